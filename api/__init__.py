@@ -1,0 +1,1 @@
+"""The composition root: settings, service wiring and the command line."""

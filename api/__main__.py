@@ -1,0 +1,5 @@
+"""``python -m api`` runs the ``cocreate`` command line."""
+
+from api.cli import main
+
+main()

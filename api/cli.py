@@ -1,0 +1,222 @@
+"""The ``cocreate`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from api.services import open_store
+from api.settings import Settings
+from graph.demo import demo_records
+from graph.errors import GraphError, ImportRejected
+from graph.importer import RecordSource, import_records
+from graph.interchange import export_jsonl, read_jsonl, record_schema, write_jsonl
+from graph.spreadsheet import Spreadsheet
+from graph.store import Store
+
+log = logging.getLogger("cocreate")
+
+
+@contextmanager
+def _progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (shown on a terminal only)."""
+    with tqdm(total=total, desc=description, unit=" rec", disable=None, file=sys.stderr) as bar:
+
+        def step(count: int) -> None:
+            bar.update(count)
+
+        yield step
+
+
+def _stats(store: Store) -> dict[str, Any]:
+    nodes, edges = store.node_counts(), store.edge_counts()
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "total_nodes": sum(nodes.values()),
+        "total_edges": sum(edges.values()),
+        "last_seq": store.last_seq(),
+    }
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    click.echo(f"{stats['total_nodes']:,} nodes, {stats['total_edges']:,} edges")
+    for section in ("nodes", "edges"):
+        click.echo(f"  {section}:")
+        for kind, count in stats[section].items():
+            click.echo(f"    {kind:<16} {count:>10,}")
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Cocreate: connect those who care."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    ctx.obj = Settings()
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@cli.command()
+@click.option("--seed", type=int, default=None, help="Random seed (default: COCREATE_DEMO_SEED).")
+@click.option(
+    "--people",
+    type=click.IntRange(0, 1_000_000),
+    default=None,
+    help="Number of fictional people (default: COCREATE_DEMO_PEOPLE).",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has demo data.")
+@click.pass_context
+def demo(ctx: click.Context, seed: int | None, people: int | None, if_empty: bool) -> None:
+    """Load the demo network: real DPG initiatives and generated, fictional people."""
+    settings = _settings(ctx)
+    store = open_store(settings)
+    if if_empty and store.node_counts().keys() - {"sector", "sdg", "sdg_target"}:
+        click.echo("the store already holds a network; nothing loaded")
+        return
+    records = demo_records(
+        settings.reference_dir,
+        seed=settings.demo_seed if seed is None else seed,
+        people=settings.demo_people if people is None else people,
+    )
+    with _progress("loading demo") as step:
+        result = store.write(_counting(records, step))
+    click.echo(
+        f"demo network loaded: {result.nodes_written:,} nodes and "
+        f"{result.edges_written:,} edges written, {result.unchanged:,} unchanged"
+    )
+
+
+def _counting(items: Iterator[Any], step: Callable[[int], None]) -> Iterator[Any]:
+    for item in items:
+        yield item
+        step(1)
+
+
+@cli.command()
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--people", type=click.IntRange(0, 1_000_000), default=3_000, show_default=True)
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def generate(ctx: click.Context, seed: int, people: int, output: Path) -> None:
+    """Write the demo network (without reference data) to a JSON Lines file."""
+    settings = _settings(ctx)
+    with _progress("generating") as step:
+        count = write_jsonl(
+            _counting(demo_records(settings.reference_dir, seed=seed, people=people), step),
+            output,
+        )
+    click.echo(f"wrote {count:,} records to {output}")
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--csv",
+    "table",
+    type=click.Choice(["people", "initiatives"]),
+    help="Read a CSV file of people or initiatives instead of JSON Lines.",
+)
+@click.option("--max-problems", type=click.IntRange(1), default=200, show_default=True)
+@click.pass_context
+def import_(ctx: click.Context, path: Path, table: str | None, max_problems: int) -> None:
+    """Import a JSON Lines (or CSV) file: all records or, if any is bad, none."""
+    store = open_store(_settings(ctx))
+    sheet: Spreadsheet | None = None
+    if table is not None:
+        sheet = Spreadsheet(path, "people" if table == "people" else "initiatives", store)
+        source: RecordSource = sheet.records
+    else:
+
+        def source() -> Iterator[tuple[int, Any]]:
+            with path.open(encoding="utf-8") as stream:
+                yield from read_jsonl(stream)
+
+    try:
+        with _progress("validating") as checked, _progress("writing") as wrote:
+            report = import_records(
+                source,
+                store,
+                max_problems=max_problems,
+                validate_progress=checked,
+                write_progress=wrote,
+            )
+    except ImportRejected as exc:
+        problems = [sheet.column_of(p) for p in exc.problems] if sheet else exc.problems
+        for problem in problems:
+            click.echo(f"{path}:{problem}", err=True)
+        shown = len(problems)
+        more = f" (first {shown} shown)" if exc.total and exc.total > shown else ""
+        raise click.ClickException(
+            f"import refused: {exc.total or shown} problem(s){more}; nothing was written"
+        ) from None
+    written = report.write
+    click.echo(
+        f"imported {report.validation.records:,} records from {path}: "
+        f"{written.nodes_written:,} nodes and {written.edges_written:,} edges written, "
+        f"{written.unchanged:,} unchanged"
+    )
+
+
+@cli.command(name="export")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.pass_context
+def export(ctx: click.Context, path: Path) -> None:
+    """Export every node and edge as JSON Lines ('-' for standard output)."""
+    store = open_store(_settings(ctx))
+    if str(path) == "-":
+        export_jsonl(store, sys.stdout)
+        return
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as stream:
+        nodes, edges = export_jsonl(store, stream)
+    tmp.replace(path)  # a reader never sees half a file
+    click.echo(f"exported {nodes:,} nodes and {edges:,} edges to {path}", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Count nodes and edges per kind."""
+    result = _stats(open_store(_settings(ctx)))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _print_stats(result)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of one interchange record."""
+    click.echo(json.dumps(record_schema(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run the main job: for now, print the network's summary."""
+    settings = _settings(ctx)
+    click.echo(f"Cocreate network at {settings.store_url}")
+    _print_stats(_stats(open_store(settings)))
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except GraphError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

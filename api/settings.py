@@ -1,0 +1,36 @@
+"""Configuration: one Settings object read from ``COCREATE_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI can be told; built per app or command, never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="COCREATE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("var"), description="Folder for the store and derived indexes"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir"
+    )
+    reference_dir: Path = Field(
+        default=REPO_DATA, description="Folder with sectors, SDGs and the DPG demo data"
+    )
+    demo_seed: int = 7
+    demo_people: int = Field(default=3_000, ge=0, le=1_000_000)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65_535)
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'cocreate.db'}"

@@ -1,0 +1,1 @@
+"""The domain: node and edge models, the store, the networkx view, queries and data loading."""

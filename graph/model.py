@@ -1,0 +1,287 @@
+"""Node models: one pydantic class per node kind of the Cocreate graph.
+
+Every node has a stable id ``<kind>:<slug>``, a ``kind`` matching the id, a
+``name``, a ``fictional`` flag (demo records are marked) and an optional
+``provenance`` saying where the record came from. Free text is bounded so that
+one record cannot grow without limit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from graph.ids import ID_PATTERN, kind_of
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phrases = Annotated[list[Phrase], Field(max_length=100)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+LanguageCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+]
+CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{2}$")]
+NodeId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+class LocationPrecision(StrEnum):
+    """How precisely a person lets others see where they are."""
+
+    exact = "exact"
+    city = "city"
+    region = "region"
+    country = "country"
+
+
+class Visibility(StrEnum):
+    """Who may see a profile: anyone, signed-in members, or only its owner and admins."""
+
+    public = "public"
+    members = "members"
+    private = "private"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Place(_Model):
+    """Where something is: a place name, a country, a world region and coordinates."""
+
+    name: ShortText | None = None
+    country: CountryCode | None = Field(default=None, description="ISO 3166-1 alpha-2 code")
+    region: ShortText | None = Field(
+        default=None, description="World region (UN M49 style), e.g. 'Northern America'"
+    )
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Place:
+        if (self.lat is None) != (self.lon is None):
+            missing = "lon" if self.lon is None else "lat"
+            raise ValueError(f"{missing} is required when the other coordinate is given")
+        return self
+
+
+class Contact(_Model):
+    """Private contact details: shown only to the person themselves and to admins."""
+
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    website: Url | None = None
+
+
+class NodeBase(_Model):
+    """Fields every node has."""
+
+    id: NodeId
+    name: ShortText
+    fictional: bool = Field(default=False, description="True for generated demo records")
+    provenance: ShortText | None = Field(default=None, description="Where the record came from")
+
+    @model_validator(mode="after")
+    def _id_matches_kind(self) -> NodeBase:
+        kind = getattr(self, "kind")  # noqa: B009 - every concrete subclass declares it
+        if kind_of(self.id) != kind:
+            raise ValueError(f"id '{self.id}' does not start with '{kind}:'")
+        return self
+
+
+class Person(NodeBase):
+    """A co-creator: someone who cares and may want to collaborate."""
+
+    kind: Literal["person"] = "person"
+    bio: LongText = ""
+    interests: Phrases = []
+    skills: Phrases = []
+    offers: Phrases = []
+    needs: Phrases = []
+    languages: Annotated[list[LanguageCode], Field(max_length=20)] = []
+    place: Place | None = None
+    location_precision: LocationPrecision = LocationPrecision.city
+    visibility: Visibility = Visibility.public
+    discoverable: bool = True
+    open_to_collaborate: bool = True
+    board_member: bool = Field(
+        default=False, description="Serves on the network's board (councils need one)"
+    )
+    contact: Contact | None = None
+
+
+class Initiative(NodeBase):
+    """A project, programme or digital public good that people work on."""
+
+    kind: Literal["initiative"] = "initiative"
+    description: LongText = ""
+    website: Url | None = None
+    active: bool = True
+    stage: ShortText | None = None
+    types: Phrases = []
+    licenses: Phrases = []
+    needs: Phrases = []
+    place: Place | None = None
+
+
+class Organization(NodeBase):
+    """An organisation: owner, funder or partner of initiatives, or a sector partner."""
+
+    kind: Literal["organization"] = "organization"
+    description: LongText = ""
+    website: Url | None = None
+    place: Place | None = None
+
+
+class CommunityScope(StrEnum):
+    city = "city"
+    county = "county"
+    region = "region"
+    neighbourhood = "neighbourhood"
+    country = "country"
+
+
+class Community(NodeBase):
+    """A compassionate community: a city, county, region or neighbourhood."""
+
+    kind: Literal["community"] = "community"
+    description: LongText = ""
+    scope: CommunityScope = CommunityScope.city
+    issues: Phrases = []
+    place: Place | None = None
+    proclaimed: date | None = Field(default=None, description="When it affirmed the Charter")
+
+
+class CouncilScope(StrEnum):
+    global_sector = "global_sector"
+    sub_sector = "sub_sector"
+    regional = "regional"
+
+
+class Council(NodeBase):
+    """A global sector council, or a sub-sector or regional council."""
+
+    kind: Literal["council"] = "council"
+    description: LongText = ""
+    scope: CouncilScope = CouncilScope.global_sector
+
+
+class Sector(NodeBase):
+    """One of the twelve sectors the network works in."""
+
+    kind: Literal["sector"] = "sector"
+    description: LongText = ""
+    aliases: Phrases = []
+
+
+class Translation(_Model):
+    short: ShortText | None = None
+    title: LongText
+
+
+class Sdg(NodeBase):
+    """A UN Sustainable Development Goal (official wording)."""
+
+    kind: Literal["sdg"] = "sdg"
+    number: int = Field(ge=1, le=17)
+    title: LongText
+    translations: dict[LanguageCode, Translation] = {}
+
+
+class Indicator(_Model):
+    code: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.[0-9a-z]{1,2}\.\d{1,2}$")]
+    title: LongText
+
+
+class SdgTarget(NodeBase):
+    """One of the 169 SDG targets, with its indicators (official wording)."""
+
+    kind: Literal["sdg_target"] = "sdg_target"
+    code: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.[0-9a-z]{1,2}$")]
+    goal: int = Field(ge=1, le=17)
+    title: LongText
+    indicators: Annotated[list[Indicator], Field(max_length=20)] = []
+    translations: dict[LanguageCode, Translation] = {}
+
+    @field_validator("code")
+    @classmethod
+    def _code_in_range(cls, code: str) -> str:
+        if not 1 <= int(code.split(".")[0]) <= 17:
+            raise ValueError(f"target code '{code}' does not belong to goals 1-17")
+        return code
+
+
+class WisdomEntry(NodeBase):
+    """An entry of the Grassroots Wisdom Book; ``name`` is its title."""
+
+    kind: Literal["wisdom_entry"] = "wisdom_entry"
+    body: LongText = ""
+    summary: LongText | None = None
+    published: date | None = None
+
+
+class EventFormat(StrEnum):
+    webinar = "webinar"
+    conference = "conference"
+    meeting = "meeting"
+    workshop = "workshop"
+
+
+class Event(NodeBase):
+    """A webinar, conference, meeting or workshop."""
+
+    kind: Literal["event"] = "event"
+    description: LongText = ""
+    format: EventFormat = EventFormat.webinar
+    starts: date | None = None
+    ends: date | None = None
+    place: Place | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Event:
+        if self.starts and self.ends and self.ends < self.starts:
+            raise ValueError("ends is before starts")
+        return self
+
+
+Node = Annotated[
+    Person
+    | Initiative
+    | Organization
+    | Community
+    | Council
+    | Sector
+    | Sdg
+    | SdgTarget
+    | WisdomEntry
+    | Event,
+    Field(discriminator="kind"),
+]
+NODE_ADAPTER: TypeAdapter[Node] = TypeAdapter(Node)
+
+NODE_CLASSES: dict[str, type[NodeBase]] = {
+    cls.model_fields["kind"].default: cls
+    for cls in (
+        Person,
+        Initiative,
+        Organization,
+        Community,
+        Council,
+        Sector,
+        Sdg,
+        SdgTarget,
+        WisdomEntry,
+        Event,
+    )
+}

@@ -1,0 +1,64 @@
+"""Tables of the store, in SQLAlchemy Core, kept to what SQLite and PostgreSQL both accept."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(160), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(300), nullable=False),
+    # The node's other fields as canonical JSON (sorted keys): compared byte for
+    # byte to detect an unchanged upsert, so importing a file twice writes nothing.
+    Column("data", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Index("ix_nodes_kind_id", "kind", "id"),
+)
+
+edges = Table(
+    "edges",
+    metadata,
+    Column("source", String(160), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(160), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    PrimaryKeyConstraint("source", "kind", "target", name="pk_edges"),
+    Index("ix_edges_target", "target"),
+    Index("ix_edges_kind", "kind"),
+)
+
+# One row per applied change. ``ref`` is a node id or an edge ref
+# (source|kind|target); a deleted node leaves only this tombstone behind.
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("op", String(16), nullable=False),
+    Column("entity", String(8), nullable=False),
+    Column("ref", String(400), nullable=False),
+    Column("at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)

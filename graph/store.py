@@ -1,0 +1,472 @@
+"""The store: the source of truth for nodes and edges, with a change log.
+
+Every write is one transaction. A write that upserts a node identical to the
+stored one changes nothing (no row, no change-log entry), so importing the same
+data twice is a no-op. Deleting a node deletes its edges. Derived indexes (the
+networkx view, vector and lexical indexes) follow the change log by sequence
+number, so they can catch up after a restart instead of rebuilding.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from graph import schema
+from graph.codec import edge_data, edge_from_row, node_data, node_from_row
+from graph.edges import Edge
+from graph.errors import EdgeNotFound, MissingEndpoint, NodeNotFound, SchemaVersionError
+from graph.ids import kind_of
+from graph.model import Node
+
+log = logging.getLogger(__name__)
+
+Op = Literal["upsert", "delete"]
+Entity = Literal["node", "edge"]
+Listener = Callable[[int], None]
+"""Called after each committed write with the store's new last sequence number."""
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change log."""
+
+    seq: int
+    op: Op
+    entity: Entity
+    ref: str
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one write transaction did."""
+
+    nodes_written: int = 0
+    edges_written: int = 0
+    nodes_deleted: int = 0
+    edges_deleted: int = 0
+    unchanged: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.last_seq is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A request to delete a node (``ref`` is its id) or an edge (``ref`` is source|kind|target)."""
+
+    entity: Entity
+    ref: str
+
+
+Item = Node | Edge | Deletion
+
+
+def edge_ref(source: str, kind: str, target: str) -> str:
+    return f"{source}|{kind}|{target}"
+
+
+def split_edge_ref(ref: str) -> tuple[str, str, str]:
+    source, kind, target = ref.split("|")
+    return source, kind, target
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and explicit BEGIN so that writers take the lock up front."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("cocreate_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class _Writer:
+    """State of one write transaction."""
+
+    conn: Connection
+    seq: int
+    result: WriteResult = field(default_factory=WriteResult)
+    change_rows: list[dict[str, Any]] = field(default_factory=list)
+    maybe_missing: set[str] = field(default_factory=set)
+
+    def log(self, op: Op, entity: Entity, ref: str) -> int:
+        self.seq += 1
+        if self.result.first_seq is None:
+            self.result.first_seq = self.seq
+        self.result.last_seq = self.seq
+        self.change_rows.append(
+            {"seq": self.seq, "op": op, "entity": entity, "ref": ref, "at": time.time()}
+        )
+        return self.seq
+
+    def flush_log(self) -> None:
+        if self.change_rows:
+            self.conn.execute(schema.changes.insert(), self.change_rows)
+            self.change_rows = []
+
+
+class Store:
+    """Nodes and edges in a SQL database (SQLite by default)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._listeners: list[Listener] = []
+        self._prepare()
+
+    @classmethod
+    def open(cls, url: str | Path) -> Store:
+        """Open (creating if needed) the store at a SQLAlchemy URL or a SQLite file path."""
+        if isinstance(url, Path) or "://" not in url:
+            path = Path(url)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = sqlite_url(path)
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _prepare(self) -> None:
+        with self._begin_write() as conn:
+            schema.metadata.create_all(conn)
+            found = conn.execute(select(func.max(schema.schema_version.c.version))).scalar()
+            if found is None:
+                conn.execute(schema.schema_version.insert(), {"version": schema.SCHEMA_VERSION})
+            elif found > schema.SCHEMA_VERSION:
+                raise SchemaVersionError(found, schema.SCHEMA_VERSION)
+
+    # -- listeners ---------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(last_seq)`` after every committed write."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    # -- reads -------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _begin_write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(cocreate_write=True) as conn, conn.begin():
+            yield conn
+
+    def find_node(self, node_id: str) -> Node | None:
+        """The node with this id, or None."""
+        return self.get_nodes([node_id]).get(node_id)
+
+    def get_node(self, node_id: str) -> Node:
+        """The node with this id; raises :class:`NodeNotFound`."""
+        node = self.find_node(node_id)
+        if node is None:
+            raise NodeNotFound(node_id)
+        return node
+
+    def get_nodes(self, ids: Iterable[str]) -> dict[str, Node]:
+        """The nodes among ``ids`` that exist, by id."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Node] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                t = schema.nodes
+                query = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id.in_(chunk))
+                for row in conn.execute(query):
+                    found[row.id] = node_from_row(row.id, row.kind, row.name, row.data)
+        return found
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are nodes in the store."""
+        wanted = list(dict.fromkeys(ids))
+        with self._read() as conn:
+            return _existing(conn, wanted)
+
+    def iter_nodes(self, *, kind: str | None = None, batch_size: int = 2_000) -> Iterator[Node]:
+        """All nodes (of one kind) in id order, read in batches."""
+        t = schema.nodes
+        after = ""
+        while True:
+            query = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id > after)
+            if kind is not None:
+                query = query.where(t.c.kind == kind)
+            with self._read() as conn:
+                rows = conn.execute(query.order_by(t.c.id).limit(batch_size)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield node_from_row(row.id, row.kind, row.name, row.data)
+            after = rows[-1].id
+
+    def iter_edges(self, *, kind: str | None = None, batch_size: int = 5_000) -> Iterator[Edge]:
+        """All edges (of one kind) ordered by (source, kind, target), read in batches."""
+        t = schema.edges
+        after = ("", "", "")
+        while True:
+            key = tuple_(t.c.source, t.c.kind, t.c.target)
+            query = select(t.c.source, t.c.kind, t.c.target, t.c.data).where(key > tuple_(*after))
+            if kind is not None:
+                query = query.where(t.c.kind == kind)
+            order = (t.c.source, t.c.kind, t.c.target)
+            with self._read() as conn:
+                rows = conn.execute(query.order_by(*order).limit(batch_size)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield edge_from_row(row.source, row.kind, row.target, row.data)
+            after = (rows[-1].source, rows[-1].kind, rows[-1].target)
+
+    def edges_of(self, node_id: str) -> list[Edge]:
+        """Every edge into or out of ``node_id``, ordered by (source, kind, target)."""
+        t = schema.edges
+        query = (
+            select(t.c.source, t.c.kind, t.c.target, t.c.data)
+            .where(or_(t.c.source == node_id, t.c.target == node_id))
+            .order_by(t.c.source, t.c.kind, t.c.target)
+        )
+        with self._read() as conn:
+            return [edge_from_row(r.source, r.kind, r.target, r.data) for r in conn.execute(query)]
+
+    def get_edge(self, source: str, kind: str, target: str) -> Edge:
+        """The edge (source, kind, target); raises :class:`EdgeNotFound`."""
+        t = schema.edges
+        query = select(t.c.data).where(t.c.source == source, t.c.kind == kind, t.c.target == target)
+        with self._read() as conn:
+            data = conn.execute(query).scalar()
+        if data is None:
+            raise EdgeNotFound(source, kind, target)
+        return edge_from_row(source, kind, target, data)
+
+    def node_counts(self) -> dict[str, int]:
+        """Number of nodes per kind."""
+        t = schema.nodes
+        with self._read() as conn:
+            rows = conn.execute(select(t.c.kind, func.count()).group_by(t.c.kind)).all()
+        return dict(sorted(rows))
+
+    def edge_counts(self) -> dict[str, int]:
+        """Number of edges per kind."""
+        t = schema.edges
+        with self._read() as conn:
+            rows = conn.execute(select(t.c.kind, func.count()).group_by(t.c.kind)).all()
+        return dict(sorted(rows))
+
+    def is_empty(self) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(schema.nodes.c.id).limit(1)).first() is None
+
+    def last_seq(self) -> int:
+        """Sequence number of the newest change (0 for a new store)."""
+        with self._read() as conn:
+            return _last_seq(conn)
+
+    def changes_since(self, seq: int, *, limit: int = 100_000) -> list[Change]:
+        """Change-log entries after ``seq``, oldest first, at most ``limit``."""
+        t = schema.changes
+        query = (
+            select(t.c.seq, t.c.op, t.c.entity, t.c.ref)
+            .where(t.c.seq > seq)
+            .order_by(t.c.seq)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [Change(r.seq, r.op, r.entity, r.ref) for r in conn.execute(query)]
+
+    # -- writes ------------------------------------------------------------
+
+    def write(self, items: Iterable[Item]) -> WriteResult:
+        """Apply upserts and deletions in one transaction, in order.
+
+        An edge must join nodes that exist once the write is complete (written
+        earlier in the store or anywhere in ``items``); otherwise
+        :class:`MissingEndpoint` is raised and nothing is written.
+        """
+        with self._begin_write() as conn:
+            writer = _Writer(conn, _last_seq(conn))
+            nodes: list[Node] = []
+            edges: list[Edge] = []
+            for item in items:
+                if isinstance(item, Deletion):
+                    self._flush(writer, nodes, edges)
+                    nodes, edges = [], []
+                    self._delete(writer, item)
+                    continue
+                if isinstance(item, Edge):
+                    edges.append(item)
+                else:
+                    nodes.append(item)
+                if len(nodes) + len(edges) >= _CHUNK:
+                    self._flush(writer, nodes, edges)
+                    nodes, edges = [], []
+            self._flush(writer, nodes, edges)
+            missing = writer.maybe_missing - _existing(conn, list(writer.maybe_missing))
+            if missing:
+                raise MissingEndpoint(min(missing), role="endpoint")
+            writer.flush_log()
+        result = writer.result
+        if result.last_seq is not None:
+            for listener in list(self._listeners):
+                listener(result.last_seq)
+        return result
+
+    def upsert(self, *items: Node | Edge) -> WriteResult:
+        return self.write(items)
+
+    def delete_node(self, node_id: str) -> WriteResult:
+        """Delete a node and all its edges; raises :class:`NodeNotFound`."""
+        return self.write([Deletion("node", node_id)])
+
+    def delete_edge(self, source: str, kind: str, target: str) -> WriteResult:
+        """Delete one edge; raises :class:`EdgeNotFound`."""
+        return self.write([Deletion("edge", edge_ref(source, kind, target))])
+
+    def _flush(self, writer: _Writer, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        if nodes:
+            self._write_nodes(writer, nodes)
+        if edges:
+            self._write_edges(writer, edges)
+        if len(writer.change_rows) >= _CHUNK:
+            writer.flush_log()
+
+    def _write_nodes(self, writer: _Writer, nodes: Sequence[Node]) -> None:
+        t = schema.nodes
+        latest = {node.id: node for node in nodes}
+        rows = {nid: (n.kind, n.name, node_data(n)) for nid, n in latest.items()}
+        query = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id.in_(list(rows)))
+        stored = {r.id: (r.kind, r.name, r.data) for r in writer.conn.execute(query)}
+        params = []
+        for node_id, row in rows.items():
+            if stored.get(node_id) == row:
+                writer.result.unchanged += 1
+                continue
+            seq = writer.log("upsert", "node", node_id)
+            params.append(
+                {"id": node_id, "kind": row[0], "name": row[1], "data": row[2], "seq": seq}
+            )
+        if params:
+            statement = self._upsert_statement(t, ["id"], ["kind", "name", "data", "seq"])
+            writer.conn.execute(statement, params)
+            writer.result.nodes_written += len(params)
+
+    def _write_edges(self, writer: _Writer, edges: Sequence[Edge]) -> None:
+        t = schema.edges
+        latest = {edge.key: edge for edge in edges}
+        endpoints = {nid for key in latest for nid in (key[0], key[2])}
+        writer.maybe_missing |= endpoints - _existing(writer.conn, list(endpoints))
+        key = tuple_(t.c.source, t.c.kind, t.c.target)
+        query = select(t.c.source, t.c.kind, t.c.target, t.c.data).where(
+            key.in_([tuple_(*k) for k in latest])
+        )
+        stored = {(r.source, r.kind, r.target): r.data for r in writer.conn.execute(query)}
+        params = []
+        for edge_key, edge in latest.items():
+            data = edge_data(edge)
+            if stored.get(edge_key) == data:
+                writer.result.unchanged += 1
+                continue
+            seq = writer.log("upsert", "edge", edge.ref)
+            source, kind, target = edge_key
+            params.append(
+                {"source": source, "kind": kind, "target": target, "data": data, "seq": seq}
+            )
+        if params:
+            statement = self._upsert_statement(t, ["source", "kind", "target"], ["data", "seq"])
+            writer.conn.execute(statement, params)
+            writer.result.edges_written += len(params)
+
+    def _delete(self, writer: _Writer, deletion: Deletion) -> None:
+        conn = writer.conn
+        if deletion.entity == "edge":
+            source, kind, target = split_edge_ref(deletion.ref)
+            t = schema.edges
+            gone = conn.execute(
+                delete(t).where(t.c.source == source, t.c.kind == kind, t.c.target == target)
+            ).rowcount
+            if not gone:
+                raise EdgeNotFound(source, kind, target)
+            writer.log("delete", "edge", deletion.ref)
+            writer.result.edges_deleted += 1
+            return
+        node_id = deletion.ref
+        kind_of(node_id)
+        t = schema.edges
+        incident = conn.execute(
+            select(t.c.source, t.c.kind, t.c.target)
+            .where(or_(t.c.source == node_id, t.c.target == node_id))
+            .order_by(t.c.source, t.c.kind, t.c.target)
+        ).all()
+        conn.execute(delete(t).where(or_(t.c.source == node_id, t.c.target == node_id)))
+        for row in incident:
+            writer.log("delete", "edge", edge_ref(row.source, row.kind, row.target))
+        writer.result.edges_deleted += len(incident)
+        nodes = schema.nodes
+        if not conn.execute(delete(nodes).where(nodes.c.id == node_id)).rowcount:
+            raise NodeNotFound(node_id)
+        writer.log("delete", "node", node_id)
+        writer.result.nodes_deleted += 1
+        writer.maybe_missing.discard(node_id)
+
+    def _upsert_statement(self, table: Table, keys: list[str], columns: list[str]) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={c: statement.excluded[c] for c in columns}
+        )
+
+
+def _existing(conn: Connection, ids: list[str]) -> set[str]:
+    t = schema.nodes
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        found.update(conn.execute(select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+    return found
+
+
+def _last_seq(conn: Connection) -> int:
+    value = conn.execute(select(func.max(schema.changes.c.seq))).scalar()
+    return int(value or 0)

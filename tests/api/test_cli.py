@@ -1,0 +1,185 @@
+"""The ``cocreate`` command line, run in-process and as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from api.cli import cli
+from graph.interchange import record_schema
+from tests.conftest import REPO
+
+COCREATE = Path(sys.executable).with_name("cocreate")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("COCREATE_DATA_DIR", str(tmp_path / "var"))
+    return {**os.environ, "COCREATE_DATA_DIR": str(tmp_path / "var")}
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def stats() -> dict[str, Any]:
+    result = run("stats", "--json")
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.output))
+
+
+def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.usefixtures("env")
+def test_demo_network_has_the_reference_data_and_the_dpg_initiatives() -> None:
+    result = run("demo", "--people", "300")
+    assert result.exit_code == 0, result.output
+    counts = stats()["nodes"]
+    assert counts["sector"] == 12
+    assert counts["sdg"] == 17
+    assert counts["sdg_target"] == 169
+    assert counts["initiative"] >= 700
+    assert counts["person"] == 300
+    again = run("demo", "--if-empty")
+    assert "nothing loaded" in again.output
+    assert stats()["nodes"] == counts
+
+
+@pytest.mark.usefixtures("env")
+def test_a_bad_file_is_refused_with_line_and_field(tmp_path: Path) -> None:
+    before = stats()
+    path = write_lines(tmp_path / "bad.jsonl", [
+        {"type": "node", "id": "person:ana", "kind": "person", "name": "Ana"},
+        {"type": "node", "id": "person:bo", "kind": "person", "name": "Bo",
+         "place": {"lat": 10, "lon": 500}},
+        {"type": "edge", "kind": "knows", "source": "person:ana", "target": "person:cy"},
+    ])  # fmt: skip
+    result = run("import", str(path))
+    assert result.exit_code != 0
+    assert f"{path}:line 2, field 'place.lon'" in result.output
+    assert f"{path}:line 3, field 'target': node 'person:cy'" in result.output
+    assert "nothing was written" in result.output
+    assert stats() == before
+
+
+@pytest.mark.usefixtures("env")
+def test_export_import_export_gives_the_same_bytes(tmp_path: Path, env: dict[str, str]) -> None:
+    assert run("demo", "--people", "200").exit_code == 0
+    first = tmp_path / "first.jsonl"
+    assert run("export", str(first)).exit_code == 0
+    os.environ["COCREATE_DATA_DIR"] = str(tmp_path / "other")  # an empty store
+    imported = run("import", str(first))
+    assert imported.exit_code == 0, imported.output
+    second = tmp_path / "second.jsonl"
+    assert run("export", str(second)).exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
+    seq = stats()["last_seq"]
+    again = run("import", str(first))
+    assert "0 nodes and 0 edges written" in again.output
+    assert stats()["last_seq"] == seq
+
+
+@pytest.mark.usefixtures("env")
+def test_csv_import_from_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("name,sectors,lat,lon\nAna Lima,Health,-23.55,-46.63\nBo,Arts,91,0\n")
+    refused = run("import", "--csv", "people", str(path))
+    assert refused.exit_code != 0
+    assert "line 3, field 'lat'" in refused.output
+    path.write_text("name,sectors,lat,lon\nAna Lima,Health,-23.55,-46.63\n")
+    assert run("import", "--csv", "people", str(path)).exit_code == 0
+    assert stats()["nodes"]["person"] == 1
+
+
+def test_the_documented_schema_is_the_generated_one() -> None:
+    documented = json.loads((REPO / "docs" / "interchange.schema.json").read_text())
+    assert documented == record_schema()
+    assert run("schema").output.strip() == json.dumps(record_schema(), indent=2, ensure_ascii=False)
+
+
+def _people_file(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            out.write(
+                json.dumps(
+                    {
+                        "type": "node",
+                        "id": f"person:p{i}",
+                        "kind": "person",
+                        "name": f"Person {i}",
+                        "interests": ["gardening", "poetry"],
+                        "bio": "A fictional person used to test imports. " * 4,
+                    }
+                )
+                + "\n"
+            )
+        for i in range(1, count):
+            out.write(
+                json.dumps(
+                    {
+                        "type": "edge",
+                        "kind": "knows",
+                        "source": f"person:p{i}",
+                        "target": f"person:p{i // 2}",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def test_a_killed_import_leaves_nothing_half_written(tmp_path: Path, env: dict[str, str]) -> None:
+    """Kill -9 the import while it writes: the store has none of it, then all of it."""
+    big = _people_file(tmp_path / "big.jsonl", 40_000)
+    subprocess.run([COCREATE, "stats"], env=env, check=True, capture_output=True)
+    wal = tmp_path / "var" / "cocreate.db-wal"
+    process = subprocess.Popen(
+        [COCREATE, "-v", "import", str(big)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # the log says when pass two (the write) starts
+        if line.startswith("writing"):
+            break
+    base = wal.stat().st_size if wal.exists() else 0
+    deadline = time.monotonic() + 60
+    while (wal.stat().st_size if wal.exists() else 0) < base + 2_000_000:
+        assert process.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    counts = json.loads(
+        subprocess.run(
+            [COCREATE, "stats", "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert "person" not in counts["nodes"]
+    assert "knows" not in counts["edges"]
+    subprocess.run([COCREATE, "import", str(big)], env=env, check=True, capture_output=True)
+    counts = json.loads(
+        subprocess.run(
+            [COCREATE, "stats", "--json"], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert counts["nodes"]["person"] == 40_000
+    assert counts["edges"]["knows"] == 39_999
+
+
+def test_the_documented_edge_table_is_true() -> None:
+    from graph.edges import EDGE_RULES, allowed_pairs
+
+    text = (REPO / "docs" / "interchange.md").read_text()
+    for kind in EDGE_RULES:
+        assert f"| `{kind}` | {allowed_pairs(kind)} |" in text

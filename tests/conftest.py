@@ -1,0 +1,83 @@
+"""Shared fixtures: a fresh store with the real reference data, and a small hand-built network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from graph.edges import Edge
+from graph.model import Community, Initiative, Organization, Person, Place, WisdomEntry
+from graph.reference import ensure_reference
+from graph.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store on a SQLite file, with the reference data loaded."""
+    opened = Store.open(tmp_path / "store" / "cocreate.db")
+    ensure_reference(opened, DATA)
+    yield opened
+    opened.close()
+
+
+def small_network() -> list[Person | Initiative | Organization | Community | WisdomEntry | Edge]:
+    """Two communities, three people, two initiatives, one organisation, one wisdom entry."""
+    sac = Place(name="Sacramento", country="US", region="Northern America", lat=38.58, lon=-121.49)
+    return [
+        Community(id="community:sacramento", name="Sacramento", place=sac),
+        Community(id="community:capital-region", name="Compassionate Capital Region"),
+        Person(
+            id="person:maria",
+            name="Maria Lopez",
+            bio="Youth mentor working against gang violence.",
+            interests=["youth mentoring", "gang violence prevention"],
+            needs=["grant writing"],
+            place=sac,
+        ),
+        Person(
+            id="person:ahmed",
+            name="Ahmed Said",
+            interests=["restorative circles"],
+            offers=["grant writing"],
+            visibility="members",
+        ),
+        Person(id="person:lena", name="Lena Park", interests=["community gardens"]),
+        Organization(id="organization:youth-works", name="Youth Works"),
+        Initiative(id="initiative:safe-streets", name="Safe Streets", description="Mentoring."),
+        Initiative(id="initiative:green-lots", name="Green Lots", description="Gardens."),
+        WisdomEntry(id="wisdom_entry:circles", name="Circles in schools", body="How we began."),
+        Edge(kind="part_of", source="community:sacramento", target="community:capital-region"),
+        Edge(kind="located_in", source="person:maria", target="community:sacramento"),
+        Edge(kind="works_on", source="person:maria", target="initiative:safe-streets",
+             since=date(2019, 5, 1)),
+        Edge(kind="works_on", source="person:ahmed", target="initiative:safe-streets",
+             since=date(2021, 1, 1)),
+        Edge(kind="works_on", source="person:lena", target="initiative:green-lots"),
+        Edge(kind="knows", source="person:ahmed", target="person:lena"),
+        Edge(kind="partners_with", source="organization:youth-works",
+             target="initiative:safe-streets", role="owner"),
+        Edge(kind="addresses", source="initiative:safe-streets", target="sdg:16",
+             evidence="Reduces violence among young people."),
+        Edge(kind="in_sector", source="initiative:safe-streets", target="sector:peace"),
+        Edge(kind="in_sector", source="initiative:green-lots", target="sector:environment"),
+        Edge(kind="authored", source="person:ahmed", target="wisdom_entry:circles"),
+        Edge(kind="interested_in", source="person:lena", target="sdg:15"),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def network(store: Store) -> Store:
+    """The store with :func:`small_network` written into it."""
+    store.write(small_network())
+    return store

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from graph import schema
+from graph.edges import Edge
+from graph.errors import EdgeNotFound, MissingEndpoint, NodeNotFound, SchemaVersionError
+from graph.model import Initiative, Person
+from graph.store import Deletion, Store
+
+
+def test_nodes_and_edges_round_trip(network: Store) -> None:
+    maria = network.get_node("person:maria")
+    assert isinstance(maria, Person)
+    assert maria.interests == ["youth mentoring", "gang violence prevention"]
+    assert maria.place is not None and maria.place.lat == 38.58
+    edge = network.get_edge("organization:youth-works", "partners_with", "initiative:safe-streets")
+    assert edge.role == "owner"
+    assert network.edge_counts()["works_on"] == 3
+
+
+def test_the_store_is_durable_across_reopen(network: Store) -> None:
+    url = network.engine.url
+    network.close()
+    reopened = Store.open(str(url))
+    assert reopened.get_node("initiative:safe-streets").name == "Safe Streets"
+
+
+def test_an_identical_upsert_writes_nothing(network: Store) -> None:
+    before = network.last_seq()
+    result = network.upsert(network.get_node("person:maria"))
+    assert not result.changed
+    assert result.unchanged == 1
+    assert network.last_seq() == before
+
+
+def test_an_update_is_logged_once(network: Store) -> None:
+    before = network.last_seq()
+    lena = network.get_node("person:lena")
+    result = network.upsert(lena.model_copy(update={"bio": "Gardener."}))
+    assert result.nodes_written == 1
+    assert [c.ref for c in network.changes_since(before)] == ["person:lena"]
+    assert network.get_node("person:lena").bio == "Gardener."  # type: ignore[union-attr]
+
+
+def test_deleting_a_node_deletes_its_edges_and_leaves_tombstones(network: Store) -> None:
+    before = network.last_seq()
+    result = network.delete_node("person:ahmed")
+    assert (result.nodes_deleted, result.edges_deleted) == (1, 3)
+    assert network.find_node("person:ahmed") is None
+    assert all("person:ahmed" not in (e.source, e.target) for e in network.iter_edges())
+    log = network.changes_since(before)
+    assert [c.op for c in log] == ["delete"] * 4
+    assert log[-1].entity == "node" and log[-1].ref == "person:ahmed"
+
+
+def test_an_edge_to_a_missing_node_writes_nothing(network: Store) -> None:
+    before = network.last_seq()
+    new = Initiative(id="initiative:new", name="New")
+    bad = Edge(kind="works_on", source="person:nobody", target="initiative:new")
+    with pytest.raises(MissingEndpoint, match="person:nobody"):
+        network.write([new, bad])
+    assert network.find_node("initiative:new") is None
+    assert network.last_seq() == before
+
+
+def test_an_edge_may_come_before_its_node_in_one_write(store: Store) -> None:
+    store.write(
+        [
+            Edge(kind="works_on", source="person:a", target="initiative:b"),
+            Person(id="person:a", name="A"),
+            Initiative(id="initiative:b", name="B"),
+        ]
+    )
+    assert store.get_edge("person:a", "works_on", "initiative:b")
+
+
+def test_deleting_what_does_not_exist_is_an_error(network: Store) -> None:
+    before = network.last_seq()
+    with pytest.raises(NodeNotFound):
+        network.write([Deletion("edge", "person:lena|works_on|initiative:green-lots"),
+                       Deletion("node", "person:ghost")])  # fmt: skip
+    with pytest.raises(EdgeNotFound):
+        network.delete_edge("person:lena", "knows", "person:maria")
+    assert network.last_seq() == before
+    assert network.get_edge("person:lena", "works_on", "initiative:green-lots")
+
+
+def test_the_change_log_is_monotonic_and_filterable(network: Store) -> None:
+    log = network.changes_since(0)
+    seqs = [c.seq for c in log]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs[-1] == network.last_seq()
+    assert [c.seq for c in network.changes_since(seqs[-3])] == seqs[-2:]
+
+
+def test_iteration_is_ordered_and_filtered(network: Store) -> None:
+    people = [node.id for node in network.iter_nodes(kind="person", batch_size=2)]
+    assert people == ["person:ahmed", "person:lena", "person:maria"]
+    keys = [edge.key for edge in network.iter_edges(batch_size=3)]
+    assert keys == sorted(keys)
+    assert network.node_counts()["sdg_target"] == 169
+
+
+def test_listeners_hear_each_commit(network: Store) -> None:
+    heard: list[int] = []
+    network.subscribe(heard.append)
+    network.upsert(Person(id="person:zoe", name="Zoe"))
+    network.upsert(Person(id="person:zoe", name="Zoe"))  # unchanged: no notification
+    assert heard == [network.last_seq()]
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = Store.open(path)
+    with store.engine.begin() as conn:
+        conn.execute(update(schema.schema_version).values(version=schema.SCHEMA_VERSION + 1))
+    store.close()
+    with pytest.raises(SchemaVersionError, match="schema version 2"):
+        Store.open(path)

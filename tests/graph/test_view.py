@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from graph.edges import Edge
+from graph.model import Person
+from graph.store import Store
+from graph.view import GraphView
+
+
+def _structure(view: GraphView) -> tuple[set[str], set[tuple[str, str, str]]]:
+    return set(view.graph.nodes), set(view.graph.edges(keys=True))
+
+
+def test_the_view_mirrors_the_store(network: Store) -> None:
+    view = GraphView.from_store(network)
+    nodes, edges = _structure(view)
+    assert nodes == {n.id for n in network.iter_nodes()}
+    assert edges == {(e.source, e.target, e.kind) for e in network.iter_edges()}
+    assert view.graph.nodes["person:maria"]["kind"] == "person"
+    assert view.seq == network.last_seq()
+
+
+def test_writes_update_the_view_without_a_rebuild(network: Store) -> None:
+    view = GraphView.from_store(network)
+    view.follow(network)
+    graph = view.graph
+    network.write([
+        Person(id="person:zoe", name="Zoe"),
+        Edge(kind="knows", source="person:zoe", target="person:maria"),
+    ])  # fmt: skip
+    assert view.graph is graph
+    assert graph.has_edge("person:zoe", "person:maria", key="knows")
+    network.delete_node("person:maria")
+    assert "person:maria" not in graph
+    assert not graph.has_edge("person:zoe", "person:maria")
+    assert _structure(view) == _structure(GraphView.from_store(network))
+
+
+def test_a_view_catches_up_with_writes_from_another_process(network: Store) -> None:
+    view = GraphView.from_store(network)
+    other = Store.open(str(network.engine.url))  # a second connection pool, as another process
+    other.write([Person(id="person:kim", name="Kim"),
+                 Edge(kind="knows", source="person:kim", target="person:lena")])  # fmt: skip
+    other.delete_edge("person:ahmed", "knows", "person:lena")
+    assert view.catch_up(network) == 3
+    assert view.graph.has_edge("person:kim", "person:lena", key="knows")
+    assert not view.graph.has_edge("person:ahmed", "person:lena")
+    assert view.catch_up(network) == 0
+    other.close()
