@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from api.auth import KeyRing, Role
 from api.services import open_store
 from api.settings import Settings
 from graph.demo import demo_records
@@ -206,12 +208,89 @@ def schema() -> None:
 
 
 @cli.command()
+@click.option("--host", default=None, help="Address to listen on (default: COCREATE_HOST).")
+@click.option(
+    "--port", type=click.IntRange(1, 65_535), default=None, help="Port (default: COCREATE_PORT)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes (default: COCREATE_WORKERS).",
+)
 @click.pass_context
-def serve(ctx: click.Context) -> None:
-    """Run the main job: for now, print the network's summary."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the HTTP service (uvicorn)."""
+    import uvicorn
+
     settings = _settings(ctx)
-    click.echo(f"Cocreate network at {settings.store_url}")
-    _print_stats(_stats(open_store(settings)))
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    store = open_store(settings)  # loads the reference data once, before the workers start
+    summary = _stats(store)
+    store.close()
+    click.echo(
+        f"Cocreate: {summary['total_nodes']:,} nodes, {summary['total_edges']:,} edges "
+        f"in {settings.store_url}"
+    )
+    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
+    os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@cli.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command(name="create")
+@click.option("--role", type=click.Choice(["member", "editor", "admin"]), required=True)
+@click.option(
+    "--person",
+    "person_id",
+    default=None,
+    help="The person this key belongs to (a member edits their own record).",
+)
+@click.option("--label", default=None, help="A note saying whose key this is.")
+@click.pass_context
+def keys_create(ctx: click.Context, role: str, person_id: str | None, label: str | None) -> None:
+    """Create a key and print it once (only its hash is kept)."""
+    store = open_store(_settings(ctx))
+    if person_id is not None and store.find_node(person_id) is None:
+        raise click.BadParameter(f"no node with id '{person_id}'", param_hint="--person")
+    key_id, secret = KeyRing(store.engine).create(
+        Role.parse(role), person_id=person_id, label=label
+    )
+    click.echo(f"key id: {key_id}", err=True)
+    click.echo(secret)
+
+
+@keys.command(name="revoke")
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key by its id."""
+    if not KeyRing(open_store(_settings(ctx)).engine).revoke(key_id):
+        raise click.ClickException(f"no active key with id '{key_id}'")
+    click.echo(f"revoked {key_id}")
+
+
+@keys.command(name="list")
+@click.pass_context
+def keys_list(ctx: click.Context) -> None:
+    """List keys (ids, roles, owners; never the secrets)."""
+    for key in KeyRing(open_store(_settings(ctx)).engine).list():
+        state = "revoked" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.role:<7} {state:<8} {key.person_id or '-'}  {key.label or ''}")
 
 
 def main() -> None:

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     demo_people: int = Field(default=3_000, ge=0, le=1_000_000)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="Largest request body")
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+    rate_limit_per_minute: int = Field(
+        default=1_200, ge=1, description="Requests a minute per API key or client address"
+    )
+    rate_limit_burst: int = Field(default=200, ge=1)
 
     @property
     def store_url(self) -> str:

@@ -50,7 +50,7 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _problems(line: int, exc: ValidationError) -> list[Problem]:
+def _problems(line: int | None, exc: ValidationError) -> list[Problem]:
     found = []
     for error in exc.errors(include_url=False):
         message = error["msg"].removeprefix("Value error, ")
@@ -60,7 +60,7 @@ def _problems(line: int, exc: ValidationError) -> list[Problem]:
     return found
 
 
-def parse_record(line: int, value: Any) -> tuple[Record | None, list[Problem]]:
+def parse_record(line: int | None, value: Any) -> tuple[Record | None, list[Problem]]:
     """Validate one decoded line; returns the record or the problems found in it."""
     if isinstance(value, Malformed):
         return None, [Problem(line, value.field, value.reason)]
@@ -76,7 +76,7 @@ def parse_record(line: int, value: Any) -> tuple[Record | None, list[Problem]]:
     return None, [Problem(line, "type", reason)]
 
 
-def _parse_node(line: int, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
+def _parse_node(line: int | None, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
     kind = body.get("kind")
     if kind not in NODE_KINDS:
         reason = "missing" if kind is None else f"unknown node kind '{kind}'"
@@ -92,7 +92,7 @@ def _parse_node(line: int, body: dict[str, Any]) -> tuple[Record | None, list[Pr
         return None, _problems(line, exc)
 
 
-def _parse_edge(line: int, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
+def _parse_edge(line: int | None, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
     kind = body.get("kind")
     if kind not in EDGE_KINDS:
         reason = "missing" if kind is None else f"unknown edge kind '{kind}'"

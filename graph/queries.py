@@ -7,7 +7,7 @@ whose edge keys are edge kinds. Results are sorted so that they are stable.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +57,7 @@ def neighbors(
     node_kinds: Collection[str] | None = None,
     edge_kinds: Collection[str] | None = None,
     direction: Direction = "both",
+    allow: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Distinct neighbours of ``node``, optionally only of some node and edge kinds."""
     _require(graph, node)
@@ -66,6 +67,7 @@ def neighbors(
         for other, kind, _ in _incident(graph, node, direction)
         if (edge_kinds is None or kind in edge_kinds)
         and (node_kinds is None or kinds[other]["kind"] in node_kinds)
+        and (allow is None or allow(other))
     }
     return sorted(seen)
 
@@ -78,13 +80,16 @@ def k_hop(
     node_kinds: Collection[str] | None = None,
     edge_kinds: Collection[str] | None = None,
     through_kinds: Collection[str] | None = None,
+    allow: Callable[[str], bool] | None = None,
     limit: int | None = None,
 ) -> dict[str, int]:
     """Nodes within ``depth`` hops of ``node`` (edges in either direction) and their distance.
 
     ``node_kinds`` filters what is returned; ``through_kinds`` restricts which kinds a
     path may pass through (default: any); ``limit`` stops the search early once that
-    many results were found, nearest first. ``node`` itself is not returned.
+    many results were found, nearest first; ``allow`` (a node predicate) hides nodes
+    entirely: they are neither returned nor passed through. ``node`` itself is not
+    returned.
     """
     _require(graph, node)
     if depth < 0:
@@ -100,6 +105,8 @@ def k_hop(
             continue
         for other, kind, _ in _incident(graph, current, "both"):
             if other in distance or (edge_kinds is not None and kind not in edge_kinds):
+                continue
+            if allow is not None and not allow(other):
                 continue
             distance[other] = hops + 1
             other_kind = kinds[other]["kind"]
@@ -119,11 +126,13 @@ def shortest_path(
     *,
     max_depth: int | None = None,
     through_kinds: Collection[str] | None = None,
+    allow: Callable[[str], bool] | None = None,
 ) -> list[Step]:
     """A shortest path from ``source`` to ``target``, following edges in either direction.
 
     Among equally short paths the lexicographically first (by neighbour id, then edge
-    kind) is returned, so the answer is stable. Raises :class:`NoPath`.
+    kind) is returned, so the answer is stable. Only nodes for which ``allow`` holds
+    are passed through. Raises :class:`NoPath`.
     """
     _require(graph, source, target)
     if source == target:
@@ -140,7 +149,7 @@ def shortest_path(
         if current != source and not passable:
             continue
         for other, kind, forward in _incident(graph, current, "both"):
-            if other in distance:
+            if other in distance or (allow is not None and other != target and not allow(other)):
                 continue
             distance[other] = distance[current] + 1
             parent[other] = (current, kind, forward)

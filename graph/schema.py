@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     Index,
@@ -34,7 +35,13 @@ nodes = Table(
     # byte to detect an unchanged upsert, so importing a file twice writes nothing.
     Column("data", Text, nullable=False),
     Column("seq", Integer, nullable=False),
+    # Derived from the fields, so that listings filter (and count) in SQL before
+    # paging: a filter never drops results after the page was cut.
+    Column("country", String(2), nullable=True),
+    Column("visibility", String(8), nullable=False),
+    Column("discoverable", Boolean, nullable=False),
     Index("ix_nodes_kind_id", "kind", "id"),
+    Index("ix_nodes_country", "country"),
 )
 
 edges = Table(

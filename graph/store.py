@@ -318,12 +318,19 @@ class Store:
 
     # -- writes ------------------------------------------------------------
 
-    def write(self, items: Iterable[Item]) -> WriteResult:
+    def write(
+        self,
+        items: Iterable[Item],
+        *,
+        within: Callable[[Connection, WriteResult], None] | None = None,
+    ) -> WriteResult:
         """Apply upserts and deletions in one transaction, in order.
 
         An edge must join nodes that exist once the write is complete (written
         earlier in the store or anywhere in ``items``); otherwise
-        :class:`MissingEndpoint` is raised and nothing is written.
+        :class:`MissingEndpoint` is raised and nothing is written. ``within`` runs
+        inside the same transaction once everything is written (e.g. to add an audit
+        row); if it raises, nothing is written.
         """
         with self._begin_write() as conn:
             writer = _Writer(conn, _last_seq(conn))
@@ -347,6 +354,8 @@ class Store:
             if missing:
                 raise MissingEndpoint(min(missing), role="endpoint")
             writer.flush_log()
+            if within is not None:
+                within(conn, writer.result)
         result = writer.result
         if result.last_seq is not None:
             for listener in list(self._listeners):
@@ -376,6 +385,7 @@ class Store:
         t = schema.nodes
         latest = {node.id: node for node in nodes}
         rows = {nid: (n.kind, n.name, node_data(n)) for nid, n in latest.items()}
+        derived = {nid: node_columns(n) for nid, n in latest.items()}
         query = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id.in_(list(rows)))
         stored = {r.id: (r.kind, r.name, r.data) for r in writer.conn.execute(query)}
         params = []
@@ -386,9 +396,11 @@ class Store:
             seq = writer.log("upsert", "node", node_id)
             params.append(
                 {"id": node_id, "kind": row[0], "name": row[1], "data": row[2], "seq": seq}
+                | derived[node_id]
             )
         if params:
-            statement = self._upsert_statement(t, ["id"], ["kind", "name", "data", "seq"])
+            columns = ["kind", "name", "data", "seq", "country", "visibility", "discoverable"]
+            statement = self._upsert_statement(t, ["id"], columns)
             writer.conn.execute(statement, params)
             writer.result.nodes_written += len(params)
 
@@ -397,11 +409,15 @@ class Store:
         latest = {edge.key: edge for edge in edges}
         endpoints = {nid for key in latest for nid in (key[0], key[2])}
         writer.maybe_missing |= endpoints - _existing(writer.conn, list(endpoints))
-        key = tuple_(t.c.source, t.c.kind, t.c.target)
-        query = select(t.c.source, t.c.kind, t.c.target, t.c.data).where(
-            key.in_([tuple_(*k) for k in latest])
-        )
-        stored = {(r.source, r.kind, r.target): r.data for r in writer.conn.execute(query)}
+        # Look edges up by source (a few dozen per node) and match in Python: much
+        # cheaper than building one row-value expression per edge.
+        sources = sorted({source for source, _, _ in latest})
+        query = select(t.c.source, t.c.kind, t.c.target, t.c.data).where(t.c.source.in_(sources))
+        stored = {
+            key: row.data
+            for row in writer.conn.execute(query)
+            if (key := (row.source, row.kind, row.target)) in latest
+        }
         params = []
         for edge_key, edge in latest.items():
             data = edge_data(edge)
@@ -456,6 +472,16 @@ class Store:
         return statement.on_conflict_do_update(
             index_elements=keys, set_={c: statement.excluded[c] for c in columns}
         )
+
+
+def node_columns(node: Node) -> dict[str, Any]:
+    """The filter columns derived from a node's fields."""
+    place = getattr(node, "place", None)
+    return {
+        "country": place.country if place is not None else None,
+        "visibility": str(getattr(node, "visibility", "public")),
+        "discoverable": bool(getattr(node, "discoverable", True)),
+    }
 
 
 def _existing(conn: Connection, ids: list[str]) -> set[str]:

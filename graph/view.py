@@ -1,7 +1,8 @@
 """The networkx view of the store, kept in step with it through the change log.
 
-The view holds structure only: every node with its ``kind``, every edge keyed by
-its kind in a :class:`networkx.MultiDiGraph`. Fields live in the store. After a
+The view holds structure only: every node with its ``kind``, ``visibility`` and
+``discoverable`` (what privacy rules need while walking the graph), every edge
+keyed by its kind in a :class:`networkx.MultiDiGraph`. Fields live in the store. After a
 write the view applies the new change-log entries (no full rebuild); a view in
 another process, or one that missed writes, catches up the same way.
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from graph import schema
-from graph.ids import kind_of
 from graph.store import Change, Store, split_edge_ref
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,9 @@ class GraphView:
                 ).scalar()
                 or 0
             )
-            nodes = conn.execute(select(schema.nodes.c.id, schema.nodes.c.kind))
-            graph.add_nodes_from((row.id, {"kind": row.kind}) for row in nodes)
+            n = schema.nodes
+            nodes = conn.execute(select(n.c.id, n.c.kind, n.c.visibility, n.c.discoverable))
+            graph.add_nodes_from((row.id, _attrs(row)) for row in nodes)
             t = schema.edges
             edges = conn.execute(select(t.c.source, t.c.kind, t.c.target))
             graph.add_edges_from((row.source, row.target, row.kind) for row in edges)
@@ -65,27 +67,47 @@ class GraphView:
                 batch = store.changes_since(self.seq, limit=50_000)
                 if not batch:
                     return applied
-                self.apply(batch)
+                upserted = [c.ref for c in batch if c.entity == "node" and c.op == "upsert"]
+                self.apply(batch, _node_attrs(store, upserted))
                 applied += len(batch)
 
-    def apply(self, changes: list[Change]) -> None:
-        """Apply change-log entries in order (idempotent for entries already applied)."""
+    def apply(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:
+        """Apply change-log entries in order (idempotent for entries already applied).
+
+        ``attrs`` holds the current attributes of the upserted nodes (a node deleted
+        since has none and is skipped; its deletion follows in the log).
+        """
         graph = self.graph
         for change in changes:
             if change.seq <= self.seq:
                 continue
             if change.entity == "node":
                 if change.op == "upsert":
-                    graph.add_node(change.ref, kind=kind_of(change.ref))
+                    if change.ref in attrs:
+                        graph.add_node(change.ref, **attrs[change.ref])
                 elif graph.has_node(change.ref):
                     graph.remove_node(change.ref)
             else:
                 source, kind, target = split_edge_ref(change.ref)
                 if change.op == "upsert":
-                    for node in (source, target):
-                        if not graph.has_node(node):
-                            graph.add_node(node, kind=kind_of(node))
-                    graph.add_edge(source, target, key=kind)
+                    if graph.has_node(source) and graph.has_node(target):
+                        graph.add_edge(source, target, key=kind)
                 elif graph.has_edge(source, target, key=kind):
                     graph.remove_edge(source, target, key=kind)
             self.seq = change.seq
+
+
+def _attrs(row: Row[Any, Any, Any, Any]) -> dict[str, Any]:
+    return {"kind": row.kind, "visibility": row.visibility, "discoverable": row.discoverable}
+
+
+def _node_attrs(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
+    n = schema.nodes
+    found: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            query = select(n.c.id, n.c.kind, n.c.visibility, n.c.discoverable).where(
+                n.c.id.in_(ids[start : start + 500])
+            )
+            found.update((row.id, _attrs(row)) for row in conn.execute(query))
+    return found

@@ -160,6 +160,7 @@ def test_a_killed_import_leaves_nothing_half_written(tmp_path: Path, env: dict[s
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
+    process.stderr.close()
     counts = json.loads(
         subprocess.run(
             [COCREATE, "stats", "--json"], env=env, check=True, capture_output=True, text=True
@@ -183,3 +184,22 @@ def test_the_documented_edge_table_is_true() -> None:
     text = (REPO / "docs" / "interchange.md").read_text()
     for kind in EDGE_RULES:
         assert f"| `{kind}` | {allowed_pairs(kind)} |" in text
+
+
+@pytest.mark.usefixtures("env")
+def test_exported_lines_follow_the_documented_schema(tmp_path: Path) -> None:
+    from jsonschema import Draft202012Validator
+
+    assert run("demo", "--people", "60").exit_code == 0
+    path = tmp_path / "all.jsonl"
+    assert run("export", str(path)).exit_code == 0
+    validator = Draft202012Validator(
+        json.loads((REPO / "docs" / "interchange.schema.json").read_text())
+    )
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len({(line["type"], line["kind"]) for line in lines}) >= 20
+    one_per_kind = {(line["type"], line["kind"]): line for line in lines}
+    for line in [*lines[::5], *one_per_kind.values()]:
+        validator.validate(line)
+    bad = dict(lines[0], name="")
+    assert not validator.is_valid(bad)

@@ -1,0 +1,65 @@
+"""The HTTP service: ``create_app`` builds a FastAPI app from explicit settings and services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimit, Metrics, MetricsMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import edges, nodes, paths, system
+from api.services import Services
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Cocreate connects those who care: a knowledge graph of people, initiatives,
+organisations, compassionate communities, sectors, councils and the UN SDGs.
+
+Send an API key as `Authorization: Bearer <key>`; without one you are anonymous and
+see public data only. Every error is problem JSON naming the field and the reason.
+"""
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env)."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or Services.start(settings)
+        log.info("ready: %s", settings.store_url)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(
+        title="Cocreate",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "nodes", "description": "People, initiatives, communities and the rest"},
+            {"name": "edges", "description": "Typed links between nodes"},
+            {"name": "graph", "description": "Paths and statistics"},
+            {"name": "system", "description": "Health, readiness and metrics"},
+            {"name": "admin", "description": "Admin only"},
+        ],
+    )
+    app.state.services = services
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for module in (system, nodes, edges, paths):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,185 @@
+"""Roles, API keys and the audit log.
+
+A key is shown once when created; only its SHA-256 hash is stored. Callers send it
+as ``Authorization: Bearer <key>``. Keys and the audit log live in the same
+database as the graph, in tables of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+    update,
+)
+
+from graph.store import WriteResult
+
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("person_id", String(160), nullable=True),
+    Column("label", String(200), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("ref", String(400), nullable=False),
+    Column("first_seq", Integer, nullable=True),
+    Column("last_seq", Integer, nullable=True),
+    sqlite_autoincrement=True,
+)
+
+
+class Role(IntEnum):
+    """What a caller may do; each role may do everything the roles below it may."""
+
+    anonymous = 0
+    member = 1
+    editor = 2
+    admin = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        try:
+            return cls[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown role '{name}'; expected one of {', '.join(r.name for r in cls)}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: a role, the key used, and the person the key belongs to (if any)."""
+
+    role: Role = Role.anonymous
+    key_id: str | None = None
+    person_id: str | None = None
+
+    def at_least(self, role: Role) -> bool:
+        return self.role >= role
+
+    def owns(self, node_id: str) -> bool:
+        return self.person_id is not None and self.person_id == node_id
+
+
+ANONYMOUS = Caller()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: str
+    role: str
+    person_id: str | None
+    label: str | None
+    created_at: float
+    revoked_at: float | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyRing:
+    """API keys stored as hashes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def create(
+        self, role: Role, *, person_id: str | None = None, label: str | None = None
+    ) -> tuple[str, str]:
+        """A new key: returns (key id, secret). The secret is not stored."""
+        if role is Role.anonymous:
+            raise ValueError("anonymous callers need no key")
+        key_id = secrets.token_hex(6)
+        secret = f"cc_{key_id}_{secrets.token_urlsafe(24)}"
+        row = {
+            "id": key_id, "hash": _hash(secret), "role": role.name, "person_id": person_id,
+            "label": label, "created_at": time.time(), "revoked_at": None,
+        }  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(api_keys.insert(), row)
+        return key_id, secret
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False if there is no such active key."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            ).rowcount
+        return bool(done)
+
+    def resolve(self, secret: str) -> Caller | None:
+        """The caller a secret stands for, or None if unknown or revoked."""
+        query = select(api_keys.c.id, api_keys.c.role, api_keys.c.person_id).where(
+            api_keys.c.hash == _hash(secret), api_keys.c.revoked_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return Caller(Role[row.role], row.id, row.person_id)
+
+    def list(self) -> list[KeyInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
+        return [
+            KeyInfo(r.id, r.role, r.person_id, r.label, r.created_at, r.revoked_at) for r in rows
+        ]
+
+
+def audit(caller: Caller, action: str, ref: str) -> Any:
+    """A ``within`` hook for :meth:`graph.store.Store.write` that logs the write."""
+
+    def record(conn: Connection, result: WriteResult) -> None:
+        conn.execute(
+            audit_log.insert(),
+            {
+                "at": time.time(), "key_id": caller.key_id, "role": caller.role.name,
+                "action": action, "ref": ref, "first_seq": result.first_seq,
+                "last_seq": result.last_seq,
+            },
+        )  # fmt: skip
+
+    return record
+
+
+def read_audit(engine: Engine, *, limit: int, before: int | None = None) -> list[dict[str, Any]]:
+    """The newest audit entries first."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,192 @@
+"""HTTP errors: one problem-JSON shape, and one table from error classes to statuses.
+
+Core packages raise their own errors and know nothing of HTTP; this module is
+where they become responses. Every 4xx names the field (when there is one) and
+the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from graph.errors import (
+    EdgeNotFound,
+    GraphError,
+    InvalidEdge,
+    InvalidRecord,
+    MissingEndpoint,
+    NodeNotFound,
+    NoPath,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error the service reports to the caller as problem JSON."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ApiError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    title = "Payload too large"
+
+
+class Unprocessable(ApiError):
+    status = 422
+    title = "Invalid input"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    title = "Too many requests"
+
+
+class NotReady(ApiError):
+    status = 503
+    title = "Not ready"
+
+
+# Errors of the core packages and the status each becomes. Order matters: the
+# first class an error is an instance of wins.
+STATUS_OF: list[tuple[type[Exception], int, str]] = [
+    (NodeNotFound, 404, "Not found"),
+    (EdgeNotFound, 404, "Not found"),
+    (NoPath, 404, "No path"),
+    (InvalidEdge, 422, "Invalid input"),
+    (MissingEndpoint, 422, "Invalid input"),
+    (InvalidRecord, 422, "Invalid input"),
+    (GraphError, 400, "Bad request"),
+]
+
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    body["errors"] = errors or []
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _graph_error_fields(exc: GraphError) -> list[dict[str, str]]:
+    if isinstance(exc, InvalidRecord):
+        return [{"field": p.field, "reason": p.reason} for p in exc.problems]
+    if isinstance(exc, MissingEndpoint):
+        return [{"field": exc.role, "reason": str(exc)}]
+    if isinstance(exc, InvalidEdge):
+        return [{"field": "kind", "reason": str(exc)}]
+    return []
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    # Drop the discriminator tag pydantic adds for tagged unions (e.g. body.person.name).
+    if len(parts) > 2 and parts[0] == "body" and parts[1] in _NODE_TAGS:
+        parts.pop(1)
+    return ".".join(parts)
+
+
+_NODE_TAGS = {
+    "person", "initiative", "organization", "community", "council", "sector", "sdg",
+    "sdg_target", "wisdom_entry", "event",
+}  # fmt: skip
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error through the one problem-JSON shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(GraphError)
+    async def _graph_error(_request: Request, exc: GraphError) -> JSONResponse:
+        for cls, status, title in STATUS_OF:
+            if isinstance(exc, cls):
+                return problem(status, title, str(exc), errors=_graph_error_fields(exc))
+        raise exc  # pragma: no cover - GraphError is in the table
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for error in exc.errors():
+            reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            field = _location(tuple(error.get("loc", ())))
+            if error.get("type") == "json_invalid":
+                position = error["loc"][-1] if error.get("loc") else "?"
+                reason = f"malformed JSON at character {position}: {error['ctx']['error']}"
+                field = "body"
+            errors.append({"field": field, "reason": reason})
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or "invalid request"
+        return problem(422, "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)

@@ -1,0 +1,115 @@
+"""The privacy policy: the one place that decides what a caller may see of whom.
+
+Every route that returns nodes, edges, neighbourhoods or paths goes through these
+functions:
+
+- a **private** profile is seen only by its owner and admins; a **members** profile by
+  members, editors and admins; a **public** one by anyone;
+- a person who is **not discoverable** appears in no listing, neighbourhood or path
+  (except to their owner and admins), though a direct link to a visible profile works;
+- **contact** details are shown only to the owner and admins;
+- a person's **place** is coarsened to their ``location_precision`` for everyone else:
+  ``exact`` as given; ``city`` snapped to a 0.1° grid (about 11 km); ``region`` snapped
+  to a 1° grid (about 110 km) without the place name; ``country`` without coordinates
+  or place name. Anything derived from a place (a distance, an order) must be
+  computed from :func:`public_place`, never from the stored coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import networkx as nx
+
+from api.auth import Caller, Role
+from graph.codec import node_record
+from graph.listing import Audience
+from graph.model import LocationPrecision, Node, Person, Place
+
+GRID_DEGREES: dict[LocationPrecision, float | None] = {
+    LocationPrecision.exact: None,
+    LocationPrecision.city: 0.1,
+    LocationPrecision.region: 1.0,
+}
+
+
+def privileged(caller: Caller, node_id: str) -> bool:
+    """Whether the caller sees this node's record in full (its owner, or an admin)."""
+    return caller.role is Role.admin or caller.owns(node_id)
+
+
+def may_see(caller: Caller, node_id: str, visibility: str, discoverable: bool, *,
+            listing: bool) -> bool:  # fmt: skip
+    """Whether ``caller`` may see a node with these settings (in a listing, or directly)."""
+    if privileged(caller, node_id):
+        return True
+    if listing and not discoverable:
+        return False
+    if visibility == "public":
+        return True
+    if visibility == "members":
+        return caller.at_least(Role.member)
+    return False
+
+
+def may_see_node(caller: Caller, node: Node, *, listing: bool) -> bool:
+    if isinstance(node, Person):
+        return may_see(caller, node.id, node.visibility, node.discoverable, listing=listing)
+    return True
+
+
+def graph_filter(caller: Caller, graph: nx.MultiDiGraph) -> Callable[[str], bool]:
+    """A node predicate for walks over the graph view (neighbourhoods, paths)."""
+    nodes = graph.nodes
+
+    def allowed(node_id: str) -> bool:
+        attrs = nodes[node_id]
+        if attrs["kind"] != "person":
+            return True
+        return may_see(caller, node_id, attrs["visibility"], attrs["discoverable"], listing=True)
+
+    return allowed
+
+
+def audience(caller: Caller) -> Audience:
+    """The listing audience of a caller, for :func:`graph.listing.list_nodes`."""
+    own = frozenset({caller.person_id}) if caller.person_id else frozenset()
+    if caller.role is Role.admin:
+        return Audience(visibilities=None, include_undiscoverable=True)
+    if caller.at_least(Role.member):
+        return Audience(visibilities=frozenset({"public", "members"}), own=own)
+    return Audience(visibilities=frozenset({"public"}), own=own)
+
+
+def _snap(value: float, step: float) -> float:
+    return round((math.floor(value / step) + 0.5) * step, 4)
+
+
+def public_place(place: Place, precision: LocationPrecision) -> Place:
+    """The place as others may see it, coarsened to ``precision``."""
+    if precision is LocationPrecision.exact:
+        return place
+    if precision is LocationPrecision.country:
+        return Place(country=place.country, region=place.region)
+    step = GRID_DEGREES[precision]
+    assert step is not None
+    lat = lon = None
+    if place.lat is not None and place.lon is not None:
+        lat, lon = min(_snap(place.lat, step), 90.0), min(_snap(place.lon, step), 180.0)
+    name = place.name if precision is LocationPrecision.city else None
+    return Place(name=name, country=place.country, region=place.region, lat=lat, lon=lon)
+
+
+def present(node: Node, caller: Caller) -> dict[str, Any]:
+    """The node's record as ``caller`` may see it (the caller may see the node)."""
+    record = node_record(node)
+    del record["type"]
+    if not isinstance(node, Person) or privileged(caller, node.id):
+        return record
+    record.pop("contact", None)
+    if node.place is not None:
+        shown = public_place(node.place, node.location_precision)
+        record["place"] = shown.model_dump(mode="json", exclude_none=True)
+    return record

@@ -1,0 +1,93 @@
+"""Edges: list a node's edges, create, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from api.auth import audit
+from api.deps import CallerDep, ServicesDep
+from api.errors import Conflict, Unprocessable
+from api.permissions import may_write_edge, require
+from api.privacy import graph_filter
+from api.routes.nodes import NodeIdPath, visible_node
+from api.schemas import PROBLEMS, EdgePage
+from graph.codec import edge_record
+from graph.edges import EDGE_KINDS, Edge
+from graph.errors import EdgeNotFound
+from graph.store import Deletion, edge_ref
+
+router = APIRouter(prefix="/v1/edges", tags=["edges"], responses=PROBLEMS)
+
+EdgeKindPath = Annotated[str, Path(description=f"One of: {', '.join(EDGE_KINDS)}")]
+
+
+def _json(edge: Edge) -> dict[str, object]:
+    record = edge_record(edge)
+    del record["type"]
+    return record
+
+
+@router.get("", response_model=EdgePage, summary="A node's edges")
+def list_(
+    services: ServicesDep,
+    caller: CallerDep,
+    node: Annotated[str, Query(pattern=r"^[a-z_]+:[a-z0-9._-]+$", max_length=160)],
+    kind: Annotated[list[str] | None, Query(max_length=12)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JSONResponse:
+    """Edges into or out of `node` whose other end the caller may see."""
+    visible_node(services, caller, node)
+    unknown = [k for k in kind or [] if k not in EDGE_KINDS]
+    if unknown:
+        reason = f"unknown edge kind '{unknown[0]}'; expected one of {', '.join(EDGE_KINDS)}"
+        raise Unprocessable(reason, errors=[{"field": "query.kind", "reason": reason}])
+    services.catch_up()
+    allowed = graph_filter(caller, services.view.graph)
+    edges = [
+        edge
+        for edge in services.store.edges_of(node)
+        if (not kind or edge.kind in kind)
+        and all(end == node or allowed(end) for end in (edge.source, edge.target))
+    ]
+    window = edges[offset : offset + limit]
+    return JSONResponse(
+        {"items": [_json(e) for e in window], "total": len(edges), "limit": limit,
+         "offset": offset}
+    )  # fmt: skip
+
+
+@router.post("", response_model=Edge, status_code=status.HTTP_201_CREATED, summary="Create")
+def create(edge: Edge, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    """Create an edge between two existing nodes; the pair of kinds must be allowed."""
+    require(may_write_edge(caller, edge), caller, f"create '{edge.kind}' edges")
+    for end in ("source", "target"):
+        visible_node(services, caller, getattr(edge, end))
+    try:
+        services.store.get_edge(*edge.key)
+    except EdgeNotFound:
+        services.store.write([edge], within=audit(caller, "edge.create", edge.ref))
+        return JSONResponse(_json(edge), status_code=201)
+    raise Conflict(f"edge {edge.ref} already exists")
+
+
+@router.delete(
+    "/{source}/{kind}/{target}", status_code=204, response_class=Response, summary="Delete"
+)
+def delete(
+    source: NodeIdPath,
+    kind: EdgeKindPath,
+    target: NodeIdPath,
+    services: ServicesDep,
+    caller: CallerDep,
+) -> Response:
+    edge = services.store.get_edge(source, kind, target)
+    for end in (source, target):
+        visible_node(services, caller, end)
+    require(may_write_edge(caller, edge), caller, f"delete '{kind}' edges")
+    ref = edge_ref(source, kind, target)
+    services.store.write([Deletion("edge", ref)], within=audit(caller, "edge.delete", ref))
+    return Response(status_code=204)

@@ -1,0 +1,201 @@
+"""Nodes: list with filters, read, create, replace, patch, delete; a node's neighbourhood."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from api.auth import Caller, audit
+from api.deps import CallerDep, ServicesDep
+from api.errors import BadRequest, Conflict, NotFound, Unprocessable
+from api.permissions import may_write_node, require
+from api.privacy import audience, graph_filter, may_see_node, present
+from api.schemas import PROBLEMS, Neighborhood, NodePage
+from api.services import Services
+from graph.codec import node_record
+from graph.edges import Edge
+from graph.errors import InvalidRecord, NodeNotFound, Problem
+from graph.ids import ID_PATTERN, NODE_KINDS
+from graph.interchange import parse_record
+from graph.listing import NodeFilter, list_nodes
+from graph.model import Node
+from graph.queries import k_hop
+from graph.store import Deletion
+
+router = APIRouter(prefix="/v1/nodes", tags=["nodes"], responses=PROBLEMS)
+
+NodeIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=160, examples=["sdg:4"])]
+KindQuery = Annotated[
+    list[str] | None,
+    Query(description=f"Node kinds, any of: {', '.join(NODE_KINDS)}", max_length=10),
+]
+
+
+def _check_kinds(kinds: list[str] | None, field: str = "query.kind") -> frozenset[str] | None:
+    if not kinds:
+        return None
+    unknown = [k for k in kinds if k not in NODE_KINDS]
+    if unknown:
+        reason = f"unknown node kind '{unknown[0]}'; expected one of {', '.join(NODE_KINDS)}"
+        raise Unprocessable(reason, errors=[{"field": field, "reason": reason}])
+    return frozenset(kinds)
+
+
+def visible_node(services: Services, caller: Caller, node_id: str) -> Node:
+    """The node if the caller may see it; a hidden node is reported as missing."""
+    node = services.store.find_node(node_id)
+    if node is None or not may_see_node(caller, node, listing=False):
+        raise NodeNotFound(node_id)
+    return node
+
+
+@router.get("", response_model=NodePage, summary="List nodes with filters")
+def list_(
+    services: ServicesDep,
+    caller: CallerDep,
+    kind: KindQuery = None,
+    sector: Annotated[str | None, Query(pattern=ID_PATTERN, examples=["sector:health"])] = None,
+    sdg: Annotated[str | None, Query(pattern=ID_PATTERN, examples=["sdg:4"])] = None,
+    community: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Prefix of the name")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[str | None, Query(pattern=ID_PATTERN, description="next_cursor")] = None,
+) -> JSONResponse:
+    """Nodes passing every filter given, ordered by id; `total` counts them over all pages."""
+    if cursor is not None and offset:
+        raise BadRequest(
+            "use either offset or cursor",
+            errors=[{"field": "query.cursor", "reason": "cannot be combined with offset"}],
+        )
+    flt = NodeFilter(_check_kinds(kind), sector, sdg, community, country, q or None)
+    page = list_nodes(
+        services.store, flt, audience(caller), limit=limit, offset=offset, after=cursor
+    )
+    return JSONResponse(
+        {
+            "items": [present(node, caller) for node in page.items],
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": page.next_after,
+        }
+    )
+
+
+@router.get("/{node_id}", response_model=Node, summary="Read a node")
+def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    return JSONResponse(present(visible_node(services, caller, node_id), caller))
+
+
+@router.post("", response_model=Node, status_code=status.HTTP_201_CREATED, summary="Create")
+def create(
+    node: Annotated[Node, Body(discriminator="kind")], services: ServicesDep, caller: CallerDep
+) -> JSONResponse:
+    """Create a node; its id (`<kind>:<slug>`) must be new."""
+    require(may_write_node(caller, node.id), caller, f"create {node.kind} nodes")
+    if services.store.find_node(node.id) is not None:
+        raise Conflict(
+            f"node '{node.id}' already exists",
+            errors=[{"field": "body.id", "reason": "already exists"}],
+        )
+    services.store.write([node], within=audit(caller, "node.create", node.id))
+    return JSONResponse(present(node, caller), status_code=201)
+
+
+@router.put("/{node_id}", response_model=Node, summary="Create or replace")
+def replace(
+    node_id: NodeIdPath,
+    node: Annotated[Node, Body(discriminator="kind")],
+    services: ServicesDep,
+    caller: CallerDep,
+) -> JSONResponse:
+    """Replace the node with this id (or create it) with the record in the body."""
+    if node.id != node_id:
+        reason = f"'{node.id}' differs from the id in the path '{node_id}'"
+        raise Unprocessable(reason, errors=[{"field": "body.id", "reason": reason}])
+    require(may_write_node(caller, node_id), caller, f"write {node.kind} nodes")
+    services.store.write([node], within=audit(caller, "node.replace", node_id))
+    return JSONResponse(present(node, caller))
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON merge patch (RFC 7396): null removes a field, objects merge."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@router.patch("/{node_id}", response_model=Node, summary="Change some fields")
+def patch(
+    node_id: NodeIdPath,
+    changes: Annotated[dict[str, Any], Body(examples=[{"bio": "Gardener and teacher."}])],
+    services: ServicesDep,
+    caller: CallerDep,
+) -> JSONResponse:
+    """Apply a JSON merge patch; `id` and `kind` cannot change."""
+    current = visible_node(services, caller, node_id)
+    require(may_write_node(caller, node_id), caller, f"change {current.kind} nodes")
+    for fixed in ("id", "kind", "type"):
+        if fixed in changes and changes[fixed] != node_record(current)[fixed]:
+            errors = [{"field": f"body.{fixed}", "reason": "cannot be changed"}]
+            raise Unprocessable(f"{fixed} cannot be changed", errors=errors)
+    record, problems = parse_record(None, _merge(node_record(current), changes))
+    if record is None or isinstance(record, Edge):
+        raise InvalidRecord([Problem(None, _body_field(p.field), p.reason) for p in problems])
+    services.store.write([record], within=audit(caller, "node.patch", node_id))
+    return JSONResponse(present(record, caller))
+
+
+def _body_field(field: str) -> str:
+    return f"body.{field}" if field else "body"
+
+
+@router.delete("/{node_id}", status_code=204, response_class=Response, summary="Delete")
+def delete(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> Response:
+    """Delete a node and its edges. Deleting a person erases them everywhere."""
+    node = visible_node(services, caller, node_id)
+    require(may_write_node(caller, node_id), caller, f"delete {node.kind} nodes")
+    services.store.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
+    return Response(status_code=204)
+
+
+@router.get("/{node_id}/neighbors", response_model=Neighborhood, summary="Neighbourhood")
+def neighbors(
+    node_id: NodeIdPath,
+    services: ServicesDep,
+    caller: CallerDep,
+    kind: KindQuery = None,
+    depth: Annotated[int, Query(ge=1, le=3)] = 1,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JSONResponse:
+    """Nodes within `depth` hops (edges in either direction), nearest first, then by id."""
+    visible_node(services, caller, node_id)
+    services.catch_up()
+    graph = services.view.graph
+    if node_id not in graph:
+        raise NotFound(f"no node with id '{node_id}'")
+    found = k_hop(graph, node_id, depth=depth, node_kinds=_check_kinds(kind),
+                  allow=graph_filter(caller, graph))  # fmt: skip
+    ordered = sorted(found.items(), key=lambda item: (item[1], item[0]))
+    window = ordered[offset : offset + limit]
+    nodes = services.store.get_nodes(node for node, _ in window)
+    items = [
+        {"distance": distance, "node": present(nodes[node], caller)}
+        for node, distance in window
+        if node in nodes
+    ]
+    return JSONResponse(
+        {"node": node_id, "depth": depth, "items": items, "total": len(ordered),
+         "limit": limit, "offset": offset}
+    )  # fmt: skip

@@ -1,0 +1,51 @@
+"""Shortest paths between two nodes, through nodes the caller may see."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from api.deps import CallerDep, ServicesDep
+from api.privacy import graph_filter, present
+from api.routes.nodes import visible_node
+from api.schemas import PROBLEMS, PathOut
+from graph.ids import ID_PATTERN
+from graph.queries import shortest_path
+
+router = APIRouter(prefix="/v1/paths", tags=["graph"], responses=PROBLEMS)
+
+IdQuery = Annotated[str, Query(pattern=ID_PATTERN, max_length=160)]
+
+
+@router.get("", response_model=PathOut, summary="Shortest path")
+def path(
+    source: IdQuery,
+    target: IdQuery,
+    services: ServicesDep,
+    caller: CallerDep,
+    max_depth: Annotated[int, Query(ge=1, le=8)] = 6,
+) -> JSONResponse:
+    """A shortest path (edges in either direction); ties are broken by id, so it is stable."""
+    for end in (source, target):
+        visible_node(services, caller, end)
+    services.catch_up()
+    graph = services.view.graph
+    steps = shortest_path(
+        graph, source, target, max_depth=max_depth, allow=graph_filter(caller, graph)
+    )
+    ids = [source, *(step.target for step in steps)]
+    nodes = services.store.get_nodes(ids)
+    return JSONResponse(
+        {
+            "source": source,
+            "target": target,
+            "length": len(steps),
+            "steps": [
+                {"source": s.source, "kind": s.kind, "target": s.target, "forward": s.forward}
+                for s in steps
+            ],
+            "nodes": [present(nodes[i], caller) for i in ids],
+        }
+    )

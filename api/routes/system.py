@@ -1,0 +1,58 @@
+"""Liveness, readiness, metrics, statistics and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.auth import Role, read_audit
+from api.deps import CallerDep, ServicesDep
+from api.permissions import require
+from api.schemas import PROBLEMS, AuditPage, Health, Ready
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=Health, summary="Alive")
+def health() -> JSONResponse:
+    """The process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/ready", response_model=Ready, summary="Ready", responses={503: PROBLEMS[404]})
+def ready(services: ServicesDep) -> JSONResponse:
+    """The store is open and the graph view is loaded."""
+    graph = services.view.graph
+    return JSONResponse(
+        {"status": "ready", "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
+         "seq": services.view.seq}
+    )  # fmt: skip
+
+
+@router.get("/metrics", response_class=Response, summary="Prometheus metrics")
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)  # fmt: skip
+
+
+@router.get("/v1/audit", response_model=AuditPage, tags=["admin"], responses=PROBLEMS)
+def audit_log(
+    services: ServicesDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="Entries with a smaller id")] = None,
+) -> JSONResponse:
+    """Every write: who (key and role), when, what, and the change-log range it made."""
+    require(caller.role is Role.admin, caller, "read the audit log")
+    return JSONResponse({"items": read_audit(services.store.engine, limit=limit, before=before)})
+
+
+@router.get("/v1/stats", tags=["graph"], summary="Counts per kind", responses=PROBLEMS)
+def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    """Nodes and edges per kind (counts only; they reveal no profile)."""
+    return JSONResponse(
+        {"nodes": services.store.node_counts(), "edges": services.store.edge_counts()}
+    )

@@ -1,0 +1,107 @@
+"""Response schemas of the HTTP API (requests use the domain models directly)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from graph.edges import Edge
+from graph.model import Node
+
+
+class NodePage(BaseModel):
+    """A page of nodes, with the number of all nodes that pass the filters."""
+
+    items: list[Node]
+    total: int = Field(description="Nodes passing the filters, over all pages")
+    limit: int
+    offset: int
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page")
+
+
+class EdgePage(BaseModel):
+    items: list[Edge]
+    total: int
+    limit: int
+    offset: int
+
+
+class Neighbor(BaseModel):
+    distance: int = Field(ge=1)
+    node: Node
+
+
+class Neighborhood(BaseModel):
+    """The nodes within `depth` hops of a node that the caller may see."""
+
+    node: str
+    depth: int
+    items: list[Neighbor]
+    total: int
+    limit: int
+    offset: int
+
+
+class PathStep(BaseModel):
+    source: str
+    kind: str
+    target: str
+    forward: bool = Field(description="True when the stored edge points from source to target")
+
+
+class PathOut(BaseModel):
+    """A shortest path through nodes the caller may see."""
+
+    source: str
+    target: str
+    length: int
+    steps: list[PathStep]
+    nodes: list[Node]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    nodes: int
+    edges: int
+    seq: int
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: float
+    key_id: str | None
+    role: str
+    action: str
+    ref: str
+    first_seq: int | None
+    last_seq: int | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+
+
+class Problem(BaseModel):
+    """The shape of every error response (RFC 9457 problem details)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = Field(
+        description="One entry per offending field: {field, reason}"
+    )
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": title}
+    for status, title in [
+        (400, "Bad request"), (401, "Unauthorized"), (403, "Forbidden"), (404, "Not found"),
+        (413, "Payload too large"), (422, "Invalid input"), (429, "Too many requests"),
+    ]
+}  # fmt: skip

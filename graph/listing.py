@@ -1,0 +1,119 @@
+"""Filtered, paged listings of nodes, evaluated in SQL so that totals and pages agree.
+
+Who may see what is decided by the caller (the service's privacy policy) and
+passed in as :class:`Audience`; this module only applies it, before paging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal, or_, select, union
+
+from graph import schema
+from graph.codec import node_from_row
+from graph.model import Node
+from graph.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Which nodes a caller may see in listings.
+
+    ``visibilities`` lists the profile visibilities shown (None: all); people who are
+    not discoverable are left out unless ``include_undiscoverable``; ``own`` ids (the
+    caller's own profile) are always shown.
+    """
+
+    visibilities: frozenset[str] | None = frozenset({"public"})
+    include_undiscoverable: bool = False
+    own: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFilter:
+    """Filters of a listing; every one given must hold."""
+
+    kinds: frozenset[str] | None = None
+    sector: str | None = None
+    sdg: str | None = None
+    community: str | None = None
+    country: str | None = None
+    name_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Node]
+    total: int
+    next_after: str | None
+
+
+def _linked_to(targets: Any) -> Any:
+    """Ids of nodes joined by an edge (either direction) to any of ``targets``."""
+    e = schema.edges
+    return union(
+        select(e.c.source.label("id")).where(e.c.target.in_(targets)),
+        select(e.c.target.label("id")).where(e.c.source.in_(targets)),
+    )
+
+
+def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
+    n, e = schema.nodes, schema.edges
+    found: list[Any] = []
+    if flt.kinds is not None:
+        found.append(n.c.kind.in_(sorted(flt.kinds)))
+    if flt.sector is not None:
+        found.append(n.c.id.in_(_linked_to([flt.sector])))
+    if flt.sdg is not None:
+        # A goal also matches what addresses or cares about one of its targets.
+        targets = select(e.c.source).where(e.c.kind == "part_of", e.c.target == flt.sdg)
+        found.append(n.c.id.in_(_linked_to(union(select(literal(flt.sdg)), targets))))
+    if flt.community is not None:
+        # A community also covers the communities that are part of it (one level).
+        parts = select(e.c.source).where(e.c.kind == "part_of", e.c.target == flt.community)
+        found.append(n.c.id.in_(_linked_to(union(select(literal(flt.community)), parts))))
+    if flt.country is not None:
+        found.append(n.c.country == flt.country.upper())
+    if flt.name_prefix:
+        escaped = flt.name_prefix.lower().replace("\\", "\\\\").replace("%", r"\%")
+        escaped = escaped.replace("_", r"\_")
+        found.append(func.lower(n.c.name).like(escaped + "%", escape="\\"))
+    visible: list[Any] = []
+    if audience.visibilities is not None:
+        visible.append(n.c.visibility.in_(sorted(audience.visibilities)))
+    if not audience.include_undiscoverable:
+        visible.append(n.c.discoverable.is_(True))
+    if visible:
+        allowed = and_(*visible)
+        found.append(or_(allowed, n.c.id.in_(sorted(audience.own))) if audience.own else allowed)
+    return found
+
+
+def list_nodes(
+    store: Store,
+    flt: NodeFilter,
+    audience: Audience,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    after: str | None = None,
+) -> Page:
+    """The nodes passing ``flt`` that ``audience`` may see, by id, with the total count.
+
+    Page with ``offset`` or with ``after`` (the last id of the previous page).
+    """
+    n = schema.nodes
+    conditions = _conditions(flt, audience)
+    count: Select[Any] = select(func.count()).select_from(n).where(*conditions)
+    query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*conditions)
+    if after is not None:
+        query = query.where(n.c.id > after)
+    query = query.order_by(n.c.id).offset(offset).limit(limit + 1)
+    with store.engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        rows = conn.execute(query).all()
+    items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
+    next_after = items[-1].id if len(rows) > limit and items else None
+    return Page(items, total, next_after)

@@ -1,0 +1,78 @@
+"""Fixtures for the HTTP service: a store with people of every privacy setting, keys per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import KeyRing, Role
+from api.services import Services
+from api.settings import Settings
+from graph.edges import Edge
+from graph.model import Contact, Initiative, Person, Place
+from tests.conftest import DATA, small_network
+
+EXACT = Place(name="Midtown Sacramento", country="US", region="Northern America",
+              lat=38.5741, lon=-121.4831)  # fmt: skip
+SECRET_EMAIL = "only-for-the-owner@example.org"
+
+
+def privacy_people() -> list[Person | Initiative | Edge]:
+    """One person per privacy setting, all working on one initiative."""
+    people = [
+        Person(id="person:pub", name="Pia Public", location_precision="exact"),
+        Person(id="person:city", name="Cato City", location_precision="city"),
+        Person(id="person:region", name="Rhea Region", location_precision="region"),
+        Person(id="person:country", name="Cora Country", location_precision="country"),
+        Person(id="person:mem", name="Mo Member", visibility="members"),
+        Person(id="person:priv", name="Pri Private", visibility="private"),
+        Person(id="person:shy", name="Shy Undiscoverable", discoverable=False),
+    ]
+    people = [
+        p.model_copy(update={"place": EXACT, "contact": Contact(email=SECRET_EMAIL)})
+        for p in people
+    ]
+    hub = Initiative(id="initiative:hub", name="Hub", description="Where everyone works.")
+    edges = [Edge(kind="works_on", source=p.id, target=hub.id) for p in people]
+    edges.append(Edge(kind="knows", source="person:pub", target="person:priv"))
+    edges.append(Edge(kind="knows", source="person:priv", target="person:lena"))
+    return [*people, hub, *edges]
+
+
+HIDDEN_FROM_ANONYMOUS = ("person:mem", "person:priv", "person:shy")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", reference_dir=DATA, rate_limit_per_minute=100_000,
+                    rate_limit_burst=10_000)  # fmt: skip
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    started = Services.start(settings)
+    started.store.write([*small_network(), *privacy_people()])
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(services: Services) -> dict[str, dict[str, str]]:
+    """Authorization headers per role; the member key belongs to person:mem."""
+    ring = KeyRing(services.store.engine)
+    headers: dict[str, dict[str, str]] = {"anonymous": {}}
+    for role in (Role.member, Role.editor, Role.admin):
+        owner = "person:mem" if role is Role.member else None
+        _, secret = ring.create(role, person_id=owner)
+        headers[role.name] = {"Authorization": f"Bearer {secret}"}
+    return headers

@@ -1,0 +1,154 @@
+"""Privacy, per leak path and per role: listings, reads, neighbourhoods, edges, paths."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.privacy import public_place
+from graph.model import LocationPrecision
+from tests.api.conftest import EXACT, HIDDEN_FROM_ANONYMOUS, SECRET_EMAIL
+
+ROLES = ["anonymous", "member", "editor", "admin"]
+# Who each role sees of the privacy people (direct reads).
+READABLE = {
+    "anonymous": {"person:pub", "person:city", "person:region", "person:country", "person:shy"},
+    "member": {"person:pub", "person:city", "person:region", "person:country", "person:shy",
+               "person:mem"},
+    "editor": {"person:pub", "person:city", "person:region", "person:country", "person:shy",
+               "person:mem"},
+    "admin": {"person:pub", "person:city", "person:region", "person:country", "person:shy",
+              "person:mem", "person:priv"},
+}  # fmt: skip
+PRIVACY_PEOPLE = READABLE["admin"]
+
+
+def listed(client: TestClient, headers: dict[str, str], url: str) -> set[str]:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"]
+    return {item["node"]["id"] if "node" in item else item["id"] for item in items}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_direct_reads_follow_visibility(
+    client: TestClient, keys: dict[str, dict[str, str]], role: str
+) -> None:
+    for person in PRIVACY_PEOPLE:
+        response = client.get(f"/v1/nodes/{person}", headers=keys[role])
+        expected = 200 if person in READABLE[role] else 404
+        assert response.status_code == expected, (role, person)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_listings_hide_private_members_only_and_undiscoverable(
+    client: TestClient, keys: dict[str, dict[str, str]], role: str
+) -> None:
+    seen = listed(client, keys[role], "/v1/nodes?kind=person&limit=200")
+    expected = READABLE[role] - ({"person:shy"} if role != "admin" else set())
+    if role == "member":
+        expected = expected | {"person:mem"}  # the member key's own profile
+    assert seen & PRIVACY_PEOPLE == expected
+    total = client.get("/v1/nodes?kind=person&limit=1", headers=keys[role]).json()["total"]
+    assert total == len(seen)  # the count reveals no hidden profile either
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_neighbourhoods_and_edges_hide_what_listings_hide(
+    client: TestClient, keys: dict[str, dict[str, str]], role: str
+) -> None:
+    hidden = PRIVACY_PEOPLE - READABLE[role] | ({"person:shy"} if role != "admin" else set())
+    around = listed(client, keys[role], "/v1/nodes/initiative:hub/neighbors?depth=2&limit=200")
+    assert not around & hidden
+    edges = client.get("/v1/edges?node=initiative:hub&limit=200", headers=keys[role]).json()
+    assert not {e["source"] for e in edges["items"]} & hidden
+    assert edges["total"] == len(edges["items"])
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "editor"])
+def test_paths_do_not_pass_through_hidden_people(
+    client: TestClient, keys: dict[str, dict[str, str]], role: str
+) -> None:
+    # person:pub knows person:priv who knows person:lena; the only other way is longer.
+    response = client.get("/v1/paths?source=person:pub&target=person:lena", headers=keys[role])
+    if response.status_code == 200:
+        assert "person:priv" not in {node["id"] for node in response.json()["nodes"]}
+    else:
+        assert response.status_code == 404
+    admin = client.get("/v1/paths?source=person:pub&target=person:lena", headers=keys["admin"])
+    assert "person:priv" in {node["id"] for node in admin.json()["nodes"]}
+
+
+def people_in(value: Any) -> list[dict[str, Any]]:
+    """Every person record anywhere inside a JSON response."""
+    if isinstance(value, list):
+        return [p for item in value for p in people_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if value.get("kind") == "person" else []
+    return found + [p for item in value.values() for p in people_in(item)]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "editor"])
+def test_contact_details_and_exact_places_never_reach_others(
+    client: TestClient, keys: dict[str, dict[str, str]], role: str
+) -> None:
+    urls = [
+        "/v1/nodes?kind=person&limit=200",
+        "/v1/nodes/initiative:hub/neighbors?limit=200",
+        "/v1/paths?source=person:city&target=person:region",
+        *[f"/v1/nodes/{p}" for p in READABLE[role]],
+    ]
+    checked = 0
+    for url in urls:
+        response = client.get(url, headers=keys[role])
+        if role != "member":  # the member's own record rightly carries their contact
+            assert SECRET_EMAIL not in response.text, url
+        for person in people_in(response.json()):
+            if person["id"] == "person:mem" and role == "member":
+                continue  # the key's owner
+            assert "contact" not in person
+            if "place" in person and person["id"] in PRIVACY_PEOPLE:
+                precision = LocationPrecision(person.get("location_precision", "city"))
+                expected = public_place(EXACT, precision).model_dump(mode="json", exclude_none=True)
+                assert person["place"] == expected, (url, person["id"])
+                checked += 1
+    assert checked >= 10
+
+
+def test_places_are_coarsened_to_the_chosen_precision(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    def place(person: str, role: str = "anonymous") -> dict[str, object]:
+        return dict(client.get(f"/v1/nodes/{person}", headers=keys[role]).json()["place"])
+
+    assert place("person:pub") == json.loads(EXACT.model_dump_json(exclude_none=True))
+    city = place("person:city")
+    assert city["name"] == EXACT.name
+    assert (city["lat"], city["lon"]) == (38.55, -121.45)  # the centre of its 0.1° cell
+    region = place("person:region")
+    assert "name" not in region
+    assert (region["lat"], region["lon"]) == (38.5, -121.5)
+    assert place("person:country") == {"country": "US", "region": "Northern America"}
+    assert place("person:country", "admin")["lat"] == EXACT.lat  # admins see it all
+    assert client.get("/v1/nodes/person:mem", headers=keys["member"]).json()["contact"] == {
+        "email": SECRET_EMAIL  # the owner sees their own contact details
+    }
+
+
+def test_anonymous_sees_no_hidden_profile_anywhere(client: TestClient) -> None:
+    pages = [
+        "/v1/nodes?limit=200",
+        "/v1/nodes?kind=person&q=pri",
+        "/v1/nodes/initiative:hub/neighbors?depth=3&limit=200",
+        "/v1/edges?node=initiative:hub&limit=200",
+        "/v1/edges?node=person:pub",
+    ]
+    for url in pages:
+        text = client.get(url).text
+        for hidden in HIDDEN_FROM_ANONYMOUS:
+            assert hidden not in text, (url, hidden)

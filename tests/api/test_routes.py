@@ -1,0 +1,135 @@
+"""The HTTP routes through the app: reads, writes, graph queries, system endpoints, audit."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.services import Services
+
+Headers = dict[str, dict[str, str]]
+
+
+def test_health_ready_metrics_and_docs(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready"
+    assert ready["nodes"] > 200
+    client.get("/v1/nodes/sdg:4")
+    metrics = client.get("/metrics").text
+    assert (
+        'cocreate_http_requests_total{method="GET",route="/v1/nodes/{node_id}",status="200"}'
+        in (metrics)
+    )
+    spec = client.get("/openapi.json").json()
+    assert "/v1/nodes/{node_id}/neighbors" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_read_and_list_with_filters(client: TestClient) -> None:
+    goal = client.get("/v1/nodes/sdg:4").json()
+    assert goal["title"].startswith("Ensure inclusive and equitable quality education")
+    page = client.get("/v1/nodes", params={"kind": "sdg_target", "sdg": "sdg:4", "limit": 3})
+    body = page.json()
+    assert [n["id"] for n in body["items"]] == [
+        "sdg_target:4.1",
+        "sdg_target:4.2",
+        "sdg_target:4.3",
+    ]
+    assert body["total"] == 10
+    second = client.get("/v1/nodes", params={"kind": "sdg_target", "sdg": "sdg:4", "limit": 3,
+                                             "cursor": body["next_cursor"]}).json()  # fmt: skip
+    assert second["items"][0]["id"] == "sdg_target:4.4"
+    found = client.get("/v1/nodes", params={"q": "safe", "kind": "initiative"}).json()
+    assert [n["id"] for n in found["items"]] == ["initiative:safe-streets"]
+    local = client.get("/v1/nodes", params={"community": "community:capital-region",
+                                            "kind": "person"}).json()  # fmt: skip
+    assert [n["id"] for n in local["items"]] == ["person:maria"]
+
+
+def test_neighbors_and_paths(client: TestClient, keys: Headers) -> None:
+    member = keys["member"]
+    url = "/v1/nodes/person:maria/neighbors"
+    around = client.get(url, params={"depth": 2}, headers=member).json()
+    by_id = {item["node"]["id"]: item["distance"] for item in around["items"]}
+    assert by_id["initiative:safe-streets"] == 1
+    assert by_id["person:ahmed"] == 2  # members-only: not shown to anonymous callers
+    assert "person:ahmed" not in client.get(url, params={"depth": 2}).text
+    distances = [item["distance"] for item in around["items"]]
+    assert distances == sorted(distances)
+    ends = {"source": "person:maria", "target": "person:lena"}
+    body = client.get("/v1/paths", params=ends, headers=member).json()
+    assert body["length"] == 3
+    assert [s["kind"] for s in body["steps"]] == ["works_on", "works_on", "knows"]
+    assert next(n["id"] for n in body["nodes"]) == "person:maria"
+    assert client.get("/v1/paths", params=ends).status_code == 404  # only via Ahmed
+
+
+def test_editor_writes_content_and_every_write_is_audited(
+    client: TestClient, keys: Headers
+) -> None:
+    editor = keys["editor"]
+    created = client.post(
+        "/v1/nodes",
+        headers=editor,
+        json={"kind": "initiative", "id": "initiative:night-library", "name": "Night Library"},
+    )
+    assert created.status_code == 201, created.text
+    tagged = client.post(
+        "/v1/edges",
+        headers=editor,
+        json={"kind": "addresses", "source": "initiative:night-library", "target": "sdg:4"},
+    )
+    assert tagged.status_code == 201, tagged.text
+    patched = client.patch(
+        "/v1/nodes/initiative:night-library",
+        headers=editor,
+        json={"description": "Open late for teenagers."},
+    )
+    assert patched.json()["description"] == "Open late for teenagers."
+    assert (
+        client.post(
+            "/v1/nodes",
+            headers=editor,
+            json={"kind": "initiative", "id": "initiative:night-library", "name": "Again"},
+        ).status_code
+        == 409
+    )
+    audit = client.get("/v1/audit", headers=keys["admin"]).json()["items"]
+    assert [(a["action"], a["role"]) for a in audit[:3]] == [
+        ("node.patch", "editor"),
+        ("edge.create", "editor"),
+        ("node.create", "editor"),
+    ]
+    assert audit[0]["ref"] == "initiative:night-library"
+    assert audit[0]["first_seq"] is not None
+    assert client.get("/v1/audit", headers=editor).status_code == 403
+    assert client.get("/v1/audit").status_code == 401
+
+
+def test_members_edit_only_their_own_profile(client: TestClient, keys: Headers) -> None:
+    member = keys["member"]
+    own = client.patch("/v1/nodes/person:mem", headers=member, json={"bio": "Hello."})
+    assert own.status_code == 200
+    assert own.json()["bio"] == "Hello."
+    other = client.patch("/v1/nodes/person:pub", headers=member, json={"bio": "Hacked."})
+    assert other.status_code == 403
+    assert client.get("/v1/nodes/person:pub").json().get("bio", "") == ""
+    link = client.post(
+        "/v1/edges",
+        headers=member,
+        json={"kind": "interested_in", "source": "person:mem", "target": "sdg:4"},
+    )
+    assert link.status_code == 201
+    assert client.post("/v1/nodes", json={"kind": "sector", "id": "sector:x",
+                                          "name": "X"}).status_code == 401  # fmt: skip
+
+
+def test_views_follow_writes(client: TestClient, keys: Headers, services: Services) -> None:
+    client.post(
+        "/v1/edges",
+        headers=keys["admin"],
+        json={"kind": "knows", "source": "person:maria", "target": "person:lena"},
+    )
+    path = client.get("/v1/paths", params={"source": "person:maria", "target": "person:lena"})
+    assert path.json()["length"] == 1
+    assert services.view.graph.has_edge("person:maria", "person:lena", key="knows")
