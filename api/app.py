@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import edges, nodes, paths, system
+from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
 
@@ -60,6 +63,44 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(app)
     for module in (system, nodes, edges, paths):
         app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+# Errors every /v1 operation can answer with, whatever its own ones: a bad key, a
+# body over the limit, invalid parameters, the rate limit, a service still starting.
+COMMON_ERRORS = {
+    "401": "Unknown or revoked API key",
+    "413": "Request body too large",
+    "422": "Invalid input",
+    "429": "Too many requests (see Retry-After)",
+    "503": "Not ready",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error documented as problem JSON."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes,
+        tags=app.openapi_tags,
+    )  # fmt: skip
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema()
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if path.startswith("/v1/"):
+                for status, description in COMMON_ERRORS.items():
+                    responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    response["content"] = problem
+    app.openapi_schema = spec
+    return spec

@@ -21,14 +21,34 @@ def may_write_node(caller: Caller, node_id: str) -> bool:
     return kind == "person" and caller.owns(node_id)
 
 
-def may_write_edge(caller: Caller, edge: Edge) -> bool:
-    """Create or delete ``edge``: editors tag content, members link their own profile."""
+MEMBER_LINKS = {
+    "interested_in": None,
+    "works_on": None,
+    "knows": None,
+    "participates_in": None,
+    "located_in": None,
+    "member_of": frozenset({"community", "organization"}),  # councils are appointed
+}
+"""The edges a member may add from their own profile (and, for some, to which kinds)."""
+
+
+def may_write_edge(caller: Caller, edge: Edge, *, deleting: bool = False) -> bool:
+    """Create or delete ``edge``: editors tag content, members link their own profile.
+
+    Anyone may remove a ``knows`` edge that points at their own profile: a connection
+    claimed by someone else is not theirs to keep.
+    """
     if caller.role is Role.admin:
         return True
     source_kind, target_kind = kind_of(edge.source), kind_of(edge.target)
     if caller.role is Role.editor and source_kind in CONTENT_KINDS and target_kind != "person":
         return True
-    return caller.owns(edge.source)
+    if deleting and edge.kind == "knows" and caller.owns(edge.target):
+        return True
+    if not caller.owns(edge.source) or edge.kind not in MEMBER_LINKS:
+        return False
+    targets = MEMBER_LINKS[edge.kind]
+    return targets is None or target_kind in targets
 
 
 def require(allowed: bool, caller: Caller, what: str) -> None:

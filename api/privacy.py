@@ -12,7 +12,11 @@ functions:
   ``exact`` as given; ``city`` snapped to a 0.1° grid (about 11 km); ``region`` snapped
   to a 1° grid (about 110 km) without the place name; ``country`` without coordinates
   or place name. Anything derived from a place (a distance, an order) must be
-  computed from :func:`public_place`, never from the stored coordinates.
+  computed from :func:`public_place`, never from the stored coordinates;
+- a person's **link to a community** (``located_in``, ``member_of``) is shown only when
+  the community is no finer than the person's precision (a neighbourhood counts as
+  exact, a city as city, a county or region as region), since the link itself places
+  them; listings by community, neighbourhoods, edge lists and paths all apply this.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from api.auth import Caller, Role
 from graph.codec import node_record
 from graph.listing import Audience
 from graph.model import LocationPrecision, Node, Person, Place
+from graph.queries import EdgeFilter
+from graph.store import LOCALITY_RANK
 
+PLACING_EDGES = frozenset({"located_in", "member_of"})
 GRID_DEGREES: dict[LocationPrecision, float | None] = {
     LocationPrecision.exact: None,
     LocationPrecision.city: 0.1,
@@ -73,11 +80,33 @@ def graph_filter(caller: Caller, graph: nx.MultiDiGraph) -> Callable[[str], bool
     return allowed
 
 
+def edge_filter(caller: Caller, graph: nx.MultiDiGraph) -> EdgeFilter:
+    """An edge predicate for walks: hides community links finer than a person shares."""
+    nodes = graph.nodes
+
+    def allowed(source: str, kind: str, target: str) -> bool:
+        if kind not in PLACING_EDGES or privileged(caller, source):
+            return True
+        person, community = nodes[source], nodes[target]
+        if person["kind"] != "person" or community["kind"] != "community":
+            return True
+        return places_no_finer(person["locality"], community["locality"])
+
+    return allowed
+
+
+def places_no_finer(person_precision: str | None, community_level: str | None) -> bool:
+    """Whether a link to a community of this level stays within the person's precision."""
+    if person_precision is None or community_level is None:
+        return True
+    return LOCALITY_RANK[community_level] >= LOCALITY_RANK[person_precision]
+
+
 def audience(caller: Caller) -> Audience:
     """The listing audience of a caller, for :func:`graph.listing.list_nodes`."""
     own = frozenset({caller.person_id}) if caller.person_id else frozenset()
     if caller.role is Role.admin:
-        return Audience(visibilities=None, include_undiscoverable=True)
+        return Audience(visibilities=None, include_undiscoverable=True, respect_locality=False)
     if caller.at_least(Role.member):
         return Audience(visibilities=frozenset({"public", "members"}), own=own)
     return Audience(visibilities=frozenset({"public"}), own=own)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, union
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union
 
 from graph import schema
 from graph.codec import node_from_row
 from graph.model import Node
-from graph.store import Store
+from graph.store import LOCALITY_RANK, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,7 @@ class Audience:
     visibilities: frozenset[str] | None = frozenset({"public"})
     include_undiscoverable: bool = False
     own: frozenset[str] = frozenset()
+    respect_locality: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,26 @@ def _linked_to(targets: Any) -> Any:
     )
 
 
+def _placed_within(communities: Any) -> Any:
+    """Like :func:`_linked_to`, but a person only through a community no finer than they share."""
+    e, person, place = schema.edges, schema.nodes.alias("person"), schema.nodes.alias("place")
+    def ranked(column: Any) -> Any:
+        return case(LOCALITY_RANK, value=column, else_=0)
+
+    within = or_(
+        person.c.kind != "person",
+        person.c.locality.is_(None),
+        ranked(place.c.locality) >= ranked(person.c.locality),
+    )
+    people = (
+        select(e.c.source.label("id"))
+        .join(person, person.c.id == e.c.source)
+        .join(place, place.c.id == e.c.target)
+        .where(e.c.target.in_(communities), within)
+    )
+    return union(people, select(e.c.target.label("id")).where(e.c.source.in_(communities)))
+
+
 def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
@@ -73,7 +94,11 @@ def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
     if flt.community is not None:
         # A community also covers the communities that are part of it (one level).
         parts = select(e.c.source).where(e.c.kind == "part_of", e.c.target == flt.community)
-        found.append(n.c.id.in_(_linked_to(union(select(literal(flt.community)), parts))))
+        communities = union(select(literal(flt.community)), parts)
+        linked = _linked_to(communities)
+        if audience.respect_locality:
+            linked = _placed_within(communities)
+        found.append(n.c.id.in_(linked))
     if flt.country is not None:
         found.append(n.c.country == flt.country.upper())
     if flt.name_prefix:

@@ -16,6 +16,8 @@ import networkx as nx
 from graph.errors import NodeNotFound, NoPath
 
 Direction = Literal["out", "in", "both"]
+EdgeFilter = Callable[[str, str, str], bool]
+"""``allow_edge(source, kind, target)``: whether a walk may use this stored edge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +40,23 @@ def _require(graph: nx.MultiDiGraph, *nodes: str) -> None:
 
 
 def _incident(
-    graph: nx.MultiDiGraph, node: str, direction: Direction
+    graph: nx.MultiDiGraph,
+    node: str,
+    direction: Direction,
+    allow_edge: EdgeFilter | None = None,
 ) -> list[tuple[str, str, bool]]:
-    """(neighbour, edge kind, forward) for every edge at ``node``, sorted."""
+    """(neighbour, edge kind, forward) for every (allowed) edge at ``node``, sorted."""
     found: list[tuple[str, str, bool]] = []
     if direction in ("out", "both"):
         found.extend((t, k, True) for _, t, k in graph.out_edges(node, keys=True))
     if direction in ("in", "both"):
         found.extend((s, k, False) for s, _, k in graph.in_edges(node, keys=True))
+    if allow_edge is not None:
+        found = [
+            (other, kind, forward)
+            for other, kind, forward in found
+            if (allow_edge(node, kind, other) if forward else allow_edge(other, kind, node))
+        ]
     found.sort()
     return found
 
@@ -58,13 +69,14 @@ def neighbors(
     edge_kinds: Collection[str] | None = None,
     direction: Direction = "both",
     allow: Callable[[str], bool] | None = None,
+    allow_edge: EdgeFilter | None = None,
 ) -> list[str]:
     """Distinct neighbours of ``node``, optionally only of some node and edge kinds."""
     _require(graph, node)
     kinds = graph.nodes
     seen = {
         other
-        for other, kind, _ in _incident(graph, node, direction)
+        for other, kind, _ in _incident(graph, node, direction, allow_edge)
         if (edge_kinds is None or kind in edge_kinds)
         and (node_kinds is None or kinds[other]["kind"] in node_kinds)
         and (allow is None or allow(other))
@@ -81,6 +93,7 @@ def k_hop(
     edge_kinds: Collection[str] | None = None,
     through_kinds: Collection[str] | None = None,
     allow: Callable[[str], bool] | None = None,
+    allow_edge: EdgeFilter | None = None,
     limit: int | None = None,
 ) -> dict[str, int]:
     """Nodes within ``depth`` hops of ``node`` (edges in either direction) and their distance.
@@ -89,7 +102,7 @@ def k_hop(
     path may pass through (default: any); ``limit`` stops the search early once that
     many results were found, nearest first; ``allow`` (a node predicate) hides nodes
     entirely: they are neither returned nor passed through. ``node`` itself is not
-    returned.
+    returned. ``allow_edge`` hides single edges (see :data:`EdgeFilter`).
     """
     _require(graph, node)
     if depth < 0:
@@ -103,7 +116,7 @@ def k_hop(
         hops = distance[current]
         if hops == depth:
             continue
-        for other, kind, _ in _incident(graph, current, "both"):
+        for other, kind, _ in _incident(graph, current, "both", allow_edge):
             if other in distance or (edge_kinds is not None and kind not in edge_kinds):
                 continue
             if allow is not None and not allow(other):
@@ -127,6 +140,7 @@ def shortest_path(
     max_depth: int | None = None,
     through_kinds: Collection[str] | None = None,
     allow: Callable[[str], bool] | None = None,
+    allow_edge: EdgeFilter | None = None,
 ) -> list[Step]:
     """A shortest path from ``source`` to ``target``, following edges in either direction.
 
@@ -148,7 +162,7 @@ def shortest_path(
         passable = through_kinds is None or kinds[current]["kind"] in through_kinds
         if current != source and not passable:
             continue
-        for other, kind, forward in _incident(graph, current, "both"):
+        for other, kind, forward in _incident(graph, current, "both", allow_edge):
             if other in distance or (allow is not None and other != target and not allow(other)):
                 continue
             distance[other] = distance[current] + 1

@@ -40,6 +40,9 @@ nodes = Table(
     Column("country", String(2), nullable=True),
     Column("visibility", String(8), nullable=False),
     Column("discoverable", Boolean, nullable=False),
+    # How precisely a node places someone: a person's location precision, or the
+    # level of a community (a neighbourhood is "exact", a county a "region").
+    Column("locality", String(8), nullable=True),
     Index("ix_nodes_kind_id", "kind", "id"),
     Index("ix_nodes_country", "country"),
 )

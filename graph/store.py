@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -149,6 +150,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._listeners: list[Listener] = []
+        t = schema.nodes
+        by_id = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id == bindparam("id"))
+        self._node_by_id = (str(by_id.compile(dialect=engine.dialect)), engine.dialect.positional)
         self._prepare()
 
     @classmethod
@@ -197,8 +201,25 @@ class Store:
             yield conn
 
     def find_node(self, node_id: str) -> Node | None:
-        """The node with this id, or None."""
-        return self.get_nodes([node_id]).get(node_id)
+        """The node with this id, or None.
+
+        The service's hot path (every node read), so it skips SQLAlchemy's connection
+        and result layers (four fifths of the cost of a lookup): one statement compiled
+        once for the dialect, run on a pooled DB-API connection. A single SELECT needs no
+        explicit transaction, so SQLite skips the BEGIN as well.
+        """
+        sql, positional = self._node_by_id
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, (node_id,) if positional else {"id": node_id})
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool
+        return None if row is None else node_from_row(row[0], row[1], row[2], row[3])
 
     def get_node(self, node_id: str) -> Node:
         """The node with this id; raises :class:`NodeNotFound`."""
@@ -399,7 +420,9 @@ class Store:
                 | derived[node_id]
             )
         if params:
-            columns = ["kind", "name", "data", "seq", "country", "visibility", "discoverable"]
+            columns = [
+                "kind", "name", "data", "seq", "country", "visibility", "discoverable", "locality"
+            ]  # fmt: skip
             statement = self._upsert_statement(t, ["id"], columns)
             writer.conn.execute(statement, params)
             writer.result.nodes_written += len(params)
@@ -481,7 +504,24 @@ def node_columns(node: Node) -> dict[str, Any]:
         "country": place.country if place is not None else None,
         "visibility": str(getattr(node, "visibility", "public")),
         "discoverable": bool(getattr(node, "discoverable", True)),
+        "locality": locality(node),
     }
+
+
+COMMUNITY_LEVEL = {
+    "neighbourhood": "exact", "city": "city", "county": "region", "region": "region",
+    "country": "country",
+}  # fmt: skip
+LOCALITY_RANK = {"exact": 0, "city": 1, "region": 2, "country": 3}
+
+
+def locality(node: Node) -> str | None:
+    """A person's location precision, or the precision a community's scope amounts to."""
+    if node.kind == "person":
+        return str(node.location_precision)
+    if node.kind == "community":
+        return COMMUNITY_LEVEL[str(node.scope)]
+    return None
 
 
 def _existing(conn: Connection, ids: list[str]) -> set[str]:

@@ -11,7 +11,7 @@ from api.auth import audit
 from api.deps import CallerDep, ServicesDep
 from api.errors import Conflict, Unprocessable
 from api.permissions import may_write_edge, require
-from api.privacy import graph_filter
+from api.privacy import edge_filter, graph_filter
 from api.routes.nodes import NodeIdPath, visible_node
 from api.schemas import PROBLEMS, EdgePage
 from graph.codec import edge_record
@@ -47,11 +47,13 @@ def list_(
         raise Unprocessable(reason, errors=[{"field": "query.kind", "reason": reason}])
     services.catch_up()
     allowed = graph_filter(caller, services.view.graph)
+    allowed_edge = edge_filter(caller, services.view.graph)
     edges = [
         edge
         for edge in services.store.edges_of(node)
         if (not kind or edge.kind in kind)
         and all(end == node or allowed(end) for end in (edge.source, edge.target))
+        and allowed_edge(edge.source, edge.kind, edge.target)
     ]
     window = edges[offset : offset + limit]
     return JSONResponse(
@@ -87,7 +89,7 @@ def delete(
     edge = services.store.get_edge(source, kind, target)
     for end in (source, target):
         visible_node(services, caller, end)
-    require(may_write_edge(caller, edge), caller, f"delete '{kind}' edges")
+    require(may_write_edge(caller, edge, deleting=True), caller, f"delete '{kind}' edges")
     ref = edge_ref(source, kind, target)
     services.store.write([Deletion("edge", ref)], within=audit(caller, "edge.delete", ref))
     return Response(status_code=204)

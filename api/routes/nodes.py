@@ -11,7 +11,7 @@ from api.auth import Caller, audit
 from api.deps import CallerDep, ServicesDep
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.permissions import may_write_node, require
-from api.privacy import audience, graph_filter, may_see_node, present
+from api.privacy import audience, edge_filter, graph_filter, may_see_node, present
 from api.schemas import PROBLEMS, Neighborhood, NodePage
 from api.services import Services
 from graph.codec import node_record
@@ -185,8 +185,14 @@ def neighbors(
     graph = services.view.graph
     if node_id not in graph:
         raise NotFound(f"no node with id '{node_id}'")
-    found = k_hop(graph, node_id, depth=depth, node_kinds=_check_kinds(kind),
-                  allow=graph_filter(caller, graph))  # fmt: skip
+    found = k_hop(
+        graph,
+        node_id,
+        depth=depth,
+        node_kinds=_check_kinds(kind),
+        allow=graph_filter(caller, graph),
+        allow_edge=edge_filter(caller, graph),
+    )
     ordered = sorted(found.items(), key=lambda item: (item[1], item[0]))
     window = ordered[offset : offset + limit]
     nodes = services.store.get_nodes(node for node, _ in window)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, ServicesDep
-from api.privacy import graph_filter, present
+from api.privacy import edge_filter, graph_filter, present
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS, PathOut
 from graph.ids import ID_PATTERN
@@ -33,7 +33,12 @@ def path(
     services.catch_up()
     graph = services.view.graph
     steps = shortest_path(
-        graph, source, target, max_depth=max_depth, allow=graph_filter(caller, graph)
+        graph,
+        source,
+        target,
+        max_depth=max_depth,
+        allow=graph_filter(caller, graph),
+        allow_edge=edge_filter(caller, graph),
     )
     ids = [source, *(step.target for step in steps)]
     nodes = services.store.get_nodes(ids)

@@ -142,3 +142,14 @@ def test_bad_keys_and_rate_limits(client: TestClient, services: Services) -> Non
     assert statuses[-1] == 429
     response = limited.get("/v1/nodes/sdg:1")
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_guessing_keys_is_rate_limited_too(client: TestClient) -> None:
+    limiter = client.app.state.limiter  # type: ignore[attr-defined]
+    limiter.capacity, limiter.rate = 3.0, 0.5
+    guesses = [
+        client.get("/v1/nodes/sdg:1", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+        for i in range(6)
+    ]
+    assert guesses[:3] == [401, 401, 401]
+    assert guesses[-1] == 429

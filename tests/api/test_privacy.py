@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.privacy import public_place
+from api.services import Services
+from graph.edges import Edge
 from graph.model import LocationPrecision
 from tests.api.conftest import EXACT, HIDDEN_FROM_ANONYMOUS, SECRET_EMAIL
 
@@ -152,3 +154,34 @@ def test_anonymous_sees_no_hidden_profile_anywhere(client: TestClient) -> None:
         text = client.get(url).text
         for hidden in HIDDEN_FROM_ANONYMOUS:
             assert hidden not in text, (url, hidden)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "editor"])
+def test_community_links_never_place_people_more_precisely_than_they_chose(
+    client: TestClient, keys: dict[str, dict[str, str]], services: Services, role: str
+) -> None:
+    # Everyone of the privacy people lives in the Sacramento community (a city) which is
+    # part of the region; a region or country precision must not be revealed by the link.
+    services.store.write([
+        Edge(kind="located_in", source=p, target="community:sacramento")
+        for p in ("person:pub", "person:city", "person:region", "person:country")
+    ])  # fmt: skip
+    headers = keys[role]
+    city_only = {"person:pub", "person:city"}
+    too_precise = {"person:region", "person:country"}
+    for url in [
+        "/v1/nodes?kind=person&community=community:sacramento&limit=200",
+        "/v1/nodes?kind=person&community=community:capital-region&limit=200",
+        "/v1/nodes/community:sacramento/neighbors?limit=200",
+    ]:
+        seen = listed(client, headers, url)
+        assert city_only <= seen, url
+        assert not seen & too_precise, url
+    edges = client.get("/v1/edges?node=community:sacramento&limit=200", headers=headers).json()
+    assert not {e["source"] for e in edges["items"]} & too_precise
+    path = client.get("/v1/paths?source=person:country&target=community:sacramento",
+                      headers=headers)  # fmt: skip
+    if path.status_code == 200:
+        assert path.json()["length"] > 1  # not the direct link
+    admin = listed(client, keys["admin"], "/v1/nodes/community:sacramento/neighbors?limit=200")
+    assert too_precise <= admin

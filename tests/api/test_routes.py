@@ -133,3 +133,20 @@ def test_views_follow_writes(client: TestClient, keys: Headers, services: Servic
     path = client.get("/v1/paths", params={"source": "person:maria", "target": "person:lena"})
     assert path.json()["length"] == 1
     assert services.view.graph.has_edge("person:maria", "person:lena", key="knows")
+
+
+def test_members_link_their_profile_but_cannot_claim_roles_or_authorship(
+    client: TestClient, keys: Headers
+) -> None:
+    member, admin = keys["member"], keys["admin"]
+    claims = [
+        {"kind": "authored", "source": "person:mem", "target": "wisdom_entry:circles"},
+        {"kind": "member_of", "source": "person:mem", "target": "council:none"},
+    ]
+    assert client.post("/v1/edges", headers=member, json=claims[0]).status_code == 403
+    assert client.post("/v1/edges", headers=member, json=claims[1]).status_code in (403, 404)
+    # A connection someone else claimed to me is mine to remove.
+    knows = {"kind": "knows", "source": "person:pub", "target": "person:mem"}
+    assert client.post("/v1/edges", headers=admin, json=knows).status_code == 201
+    gone = client.delete("/v1/edges/person:pub/knows/person:mem", headers=member)
+    assert gone.status_code == 204
