@@ -27,6 +27,29 @@ from graph.store import Deletion
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"], responses=PROBLEMS)
 
 NodeIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=160, examples=["sdg:4"])]
+EXAMPLES: dict[str, Any] = {
+    "initiative": {
+        "summary": "An initiative (editors and admins)",
+        "value": {
+            "kind": "initiative", "id": "initiative:night-library", "name": "Night Library",
+            "description": "The library stays open late for teenagers, with mentors.",
+            "needs": ["volunteer mentors", "grant writing"],
+        },
+    },
+    "person": {
+        "summary": "A person (admins, or a member for their own profile via PUT)",
+        "value": {
+            "kind": "person", "id": "person:rosa-diaz", "name": "Rosa Diaz",
+            "bio": "Teacher in Davis, runs reading circles for young people.",
+            "interests": ["youth mentoring", "reading circles"], "offers": ["tutoring"],
+            "needs": ["grant writing"], "languages": ["en", "es"],
+            "place": {"name": "Davis", "country": "US", "lat": 38.54, "lon": -121.74},
+            "location_precision": "city", "visibility": "members",
+            "contact": {"email": "rosa@example.org"},
+        },
+    },
+}  # fmt: skip
+NodeBody = Annotated[Node, Body(discriminator="kind", openapi_examples=EXAMPLES)]
 KindQuery = Annotated[
     list[str] | None,
     Query(description=f"Node kinds, any of: {', '.join(NODE_KINDS)}", max_length=10),
@@ -92,9 +115,7 @@ def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONR
 
 
 @router.post("", response_model=Node, status_code=status.HTTP_201_CREATED, summary="Create")
-def create(
-    node: Annotated[Node, Body(discriminator="kind")], services: ServicesDep, caller: CallerDep
-) -> JSONResponse:
+def create(node: NodeBody, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Create a node; its id (`<kind>:<slug>`) must be new."""
     require(may_write_node(caller, node.id), caller, f"create {node.kind} nodes")
     if services.store.find_node(node.id) is not None:
@@ -109,7 +130,7 @@ def create(
 @router.put("/{node_id}", response_model=Node, summary="Create or replace")
 def replace(
     node_id: NodeIdPath,
-    node: Annotated[Node, Body(discriminator="kind")],
+    node: NodeBody,
     services: ServicesDep,
     caller: CallerDep,
 ) -> JSONResponse:
