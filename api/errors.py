@@ -168,7 +168,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _graph_error(_request: Request, exc: GraphError) -> JSONResponse:
         for cls, status, title in STATUS_OF:
             if isinstance(exc, cls):
-                return problem(status, title, str(exc), errors=_graph_error_fields(exc))
+                errors = _graph_error_fields(exc)
+                detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+                if not isinstance(exc, InvalidRecord) or not detail:
+                    detail = str(exc)
+                return problem(status, title, detail, errors=errors)
         raise exc  # pragma: no cover - GraphError is in the table
 
     @app.exception_handler(RequestValidationError)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from graph.errors import InvalidEdge
 from graph.ids import ID_PATTERN, kind_of
+from graph.model import IsoDate
 
 EdgeKind = Literal[
     "works_on",
@@ -97,9 +97,9 @@ class Edge(BaseModel):
     kind: EdgeKind
     source: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
     target: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-    weight: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
-    since: date | None = None
-    until: date | None = None
+    weight: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False, strict=True)
+    since: IsoDate | None = None
+    until: IsoDate | None = None
     role: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     evidence: Annotated[str, StringConstraints(max_length=5_000)] | None = None
     provenance: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None

@@ -63,6 +63,7 @@ def _linked_to(targets: Any) -> Any:
 def _placed_within(communities: Any) -> Any:
     """Like :func:`_linked_to`, but a person only through a community no finer than they share."""
     e, person, place = schema.edges, schema.nodes.alias("person"), schema.nodes.alias("place")
+
     def ranked(column: Any) -> Any:
         return case(LOCALITY_RANK, value=column, else_=0)
 

@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     TypeAdapter,
     field_validator,
@@ -34,6 +36,23 @@ LanguageCode = Annotated[
 ]
 CountryCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{2}$")]
 NodeId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+def _iso_date_only(value: object) -> object:
+    # Lax date parsing would take a number as a Unix time: only ISO strings and dates.
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("must be an ISO date (YYYY-MM-DD)")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+"""A date given as an ISO string (or a date); numbers are refused rather than read as Unix time."""
+
+
+NodeKind = Literal[
+    "person", "initiative", "organization", "community", "council", "sector", "sdg",
+    "sdg_target", "wisdom_entry", "event",
+]  # fmt: skip
 
 
 class LocationPrecision(StrEnum):
@@ -65,8 +84,8 @@ class Place(_Model):
     region: ShortText | None = Field(
         default=None, description="World region (UN M49 style), e.g. 'Northern America'"
     )
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> Place:
@@ -89,7 +108,7 @@ class NodeBase(_Model):
 
     id: NodeId
     name: ShortText
-    fictional: bool = Field(default=False, description="True for generated demo records")
+    fictional: StrictBool = Field(default=False, description="True for generated demo records")
     provenance: ShortText | None = Field(default=None, description="Where the record came from")
 
     @model_validator(mode="after")
@@ -113,9 +132,9 @@ class Person(NodeBase):
     place: Place | None = None
     location_precision: LocationPrecision = LocationPrecision.city
     visibility: Visibility = Visibility.public
-    discoverable: bool = True
-    open_to_collaborate: bool = True
-    board_member: bool = Field(
+    discoverable: StrictBool = True
+    open_to_collaborate: StrictBool = True
+    board_member: StrictBool = Field(
         default=False, description="Serves on the network's board (councils need one)"
     )
     contact: Contact | None = None
@@ -127,7 +146,7 @@ class Initiative(NodeBase):
     kind: Literal["initiative"] = "initiative"
     description: LongText = ""
     website: Url | None = None
-    active: bool = True
+    active: StrictBool = True
     stage: ShortText | None = None
     types: Phrases = []
     licenses: Phrases = []
@@ -160,7 +179,7 @@ class Community(NodeBase):
     scope: CommunityScope = CommunityScope.city
     issues: Phrases = []
     place: Place | None = None
-    proclaimed: date | None = Field(default=None, description="When it affirmed the Charter")
+    proclaimed: IsoDate | None = Field(default=None, description="When it affirmed the Charter")
 
 
 class CouncilScope(StrEnum):
@@ -194,7 +213,7 @@ class Sdg(NodeBase):
     """A UN Sustainable Development Goal (official wording)."""
 
     kind: Literal["sdg"] = "sdg"
-    number: int = Field(ge=1, le=17)
+    number: int = Field(ge=1, le=17, strict=True)
     title: LongText
     translations: dict[LanguageCode, Translation] = {}
 
@@ -209,7 +228,7 @@ class SdgTarget(NodeBase):
 
     kind: Literal["sdg_target"] = "sdg_target"
     code: Annotated[str, StringConstraints(pattern=r"^\d{1,2}\.[0-9a-z]{1,2}$")]
-    goal: int = Field(ge=1, le=17)
+    goal: int = Field(ge=1, le=17, strict=True)
     title: LongText
     indicators: Annotated[list[Indicator], Field(max_length=20)] = []
     translations: dict[LanguageCode, Translation] = {}
@@ -228,7 +247,7 @@ class WisdomEntry(NodeBase):
     kind: Literal["wisdom_entry"] = "wisdom_entry"
     body: LongText = ""
     summary: LongText | None = None
-    published: date | None = None
+    published: IsoDate | None = None
 
 
 class EventFormat(StrEnum):
@@ -244,8 +263,8 @@ class Event(NodeBase):
     kind: Literal["event"] = "event"
     description: LongText = ""
     format: EventFormat = EventFormat.webinar
-    starts: date | None = None
-    ends: date | None = None
+    starts: IsoDate | None = None
+    ends: IsoDate | None = None
     place: Place | None = None
 
     @model_validator(mode="after")

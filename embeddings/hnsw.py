@@ -1,0 +1,74 @@
+"""The FAISS HNSW graph behind the vector index: build, filtered search, read and write.
+
+Labels are the row numbers of the vectors in the order they were added. Inner product
+on normalised vectors is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.errors import MissingDependency
+from embeddings.ranking import Matrix, Vector
+
+Graph = Any
+"""A ``faiss.IndexHNSWFlat`` (faiss ships no type information)."""
+
+
+def faiss_module() -> Any:
+    """The faiss module, or a clear error naming the package to install."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise MissingDependency("faiss-cpu", purpose="the HNSW vector index") from exc
+    return faiss
+
+
+def build_graph(vectors: Matrix, *, m: int, ef_construction: int, ef_search: int) -> Graph:
+    """An inner-product HNSW graph over these rows (labels 0..n-1)."""
+    faiss = faiss_module()
+    graph = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = ef_construction
+    graph.hnsw.efSearch = ef_search
+    graph.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return graph
+
+
+def search_graph(
+    graph: Graph,
+    query: Vector,
+    k: int,
+    *,
+    ef_search: int,
+    allowed: npt.NDArray[np.bool_] | None = None,
+) -> list[tuple[int, float]]:
+    """Up to k (label, score) pairs, best first, among labels where ``allowed`` is true.
+
+    The filter runs inside the graph walk (a FAISS ``IDSelectorBitmap``), so it can
+    return fewer than k when few labels pass.
+    """
+    faiss = faiss_module()
+    params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
+    if allowed is not None:
+        bits = np.packbits(allowed, bitorder="little")  # must outlive the search below
+        params.sel = faiss.IDSelectorBitmap(allowed.size, faiss.swig_ptr(bits))
+    scores, labels = graph.search(query[None, :].astype(np.float32), k, params=params)
+    return [
+        (int(label), float(score))
+        for score, label in zip(scores[0], labels[0], strict=True)
+        if label >= 0
+    ]
+
+
+def write_graph(graph: Graph, path: Path) -> None:
+    """Write the graph (with its own copy of the vectors) to one file."""
+    faiss_module().write_index(graph, str(path))
+
+
+def read_graph(path: Path) -> Graph:
+    """Read a graph written by :func:`write_graph`."""
+    return faiss_module().read_index(str(path))

@@ -1,0 +1,251 @@
+"""A BM25 index over string-keyed documents, with its postings in numpy arrays.
+
+Scoring is Okapi BM25 with k1 = 1.2 and b = 0.75 and the non-negative idf
+``ln(1 + (N - df + 0.5) / (df + 0.5))`` (as in Lucene), over the live documents only;
+a term repeated in the query counts once. Terms come from :mod:`embeddings.tokenize`.
+
+Each term's postings are two growable arrays (document rows, term frequencies) in row
+order. An update appends the document under a new row and retires the old row; a
+removal retires it. Retired rows get an infinite length norm, so they score zero
+without touching the postings, and a compaction drops them once they pass 20% of the
+rows. A query is a handful of vectorised gathers over the postings of its terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.errors import IndexFormatError, UnknownItem
+from embeddings.postings import Postings
+from embeddings.ranking import Ranked, Rows, top_k
+from embeddings.storage import (
+    check_format,
+    current_snapshot,
+    read_array,
+    read_json,
+    write_json,
+    writing_snapshot,
+)
+from embeddings.tokenize import terms, tokens
+
+_KIND, _FORMAT = "lexical-index", 1
+_COMPACT_AT = 0.2
+Scores = npt.NDArray[np.float32]
+
+
+class LexicalIndex:
+    """BM25 keyword search with incremental add, update and remove."""
+
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._postings = Postings()
+        self._doc_len = np.zeros(0, dtype=np.float32)
+        self._alive = np.zeros(0, dtype=bool)
+        self._size = 0
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._total_len = 0.0
+        self._norm: Scores | None = None  # per row k1 * (1 - b + b * len / avg); inf if retired
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._rows
+
+    def upsert(self, items: Iterable[tuple[str, str]]) -> None:
+        """Add or replace documents; within one batch the last text of an id wins."""
+        batch = dict(items)
+        for item_id in batch:
+            self._retire(item_id)
+        start = self._size
+        self._reserve(start + len(batch))
+        batch_postings: dict[str, tuple[list[int], list[int]]] = {}
+        for row, (item_id, text) in enumerate(batch.items(), start=start):
+            counts = Counter(terms(text))
+            length = sum(counts.values())
+            self._doc_len[row] = length
+            self._alive[row] = True
+            self._total_len += length
+            self._ids.append(item_id)
+            self._rows[item_id] = row
+            for term, tf in counts.items():
+                rows, tfs = batch_postings.setdefault(term, ([], []))
+                rows.append(row)
+                tfs.append(tf)
+        self._size += len(batch)
+        self._postings.extend(batch_postings)
+        self._changed()
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove these ids (unknown ones are ignored); returns how many were removed."""
+        removed = sum(self._retire(item_id) for item_id in ids)
+        if removed:
+            self._changed()
+        return removed
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        *,
+        allowed: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Ranked:
+        """The best k (id, BM25 score) among ``allowed`` (all if None) minus ``exclude``.
+
+        Only documents holding at least one query term are returned.
+        """
+        if k <= 0 or not self._rows:
+            return []
+        scores = self._score_all(query)
+        if allowed is None:
+            scores[self._rows_of(exclude, ())] = 0.0
+            rows = np.flatnonzero(scores > 0)
+        else:
+            rows = self._rows_of(allowed, exclude)
+            rows = rows[scores[rows] > 0]
+        return top_k(scores[rows], self._ids, k, rows=rows)
+
+    def scores(self, query: str, ids: Iterable[str]) -> dict[str, float]:
+        """The BM25 score of each of these ids for the query (unknown ids are left out)."""
+        known = [item_id for item_id in ids if item_id in self._rows]
+        if not known:
+            return {}
+        scores = self._score_all(query)
+        return {item_id: float(scores[self._rows[item_id]]) for item_id in known}
+
+    def matched_terms(self, query: str, item_id: str) -> list[str]:
+        """The query's words found in this document, in query order, as written in the query."""
+        row = self._rows.get(item_id)
+        if row is None:
+            raise UnknownItem(item_id)
+        first_surface: dict[str, str] = {}
+        for surface, term in tokens(query):
+            first_surface.setdefault(term, surface)
+        return [s for term, s in first_surface.items() if self._postings.holds(term, row)]
+
+    def save(self, folder: str | Path) -> None:
+        """Save as a crash-safe snapshot in ``folder`` (see :mod:`embeddings.storage`)."""
+        with writing_snapshot(Path(folder)) as staging:
+            self.write_files(staging)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> LexicalIndex:
+        """Load the current snapshot saved in ``folder``."""
+        return cls.read_files(current_snapshot(Path(folder)))
+
+    def write_files(self, folder: Path) -> None:
+        """Write the index into an existing, empty folder (JSON and .npy, no pickle)."""
+        terms, offsets, rows, tfs = self._postings.to_arrays()
+        alive = self._alive[: self._size]
+        write_json(
+            folder / "lexical.json",
+            {
+                "kind": _KIND,
+                "format": _FORMAT,
+                "k1": self.k1,
+                "b": self.b,
+                "terms": terms,
+                "ids": [i if a else None for i, a in zip(self._ids, alive.tolist(), strict=True)],
+            },
+        )
+        np.save(folder / "offsets.npy", offsets, allow_pickle=False)
+        np.save(folder / "rows.npy", rows, allow_pickle=False)
+        np.save(folder / "tfs.npy", tfs, allow_pickle=False)
+        np.save(folder / "doc_len.npy", self._doc_len[: self._size], allow_pickle=False)
+
+    @classmethod
+    def read_files(cls, folder: Path) -> LexicalIndex:
+        """Read an index written by :meth:`write_files`."""
+        meta = check_format(folder, read_json(folder / "lexical.json"), _KIND, _FORMAT)
+        index = cls(k1=float(meta["k1"]), b=float(meta["b"]))
+        offsets = read_array(folder / "offsets.npy", np.int64, 1)
+        rows = read_array(folder / "rows.npy", np.int32, 1)
+        tfs = read_array(folder / "tfs.npy", np.float32, 1)
+        doc_len = read_array(folder / "doc_len.npy", np.float32, 1)
+        ids, vocab = meta["ids"], meta["terms"]
+        if len(offsets) != len(vocab) + 1 or offsets[-1] != rows.size or rows.size != tfs.size:
+            raise IndexFormatError(folder, "the postings do not match the term list")
+        if len(ids) != doc_len.size or (rows.size and int(rows.max()) >= doc_len.size):
+            raise IndexFormatError(folder, "the postings do not match the document list")
+        index._postings = Postings.from_arrays(vocab, offsets, rows, tfs)
+        index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
+        index._doc_len, index._size = doc_len, len(ids)
+        index._ids = [i if i is not None else "" for i in ids]
+        index._rows = {i: row for row, i in enumerate(ids) if i is not None}
+        index._total_len = float(doc_len[index._alive].sum())
+        return index
+
+    def _score_all(self, query: str) -> Scores:
+        """The BM25 score of every row for this query (retired rows score zero)."""
+        scores = np.zeros(self._size, dtype=np.float32)
+        norm = self._length_norm()
+        live = len(self._rows)
+        for term in dict.fromkeys(terms(query)):
+            found = self._postings.get(term)
+            if found is None:
+                continue
+            rows, tf = found
+            df = int(np.count_nonzero(self._alive[rows]))
+            if df == 0:
+                continue
+            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+            scores[rows] += (idf * (self.k1 + 1.0)) * tf / (tf + norm[rows])
+        return scores
+
+    def _length_norm(self) -> Scores:
+        if self._norm is None:
+            average = self._total_len / len(self._rows) if self._total_len > 0 else 1.0
+            lengths = self._doc_len[: self._size]
+            norm = self.k1 * (1.0 - self.b + self.b * lengths / average)
+            norm[~self._alive[: self._size]] = np.inf
+            self._norm = norm.astype(np.float32)
+        return self._norm
+
+    def _rows_of(self, ids: Collection[str], exclude: Collection[str]) -> Rows:
+        skip = exclude if isinstance(exclude, set | frozenset | dict) else set(exclude)
+        rows = [self._rows[i] for i in ids if i in self._rows and i not in skip]
+        return np.unique(np.asarray(rows, dtype=np.int64))
+
+    def _reserve(self, rows: int) -> None:
+        if rows <= self._doc_len.size:
+            return
+        capacity = max(rows, 2 * self._doc_len.size, 1024)
+        self._doc_len = np.concatenate(
+            [self._doc_len[: self._size], np.zeros(capacity - self._size, np.float32)]
+        )
+        self._alive = np.concatenate(
+            [self._alive[: self._size], np.zeros(capacity - self._size, bool)]
+        )
+
+    def _retire(self, item_id: str) -> bool:
+        row = self._rows.pop(item_id, None)
+        if row is None:
+            return False
+        self._alive[row] = False
+        self._total_len -= float(self._doc_len[row])
+        return True
+
+    def _changed(self) -> None:
+        self._norm = None
+        if self._size - len(self._rows) > _COMPACT_AT * self._size:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop retired rows and the terms left without postings, renumbering rows in order."""
+        keep = np.flatnonzero(self._alive[: self._size])
+        self._postings.compact(self._alive[: self._size])
+        self._doc_len = self._doc_len[keep]
+        self._alive = np.ones(keep.size, dtype=bool)
+        self._ids = [self._ids[row] for row in keep]
+        self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
+        self._size = keep.size
+        self._norm = None

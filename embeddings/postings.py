@@ -1,0 +1,118 @@
+"""The postings of the lexical index: per term, growable numpy arrays of rows and counts."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import numpy.typing as npt
+
+RowArray = npt.NDArray[np.int32]
+CountArray = npt.NDArray[np.float32]
+
+
+class Postings:
+    """For each term, the rows holding it and how often, in ascending row order.
+
+    Each term's two arrays have spare capacity that doubles as needed, so adding one
+    document costs amortised O(its terms) however long the postings are. Rows only
+    ever grow (a new document gets a row past every other), which keeps the order.
+    """
+
+    def __init__(self) -> None:
+        self._vocab: dict[str, int] = {}
+        self._rows: list[RowArray] = []
+        self._counts: list[CountArray] = []
+        self._len: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._vocab)
+
+    def get(self, term: str) -> tuple[RowArray, CountArray] | None:
+        """Views of this term's rows and counts, or None for a term never seen."""
+        term_id = self._vocab.get(term)
+        if term_id is None:
+            return None
+        length = self._len[term_id]
+        return self._rows[term_id][:length], self._counts[term_id][:length]
+
+    def holds(self, term: str, row: int) -> bool:
+        """Whether this row holds this term."""
+        found = self.get(term)
+        if found is None:
+            return False
+        rows = found[0]
+        at = int(np.searchsorted(rows, row))
+        return at < rows.size and int(rows[at]) == row
+
+    def extend(self, batch: dict[str, tuple[list[int], list[int]]]) -> None:
+        """Append (rows, counts) per term; the rows must follow every row already held."""
+        for term, (rows, counts) in batch.items():
+            term_id = self._vocab.get(term)
+            if term_id is None:
+                term_id = self._vocab[term] = len(self._len)
+                self._rows.append(np.zeros(0, dtype=np.int32))
+                self._counts.append(np.zeros(0, dtype=np.float32))
+                self._len.append(0)
+            length, extra = self._len[term_id], len(rows)
+            if length + extra > self._rows[term_id].size:
+                capacity = max(length + extra, 2 * self._rows[term_id].size, 4)
+                grown_rows = np.zeros(capacity, dtype=np.int32)
+                grown_rows[:length] = self._rows[term_id][:length]
+                grown_counts = np.zeros(capacity, dtype=np.float32)
+                grown_counts[:length] = self._counts[term_id][:length]
+                self._rows[term_id], self._counts[term_id] = grown_rows, grown_counts
+            self._rows[term_id][length : length + extra] = rows
+            self._counts[term_id][length : length + extra] = counts
+            self._len[term_id] = length + extra
+
+    def compact(self, alive: npt.NDArray[np.bool_]) -> None:
+        """Keep only the rows where ``alive`` is true, renumbered in order; drop empty terms."""
+        new_row = (np.cumsum(alive, dtype=np.int64) - 1).astype(np.int32)
+        kept = Postings()
+        for term, term_id in self._vocab.items():
+            length = self._len[term_id]
+            rows = self._rows[term_id][:length]
+            live = alive[rows]
+            if live.any():
+                kept._vocab[term] = len(kept._len)
+                kept._rows.append(new_row[rows[live]])
+                kept._counts.append(self._counts[term_id][:length][live])
+                kept._len.append(int(np.count_nonzero(live)))
+        self._vocab, self._rows, self._counts, self._len = (
+            kept._vocab,
+            kept._rows,
+            kept._counts,
+            kept._len,
+        )
+
+    def to_arrays(self) -> tuple[list[str], npt.NDArray[np.int64], RowArray, CountArray]:
+        """The terms in id order, offsets into them, and all rows and counts concatenated."""
+        terms = sorted(self._vocab, key=self._vocab.__getitem__)
+        offsets = np.zeros(len(self._len) + 1, dtype=np.int64)
+        np.cumsum(self._len, out=offsets[1:])
+        rows = [self._rows[t][:n] for t, n in enumerate(self._len)]
+        counts = [self._counts[t][:n] for t, n in enumerate(self._len)]
+        return (
+            terms,
+            offsets,
+            np.concatenate([np.zeros(0, dtype=np.int32), *rows]),
+            np.concatenate([np.zeros(0, dtype=np.float32), *counts]),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        terms: list[str],
+        offsets: npt.NDArray[np.int64],
+        rows: RowArray,
+        counts: CountArray,
+    ) -> Postings:
+        """The inverse of :meth:`to_arrays` (the arrays are shared, not copied)."""
+        postings = cls()
+        bounds = offsets.tolist()
+        postings._vocab = {term: t for t, term in enumerate(terms)}
+        postings._rows = [rows[a:z] for a, z in itertools.pairwise(bounds)]
+        postings._counts = [counts[a:z] for a, z in itertools.pairwise(bounds)]
+        postings._len = np.diff(offsets).tolist()
+        return postings

@@ -1,0 +1,61 @@
+"""Array types, normalisation and the deterministic top-k selection every index shares."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+"""One vector, shape (dimension,)."""
+Matrix = npt.NDArray[np.float32]
+"""Vectors as rows, shape (n, dimension)."""
+Rows = npt.NDArray[np.int64]
+"""Row numbers into an index's storage."""
+Ranked = list[tuple[str, float]]
+"""(id, score) pairs, best first."""
+
+
+def normalise_rows(matrix: npt.NDArray[np.floating]) -> Matrix:
+    """A float32 copy with each row scaled to unit length; all-zero rows stay zero."""
+    out = np.array(matrix, dtype=np.float32, copy=True, ndmin=2)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+def normalise(vector: npt.NDArray[np.floating]) -> Vector:
+    """A float32 copy of one vector scaled to unit length (zero stays zero)."""
+    flat = np.asarray(vector, dtype=np.float32).reshape(-1)
+    out: Vector = normalise_rows(flat[None, :])[0]
+    return out
+
+
+def top_k(
+    scores: npt.NDArray[np.floating],
+    ids: Sequence[str],
+    k: int,
+    *,
+    rows: Rows | None = None,
+) -> Ranked:
+    """The k best (id, score) pairs: scores descending, ties broken by id ascending.
+
+    ``scores[i]`` belongs to ``ids[rows[i]]`` (``ids[i]`` when ``rows`` is None);
+    entries that are not finite (``-inf`` marks a non-candidate) are never returned.
+    Every candidate tied with the k-th score is considered before cutting, so the
+    result does not depend on how the partition happened to order equal scores.
+    """
+    n = scores.size
+    if k <= 0 or n == 0:
+        return []
+    if n > k:
+        kth = np.partition(scores, n - k)[n - k]
+        chosen = np.flatnonzero(scores >= kth) if np.isfinite(kth) else np.arange(n)
+    else:
+        chosen = np.arange(n)
+    chosen = chosen[np.isfinite(scores[chosen])]
+    positions = chosen if rows is None else rows[chosen]
+    pairs = [(ids[int(p)], float(s)) for p, s in zip(positions, scores[chosen], strict=True)]
+    pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+    return pairs[:k]

@@ -1,0 +1,294 @@
+"""Semantic search over (id, text) items: a vector index and a BM25 index kept in step.
+
+The caller (the composition root) feeds it the items' texts as they change and
+records, with each save, the change-log sequence number (``watermark``) the index
+reflects, so that after a restart it only replays the changes since then. Search
+methods may run concurrently with each other and with writes: one lock guards the
+indexes, and texts are encoded outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.errors import (
+    DimensionMismatch,
+    EncoderMismatch,
+    IndexFormatError,
+    InvalidOption,
+)
+from embeddings.hybrid import Fused, Method, fuse, mmr
+from embeddings.lexical import LexicalIndex
+from embeddings.options import RankingOptions, VectorOptions
+from embeddings.ranking import Vector, normalise
+from embeddings.storage import (
+    check_format,
+    current_snapshot,
+    has_snapshot,
+    read_json,
+    write_json,
+    writing_snapshot,
+)
+from embeddings.vectors import VectorIndex
+
+Mode = Literal["hybrid", "dense", "lexical"]
+_KIND, _FORMAT = "semantic-index", 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the score it was ranked by, and each side's score and rank."""
+
+    id: str
+    score: float
+    dense: float | None = None
+    lexical: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    matched_terms: tuple[str, ...] = ()
+
+
+def text_sha1(text: str) -> str:
+    """The hash kept for each indexed text, to tell whether it changed."""
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+class SemanticIndex:
+    """Dense, lexical and hybrid search over (id, text) items, saved with a watermark.
+
+    Hybrid search fuses the two rankings (see :func:`embeddings.hybrid.fuse`);
+    ``similar`` works from stored vectors only. :class:`RankingOptions` says how.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        folder: str | Path | None = None,
+        vectors: VectorOptions | None = None,
+        ranking: RankingOptions | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.folder = Path(folder) if folder is not None else None
+        self.ranking = ranking or RankingOptions()
+        self.watermark = 0
+        self._vectors = VectorIndex(encoder.dimension, **asdict(vectors or VectorOptions()))
+        self._lexical = LexicalIndex()
+        self._hashes: dict[str, str] = {}
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._hashes
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The underlying vector index."""
+        return self._vectors
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The underlying BM25 index."""
+        return self._lexical
+
+    def upsert(
+        self, items: Iterable[tuple[str, str]], *, progress: bool = False, batch_size: int = 64
+    ) -> int:
+        """Index (id, text) items, encoding only texts that changed; returns how many did."""
+        latest = {item_id: (text, text_sha1(text)) for item_id, text in items}
+        with self._lock:
+            changed = {i: t for i, (t, h) in latest.items() if self._hashes.get(i) != h}
+        if not changed:
+            return 0
+        ids = list(changed)
+        vectors = self.encoder.encode(
+            list(changed.values()), batch_size=batch_size, progress=progress
+        )
+        with self._lock:
+            self._vectors.upsert(ids, vectors)
+            self._lexical.upsert(changed.items())
+            self._hashes.update((i, latest[i][1]) for i in ids)
+        return len(ids)
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove these ids (unknown ones are ignored); returns how many were removed."""
+        with self._lock:
+            gone = [item_id for item_id in ids if self._hashes.pop(item_id, None) is not None]
+            self._vectors.remove(gone)
+            self._lexical.remove(gone)
+        return len(gone)
+
+    def vector(self, item_id: str) -> Vector:
+        """The stored vector of this id."""
+        with self._lock:
+            return self._vectors.vector(item_id)
+
+    def text_hash(self, item_id: str) -> str | None:
+        """The sha1 (see :func:`text_sha1`) of the text indexed for this id, if any."""
+        return self._hashes.get(item_id)
+
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        allowed: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+        alpha: float | None = None,
+        method: Method | None = None,
+    ) -> list[Hit]:
+        """The k items best matching ``text`` among ``allowed`` (all if None).
+
+        A text without any letter or digit returns nothing; ``lexical`` mode never runs
+        the model.
+        """
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise InvalidOption("mode", mode, "'hybrid', 'dense' or 'lexical'")
+        if k <= 0 or not any(ch.isalnum() for ch in text):
+            return []
+        query = None if mode == "lexical" else self.encoder.encode([text])[0]
+        with self._lock:
+            if query is None:
+                ranked = self._lexical.search(text, k, allowed=allowed, exclude=exclude)
+                fused = [Fused(i, s, None, s, None, r) for r, (i, s) in enumerate(ranked, 1)]
+            elif mode == "dense":
+                ranked = self._vectors.search(query, k, allowed=allowed, exclude=exclude)
+                fused = [Fused(i, s, s, None, r, None) for r, (i, s) in enumerate(ranked, 1)]
+            else:
+                fused = self._hybrid(text, query, k, allowed, exclude, alpha, method)
+            return [
+                Hit(
+                    f.id,
+                    f.score,
+                    dense=f.dense,
+                    lexical=f.lexical,
+                    dense_rank=f.dense_rank,
+                    lexical_rank=f.lexical_rank,
+                    matched_terms=tuple(self._lexical.matched_terms(text, f.id)),
+                )
+                for f in fused
+            ]
+
+    def similar(
+        self,
+        item_id: str,
+        k: int = 10,
+        *,
+        allowed: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+        mmr_lambda: float | None = None,
+        positive: Collection[str] = (),
+        negative: Collection[str] = (),
+    ) -> list[Hit]:
+        """Items like this one (and the positives, unlike the negatives), from stored vectors.
+
+        The item, positives and negatives are never returned. With ``mmr_lambda`` the
+        best candidates are re-ranked by :func:`embeddings.hybrid.mmr` for diversity.
+        """
+        with self._lock:
+            query = np.stack([self._vectors.vector(i) for i in [item_id, *positive]]).mean(0)
+            if negative:
+                disliked = np.stack([self._vectors.vector(i) for i in negative]).mean(0)
+                query = query - self.ranking.negative_weight * disliked
+            skip = {item_id, *positive, *negative, *exclude}
+            depth = k if mmr_lambda is None else max(k, self.ranking.depth)
+            ranked = self._vectors.search(normalise(query), depth, allowed=allowed, exclude=skip)
+            rank_of = {i: r for r, (i, _) in enumerate(ranked, start=1)}
+            if mmr_lambda is not None and ranked:
+                vectors = np.stack([self._vectors.vector(i) for i, _ in ranked])
+                ranked = mmr(ranked, vectors, lambda_=mmr_lambda, k=k)
+            return [Hit(i, s, dense=s, dense_rank=rank_of[i]) for i, s in ranked]
+
+    def save(self, *, watermark: int | None = None) -> None:
+        """Save everything as one crash-safe snapshot in ``folder``, with the watermark."""
+        if self.folder is None:
+            raise InvalidOption("folder", None, "a folder given to SemanticIndex to save into")
+        with self._lock, writing_snapshot(self.folder) as staging:
+            if watermark is not None:
+                self.watermark = watermark
+            (staging / "vectors").mkdir()
+            (staging / "lexical").mkdir()
+            self._vectors.write_files(staging / "vectors")
+            self._lexical.write_files(staging / "lexical")
+            write_json(staging / "hashes.json", self._hashes)
+            write_json(staging / "semantic.json", self._meta())
+
+    @classmethod
+    def load(
+        cls, encoder: Encoder, folder: str | Path, *, ranking: RankingOptions | None = None
+    ) -> SemanticIndex:
+        """Load the snapshot saved in ``folder``; it must have been built with this encoder."""
+        path = current_snapshot(Path(folder))
+        meta = check_format(path, read_json(path / "semantic.json"), _KIND, _FORMAT)
+        if meta.get("encoder") != encoder.name:
+            raise EncoderMismatch(str(meta.get("encoder")), encoder.name)
+        if meta.get("dimension") != encoder.dimension:
+            raise DimensionMismatch(encoder.dimension, int(meta.get("dimension", 0)))
+        index = cls(encoder, folder=folder, ranking=ranking)
+        index.watermark = int(meta["watermark"])
+        index._vectors = VectorIndex.read_files(path / "vectors")
+        index._lexical = LexicalIndex.read_files(path / "lexical")
+        index._hashes = dict(read_json(path / "hashes.json"))
+        if not len(index._vectors) == len(index._lexical) == len(index._hashes):
+            raise IndexFormatError(path, "the vector and lexical indexes hold different items")
+        return index
+
+    @classmethod
+    def open(
+        cls,
+        encoder: Encoder,
+        folder: str | Path,
+        *,
+        vectors: VectorOptions | None = None,
+        ranking: RankingOptions | None = None,
+    ) -> SemanticIndex:
+        """The index saved in ``folder``, or a new empty one that will save there.
+
+        ``vectors`` applies to a new index only; a saved one keeps the options it was
+        built with.
+        """
+        if has_snapshot(Path(folder)):
+            return cls.load(encoder, folder, ranking=ranking)
+        return cls(encoder, folder=folder, vectors=vectors, ranking=ranking)
+
+    def _hybrid(
+        self,
+        text: str,
+        query: Vector,
+        k: int,
+        allowed: Collection[str] | None,
+        exclude: Collection[str],
+        alpha: float | None,
+        method: Method | None,
+    ) -> list[Fused]:
+        depth = max(k, self.ranking.depth)
+        return fuse(
+            self._vectors.search(query, depth, allowed=allowed, exclude=exclude),
+            self._lexical.search(text, depth, allowed=allowed, exclude=exclude),
+            method=method or self.ranking.method,
+            alpha=self.ranking.alpha if alpha is None else alpha,
+            k=k,
+            dense_scores=lambda ids: self._vectors.scores(query, ids),
+            lexical_scores=lambda ids: self._lexical.scores(text, ids),
+        )
+
+    def _meta(self) -> dict[str, object]:
+        return {
+            "kind": _KIND,
+            "format": _FORMAT,
+            "encoder": self.encoder.name,
+            "dimension": self.encoder.dimension,
+            "watermark": self.watermark,
+            "items": len(self._hashes),
+        }

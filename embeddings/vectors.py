@@ -1,0 +1,298 @@
+"""A vector index keyed by string ids: exact search while small, FAISS HNSW once large.
+
+Vectors are stored L2-normalised, so the inner product is the cosine similarity. Every
+vector lives in one growable float32 array whose row numbers are also the FAISS labels;
+an update appends a new row and retires the old one, a removal retires a row. Retired
+rows are skipped at search time (HNSW cannot delete) and dropped by a compaction once
+they pass 20% of the rows, which for HNSW means rebuilding the graph.
+
+The HNSW graph is built when the index reaches ``exact_below`` items and dropped when
+it shrinks below 80% of that (hysteresis, so a size hovering at the threshold does not
+rebuild the graph again and again).
+
+Filters are applied before ranking: a filter that passes few items (fewer than
+``exact_below``, or at most 20% of the index capped at 50,000) is answered exactly from
+just those vectors; a broader one goes through HNSW with a FAISS selector, and falls
+back to exact search if the graph returns fewer than ``k`` of the allowed items.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.errors import (
+    CountMismatch,
+    DimensionMismatch,
+    IndexFormatError,
+    UnknownItem,
+)
+from embeddings.hnsw import Graph, build_graph, read_graph, search_graph, write_graph
+from embeddings.ranking import Matrix, Ranked, Rows, Vector, normalise, normalise_rows, top_k
+from embeddings.storage import (
+    check_format,
+    current_snapshot,
+    read_array,
+    read_json,
+    write_json,
+    writing_snapshot,
+)
+
+log = logging.getLogger(__name__)
+
+_KIND, _FORMAT = "vector-index", 1
+_COMPACT_AT = 0.2  # retired share of the rows that triggers a compaction
+_DROP_GRAPH_BELOW = 0.8  # of exact_below
+_EXACT_FILTER_SHARE, _EXACT_FILTER_CAP = 0.2, 50_000
+
+
+class VectorIndex:
+    """Cosine-similarity search over string-keyed vectors, exact or HNSW by size."""
+
+    def __init__(
+        self,
+        dimension: int,
+        *,
+        exact_below: int = 20_000,
+        hnsw_m: int = 32,
+        ef_construction: int = 100,
+        ef_search: int = 128,
+    ) -> None:
+        self.dimension = dimension
+        self.exact_below = exact_below
+        self.hnsw_m = hnsw_m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
+        self._data: Matrix = np.zeros((0, dimension), dtype=np.float32)
+        self._alive = np.zeros(0, dtype=bool)
+        self._size = 0  # rows in use, retired ones included
+        self._ids: list[str] = []  # row -> id; a retired row keeps its old id
+        self._rows: dict[str, int] = {}  # live id -> row
+        self._graph: Graph | None = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._rows
+
+    @property
+    def uses_hnsw(self) -> bool:
+        """Whether searches go through the HNSW graph (else they are exact)."""
+        return self._graph is not None
+
+    def ids(self) -> list[str]:
+        """The live ids, in insertion order."""
+        return [self._ids[row] for row in sorted(self._rows.values())]
+
+    def vector(self, item_id: str) -> Vector:
+        """A copy of the stored (normalised) vector of this id."""
+        row = self._rows.get(item_id)
+        if row is None:
+            raise UnknownItem(item_id)
+        out: Vector = self._data[row].copy()
+        return out
+
+    def upsert(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
+        """Add or replace vectors; within one batch the last occurrence of an id wins."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != self.dimension:
+            raise DimensionMismatch(self.dimension, int(matrix.shape[-1]) if matrix.ndim else 0)
+        if matrix.shape[0] != len(ids):
+            raise CountMismatch(len(ids), matrix.shape[0])
+        last = {item_id: i for i, item_id in enumerate(ids)}
+        order = sorted(last.values())
+        batch, matrix = [ids[i] for i in order], normalise_rows(matrix[order])
+        for item_id in batch:
+            old = self._rows.get(item_id)
+            if old is not None:
+                self._alive[old] = False
+        start = self._size
+        self._reserve(start + len(batch))
+        self._data[start : start + len(batch)] = matrix
+        self._alive[start : start + len(batch)] = True
+        self._ids.extend(batch)
+        self._rows.update((item_id, start + i) for i, item_id in enumerate(batch))
+        self._size += len(batch)
+        if self._graph is not None:
+            self._graph.add(matrix)
+        self._maintain()
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove these ids (unknown ones are ignored); returns how many were removed."""
+        removed = 0
+        for item_id in ids:
+            row = self._rows.pop(item_id, None)
+            if row is not None:
+                self._alive[row] = False
+                removed += 1
+        if removed:
+            self._maintain()
+        return removed
+
+    def search(
+        self,
+        query: npt.ArrayLike,
+        k: int,
+        *,
+        allowed: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Ranked:
+        """The best k (id, cosine) among ``allowed`` (all if None) minus ``exclude``."""
+        q = self._query(query)
+        if k <= 0 or not self._rows:
+            return []
+        if allowed is not None:
+            rows = self._rows_of(allowed, exclude)
+            if self._graph is None or rows.size <= self._exact_filter_limit():
+                return self._exact(q, k, rows)
+            mask = np.zeros(self._size, dtype=bool)
+            mask[rows] = True
+            return self._ann(q, k, mask)
+        excluded = self._rows_of(exclude, ())
+        if self._graph is None:
+            scores = self._data[: self._size] @ q
+            scores[~self._alive[: self._size]] = -np.inf
+            scores[excluded] = -np.inf
+            return top_k(scores, self._ids, k)
+        if excluded.size == 0 and len(self._rows) == self._size:
+            return self._ann(q, k, None)
+        mask = self._alive[: self._size].copy()
+        mask[excluded] = False
+        return self._ann(q, k, mask)
+
+    def scores(self, query: npt.ArrayLike, ids: Iterable[str]) -> dict[str, float]:
+        """The exact cosine of the query with each of these ids (unknown ids are left out)."""
+        q = self._query(query)
+        known = [item_id for item_id in ids if item_id in self._rows]
+        rows = np.fromiter((self._rows[i] for i in known), dtype=np.int64, count=len(known))
+        return dict(zip(known, (self._data[rows] @ q).tolist(), strict=True))
+
+    def save(self, folder: str | Path) -> None:
+        """Save as a crash-safe snapshot in ``folder`` (see :mod:`embeddings.storage`)."""
+        with writing_snapshot(Path(folder)) as staging:
+            self.write_files(staging)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> VectorIndex:
+        """Load the current snapshot saved in ``folder``."""
+        return cls.read_files(current_snapshot(Path(folder)))
+
+    def write_files(self, folder: Path) -> None:
+        """Write the index into an existing, empty folder."""
+        ids = [self._ids[row] if alive else None for row, alive in enumerate(self._live_mask())]
+        write_json(folder / "index.json", {"kind": _KIND, "format": _FORMAT, **self._params()})
+        write_json(folder / "ids.json", ids)
+        np.save(folder / "vectors.npy", self._data[: self._size], allow_pickle=False)
+        if self._graph is not None:
+            write_graph(self._graph, folder / "hnsw.faiss")
+
+    @classmethod
+    def read_files(cls, folder: Path) -> VectorIndex:
+        """Read an index written by :meth:`write_files`."""
+        meta = check_format(folder, read_json(folder / "index.json"), _KIND, _FORMAT)
+        index = cls(**{key: int(meta[key]) for key in cls._param_names()})
+        ids = read_json(folder / "ids.json")
+        data = read_array(folder / "vectors.npy", np.float32, 2)
+        if not isinstance(ids, list) or len(ids) != data.shape[0]:
+            raise IndexFormatError(folder, "ids.json and vectors.npy disagree on the row count")
+        if data.shape[1] != index.dimension:
+            raise DimensionMismatch(index.dimension, data.shape[1])
+        index._data, index._size = data, data.shape[0]
+        index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
+        index._ids = [i if i is not None else "" for i in ids]
+        index._rows = {i: row for row, i in enumerate(ids) if i is not None}
+        if (folder / "hnsw.faiss").is_file():
+            index._graph = read_graph(folder / "hnsw.faiss")
+            if index._graph.ntotal != index._size or index._graph.d != index.dimension:
+                raise IndexFormatError(folder, "hnsw.faiss does not match vectors.npy")
+        return index
+
+    @staticmethod
+    def _param_names() -> tuple[str, ...]:
+        return ("dimension", "exact_below", "hnsw_m", "ef_construction", "ef_search")
+
+    def _params(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in self._param_names()}
+
+    def _live_mask(self) -> npt.NDArray[np.bool_]:
+        return self._alive[: self._size]
+
+    def _query(self, query: npt.ArrayLike) -> Vector:
+        flat = np.asarray(query, dtype=np.float32).reshape(-1)
+        if flat.size != self.dimension:
+            raise DimensionMismatch(self.dimension, flat.size)
+        return normalise(flat)
+
+    def _rows_of(self, ids: Collection[str], exclude: Collection[str]) -> Rows:
+        skip = exclude if isinstance(exclude, set | frozenset | dict) else set(exclude)
+        rows = [self._rows[i] for i in ids if i in self._rows and i not in skip]
+        return np.unique(np.asarray(rows, dtype=np.int64))
+
+    def _exact_filter_limit(self) -> int:
+        share = min(int(_EXACT_FILTER_SHARE * len(self._rows)), _EXACT_FILTER_CAP)
+        return max(self.exact_below, share)
+
+    def _exact(self, q: Vector, k: int, rows: Rows) -> Ranked:
+        return top_k(self._data[rows] @ q, self._ids, k, rows=rows)
+
+    def _ann(self, q: Vector, k: int, mask: npt.NDArray[np.bool_] | None) -> Ranked:
+        candidates = len(self._rows) if mask is None else int(np.count_nonzero(mask))
+        wanted = min(k, candidates)
+        found = search_graph(self._graph, q, wanted, ef_search=self.ef_search, allowed=mask)
+        hits = [(self._ids[label], score) for label, score in found]
+        if len(hits) < wanted:
+            log.debug("HNSW returned %d of %d; falling back to exact search", len(hits), wanted)
+            rows = np.flatnonzero(self._live_mask() if mask is None else mask)
+            return self._exact(q, k, rows)
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        return hits[:k]
+
+    def _reserve(self, rows: int) -> None:
+        if rows <= self._data.shape[0]:
+            return
+        capacity = max(rows, 2 * self._data.shape[0], 1024)
+        data = np.zeros((capacity, self.dimension), dtype=np.float32)
+        data[: self._size] = self._data[: self._size]
+        alive = np.zeros(capacity, dtype=bool)
+        alive[: self._size] = self._alive[: self._size]
+        self._data, self._alive = data, alive
+
+    def _maintain(self) -> None:
+        """Build, drop or rebuild the graph and compact the rows as the size requires."""
+        live = len(self._rows)
+        retired = self._size - live
+        if self._graph is None and live >= self.exact_below:
+            self._rebuild(graph=True)
+        elif self._graph is not None and live < _DROP_GRAPH_BELOW * self.exact_below:
+            self._rebuild(graph=False)
+        elif retired > _COMPACT_AT * self._size:
+            self._rebuild(graph=self._graph is not None)
+
+    def _rebuild(self, *, graph: bool) -> None:
+        started = time.perf_counter()
+        keep = np.flatnonzero(self._live_mask())
+        self._data = np.ascontiguousarray(self._data[keep])
+        self._alive = np.ones(keep.size, dtype=bool)
+        self._ids = [self._ids[row] for row in keep]
+        self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
+        self._size = keep.size
+        self._graph = None
+        if graph:
+            self._graph = build_graph(
+                self._data,
+                m=self.hnsw_m,
+                ef_construction=self.ef_construction,
+                ef_search=self.ef_search,
+            )
+        log.info(
+            "vector index rebuilt: %d items, %s, %.2f s",
+            self._size,
+            "HNSW" if graph else "exact",
+            time.perf_counter() - started,
+        )

@@ -1,0 +1,120 @@
+"""Helpers to run the ``cocreate`` command line and a real ``cocreate serve`` process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+COCREATE = Path(sys.executable).with_name("cocreate")
+READY_TIMEOUT = 60.0
+
+
+def cocreate_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment for a ``cocreate`` process: no inherited ``COCREATE_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCREATE_")}
+    env.update(COCREATE_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    env.update({f"COCREATE_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def cocreate(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """Run one ``cocreate`` command to completion; its standard output."""
+    done = subprocess.run(
+        [str(COCREATE), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"cocreate {' '.join(args)} failed:\n{done.stderr}"
+    return done.stdout
+
+
+def create_key(env: dict[str, str], role: str, person: str | None = None) -> str:
+    """A new API key made with ``cocreate keys create`` (the secret is its only stdout line)."""
+    args = ["keys", "create", "--role", role]
+    if person is not None:
+        args += ["--person", person]
+    lines = cocreate(env, *args).splitlines()
+    assert len(lines) == 1, lines
+    return lines[0].strip()
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on (just now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``cocreate serve`` process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> str:
+        return self.stdout.read_text(encoding="utf-8")
+
+    def errors(self) -> str:
+        return self.stderr.read_text(encoding="utf-8", errors="replace")
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=server.url, timeout=2.0) as client:
+        while True:
+            code = server.process.poll()
+            assert code is None, f"cocreate serve exited with {code}:\n{server.errors()}"
+            try:
+                if client.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"not ready in {timeout} s:\n{server.errors()}"
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@contextmanager
+def serving(env: dict[str, str], logs: Path, *, timeout: float = READY_TIMEOUT) -> Iterator[Server]:
+    """Start ``cocreate serve`` on a free loopback port; stop it (SIGTERM, then SIGKILL) after.
+
+    Its output goes to files under ``logs`` rather than pipes, so a chatty server can never
+    block on a full pipe.
+    """
+    port = free_port()
+    logs.mkdir(parents=True, exist_ok=True)
+    stdout, stderr = logs / f"serve-{port}.out", logs / f"serve-{port}.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [str(COCREATE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            server = Server(f"http://127.0.0.1:{port}", process, stdout, stderr)
+            _wait_ready(server, timeout)
+            yield server
+        finally:
+            _stop(process)

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.errors import CountMismatch, DimensionMismatch, UnknownItem
+from embeddings.vectors import VectorIndex
+from tests.embeddings.conftest import unit_vectors
+
+
+def filled(n: int, dimension: int = 16, *, exact_below: int = 20_000, seed: int = 0) -> VectorIndex:
+    index = VectorIndex(dimension, exact_below=exact_below)
+    index.upsert([f"v{i:05d}" for i in range(n)], unit_vectors(n, dimension, seed=seed))
+    return index
+
+
+def exact_top(index: VectorIndex, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    matrix = np.stack([index.vector(i) for i in ids])
+    order = sorted(range(len(ids)), key=lambda j: (-float(matrix[j] @ query), ids[j]))
+    return [ids[j] for j in order[:k]]
+
+
+def test_an_item_is_its_own_nearest_neighbour() -> None:
+    index = filled(200)
+    hits = index.search(index.vector("v00042"), 3)
+    assert hits[0][0] == "v00042"
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+
+
+def test_vectors_are_stored_normalised() -> None:
+    index = VectorIndex(3)
+    index.upsert(["a"], np.array([[3.0, 4.0, 0.0]]))
+    assert np.allclose(index.vector("a"), [0.6, 0.8, 0.0])
+
+
+def test_the_index_switches_to_hnsw_at_the_threshold_and_back() -> None:
+    index = filled(99, exact_below=100)
+    assert not index.uses_hnsw
+    index.upsert(["extra"], unit_vectors(1, 16, seed=9))
+    assert index.uses_hnsw and len(index) == 100
+    index.remove(["extra", "v00000"])
+    assert index.uses_hnsw  # hysteresis: no rebuild just below the threshold
+    index.remove([f"v{i:05d}" for i in range(1, 30)])
+    assert not index.uses_hnsw and len(index) == 69
+    assert index.search(index.vector("v00050"), 1)[0][0] == "v00050"
+
+
+def test_hnsw_recall_at_10_is_close_to_exact() -> None:
+    vectors = unit_vectors(3_000, 384, seed=1)
+    ids = [f"v{i:05d}" for i in range(3_000)]
+    index = VectorIndex(384, exact_below=1_000)
+    index.upsert(ids, vectors)
+    assert index.uses_hnsw
+    queries = unit_vectors(50, 384, seed=2)
+    found = 0
+    for query in queries:
+        truth = set(exact_top(index, ids, query, 10))
+        found += len(truth & {i for i, _ in index.search(query, 10)})
+    assert found / (10 * len(queries)) >= 0.95
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 2_000], ids=["exact", "hnsw"])
+def test_a_rare_filter_still_fills_the_page(exact_below: int) -> None:
+    index = filled(10_000, exact_below=exact_below)
+    query = unit_vectors(1, 16, seed=5)[0]
+    assert index.search(query, 10, allowed={"v07777"}) == [
+        ("v07777", pytest.approx(float(index.vector("v07777") @ query), abs=1e-5))
+    ]
+    allowed = {f"v{i:05d}" for i in range(3, 10_000, 661)}
+    assert len(allowed) == 16
+    hits = index.search(query, 10, allowed=allowed, exclude={"v00003"})
+    assert len(hits) == 10
+    assert [i for i, _ in hits] == exact_top(index, sorted(allowed - {"v00003"}), query, 10)
+
+
+def test_a_broad_filter_on_hnsw_returns_only_allowed_items() -> None:
+    index = filled(5_000, exact_below=1_000)
+    assert index.uses_hnsw
+    allowed = {f"v{i:05d}" for i in range(0, 5_000, 2)}
+    query = unit_vectors(1, 16, seed=6)[0]
+    hits = index.search(query, 20, allowed=allowed)
+    assert len(hits) == 20 and {i for i, _ in hits} <= allowed
+    truth = exact_top(index, sorted(allowed), query, 20)
+    assert len({i for i, _ in hits} & set(truth)) >= 18
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 100], ids=["exact", "hnsw"])
+def test_exclude_and_allowed_ids_outside_the_index(exact_below: int) -> None:
+    index = filled(300, exact_below=exact_below)
+    query = index.vector("v00010")
+    assert "v00010" not in {i for i, _ in index.search(query, 5, exclude=["v00010"])}
+    assert index.search(query, 5, allowed=["nope", "v00010"])[0][0] == "v00010"
+    assert index.search(query, 5, allowed=[]) == []
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 100], ids=["exact", "hnsw"])
+def test_an_update_moves_the_item_and_a_removal_hides_it(exact_below: int) -> None:
+    index = filled(300, exact_below=exact_below)
+    old, new = index.vector("v00001"), index.vector("v00002")
+    index.upsert(["v00001"], new[None, :])
+    assert len(index) == 300
+    assert {i for i, _ in index.search(new, 2)} == {"v00001", "v00002"}
+    assert "v00001" not in {i for i, _ in index.search(old, 3)}
+    assert index.remove(["v00002", "unknown"]) == 1
+    assert "v00002" not in index
+    assert index.search(new, 1)[0][0] == "v00001"
+    with pytest.raises(UnknownItem, match="v00002"):
+        index.vector("v00002")
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 100], ids=["exact", "hnsw"])
+def test_removing_many_items_compacts_without_changing_results(exact_below: int) -> None:
+    index = filled(400, exact_below=exact_below)
+    index.remove([f"v{i:05d}" for i in range(0, 400, 3)])  # a third: past the 20% mark
+    kept = [f"v{i:05d}" for i in range(400) if i % 3]
+    assert index.ids() == kept
+    query = unit_vectors(1, 16, seed=7)[0]
+    assert [i for i, _ in index.search(query, 10, allowed=kept)] == exact_top(
+        index, kept, query, 10
+    )
+
+
+def test_equal_scores_are_ordered_by_id() -> None:
+    index = VectorIndex(2)
+    index.upsert(["c", "a", "b", "d"], np.array([[1, 0], [1, 0], [1, 0], [0, 1]], dtype=float))
+    assert [i for i, _ in index.search(np.array([1.0, 0.0]), 2)] == ["a", "b"]
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 500], ids=["exact", "hnsw"])
+def test_save_and_load_give_identical_results(tmp_path: Path, exact_below: int) -> None:
+    index = filled(1_000, exact_below=exact_below)
+    index.remove(["v00003", "v00004"])
+    index.upsert(["v00005"], unit_vectors(1, 16, seed=8))
+    index.save(tmp_path / "vectors")
+    loaded = VectorIndex.load(tmp_path / "vectors")
+    assert loaded.uses_hnsw == index.uses_hnsw and len(loaded) == len(index)
+    for query in unit_vectors(5, 16, seed=3):
+        assert loaded.search(query, 10) == index.search(query, 10)
+    loaded.upsert(["new"], unit_vectors(1, 16, seed=4))  # a loaded index keeps growing
+    assert loaded.search(loaded.vector("new"), 1)[0][0] == "new"
+
+
+def test_a_bad_shape_is_rejected_with_the_numbers() -> None:
+    index = VectorIndex(4)
+    with pytest.raises(DimensionMismatch, match="expected vectors of dimension 4, got 3"):
+        index.upsert(["a"], np.ones((1, 3)))
+    with pytest.raises(CountMismatch, match="2 ids but 1 vectors"):
+        index.upsert(["a", "b"], np.ones((1, 4)))
+    with pytest.raises(DimensionMismatch):
+        index.search(np.ones(5), 1)
