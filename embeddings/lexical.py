@@ -9,6 +9,7 @@ order. An update appends the document under a new row and retires the old row; a
 removal retires it. Retired rows get an infinite length norm, so they score zero
 without touching the postings, and a compaction drops them once they pass 20% of the
 rows. A query is a handful of vectorised gathers over the postings of its terms.
+Not thread-safe on its own: :class:`embeddings.search.SemanticIndex` serialises access.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from embeddings.errors import IndexFormatError, UnknownItem
 from embeddings.postings import Postings
-from embeddings.ranking import Ranked, Rows, top_k
+from embeddings.ranking import Ranked, lookup_rows, top_k
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -107,10 +108,10 @@ class LexicalIndex:
             return []
         scores = self._score_all(query)
         if allowed is None:
-            scores[self._rows_of(exclude, ())] = 0.0
+            scores[lookup_rows(self._rows, exclude)] = 0.0
             rows = np.flatnonzero(scores > 0)
         else:
-            rows = self._rows_of(allowed, exclude)
+            rows = lookup_rows(self._rows, allowed, exclude)
             rows = rows[scores[rows] > 0]
         return top_k(scores[rows], self._ids, k, rows=rows)
 
@@ -189,12 +190,13 @@ class LexicalIndex:
         scores = np.zeros(self._size, dtype=np.float32)
         norm = self._length_norm()
         live = len(self._rows)
+        all_live = live == self._size
         for term in dict.fromkeys(terms(query)):
             found = self._postings.get(term)
             if found is None:
                 continue
             rows, tf = found
-            df = int(np.count_nonzero(self._alive[rows]))
+            df = rows.size if all_live else int(np.count_nonzero(self._alive[rows]))
             if df == 0:
                 continue
             idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
@@ -209,11 +211,6 @@ class LexicalIndex:
             norm[~self._alive[: self._size]] = np.inf
             self._norm = norm.astype(np.float32)
         return self._norm
-
-    def _rows_of(self, ids: Collection[str], exclude: Collection[str]) -> Rows:
-        skip = exclude if isinstance(exclude, set | frozenset | dict) else set(exclude)
-        rows = [self._rows[i] for i in ids if i in self._rows and i not in skip]
-        return np.unique(np.asarray(rows, dtype=np.int64))
 
     def _reserve(self, rows: int) -> None:
         if rows <= self._doc_len.size:

@@ -14,7 +14,7 @@ class VectorOptions:
     exact_below: int = 20_000
     hnsw_m: int = 32
     ef_construction: int = 100
-    ef_search: int = 128
+    ef_search: int = 256
 
 
 @dataclass(frozen=True, slots=True)

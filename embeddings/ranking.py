@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -59,3 +60,14 @@ def top_k(
     pairs = [(ids[int(p)], float(s)) for p, s in zip(positions, scores[chosen], strict=True)]
     pairs.sort(key=lambda pair: (-pair[1], pair[0]))
     return pairs[:k]
+
+
+def lookup_rows(
+    rows: Mapping[str, int], ids: Collection[str], exclude: Collection[str] = ()
+) -> Rows:
+    """The sorted, distinct rows of the ``ids`` that ``rows`` knows, minus those of ``exclude``."""
+    found = np.array(list(map(rows.get, ids, itertools.repeat(-1))), dtype=np.int64)
+    found = np.unique(found[found >= 0])
+    if exclude and found.size:
+        found = np.setdiff1d(found, lookup_rows(rows, exclude), assume_unique=True)
+    return found

@@ -14,6 +14,8 @@ Filters are applied before ranking: a filter that passes few items (fewer than
 ``exact_below``, or at most 20% of the index capped at 50,000) is answered exactly from
 just those vectors; a broader one goes through HNSW with a FAISS selector, and falls
 back to exact search if the graph returns fewer than ``k`` of the allowed items.
+
+Not thread-safe on its own: :class:`embeddings.search.SemanticIndex` serialises access.
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from embeddings.errors import (
-    CountMismatch,
-    DimensionMismatch,
-    IndexFormatError,
-    UnknownItem,
-)
+from embeddings.errors import CountMismatch, DimensionMismatch, IndexFormatError, UnknownItem
 from embeddings.hnsw import Graph, build_graph, read_graph, search_graph, write_graph
-from embeddings.ranking import Matrix, Ranked, Rows, Vector, normalise, normalise_rows, top_k
+from embeddings.ranking import (
+    Matrix,
+    Ranked,
+    Rows,
+    Vector,
+    lookup_rows,
+    normalise,
+    normalise_rows,
+    top_k,
+)
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -46,9 +52,11 @@ from embeddings.storage import (
 log = logging.getLogger(__name__)
 
 _KIND, _FORMAT = "vector-index", 1
+_PARAMS = ("dimension", "exact_below", "hnsw_m", "ef_construction", "ef_search")
 _COMPACT_AT = 0.2  # retired share of the rows that triggers a compaction
 _DROP_GRAPH_BELOW = 0.8  # of exact_below
 _EXACT_FILTER_SHARE, _EXACT_FILTER_CAP = 0.2, 50_000
+_GATHER_SHARE = 0.15  # above this share of the rows, scoring all rows is faster than gathering
 
 
 class VectorIndex:
@@ -61,7 +69,7 @@ class VectorIndex:
         exact_below: int = 20_000,
         hnsw_m: int = 32,
         ef_construction: int = 100,
-        ef_search: int = 128,
+        ef_search: int = 256,
     ) -> None:
         self.dimension = dimension
         self.exact_below = exact_below
@@ -148,13 +156,13 @@ class VectorIndex:
         if k <= 0 or not self._rows:
             return []
         if allowed is not None:
-            rows = self._rows_of(allowed, exclude)
+            rows = lookup_rows(self._rows, allowed, exclude)
             if self._graph is None or rows.size <= self._exact_filter_limit():
                 return self._exact(q, k, rows)
             mask = np.zeros(self._size, dtype=bool)
             mask[rows] = True
             return self._ann(q, k, mask)
-        excluded = self._rows_of(exclude, ())
+        excluded = lookup_rows(self._rows, exclude)
         if self._graph is None:
             scores = self._data[: self._size] @ q
             scores[~self._alive[: self._size]] = -np.inf
@@ -185,7 +193,9 @@ class VectorIndex:
 
     def write_files(self, folder: Path) -> None:
         """Write the index into an existing, empty folder."""
-        ids = [self._ids[row] if alive else None for row, alive in enumerate(self._live_mask())]
+        ids = [
+            self._ids[row] if alive else None for row, alive in enumerate(self._alive[: self._size])
+        ]
         write_json(folder / "index.json", {"kind": _KIND, "format": _FORMAT, **self._params()})
         write_json(folder / "ids.json", ids)
         np.save(folder / "vectors.npy", self._data[: self._size], allow_pickle=False)
@@ -196,7 +206,7 @@ class VectorIndex:
     def read_files(cls, folder: Path) -> VectorIndex:
         """Read an index written by :meth:`write_files`."""
         meta = check_format(folder, read_json(folder / "index.json"), _KIND, _FORMAT)
-        index = cls(**{key: int(meta[key]) for key in cls._param_names()})
+        index = cls(**{key: int(meta[key]) for key in _PARAMS})
         ids = read_json(folder / "ids.json")
         data = read_array(folder / "vectors.npy", np.float32, 2)
         if not isinstance(ids, list) or len(ids) != data.shape[0]:
@@ -213,15 +223,8 @@ class VectorIndex:
                 raise IndexFormatError(folder, "hnsw.faiss does not match vectors.npy")
         return index
 
-    @staticmethod
-    def _param_names() -> tuple[str, ...]:
-        return ("dimension", "exact_below", "hnsw_m", "ef_construction", "ef_search")
-
     def _params(self) -> dict[str, int]:
-        return {name: int(getattr(self, name)) for name in self._param_names()}
-
-    def _live_mask(self) -> npt.NDArray[np.bool_]:
-        return self._alive[: self._size]
+        return {name: int(getattr(self, name)) for name in _PARAMS}
 
     def _query(self, query: npt.ArrayLike) -> Vector:
         flat = np.asarray(query, dtype=np.float32).reshape(-1)
@@ -229,17 +232,16 @@ class VectorIndex:
             raise DimensionMismatch(self.dimension, flat.size)
         return normalise(flat)
 
-    def _rows_of(self, ids: Collection[str], exclude: Collection[str]) -> Rows:
-        skip = exclude if isinstance(exclude, set | frozenset | dict) else set(exclude)
-        rows = [self._rows[i] for i in ids if i in self._rows and i not in skip]
-        return np.unique(np.asarray(rows, dtype=np.int64))
-
     def _exact_filter_limit(self) -> int:
         share = min(int(_EXACT_FILTER_SHARE * len(self._rows)), _EXACT_FILTER_CAP)
         return max(self.exact_below, share)
 
     def _exact(self, q: Vector, k: int, rows: Rows) -> Ranked:
-        return top_k(self._data[rows] @ q, self._ids, k, rows=rows)
+        if rows.size > _GATHER_SHARE * self._size:
+            scores = (self._data[: self._size] @ q)[rows]  # one pass beats a large gather
+        else:
+            scores = self._data[rows] @ q
+        return top_k(scores, self._ids, k, rows=rows)
 
     def _ann(self, q: Vector, k: int, mask: npt.NDArray[np.bool_] | None) -> Ranked:
         candidates = len(self._rows) if mask is None else int(np.count_nonzero(mask))
@@ -248,7 +250,7 @@ class VectorIndex:
         hits = [(self._ids[label], score) for label, score in found]
         if len(hits) < wanted:
             log.debug("HNSW returned %d of %d; falling back to exact search", len(hits), wanted)
-            rows = np.flatnonzero(self._live_mask() if mask is None else mask)
+            rows = np.flatnonzero(self._alive[: self._size] if mask is None else mask)
             return self._exact(q, k, rows)
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:k]
@@ -276,7 +278,7 @@ class VectorIndex:
 
     def _rebuild(self, *, graph: bool) -> None:
         started = time.perf_counter()
-        keep = np.flatnonzero(self._live_mask())
+        keep = np.flatnonzero(self._alive[: self._size])
         self._data = np.ascontiguousarray(self._data[keep])
         self._alive = np.ones(keep.size, dtype=bool)
         self._ids = [self._ids[row] for row in keep]

@@ -76,9 +76,9 @@ def test_a_rare_filter_still_fills_the_page(exact_below: int) -> None:
     assert [i for i, _ in hits] == exact_top(index, sorted(allowed - {"v00003"}), query, 10)
 
 
-def test_a_broad_filter_on_hnsw_returns_only_allowed_items() -> None:
-    index = filled(5_000, exact_below=1_000)
-    assert index.uses_hnsw
+@pytest.mark.parametrize("exact_below", [20_000, 1_000], ids=["exact", "hnsw"])
+def test_a_broad_filter_returns_only_allowed_items(exact_below: int) -> None:
+    index = filled(5_000, exact_below=exact_below)
     allowed = {f"v{i:05d}" for i in range(0, 5_000, 2)}
     query = unit_vectors(1, 16, seed=6)[0]
     hits = index.search(query, 20, allowed=allowed)

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from embeddings.errors import UnknownItem
+from embeddings.lexical import LexicalIndex
+from embeddings.tokenize import fold, terms, tokens
+from tests.embeddings.conftest import CORPUS
+
+
+@pytest.fixture
+def corpus() -> LexicalIndex:
+    index = LexicalIndex()
+    index.upsert(CORPUS.items())
+    return index
+
+
+@pytest.mark.parametrize(
+    ("word", "folded"),
+    [
+        ("communities", "community"),
+        ("gangs", "gang"),
+        ("mentoring", "mentor"),
+        ("mentors", "mentor"),
+        ("funded", "fund"),
+        ("planned", "plan"),
+        ("running", "run"),
+        ("class", "class"),
+        ("bus", "bus"),
+        ("analysis", "analysis"),
+        ("bring", "bring"),
+        ("speed", "speed"),
+        ("covid19", "covid19"),
+    ],
+)
+def test_suffix_folding(word: str, folded: str) -> None:
+    assert fold(word) == folded
+
+
+def test_related_forms_meet_on_one_term() -> None:
+    assert len({fold(w) for w in ("create", "created", "creating", "creates")}) == 1
+    assert len({fold(w) for w in ("house", "houses", "housing")}) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Gangs of the city", ["gang", "city"]),
+        ("Don't stop!", ["don", "stop"]),
+        ("SDG 11 by 2030", ["sdg", "11", "2030"]),
+        ("Zürich niños", ["zürich", "niño"]),
+        ("river_bank-walks", ["river", "bank", "walk"]),
+        ("", []),
+    ],
+)
+def test_tokenizer(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+def test_tokens_keep_the_words_as_written() -> None:
+    assert tokens("Mentoring GANGS") == [("Mentoring", "mentor"), ("GANGS", "gang")]
+
+
+def test_bm25_scores_follow_the_formula() -> None:
+    index = LexicalIndex()
+    index.upsert([("a", "gardens gardens water"), ("b", "water wells"), ("c", "solar panels")])
+    k1, b, n, average = 1.2, 0.75, 3, 7 / 3
+
+    def part(tf: int, df: int, length: int) -> float:
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average))
+
+    hits = dict(index.search("garden water", 10))
+    assert hits["a"] == pytest.approx(part(2, 1, 3) + part(1, 2, 3), rel=1e-5)
+    assert hits["b"] == pytest.approx(part(1, 2, 2), rel=1e-5)
+    assert "c" not in hits
+    assert index.scores("garden water", ["a", "c", "zz"]) == pytest.approx(
+        {"a": hits["a"], "c": 0.0}
+    )
+
+
+def test_search_ranks_by_score_then_id() -> None:
+    index = LexicalIndex()
+    index.upsert([("b", "river clean"), ("a", "clean river"), ("c", "dirty river")])
+    assert [i for i, _ in index.search("clean", 5)] == ["a", "b"]
+
+
+def test_a_filter_is_applied_before_ranking() -> None:
+    index = LexicalIndex()
+    index.upsert((f"d{i:05d}", "food bank volunteers") for i in range(10_000))
+    index.upsert([("rare", "a food bank run by volunteers in a small town")])
+    assert [i for i, _ in index.search("food bank", 10, allowed={"rare", "missing"})] == ["rare"]
+    allowed = {f"d{i:05d}" for i in range(0, 10_000, 600)}
+    hits = index.search("food bank", 10, allowed=allowed, exclude={"d00000"})
+    assert len(hits) == 10 and {i for i, _ in hits} <= allowed - {"d00000"}
+
+
+def test_matched_terms_are_in_query_order_as_typed(corpus: LexicalIndex) -> None:
+    query = "GANGS and Mentoring for the teenager, gangs again"
+    assert corpus.matched_terms(query, "mentoring") == ["GANGS", "Mentoring", "teenager"]
+    assert corpus.matched_terms(query, "solar") == []
+    with pytest.raises(UnknownItem):
+        corpus.matched_terms(query, "nope")
+
+
+def test_an_update_is_found_by_its_new_text_only(corpus: LexicalIndex) -> None:
+    corpus.upsert([("solar", "Wind turbines on farms")])
+    assert len(corpus) == len(CORPUS)
+    assert "solar" not in {i for i, _ in corpus.search("solar panels", 10)}
+    assert corpus.search("turbines", 10)[0][0] == "solar"
+    assert corpus.remove(["solar", "unknown"]) == 1
+    assert corpus.search("turbines", 10) == []
+
+
+def test_removals_past_the_compaction_mark_keep_results(corpus: LexicalIndex) -> None:
+    before = corpus.search("schools water gardens", 10)
+    corpus.upsert([("x1", "schools"), ("x2", "water"), ("x3", "gardens")])
+    corpus.remove(["x1", "x2", "x3"])
+    after = corpus.search("schools water gardens", 10)
+    assert [i for i, _ in after] == [i for i, _ in before]
+    assert [s for _, s in after] == pytest.approx([s for _, s in before])
+
+
+def test_save_and_load_give_identical_results(corpus: LexicalIndex, tmp_path: Path) -> None:
+    corpus.remove(["water"])
+    corpus.upsert([("grants", "Grant writing help for gardens")])
+    corpus.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    for query in ["gardens", "schools conflict", "grant writing", "nothing here"]:
+        assert loaded.search(query, 10) == corpus.search(query, 10)
+    loaded.upsert([("new", "gardens gardens gardens")])
+    assert loaded.search("gardens", 1)[0][0] == "new"
+    assert loaded.matched_terms("community gardens", "gardens") == ["community", "gardens"]

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import Encoder, HashingEncoder
+from embeddings.errors import EncoderMismatch, InvalidOption, UnknownItem
+from embeddings.options import RankingOptions, VectorOptions
+from embeddings.ranking import Matrix
+from embeddings.search import Mode, SemanticIndex, text_sha1
+from tests.embeddings.conftest import CORPUS
+
+
+class CountingEncoder:
+    """The hashing encoder, remembering every text it was asked to encode."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEncoder(64)
+        self.name = self.inner.name
+        self.dimension = self.inner.dimension
+        self.seen: list[str] = []
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Matrix:
+        self.seen.extend(texts)
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+
+@pytest.fixture
+def counting() -> CountingEncoder:
+    return CountingEncoder()
+
+
+@pytest.fixture
+def index(counting: CountingEncoder, tmp_path: Path) -> SemanticIndex:
+    built = SemanticIndex(counting, folder=tmp_path / "index")
+    built.upsert(CORPUS.items())
+    counting.seen.clear()
+    return built
+
+
+def test_the_counting_encoder_is_an_encoder(counting: CountingEncoder) -> None:
+    assert isinstance(counting, Encoder)
+
+
+def test_only_changed_texts_are_encoded(index: SemanticIndex, counting: CountingEncoder) -> None:
+    changed = index.upsert([*CORPUS.items(), ("solar", "Wind turbines"), ("new", "Bee keeping")])
+    assert changed == 2
+    assert counting.seen == ["Wind turbines", "Bee keeping"]
+    assert index.text_hash("solar") == text_sha1("Wind turbines")
+    assert index.text_hash("missing") is None
+    assert len(index) == len(CORPUS) + 1
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_an_updated_item_is_found_by_its_new_text_not_its_old(
+    index: SemanticIndex, mode: Mode
+) -> None:
+    old_text = "solar panels rural"
+    before = {hit.id: hit.score for hit in index.search(old_text, 10, mode=mode)}
+    assert max(before, key=before.__getitem__) == "solar"
+    index.upsert([("solar", "Beekeeping cooperatives for honey")])
+    assert index.search("beekeeping cooperatives honey", 1, mode=mode)[0].id == "solar"
+    after = {hit.id: hit.score for hit in index.search(old_text, 10, mode=mode)}
+    assert after.get("solar", 0.0) < 0.5 * before["solar"]
+
+
+def test_hybrid_hits_explain_themselves(index: SemanticIndex) -> None:
+    hit = index.search("Mentoring teenagers", 3)[0]
+    assert hit.id == "mentoring"
+    assert hit.matched_terms == ("Mentoring", "teenagers")
+    assert hit.dense is not None and hit.lexical is not None
+    assert (hit.dense_rank, hit.lexical_rank) == (1, 1)
+    assert hit.score == pytest.approx(0.7 * hit.dense + 0.3 * 1.0)
+
+
+def test_filters_apply_to_every_mode(index: SemanticIndex) -> None:
+    modes: list[Mode] = ["hybrid", "dense", "lexical"]
+    for mode in modes:
+        hits = index.search(
+            "schools, gardens and water wells", 5, mode=mode,
+            allowed={"gardens", "water", "unknown"}, exclude={"water"},
+        )  # fmt: skip
+        assert [hit.id for hit in hits] == ["gardens"]
+
+
+def test_a_removed_item_is_never_returned(index: SemanticIndex) -> None:
+    assert index.remove(["circles", "nope"]) == 1
+    assert "circles" not in {hit.id for hit in index.search("restorative circles", 10)}
+    with pytest.raises(UnknownItem):
+        index.vector("circles")
+    with pytest.raises(UnknownItem, match="circles"):
+        index.similar("circles")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!"])
+def test_a_query_without_words_returns_nothing(index: SemanticIndex, text: str) -> None:
+    assert index.search(text, 5) == []
+
+
+def test_similar_never_returns_the_item_and_uses_no_encoding(
+    index: SemanticIndex, counting: CountingEncoder
+) -> None:
+    hits = index.similar("mentoring", 10)
+    assert len(hits) == len(CORPUS) - 1 and "mentoring" not in {h.id for h in hits}
+    assert counting.seen == []
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_positives_and_negatives_steer_similar(index: SemanticIndex) -> None:
+    index.upsert([("kids", "Teenagers mentoring after school"), ("sun", "Solar energy panels")])
+    base = [h.id for h in index.similar("circles", 10)]
+    toward = [h.id for h in index.similar("circles", 10, positive=["solar"])]
+    away = [h.id for h in index.similar("circles", 10, negative=["solar"])]
+    assert "solar" not in toward and "solar" not in away
+    assert toward.index("sun") < base.index("sun") <= away.index("sun")
+
+
+def test_similar_with_mmr_diversifies(index: SemanticIndex) -> None:
+    index.upsert([("m2", CORPUS["mentoring"] + " today"), ("m3", CORPUS["mentoring"] + " now")])
+    plain = [h.id for h in index.similar("mentoring", 2)]
+    diverse = [h.id for h in index.similar("mentoring", 2, mmr_lambda=0.3)]
+    assert plain == ["m2", "m3"] or plain == ["m3", "m2"]
+    assert diverse[0] in {"m2", "m3"} and diverse[1] not in {"m2", "m3"}
+
+
+def test_save_and_load_round_trip_with_the_watermark(index: SemanticIndex) -> None:
+    index.save(watermark=42)
+    assert index.folder is not None
+    loaded = SemanticIndex.load(index.encoder, index.folder)
+    assert loaded.watermark == 42 and len(loaded) == len(index)
+    for query in ("community gardens", "schools", "clean water wells"):
+        assert loaded.search(query, 5) == index.search(query, 5)
+    assert np.array_equal(loaded.vector("water"), index.vector("water"))
+    assert loaded.text_hash("water") == text_sha1(CORPUS["water"])
+
+
+def test_a_saved_index_only_opens_with_the_same_encoder(
+    index: SemanticIndex, tmp_path: Path
+) -> None:
+    index.save(watermark=1)
+    with pytest.raises(EncoderMismatch, match="hashing-64"):
+        SemanticIndex.load(HashingEncoder(32), tmp_path / "index")
+    reopened = SemanticIndex.open(index.encoder, tmp_path / "index")
+    assert reopened.watermark == 1
+    fresh = SemanticIndex.open(index.encoder, tmp_path / "other", vectors=VectorOptions(10))
+    assert len(fresh) == 0 and fresh.vectors.exact_below == 10
+
+
+def test_options_are_validated(index: SemanticIndex) -> None:
+    with pytest.raises(InvalidOption, match="mode"):
+        index.search("x", mode="fuzzy")  # type: ignore[arg-type]
+    with pytest.raises(InvalidOption, match="folder"):
+        SemanticIndex(HashingEncoder(), ranking=RankingOptions()).save()
