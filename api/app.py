@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import edges, nodes, paths, system
+from api.routes import edges, nodes, paths, search, system
 from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.start(settings)
+        app.state.services = services or Services.start(settings, warm_search=True)
         log.info("ready: %s", settings.store_url)
         try:
             yield
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         openapi_tags=[
             {"name": "nodes", "description": "People, initiatives, communities and the rest"},
             {"name": "edges", "description": "Typed links between nodes"},
+            {"name": "search", "description": "Search in your own words; more like this"},
             {"name": "graph", "description": "Paths and statistics"},
             {"name": "system", "description": "Health, readiness and metrics"},
             {"name": "admin", "description": "Admin only"},
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (system, nodes, edges, paths):
+    for module in (system, search, nodes, edges, paths):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

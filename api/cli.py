@@ -14,15 +14,17 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from api.auth import KeyRing, Role
-from api.services import open_store
+from api.auth import ANONYMOUS, KeyRing, Role
+from api.services import open_search, open_store
 from api.settings import Settings
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportRejected
+from graph.filters import SearchFilter
 from graph.importer import RecordSource, import_records
 from graph.interchange import export_jsonl, read_jsonl, record_schema, write_jsonl
 from graph.spreadsheet import Spreadsheet
 from graph.store import Store
+from graph.view import GraphView
 
 log = logging.getLogger("cocreate")
 
@@ -227,8 +229,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
-    store = open_store(settings)  # loads the reference data once, before the workers start
+    # Before the workers start: the reference data loaded once, and the search index
+    # built (or caught up) and saved, so that each worker only loads it.
+    store = open_store(settings)
     summary = _stats(store)
+    _save_index(settings, store)
     store.close()
     click.echo(
         f"Cocreate: {summary['total_nodes']:,} nodes, {summary['total_edges']:,} edges "
@@ -245,6 +250,49 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         log_level="warning",
         access_log=False,
     )
+
+
+def _save_index(settings: Settings, store: Store, *, rebuild: bool = False) -> int:
+    search = open_search(settings, store, GraphView.from_store(store), progress=True)
+    if rebuild:
+        search.rebuild(progress=True)
+    search.index.save(watermark=search.index.watermark)
+    return len(search.index)
+
+
+@cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index from the store (only changed texts are re-encoded)."""
+    settings = _settings(ctx)
+    count = _save_index(settings, open_store(settings), rebuild=True)
+    click.echo(f"indexed {count:,} nodes in {settings.index_dir}")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--kind", multiple=True, help="Only these node kinds (repeatable).")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits with explanations as JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: str, kind: tuple[str, ...], limit: int, mode: str,
+           as_json: bool) -> None:  # fmt: skip
+    """Search the network as an anonymous visitor would (public profiles only)."""
+    settings = _settings(ctx)
+    store = open_store(settings)
+    service = open_search(settings, store, GraphView.from_store(store))
+    flt = SearchFilter(kinds=frozenset(kind) or None)
+    page = service.search(ANONYMOUS, query, flt, mode=mode, limit=limit, offset=0)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(page.items, indent=2, ensure_ascii=False))
+        return
+    for rank, hit in enumerate(page.items, start=1):
+        node, why = hit["node"], hit["explanation"]
+        words = ", ".join(why["matched_terms"]) or "meaning only"
+        click.echo(f"{rank:>2}. {hit['score']:.3f}  {node['id']}  {node['name']}  [{words}]")
 
 
 @cli.group()

@@ -21,7 +21,6 @@ functions:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,17 +28,13 @@ import networkx as nx
 
 from api.auth import Caller, Role
 from graph.codec import node_record
+from graph.geo import public_place
 from graph.listing import Audience
-from graph.model import LocationPrecision, Node, Person, Place
+from graph.model import Node, Person
 from graph.queries import EdgeFilter
 from graph.store import LOCALITY_RANK
 
 PLACING_EDGES = frozenset({"located_in", "member_of"})
-GRID_DEGREES: dict[LocationPrecision, float | None] = {
-    LocationPrecision.exact: None,
-    LocationPrecision.city: 0.1,
-    LocationPrecision.region: 1.0,
-}
 
 
 def privileged(caller: Caller, node_id: str) -> bool:
@@ -110,25 +105,6 @@ def audience(caller: Caller) -> Audience:
     if caller.at_least(Role.member):
         return Audience(visibilities=frozenset({"public", "members"}), own=own)
     return Audience(visibilities=frozenset({"public"}), own=own)
-
-
-def _snap(value: float, step: float) -> float:
-    return round((math.floor(value / step) + 0.5) * step, 4)
-
-
-def public_place(place: Place, precision: LocationPrecision) -> Place:
-    """The place as others may see it, coarsened to ``precision``."""
-    if precision is LocationPrecision.exact:
-        return place
-    if precision is LocationPrecision.country:
-        return Place(country=place.country, region=place.region)
-    step = GRID_DEGREES[precision]
-    assert step is not None
-    lat = lon = None
-    if place.lat is not None and place.lon is not None:
-        lat, lon = min(_snap(place.lat, step), 90.0), min(_snap(place.lon, step), 180.0)
-    name = place.name if precision is LocationPrecision.city else None
-    return Place(name=name, country=place.country, region=place.region, lat=lat, lon=lon)
 
 
 def present(node: Node, caller: Caller) -> dict[str, Any]:

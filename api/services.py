@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from api.auth import KeyRing
+from api.search import SearchService
 from api.settings import Settings
+from embeddings.encoder import load_encoder
+from embeddings.search import SemanticIndex
 from graph.reference import ensure_reference
 from graph.store import Store
 from graph.view import GraphView
@@ -35,21 +39,52 @@ class Services:
     view: GraphView
     keys: KeyRing
     ready: bool = field(default=False)
+    _search: SearchService | None = field(default=None, repr=False)
+    _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings) -> Services:
+    def start(cls, settings: Settings, *, warm_search: bool = False) -> Services:
+        """Open everything; ``warm_search`` loads the search index now rather than on first use."""
         store = open_store(settings)
         view = GraphView.from_store(store)
         view.follow(store)
         services = cls(settings, store, view, KeyRing(store.engine))
+        if warm_search:
+            services.search  # noqa: B018 - loads the index
         services.ready = True
         return services
+
+    @property
+    def search(self) -> SearchService:
+        """The search service, opened (and caught up with the store) on first use."""
+        if self._search is None:
+            with self._search_lock:
+                if self._search is None:
+                    self._search = open_search(self.settings, self.store, self.view)
+        return self._search
 
     def catch_up(self) -> None:
         """Apply writes made by other processes (other replicas, the CLI)."""
         if self.store.last_seq() != self.view.seq:
             self.view.catch_up(self.store)
+            if self._search is not None:
+                self._search.catch_up()
 
     def close(self) -> None:
         self.ready = False
         self.store.close()
+
+
+def open_search(
+    settings: Settings, store: Store, view: GraphView, *, progress: bool = False
+) -> SearchService:
+    """The saved index (built if there is none), caught up with the store and following it."""
+    encoder = load_encoder(settings.model)
+    index = SemanticIndex.open(encoder, settings.index_dir)
+    service = SearchService(store, view, index)
+    if len(index) == 0 and index.watermark == 0:
+        service.rebuild(progress=progress)  # reading the nodes beats replaying the whole log
+    applied = service.catch_up(progress=progress)
+    log.info("search index: %d items, %d changes applied", len(index), applied)
+    service.follow()
+    return service

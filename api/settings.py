@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     reference_dir: Path = Field(
         default=REPO_DATA, description="Folder with sectors, SDGs and the DPG demo data"
     )
+    model: str | None = Field(
+        default=None,
+        description="A sentence-transformers model folder; default: the packaged all-MiniLM-L6-v2",
+    )
     demo_seed: int = 7
     demo_people: int = Field(default=3_000, ge=0, le=1_000_000)
     host: str = "127.0.0.1"
@@ -35,6 +39,10 @@ class Settings(BaseSettings):
         default=1_200, ge=1, description="Requests a minute per API key or client address"
     )
     rate_limit_burst: int = Field(default=200, ge=1)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
 
     @property
     def store_url(self) -> str:

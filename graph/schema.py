@@ -43,6 +43,11 @@ nodes = Table(
     # How precisely a node places someone: a person's location precision, or the
     # level of a community (a neighbourhood is "exact", a county a "region").
     Column("locality", String(8), nullable=True),
+    # Coordinates as others may know them (a person's coarsened to their precision):
+    # radius filters and distances use these, never the stored exact ones.
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("active", Boolean, nullable=False),
     Index("ix_nodes_kind_id", "kind", "id"),
     Index("ix_nodes_country", "country"),
 )

@@ -36,6 +36,7 @@ from graph import schema
 from graph.codec import edge_data, edge_from_row, node_data, node_from_row
 from graph.edges import Edge
 from graph.errors import EdgeNotFound, MissingEndpoint, NodeNotFound, SchemaVersionError
+from graph.geo import public_place
 from graph.ids import kind_of
 from graph.model import Node
 
@@ -57,6 +58,14 @@ class Change:
     op: Op
     entity: Entity
     ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A SELECT compiled for the store's dialect; ``order`` names positional parameters."""
+
+    sql: str
+    order: tuple[str, ...] | None
 
 
 @dataclass(slots=True)
@@ -150,9 +159,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._listeners: list[Listener] = []
-        t = schema.nodes
-        by_id = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id == bindparam("id"))
-        self._node_by_id = (str(by_id.compile(dialect=engine.dialect)), engine.dialect.positional)
+        self._statements: dict[Any, _Statement] = {}
         self._prepare()
 
     @classmethod
@@ -200,26 +207,52 @@ class Store:
         with self.engine.connect().execution_options(cocreate_write=True) as conn, conn.begin():
             yield conn
 
-    def find_node(self, node_id: str) -> Node | None:
-        """The node with this id, or None.
+    # The service's hot paths (a node read, a page of neighbours, the change-log head)
+    # run one SELECT each. They skip SQLAlchemy's connection and result layers, which
+    # cost four times the query itself: each statement is compiled once for the dialect
+    # and run on a pooled DB-API connection. A single SELECT is atomic on its own, so
+    # no explicit transaction (on SQLite, no BEGIN) is needed.
 
-        The service's hot path (every node read), so it skips SQLAlchemy's connection
-        and result layers (four fifths of the cost of a lookup): one statement compiled
-        once for the dialect, run on a pooled DB-API connection. A single SELECT needs no
-        explicit transaction, so SQLite skips the BEGIN as well.
-        """
-        sql, positional = self._node_by_id
+    def _statement(self, key: Any, build: Callable[[], Any]) -> _Statement:
+        found = self._statements.get(key)
+        if found is None:
+            compiled = build().compile(dialect=self.engine.dialect)
+            order = tuple(compiled.positiontup or ()) if self.engine.dialect.positional else None
+            found = self._statements[key] = _Statement(str(compiled), order)
+        return found
+
+    def _fetch(self, statement: _Statement, params: dict[str, Any]) -> list[Any]:
+        """The rows of one compiled SELECT, run on a pooled DB-API connection."""
+        args: Any = params
+        if statement.order is not None:
+            args = tuple(params[name] for name in statement.order)
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute(sql, (node_id,) if positional else {"id": node_id})
-                row = cursor.fetchone()
+                cursor.execute(statement.sql, args)
+                return list(cursor.fetchall())
             finally:
                 cursor.close()
         finally:
             raw.close()  # back to the pool
-        return None if row is None else node_from_row(row[0], row[1], row[2], row[3])
+
+    def _node_rows(self, ids: Sequence[str]) -> list[Any]:
+        """Rows (id, kind, name, data) of the nodes among ``ids`` (at most ``_CHUNK``)."""
+
+        def build() -> Any:
+            t = schema.nodes
+            wanted: list[Any] = [bindparam(f"id{i}") for i in range(len(ids))]
+            match = t.c.id == wanted[0] if len(wanted) == 1 else t.c.id.in_(wanted)
+            return select(t.c.id, t.c.kind, t.c.name, t.c.data).where(match)
+
+        statement = self._statement(("nodes", len(ids)), build)
+        return self._fetch(statement, {f"id{i}": node_id for i, node_id in enumerate(ids)})
+
+    def find_node(self, node_id: str) -> Node | None:
+        """The node with this id, or None."""
+        rows = self._node_rows([node_id])
+        return node_from_row(*rows[0]) if rows else None
 
     def get_node(self, node_id: str) -> Node:
         """The node with this id; raises :class:`NodeNotFound`."""
@@ -232,6 +265,10 @@ class Store:
         """The nodes among ``ids`` that exist, by id."""
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Node] = {}
+        if 0 < len(wanted) <= _CHUNK:  # one statement: the fast path
+            for row in self._node_rows(wanted):
+                found[row[0]] = node_from_row(*row)
+            return found
         with self._read() as conn:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
@@ -322,8 +359,8 @@ class Store:
 
     def last_seq(self) -> int:
         """Sequence number of the newest change (0 for a new store)."""
-        with self._read() as conn:
-            return _last_seq(conn)
+        statement = self._statement("last_seq", lambda: select(func.max(schema.changes.c.seq)))
+        return int(self._fetch(statement, {})[0][0] or 0)
 
     def changes_since(self, seq: int, *, limit: int = 100_000) -> list[Change]:
         """Change-log entries after ``seq``, oldest first, at most ``limit``."""
@@ -421,7 +458,8 @@ class Store:
             )
         if params:
             columns = [
-                "kind", "name", "data", "seq", "country", "visibility", "discoverable", "locality"
+                "kind", "name", "data", "seq", "country", "visibility", "discoverable",
+                "locality", "lat", "lon", "active",
             ]  # fmt: skip
             statement = self._upsert_statement(t, ["id"], columns)
             writer.conn.execute(statement, params)
@@ -505,7 +543,19 @@ def node_columns(node: Node) -> dict[str, Any]:
         "visibility": str(getattr(node, "visibility", "public")),
         "discoverable": bool(getattr(node, "discoverable", True)),
         "locality": locality(node),
+        "active": bool(getattr(node, "active", True)),
+        **public_coordinates(node),
     }
+
+
+def public_coordinates(node: Node) -> dict[str, float | None]:
+    """The node's coordinates as anyone may know them (see :mod:`graph.geo`)."""
+    place = getattr(node, "place", None)
+    if place is None:
+        return {"lat": None, "lon": None}
+    if node.kind == "person":
+        place = public_place(place, node.location_precision)
+    return {"lat": place.lat, "lon": place.lon}
 
 
 COMMUNITY_LEVEL = {

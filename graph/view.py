@@ -1,7 +1,8 @@
 """The networkx view of the store, kept in step with it through the change log.
 
 The view holds structure only: every node with its ``kind``, ``visibility`` and
-``discoverable`` and ``locality`` (what privacy rules need while walking the graph), every edge
+``discoverable``, ``locality``, ``country`` and public ``lat``/``lon`` (what privacy
+rules and filters need while walking the graph), every edge
 keyed by its kind in a :class:`networkx.MultiDiGraph`. Fields live in the store. After a
 write the view applies the new change-log entries (no full rebuild); a view in
 another process, or one that missed writes, catches up the same way.
@@ -42,10 +43,7 @@ class GraphView:
                 ).scalar()
                 or 0
             )
-            n = schema.nodes
-            nodes = conn.execute(
-                select(n.c.id, n.c.kind, n.c.visibility, n.c.discoverable, n.c.locality)
-            )
+            nodes = conn.execute(select(*_COLUMNS))
             graph.add_nodes_from((row.id, _attrs(row)) for row in nodes)
             t = schema.edges
             edges = conn.execute(select(t.c.source, t.c.kind, t.c.target))
@@ -99,13 +97,14 @@ class GraphView:
             self.seq = change.seq
 
 
-def _attrs(row: Row[Any, Any, Any, Any, Any]) -> dict[str, Any]:
-    return {
-        "kind": row.kind,
-        "visibility": row.visibility,
-        "discoverable": row.discoverable,
-        "locality": row.locality,
-    }
+_ATTRIBUTES = ("kind", "visibility", "discoverable", "locality", "country", "lat", "lon", "active")
+_COLUMNS = [schema.nodes.c[name] for name in ("id", *_ATTRIBUTES)]
+
+
+def _attrs(row: Row[Any]) -> dict[str, Any]:
+    attrs = dict(row._mapping)
+    del attrs["id"]
+    return attrs
 
 
 def _node_attrs(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -113,8 +112,6 @@ def _node_attrs(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     with store.engine.connect() as conn:
         for start in range(0, len(ids), 500):
-            query = select(n.c.id, n.c.kind, n.c.visibility, n.c.discoverable, n.c.locality).where(
-                n.c.id.in_(ids[start : start + 500])
-            )
+            query = select(*_COLUMNS).where(n.c.id.in_(ids[start : start + 500]))
             found.update((row.id, _attrs(row)) for row in conn.execute(query))
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,10 +47,29 @@ def privacy_people() -> list[Person | Initiative | Edge]:
 HIDDEN_FROM_ANONYMOUS = ("person:mem", "person:priv", "person:shy")
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", reference_dir=DATA, rate_limit_per_minute=100_000,
+def _settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, reference_dir=DATA, rate_limit_per_minute=100_000,
                     rate_limit_burst=10_000)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reference_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A search index of the reference data alone, built once per test session.
+
+    Every fresh store loads the same reference data in the same order, so the index's
+    watermark fits each of them; copying it saves encoding the SDG texts per test.
+    """
+    data_dir = tmp_path_factory.mktemp("reference") / "var"
+    services = Services.start(_settings(data_dir), warm_search=True)
+    services.search.index.save(watermark=services.search.index.watermark)
+    services.close()
+    return data_dir / "index"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, reference_index: Path) -> Settings:
+    shutil.copytree(reference_index, tmp_path / "var" / "index")
+    return _settings(tmp_path / "var")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 COCREATE = Path(sys.executable).with_name("cocreate")
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = 240.0  # the first start builds the search index (encodes every text)
 
 
 def cocreate_env(data_dir: Path, **settings: str) -> dict[str, str]:

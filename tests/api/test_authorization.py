@@ -71,6 +71,10 @@ POLICY = [
     Rule(200, 200, 200, 200, "GET /v1/nodes/initiative:hub/neighbors"),
     Rule(200, 200, 200, 200, "GET /v1/edges?node=initiative:hub"),
     Rule(200, 200, 200, 200, "GET /v1/paths?source=person:pub&target=initiative:hub"),
+    Rule(200, 200, 200, 200, "GET /v1/search?q=mentoring"),
+    Rule(200, 200, 200, 200, "GET /v1/nodes/initiative:hub/similar"),
+    # More like a hidden profile: missing to those who may not see it.
+    Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem/similar"),
     # A members-only profile is missing (not forbidden) to anonymous callers.
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem"),
     # The audit log: admins only.

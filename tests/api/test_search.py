@@ -1,0 +1,136 @@
+"""Search and more-like-this through the app, with the real model on the fixture network."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.services import Services
+from graph.edges import Edge
+from graph.model import Initiative, Person, Place
+from tests.api.conftest import HIDDEN_FROM_ANONYMOUS
+
+Headers = dict[str, dict[str, str]]
+
+
+def ids(response: object) -> list[str]:
+    body = response.json()  # type: ignore[attr-defined]
+    return [item["node"]["id"] for item in body["items"]]
+
+
+def test_search_finds_people_in_their_own_words_and_explains_why(client: TestClient) -> None:
+    response = client.get("/v1/search", params={"q": "mentoring young people to prevent gang "
+                                                "violence", "kind": "person"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    hits = response.json()["items"]
+    assert hits[0]["node"]["id"] == "person:maria"
+    why = hits[0]["explanation"]
+    assert why["mode"] == "hybrid"
+    assert "mentoring" in why["matched_terms"]
+    assert "interests" in why["fields"]
+    assert why["passage"]["field"] in why["fields"]
+    assert why["scores"]["dense"] > 0
+    assert why["filters"] == {"kinds": ["person"]}
+    scores = [hit["score"] for hit in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_modes_and_goals_are_searchable(client: TestClient) -> None:
+    for mode in ("dense", "lexical", "hybrid"):
+        found = ids(client.get("/v1/search", params={"q": "quality education for all children",
+                                                     "kind": "sdg", "mode": mode}))  # fmt: skip
+        assert found[0] == "sdg:4", mode
+
+
+def test_a_rare_filter_still_returns_every_match(
+    client: TestClient, services: Services, keys: Headers
+) -> None:
+    # Two initiatives in Iceland; dozens of nodes match the words better elsewhere.
+    reykjavik = Place(name="Reykjavik", country="IS", lat=64.15, lon=-21.94)
+    services.store.write([
+        Initiative(id="initiative:geothermal-greenhouses", name="Geothermal greenhouses",
+                   description="Growing vegetables with hot springs.", place=reykjavik),
+        Initiative(id="initiative:harbour-choir", name="Harbour choir",
+                   description="Singing together.", place=reykjavik),
+    ])  # fmt: skip
+    found = ids(client.get("/v1/search", params={"q": "education", "country": "IS", "limit": 5}))
+    assert sorted(found) == ["initiative:geothermal-greenhouses", "initiative:harbour-choir"]
+    page = client.get("/v1/search", params={"q": "education", "country": "IS", "limit": 1})
+    assert page.json()["total"] == 2
+
+
+def test_private_profiles_never_appear_to_anonymous_callers(
+    client: TestClient, keys: Headers
+) -> None:
+    for q in ("Pri Private", "Mo Member", "Shy Undiscoverable", "person"):
+        text = client.get("/v1/search", params={"q": q, "limit": 100}).text
+        for hidden in HIDDEN_FROM_ANONYMOUS:
+            assert hidden not in text, (q, hidden)
+    admin = ids(client.get("/v1/search", params={"q": "Pri Private"}, headers=keys["admin"]))
+    assert admin[0] == "person:priv"
+    own = ids(client.get("/v1/search", params={"q": "Mo Member"}, headers=keys["member"]))
+    assert own[0] == "person:mem"
+
+
+def test_an_edited_node_is_found_by_its_new_text_not_its_old(
+    client: TestClient, keys: Headers
+) -> None:
+    editor = keys["editor"]
+    created = client.post("/v1/nodes", headers=editor, json={
+        "kind": "initiative", "id": "initiative:harbour-choir", "name": "Harbour choir",
+        "description": "Choir singing for sailors."})  # fmt: skip
+    assert created.status_code == 201
+    bees = {"q": "beekeeping on city rooftops", "kind": "initiative", "mode": "lexical"}
+    choir = {"q": "choir singing", "kind": "initiative", "mode": "lexical"}
+    assert "initiative:harbour-choir" not in ids(client.get("/v1/search", params=bees))
+    assert ids(client.get("/v1/search", params=choir))[0] == "initiative:harbour-choir"
+    patched = client.patch(
+        "/v1/nodes/initiative:harbour-choir",
+        headers=editor,
+        json={"description": "Urban beekeeping on city rooftops."},
+    )
+    assert patched.status_code == 200
+    # No waiting: the index follows the write before the response is sent.
+    assert ids(client.get("/v1/search", params=bees))[0] == "initiative:harbour-choir"
+    assert ids(client.get("/v1/search", params=bees | {"mode": "hybrid"}))[0] == (
+        "initiative:harbour-choir"
+    )
+    singing = {"q": "singing sailors", "kind": "initiative", "mode": "lexical"}
+    assert "initiative:harbour-choir" not in ids(client.get("/v1/search", params=singing))
+
+
+def test_radius_filter_uses_coarsened_places_only(client: TestClient, services: Services) -> None:
+    near = {"q": "person", "kind": "person", "lat": 38.5741, "lon": -121.4831, "radius_km": 1}
+    found = ids(client.get("/v1/search", params=near))
+    # Pia shares her exact place; Cato only his city (his public point is ~4 km away).
+    assert "person:pub" in found
+    assert "person:city" not in found
+    wider = ids(client.get("/v1/search", params=near | {"radius_km": 10}))
+    assert "person:city" in wider
+    assert "person:country" not in wider  # no coordinates at all at country precision
+    hit = client.get("/v1/search", params=near | {"radius_km": 10}).json()["items"]
+    by_id = {h["node"]["id"]: h["explanation"] for h in hit}
+    assert by_id["person:city"]["distance_km"] == 4
+    assert by_id["person:city"]["distance_band"] == "within 10 km"
+    bad = client.get("/v1/search", params={"q": "x", "lat": 10})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"query.lon", "query.radius_km"}
+
+
+def test_more_like_this_from_stored_vectors(
+    client: TestClient, services: Services, keys: Headers
+) -> None:
+    services.store.write([
+        Person(id="person:ivy", name="Ivy Chen", interests=["youth mentoring", "gang prevention"]),
+        Person(id="person:olaf", name="Olaf Berg", interests=["solar panels", "wind energy"]),
+        Edge(kind="knows", source="person:ivy", target="person:olaf"),
+    ])  # fmt: skip
+    similar = client.get("/v1/nodes/person:maria/similar", params={"kind": "person"})
+    assert similar.status_code == 200, similar.text
+    found = ids(similar)
+    assert found.index("person:ivy") < found.index("person:olaf")
+    assert "person:maria" not in found
+    unlike = ids(client.get("/v1/nodes/person:maria/similar",
+                            params={"kind": "person", "unlike": "person:ivy"}))  # fmt: skip
+    assert "person:ivy" not in unlike
+    hidden = client.get("/v1/nodes/person:priv/similar")
+    assert hidden.status_code == 404
