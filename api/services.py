@@ -11,6 +11,7 @@ from api.search import SearchService
 from api.settings import Settings
 from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
+from embeddings.tagging import Tagger, fit_on_shipped_data
 from graph.reference import ensure_reference
 from graph.store import Store
 from graph.view import GraphView
@@ -41,6 +42,7 @@ class Services:
     ready: bool = field(default=False)
     _search: SearchService | None = field(default=None, repr=False)
     _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tagger: Tagger | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, settings: Settings, *, warm_search: bool = False) -> Services:
@@ -62,6 +64,19 @@ class Services:
                 if self._search is None:
                     self._search = open_search(self.settings, self.store, self.view)
         return self._search
+
+    @property
+    def tagger(self) -> Tagger:
+        """The SDG and sector tagger, fitted on first use (its encoded texts are cached)."""
+        if self._tagger is None:
+            with self._search_lock:
+                if self._tagger is None:
+                    self._tagger = fit_on_shipped_data(
+                        load_encoder(self.settings.model),
+                        self.settings.reference_dir,
+                        cache=self.settings.cache_dir / "tagging",
+                    )
+        return self._tagger
 
     def catch_up(self) -> None:
         """Apply writes made by other processes (other replicas, the CLI)."""

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(default=200, ge=1)
 
+    cache: Path | None = Field(
+        default=None, description="Folder for derived caches; default: <data_dir>/cache"
+    )
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache or self.data_dir / "cache"
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"

@@ -47,9 +47,14 @@ def privacy_people() -> list[Person | Initiative | Edge]:
 HIDDEN_FROM_ANONYMOUS = ("person:mem", "person:priv", "person:shy")
 
 
+SHARED_CACHE = Path(__file__).resolve().parents[2] / "var" / "test-cache"
+
+
 def _settings(data_dir: Path) -> Settings:
+    # One cache of derived data (the tagger's encoded reference texts) for all tests:
+    # it holds nothing a test writes, only what the shipped data gives.
     return Settings(data_dir=data_dir, reference_dir=DATA, rate_limit_per_minute=100_000,
-                    rate_limit_burst=10_000)  # fmt: skip
+                    rate_limit_burst=10_000, cache=SHARED_CACHE)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

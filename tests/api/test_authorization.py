@@ -72,6 +72,7 @@ POLICY = [
     Rule(200, 200, 200, 200, "GET /v1/edges?node=initiative:hub"),
     Rule(200, 200, 200, 200, "GET /v1/paths?source=person:pub&target=initiative:hub"),
     Rule(200, 200, 200, 200, "GET /v1/search?q=mentoring"),
+    Rule(200, 200, 200, 200, "POST /v1/tags/suggest", {"text": "clean water for villages"}),
     Rule(200, 200, 200, 200, "GET /v1/nodes/initiative:hub/similar"),
     # More like a hidden profile: missing to those who may not see it.
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem/similar"),

@@ -1,0 +1,331 @@
+"""Tag suggestion: ranked SDGs (with their closest targets) and sectors, with calibrated confidence.
+
+Evidence for goal g and a text with vector v (inputs: :mod:`embeddings.tagging_inputs`):
+
+- dense: the cosine of v with each target of g (its official title or closest
+  indicator title, all encoded one by one); the best target, the mean of the best
+  three, and the best minus the best of any goal (how far behind the leader);
+- keywords: g's Aurora keywords found in the text (see :class:`KeywordMatcher`),
+  each weighted by log(17 / goals listing it) + 0.1, summed, then log1p;
+- neighbours: the 10 training texts closest to v vote with weights
+  exp((cos - best cos) / 0.05); the feature is the weighted share carrying g;
+- prior: the log of g's (smoothed) share among the training texts.
+
+One logistic regression over all (text, goal) pairs, shared by the goals, weighs them.
+Sectors use the cosines with the sector's description and with its keyword list (each
+also minus the best sector's), its keywords found in the text, and the SDG model's
+probability of the sector's typical SDGs. They get no neighbour vote: the DPG labels
+cover five sectors and none of peace, restorative justice or spirituality, and a vote
+would teach the model that those never apply.
+
+Confidence: 5-fold cross-validation on the training texts (folds by blake2b(group +
+"#fold") mod 5, so a group never informs its own scores) gives out-of-fold scores; a
+monotone calibrator fit on them (isotonic for SDGs; Platt for sectors, whose labels
+are few) maps a score to the share of such suggestions that carried the label. A
+suggestion is ``suggested`` when its confidence reaches the threshold that maximised
+out-of-fold micro-F1; the top one always is.
+
+What a confidence means: of suggestions given confidence c, about a share c carried
+that label, on texts the model had not seen. ``scripts/evaluate_tagging.py`` checks
+it on the held-out initiatives (reliability table, ECE, Brier). Two limits: registry
+labels are incomplete (two goals per initiative on average), so a suggestion counted
+wrong may be a goal nobody entered; and sector confidences are calibrated on the 100
+training initiatives whose DPG sector labels map to ours (mostly health, environment
+and education), so for the other sectors they extrapolate the shared weights.
+
+Service start: :func:`fit_on_shipped_data` fits on the training split of ``data/``;
+with a ``cache`` folder only the first start encodes (~930 texts), later fits take
+under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.calibration import (
+    Calibrator,
+    Flags,
+    Floats,
+    LogisticModel,
+    best_threshold,
+    fit_isotonic,
+    fit_logistic,
+    fit_platt,
+    out_of_fold_scores,
+    sigmoid,
+)
+from embeddings.encoder import Encoder
+from embeddings.errors import CountMismatch, DimensionMismatch, InvalidOption
+from embeddings.ranking import Matrix, normalise_rows
+from embeddings.tagging_features import (
+    GOALS,
+    KeywordMatcher,
+    Space,
+    build_space,
+    sdg_features,
+    sector_features,
+)
+from embeddings.tagging_inputs import (
+    LabelledText,
+    TaggingDataError,
+    TaggingReference,
+    bucket,
+    load_dpg_examples,
+    load_reference,
+    split_examples,
+)
+
+FOLDS = 5
+
+
+class TargetMatch(NamedTuple):
+    code: str
+    title: str
+    score: float  # cosine of the text with the target's title or its closest indicator
+
+
+@dataclass(frozen=True, slots=True)
+class SdgSuggestion:
+    """One goal for a text: confidence, closest targets, and what pointed to it."""
+
+    goal: int
+    confidence: float
+    suggested: bool
+    targets: tuple[TargetMatch, ...]
+    keywords: tuple[str, ...]  # Aurora keywords found in the text, most specific first
+    similar: tuple[str, ...]  # the closest training texts labelled with this goal
+
+    @property
+    def evidence(self) -> list[str]:
+        """The evidence in words."""
+        out = [f"target {t.code} (similarity {t.score:.2f})" for t in self.targets[:1]]
+        out += [f"keywords: {', '.join(self.keywords)}"] if self.keywords else []
+        return out + ([f"similar: {'; '.join(self.similar)}"] if self.similar else [])
+
+
+@dataclass(frozen=True, slots=True)
+class SectorSuggestion:
+    """One sector for a text: confidence, and what pointed to it."""
+
+    slug: str
+    confidence: float
+    suggested: bool
+    similarity: float  # cosine of the text with the sector's keyword list
+    keywords: tuple[str, ...]  # the sector's keywords found in the text
+    via_sdgs: tuple[int, ...]  # the sector's typical SDGs among the suggested ones
+
+    @property
+    def evidence(self) -> list[str]:
+        """The evidence in words."""
+        out = [f"similarity {self.similarity:.2f}"]
+        out += [f"keywords: {', '.join(self.keywords)}"] if self.keywords else []
+        return out + ([f"via SDG {', '.join(map(str, self.via_sdgs))}"] if self.via_sdgs else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """The SDGs and the sectors suggested for one text, most confident first."""
+
+    sdgs: tuple[SdgSuggestion, ...]
+    sectors: tuple[SectorSuggestion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """A fitted combiner, its calibrator and its decision threshold."""
+
+    combiner: LogisticModel
+    calibrator: Calibrator
+    threshold: float
+
+
+class Tagger:
+    """Suggests SDGs (with targets) and sectors for texts; build one with :meth:`fit`."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        reference: TaggingReference,
+        space: Space,
+        sdg: _Model,
+        sector: _Model,
+    ) -> None:
+        self.encoder, self.reference, self._space = encoder, reference, space
+        self._sdg, self._sector = sdg, sector
+        self._aurora, self._words = _matchers(reference)
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """The confidence from which an SDG, and a sector, is ``suggested``."""
+        return self._sdg.threshold, self._sector.threshold
+
+    @classmethod
+    def fit(
+        cls,
+        encoder: Encoder,
+        reference: TaggingReference,
+        training: Sequence[LabelledText],
+        *,
+        cache: Path | None = None,
+    ) -> Tagger:
+        """Encode the reference and training texts, fit the combiners and calibrate them.
+
+        Training texts without SDG labels are ignored. ``cache``: a folder that keeps the
+        vectors between runs, so a restart encodes only new texts (fitting on encoded
+        texts takes well under a second).
+        """
+        training = [t for t in training if t.sdgs]
+        space = build_space(encoder, reference, training, cache)
+        aurora, words = _matchers(reference)
+        groups = np.array([t.group or t.id for t in training])
+        folds = np.array([bucket(g + "#fold", FOLDS) for g in groups])
+        texts = [t.text for t in training]
+        # No text votes for its own group: held-out texts have no kin in training either.
+        features, *_ = sdg_features(space, aurora, space.examples, texts, groups[:, None] == groups)
+        truth = space.labels > 0
+        scores = out_of_fold_scores(features, truth, folds)
+        sdg = _calibrated(features, truth, scores, fit_isotonic)
+
+        slugs = [s.slug for s in reference.sectors]
+        rows = [i for i, t in enumerate(training) if t.sectors & set(slugs)]
+        if not rows:
+            raise TaggingDataError("training", "no training text has a known sector label")
+        sector_truth = np.array([[s in training[i].sectors for s in slugs] for i in rows])
+        found, *_ = sector_features(
+            space,
+            words,
+            [s.sdgs for s in reference.sectors],
+            space.examples[rows],
+            [texts[i] for i in rows],
+            sigmoid(scores[rows]),
+        )
+        sector_scores = out_of_fold_scores(found, sector_truth, folds[rows])
+        sector = _calibrated(found, sector_truth, sector_scores, fit_platt)
+        return cls(encoder, reference, space, sdg, sector)
+
+    def suggest(self, text: str, *, top: int = 5) -> Suggestions:
+        """The ``top`` SDGs and sectors for a text, most confident first."""
+        return self.suggest_many([text], top=top)[0]
+
+    def suggest_vector(self, vector: npt.ArrayLike, text: str, *, top: int = 5) -> Suggestions:
+        """As :meth:`suggest`, for a text already encoded by this tagger's encoder."""
+        return self.suggest_many([text], top=top, vectors=np.reshape(vector, (1, -1)))[0]
+
+    def suggest_many(
+        self, texts: Sequence[str], *, top: int = 5, vectors: npt.ArrayLike | None = None
+    ) -> list[Suggestions]:
+        """:meth:`suggest` for many texts at once; ``vectors``: their encodings, if known."""
+        if top < 1:
+            raise InvalidOption("top", top, "a positive integer")
+        matrix = self.encoder.encode(texts) if vectors is None else self._checked(vectors, texts)
+        space, n = self._space, len(texts)
+        features, target_scores, keywords, near = sdg_features(space, self._aurora, matrix, texts)
+        scores = self._sdg.combiner.decision(_rows(features)).reshape(n, GOALS)
+        sectors = self.reference.sectors
+        found, similarity, words = sector_features(
+            space, self._words, [s.sdgs for s in sectors], matrix, texts, sigmoid(scores)
+        )
+        sector_scores = self._sector.combiner.decision(_rows(found)).reshape(n, len(sectors))
+        out = []
+        for i in range(n):
+            sdgs = tuple(
+                self._sdg_suggestion(g, rank, scores[i], target_scores[i], keywords[i], near[i])
+                for rank, g in enumerate(_ranking(scores[i])[:top])
+            )
+            shown = {s.goal for s in sdgs if s.suggested}
+            out.append(
+                Suggestions(
+                    sdgs,
+                    tuple(
+                        SectorSuggestion(
+                            slug=sectors[j].slug,
+                            confidence=(c := float(self._sector.calibrator(sector_scores[i, j]))),
+                            suggested=rank == 0 or c >= self._sector.threshold,
+                            similarity=round(float(similarity[i, j]), 4),
+                            keywords=tuple(words[i][j]),
+                            via_sdgs=tuple(g for g in sectors[j].sdgs if g in shown),
+                        )
+                        for rank, j in enumerate(_ranking(sector_scores[i])[:top])
+                    ),
+                )
+            )
+        return out
+
+    def _checked(self, vectors: npt.ArrayLike, texts: Sequence[str]) -> Matrix:
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[1] != self.encoder.dimension:
+            raise DimensionMismatch(self.encoder.dimension, int(matrix.shape[-1]))
+        if matrix.shape[0] != len(texts):
+            raise CountMismatch(len(texts), matrix.shape[0])
+        return normalise_rows(matrix)
+
+    def _sdg_suggestion(
+        self,
+        g: int,
+        rank: int,
+        scores: Floats,
+        target_scores: Floats,
+        keywords: list[list[str]],
+        neighbours: list[int],
+    ) -> SdgSuggestion:
+        space = self._space
+        start, end = space.goal_start[g], space.goal_start[g + 1]
+        confidence = float(self._sdg.calibrator(scores[g]))
+        best = [start + j for j in _ranking(target_scores[start:end])[:3]]
+        return SdgSuggestion(
+            goal=g + 1,
+            confidence=confidence,
+            suggested=rank == 0 or confidence >= self._sdg.threshold,
+            targets=tuple(
+                TargetMatch(
+                    space.targets[t].code, space.targets[t].title, round(float(target_scores[t]), 4)
+                )
+                for t in best
+            ),
+            keywords=tuple(keywords[g]),
+            similar=tuple([space.names[n] for n in neighbours if space.labels[n, g] > 0][:3]),
+        )
+
+
+def fit_on_shipped_data(encoder: Encoder, data_dir: Path, *, cache: Path | None = None) -> Tagger:
+    """A tagger fit on the training split of the DPG initiatives in ``data_dir``."""
+    training, _ = split_examples(load_dpg_examples(data_dir))
+    return Tagger.fit(encoder, load_reference(data_dir), training, cache=cache)
+
+
+def _matchers(reference: TaggingReference) -> tuple[KeywordMatcher, KeywordMatcher]:
+    """The Aurora keywords by goal (0-16) and the sector keywords by sector position."""
+    aurora = KeywordMatcher(((g - 1, kw) for g, kw in reference.keywords), GOALS)
+    pairs = ((i, kw) for i, s in enumerate(reference.sectors) for kw in s.keywords)
+    return aurora, KeywordMatcher(pairs, len(reference.sectors))
+
+
+def _calibrated(
+    features: Floats,
+    truth: Flags,
+    out_of_fold: Floats,
+    calibrate: Callable[[Floats, Flags], Calibrator],
+) -> _Model:
+    """The combiner fit on all rows, calibrated and thresholded on out-of-fold scores."""
+    calibrator = calibrate(out_of_fold.reshape(-1), truth.reshape(-1))
+    return _Model(
+        fit_logistic(_rows(features), truth.reshape(-1)),
+        calibrator,
+        best_threshold(calibrator(out_of_fold), truth),
+    )
+
+
+def _rows(features: Floats) -> Floats:
+    """(texts, labels, features) as one row per (text, label) pair."""
+    return features.reshape(-1, features.shape[-1])
+
+
+def _ranking(scores: Floats) -> list[int]:
+    """Indices by score descending, ties by index (goal or sector order)."""
+    return sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))

@@ -1,0 +1,42 @@
+"""Tag suggestions through the app, with the real model and the tagger fitted on DPG data."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+Headers = dict[str, dict[str, str]]
+
+
+def test_a_draft_gets_sdgs_with_targets_and_sectors(client: TestClient) -> None:
+    draft = ("After-school tutoring and reading circles help primary school children "
+             "learn to read and stay in school.")  # fmt: skip
+    response = client.post("/v1/tags/suggest", json={"text": draft})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    top = body["sdgs"][0]
+    assert top["id"] == "sdg:4"
+    assert top["suggested"] is True
+    assert top["targets"][0]["id"].startswith("sdg_target:4.")
+    assert top["evidence"]
+    confidences = [s["confidence"] for s in body["sdgs"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0 <= c <= 1 for c in confidences)
+    assert body["sectors"][0]["id"] == "sector:education"
+    assert "held-out" in body["confidence"]
+
+
+def test_a_node_is_tagged_from_its_stored_text(client: TestClient, keys: Headers) -> None:
+    response = client.post("/v1/tags/suggest", json={"id": "initiative:green-lots", "top": 3})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["sdgs"]) == 3
+    hidden = client.post("/v1/tags/suggest", json={"id": "person:priv"})
+    assert hidden.status_code == 404
+    mine = client.post("/v1/tags/suggest", json={"id": "person:priv"}, headers=keys["admin"])
+    assert mine.status_code == 200
+
+
+def test_text_or_id_but_not_both(client: TestClient) -> None:
+    for body in ({}, {"text": "x", "id": "sdg:1"}, {"text": ""}, {"text": "x", "top": 18}):
+        response = client.post("/v1/tags/suggest", json=body)
+        assert response.status_code == 422, body
+        assert response.json()["errors"], body
