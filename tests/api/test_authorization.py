@@ -58,6 +58,8 @@ TAG = {"kind": "addresses", "source": "initiative:hub", "target": "sdg:4"}
 OWN_LINK = {"kind": "interested_in", "source": "person:mem", "target": "sdg:4"}
 OTHER_LINK = {"kind": "knows", "source": "person:pub", "target": "person:maria"}
 
+READS_BY_POST = {"/v1/tags/suggest"}  # a body too large for a query string; writes nothing
+
 # fmt: off
 POLICY = [
     #    anon mem  edit admin  request
@@ -163,7 +165,7 @@ def test_authorization_matrix(
     assert response.status_code == rule.expected(role), response.text
     if response.status_code >= 400:
         assert_problem(response)
-    wrote = rule.method != "GET" and response.is_success
+    wrote = rule.method != "GET" and rule.path not in READS_BY_POST and response.is_success
     assert (services.store.last_seq() != seq) is wrote, "refused writes change nothing"
     assert (audited(services) != log) is wrote, "every write, and only a write, is audited"
 
