@@ -101,7 +101,7 @@ def list_(
 
 
 @router.get("/{node_id}", response_model=Node, summary="Read a node")
-async def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     return JSONResponse(present(visible_node(services, caller, node_id), caller))
 
 

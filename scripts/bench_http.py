@@ -1,0 +1,653 @@
+#!/usr/bin/env python
+"""Benchmark: drive the running HTTP service with wrk; requests/s and latency percentiles.
+
+Builds a fresh store in a temporary folder (``cocreate demo --people N``), starts
+``cocreate serve`` on a free loopback port with the rate limiter opened wide (it is
+per client, and wrk is one client), waits until every worker is ready, then runs
+wrk once per scenario with a Lua script that cycles through real URLs:
+
+- ``reads``: ``GET /v1/nodes/{id}`` over a random sample of ids visible to anonymous
+  callers (people, initiatives, communities, sectors, SDGs...);
+- ``lists``: ``GET /v1/nodes?kind=person&country=XX&limit=20``, ``?sector=...``,
+  ``?q=<prefix>`` and ``kind=initiative&sdg=...`` mixed;
+- ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids.
+
+Prints a Markdown table and writes the figures as JSON. The server is stopped at the
+end, also on an error or Ctrl-C. wrk comes from Debian (``apt-get install wrk``).
+
+    .venv/bin/python scripts/bench_http.py                    # the demo network
+    .venv/bin/python scripts/bench_http.py --people 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import psutil
+
+COCREATE = str(Path(sys.executable).with_name("cocreate"))
+SCENARIOS = ("reads", "lists", "neighbors")
+MARKER = "BENCH_JSON "
+PERCENTILES = (50, 90, 95, 99, 99.9)
+
+LUA = r"""
+-- Cycles through a fixed list of paths; each wrk thread starts at its own offset.
+local paths = {
+%(paths)s
+}
+local count = #paths
+local index = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("offset", #threads * 7919)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  index = (offset or 0) %% count
+end
+
+function request()
+  index = index %% count + 1
+  return wrk.format("GET", paths[index])
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local parts = {}
+  for _, p in ipairs({%(percentiles)s}) do
+    table.insert(parts, string.format('"%%s":%%d', tostring(p), latency:percentile(p)))
+  end
+  io.write(string.format(
+    '%(marker)s{"requests":%%d,"duration_us":%%d,"bytes":%%d,' ..
+    '"errors":{"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d},' ..
+    '"latency_us":{"mean":%%.1f,"stdev":%%.1f,"min":%%d,"max":%%d,' ..
+    '"percentiles":{%%s}}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.stdev, latency.min, latency.max, table.concat(parts, ",")))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Options:
+    people: int
+    seed: int
+    duration: int
+    warmup: int
+    connections: int
+    threads: int
+    workers: int
+    sample: int
+    scenarios: tuple[str, ...]
+    json: Path
+    ready_timeout: float
+    attempts: int
+    max_other_cpu: float
+    settle_timeout: float
+    data_dir: Path | None
+    skip_index: bool
+
+
+def parse_options() -> Options:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--people", type=int, default=3_000, help="people in the network")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--duration", type=int, default=20, help="seconds per scenario")
+    parser.add_argument("--warmup", type=int, default=3, help="unreported seconds before each")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--sample", type=int, default=2_000, help="node ids to cycle through")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, any of {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="var/bench/http-<people>.json")
+    parser.add_argument(
+        "--skip-index",
+        action="store_true",
+        help="start uvicorn as `cocreate serve` does, without building the search index first",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the store and search index here and reuse them on the next run "
+        "(default: a fresh temporary folder)",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds (includes the search index build)",
+    )
+    parser.add_argument(
+        "--max-other-cpu",
+        type=float,
+        default=25.0,
+        help="%% of a core other processes may use during a run before it is repeated",
+    )
+    parser.add_argument("--attempts", type=int, default=3, help="runs per scenario at most")
+    parser.add_argument(
+        "--settle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine"
+    )
+    args = parser.parse_args()
+    scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown or not scenarios:
+        parser.error(f"unknown scenario {unknown[0] if unknown else '(none)'}")
+    if min(args.duration, args.connections, args.threads, args.workers, args.sample) < 1:
+        parser.error("--duration, --connections, --threads, --workers, --sample must be >= 1")
+    if args.threads > args.connections:
+        parser.error("--threads cannot exceed --connections")
+    return Options(
+        people=args.people,
+        seed=args.seed,
+        duration=args.duration,
+        warmup=max(0, args.warmup),
+        connections=args.connections,
+        threads=args.threads,
+        workers=args.workers,
+        sample=args.sample,
+        scenarios=scenarios,
+        json=args.json or Path(f"var/bench/http-{args.people}.json"),
+        ready_timeout=args.ready_timeout,
+        attempts=max(1, args.attempts),
+        max_other_cpu=args.max_other_cpu,
+        settle_timeout=args.settle_timeout,
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        skip_index=args.skip_index,
+    )
+
+
+# -- wrk -----------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing the Debian package if it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is not installed; installing the Debian package: apt-get install -y wrk", flush=True)
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        raise SystemExit(
+            "error: wrk is missing and cannot be installed here "
+            "(needs apt-get and root); install it with: sudo apt-get install -y wrk"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for attempt in ([apt, "install", "-y", "wrk"], [apt, "update"], [apt, "install", "-y", "wrk"]):
+        done = subprocess.run(attempt, env=env, capture_output=True, text=True, check=False)
+        if attempt[1] == "install" and done.returncode == 0:
+            break
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("error: apt-get could not install wrk; install it by hand and rerun")
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+    first = (done.stdout or done.stderr).strip().splitlines()
+    return first[0] if first else "wrk"
+
+
+def write_lua(paths: list[str], target: Path) -> None:
+    for path in paths:
+        if not re.fullmatch(r"[A-Za-z0-9/?&=%:._~-]+", path):
+            raise ValueError(f"unsafe path for the Lua script: {path!r}")
+    body = ",\n".join(f'  "{path}"' for path in paths)
+    target.write_text(
+        LUA
+        % {
+            "paths": body,
+            "percentiles": ", ".join(str(p) for p in PERCENTILES),
+            "marker": MARKER,
+        },
+        encoding="utf-8",
+    )
+
+
+def run_wrk(
+    wrk: str, url: str, script: Path, options: Options, seconds: int, server: psutil.Process
+) -> dict[str, Any]:
+    """One wrk run; its done() figures plus the server's CPU use over the run."""
+    args = [
+        wrk,
+        f"-t{options.threads}",
+        f"-c{options.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    before, busy_before = server_cpu_seconds(server), busy_cpu_seconds()
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    wall = time.perf_counter() - started
+    cpu = server_cpu_seconds(server) - before
+    client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (client_after.ru_utime + client_after.ru_stime) - (
+        client_before.ru_utime + client_before.ru_stime
+    )
+    busy = busy_cpu_seconds() - busy_before
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
+    if not lines:
+        raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    figures: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
+    figures["server_cpu_percent"] = round(100 * cpu / wall, 1)
+    figures["wrk_cpu_percent"] = round(100 * client / wall, 1)
+    # Whatever else ran on the machine meanwhile (other jobs skew the figures).
+    figures["other_cpu_percent"] = round(max(0.0, 100 * (busy - cpu - client) / wall), 1)
+    return figures
+
+
+# -- the data and the URLs -------------------------------------------------------
+
+
+def build_store(env: dict[str, str], people: int, seed: int) -> float:
+    """Load the demo network with ``people`` people; returns the seconds it took."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [COCREATE, "demo", "--people", str(people), "--seed", str(seed)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cocreate demo failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - started
+
+
+def prepare_data(data: Path, env: dict[str, str], options: Options) -> float | None:
+    """Load the network into ``data`` unless a kept folder already holds the same one.
+
+    Returns the seconds the load took, or None when a kept folder was reused.
+    """
+    marker = data / "bench-http.json"
+    wanted = {"people": options.people, "seed": options.seed}
+    if options.data_dir is not None and marker.exists():
+        found = json.loads(marker.read_text(encoding="utf-8"))
+        if found != wanted:
+            raise SystemExit(f"error: {data} holds a network of {found}, not {wanted}")
+        print(f"reusing the network in {data} ({options.people:,} people)", flush=True)
+        return None
+    if options.data_dir is not None and data.exists() and any(data.iterdir()):
+        raise SystemExit(f"error: {data} is not empty and was not made by this script")
+    print(f"loading the demo network with {options.people:,} people ...", flush=True)
+    seconds = build_store(env, options.people, options.seed)
+    print(f"  loaded in {seconds:.1f} s", flush=True)
+    if options.data_dir is not None:
+        marker.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+    return seconds
+
+
+def _q(value: str) -> str:
+    return quote(value, safe=":")
+
+
+def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The URL paths of each scenario, drawn from the store, and what they contain."""
+    rng = random.Random(seed)
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        # What an anonymous caller may read directly: every non-person node, public people.
+        visible = conn.execute(
+            "SELECT id, kind FROM nodes WHERE kind != 'person' OR visibility = 'public' ORDER BY id"
+        ).fetchall()
+        listed = "kind = 'person' AND visibility = 'public' AND discoverable"
+        countries = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT DISTINCT country FROM nodes WHERE {listed} AND country IS NOT NULL "
+                "ORDER BY country"
+            )
+        ]
+        names = [row[0] for row in conn.execute(f"SELECT name FROM nodes WHERE {listed}")]
+        sectors = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sector'")]
+        sdgs = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sdg' ORDER BY id")]
+    if not visible:
+        raise RuntimeError("the store has no visible nodes")
+    chosen = rng.sample(visible, min(sample, len(visible)))
+    reads = [f"/v1/nodes/{_q(node_id)}" for node_id, _ in chosen]
+    neighbors = [f"/v1/nodes/{_q(node_id)}/neighbors?depth=1&limit=20" for node_id, _ in chosen]
+
+    prefixes = sorted({name[:2].lower() for name in names if len(name) >= 2 and name.isascii()})
+    lists: list[str] = []
+    for _ in range(max(200, sample // 4)):
+        shape = rng.randrange(4)
+        if shape == 0 and countries:
+            query = {"kind": "person", "country": rng.choice(countries), "limit": "20"}
+        elif shape == 1 and sectors:
+            query = {"kind": "person", "sector": rng.choice(sectors), "limit": "20"}
+        elif shape == 2 and prefixes:
+            query = {"kind": "person", "q": rng.choice(prefixes), "limit": "20"}
+        elif sdgs:
+            query = {"kind": "initiative", "sdg": rng.choice(sdgs), "limit": "20"}
+        else:
+            query = {"kind": "person", "limit": "20"}
+        lists.append("/v1/nodes?" + urlencode(query, safe=":"))
+    mix = Counter(kind for _, kind in chosen)
+    described = {
+        "visible_nodes": len(visible),
+        "read_sample": len(reads),
+        "read_sample_kinds": dict(mix.most_common()),
+        "list_urls": len(lists),
+        "list_shapes": dict(Counter(p.split("?")[1].split("&")[1].split("=")[0] for p in lists)),
+    }
+    return {"reads": reads, "lists": lists, "neighbors": neighbors}, described
+
+
+# -- the server ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def server_cpu_seconds(server: psutil.Process) -> float:
+    """User + system CPU seconds of the server process and its workers."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        for process in [server, *server.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def server_command(port: int, workers: int, *, skip_index: bool) -> list[str]:
+    """``cocreate serve``, or (``skip_index``) the very uvicorn call it ends with."""
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if not skip_index:
+        return [COCREATE, "serve", *where]
+    # What `cocreate serve` runs once it has built the search index, which takes over an
+    # hour for 100,000 people on 2 cores and is not used by these scenarios.
+    app = ["uvicorn", "api.app:create_app", "--factory"]
+    return [sys.executable, "-m", *app, *where, "--log-level", "warning", "--no-access-log"]
+
+
+@contextlib.contextmanager
+def running_server(command: list[str], env: dict[str, str], log: Path) -> Iterator[int]:
+    """The server on 127.0.0.1 in its own process group; stopped on exit."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process.pid
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def wait_ready(url: str, server: psutil.Process, timeout: float, log: Path) -> dict[str, Any]:
+    """Wait for /ready, then until every worker has finished loading (CPU goes quiet)."""
+    deadline = time.monotonic() + timeout
+    ready: dict[str, Any] | None = None
+    while ready is None:
+        if not server.is_running() or server.status() == psutil.STATUS_ZOMBIE:
+            raise RuntimeError(f"the server exited:\n{log.read_text(errors='replace')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server was not ready after {timeout:.0f} s")
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+                ready = json.loads(response.read())
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.2)
+    # A worker still building its graph view does not accept connections yet, so /ready
+    # can answer before all of them are up; wait until no process is busy.
+    last = server_cpu_seconds(server)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = server_cpu_seconds(server)
+        if now - last < 0.05:
+            return ready
+        last = now
+    raise RuntimeError(f"the server workers were still busy after {timeout:.0f} s")
+
+
+def settle(server: psutil.Process, limit: float, timeout: float) -> float:
+    """Wait (at most ``timeout`` s) until other processes use under ``limit`` % of a core."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy, own = busy_cpu_seconds(), server_cpu_seconds(server)
+        time.sleep(2.0)
+        other = 100 * ((busy_cpu_seconds() - busy) - (server_cpu_seconds(server) - own)) / 2.0
+        if other <= limit or time.monotonic() >= deadline:
+            return max(0.0, other)
+
+
+def run_scenario(
+    name: str, wrk: str, url: str, script: Path, options: Options, server: psutil.Process
+) -> dict[str, Any]:
+    """Warm-up, then the measured run; repeated (up to ``attempts``) while other jobs
+    on the machine took more than ``max_other_cpu`` % of a core, keeping the cleanest."""
+    best: dict[str, Any] | None = None
+    for attempt in range(1, options.attempts + 1):
+        other = settle(server, options.max_other_cpu, options.settle_timeout)
+        if other > options.max_other_cpu:
+            print(f"  note: other processes use {other:.0f}% of a core", flush=True)
+        if options.warmup:
+            run_wrk(wrk, url, script, options, options.warmup, server)
+        print(f"  {name}: {options.duration} s (attempt {attempt}) ...", flush=True)
+        result = summarise(run_wrk(wrk, url, script, options, options.duration, server))
+        result["attempt"] = attempt
+        print(
+            f"    {result['requests_per_second']:,.0f} req/s, p50 {result['p50_ms']} ms, "
+            f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"non-2xx {result['non_2xx']}, other CPU {result['other_cpu_percent']:.0f}%",
+            flush=True,
+        )
+        if best is None or result["other_cpu_percent"] < best["other_cpu_percent"]:
+            best = result
+        if result["other_cpu_percent"] <= options.max_other_cpu:
+            break
+    assert best is not None
+    return best
+
+
+# -- the report ------------------------------------------------------------------
+
+
+def summarise(figures: dict[str, Any]) -> dict[str, Any]:
+    seconds = figures["duration_us"] / 1e6
+    latency = figures["latency_us"]
+    pct = latency["percentiles"]
+    errors = figures["errors"]
+    return {
+        "requests": figures["requests"],
+        "seconds": round(seconds, 2),
+        "requests_per_second": round(figures["requests"] / seconds, 1),
+        "p50_ms": round(pct["50"] / 1000, 2),
+        "p90_ms": round(pct["90"] / 1000, 2),
+        "p95_ms": round(pct["95"] / 1000, 2),
+        "p99_ms": round(pct["99"] / 1000, 2),
+        "p99_9_ms": round(pct["99.9"] / 1000, 2),
+        "max_ms": round(latency["max"] / 1000, 2),
+        "mean_ms": round(latency["mean"] / 1000, 2),
+        "non_2xx": errors["status"],
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+        "server_cpu_percent": figures["server_cpu_percent"],
+        "wrk_cpu_percent": figures["wrk_cpu_percent"],
+        "other_cpu_percent": figures["other_cpu_percent"],
+        "raw": figures,
+    }
+
+
+def markdown(results: dict[str, dict[str, Any]], people: int) -> str:
+    lines = [
+        "| people | scenario | requests | req/s | p50 ms | p95 ms | p99 ms | max ms "
+        "| non-2xx | server CPU | wrk CPU | other CPU |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"| {people:,} | {name} | {r['requests']:,} | {r['requests_per_second']:,.0f} "
+            f"| {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} "
+            f"| {r['non_2xx'] + r['socket_errors']} | {r['server_cpu_percent']:.0f}% "
+            f"| {r['wrk_cpu_percent']:.0f}% | {r['other_cpu_percent']:.0f}% |"
+        )
+    return "\n".join(lines)
+
+
+def installed(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def main() -> None:
+    options = parse_options()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory(prefix="cocreate-bench-http-") as tmp:
+        work = Path(tmp)
+        data = options.data_dir or work / "var"
+        env = {
+            **os.environ,
+            "COCREATE_DATA_DIR": str(data),
+            "COCREATE_RATE_LIMIT_PER_MINUTE": str(10**12),
+            "COCREATE_RATE_LIMIT_BURST": str(10**12),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+        env.pop("COCREATE_DATABASE_URL", None)  # always the SQLite store in the data dir
+        env.pop("COCREATE_CACHE", None)
+        load_seconds = prepare_data(data, env, options)
+        database = data / "cocreate.db"
+        paths, described = scenario_paths(database, options.seed, options.sample)
+
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = work / "server.log"
+        results: dict[str, dict[str, Any]] = {}
+        command = server_command(port, options.workers, skip_index=options.skip_index)
+        with running_server(command, env, log) as pid:
+            server = psutil.Process(pid)
+            started = time.perf_counter()
+            ready = wait_ready(url, server, options.ready_timeout, log)
+            ready_seconds = time.perf_counter() - started
+            workers = len(server.children(recursive=False))
+            print(
+                f"serving {ready['nodes']:,} nodes, {ready['edges']:,} edges at {url} "
+                f"({options.workers} workers, ready in {ready_seconds:.1f} s)",
+                flush=True,
+            )
+            for name in options.scenarios:
+                script = work / f"{name}.lua"
+                write_lua(paths[name], script)
+                results[name] = run_scenario(name, wrk, url, script, options, server)
+            server_rss = sum(
+                p.memory_info().rss for p in [server, *server.children(recursive=True)]
+            )
+    table = markdown(results, options.people)
+    print()
+    print(table)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "people": options.people,
+        "seed": options.seed,
+        "nodes": ready["nodes"],
+        "edges": ready["edges"],
+        "load_seconds": None if load_seconds is None else round(load_seconds, 1),
+        "ready_seconds": round(ready_seconds, 1),
+        "server": {
+            "command": " ".join(
+                Path(part).name if part in (COCREATE, sys.executable) else part for part in command
+            ),
+            "search_index_built": not options.skip_index,
+            "workers": options.workers,
+            "worker_processes_seen": workers,
+            "rss_mib": round(server_rss / 2**20, 1),
+            "uvicorn": installed("uvicorn"),
+            "uvloop": installed("uvloop"),
+            "httptools": installed("httptools"),
+            "orjson": installed("orjson"),
+            "rate_limit_per_minute": env["COCREATE_RATE_LIMIT_PER_MINUTE"],
+        },
+        "client": {
+            "tool": wrk_version(wrk),
+            "threads": options.threads,
+            "connections": options.connections,
+            "duration_seconds": options.duration,
+            "warmup_seconds": options.warmup,
+            "max_other_cpu_percent": options.max_other_cpu,
+            "attempts": options.attempts,
+        },
+        "urls": described,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        "results": results,
+        "markdown": table,
+    }
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {options.json}")
+
+
+if __name__ == "__main__":
+    main()
