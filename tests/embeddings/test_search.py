@@ -75,7 +75,8 @@ def test_hybrid_hits_explain_themselves(index: SemanticIndex) -> None:
     assert hit.matched_terms == ("Mentoring", "teenagers")
     assert hit.dense is not None and hit.lexical is not None
     assert (hit.dense_rank, hit.lexical_rank) == (1, 1)
-    assert hit.score == pytest.approx(0.7 * hit.dense + 0.3 * 1.0)
+    alpha = RankingOptions().alpha  # the lexical side is normalised by its top score: 1.0
+    assert hit.score == pytest.approx(alpha * hit.dense + (1 - alpha) * 1.0)
 
 
 def test_filters_apply_to_every_mode(index: SemanticIndex) -> None:
