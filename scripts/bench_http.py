@@ -12,8 +12,16 @@ wrk once per scenario with a Lua script that cycles through real URLs:
   ``?q=<prefix>`` and ``kind=initiative&sdg=...`` mixed;
 - ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids.
 
-Prints a Markdown table and writes the figures as JSON. The server is stopped at the
-end, also on an error or Ctrl-C. wrk comes from Debian (``apt-get install wrk``).
+Each run records the CPU used by the server, by wrk and by everything else; a run
+during which other processes used more than ``--max-other-cpu`` % of a core is
+repeated (``--attempts``), keeping the quietest. Prints a Markdown table and writes
+the figures as JSON. The server is stopped at the end, also on an error, Ctrl-C or
+SIGTERM. wrk comes from Debian (``apt-get install wrk``; installed here if missing).
+
+``cocreate serve`` builds the semantic search index before it serves (over an hour for
+100,000 people on 2 cores): ``--data-dir DIR`` keeps the store and the index in DIR and
+reuses them on the next run; ``--skip-index`` starts the same uvicorn app directly
+(its workers still load or build the index when they start).
 
     .venv/bin/python scripts/bench_http.py                    # the demo network
     .venv/bin/python scripts/bench_http.py --people 100000
@@ -600,7 +608,12 @@ def main() -> None:
             for name in options.scenarios:
                 script = work / f"{name}.lua"
                 write_lua(paths[name], script)
-                results[name] = run_scenario(name, wrk, url, script, options, server)
+                try:
+                    results[name] = run_scenario(name, wrk, url, script, options, server)
+                except RuntimeError:
+                    tail = log.read_text(errors="replace").replace("\r", "\n")[-3000:]
+                    print(f"the server's output ended with:\n{tail}", file=sys.stderr)
+                    raise
             server_rss = sum(
                 p.memory_info().rss for p in [server, *server.children(recursive=True)]
             )
