@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import edges, nodes, paths, search, system, tags
+from api.routes import analytics, edges, editors, matching, nodes, paths, search, system, tags, web
 from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
@@ -53,6 +53,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             {"name": "nodes", "description": "People, initiatives, communities and the rest"},
             {"name": "edges", "description": "Typed links between nodes"},
             {"name": "search", "description": "Search in your own words; more like this"},
+            {
+                "name": "matching",
+                "description": "Collaborators, initiatives, helpers",
+            },
+            {
+                "name": "councils",
+                "description": "Sector overlap, synergies, gaps, councils",
+            },
+            {
+                "name": "wisdom",
+                "description": "Related wisdom; learning for communities",
+            },
             {"name": "graph", "description": "Paths and statistics"},
             {"name": "system", "description": "Health, readiness and metrics"},
             {"name": "admin", "description": "Admin only"},
@@ -62,7 +74,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (system, search, tags, nodes, edges, paths):
+    for module in (system, search, tags, nodes, edges, paths, matching, analytics, editors, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from api.auth import KeyRing
 from api.search import SearchService
 from api.settings import Settings
+from api.similarity import IndexSimilarity
 from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
@@ -64,6 +65,11 @@ class Services:
                 if self._search is None:
                     self._search = open_search(self.settings, self.store, self.view)
         return self._search
+
+    @property
+    def similarity(self) -> IndexSimilarity:
+        """Text similarity of stored nodes for the graph's matching code (from the index)."""
+        return IndexSimilarity(self.search.index)
 
     @property
     def tagger(self) -> Tagger:

@@ -4,7 +4,6 @@ be added without deciding who may call it. Each cell runs on a fresh store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,38 +13,13 @@ from fastapi.testclient import TestClient
 
 from api.auth import KeyRing, Role, read_audit
 from api.services import Services
+from tests.api import policy_analytics, policy_editors, policy_matching, policy_web
+from tests.api.rule import Rule
 
 Headers = dict[str, dict[str, str]]
 ROLES = ("anonymous", "member", "editor", "admin")  # the member key belongs to person:mem
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 PROBES = {"/health", "/ready", "/metrics"}  # they never ask who calls
-
-
-@dataclass(frozen=True)
-class Rule:
-    """The status each role gets for one concrete request."""
-
-    anonymous: int
-    member: int
-    editor: int
-    admin: int
-    request: str  # "<METHOD> <url>", with real fixture ids
-    body: dict[str, Any] | None = None
-
-    @property
-    def method(self) -> str:
-        return self.request.split()[0]
-
-    @property
-    def url(self) -> str:
-        return self.request.split()[1]
-
-    @property
-    def path(self) -> str:
-        return self.url.partition("?")[0]
-
-    def expected(self, role: str) -> int:
-        return int(getattr(self, role))
 
 
 INITIATIVE = {"kind": "initiative", "id": "initiative:night-library", "name": "Night Library"}
@@ -58,7 +32,9 @@ TAG = {"kind": "addresses", "source": "initiative:hub", "target": "sdg:4"}
 OWN_LINK = {"kind": "interested_in", "source": "person:mem", "target": "sdg:4"}
 OTHER_LINK = {"kind": "knows", "source": "person:pub", "target": "person:maria"}
 
-READS_BY_POST = {"/v1/tags/suggest"}  # a body too large for a query string; writes nothing
+AREAS = (policy_matching, policy_analytics, policy_editors, policy_web)
+# POST routes that write nothing (a body too large for a query string)
+READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))
 
 # fmt: off
 POLICY = [
@@ -103,6 +79,7 @@ POLICY = [
     Rule(401, 403, 204, 204, "DELETE /v1/edges/initiative:safe-streets/addresses/sdg:16"),
     Rule(404, 204, 403, 204, "DELETE /v1/edges/person:mem/works_on/initiative:hub"),
     Rule(401, 403, 403, 204, "DELETE /v1/edges/person:pub/works_on/initiative:hub"),
+    *(rule for area in AREAS for rule in area.POLICY),
 ]
 # fmt: on
 
