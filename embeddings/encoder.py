@@ -10,10 +10,11 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from embeddings import onnx
 from embeddings.errors import MissingDependency, ModelNotAvailable
 from embeddings.ranking import Matrix, normalise_rows
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 
-_cache: dict[Path, SentenceTransformerEncoder] = {}
+_cache: dict[tuple[Path, str], Encoder] = {}
 _cache_lock = threading.Lock()
 
 
@@ -57,8 +58,8 @@ class SentenceTransformerEncoder:
             raise ModelNotAvailable(path, "not a sentence-transformers model folder")
         self.path = path.resolve()
         self.name = _model_name(self.path)
-        self._model = _load_sentence_transformer(self.path)
-        dimension = self._model.get_embedding_dimension()
+        self.model = _load_sentence_transformer(self.path)
+        dimension = self.model.get_embedding_dimension()
         if not isinstance(dimension, int):
             raise ModelNotAvailable(path, "the model does not declare its embedding dimension")
         self.dimension = dimension
@@ -69,7 +70,7 @@ class SentenceTransformerEncoder:
         """Vectors of shape (len(texts), dimension), rows L2-normalised."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
+        vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
             show_progress_bar=progress,
@@ -82,15 +83,66 @@ class SentenceTransformerEncoder:
         return f"SentenceTransformerEncoder({str(self.path)!r})"
 
 
-def load_encoder(model: str | Path | None = None) -> SentenceTransformerEncoder:
-    """The encoder for this model folder (None: the shipped default), loaded once per process."""
+Backend = Literal["auto", "onnx", "torch"]
+
+
+def load_encoder(
+    model: str | Path | None = None,
+    *,
+    backend: Backend | None = None,
+    cache_dir: str | Path | None = None,
+) -> Encoder:
+    """The encoder for this model folder (None: the shipped default), loaded once per process.
+
+    ``backend`` (default: ``COCREATE_ENCODER_BACKEND``, else ``auto``): ``onnx`` runs the
+    model with ONNX Runtime from an export kept in ``cache_dir`` (default:
+    ``COCREATE_ENCODER_CACHE``, else ``~/.cache/cocreate/onnx``), exported on first use;
+    ``torch`` runs sentence-transformers; ``auto`` is ``onnx`` where the model's pipeline
+    allows it and the export checks out, else ``torch``. Both give the same vectors (see
+    :mod:`embeddings.onnx`).
+    """
     path = (default_model_path() if model is None else Path(model)).resolve()
+    chosen = backend or os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() or "auto"
+    if chosen not in ("auto", "onnx", "torch"):
+        raise ModelNotAvailable(path, f"unknown encoder backend {chosen!r}: auto, onnx or torch")
+    folder = Path(cache_dir) if cache_dir is not None else _default_cache()
     with _cache_lock:
-        encoder = _cache.get(path)
+        key = (path, chosen)
+        encoder = _cache.get(key)
         if encoder is None:
-            encoder = SentenceTransformerEncoder(path)
-            _cache[path] = encoder
+            encoder = _load(path, chosen, folder)
+            _cache[key] = encoder
         return encoder
+
+
+def _load(path: Path, backend: str, cache_dir: Path) -> Encoder:
+    if backend == "torch":
+        return SentenceTransformerEncoder(path)
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelNotAvailable(path, "not a sentence-transformers model folder")
+    try:
+        onnx.read_pipeline(path)
+    except onnx.UnsupportedModel as exc:
+        if backend == "onnx":
+            raise ModelNotAvailable(path, f"cannot run on ONNX Runtime: {exc}") from exc
+        log.info("encoding with torch: %s", exc)
+        return SentenceTransformerEncoder(path)
+    target = onnx.export_path(path, cache_dir)
+    if not target.with_suffix(".json").is_file() or not target.is_file():
+        torch_encoder = SentenceTransformerEncoder(path)
+        try:
+            onnx.export(path, target, torch_encoder.model)
+        except (onnx.UnsupportedModel, OSError, RuntimeError) as exc:
+            if backend == "onnx":
+                raise ModelNotAvailable(path, f"ONNX export failed: {exc}") from exc
+            log.warning("ONNX export failed, encoding with torch: %s", exc)
+            return torch_encoder
+    return onnx.OnnxEncoder(path, target, name=_model_name(path))
+
+
+def _default_cache() -> Path:
+    given = os.environ.get("COCREATE_ENCODER_CACHE", "").strip()
+    return Path(given) if given else Path.home() / ".cache" / "cocreate" / "onnx"
 
 
 def _model_name(path: Path) -> str:

@@ -58,7 +58,7 @@ from urllib.parse import quote, urlencode
 import psutil
 
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
-SCENARIOS = ("reads", "lists", "neighbors")
+SCENARIOS = ("reads", "lists", "neighbors", "search", "similar")
 MARKER = "BENCH_JSON "
 PERCENTILES = (50, 90, 95, 99, 99.9)
 
@@ -121,6 +121,7 @@ class Options:
     settle_timeout: float
     data_dir: Path | None
     skip_index: bool
+    vector_cache: Path | None
 
 
 def parse_options() -> Options:
@@ -139,6 +140,13 @@ def parse_options() -> Options:
         help=f"comma-separated, any of {', '.join(SCENARIOS)}",
     )
     parser.add_argument("--json", type=Path, default=None, help="var/bench/http-<people>.json")
+    parser.add_argument(
+        "--vector-cache",
+        type=Path,
+        default=None,
+        help="build the search index before serving, taking the vectors of texts already "
+        "encoded by scripts/bench_search.py from this folder (e.g. var/bench)",
+    )
     parser.add_argument(
         "--skip-index",
         action="store_true",
@@ -193,6 +201,7 @@ def parse_options() -> Options:
         settle_timeout=args.settle_timeout,
         data_dir=args.data_dir.resolve() if args.data_dir else None,
         skip_index=args.skip_index,
+        vector_cache=args.vector_cache,
     )
 
 
@@ -325,6 +334,64 @@ def prepare_data(data: Path, env: dict[str, str], options: Options) -> float | N
     return seconds
 
 
+def prebuild_index(data: Path, options: Options) -> float | None:
+    """Build and save the search index of the store in ``data`` with cached vectors.
+
+    Texts that ``scripts/bench_search.py`` encoded for the same seed and size (kept in
+    ``--vector-cache``) are not encoded again; the others are. Returns the seconds it took,
+    or None if a saved index is already in step with the store.
+    """
+    import numpy as np
+    from bench_search import cached_vectors, corpus
+
+    from api.services import open_store
+    from api.settings import Settings
+    from embeddings.encoder import load_encoder
+    from embeddings.search import SemanticIndex
+    from graph.texts import node_text
+
+    assert options.vector_cache is not None
+    settings = Settings(data_dir=data)
+    store = open_store(settings)
+    encoder = load_encoder()
+    started = time.perf_counter()
+    saved = SemanticIndex.open(encoder, settings.index_dir)
+    if len(saved) and saved.watermark == store.last_seq():
+        print(f"reusing the search index in {settings.index_dir}", flush=True)
+        return None
+    items, _ = corpus(Path(__file__).resolve().parents[1] / "data", seed=options.seed,
+                      size=options.people)  # fmt: skip
+    vectors, _ = cached_vectors(encoder, items, seed=options.seed, folder=options.vector_cache)
+    known = {text: row for row, (_, text) in enumerate(items)}
+
+    class CachedFirst:
+        name, dimension = encoder.name, encoder.dimension
+
+        def encode(self, texts: Any, *, batch_size: int = 64, progress: bool = False) -> Any:
+            out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+            missing = [row for row, text in enumerate(texts) if text not in known]
+            for row, text in enumerate(texts):
+                if text in known:
+                    out[row] = vectors[known[text]]
+            if missing:
+                out[missing] = encoder.encode([texts[row] for row in missing], progress=True)
+            return out
+
+    index = SemanticIndex(CachedFirst(), folder=settings.index_dir)
+    seq = store.last_seq()
+    batch: list[tuple[str, str]] = []
+    for node in store.iter_nodes():
+        batch.append((node.id, node_text(node)))
+        if len(batch) >= 20_000:
+            index.upsert(batch)
+            batch = []
+    index.upsert(batch)
+    index.save(watermark=seq)
+    seconds = time.perf_counter() - started
+    print(f"  search index of {len(index):,} items built in {seconds:.1f} s", flush=True)
+    return seconds
+
+
 def _q(value: str) -> str:
     return quote(value, safe=":")
 
@@ -348,6 +415,13 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         names = [row[0] for row in conn.execute(f"SELECT name FROM nodes WHERE {listed}")]
         sectors = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sector'")]
         sdgs = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sdg' ORDER BY id")]
+        # Search queries are people's interests, as someone would type them.
+        interests = [
+            "; ".join(json.loads(row[0]).get("interests", [])[:2])
+            for row in conn.execute(
+                f"SELECT data FROM nodes WHERE {listed} ORDER BY id LIMIT ?", (sample * 20,)
+            )
+        ]
     if not visible:
         raise RuntimeError("the store has no visible nodes")
     chosen = rng.sample(visible, min(sample, len(visible)))
@@ -369,6 +443,9 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         else:
             query = {"kind": "person", "limit": "20"}
         lists.append("/v1/nodes?" + urlencode(query, safe=":"))
+    queries = rng.sample([i for i in interests if i], min(sample, sum(1 for i in interests if i)))
+    search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
+    similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id, _ in chosen]
     mix = Counter(kind for _, kind in chosen)
     described = {
         "visible_nodes": len(visible),
@@ -376,8 +453,10 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         "read_sample_kinds": dict(mix.most_common()),
         "list_urls": len(lists),
         "list_shapes": dict(Counter(p.split("?")[1].split("&")[1].split("=")[0] for p in lists)),
+        "search_queries": len(search),
     }
-    return {"reads": reads, "lists": lists, "neighbors": neighbors}, described
+    paths = {"reads": reads, "lists": lists, "neighbors": neighbors}
+    return {**paths, "search": search, "similar": similar}, described
 
 
 # -- the server ------------------------------------------------------------------
@@ -586,6 +665,7 @@ def main() -> None:
         env.pop("COCREATE_DATABASE_URL", None)  # always the SQLite store in the data dir
         env.pop("COCREATE_CACHE", None)
         load_seconds = prepare_data(data, env, options)
+        index_seconds = None if options.vector_cache is None else prebuild_index(data, options)
         database = data / "cocreate.db"
         paths, described = scenario_paths(database, options.seed, options.sample)
 
@@ -627,6 +707,7 @@ def main() -> None:
         "nodes": ready["nodes"],
         "edges": ready["edges"],
         "load_seconds": None if load_seconds is None else round(load_seconds, 1),
+        "index_seconds": None if index_seconds is None else round(index_seconds, 1),
         "ready_seconds": round(ready_seconds, 1),
         "server": {
             "command": " ".join(

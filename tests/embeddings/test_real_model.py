@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoder import SentenceTransformerEncoder, default_model_path, load_encoder
+from embeddings.encoder import Encoder, default_model_path, load_encoder
 from embeddings.search import SemanticIndex
 
 TEXTS = {
@@ -23,24 +23,24 @@ TEXTS = {
 
 
 @pytest.fixture(scope="module")
-def encoder() -> SentenceTransformerEncoder:
+def encoder() -> Encoder:
     return load_encoder()
 
 
 @pytest.fixture(scope="module")
-def index(encoder: SentenceTransformerEncoder) -> SemanticIndex:
+def index(encoder: Encoder) -> SemanticIndex:
     built = SemanticIndex(encoder)
     built.upsert(TEXTS.items())
     return built
 
 
-def test_the_shipped_model_loads_once(encoder: SentenceTransformerEncoder) -> None:
+def test_the_shipped_model_loads_once(encoder: Encoder) -> None:
     assert encoder.name == "all-MiniLM-L6-v2" and encoder.dimension == 384
     assert load_encoder(default_model_path()) is encoder
     assert load_encoder(str(default_model_path())) is encoder
 
 
-def test_vectors_are_normalised_and_deterministic(encoder: SentenceTransformerEncoder) -> None:
+def test_vectors_are_normalised_and_deterministic(encoder: Encoder) -> None:
     texts = ["youth mentoring", "", "Jugendförderung gegen Gewalt"]
     vectors = encoder.encode(texts)
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32

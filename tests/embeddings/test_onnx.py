@@ -1,0 +1,90 @@
+"""The ONNX Runtime backend: the same vectors as sentence-transformers, or no ONNX at all."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import SentenceTransformerEncoder, default_model_path, load_encoder
+from embeddings.errors import ModelNotAvailable
+from embeddings.onnx import OnnxEncoder, UnsupportedModel, export_path, read_pipeline
+
+TEXTS = [
+    "youth mentoring against gang violence",
+    "Turning vacant lots into community vegetable gardens, with schools and elders " * 30,
+    "",
+    "Jugendförderung gegen Gewalt; 教育; تعليم",
+]
+
+
+@pytest.fixture(scope="module")
+def model_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the shipped model folder, to change its configuration safely."""
+    folder = tmp_path_factory.mktemp("model") / "minilm"
+    shutil.copytree(default_model_path(), folder)
+    return folder
+
+
+def test_the_default_backend_is_onnx_with_the_torch_vectors() -> None:
+    fast = load_encoder()
+    slow = load_encoder(backend="torch")
+    assert isinstance(fast, OnnxEncoder) and isinstance(slow, SentenceTransformerEncoder)
+    assert fast.name == slow.name == "all-MiniLM-L6-v2" and fast.dimension == 384
+    fast_vectors, slow_vectors = fast.encode(TEXTS), slow.encode(TEXTS)
+    assert np.abs(fast_vectors - slow_vectors).max() < 1e-4
+    # One at a time (no padding) gives what a batch gives.
+    single = np.stack([fast.encode([text])[0] for text in TEXTS])
+    assert np.abs(single - fast_vectors).max() < 1e-5
+
+
+def test_a_later_process_encodes_without_importing_torch() -> None:
+    load_encoder()  # makes sure the export exists
+    probe = (
+        "import sys; from embeddings.encoder import load_encoder; "
+        "v = load_encoder().encode(['clean water']); "
+        "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["(1,", "384)", "False", "False"]
+
+
+def test_the_export_is_named_by_the_model_configuration(model_copy: Path, tmp_path: Path) -> None:
+    before = export_path(model_copy, tmp_path)
+    assert export_path(model_copy, tmp_path) == before
+    config = model_copy / "sentence_bert_config.json"
+    original = config.read_text(encoding="utf-8")
+    try:
+        config.write_text(json.dumps({"max_seq_length": 128, "do_lower_case": False}))
+        assert export_path(model_copy, tmp_path) != before
+    finally:
+        config.write_text(original, encoding="utf-8")
+
+
+def test_an_unsupported_pipeline_keeps_torch(model_copy: Path, tmp_path: Path) -> None:
+    pooling = model_copy / "1_Pooling" / "config.json"
+    original = pooling.read_text(encoding="utf-8")
+    settings = json.loads(original)
+    settings.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+    try:
+        pooling.write_text(json.dumps(settings), encoding="utf-8")
+        with pytest.raises(UnsupportedModel, match="pooling"):
+            read_pipeline(model_copy)
+        chosen = load_encoder(model_copy, cache_dir=tmp_path)
+        assert isinstance(chosen, SentenceTransformerEncoder)
+        with pytest.raises(ModelNotAvailable, match="ONNX"):
+            load_encoder(model_copy, backend="onnx", cache_dir=tmp_path)
+        assert list(tmp_path.iterdir()) == []  # nothing was exported
+    finally:
+        pooling.write_text(original, encoding="utf-8")
+
+
+def test_an_unknown_backend_is_named() -> None:
+    with pytest.raises(ModelNotAvailable, match="'tensorflow'"):
+        load_encoder(backend="tensorflow")  # type: ignore[arg-type]
