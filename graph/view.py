@@ -10,6 +10,7 @@ another process, or one that missed writes, catches up the same way.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Any
@@ -33,21 +34,19 @@ class GraphView:
 
     @classmethod
     def from_store(cls, store: Store) -> GraphView:
-        """Build the whole view from the store's tables (used at start)."""
+        """Build the whole view from the store's tables (used at start).
+
+        The cyclic garbage collector is paused meanwhile: a million new edge dicts would
+        otherwise trigger full collections over and over, none of which frees anything.
+        """
         graph = nx.MultiDiGraph()
-        with store.engine.connect() as conn, conn.begin():
-            # One read transaction: the tables and the sequence number agree.
-            seq = int(
-                conn.execute(
-                    select(schema.changes.c.seq).order_by(schema.changes.c.seq.desc()).limit(1)
-                ).scalar()
-                or 0
-            )
-            nodes = conn.execute(select(*_COLUMNS))
-            graph.add_nodes_from((row.id, _attrs(row)) for row in nodes)
-            t = schema.edges
-            edges = conn.execute(select(t.c.source, t.c.kind, t.c.target))
-            graph.add_edges_from((row.source, row.target, row.kind) for row in edges)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            seq = _load(store, graph)
+        finally:
+            if collecting:
+                gc.enable()
         log.info("graph view: %d nodes, %d edges", graph.number_of_nodes(), graph.number_of_edges())
         return cls(graph, seq=seq)
 
@@ -115,3 +114,23 @@ def _node_attrs(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
             query = select(*_COLUMNS).where(n.c.id.in_(ids[start : start + 500]))
             found.update((row.id, _attrs(row)) for row in conn.execute(query))
     return found
+
+
+def _load(store: Store, graph: nx.MultiDiGraph) -> int:
+    """Fill ``graph`` with every node and edge; the change-log sequence number they reflect."""
+    with store.engine.connect() as conn, conn.begin():
+        # One read transaction: the tables and the sequence number agree.
+        seq = int(
+            conn.execute(
+                select(schema.changes.c.seq).order_by(schema.changes.c.seq.desc()).limit(1)
+            ).scalar()
+            or 0
+        )
+        nodes = conn.execute(select(*_COLUMNS))
+        graph.add_nodes_from((row.id, _attrs(row)) for row in nodes)
+        t = schema.edges
+        edges = conn.execute(select(t.c.source, t.c.target, t.c.kind))
+        # (source, target, key, data): a 3-tuple would be read as (source, target, data)
+        # first, costing a caught exception per edge before its key is understood.
+        graph.add_edges_from((row[0], row[1], row[2], {}) for row in edges)
+    return seq
