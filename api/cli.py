@@ -15,7 +15,8 @@ import click
 from tqdm import tqdm
 
 from api.auth import ANONYMOUS, KeyRing, Role
-from api.services import open_search, open_store
+from api.search import rebuild as rebuild_index
+from api.services import open_index, open_search, open_store
 from api.settings import Settings
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportRejected
@@ -241,6 +242,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     )
     click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
     os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
+    # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -253,11 +257,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
 
 def _save_index(settings: Settings, store: Store, *, rebuild: bool = False) -> int:
-    search = open_search(settings, store, GraphView.from_store(store), progress=True)
+    index = open_index(settings, store, progress=True)
     if rebuild:
-        search.rebuild(progress=True)
-    search.index.save(watermark=search.index.watermark)
-    return len(search.index)
+        rebuild_index(store, index, progress=True)
+    index.save(watermark=index.watermark)
+    return len(index)
 
 
 @cli.command()

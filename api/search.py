@@ -57,39 +57,13 @@ class SearchService:
 
     def catch_up(self, *, progress: bool = False) -> int:
         """Index the changes since the watermark; returns how many entries were applied."""
-        applied = 0
         with self._lock:
-            while True:
-                batch = self.store.changes_since(self.index.watermark, limit=20_000)
-                if not batch:
-                    return applied
-                upserted = {c.ref for c in batch if c.entity == "node" and c.op == "upsert"}
-                deleted = {c.ref for c in batch if c.entity == "node" and c.op == "delete"}
-                nodes = self.store.get_nodes(sorted(upserted - deleted))
-                self.index.remove(deleted | (upserted - nodes.keys()))
-                self.index.upsert(
-                    ((i, node_text(n)) for i, n in sorted(nodes.items())), progress=progress
-                )
-                self.index.watermark = batch[-1].seq
-                applied += len(batch)
+            return catch_up(self.store, self.index, progress=progress)
 
     def rebuild(self, *, progress: bool = False) -> int:
         """Index every node from scratch (texts that did not change are not re-encoded)."""
         with self._lock:
-            seq = self.store.last_seq()
-            present_ids = set()
-            batch: list[tuple[str, str]] = []
-            for node in self.store.iter_nodes():
-                present_ids.add(node.id)
-                batch.append((node.id, node_text(node)))
-                if len(batch) >= 5_000:
-                    self.index.upsert(batch, progress=progress)
-                    batch = []
-            self.index.upsert(batch, progress=progress)
-            stale = [i for i in list(self.index.vectors.ids()) if i not in present_ids]
-            self.index.remove(stale)
-            self.index.watermark = seq
-        return len(present_ids)
+            return rebuild(self.store, self.index, progress=progress)
 
     # -- privacy -------------------------------------------------------------
 
@@ -226,3 +200,36 @@ def _shorten(text: str, query_terms: set[str]) -> str:
     start = max(0, min(starts) - PASSAGE_CHARS // 3) if starts else 0
     snippet = text[start : start + PASSAGE_CHARS].strip()
     return ("…" if start else "") + snippet + ("…" if start + PASSAGE_CHARS < len(text) else "")
+
+
+def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
+    """Apply the store's changes since the index's watermark; how many entries were applied."""
+    applied = 0
+    while True:
+        batch = store.changes_since(index.watermark, limit=20_000)
+        if not batch:
+            return applied
+        upserted = {c.ref for c in batch if c.entity == "node" and c.op == "upsert"}
+        deleted = {c.ref for c in batch if c.entity == "node" and c.op == "delete"}
+        nodes = store.get_nodes(sorted(upserted - deleted))
+        index.remove(deleted | (upserted - nodes.keys()))
+        index.upsert(((i, node_text(n)) for i, n in sorted(nodes.items())), progress=progress)
+        index.watermark = batch[-1].seq
+        applied += len(batch)
+
+
+def rebuild(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
+    """Index every node of the store (unchanged texts are not re-encoded); how many there are."""
+    seq = store.last_seq()
+    present_ids = set()
+    batch: list[tuple[str, str]] = []
+    for node in store.iter_nodes():
+        present_ids.add(node.id)
+        batch.append((node.id, node_text(node)))
+        if len(batch) >= 5_000:
+            index.upsert(batch, progress=progress)
+            batch = []
+    index.upsert(batch, progress=progress)
+    index.remove([i for i in list(index.vectors.ids()) if i not in present_ids])
+    index.watermark = seq
+    return len(present_ids)

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from api.auth import KeyRing
-from api.search import SearchService
+from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
 from embeddings.encoder import load_encoder
@@ -96,16 +96,20 @@ class Services:
         self.store.close()
 
 
+def open_index(settings: Settings, store: Store, *, progress: bool = False) -> SemanticIndex:
+    """The saved search index (built if there is none), caught up with the store."""
+    index = SemanticIndex.open(load_encoder(settings.model), settings.index_dir)
+    if len(index) == 0 and index.watermark == 0:
+        rebuild(store, index, progress=progress)  # reading the nodes beats replaying the log
+    applied = catch_up(store, index, progress=progress)
+    log.info("search index: %d items, %d changes applied", len(index), applied)
+    return index
+
+
 def open_search(
     settings: Settings, store: Store, view: GraphView, *, progress: bool = False
 ) -> SearchService:
     """The saved index (built if there is none), caught up with the store and following it."""
-    encoder = load_encoder(settings.model)
-    index = SemanticIndex.open(encoder, settings.index_dir)
-    service = SearchService(store, view, index)
-    if len(index) == 0 and index.watermark == 0:
-        service.rebuild(progress=progress)  # reading the nodes beats replaying the whole log
-    applied = service.catch_up(progress=progress)
-    log.info("search index: %d items, %d changes applied", len(index), applied)
+    service = SearchService(store, view, open_index(settings, store, progress=progress))
     service.follow()
     return service
