@@ -10,7 +10,9 @@ indexes, and texts are encoded outside it.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,6 +86,8 @@ class SemanticIndex:
         self._lexical = LexicalIndex()
         self._hashes: dict[str, str] = {}
         self._lock = threading.RLock()
+        self._queries: OrderedDict[str, Vector] = OrderedDict()
+        self.query_cache = _query_cache_size()
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -157,7 +161,7 @@ class SemanticIndex:
             raise InvalidOption("mode", mode, "'hybrid', 'dense' or 'lexical'")
         if k <= 0 or not any(ch.isalnum() for ch in text):
             return []
-        query = None if mode == "lexical" else self.encoder.encode([text])[0]
+        query = None if mode == "lexical" else self.query_vector(text)
         with self._lock:
             if query is None:
                 ranked = self._lexical.search(text, k, allowed=allowed, exclude=exclude)
@@ -179,6 +183,25 @@ class SemanticIndex:
                 )
                 for f in fused
             ]
+
+    def query_vector(self, text: str) -> Vector:
+        """The vector of a query text. The last ``query_cache`` distinct ones are kept
+        (``COCREATE_QUERY_CACHE``, default 1024; 0 keeps none), so the next page of the same
+        search, or the same search by someone else, is not encoded again."""
+        if self.query_cache <= 0:
+            vector: Vector = self.encoder.encode([text])[0]
+            return vector
+        with self._lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self.encoder.encode([text])[0]
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > self.query_cache:
+                self._queries.popitem(last=False)
+        return vector
 
     def similar(
         self,
@@ -292,3 +315,8 @@ class SemanticIndex:
             "watermark": self.watermark,
             "items": len(self._hashes),
         }
+
+
+def _query_cache_size() -> int:
+    given = os.environ.get("COCREATE_QUERY_CACHE", "").strip()
+    return int(given) if given.isdigit() else 1024

@@ -659,6 +659,8 @@ def main() -> None:
             "COCREATE_DATA_DIR": str(data),
             "COCREATE_RATE_LIMIT_PER_MINUTE": str(10**12),
             "COCREATE_RATE_LIMIT_BURST": str(10**12),
+            # wrk cycles through its URLs: every search must encode its query.
+            "COCREATE_QUERY_CACHE": "0",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
         }

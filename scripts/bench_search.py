@@ -186,7 +186,8 @@ def timed(call: Callable[[str], object], arguments: Sequence[str]) -> dict[str, 
 
 
 def searcher(index: SemanticIndex, mode: Mode) -> Callable[[str], object]:
-    """A one-argument search call in this mode, k = 10."""
+    """A one-argument search call in this mode, k = 10 (every query encoded: no cache)."""
+    index.query_cache = 0
     return lambda text: index.search(text, 10, mode=mode)
 
 

@@ -157,3 +157,25 @@ def test_options_are_validated(index: SemanticIndex) -> None:
         index.search("x", mode="fuzzy")  # type: ignore[arg-type]
     with pytest.raises(InvalidOption, match="folder"):
         SemanticIndex(HashingEncoder(), ranking=RankingOptions()).save()
+
+
+def test_a_repeated_query_is_encoded_once(index: SemanticIndex, counting: CountingEncoder) -> None:
+    before = len(counting.seen)
+    first = index.search("youth mentoring", 3)
+    assert len(counting.seen) == before + 1
+    assert index.search("youth mentoring", 3, mode="dense") and len(counting.seen) == before + 1
+    assert [h.id for h in index.search("youth mentoring", 3)] == [h.id for h in first]
+    index.query_cache = 0
+    index.search("youth mentoring", 3)
+    assert len(counting.seen) == before + 2  # with no cache, every search encodes
+
+
+def test_the_query_cache_keeps_the_latest(index: SemanticIndex, counting: CountingEncoder) -> None:
+    index.query_cache = 2
+    for text in ("water", "gardens", "water", "music"):  # "gardens" is the oldest now
+        index.search(text, 1)
+    before = len(counting.seen)
+    index.search("water", 1)
+    assert len(counting.seen) == before
+    index.search("gardens", 1)
+    assert len(counting.seen) == before + 1
