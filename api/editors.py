@@ -1,0 +1,292 @@
+"""Related wisdom and community learning: the graph's editorial code wired to the service.
+
+This is where :mod:`graph.editorial` meets the index, the tagger and the privacy rules:
+
+- **who may be recommended**: a person is a practitioner or connector only when they
+  are discoverable and their profile is public, or members-only and the caller is a
+  member or more. Private profiles and people who are not discoverable are never
+  recommended, to any role, admins included; nobody is recommended to themselves.
+  Recommended people are shown as anyone may see them (no contact details, places
+  coarsened), whoever asks;
+- **bounded requests**: the ids of each kind that may be returned, and the people each
+  audience may be recommended, are worked out once per version of the graph view (as
+  :meth:`api.search.SearchService.hidden_from` does), so a request ranks by nearest-k
+  over the index and walks only the neighbourhoods of what it found;
+- **one encoding per text**: a draft or a community's issues are encoded once per
+  request and the vector serves every ranking and the tag suggestions;
+- **drafts stay in the request**: a draft's text is neither stored nor logged; only the
+  vectors of stored entries' passages are cached (by their text).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from api.auth import Caller, Role
+from api.privacy import edge_filter, present
+from api.search import SearchService
+from api.services import Services
+from embeddings.search import SemanticIndex
+from embeddings.tagging import Suggestions
+from embeddings.tokenize import tokens
+from graph.editorial import (
+    Draft,
+    Item,
+    PassageVectors,
+    find_practitioners,
+    learn_from_communities,
+    related_wisdom,
+)
+from graph.editorial.explain import topics_of
+from graph.model import Node
+from graph.texts import node_text
+from graph.view import GraphView
+
+Vector = npt.NDArray[np.float32]
+Scored = list[tuple[str, float]]
+KINDS = ("wisdom_entry", "initiative", "community")
+
+# How recommended people are shown: as a member who is not them sees them.
+_SHOWN_AS = Caller(role=Role.member)
+
+
+@dataclass
+class _Sets:
+    seq: int = -1
+    kinds: dict[str, frozenset[str]] = field(default_factory=dict)
+    public: frozenset[str] = frozenset()
+    members: frozenset[str] = frozenset()
+
+
+class _State:
+    """What outlives a request: the passage vector cache and the candidate sets."""
+
+    def __init__(self) -> None:
+        self.passages = PassageVectors()
+        self._sets = _Sets()
+        self._lock = threading.Lock()
+
+    def sets(self, view: GraphView) -> _Sets:
+        """The candidate ids of the current graph version (one pass per version)."""
+        seq = view.seq
+        if self._sets.seq == seq:
+            return self._sets
+        with self._lock:
+            if self._sets.seq != seq:
+                self._sets = _candidate_sets(view, seq)
+            return self._sets
+
+
+def _candidate_sets(view: GraphView, seq: int) -> _Sets:
+    kinds: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    public: set[str] = set()
+    members: set[str] = set()
+    for node, attrs in view.graph.nodes(data=True):
+        kind = attrs["kind"]
+        if kind in kinds:
+            kinds[kind].add(node)
+        elif kind == "person" and attrs["discoverable"]:
+            if attrs["visibility"] == "public":
+                public.add(node)
+                members.add(node)
+            elif attrs["visibility"] == "members":
+                members.add(node)
+    return _Sets(seq, {k: frozenset(v) for k, v in kinds.items()}, frozenset(public),
+                 frozenset(members))  # fmt: skip
+
+
+_STATES: weakref.WeakKeyDictionary[SearchService, _State] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+
+
+def _state(search: SearchService) -> _State:
+    with _STATES_LOCK:
+        state = _STATES.get(search)
+        if state is None:
+            state = _STATES[search] = _State()
+        return state
+
+
+class RequestSimilarity:
+    """The index's text similarity for one request: each free text is encoded once."""
+
+    def __init__(self, index: SemanticIndex) -> None:
+        self.index = index
+        self._texts: dict[str, Vector] = {}
+
+    def vector(self, text: str) -> Vector:
+        """The text's vector (encoded once per request)."""
+        return np.asarray(self.encode([text])[0], dtype=np.float32)
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, Vector]:
+        return {i: self.index.vector(i) for i in ids if i in self.index}
+
+    def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
+        if node_id not in self.index:
+            return {}
+        return self.index.vectors.scores(self.index.vector(node_id), others)
+
+    def nearest(
+        self,
+        node_id: str,
+        k: int,
+        *,
+        among: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Scored:
+        if node_id not in self.index or k <= 0:
+            return []
+        return self._search(self.index.vector(node_id), k, among, {node_id, *exclude})
+
+    def nearest_text(
+        self,
+        text: str,
+        k: int,
+        *,
+        among: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Scored:
+        if k <= 0 or not any(ch.isalnum() for ch in text):
+            return []
+        return self._search(self.vector(text), k, among, exclude)
+
+    def encode(self, texts: Sequence[str]) -> Vector:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._texts))
+        if missing:
+            fresh = self.index.encoder.encode(missing)
+            self._texts.update(zip(missing, fresh, strict=True))
+        if not texts:
+            return np.zeros((0, self.index.encoder.dimension), dtype=np.float32)
+        return np.stack([self._texts[t] for t in texts]).astype(np.float32)
+
+    def _search(
+        self, query: Vector, k: int, among: Collection[str] | None, exclude: Collection[str]
+    ) -> Scored:
+        ranked = self.index.vectors.search(query, k, allowed=among, exclude=exclude)
+        return sorted(((i, float(s)) for i, s in ranked), key=lambda pair: (-pair[1], pair[0]))
+
+
+class Editorial:
+    """Related wisdom and community learning for one caller."""
+
+    def __init__(self, services: Services, caller: Caller) -> None:
+        self.services = services
+        self.caller = caller
+        self.search = services.search
+        self.state = _state(self.search)
+        self.similarity = RequestSimilarity(self.search.index)
+
+    def people(self, sets: _Sets) -> frozenset[str]:
+        """The people this caller may be recommended (never themselves)."""
+        found = sets.members if self.caller.at_least(Role.member) else sets.public
+        me = self.caller.person_id
+        return found - {me} if me is not None and me in found else found
+
+    def tags(self, text: str, vector: Vector | None) -> Suggestions:
+        """Suggested SDGs and sectors, reusing the text's vector when the models agree."""
+        tagger = self.services.tagger
+        if vector is not None and tagger.encoder.name == self.search.index.encoder.name:
+            return tagger.suggest_vector(vector, text)
+        return tagger.suggest(text)
+
+    def related(self, draft: Draft, node: Node | None, *, limit: int) -> dict[str, Any]:
+        """Related entries, near-duplicates, tags and practitioners for a draft or an entry."""
+        view = self.services.view
+        sets = self.state.sets(view)
+        if node is not None:
+            vector = self.search.index.vector(node.id)
+            tags = self.tags(node_text(node), vector)
+            topics = topics_of(view.graph, node.id)
+        else:
+            tags = self.tags(draft.text, self.similarity.vector(draft.text))
+            topics = suggested_topics(tags)
+        found = related_wisdom(
+            view.graph, self.services.store, self.similarity, draft,
+            entries=sets.kinds["wisdom_entry"], topics=topics, tokens=tokens, limit=limit,
+            cache=self.state.passages,
+        )  # fmt: skip
+        practitioners = find_practitioners(
+            view.graph, self.services.store, self.similarity, draft, found.weights(),
+            people=self.people(sets), limit=limit,
+        )  # fmt: skip
+        shown = self.present([*found.related, *found.near_duplicates, *practitioners])
+        return {
+            "related": shown(found.related),
+            "near_duplicates": shown(found.near_duplicates),
+            "tags": tags,
+            "practitioners": shown(practitioners),
+        }
+
+    def learn(self, community: str, issues: str, *, limit: int) -> dict[str, Any]:
+        """Similar communities, initiatives and connectors for a community's issues."""
+        view = self.services.view
+        sets = self.state.sets(view)
+        tags = self.tags(issues, self.similarity.vector(issues))
+        goals = issue_goals(tags)
+        found = learn_from_communities(
+            view.graph, self.services.store, self.similarity, community, issues,
+            communities=sets.kinds["community"], initiatives=sets.kinds["initiative"],
+            people=self.people(sets), goals=goals, tokens=tokens,
+            allow_edge=edge_filter(self.caller, view.graph), limit=limit,
+            cache=self.state.passages,
+        )  # fmt: skip
+        shown = self.present([*found.communities, *found.initiatives, *found.connectors])
+        return {
+            "communities": shown(found.communities),
+            "initiatives": shown(found.initiatives),
+            "connectors": shown(found.connectors),
+            "goals": self.goals(tags),
+        }
+
+    def goals(self, tags: Suggestions) -> list[dict[str, Any]]:
+        """The goals the issues were read as, with the confidence that weights each."""
+        chosen = issue_goals(tags)
+        names = self.services.store.get_nodes(chosen)
+        return [
+            {"id": goal, "number": int(goal.partition(":")[2]), "confidence": round(weight, 4),
+             "name": names[goal].name if goal in names else None}
+            for goal, weight in chosen.items()
+        ]  # fmt: skip
+
+    def present(self, items: Sequence[Item]) -> Callable[[Sequence[Item]], list[dict[str, Any]]]:
+        """A function from items to their JSON, the nodes read once for all of them."""
+        nodes = self.services.store.get_nodes(item.node_id for item in items)
+
+        def shown(chosen: Sequence[Item]) -> list[dict[str, Any]]:
+            return [
+                {"node": present(nodes[item.node_id], _SHOWN_AS), "score": item.score,
+                 "explanation": item.explanation}
+                for item in chosen
+                if item.node_id in nodes
+            ]  # fmt: skip
+
+        return shown
+
+
+def suggested_topics(tags: Suggestions) -> frozenset[str]:
+    """The goals and sectors suggested (above the tagger's thresholds) for a text."""
+    goals = {f"sdg:{s.goal}" for s in tags.sdgs if s.suggested}
+    return frozenset(goals | {f"sector:{s.slug}" for s in tags.sectors if s.suggested})
+
+
+ISSUE_GOAL_CONFIDENCE = 0.25
+
+
+def issue_goals(tags: Suggestions) -> dict[str, float]:
+    """The goals a community's issues touch: suggested, or read with some confidence.
+
+    Each is weighted by its confidence: the tagger reads short phrases less surely than
+    whole texts, so a goal only sways the ranking as much as the reading is sure.
+    """
+    return {
+        f"sdg:{s.goal}": s.confidence
+        for s in tags.sdgs
+        if s.suggested or s.confidence >= ISSUE_GOAL_CONFIDENCE
+    }
