@@ -13,6 +13,7 @@ from api.similarity import IndexSimilarity
 from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
+from embeddings.threads import single_threaded_blas
 from graph.reference import ensure_reference
 from graph.store import Store
 from graph.view import GraphView
@@ -48,6 +49,7 @@ class Services:
     @classmethod
     def start(cls, settings: Settings, *, warm_search: bool = False) -> Services:
         """Open everything; ``warm_search`` loads the search index now rather than on first use."""
+        single_threaded_blas()
         store = open_store(settings)
         view = GraphView.from_store(store)
         view.follow(store)

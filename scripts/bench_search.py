@@ -53,6 +53,7 @@ from embeddings.encoder import Encoder, load_encoder
 from embeddings.options import VectorOptions
 from embeddings.ranking import Matrix
 from embeddings.search import Mode, SemanticIndex
+from embeddings.threads import single_threaded_blas
 from embeddings.vectors import VectorIndex
 from graph.demo import demo_records
 from graph.edges import Edge
@@ -250,6 +251,7 @@ def folder_bytes(folder: Path) -> dict[str, int]:
 def restart_probe(folder: str, query: str) -> dict[str, float]:
     """In this (fresh) process: load the model, the saved index, and answer one query."""
     started = time.perf_counter()
+    single_threaded_blas()
     encoder = load_encoder()
     loaded_model = time.perf_counter()
     index = SemanticIndex.load(encoder, folder)
@@ -410,6 +412,7 @@ def main() -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sizes = [int(size) for size in options.sizes.split(",")]
+    single_threaded_blas()  # as the service does (embeddings/threads.py)
     encoder = load_encoder()
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
