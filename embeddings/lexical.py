@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from embeddings.errors import IndexFormatError, UnknownItem
 from embeddings.postings import Postings
-from embeddings.ranking import Ranked, lookup_rows, top_k
+from embeddings.ranking import Ranked, RowCache, top_k
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -47,6 +47,7 @@ class LexicalIndex:
         self.k1 = k1
         self.b = b
         self._postings = Postings()
+        self._selections = RowCache()  # cleared whenever ids move between rows
         self._doc_len = np.zeros(0, dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._size = 0
@@ -108,10 +109,10 @@ class LexicalIndex:
             return []
         scores = self._score_all(query)
         if allowed is None:
-            scores[lookup_rows(self._rows, exclude)] = 0.0
+            scores[self._selections.lookup(self._rows, exclude)] = 0.0
             rows = np.flatnonzero(scores > 0)
         else:
-            rows = lookup_rows(self._rows, allowed, exclude)
+            rows = self._selections.lookup(self._rows, allowed, exclude)
             rows = rows[scores[rows] > 0]
         return top_k(scores[rows], self._ids, k, rows=rows)
 
@@ -233,6 +234,7 @@ class LexicalIndex:
 
     def _changed(self) -> None:
         self._norm = None
+        self._selections.clear()
         if self._size - len(self._rows) > _COMPACT_AT * self._size:
             self._compact()
 

