@@ -14,6 +14,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import analytics, edges, editors, matching, nodes, paths, search, system, tags, web
+from api.routes import map as places
 from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
@@ -74,7 +75,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for module in (system, search, tags, nodes, edges, paths, matching, analytics, editors, web):
+    routers = (system, search, tags, nodes, edges, paths, places, matching, analytics, editors, web)
+    for module in routers:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

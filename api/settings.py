@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(default=200, ge=1)
 
+    map_tiles: str | None = Field(
+        default=None,
+        description="Raster tile URL template for the web map, e.g. "
+        "https://tile.example.org/{z}/{x}/{y}.png; default: offline country outlines only",
+    )
+    map_attribution: str = Field(default="", description="Credit shown for the map tiles")
+
     cache: Path | None = Field(
         default=None, description="Folder for derived caches; default: <data_dir>/cache"
     )

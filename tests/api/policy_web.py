@@ -1,4 +1,8 @@
-"""Who may call the the web app's pages and assets routes (see ``rule.py``)."""
+"""Who may call the web app's pages and assets routes, and the map (see ``rule.py``).
+
+Pages and assets are the same for everyone (what a page shows comes from the API with
+the visitor's own access); they still ask for the caller, so a bad key is refused.
+"""
 
 from __future__ import annotations
 
@@ -9,5 +13,20 @@ READS_BY_POST: set[str] = set()  # POST routes here that write nothing
 # fmt: off
 POLICY: list[Rule] = [
     #    anon mem  edit admin  request
+    Rule(200, 200, 200, 200, "GET /"),
+    Rule(200, 200, 200, 200, "GET /search?q=mentoring"),
+    Rule(200, 200, 200, 200, "GET /people/maria"),
+    Rule(200, 200, 200, 200, "GET /initiatives/hub"),
+    Rule(200, 200, 200, 200, "GET /nodes/sdg:4"),
+    Rule(200, 200, 200, 200, "GET /sectors"),
+    Rule(200, 200, 200, 200, "GET /sectors/health"),
+    Rule(200, 200, 200, 200, "GET /map"),
+    Rule(200, 200, 200, 200, "GET /graph"),
+    Rule(200, 200, 200, 200, "GET /graph/initiative:hub"),
+    Rule(200, 200, 200, 200, "GET /editor"),
+    # A file of web/public, served with or without a build.
+    Rule(200, 200, 200, 200, "GET /assets/icon.svg"),
+    # The map's positions: everyone, each seeing whom they may list.
+    Rule(200, 200, 200, 200, "GET /v1/map?kind=person&kind=initiative"),
 ]
 # fmt: on

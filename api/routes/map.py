@@ -1,0 +1,114 @@
+"""The Map of Co-creators: where people, initiatives and communities are, as anyone may know it.
+
+One compact answer for the whole map (a marker needs an id, a kind, a name and a
+position, not a whole record). Positions come from the graph view, whose ``lat`` and
+``lon`` are the public ones: a person's place already coarsened to their
+``location_precision`` (see :mod:`graph.geo`), for every caller, admins included. Who
+appears follows the listing rules of :mod:`api.privacy` (:func:`graph_filter`), so a
+private, members-only (to anonymous callers) or undiscoverable person is simply absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Literal
+
+import networkx as nx
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, select
+
+from api.deps import CallerDep, ServicesDep
+from api.privacy import graph_filter
+from api.schemas import PROBLEMS
+from graph import schema
+
+router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS)
+
+MapKind = Literal["person", "initiative", "organization", "community", "event"]
+MAP_KINDS: frozenset[str] = frozenset({"person", "initiative", "organization", "community",
+                                       "event"})  # fmt: skip
+_CHUNK = 500
+
+
+class MapPoint(BaseModel):
+    id: str
+    kind: str
+    name: str
+    lat: float
+    lon: float
+    precision: str = Field(
+        description="How precise the position is: exact, city (0.1° cell), region (1° cell)"
+    )
+
+
+class MapOut(BaseModel):
+    items: list[MapPoint] = Field(description="Ordered by id")
+    total: int = Field(description="Number of items")
+    unplaced: int = Field(description="Nodes passing the filters that have no position to show")
+
+
+@router.get("", response_model=MapOut, summary="Positions for the map")
+def map_points(
+    services: ServicesDep,
+    caller: CallerDep,
+    kind: Annotated[list[MapKind] | None, Query(max_length=5, description="Node kinds")] = None,
+    sector: Annotated[str | None, Query(pattern=r"^sector:[a-z0-9._-]+$", max_length=160)] = None,
+    sdg: Annotated[str | None, Query(pattern=r"^sdg:\d{1,2}$")] = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
+) -> JSONResponse:
+    """Every node the caller may see in listings, with its public position, filtered."""
+    services.catch_up()
+    graph = services.view.graph
+    nodes = graph.nodes
+    allowed = graph_filter(caller, graph)
+    kinds = frozenset(kind) if kind else MAP_KINDS
+    candidates: Iterable[str] = (n for n, attrs in nodes.items() if attrs["kind"] in kinds)
+    if sector is not None:
+        candidates = _linked(graph, [sector]).intersection(candidates)
+    if sdg is not None:
+        # A goal also covers what is linked to one of its targets (as in listings).
+        targets = [
+            source
+            for source, _, key in graph.in_edges(sdg, keys=True)
+            if key == "part_of" and nodes[source]["kind"] == "sdg_target"
+        ] if sdg in graph else []  # fmt: skip
+        candidates = _linked(graph, [sdg, *targets]).intersection(candidates)
+    if country is not None:
+        upper = country.upper()
+        candidates = (n for n in candidates if nodes[n]["country"] == upper)
+    visible = sorted(n for n in candidates if nodes[n]["kind"] in kinds and allowed(n))
+    placed = [n for n in visible if nodes[n]["lat"] is not None and nodes[n]["lon"] is not None]
+    names = _names(services.store.engine, placed)
+    items = [
+        {"id": n, "kind": nodes[n]["kind"], "name": names[n], "lat": nodes[n]["lat"],
+         "lon": nodes[n]["lon"], "precision": nodes[n]["locality"] or "exact"}
+        for n in placed
+        if n in names
+    ]  # fmt: skip
+    return JSONResponse(
+        {"items": items, "total": len(items), "unplaced": len(visible) - len(placed)}
+    )
+
+
+def _linked(graph: nx.MultiDiGraph, ends: list[str]) -> set[str]:
+    """Ids joined by an edge, in either direction, to any of ``ends``."""
+    found: set[str] = set()
+    for end in ends:
+        if end in graph:
+            found.update(graph.predecessors(end))
+            found.update(graph.successors(end))
+    return found
+
+
+def _names(engine: Engine, ids: list[str]) -> dict[str, str]:
+    """The names of these nodes, read from the store in chunks."""
+    n = schema.nodes
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = conn.execute(select(n.c.id, n.c.name).where(n.c.id.in_(chunk)))
+            found.update({row.id: row.name for row in rows})
+    return found

@@ -1,0 +1,186 @@
+"""An anonymous visitor sees no private data anywhere: not in the pages, not in any answer
+the pages receive. Every page is visited, aimed at where hidden people would show up
+(people who know them, initiatives they work on, their communities, searches for their
+words and names); every response body and the final DOM are searched for them."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Response, expect
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.web.conftest import Site, open_page
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What must never reach an anonymous visitor, as patterns."""
+
+    ids: re.Pattern[str]
+    names: re.Pattern[str] | None
+    contacts: re.Pattern[str]
+    checked_names: int
+
+    def found_in(self, text: str) -> list[str]:
+        hits = [m.group(0) for m in self.ids.finditer(text)]
+        hits += [m.group(0) for m in self.contacts.finditer(text)]
+        if self.names is not None:
+            hits += [m.group(0) for m in self.names.finditer(text)]
+        return sorted(set(hits))
+
+
+def secrets_of(site: Site) -> Secrets:
+    hidden = site.demo.hidden_from_anonymous()
+    hidden_ids = {p["id"] for p in hidden}
+    # A hidden person's name is checked only if nothing an anonymous visitor may see
+    # carries it (names repeat in a generated population, and texts may mention them).
+    visible_text = json.dumps(
+        [n for n in site.demo.nodes.values() if n["id"] not in hidden_ids], ensure_ascii=False
+    )
+    every = {p["name"] for p in hidden}
+    names = sorted(n for n in every if not re.search(rf"\b{re.escape(n)}\b", visible_text))
+    contacts = sorted(site.demo.contacts())
+    assert hidden_ids and names and contacts, "the demo network must hold hidden people"
+    return Secrets(
+        ids=re.compile("|".join(re.escape(i) + r"(?![\w.-])" for i in sorted(hidden_ids))),
+        names=re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names)) if names else None,
+        contacts=re.compile("|".join(re.escape(c) for c in contacts)),
+        checked_names=len(names),
+    )
+
+
+def near_hidden(site: Site, kind: str, edge: str) -> str:
+    """A node of ``kind`` linked by ``edge`` to the most hidden people."""
+    hidden = {p["id"] for p in site.demo.hidden_from_anonymous()}
+    counts: dict[str, int] = {}
+    for e in site.demo.edges:
+        if e["kind"] != edge:
+            continue
+        for end, other in ((e["source"], e["target"]), (e["target"], e["source"])):
+            if other in hidden and site.demo.nodes[end]["kind"] == kind and end not in hidden:
+                counts[end] = counts.get(end, 0) + 1
+    assert counts, (kind, edge)
+    return max(sorted(counts), key=lambda n: counts[n])
+
+
+def tour(site: Site) -> list[str]:
+    """Addresses of every page, each chosen to sit next to hidden people."""
+    hidden = site.demo.hidden_from_anonymous()
+    interests = quote_plus(" ".join(str(w) for w in hidden[0].get("interests", [])[:3]))
+    # Surnames only: a full name typed by the visitor would be on the page anyway.
+    surnames = [quote_plus(p["name"].split()[-1]) for p in hidden[:2]]
+    person = near_hidden(site, "person", "knows")
+    initiative = near_hidden(site, "initiative", "works_on")
+    community = near_hidden(site, "community", "located_in")
+    entry = near_hidden(site, "wisdom_entry", "authored")
+    council = near_hidden(site, "council", "member_of")
+    return [
+        "/",
+        f"/?q={interests or 'mentoring'}",
+        f"/?q={surnames[0]}&kind=person",
+        f"/?q={surnames[1]}",
+        f"/?q=youth+mentoring&community={community}",
+        f"/people/{person.split(':', 1)[1]}",
+        f"/initiatives/{initiative.split(':', 1)[1]}",
+        f"/nodes/{community}",
+        f"/nodes/{entry}",
+        f"/nodes/{council}",
+        "/sectors",
+        "/sectors/health",
+        "/sectors/education",
+        "/map?kind=person&kind=initiative&kind=community&kind=organization&kind=event",
+        f"/graph/{initiative}",
+        f"/graph/{community}",
+        "/editor",
+    ]
+
+
+def visit(page: Page, path: str) -> list[Response]:
+    """Open a page and open every "Why this?" and tab on it, recording all responses."""
+    seen: list[Response] = []
+
+    def record(response: Response) -> None:
+        seen.append(response)
+
+    page.on("response", record)
+    open_page(page, path)
+    for tab in page.get_by_role("tab").all():
+        tab.click()
+    page.locator("details").evaluate_all("els => els.forEach(e => { e.open = true; })")
+    page.wait_for_load_state("networkidle")
+    page.remove_listener("response", record)
+    return seen
+
+
+def leaks(secrets: Secrets, responses: list[Response], page: Page) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for response in responses:
+        if response.request.method == "OPTIONS" or response.status in (204, 301, 302, 304):
+            continue
+        try:
+            body = response.text()
+        except PlaywrightError:  # a body the browser dropped cannot be read back
+            continue
+        hits = secrets.found_in(body)
+        if hits:
+            found[response.url] = hits
+    dom = secrets.found_in(page.content())
+    if dom:
+        found["DOM"] = dom
+    return found
+
+
+def test_an_anonymous_visitor_receives_no_private_data_on_any_page(
+    site: Site, context: BrowserContext
+) -> None:
+    secrets = secrets_of(site)
+    assert secrets.checked_names > 0
+    page = context.new_page()
+    answered = 0
+    for path in tour(site):
+        responses = visit(page, path)
+        answered += len(responses)
+        assert leaks(secrets, responses, page) == {}, path
+    assert answered > 50
+
+
+def test_the_editor_desk_draft_reveals_no_hidden_practitioners(
+    site: Site, context: BrowserContext
+) -> None:
+    secrets = secrets_of(site)
+    entry = near_hidden(site, "wisdom_entry", "authored")
+    text = site.demo.nodes[entry]
+    page = context.new_page()
+    open_page(page, "/editor")
+    seen: list[Response] = []
+
+    def record(response: Response) -> None:
+        seen.append(response)
+
+    page.on("response", record)
+    page.get_by_label("Title").fill(text["name"])
+    page.get_by_label("Draft", exact=True).fill(str(text.get("body", text["name"]))[:4000])
+    page.get_by_role("button", name="Check my draft").click()
+    expect(page.locator("li.tag").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert leaks(secrets, seen, page) == {}
+
+
+def test_a_hidden_profile_looks_missing(site: Site, context: BrowserContext) -> None:
+    secrets = secrets_of(site)
+    hidden = site.demo.hidden_from_anonymous()
+    private = next(p for p in hidden if p.get("visibility") == "private")
+    page = context.new_page()
+    open_page(page, f"/people/{private['id'].split(':', 1)[1]}")
+    expect(page.locator(".notice")).to_contain_text("not found, or not visible to you")
+    assert private["name"] not in page.content()
+    assert not secrets.contacts.search(page.content())
+    assert str(private.get("bio", "no bio to find"))[:40] not in page.content()

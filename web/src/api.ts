@@ -1,0 +1,178 @@
+// The public API, called with the visitor's own access: anonymous, or with the API key
+// they pasted (kept in sessionStorage only, sent as a bearer token to this origin).
+
+export interface NodeRecord {
+  id: string;
+  kind: string;
+  name: string;
+  [field: string]: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  total?: number | null;
+  limit?: number;
+  offset?: number;
+  next_cursor?: string | null;
+}
+
+export interface EdgeRecord {
+  kind: string;
+  source: string;
+  target: string;
+  [field: string]: unknown;
+}
+
+/** An error answered by the API as problem JSON. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly errors: { field: string; reason: string }[] = [],
+  ) {
+    super(`${status}: ${detail}`);
+  }
+}
+
+/** The server did not answer in time (the page shows what it has and says so). */
+export class TimedOut extends Error {
+  constructor(readonly path: string) {
+    super(`${path} did not answer in time`);
+  }
+}
+
+const TIMEOUT_MS = 20_000;
+
+/** The endpoint does not exist on this server (yet): not an error of the request. */
+export class NotAvailable extends Error {
+  constructor(readonly path: string) {
+    super(`${path} is not available`);
+  }
+}
+
+const KEY = "cocreate.key";
+
+export function apiKey(): string | null {
+  try {
+    return sessionStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setApiKey(key: string | null): void {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+  window.dispatchEvent(new Event("cocreate:key"));
+}
+
+export type Params = Record<string, string | number | boolean | null | undefined | (string | number)[]>;
+
+export function query(params: Params = {}): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") continue;
+    for (const one of Array.isArray(value) ? value : [value]) search.append(name, String(one));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const key = apiKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      signal: abort.signal,
+    });
+  } catch (error) {
+    if (abort.signal.aborted) throw new TimedOut(`${method} ${decodeURIComponent(path.split("?")[0])}`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (response.ok) {
+    return (response.status === 204 ? null : await response.json()) as T;
+  }
+  let problem: { detail?: string; errors?: { field: string; reason: string }[] } = {};
+  try {
+    problem = await response.json();
+  } catch {
+    // not JSON: keep the status alone
+  }
+  // A route that does not exist answers the framework's bare "Not Found" / "Method Not
+  // Allowed"; a missing node answers a sentence naming it.
+  const bare = problem.detail === "Not Found" || problem.detail === "Method Not Allowed";
+  if ((response.status === 404 || response.status === 405) && bare) {
+    throw new NotAvailable(`${method} ${decodeURIComponent(path.split("?")[0])}`);
+  }
+  throw new ApiError(response.status, problem.detail ?? response.statusText, problem.errors ?? []);
+}
+
+export function get<T>(path: string, params?: Params): Promise<T> {
+  return request<T>("GET", path + query(params));
+}
+
+export function post<T>(path: string, body: unknown): Promise<T> {
+  return request<T>("POST", path, body);
+}
+
+const cache = new Map<string, Promise<unknown>>();
+
+/** A GET whose answer is kept for the session (reference lists that rarely change). */
+export function cached<T>(path: string, params?: Params): Promise<T> {
+  const url = path + query(params);
+  let found = cache.get(url);
+  if (!found) {
+    found = get<T>(url).catch((error: unknown) => {
+      cache.delete(url);
+      throw error;
+    });
+    cache.set(url, found);
+  }
+  return found as Promise<T>;
+}
+
+export function forgetCache(): void {
+  cache.clear();
+}
+
+export function node(id: string): Promise<NodeRecord> {
+  return get<NodeRecord>(`/v1/nodes/${encodeURIComponent(id)}`);
+}
+
+export function sectors(): Promise<Page<NodeRecord>> {
+  return cached<Page<NodeRecord>>("/v1/nodes", { kind: "sector", limit: 50 });
+}
+
+export function communities(): Promise<Page<NodeRecord>> {
+  return cached<Page<NodeRecord>>("/v1/nodes", { kind: "community", limit: 200 });
+}
+
+/** A node's links: its edges (kinds) joined with its neighbours (names), for one hop. */
+export async function links(id: string, kinds?: string[]): Promise<{ edge: EdgeRecord; other: NodeRecord }[]> {
+  const [edges, around] = await Promise.all([
+    get<Page<EdgeRecord>>("/v1/edges", { node: id, kind: kinds, limit: 200 }),
+    get<Page<{ distance: number; node: NodeRecord }>>(`/v1/nodes/${encodeURIComponent(id)}/neighbors`, {
+      depth: 1,
+      limit: 200,
+    }),
+  ]);
+  const byId = new Map(around.items.map((item) => [item.node.id, item.node]));
+  const found: { edge: EdgeRecord; other: NodeRecord }[] = [];
+  for (const edge of edges.items) {
+    const otherId = edge.source === id ? edge.target : edge.source;
+    const other = byId.get(otherId) ?? { id: otherId, kind: otherId.split(":")[0], name: otherId };
+    found.push({ edge, other });
+  }
+  return found;
+}

@@ -1,0 +1,290 @@
+// Search: one box, filters, and every result explained (the words that matched, the
+// goals shared, the distance band, the path in the graph, the parts of the score).
+
+import { type NodeRecord, type Page, type EdgeRecord, communities, get, post, sectors } from "../api";
+import { type Child, failure, field, h, highlight, notice, plural, replace } from "../dom";
+import { formatScore, pathFromApi, pathView, whyThis } from "../explain";
+import { KIND_LABELS, kindTag, nodeLink } from "../kinds";
+import type { Params } from "../main";
+import { navigate } from "../nav";
+import { SDG_NAMES, SDG_NUMBERS, sdgBadges, sdgNumber } from "../sdg";
+import { clearViewpoint, viewpoint } from "../viewpoint";
+
+interface Hit {
+  node: NodeRecord;
+  score: number;
+  explanation: {
+    mode: string;
+    scores: Record<string, number | null>;
+    matched_terms: string[];
+    fields: string[];
+    passage: { field: string; text: string } | null;
+    filters: Record<string, unknown>;
+    distance_km?: number | null;
+    distance_band?: string | null;
+  };
+}
+
+interface PathAnswer {
+  steps: { source: string; kind: string; target: string; forward: boolean }[];
+  nodes: NodeRecord[];
+}
+
+const PAGE_SIZE = 10;
+const FILTERS = ["kind", "sector", "sdg", "community", "country", "lat", "lon", "radius_km"] as const;
+const SEARCHABLE_KINDS = ["person", "initiative", "organization", "community", "wisdom_entry", "event", "council", "sdg_target"];
+const RADII = [10, 50, 200, 1000, 5000];
+
+function select(name: string, options: [string, string][], value: string | null): HTMLSelectElement {
+  const el = h("select", { name }, options.map(([v, label]) => h("option", { value: v }, label)));
+  el.value = value ?? "";
+  return el;
+}
+
+/** The goals a node is linked to (what it addresses, or what a person cares about). */
+async function goalsOf(id: string): Promise<number[]> {
+  const edges = await get<Page<EdgeRecord>>("/v1/edges", { node: id, kind: ["addresses", "interested_in", "part_of"], limit: 200 });
+  const goals = new Set<number>();
+  for (const edge of edges.items) {
+    const other = edge.source === id ? edge.target : edge.source;
+    const direct = sdgNumber(other);
+    const target = /^sdg_target:(\d{1,2})\./.exec(other);
+    const goal = direct ?? (target ? Number(target[1]) : null);
+    if (goal) goals.add(goal);
+  }
+  return [...goals];
+}
+
+async function queryGoals(q: string): Promise<number[]> {
+  const found = await post<{ sdgs: { goal: number; suggested: boolean }[] }>("/v1/tags/suggest", { text: q, top: 3 });
+  return found.sdgs.filter((s) => s.suggested).map((s) => s.goal);
+}
+
+function searchScores(hit: Hit): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const [name, value] of Object.entries(hit.explanation.scores)) {
+    if (typeof value === "number") parts[name] = value;
+  }
+  return parts;
+}
+
+function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGoals: Promise<Set<number>>, tasks: Promise<unknown>[]): HTMLElement {
+  const e = hit.explanation;
+  const terms = e.matched_terms ?? [];
+  const goals = h("span", { class: "hit-goals", "aria-busy": "true" });
+  const pathSlot = h("div", { class: "hit-path" });
+  tasks.push(
+    Promise.all([goalsOf(hit.node.id), sharedGoals]).then(
+      ([mine, shared]) => {
+        goals.removeAttribute("aria-busy");
+        if (mine.length) {
+          const common = new Set(mine.filter((g) => shared.has(g)));
+          replace(goals, h("span", { class: "reason-label" }, common.size ? "Goals (shared ones outlined): " : "Goals: "), sdgBadges(mine, common));
+        } else replace(goals);
+      },
+      () => {
+        goals.removeAttribute("aria-busy");
+        replace(goals);
+      },
+    ),
+  );
+  if (origin && origin.id !== hit.node.id) {
+    tasks.push(
+      get<PathAnswer>("/v1/paths", { source: origin.id, target: hit.node.id, max_depth: 4 }).then(
+        (found) => replace(pathSlot, h("span", { class: "reason-label" }, `Path from ${origin.name}: `), pathView(pathFromApi(found))),
+        () => replace(pathSlot, h("span", { class: "muted" }, `No path from ${origin.name} within 4 steps.`)),
+      ),
+    );
+  }
+  const passage = e.passage;
+  return h(
+    "li",
+    { class: "hit", "data-id": hit.node.id },
+    h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", h("strong", null, nodeLink(hit.node)), h("span", { class: "score", title: "score" }, formatScore(hit.score))),
+    passage ? h("p", { class: "passage" }, h("span", { class: "muted" }, `${passage.field}: `), highlight(passage.text, terms)) : null,
+    h(
+      "ul",
+      { class: "reasons" },
+      terms.length
+        ? h("li", { class: "reason-terms" }, h("span", { class: "reason-label" }, "Matched words: "), terms.map((t) => h("mark", null, t)), e.fields?.length ? h("span", { class: "muted" }, ` in ${e.fields.join(", ")}`) : null)
+        : h("li", { class: "reason-terms" }, h("span", { class: "muted" }, "Found by meaning (no words in common).")),
+      e.distance_band ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Distance: "), e.distance_band) : null,
+      h("li", null, goals),
+      h("li", null, pathSlot),
+    ),
+    whyThis(searchScores(hit), hit.score),
+  );
+}
+
+export async function render(main: HTMLElement, _params: Params, url: URL): Promise<void> {
+  const given = url.searchParams;
+  const q = (given.get("q") ?? "").trim();
+  const offset = Math.max(0, Number(given.get("offset") ?? 0) || 0);
+  main.appendChild(h("h1", null, q ? `Search: ${q}` : "Find people, initiatives and ideas"));
+
+  const sectorSelect = select("sector", [["", "any sector"]], given.get("sector"));
+  const communitySelect = select("community", [["", "any community"]], given.get("community"));
+  const lat = h("input", { name: "lat", type: "number", step: "any", min: -90, max: 90, inputmode: "decimal", value: given.get("lat") ?? "" });
+  const lon = h("input", { name: "lon", type: "number", step: "any", min: -180, max: 180, inputmode: "decimal", value: given.get("lon") ?? "" });
+  const radius = select("radius_km", [["", "no radius"], ...RADII.map((r): [string, string] => [String(r), `within ${r} km`])], given.get("radius_km"));
+  const locate = h("button", { type: "button", class: "secondary" }, "Use my location");
+  const locateStatus = h("span", { class: "hint", role: "status" });
+  locate.addEventListener("click", () => {
+    if (!navigator.geolocation) {
+      locateStatus.textContent = "This browser cannot tell your location; type it instead.";
+      return;
+    }
+    locateStatus.textContent = "Asking the browser for your location…";
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        // Rounded to about a kilometre: the search needs no more.
+        lat.value = position.coords.latitude.toFixed(2);
+        lon.value = position.coords.longitude.toFixed(2);
+        if (!radius.value) radius.value = "50";
+        locateStatus.textContent = `Using ${lat.value}, ${lon.value} (rounded to about 1 km).`;
+      },
+      () => {
+        locateStatus.textContent = "Your location is not available; type it instead.";
+      },
+      { timeout: 10000, maximumAge: 600000 },
+    );
+  });
+
+  const box = h("input", { type: "search", name: "q", value: q, required: true, maxlength: 500, autocomplete: "off", placeholder: "e.g. youth mentoring against gang violence" });
+  const form = h(
+    "form",
+    { role: "search", class: "search-form", "aria-label": "Search the network" },
+    h("div", { class: "search-row" }, field("What do you care about?", box), h("button", { type: "submit" }, "Search")),
+    h(
+      "details",
+      { class: "filters", open: FILTERS.some((f) => given.get(f)) || null },
+      h("summary", null, "Filters"),
+      h(
+        "div",
+        { class: "filter-grid" },
+        field("Kind", select("kind", [["", "anything"], ...SEARCHABLE_KINDS.map((k): [string, string] => [k, KIND_LABELS[k][0]])], given.get("kind"))),
+        field("Sector", sectorSelect),
+        field("Goal (SDG)", select("sdg", [["", "any goal"], ...SDG_NUMBERS.map((n): [string, string] => [`sdg:${n}`, `${n}. ${SDG_NAMES[n]}`])], given.get("sdg"))),
+        field("Community", communitySelect),
+        field("Country", h("input", { name: "country", maxlength: 2, pattern: "[A-Za-z]{2}", autocomplete: "country", value: given.get("country") ?? "", size: 3 }), "two letters, e.g. US"),
+      ),
+      h(
+        "fieldset",
+        { class: "near" },
+        h("legend", null, "Near me"),
+        h("div", { class: "filter-grid" }, field("Latitude", lat), field("Longitude", lon), field("Radius", radius)),
+        h("p", null, locate, " ", locateStatus),
+      ),
+    ),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const next = new URLSearchParams();
+    for (const [name, value] of data.entries()) {
+      const text = String(value).trim();
+      if (text) next.append(name, text);
+    }
+    if (!next.get("radius_km")) {
+      next.delete("lat");
+      next.delete("lon");
+    }
+    navigate(`/?${next.toString()}`);
+  });
+  main.appendChild(form);
+
+  const tasks: Promise<unknown>[] = [];
+  // The option lists fill in while the rest loads.
+  tasks.push(
+    sectors().then((page) => {
+      for (const s of page.items) sectorSelect.appendChild(h("option", { value: s.id }, s.name));
+      sectorSelect.value = given.get("sector") ?? "";
+    }, () => undefined),
+    communities().then((page) => {
+      for (const c of page.items) communitySelect.appendChild(h("option", { value: c.id }, c.name));
+      communitySelect.value = given.get("community") ?? "";
+    }, () => undefined),
+  );
+
+  const seen = viewpoint();
+  if (seen) {
+    main.appendChild(
+      h("p", { class: "viewpoint" }, "Paths are shown from ", nodeLink(seen), ". ", h("button", { type: "button", class: "link-button", onclick: () => {
+        clearViewpoint();
+        navigate(location.pathname + location.search, { replace: true });
+      } }, "Stop showing paths")),
+    );
+  }
+
+  const results = h("div", { class: "results", "aria-live": "polite" });
+  main.appendChild(results);
+  if (!q) {
+    replace(
+      results,
+      h("p", null, "Search in your own words: what you care about, what you offer or need, a place. Every result says why it was found."),
+      h("p", null, "Try: ", ["youth mentoring", "clean water for villages", "restorative circles in schools", "food bank volunteers"].map((example, i) => [i ? " · " : null, h("a", { href: `/?q=${encodeURIComponent(example)}` }, example)])),
+      h("p", null, "Or explore the ", h("a", { href: "/map" }, "Map of Co-creators"), ", the ", h("a", { href: "/sectors" }, "sector councils' view"), " or the ", h("a", { href: "/graph" }, "graph"), "."),
+    );
+    await Promise.allSettled(tasks);
+    return;
+  }
+
+  const params: Record<string, string | number> = { q, limit: PAGE_SIZE, offset };
+  for (const name of FILTERS) {
+    const value = given.get(name);
+    if (value) params[name] = name === "country" ? value.toUpperCase() : value;
+  }
+  if (!params.radius_km) {
+    delete params.lat;
+    delete params.lon;
+  }
+  replace(results, h("p", { class: "loading" }, "Searching…"));
+  let page: Page<Hit>;
+  try {
+    page = await get<Page<Hit>>("/v1/search", params);
+  } catch (error) {
+    replace(results, failure(error, "Search"));
+    await Promise.allSettled(tasks);
+    return;
+  }
+  // Paths start at the chosen viewpoint, or at the community, sector or goal filtered on.
+  const filterOrigin = (params.community ?? params.sector ?? params.sdg) as string | undefined;
+  let origin: { id: string; name: string } | null = seen;
+  if (!origin && filterOrigin) {
+    const label = filterOrigin.startsWith("sdg:")
+      ? `SDG ${sdgNumber(filterOrigin)}`
+      : (communitySelect.selectedOptions[0]?.textContent || sectorSelect.selectedOptions[0]?.textContent || filterOrigin);
+    origin = { id: filterOrigin, name: label };
+  }
+  const sharedGoals: Promise<Set<number>> = Promise.all([
+    queryGoals(q).catch(() => [] as number[]),
+    seen ? goalsOf(seen.id).catch(() => [] as number[]) : Promise.resolve([] as number[]),
+  ]).then(([fromWords, fromViewpoint]) => {
+    const goals = new Set([...fromWords, ...fromViewpoint]);
+    const filtered = params.sdg ? sdgNumber(String(params.sdg)) : null;
+    if (filtered) goals.add(filtered);
+    return goals;
+  });
+  tasks.push(sharedGoals);
+
+  const summary: Child[] = [];
+  if (page.items.length === 0) {
+    summary.push(notice("info", "Nothing found with these words and filters. Try other words, or fewer filters."));
+  } else {
+    const filtered = typeof page.total === "number" ? ` among ${plural(page.total, "match", "matches")} of the filters` : "";
+    summary.push(h("p", { class: "result-count", role: "status" }, `Results ${offset + 1}–${offset + page.items.length}${filtered}.`));
+  }
+  const list = h("ol", { class: "hits", start: offset + 1 }, page.items.map((hit) => hitView(hit, origin, sharedGoals, tasks)));
+  const more: Child[] = [];
+  const base = new URLSearchParams(url.search);
+  if (offset > 0) {
+    base.set("offset", String(Math.max(0, offset - PAGE_SIZE)));
+    more.push(h("a", { href: `/?${base.toString()}`, class: "button secondary" }, "Previous results"));
+  }
+  if (page.items.length === PAGE_SIZE && offset + PAGE_SIZE <= 1000) {
+    base.set("offset", String(offset + PAGE_SIZE));
+    more.push(" ", h("a", { href: `/?${base.toString()}`, class: "button secondary" }, "More results"));
+  }
+  replace(results, summary, page.items.length ? list : null, more.length ? h("p", { class: "paging" }, more) : null);
+  await Promise.allSettled(tasks);
+}

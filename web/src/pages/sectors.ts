@@ -1,0 +1,396 @@
+// For sector councils: the 12 x 12 overlap as a heatmap, ranked synergies with reasons,
+// bridge people, sub-sector groups, gaps as a goal x region grid, and the council
+// assistant that proposes members covering regions and themes.
+
+import { ApiError, type NodeRecord, apiKey, get, node, post, sectors } from "../api";
+import { type Child, failure, field, h, notice, plural, replace, section } from "../dom";
+import { type Recommendation, formatScore, recommendations, whyThis } from "../explain";
+import { kindLabel, nodeLink } from "../kinds";
+import type { Params } from "../main";
+import { sdgBadge } from "../sdg";
+import { hubCounts } from "./node";
+
+interface Overlap {
+  sectors: { id: string; name: string }[];
+  matrix: number[][];
+  components?: Record<string, number[][]>;
+  shared_sdgs?: number[][][];
+  shared_people?: number[][];
+  explanation?: { summary?: string };
+  detail?: OverlapCell | null;
+}
+
+interface CellReasons {
+  summary?: string;
+  components?: Record<string, number>;
+  shared_sdgs?: { id: string; number: number; name: string }[];
+  shared_people?: number;
+}
+
+interface OverlapCell extends CellReasons {
+  score: number;
+  explanation?: CellReasons;
+}
+
+const SHORT: Record<string, string> = {
+  "sector:gender-partnerships": "Gender",
+  "sector:restorative-justice": "Restorative",
+  "sector:science-research": "Science",
+  "sector:social-justice": "Soc. justice",
+  "sector:social-services": "Soc. services",
+};
+
+function shortName(s: { id: string; name: string }): string {
+  return SHORT[s.id] ?? s.name;
+}
+
+function sectorApi(id: string, part: string): string {
+  return `/v1/sectors/${encodeURIComponent(id)}/${part}`;
+}
+
+/** A sequential colour from pale to deep blue for a value between 0 and 1. */
+function heat(value: number): { background: string; text: string } {
+  const t = Math.max(0, Math.min(1, value));
+  const light = 97 - t * 67; // 97% (pale) to 30% (deep)
+  return { background: `hsl(210, 70%, ${light}%)`, text: light < 58 ? "#FFFFFF" : "#102030" };
+}
+
+/** The overlap matrix as a table: rows and columns are sectors, each cell a button. */
+export function heatmap(overlap: Overlap, options: { highlight?: string; onPick: (a: string, b: string) => void }): HTMLElement {
+  const names = overlap.sectors;
+  const off = overlap.matrix.flatMap((row, i) => row.filter((_, j) => j !== i));
+  const low = Math.min(...off);
+  const high = Math.max(...off);
+  const scale = (v: number) => (high > low ? (v - low) / (high - low) : 0.5);
+  const table = h(
+    "table",
+    { class: "heatmap", "data-size": names.length },
+    h("caption", null, "How much each pair of sectors overlaps (0 weakest, 1 strongest). Choose a cell to see the pair's synergies."),
+    h("thead", null, h("tr", null, h("td", null), names.map((s) => h("th", { scope: "col", title: s.name }, h("span", null, shortName(s)))))),
+    h(
+      "tbody",
+      null,
+      names.map((row, i) =>
+        h(
+          "tr",
+          { class: row.id === options.highlight ? "highlight" : null },
+          h("th", { scope: "row", title: row.name }, shortName(row)),
+          overlap.matrix[i].map((value, j) => {
+            const col = names[j];
+            const colours = heat(i === j ? 1 : scale(value));
+            const goals = overlap.shared_sdgs?.[i]?.[j] ?? [];
+            const label = `${row.name} and ${col.name}: overlap ${formatScore(value)}${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
+            const cell = h(
+              "td",
+              { class: `cell${i === j ? " diagonal" : ""}`, "data-row": row.id, "data-col": col.id, "data-value": value },
+              i === j
+                ? h("span", { "aria-label": `${row.name} with itself`, title: row.name }, "·")
+                : h("button", { type: "button", "aria-label": label, title: label, style: { backgroundColor: colours.background, color: colours.text } }, value.toFixed(2)),
+            );
+            if (i !== j) cell.querySelector("button")?.addEventListener("click", () => options.onPick(row.id, col.id));
+            return cell;
+          }),
+        ),
+      ),
+    ),
+  );
+  return h("div", { class: "heatmap-wrap", tabindex: 0, role: "region", "aria-label": "Sector overlap heatmap (scrolls sideways on small screens)" }, table);
+}
+
+function overlapCard(parent: HTMLElement, highlight?: string): Promise<void> {
+  const detail = h("div", { class: "pair-detail", "aria-live": "polite" });
+  let overlap: Overlap | null = null;
+  const pick = (a: string, b: string) => {
+    if (!overlap) return;
+    const nameA = overlap.sectors.find((s) => s.id === a)?.name ?? a;
+    const nameB = overlap.sectors.find((s) => s.id === b)?.name ?? b;
+    const why = h("div", null, h("p", { class: "loading" }, "Loading the reasons…"));
+    const pairs = h("div", null, h("p", { class: "loading" }, "Loading synergies…"));
+    replace(detail, h("h3", { tabindex: -1 }, `${nameA} and ${nameB}`), why, h("h4", null, "Synergies between them"), pairs);
+    (detail.querySelector("h3") as HTMLElement).focus();
+    get<Overlap>("/v1/sectors/overlap", { detail: `${a},${b}` }).then(
+      (found) => {
+        const cell = found.detail;
+        if (!cell) return replace(why);
+        const reasons: CellReasons = { ...cell, ...(cell.explanation ?? {}) };
+        const goals = reasons.shared_sdgs ?? [];
+        const whyThisCell = whyThis({ overlap: cell.score, ...(reasons.components ?? {}) }, cell.score);
+        whyThisCell?.setAttribute("open", "");
+        replace(
+          why,
+          reasons.summary ? h("p", { class: "summary cell-summary" }, reasons.summary) : null,
+          goals.length ? h("p", null, h("span", { class: "reason-label" }, "Goals both work on: "), goals.map((g) => sdgBadge(g.number, { shared: true, name: g.name }))) : null,
+          reasons.shared_people !== undefined ? h("p", null, h("span", { class: "reason-label" }, "People in both: "), String(reasons.shared_people)) : null,
+          whyThisCell,
+        );
+      },
+    ).catch(
+      (error) => replace(why, failure(error, "The reasons")),
+    );
+    get<{ items: Recommendation[] }>(sectorApi(a, "synergies"), { with: b, limit: 5 }).then(
+      (page) => replace(pairs, recommendations(page.items, "No pairs found between these two sectors.")),
+    ).catch(
+      (error) => replace(pairs, failure(error, "Synergies")),
+    );
+  };
+  return section(parent, "Overlap between the twelve sectors", async () => {
+    overlap = await get<Overlap>("/v1/sectors/overlap");
+    const legend = h("p", { class: "muted" }, overlap.explanation?.summary ?? "Each cell combines shared goals, shared people and similar content.");
+    return [heatmap(overlap, { highlight, onPick: pick }), legend, detail];
+  }, { id: "overlap" });
+}
+
+export async function renderOverview(main: HTMLElement): Promise<void> {
+  main.appendChild(h("h1", null, "Sector councils"));
+  main.appendChild(h("p", null, "Twelve global sector councils connect co-creators across the network. Choose a sector for its synergies, bridge people, sub-sector groups, gaps and the council assistant."));
+  const list = h("ul", { class: "sector-list" }, h("li", { class: "loading" }, "Loading…"));
+  main.appendChild(h("nav", { "aria-label": "Sectors" }, list));
+  const tasks = [
+    sectors().then(
+      (page) => replace(list, page.items.map((s) => h("li", null, h("a", { href: `/sectors/${s.id.split(":")[1]}` }, s.name)))),
+    ).catch(
+      (error) => replace(list, h("li", null, failure(error, "Sectors"))),
+    ),
+    overlapCard(main),
+  ];
+  await Promise.allSettled(tasks);
+}
+
+interface Sdg {
+  id: string;
+  number: number;
+  name: string;
+}
+
+interface Gaps {
+  regions: string[];
+  sdgs: Sdg[];
+  cells: { count: number; people: number; content: number; expected: number; gap: boolean }[][];
+  key_sdgs: Sdg[];
+  unplaced?: number;
+  gaps: (Recommendation["explanation"] & { sdg: Sdg; region: string; count: number; expected: number })[];
+  explanation?: { summary?: string };
+}
+
+/** Goal x region grid: each cell the sector's activity there; gaps stand out. */
+function gapGrid(data: Gaps): Child {
+  const max = Math.max(1, ...data.cells.flat().map((c) => c.count));
+  const key = new Set(data.key_sdgs.map((g) => g.id));
+  const table = h(
+    "div",
+    { class: "heatmap-wrap", tabindex: 0, role: "region", "aria-label": "Activity by goal and region" },
+    h(
+      "table",
+      { class: "gaps" },
+      h("caption", null, "People, initiatives and entries of the sector per goal and world region. Striped cells are gaps: far less than the network's spread would lead one to expect, on a key goal (marked ★)."),
+      h("thead", null, h("tr", null, h("td", null), data.regions.map((r) => h("th", { scope: "col" }, r)))),
+      h(
+        "tbody",
+        null,
+        data.sdgs.map((goal, i) =>
+          h(
+            "tr",
+            { "data-sdg": goal.number },
+            h("th", { scope: "row" }, sdgBadge(goal.number, { name: goal.name }), key.has(goal.id) ? h("span", { title: "a key goal of the sector", "aria-label": "key goal" }, " ★") : null),
+            (data.cells[i] ?? []).map((cell, j) => {
+              const colours = heat(cell.count / max);
+              const label = `SDG ${goal.number} in ${data.regions[j]}: ${cell.count} (about ${formatScore(cell.expected)} expected)${cell.gap ? ", a gap" : ""}`;
+              return h(
+                "td",
+                { class: cell.gap ? "gap" : null, title: label, "aria-label": label, "data-gap": cell.gap ? "true" : null, style: cell.gap || !cell.count ? {} : { backgroundColor: colours.background, color: colours.text } },
+                String(cell.count),
+              );
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+  return [
+    data.explanation?.summary ? h("p", { class: "summary" }, data.explanation.summary) : null,
+    table,
+    data.gaps.length ? [h("h3", null, "The largest gaps"), h("ol", { class: "recs" }, data.gaps.slice(0, 5).map((g) => h("li", { class: "rec" }, h("p", { class: "summary" }, g.summary ?? ""), whyThis(g.components))))] : null,
+  ];
+}
+
+interface Group {
+  id: string;
+  label: string;
+  size: number;
+  kinds: Record<string, number>;
+  members: NodeRecord[];
+  explanation: { summary?: string; terms?: { term: string; weight: number }[]; sdgs?: Sdg[] };
+}
+
+/** Sub-sector groups: a label from their words, who is in them, and why they hang together. */
+function groupList(data: { items: Group[]; explanation?: { summary?: string } }): Child {
+  if (!data.items.length) return notice("info", "No sub-sector groups found.");
+  return [
+    data.explanation?.summary ? h("p", { class: "summary" }, data.explanation.summary) : null,
+    h(
+      "ol",
+      { class: "groups" },
+      data.items.map((g) =>
+        h(
+          "li",
+          { class: "group", "data-group": g.id },
+          h("strong", null, g.label),
+          h("span", { class: "muted" }, ` · ${Object.entries(g.kinds).map(([k, n]) => plural(n, kindLabel(k), kindLabel(k, 2))).join(", ")}`),
+          g.explanation.summary ? h("p", { class: "summary" }, g.explanation.summary) : null,
+          g.explanation.sdgs?.length ? h("p", null, h("span", { class: "reason-label" }, "Goals: "), g.explanation.sdgs.slice(0, 5).map((x) => sdgBadge(x.number, { name: x.name }))) : null,
+          g.members.length ? h("p", null, h("span", { class: "reason-label" }, "Among them: "), h("span", { class: "inline-list" }, g.members.slice(0, 10).map((m) => nodeLink(m)))) : null,
+        ),
+      ),
+    ),
+  ];
+}
+
+interface Proposal {
+  members: Recommendation[];
+  coverage: { regions: string[]; sdgs: Sdg[]; groups: { id: string; label: string }[]; board_member: boolean };
+  uncovered: { regions: string[]; sdgs: Sdg[]; groups: { id: string; label: string }[] };
+  candidates: number;
+  explanation?: { summary?: string };
+}
+
+function coverageView(title: string, part: { regions: string[]; sdgs: Sdg[]; groups: { label: string }[] }): Child {
+  if (!part.regions.length && !part.sdgs.length && !part.groups.length) return null;
+  return h(
+    "div",
+    null,
+    h("h4", null, title),
+    h(
+      "dl",
+      { class: "facts" },
+      part.regions.length ? [h("dt", null, "Regions"), h("dd", null, part.regions.join(", "))] : null,
+      part.sdgs.length ? [h("dt", null, "Goals"), h("dd", null, part.sdgs.map((g) => sdgBadge(g.number, { name: g.name })))] : null,
+      part.groups.length ? [h("dt", null, "Groups"), h("dd", null, part.groups.map((g) => g.label).join("; "))] : null,
+    ),
+  );
+}
+
+function councilAssistant(parent: HTMLElement, sectorId: string): void {
+  const size = h("select", { name: "size" }, [5, 6, 7, 8].map((n) => h("option", { value: n }, String(n))));
+  size.value = "7";
+  const out = h("div", { "aria-live": "polite" });
+  const needsKey = h("p", { class: "hint" });
+  const showKey = () => {
+    needsKey.textContent = apiKey() ? "" : "Proposing a council needs a member's API key: paste one on the Editor desk.";
+  };
+  showKey();
+  window.addEventListener("cocreate:key", showKey);
+  const form = h("form", { class: "assistant", "aria-label": "Council assistant" }, field("Council size", size, "five to eight members, one of them a board member"), h("button", { type: "submit" }, "Propose a council"), needsKey);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!apiKey()) {
+      replace(out, notice("info", "Proposing a council needs a member's API key (or an editor's or admin's): paste it on the ", h("a", { href: "/editor" }, "Editor desk"), ", then come back."));
+      return;
+    }
+    replace(out, h("p", { class: "loading" }, "Composing…"));
+    post<Proposal>("/v1/councils/propose", { sector: sectorId, size: Number(size.value) }).then(
+      (found) => {
+        replace(
+          out,
+          found.explanation?.summary ? h("p", { class: "summary" }, found.explanation.summary) : null,
+          recommendations(found.members, "No candidates found."),
+          coverageView(found.coverage.board_member ? "What they cover (with a board member)" : "What they cover (no board member found)", found.coverage),
+          coverageView("Not covered yet", found.uncovered),
+        );
+      },
+    ).catch(
+      (error) => {
+        if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+          replace(out, notice("info", "Proposing a council needs a member's API key (or an editor's or admin's): paste it on the ", h("a", { href: "/editor" }, "Editor desk"), ", then come back."));
+        } else replace(out, failure(error, "The council assistant"));
+      },
+    );
+  });
+  const intro = h("p", null, "Proposes members who together cover the sector's regions, key goals and groups, with the reason for each. Nothing is written: the council decides.");
+  parent.appendChild(h("section", { class: "card", "aria-labelledby": "assistant-h" }, h("h2", { id: "assistant-h" }, "Council assistant"), intro, form, out));
+}
+
+interface BridgesAnswer {
+  items: Recommendation[];
+  single_points_of_failure: Recommendation[];
+  unlinked_sectors: { id: string; name: string }[];
+  explanation?: { summary?: string };
+}
+
+function selectOf(name: string, options: [string, string][]): HTMLSelectElement {
+  return h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
+}
+
+export async function renderSector(main: HTMLElement, params: Params): Promise<void> {
+  const id = `sector:${params.slug}`;
+  let sector: NodeRecord;
+  try {
+    sector = await node(id);
+  } catch (error) {
+    main.appendChild(h("h1", null, "Sector"));
+    main.appendChild(failure(error, "This sector"));
+    return;
+  }
+  main.appendChild(h("h1", null, `${sector.name} sector`));
+  const aliases = Array.isArray(sector.aliases) ? (sector.aliases as string[]) : [];
+  main.appendChild(
+    h("section", { class: "card", "aria-label": "About the sector" },
+      typeof sector.description === "string" ? h("p", { class: "bio" }, sector.description) : null,
+      aliases.length ? h("p", { class: "muted" }, `Also known as: ${aliases.join("; ")}.`) : null,
+      h("p", { class: "actions" }, h("a", { href: `/map?sector=${encodeURIComponent(id)}`, class: "button secondary" }, "On the map"), " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "In the graph"), " ", h("a", { href: "/sectors" }, "All sectors")),
+    ),
+  );
+
+  const synergyKind = selectOf("kind", [["initiative", "initiatives"], ["person", "people"], ["wisdom_entry", "Wisdom Book entries"]]);
+  const synergiesBody = h("div");
+  const loadSynergies = () =>
+    get<{ items: Recommendation[]; explanation?: { summary?: string } }>(sectorApi(id, "synergies"), { with: "all", kind: synergyKind.value, limit: 10 }).then(
+      (page) => replace(synergiesBody, page.explanation?.summary ? h("p", { class: "muted" }, page.explanation.summary) : null, recommendations(page.items, "No synergies found.")),
+    ).catch(
+      (error) => replace(synergiesBody, failure(error, "Synergies")),
+    );
+  synergyKind.addEventListener("change", () => void loadSynergies());
+
+  const bridgeKind = selectOf("kind", [["person", "people"], ["initiative", "initiatives"], ["council", "councils"]]);
+  const bridgesBody = h("div");
+  const loadBridges = () =>
+    get<BridgesAnswer>(sectorApi(id, "bridges"), { kind: bridgeKind.value, limit: 10 }).then(
+      (page) =>
+        replace(
+          bridgesBody,
+          page.explanation?.summary ? h("p", { class: "muted" }, page.explanation.summary) : null,
+          recommendations(page.items, "No bridges found."),
+          page.single_points_of_failure.length ? [h("h3", null, "Single points of failure"), recommendations(page.single_points_of_failure, "")] : null,
+          page.unlinked_sectors.length ? h("p", null, h("span", { class: "reason-label" }, "Not linked to: "), page.unlinked_sectors.map((s) => s.name).join(", ")) : null,
+        ),
+    ).catch(
+      (error) => replace(bridgesBody, failure(error, "Bridges")),
+    );
+  bridgeKind.addEventListener("change", () => void loadBridges());
+
+  main.appendChild(
+    h(
+      "nav",
+      { class: "toc", "aria-label": "On this page" },
+      h("ul", { class: "inline-list" }, [
+        ["overlap", "Overlap"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
+        ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["assistant-h", "Council assistant"],
+      ].map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label)))),
+    ),
+  );
+  const tasks: Promise<void>[] = [
+    overlapCard(main, id),
+    section(main, "Synergies with other sectors", async () => {
+      await loadSynergies();
+      return [h("div", { class: "filter-grid compact" }, field("Pairs of", synergyKind)), synergiesBody];
+    }, { id: "synergies" }),
+    section(main, "Bridge people", async () => {
+      await loadBridges();
+      return [h("div", { class: "filter-grid compact" }, field("Bridges among", bridgeKind)), bridgesBody];
+    }, { id: "bridges", intro: h("p", { class: "muted section-intro" }, "Who links this sector with the others, and whose absence would cut a sector off.") }),
+    section(main, "Sub-sector groups", async () => groupList(await get<{ items: Group[]; explanation?: { summary?: string } }>(sectorApi(id, "groups"))), { id: "groups" }),
+    section(main, "Gaps by goal and region", async () => gapGrid(await get<Gaps>(sectorApi(id, "gaps"))), { id: "gaps" }),
+    section(main, "In numbers", () => hubCounts(sector)),
+  ];
+  councilAssistant(main, id);
+  await Promise.allSettled(tasks);
+}
