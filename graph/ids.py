@@ -21,6 +21,13 @@ NODE_KINDS: tuple[str, ...] = (
 _SLUG = r"[a-z0-9](?:[a-z0-9._-]{0,118}[a-z0-9])?"
 ID_PATTERN = rf"^(?:{'|'.join(NODE_KINDS)}):{_SLUG}$"
 _ID_RE = re.compile(ID_PATTERN)
+
+
+def id_pattern(kind: str) -> str:
+    """The pattern of the ids of one kind of node (``sector:<slug>``, ...)."""
+    return rf"^{kind}:{_SLUG}$"
+
+
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 

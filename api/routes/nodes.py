@@ -17,7 +17,7 @@ from api.services import Services
 from graph.codec import node_record
 from graph.edges import Edge
 from graph.errors import InvalidRecord, NodeNotFound, Problem
-from graph.ids import ID_PATTERN
+from graph.ids import ID_PATTERN, id_pattern
 from graph.interchange import parse_record
 from graph.listing import NodeFilter, list_nodes
 from graph.model import Node, NodeKind
@@ -27,6 +27,14 @@ from graph.store import Deletion
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"], responses=PROBLEMS)
 
 NodeIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=160, examples=["sdg:4"])]
+# A filter names a node of its own kind: `sector=person:…` would list a person's links.
+SectorFilter = Annotated[
+    str | None, Query(pattern=id_pattern("sector"), max_length=160, examples=["sector:health"])
+]
+SdgFilter = Annotated[
+    str | None, Query(pattern=id_pattern("sdg"), max_length=160, examples=["sdg:4"])
+]
+CommunityFilter = Annotated[str | None, Query(pattern=id_pattern("community"), max_length=160)]
 EXAMPLES: dict[str, Any] = {
     "initiative": {
         "summary": "An initiative (editors and admins)",
@@ -70,9 +78,9 @@ def list_(
     services: ServicesDep,
     caller: CallerDep,
     kind: KindQuery = None,
-    sector: Annotated[str | None, Query(pattern=ID_PATTERN, examples=["sector:health"])] = None,
-    sdg: Annotated[str | None, Query(pattern=ID_PATTERN, examples=["sdg:4"])] = None,
-    community: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    sector: SectorFilter = None,
+    sdg: SdgFilter = None,
+    community: CommunityFilter = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
     q: Annotated[str | None, Query(max_length=100, description="Prefix of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -11,15 +11,19 @@ from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ServicesDep
 from api.errors import NotFound, Unprocessable
-from api.routes.nodes import KindQuery, NodeIdPath, visible_node
+from api.routes.nodes import (
+    CommunityFilter,
+    KindQuery,
+    NodeIdPath,
+    SdgFilter,
+    SectorFilter,
+    visible_node,
+)
 from api.schemas import PROBLEMS
 from graph.filters import Near, SearchFilter
-from graph.ids import ID_PATTERN
 from graph.model import Node
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS)
-
-IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=160)]
 
 
 class Scores(BaseModel):
@@ -95,9 +99,9 @@ def search(
     caller: CallerDep,
     q: Annotated[str, Query(min_length=1, max_length=500, examples=["youth mentoring"])],
     kind: KindQuery = None,
-    sector: IdFilter = None,
-    sdg: IdFilter = None,
-    community: IdFilter = None,
+    sector: SectorFilter = None,
+    sdg: SdgFilter = None,
+    community: CommunityFilter = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
@@ -125,9 +129,9 @@ def similar(
     services: ServicesDep,
     caller: CallerDep,
     kind: KindQuery = None,
-    sector: IdFilter = None,
-    sdg: IdFilter = None,
-    community: IdFilter = None,
+    sector: SectorFilter = None,
+    sdg: SdgFilter = None,
+    community: CommunityFilter = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     like: Annotated[
         list[str] | None, Query(description="More like these too", max_length=20)

@@ -75,6 +75,13 @@ def test_malformed_json_and_oversized_bodies(
         ("/v1/nodes/initiative:hub/neighbors?depth=9", "query.depth", "less than or equal to 3"),
         ("/v1/edges?node=initiative:hub&kind=likes", "query.kind.0", "Input should be 'works_on'"),
         ("/v1/paths?source=person:pub", "query.target", "Field required"),
+        # A filter names a node of its own kind; a person as a "sector" would list the
+        # nodes linked to that person, hidden or not.
+        ("/v1/nodes?sector=person:priv", "query.sector", "should match pattern"),
+        ("/v1/nodes?sdg=person:priv", "query.sdg", "should match pattern"),
+        ("/v1/nodes?community=person:priv", "query.community", "should match pattern"),
+        ("/v1/search?q=x&sector=person:priv", "query.sector", "should match pattern"),
+        ("/v1/search?q=x&community=sector:health", "query.community", "should match pattern"),
     ],
 )
 def test_bad_queries(client: TestClient, url: str, field: str, reason: str) -> None:
