@@ -224,9 +224,15 @@ class SemanticIndex:
             if negative:
                 disliked = np.stack([self._vectors.vector(i) for i in negative]).mean(0)
                 query = query - self.ranking.negative_weight * disliked
-            skip = {item_id, *positive, *negative, *exclude}
+            # The examples are left out after ranking (a few extra are asked for), so that
+            # ``exclude`` reaches the index as given: the service passes the same frozenset
+            # of hidden profiles every time, whose rows the index remembers.
+            examples = {item_id, *positive, *negative}
             depth = k if mmr_lambda is None else max(k, self.ranking.depth)
-            ranked = self._vectors.search(normalise(query), depth, allowed=allowed, exclude=skip)
+            ranked = self._vectors.search(
+                normalise(query), depth + len(examples), allowed=allowed, exclude=exclude
+            )
+            ranked = [(i, score) for i, score in ranked if i not in examples][:depth]
             rank_of = {i: r for r, (i, _) in enumerate(ranked, start=1)}
             if mmr_lambda is not None and ranked:
                 vectors = np.stack([self._vectors.vector(i) for i, _ in ranked])
