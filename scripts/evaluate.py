@@ -21,9 +21,11 @@ the baseline hybrid (``--baseline``, by default the shipped ``RankingOptions``) 
 tuned hybrid are then compared on the test halves (nDCG@10, recall@100, MRR@10), with
 a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 
-``tagging`` hands its arguments to ``run()`` of ``scripts/evaluate_tagging.py``.
+``tagging`` hands its arguments to ``run()`` of ``scripts/evaluate_tagging.py``, and
+``recommend`` to ``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md).
 
     .venv/bin/python scripts/evaluate.py retrieval
+    .venv/bin/python scripts/evaluate.py recommend
     .venv/bin/python scripts/evaluate.py all
 """
 
@@ -65,6 +67,7 @@ log = logging.getLogger("evaluate")
 
 REPO = Path(__file__).resolve().parents[1]
 TAGGING = Path(__file__).with_name("evaluate_tagging.py")
+RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -550,18 +553,29 @@ def _depth(row: Mapping[str, Any]) -> int:
 
 def run_tagging(arguments: Sequence[str]) -> int:
     """Run ``run()`` of scripts/evaluate_tagging.py (loaded by path); 2 if it is missing."""
-    if not TAGGING.is_file():
-        print(f"{TAGGING} does not exist yet: no tagging evaluation to run.", file=sys.stderr)
+    return run_script(TAGGING, "tagging", arguments)
+
+
+def run_recommend(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_recommend.py (loaded by path); 2 if it is missing."""
+    return run_script(RECOMMEND, "recommend", arguments)
+
+
+def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
+    """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
+    if not script.is_file():
+        print(f"{script} does not exist yet: no {name} evaluation to run.", file=sys.stderr)
         return 2
-    spec = importlib.util.spec_from_file_location("evaluate_tagging", TAGGING)
+    spec = importlib.util.spec_from_file_location(f"evaluate_{name}", script)
     if spec is None or spec.loader is None:
-        print(f"cannot load {TAGGING}", file=sys.stderr)
+        print(f"cannot load {script}", file=sys.stderr)
         return 2
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
     spec.loader.exec_module(module)
     run = getattr(module, "run", None)
     if not callable(run):
-        print(f"{TAGGING} has no run() function.", file=sys.stderr)
+        print(f"{script} has no run() function.", file=sys.stderr)
         return 2
     takes_arguments = bool(inspect.signature(run).parameters)
     result = run(list(arguments)) if takes_arguments else run()
@@ -618,13 +632,21 @@ def add_retrieval_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line."""
+    """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
+    (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] in (["tagging"], ["recommend"]):
+        return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     add_retrieval_options(commands.add_parser("retrieval", help="dense vs lexical vs hybrid"))
     tagging = commands.add_parser("tagging", help="scripts/evaluate_tagging.py run()")
     tagging.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
-    add_retrieval_options(commands.add_parser("all", help="retrieval, then tagging"))
+    recommend = commands.add_parser(
+        "recommend", help="scripts/evaluate_recommend.py run(): recommender vs baselines"
+    )
+    recommend.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    add_retrieval_options(commands.add_parser("all", help="retrieval, tagging, recommend"))
     return parser.parse_args(argv)
 
 
@@ -635,7 +657,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_retrieval(options)
     if options.command == "tagging":
         return run_tagging(options.arguments)
-    return max(run_retrieval(options), run_tagging([]))
+    if options.command == "recommend":
+        return run_recommend(options.arguments)
+    return max(run_retrieval(options), run_tagging([]), run_recommend([]))
 
 
 if __name__ == "__main__":

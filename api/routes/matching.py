@@ -2,8 +2,238 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.auth import Caller
+from api.deps import CallerDep, ServicesDep
+from api.errors import NotFound, Unprocessable
+from api.matching import MatchingService, NoPublicPlace, Scope, matching_of
+from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS
+from api.services import Services
+from graph.ids import ID_PATTERN
+from graph.model import Node
 
 router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEMS)
+
+_SLUG = ID_PATTERN.partition("):")[2]
+PersonPath = Annotated[
+    str, Path(pattern=f"^person:{_SLUG}", max_length=160, examples=["person:maria-lopez"])
+]
+InitiativePath = Annotated[
+    str,
+    Path(pattern=f"^initiative:{_SLUG}", max_length=160, examples=["initiative:safe-streets"]),
+]
+ModeQuery = Annotated[
+    Literal["similar", "complementary", "bridging"],
+    Query(description="similar: alike and close in the graph; complementary: offers meet "
+          "needs; bridging: relevant people in other sectors and other parts of the network"),
+]  # fmt: skip
+ScopeQuery = Annotated[
+    Literal["global", "local"],
+    Query(description="local: only within radius_km of the public (coarsened) place"),
+]
+RadiusQuery = Annotated[
+    float | None, Query(gt=0, le=20_000, description="With scope=local (default 100 km)")
+]
+LimitQuery = Annotated[int, Query(ge=1, le=50)]
+OffsetQuery = Annotated[int, Query(ge=0, le=200)]
+DEFAULT_RADIUS_KM = 100.0
+
+
+class SdgRef(BaseModel):
+    id: str
+    number: int | None
+    name: str
+
+
+class SectorRef(BaseModel):
+    id: str
+    name: str
+
+
+class PathNode(BaseModel):
+    id: str
+    kind: str
+    name: str
+
+
+class PathEdge(BaseModel):
+    edge: str
+    direction: Literal["out", "in"]
+
+
+class Phrases(BaseModel):
+    yours: list[str] = Field(description="Phrases of the person asked about (or initiative)")
+    theirs: list[str] = Field(description="Phrases of the recommended node")
+
+
+class OfferNeed(BaseModel):
+    offer: str
+    need: str
+    direction: Literal["theirs_meets_yours", "yours_meets_theirs"]
+
+
+class MatchExplanation(BaseModel):
+    """Why this was recommended, in a sentence and in parts."""
+
+    summary: str = Field(description="One plain sentence")
+    components: dict[str, float] = Field(description="The parts of the score; they add up to it")
+    shared_sectors: list[SectorRef]
+    shared_sdgs: list[SdgRef]
+    path: list[PathNode | PathEdge] = Field(
+        description="A short path in the graph: nodes interleaved with edge steps"
+    )
+    phrases: Phrases
+    offer_need: list[OfferNeed]
+    distance_band: str | None = Field(
+        default=None, description="From coarsened places; absent when either is unknown"
+    )
+
+
+class Match(BaseModel):
+    node: Node
+    score: float
+    explanation: MatchExplanation
+
+
+class CollaboratorsPage(BaseModel):
+    person: str
+    mode: str
+    scope: str
+    radius_km: float | None = None
+    items: list[Match]
+    limit: int
+    offset: int
+
+
+class InitiativesPage(BaseModel):
+    person: str
+    items: list[Match]
+    limit: int
+    offset: int
+
+
+class PeoplePage(BaseModel):
+    initiative: str
+    mode: str
+    scope: str
+    radius_km: float | None = None
+    items: list[Match]
+    limit: int
+    offset: int
+
+
+def _service(request: Request, services: Services) -> MatchingService:
+    return matching_of(services, request.app.state)
+
+
+def _check_scope(scope: Scope, radius_km: float | None) -> float:
+    if radius_km is not None and scope != "local":
+        reason = "radius_km needs scope=local"
+        raise Unprocessable(reason, errors=[{"field": "query.radius_km", "reason": reason}])
+    return DEFAULT_RADIUS_KM if radius_km is None else radius_km
+
+
+def _seed(services: Services, caller: Caller, node_id: str) -> None:
+    """404 unless the caller may see the node and the graph view holds it."""
+    visible_node(services, caller, node_id)
+    services.catch_up()
+    if node_id not in services.view.graph:
+        raise NotFound(f"no node with id '{node_id}'")
+
+
+def _no_place(node_id: str) -> Unprocessable:
+    reason = f"scope=local needs a public place for '{node_id}', which has none"
+    return Unprocessable(reason, errors=[{"field": "query.scope", "reason": reason}])
+
+
+@router.get(
+    "/people/{person_id}/collaborators", response_model=CollaboratorsPage,
+    summary="Collaborators for a person",
+)  # fmt: skip
+def collaborators(
+    person_id: PersonPath,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    mode: ModeQuery = "similar",
+    scope: ScopeQuery = "global",
+    radius_km: RadiusQuery = None,
+    limit: LimitQuery = 10,
+    offset: OffsetQuery = 0,
+) -> JSONResponse:
+    """People to work with, each explained: shared goals and sectors, the path that links
+    you, matching phrases, offers that meet needs, the distance band. People already
+    known are left out; only discoverable people open to collaborate are recommended."""
+    radius = _check_scope(scope, radius_km)
+    _seed(services, caller, person_id)
+    try:
+        items = _service(request, services).recommend(
+            caller, person_id, "person", mode=mode, scope=scope, radius_km=radius,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+    except NoPublicPlace as exc:
+        raise _no_place(exc.node_id) from None
+    body = {"person": person_id, "mode": mode, "scope": scope, "items": items,
+            "limit": limit, "offset": offset}  # fmt: skip
+    if scope == "local":
+        body["radius_km"] = radius
+    return JSONResponse(body)
+
+
+@router.get(
+    "/people/{person_id}/initiatives", response_model=InitiativesPage,
+    summary="Initiatives a person could join",
+)  # fmt: skip
+def initiatives(
+    person_id: PersonPath,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    limit: LimitQuery = 10,
+    offset: OffsetQuery = 0,
+) -> JSONResponse:
+    """Active initiatives to join, each explained; the person's own are left out."""
+    _seed(services, caller, person_id)
+    items = _service(request, services).recommend(
+        caller, person_id, "initiative", limit=limit, offset=offset
+    )
+    return JSONResponse({"person": person_id, "items": items, "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/initiatives/{initiative_id}/people", response_model=PeoplePage,
+    summary="People who could join or help an initiative",
+)  # fmt: skip
+def people(
+    initiative_id: InitiativePath,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    mode: ModeQuery = "similar",
+    scope: ScopeQuery = "global",
+    radius_km: RadiusQuery = None,
+    limit: LimitQuery = 10,
+    offset: OffsetQuery = 0,
+) -> JSONResponse:
+    """People whose offers meet the initiative's needs, who care about its goals, or who
+    are close to the people on it; each explained. Its own people are left out."""
+    radius = _check_scope(scope, radius_km)
+    _seed(services, caller, initiative_id)
+    try:
+        items = _service(request, services).recommend(
+            caller, initiative_id, "person", mode=mode, scope=scope, radius_km=radius,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+    except NoPublicPlace as exc:
+        raise _no_place(exc.node_id) from None
+    body = {"initiative": initiative_id, "mode": mode, "scope": scope, "items": items,
+            "limit": limit, "offset": offset}  # fmt: skip
+    if scope == "local":
+        body["radius_km"] = radius
+    return JSONResponse(body)

@@ -1,0 +1,320 @@
+"""Recommendations in the service: the graph's matching code wired to privacy and the index.
+
+:class:`MatchingService` turns a caller into the matching code's audience (what walks
+may pass through, who may be recommended) using :mod:`api.privacy` and the search
+service's hidden set, keeps the profile index in step with the store, and keeps per
+``view.seq`` caches (degrees, the recommendable people of each audience and their public
+places), so that a request never passes over the whole graph. Then it presents each
+result as :func:`api.privacy.present` shows the node, with its explanation.
+
+Consent holds for every role: a person who is private or not discoverable, or not open
+to collaborate, is never recommended, not even to an admin, and contact details are
+never part of a recommendation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from api.auth import Caller, Role
+from api.privacy import PLACING_EDGES, edge_filter, present
+from api.services import Services
+from graph.geo import EARTH_RADIUS_KM
+from graph.matching.context import Audience, Degrees, MatchContext
+from graph.matching.explain import Described, explanation, ids_to_describe
+from graph.matching.features import Near
+from graph.matching.profiles import ProfileIndex
+from graph.matching.recommend import Result, recommend
+from graph.matching.scoring import Mode
+from graph.model import Sdg
+from graph.similarity import Scored, TextSimilarity
+from graph.texts import node_text
+
+log = logging.getLogger(__name__)
+
+Scope = Literal["global", "local"]
+OVERFETCH = 1.3  # unfiltered answers fetched per wanted one, over the pool's share
+MIN_SHARE = 0.5  # a pool smaller than this share of the index is searched with a filter
+CIRCLES = 256  # local pools kept per view.seq
+
+
+class NoPublicPlace(Exception):
+    """Local recommendations for a node that has no public position."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__(node_id)
+        self.node_id = node_id
+
+
+@dataclass(frozen=True)
+class People:
+    """The people one audience may be recommended, with their public places (arrays)."""
+
+    ids: frozenset[str]
+    placed: list[str]
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+
+    def within(self, lat: float, lon: float, radius_km: float) -> frozenset[str]:
+        """The placed ones within ``radius_km`` of a point (great-circle distance)."""
+        if not self.placed:
+            return frozenset()
+        p1, p2 = np.radians(lat), np.radians(self.lat)
+        dp, dl = p2 - p1, np.radians(self.lon - lon)
+        a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        return frozenset(self.placed[i] for i in np.flatnonzero(km <= radius_km))
+
+
+class _Version:
+    """Caches valid for one ``view.seq``."""
+
+    def __init__(self, seq: int, degrees: Degrees) -> None:
+        self.seq = seq
+        self.degrees = degrees
+        self.people: dict[str, People] = {}
+        self.initiatives: frozenset[str] | None = None
+        self.circles: OrderedDict[tuple[str, float, float, float], frozenset[str]] = OrderedDict()
+
+    def within(self, audience: str, people: People, near: Near) -> frozenset[str]:
+        """The audience's people in a circle; the last ``CIRCLES`` circles are kept (public
+        places are grid centres, so the same circles come back)."""
+        key = (audience, near.lat, near.lon, near.radius_km)
+        found = self.circles.get(key)
+        if found is None:
+            found = self.circles[key] = people.within(near.lat, near.lon, near.radius_km)
+            if len(self.circles) > CIRCLES:
+                self.circles.popitem(last=False)
+        return found
+
+
+class PoolSimilarity:
+    """The service's text similarity, answering nearest-neighbour questions among the large
+    people pool from an unfiltered search: people are most of the index, so a few more
+    unfiltered answers than wanted nearly always hold enough of them, where a filtered
+    search would first look up every id of the pool. When they do not (a node whose
+    nearest texts are mostly initiatives), the search is widened once, and what it holds
+    is the answer: candidate generation needs good candidates, not exactly k."""
+
+    def __init__(self, inner: TextSimilarity, large: Collection[str], total: int) -> None:
+        self.inner = inner
+        self.large = large
+        self.share = len(large) / max(total, 1)
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, npt.NDArray[np.float32]]:
+        return self.inner.vectors(ids)
+
+    def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
+        return self.inner.scores(node_id, others)
+
+    def nearest(
+        self,
+        node_id: str,
+        k: int,
+        *,
+        among: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Scored:
+        if among is not self.large or self.share < MIN_SHARE:
+            return self.inner.nearest(node_id, k, among=among, exclude=exclude)
+        skip = set(exclude)
+        kept: Scored = []
+        for widen in (1, 4):
+            fetch = int(widen * k / self.share * OVERFETCH) + len(skip) + 10
+            found = self.inner.nearest(node_id, fetch)
+            kept = [(i, s) for i, s in found if i in among and i not in skip]
+            if len(kept) >= k or len(found) < fetch:
+                break
+        return kept[:k]
+
+    def nearest_text(
+        self,
+        text: str,
+        k: int,
+        *,
+        among: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> Scored:
+        return self.inner.nearest_text(text, k, among=among, exclude=exclude)
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self.inner.encode(texts)
+
+
+def _audience_name(caller: Caller) -> str:
+    if caller.role is Role.admin:
+        return "admin"
+    return "members" if caller.at_least(Role.member) else "public"
+
+
+class MatchingService:
+    """Collaborators, initiatives to join and people to help, for one :class:`Services`."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._profiles: ProfileIndex | None = None
+        self._version: _Version | None = None
+        self._lock = threading.Lock()  # guards the per-version caches
+        self._profiles_lock = threading.Lock()
+
+    # -- state kept in step with the store ----------------------------------------
+
+    @property
+    def profiles(self) -> ProfileIndex:
+        """The profile index, built on first use and caught up with the view."""
+        services = self.services
+        if self._profiles is None:
+            with self._profiles_lock:
+                if self._profiles is None:
+                    self._profiles = ProfileIndex.from_store(services.store)
+        if self._profiles.seq != services.view.seq:
+            self._profiles.catch_up(services.store)
+        return self._profiles
+
+    def _current(self) -> _Version:
+        view = self.services.view
+        version = self._version
+        if version is None or version.seq != view.seq:
+            version = _Version(view.seq, Degrees(view.graph))
+            self._version = version
+        return version
+
+    def _people(self, version: _Version, audience: str) -> People:
+        """Recommendable people for an audience: consent, visibility, and open to it."""
+        found = version.people.get(audience)
+        if found is not None:
+            return found
+        shown = {"public"} if audience == "public" else {"public", "members"}
+        profiles = self.profiles
+        ids: set[str] = set()
+        placed: list[str] = []
+        lat: list[float] = []
+        lon: list[float] = []
+        for node, attrs in self.services.view.graph.nodes(data=True):
+            if attrs["kind"] != "person" or not attrs["discoverable"]:
+                continue
+            if attrs["visibility"] not in shown:
+                continue
+            profile = profiles.get(node)
+            if profile is None or not profile.open_to_collaborate:
+                continue
+            ids.add(node)
+            if attrs.get("lat") is not None and attrs.get("lon") is not None:
+                placed.append(node)
+                lat.append(float(attrs["lat"]))
+                lon.append(float(attrs["lon"]))
+        found = People(frozenset(ids), placed, np.array(lat), np.array(lon))
+        version.people[audience] = found
+        return found
+
+    def _initiatives(self, version: _Version) -> frozenset[str]:
+        if version.initiatives is None:
+            version.initiatives = frozenset(
+                node
+                for node, attrs in self.services.view.graph.nodes(data=True)
+                if attrs["kind"] == "initiative" and attrs.get("active", True)
+            )
+        return version.initiatives
+
+    # -- a request -------------------------------------------------------------------
+
+    def context(
+        self, caller: Caller, seed: str, *, scope: Scope = "global", radius_km: float = 100.0
+    ) -> tuple[MatchContext, Near | None]:
+        """The matching context of a caller (and, for ``local``, the circle to stay in)."""
+        services = self.services
+        services.catch_up()
+        self.profiles  # noqa: B018 - built (or caught up) before the caches read it
+        audience_name = _audience_name(caller)
+        with self._lock:
+            version = self._current()
+            people = self._people(version, audience_name)
+            initiatives = self._initiatives(version)
+        graph = services.view.graph
+        hidden = services.search.hidden_from(caller)
+        near = None
+        pool: Collection[str] = people.ids
+        if scope == "local":
+            attrs = graph.nodes[seed]
+            if attrs.get("lat") is None or attrs.get("lon") is None:
+                raise NoPublicPlace(seed)
+            near = Near(float(attrs["lat"]), float(attrs["lon"]), radius_km)
+            with self._lock:
+                pool = version.within(audience_name, people, near)
+        people_ids = people.ids
+
+        def allow(node: str) -> bool:
+            return node not in hidden
+
+        def recommendable(node: str) -> bool:
+            return node in people_ids or node in initiatives
+
+        audience = Audience(allow, edge_filter(caller, graph), recommendable, PLACING_EDGES)
+        inner = services.similarity
+        similarity = PoolSimilarity(inner, people.ids, len(inner.index))
+        ctx = MatchContext(
+            graph, similarity, self.profiles, audience, version.degrees, pool, initiatives
+        )
+        return ctx, near
+
+    def recommend(
+        self,
+        caller: Caller,
+        seed: str,
+        target: str,
+        *,
+        mode: Mode = "similar",
+        scope: Scope = "global",
+        radius_km: float = 100.0,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """The page of recommendations, each presented with its explanation."""
+        ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km)
+        result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near)
+        return self._present(caller, result)
+
+    def _present(self, caller: Caller, result: Result) -> list[dict[str, Any]]:
+        store = self.services.store
+        nodes = store.get_nodes(sorted(ids_to_describe(result.pool, result.items)))
+        describe = {}
+        for node_id, node in nodes.items():
+            number = node.number if isinstance(node, Sdg) else None
+            text = node_text(node) if node.kind != "person" else ""
+            describe[node_id] = Described(node_id, node.kind, node.name, number, text)
+        profiles = self.profiles
+        seed_profile = profiles.get(result.pool.seed.id)
+        items = []
+        for item in result.items:
+            recommended = nodes.get(item.id)
+            if recommended is None:  # deleted since the view saw it
+                continue
+            found = explanation(result.pool, item, describe, (seed_profile, profiles.get(item.id)))
+            shown = present(recommended, caller)
+            shown.pop("contact", None)  # never in recommendations, whoever asks
+            items.append({"node": shown, "score": round(item.score, 6), "explanation": found})
+        return items
+
+
+_registry_lock = threading.Lock()
+
+
+def matching_of(services: Services, holder: Any) -> MatchingService:
+    """The matching service of these services, kept on ``holder`` (the app's state)."""
+    found = getattr(holder, "matching", None)
+    if isinstance(found, MatchingService) and found.services is services:
+        return found
+    with _registry_lock:
+        found = getattr(holder, "matching", None)
+        if not isinstance(found, MatchingService) or found.services is not services:
+            found = MatchingService(services)
+            holder.matching = found
+        return found

@@ -1,0 +1,193 @@
+"""Bounded candidate generation: who or what is worth scoring for one seed.
+
+Sources, each capped so that a request never walks the whole graph:
+
+- **text**: the ``reservoir`` nodes nearest to the seed by text among the audience's
+  pool (one ``TextSimilarity.nearest`` call); the first ``text_k`` are candidates,
+  the rest serve the sources below. Plus the ``work_k`` nearest to each of the first
+  ``work_seeds`` initiatives the seed works on (people on it, for an initiative).
+- **graph**: nodes two hops away through the seed's collaboration hubs (people it
+  knows, initiatives, organisations, councils, communities, events); a hub of degree
+  up to ``hub_cap`` is walked, a larger one (a city, a big event) contributes only
+  its members found in the reservoir, checked edge by edge; the ``graph_k`` reached
+  through the most and the smallest hubs are kept. Then three hops away through the
+  people the seed knows and what it works on: their small hubs (degree up to a
+  quarter of ``hub_cap``), at most ``three_hop_cap`` nodes. Goals, sectors and
+  targets are never walked: they join thousands.
+- **complement**: the nearest by text among the nodes that offer what the seed needs
+  or need what it offers, when that set is at most ``complement_set_cap``; the
+  reservoir covers the common skills, whose sets are larger.
+
+Each candidate reached through the graph keeps the walk that reached it first (for
+the explanation).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from graph.matching.context import TOPIC_KINDS, WORK_EDGES, Incident, MatchContext
+
+Walk = tuple[Incident, ...]
+"""Steps from the seed: each (node reached, edge kind, forward)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far candidate generation may go for one request."""
+
+    hub_cap: int = 300
+    graph_k: int = 120
+    three_hop_cap: int = 50
+    reservoir: int = 300
+    text_k: int = 60
+    work_k: int = 30
+    work_seeds: int = 5
+    complement_k: int = 40
+    complement_set_cap: int = 2_000
+
+
+@dataclass
+class Seed:
+    """The seed's neighbourhood, read once: its allowed edges and what it works on."""
+
+    id: str
+    kind: str
+    incident: list[Incident]
+    works: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, ctx: MatchContext, node: str) -> Seed:
+        incident = sorted(ctx.incident(node))
+        seed = cls(node, ctx.kind(node), incident)
+        for other, kind, _ in incident:
+            if kind in WORK_EDGES and other not in seed.works:
+                seed.works.append(other)
+        return seed
+
+
+def _members(ctx: MatchContext, hub: str, target: str) -> list[Incident]:
+    kind = ctx.kind
+    return [(o, k, f) for o, k, f in ctx.incident(hub) if kind(o) == target]
+
+
+def _link(ctx: MatchContext, hub: str, node: str) -> tuple[str, bool] | None:
+    """An allowed edge between ``hub`` and ``node``: (kind, forward from the hub), if any."""
+    graph, allow_edge = ctx.graph, ctx.audience.allow_edge
+    for kind in graph._succ[hub].get(node, ()):
+        if allow_edge is None or allow_edge(hub, kind, node):
+            return kind, True
+    for kind in graph._pred[hub].get(node, ()):
+        if allow_edge is None or allow_edge(node, kind, hub):
+            return kind, False
+    return None
+
+
+def graph_candidates(
+    ctx: MatchContext, seed: Seed, target: str, reservoir: Collection[str], limits: Limits
+) -> dict[str, Walk]:
+    """Nodes of kind ``target`` two and three hops from the seed, with the walk to each.
+
+    The strongest come first: two hops before three, and among those two hops away, by
+    the sum of ``1/log(degree)`` over the hubs they were reached through (the part of
+    Adamic-Adar the walk sees), then by id; at most ``graph_k`` are kept.
+    """
+    found: dict[str, Walk] = {}
+    strength: dict[str, float] = defaultdict(float)
+    big: list[tuple[int, Incident]] = []
+    for hub, kind, forward in seed.incident:
+        if ctx.kind(hub) in TOPIC_KINDS:
+            continue
+        step = (hub, kind, forward)
+        if ctx.degree(hub) > limits.hub_cap:
+            big.append((ctx.degree(hub), step))
+            continue
+        weight = ctx.degree.weight(hub)
+        for other, kind2, forward2 in _members(ctx, hub, target):
+            if other != seed.id:
+                strength[other] += weight
+                if other not in found:
+                    found[other] = (step, (other, kind2, forward2))
+    for _, step in sorted(big):
+        weight = ctx.degree.weight(step[0])
+        for other in reservoir:
+            if other != seed.id and other in ctx.graph and ctx.kind(other) == target:
+                link = _link(ctx, step[0], other)
+                if link is not None:
+                    strength[other] += weight
+                    if other not in found:
+                        found[other] = (step, (other, *link))
+    ranked = sorted(found, key=lambda other: (-strength[other], other))[: limits.graph_k]
+    chosen = {other: found[other] for other in ranked}
+    added = 0
+    strong = [step for step in seed.incident if step[1] == "knows" or step[1] in WORK_EDGES]
+    for near, kind, forward in strong:
+        for hub, kind2, forward2 in ctx.incident(near):
+            hub_kind = ctx.kind(hub)
+            if hub == seed.id or hub_kind in (target, "person") or hub_kind in TOPIC_KINDS:
+                continue  # the target's own kind was reached in two hops; people are too many
+            if ctx.degree(hub) > limits.hub_cap // 4:
+                continue
+            for other, kind3, forward3 in _members(ctx, hub, target):
+                if other != seed.id and other not in found:
+                    found[other] = chosen[other] = (
+                        (near, kind, forward),
+                        (hub, kind2, forward2),
+                        (other, kind3, forward3),
+                    )
+                    added += 1
+                    if added >= limits.three_hop_cap:
+                        return chosen
+    return chosen
+
+
+def text_candidates(
+    ctx: MatchContext,
+    seed: Seed,
+    pool: Collection[str] | None,
+    exclude: Collection[str],
+    limits: Limits,
+) -> tuple[list[str], list[str]]:
+    """(candidates, reservoir): the nearest nodes by text to the seed and to its work."""
+    similarity = ctx.similarity
+    near = [i for i, _ in similarity.nearest(seed.id, limits.reservoir, among=pool,
+                                             exclude=exclude)]  # fmt: skip
+    found = near[: limits.text_k]
+    for other in seed.works[: limits.work_seeds]:
+        found += [
+            i
+            for i, _ in similarity.nearest(other, limits.work_k, among=pool, exclude=exclude)
+            if i != seed.id
+        ]
+    return found, near
+
+
+def complement_candidates(
+    ctx: MatchContext,
+    seed: Seed,
+    target: str,
+    pool: Collection[str] | None,
+    exclude: Collection[str],
+    limits: Limits,
+) -> list[str]:
+    """The nearest by text among nodes whose offers meet the seed's needs or whose needs
+    its offers meet, when there are few enough of them to search among."""
+    profile = ctx.profiles.get(seed.id)
+    if profile is None:
+        return []
+    found = ctx.profiles.offering(profile.need_keys.values())
+    found |= ctx.profiles.needing(profile.offer_keys.values())
+    if len(found) > limits.complement_set_cap:
+        return []
+    prefix = f"{target}:"
+    among = {i for i in found if i.startswith(prefix) and i != seed.id}
+    if pool is not None:
+        among = {i for i in among if i in pool}
+    if not among:
+        return []
+    near = ctx.similarity.nearest(seed.id, limits.complement_k, among=among, exclude=exclude)
+    if near:
+        return [i for i, _ in near]
+    return sorted(among)[: limits.complement_k]  # no text for the seed: a stable choice

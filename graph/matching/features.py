@@ -1,0 +1,296 @@
+"""The candidate pool of one seed and the features of each candidate, as one matrix.
+
+Features (each in [0, 1], larger is better); everything is read through edges and
+nodes the audience may use:
+
+- ``graph``: resource allocation of seed and candidate, ``sum 1/degree`` over their
+  common neighbours that are not goals, sectors or targets, scaled by the pool's
+  largest (shared goals are the ``goals`` feature).
+- ``graph_work``: Adamic-Adar (``sum 1/log(degree)``) between the candidate and each
+  initiative the seed works on (each person on it, for an initiative), summed, as
+  ``log1p`` scaled by the pool's largest: what you work on links you.
+- ``text``: cosine of the seed's and the candidate's text vectors (negative as 0).
+- ``text_work``: cosine of the candidate with the mean vector of what the seed works on.
+- ``complement``: ``n / (n + 1)`` for ``n`` offers of one side meeting needs of the other.
+- ``goals``: ``sum 1/log(degree)`` over the goals and sectors both are linked to (a
+  target counts as its goal; a seed with none of its own, like an organisation, takes
+  those of what it works on), scaled by the pool's largest.
+- ``proximity``: by the distance of the public places: 1 within 10 km, 0.8 within 50,
+  0.5 within 200, 0.2 within 1000, else (or unknown) 0.
+- ``activity``: ``log1p`` of the number of people linked to the candidate, scaled.
+- ``bridging``: used by the bridging mode only: 1 for a candidate in none of the
+  seed's sectors (0.5 when it adds a sector to shared ones) plus 1 when nothing but a
+  goal or sector links them, halved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.geo import haversine_km
+from graph.matching.candidates import (
+    Limits,
+    Seed,
+    Walk,
+    complement_candidates,
+    graph_candidates,
+    text_candidates,
+)
+from graph.matching.context import TOPIC_KINDS, MatchContext
+from graph.matching.profiles import OfferNeed, offer_need_pairs
+
+FEATURES = ("graph", "graph_work", "text", "text_work", "complement", "goals", "proximity",
+            "activity", "bridging")  # fmt: skip
+GROUP_KINDS = {"person": frozenset({"organization", "initiative", "council"}),
+               "initiative": frozenset({"organization"})}  # fmt: skip
+_BANDS = ((10.0, 1.0), (50.0, 0.8), (200.0, 0.5), (1000.0, 0.2))
+MAX_WORK_SEEDS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """Only candidates within ``radius_km`` of (``lat``, ``lon``) (public places)."""
+
+    lat: float
+    lon: float
+    radius_km: float
+
+
+@dataclass
+class Candidate:
+    """One candidate with what its features were computed from (for the explanation)."""
+
+    id: str
+    walk: Walk | None = None
+    common: list[str] = field(default_factory=list)
+    back: dict[str, tuple[str, bool]] = field(default_factory=dict)  # common -> (edge, forward)
+    offer_need: list[OfferNeed] = field(default_factory=list)
+    goals: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    distance_km: float | None = None
+
+
+@dataclass
+class Pool:
+    """The seed, its candidates in a stable order, and their feature matrix (rows match)."""
+
+    seed: Seed
+    target: str
+    candidates: list[Candidate]
+    features: npt.NDArray[np.float64]
+    seed_goals: frozenset[str] = frozenset()
+
+    def column(self, name: str) -> npt.NDArray[np.float64]:
+        return self.features[:, FEATURES.index(name)]
+
+
+def proximity(km: float | None) -> float:
+    if km is None:
+        return 0.0
+    for limit, value in _BANDS:
+        if km <= limit:
+            return value
+    return 0.0
+
+
+def _goal_of(node: str, kind: str) -> str:
+    """A target counts as its goal: ``sdg_target:4.1`` -> ``sdg:4``."""
+    if kind == "sdg_target":
+        return "sdg:" + node.partition(":")[2].partition(".")[0]
+    return node
+
+
+def _place(ctx: MatchContext, node: str) -> tuple[float, float] | None:
+    attrs = ctx.graph._node[node]
+    lat, lon = attrs.get("lat"), attrs.get("lon")
+    if lat is None or lon is None:
+        return None
+    return float(lat), float(lon)
+
+
+def gather(
+    ctx: MatchContext,
+    seed_id: str,
+    target: str,
+    *,
+    limits: Limits | None = None,
+    near: Near | None = None,
+) -> Pool:
+    """The seed's candidates of kind ``target`` (``person`` or ``initiative``), featurised."""
+    limits = limits or Limits()
+    seed = Seed.read(ctx, seed_id)
+    direct = {other for other, _, _ in seed.incident if ctx.kind(other) == target}
+    exclude = direct | {seed_id}
+    pool = ctx.people if target == "person" else ctx.initiatives
+    texts, reservoir = text_candidates(ctx, seed, pool, exclude, limits)
+    walks = graph_candidates(ctx, seed, target, reservoir, limits)
+    order = list(walks)
+    order += texts
+    order += complement_candidates(ctx, seed, target, pool, exclude, limits)
+    here = _place(ctx, seed_id)
+    recommendable, allow = ctx.audience.recommendable, ctx.audience.allow
+    chosen: list[Candidate] = []
+    seen: set[str] = set()
+    nodes = ctx.graph._node
+    for other in order:
+        if other in seen or other in exclude:
+            continue
+        seen.add(other)
+        if other not in nodes:  # indexed text of a node the view no longer holds
+            continue
+        if ctx.kind(other) != target or not allow(other) or not recommendable(other):
+            continue
+        if pool is not None and other not in pool:
+            continue
+        km = None
+        there = _place(ctx, other)
+        if here is not None and there is not None:
+            km = haversine_km(*here, *there)
+        if near is not None and (there is None or haversine_km(near.lat, near.lon, *there)
+                                 > near.radius_km):  # fmt: skip
+            continue
+        chosen.append(Candidate(other, walks.get(other), distance_km=km))
+    chosen.sort(key=lambda c: c.id)
+    return _featurise(ctx, seed, target, chosen)
+
+
+def _weights(ctx: MatchContext, node: str, skip: str) -> dict[str, float]:
+    degree = ctx.degree
+    return {z: degree.weight(z) for z, _, _ in ctx.incident(node) if z != skip}
+
+
+def _goals(ctx: MatchContext, node: str) -> set[str]:
+    found = set()
+    for other, _, _ in ctx.incident(node):
+        kind = ctx.kind(other)
+        if kind in TOPIC_KINDS:
+            found.add(_goal_of(other, kind))
+    return found
+
+
+def _featurise(ctx: MatchContext, seed: Seed, target: str, chosen: list[Candidate]) -> Pool:
+    degree, kind_of = ctx.degree, ctx.kind
+    mine = {z: degree.weight(z) for z, _, _ in seed.incident}
+    works = seed.works[:MAX_WORK_SEEDS]
+    # sum over works x of AA(x, v) = sum over v's neighbours z of the summed weights of z;
+    # sums are exactly rounded (fsum), so no iteration order can change a tie
+    parts: dict[str, list[float]] = defaultdict(list)
+    for x in works:
+        for z, weight in _weights(ctx, x, seed.id).items():
+            parts[z].append(weight)
+    through_work = {z: math.fsum(weights) for z, weights in parts.items()}
+    seed_goals = {_goal_of(z, kind_of(z)) for z in mine if kind_of(z) in TOPIC_KINDS}
+    if not seed_goals:
+        for x in works:
+            seed_goals |= _goals(ctx, x)
+    seed_sectors = {g for g in seed_goals if g.startswith("sector:")}
+    goal_weight = {g: degree.weight(g) for g in seed_goals if g in ctx.graph}
+    profile = ctx.profiles.get(seed.id)
+    group_kinds = GROUP_KINDS.get(target, frozenset())
+    rows: list[tuple[float, ...]] = []
+    # The adjacency dicts are read directly and each neighbour is handled once (whatever
+    # the number of edges to it): this loop runs for every candidate of every request.
+    graph, audience = ctx.graph, ctx.audience
+    nodes, succ, pred = graph._node, graph._succ, graph._pred
+    allow, allow_edge, checked = audience.allow, audience.allow_edge, audience.edge_kinds_checked
+    for cand in chosen:
+        v = cand.id
+        ra: list[float] = []
+        aa_work: list[float] = []
+        people = 0
+        common: list[tuple[float, str]] = []
+        goals: set[str] = set()
+        groups: set[str] = set()
+        out = succ[v]
+        for adjacency, forward in ((out, True), (pred[v], False)):
+            for z, keys in adjacency.items():
+                if not allow(z) or (not forward and z in out):
+                    continue
+                edge = None
+                for key in keys:
+                    if (
+                        allow_edge is None
+                        or (checked is not None and key not in checked)
+                        or (allow_edge(v, key, z) if forward else allow_edge(z, key, v))
+                    ):
+                        edge = key
+                        break
+                if edge is None:
+                    continue
+                kind = nodes[z]["kind"]
+                if z in through_work:
+                    aa_work.append(through_work[z])
+                shared = mine.get(z)
+                if kind in TOPIC_KINDS:
+                    goals.add(_goal_of(z, kind))
+                    if shared is not None:
+                        common.append((shared - 1.0, z))  # listed after every concrete one
+                    continue
+                if shared is not None:
+                    ra.append(1.0 / max(degree(z), 1))
+                    common.append((shared, z))
+                    cand.back[z] = (edge, not forward)
+                if kind == "person":
+                    people += 1
+                elif kind in group_kinds:
+                    groups.add(z)
+        common.sort(key=lambda wz: (-wz[0], wz[1]))
+        cand.common = [z for _, z in common]
+        cand.goals = frozenset(goals)
+        cand.groups = frozenset(groups)
+        other = ctx.profiles.get(v)
+        if profile is not None and other is not None:
+            cand.offer_need = offer_need_pairs(profile, other)
+        n = len(cand.offer_need)
+        sectors = {g for g in goals if g.startswith("sector:")}
+        other_sector = 0.0
+        if sectors and not sectors & seed_sectors:
+            other_sector = 1.0
+        elif sectors - seed_sectors:
+            other_sector = 0.5
+        linked = bool(ra) or cand.walk is not None
+        rows.append((
+            math.fsum(ra), math.log1p(math.fsum(aa_work)), 0.0, 0.0, n / (n + 1),
+            math.fsum(goal_weight[g] for g in goals if g in goal_weight),
+            proximity(cand.distance_km), math.log1p(people),
+            (other_sector + (0.0 if linked else 1.0)) / 2,
+        ))  # fmt: skip
+    raw = np.array(rows, dtype=np.float64).reshape(len(chosen), len(FEATURES))
+    _text(ctx, seed.id, works, chosen, raw)
+    for name in ("graph", "graph_work", "goals", "activity"):
+        column = FEATURES.index(name)
+        top = raw[:, column].max(initial=0.0)
+        if top > 0:
+            raw[:, column] /= top
+    return Pool(seed, target, chosen, raw, frozenset(seed_goals))
+
+
+def _text(
+    ctx: MatchContext,
+    seed: str,
+    works: Collection[str],
+    chosen: list[Candidate],
+    raw: npt.NDArray[np.float64],
+) -> None:
+    if not chosen:
+        return
+    vectors = ctx.similarity.vectors([seed, *works, *(c.id for c in chosen)])
+    dimension = next(iter(vectors.values())).shape[0] if vectors else 0
+    if not dimension:
+        return
+    zero = np.zeros(dimension, dtype=np.float32)
+    matrix = np.stack([vectors.get(c.id, zero) for c in chosen])
+    if seed in vectors:
+        raw[:, FEATURES.index("text")] = np.clip(matrix @ vectors[seed], 0.0, 1.0)
+    known = [vectors[w] for w in works if w in vectors]
+    if known:
+        centre = np.mean(known, axis=0)
+        norm = float(np.linalg.norm(centre))
+        if norm > 0:
+            raw[:, FEATURES.index("text_work")] = np.clip(matrix @ (centre / norm), 0.0, 1.0)

@@ -1,0 +1,234 @@
+"""What matching needs of people and initiatives beyond the graph: their phrases and consent.
+
+The graph view holds structure only; offers, needs, interests, skills and the
+``open_to_collaborate`` flag live in the store. :class:`ProfileIndex` keeps them in
+memory for every person and initiative, with posting lists from phrase keys to the
+nodes that offer or need them, so that "who offers what I need" is a lookup rather
+than a pass over everyone. It follows the store's change log like the graph view:
+after a write it re-reads only the nodes that changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from graph.matching.phrases import Key, keys_of, meets
+from graph.model import Initiative, Node, Person
+from graph.store import Store
+
+log = logging.getLogger(__name__)
+
+PROFILE_KINDS = ("person", "initiative")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The phrases of one person or initiative (an initiative has needs only)."""
+
+    id: str
+    kind: str
+    interests: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    offers: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    open_to_collaborate: bool = True
+    offer_keys: dict[str, Key] = field(default_factory=dict, compare=False)
+    need_keys: dict[str, Key] = field(default_factory=dict, compare=False)
+    topic_keys: dict[str, Key] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, node: Node) -> Profile | None:
+        """The profile of a person or initiative; None for any other kind."""
+        if isinstance(node, Person):
+            return cls.build(
+                node.id, "person", interests=node.interests, skills=node.skills,
+                offers=node.offers, needs=node.needs,
+                open_to_collaborate=node.open_to_collaborate,
+            )  # fmt: skip
+        if isinstance(node, Initiative):
+            return cls.build(node.id, "initiative", needs=node.needs)
+        return None
+
+    @classmethod
+    def build(
+        cls,
+        node_id: str,
+        kind: str,
+        *,
+        interests: Iterable[str] = (),
+        skills: Iterable[str] = (),
+        offers: Iterable[str] = (),
+        needs: Iterable[str] = (),
+        open_to_collaborate: bool = True,
+    ) -> Profile:
+        interests, skills = tuple(interests), tuple(skills)
+        offers, needs = tuple(offers), tuple(needs)
+        return cls(
+            node_id, kind, interests, skills, offers, needs, open_to_collaborate,
+            offer_keys=keys_of(offers), need_keys=keys_of(needs),
+            topic_keys=keys_of((*interests, *skills)),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OfferNeed:
+    """One offer that meets one need; ``direction`` says whose offer meets whose need."""
+
+    offer: str
+    need: str
+    direction: str  # "theirs_meets_yours" | "yours_meets_theirs"
+
+
+def offer_need_pairs(mine: Profile, theirs: Profile) -> list[OfferNeed]:
+    """Every need of one side that an offer of the other meets, each need once, stable."""
+    found: list[OfferNeed] = []
+    for need, need_key in mine.need_keys.items():
+        offer = _first_meeting(theirs.offer_keys, need_key)
+        if offer is not None:
+            found.append(OfferNeed(offer, need, "theirs_meets_yours"))
+    for need, need_key in theirs.need_keys.items():
+        offer = _first_meeting(mine.offer_keys, need_key)
+        if offer is not None:
+            found.append(OfferNeed(offer, need, "yours_meets_theirs"))
+    return found
+
+
+def _first_meeting(offers: dict[str, Key], need: Key) -> str | None:
+    for offer, key in offers.items():
+        if meets(key, need):
+            return offer
+    return None
+
+
+class _Postings:
+    """Phrase key -> nodes, and word -> keys (to find the keys that hold or are held)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[Key, set[str]] = defaultdict(set)
+        self.keys_by_word: dict[str, set[Key]] = defaultdict(set)
+
+    def add(self, node_id: str, keys: Iterable[Key]) -> None:
+        for key in keys:
+            self.nodes[key].add(node_id)
+            for word in key:
+                self.keys_by_word[word].add(key)
+
+    def discard(self, node_id: str, keys: Iterable[Key]) -> None:
+        for key in keys:
+            holders = self.nodes.get(key)
+            if holders is None:
+                continue
+            holders.discard(node_id)
+            if not holders:
+                del self.nodes[key]
+                for word in key:
+                    self.keys_by_word[word].discard(key)
+                    if not self.keys_by_word[word]:
+                        del self.keys_by_word[word]
+
+    def meeting(self, key: Key) -> set[str]:
+        """Nodes holding a phrase that meets (holds or is held by) ``key``."""
+        found: set[str] = set()
+        candidates: set[Key] = set()
+        for word in key:
+            candidates |= self.keys_by_word.get(word, set())
+        for other in candidates:
+            if meets(other, key):
+                found |= self.nodes.get(other, set())  # a key removed by a concurrent write
+        return found
+
+
+class ProfileIndex:
+    """Profiles of every person and initiative, with offer and need postings; ``seq`` is the
+    last change-log entry applied."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self._profiles: dict[str, Profile] = {}
+        self._offers = _Postings()
+        self._needs = _Postings()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._profiles
+
+    def get(self, node_id: str) -> Profile | None:
+        return self._profiles.get(node_id)
+
+    def upsert(self, profiles: Iterable[Profile]) -> None:
+        for profile in profiles:
+            self._drop(profile.id)
+            self._profiles[profile.id] = profile
+            self._offers.add(profile.id, profile.offer_keys.values())
+            self._needs.add(profile.id, profile.need_keys.values())
+
+    def remove(self, ids: Iterable[str]) -> None:
+        for node_id in ids:
+            self._drop(node_id)
+
+    def _drop(self, node_id: str) -> None:
+        old = self._profiles.pop(node_id, None)
+        if old is not None:
+            self._offers.discard(node_id, old.offer_keys.values())
+            self._needs.discard(node_id, old.need_keys.values())
+
+    def offering(self, needs: Iterable[Key]) -> set[str]:
+        """Nodes offering something that meets one of these needs."""
+        found: set[str] = set()
+        for need in needs:
+            found |= self._offers.meeting(need)
+        return found
+
+    def needing(self, offers: Iterable[Key]) -> set[str]:
+        """Nodes needing something that one of these offers meets."""
+        found: set[str] = set()
+        for offer in offers:
+            found |= self._needs.meeting(offer)
+        return found
+
+    # -- keeping in step with the store ---------------------------------------
+
+    @classmethod
+    def from_nodes(cls, nodes: Iterable[Node], *, seq: int = 0) -> ProfileIndex:
+        index = cls()
+        index.upsert(p for p in map(Profile.of, nodes) if p is not None)
+        index.seq = seq
+        return index
+
+    @classmethod
+    def from_store(cls, store: Store) -> ProfileIndex:
+        """Every person's and initiative's profile, as of the store's last change."""
+        seq = store.last_seq()
+        index = cls()
+        for kind in PROFILE_KINDS:
+            index.upsert(p for p in map(Profile.of, store.iter_nodes(kind=kind)) if p is not None)
+        index.seq = seq
+        log.info("profile index: %d profiles at change %d", len(index), seq)
+        # Writes committed while reading are replayed (idempotently) by the next catch_up.
+        return index
+
+    def catch_up(self, store: Store) -> int:
+        """Apply the change-log entries newer than ``seq``; returns how many were applied."""
+        applied = 0
+        with self._lock:
+            while True:
+                batch = store.changes_since(self.seq, limit=20_000)
+                if not batch:
+                    return applied
+                touched = {
+                    c.ref
+                    for c in batch
+                    if c.entity == "node" and c.ref.partition(":")[0] in PROFILE_KINDS
+                }
+                current = store.get_nodes(sorted(touched))
+                self.remove(touched - current.keys())
+                self.upsert(p for p in map(Profile.of, current.values()) if p is not None)
+                self.seq = batch[-1].seq
+                applied += len(batch)

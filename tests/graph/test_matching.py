@@ -1,0 +1,335 @@
+"""Matching on a small hand-built network: candidates, consent, modes, diversity, explanations.
+
+Text similarity comes from hand-made vectors (one axis per theme), so that each test
+knows which profiles are alike; the real model is exercised by the API tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from graph.edges import Edge
+from graph.matching.context import Audience, MatchContext
+from graph.matching.explain import Described, explanation, ids_to_describe
+from graph.matching.features import Near
+from graph.matching.profiles import ProfileIndex
+from graph.matching.recommend import (
+    Result,
+    recommend_collaborators,
+    recommend_initiatives,
+    recommend_people,
+)
+from graph.model import Initiative, Node, Organization, Person, Place
+from graph.similarity import VectorSimilarity
+from graph.store import Store
+from graph.texts import node_text
+from graph.view import GraphView
+
+AXES = ("education", "environment", "health", "peace")
+DAVIS = Place(name="Davis", country="US", region="Northern America", lat=38.54, lon=-121.74)
+SACRAMENTO = Place(name="Sacramento", country="US", region="Northern America",
+                   lat=38.58, lon=-121.49)  # fmt: skip
+NAIROBI = Place(name="Nairobi", country="KE", region="Africa", lat=-1.29, lon=36.82)
+
+
+def vector(**weights: float) -> list[float]:
+    return [weights.get(axis, 0.0) for axis in AXES]
+
+
+def person(slug: str, **fields: object) -> Person:
+    return Person(id=f"person:{slug}", name=slug.title(), **fields)
+
+
+def records() -> list[Node | Edge]:
+    """Ana (education, Davis) and the people around her."""
+    people = [
+        person("ana", interests=["youth mentoring", "peer tutoring"], needs=["grant writing"],
+               offers=["curriculum design"], place=DAVIS),
+        person("ben", interests=["youth mentoring"], place=SACRAMENTO),  # shares her initiative
+        person("cai", interests=["peer tutoring"], offers=["grant writing"], place=NAIROBI),
+        person("dee", interests=["climate action"], needs=["curriculum design"], place=DAVIS),
+        person("eli", interests=["youth mentoring"]),  # knows Ana already
+        person("fay", interests=["youth mentoring"], discoverable=False),
+        person("gus", interests=["youth mentoring"], visibility="private"),
+        person("hal", interests=["youth mentoring"], open_to_collaborate=False),
+        person("ida", interests=["conflict resolution"], place=DAVIS),  # peace sector
+        *[person(f"org-member-{n}", interests=["youth mentoring"]) for n in range(6)],
+        person("kim", interests=["literacy"]),
+    ]  # fmt: skip
+    nodes: list[Node | Edge] = [
+        *people,
+        Initiative(id="initiative:reading-buddies", name="Reading Buddies",
+                   description="Volunteers tutor children after school.", needs=["tutoring"],
+                   place=DAVIS),
+        Initiative(id="initiative:green-schools", name="Green Schools",
+                   description="Schools plant gardens and teach climate science.",
+                   needs=["curriculum design"], place=SACRAMENTO),
+        Initiative(id="initiative:old-archive", name="Old Archive", description="Closed.",
+                   active=False),
+        Organization(id="organization:big-school", name="Big School"),
+    ]  # fmt: skip
+    edges = [
+        ("works_on", "person:ana", "initiative:reading-buddies"),
+        ("works_on", "person:ben", "initiative:reading-buddies"),
+        ("works_on", "person:dee", "initiative:green-schools"),
+        ("works_on", "person:kim", "initiative:green-schools"),
+        ("knows", "person:ana", "person:eli"),
+        ("knows", "person:ana", "person:fay"),  # Fay is not discoverable
+        ("knows", "person:fay", "person:kim"),
+        ("knows", "person:ana", "person:gus"),  # Gus is private
+        ("knows", "person:ana", "person:hal"),
+        ("interested_in", "person:ana", "sdg:4"),
+        ("interested_in", "person:ana", "sector:education"),
+        ("interested_in", "person:ben", "sdg:4"),
+        ("interested_in", "person:cai", "sdg:4"),
+        ("interested_in", "person:cai", "sector:education"),
+        ("interested_in", "person:ida", "sector:peace"),
+        ("interested_in", "person:ida", "sdg:4"),
+        ("addresses", "initiative:reading-buddies", "sdg:4"),
+        ("addresses", "initiative:green-schools", "sdg:4"),
+        ("addresses", "initiative:green-schools", "sdg:13"),
+        ("in_sector", "initiative:green-schools", "sector:education"),
+        ("member_of", "person:ana", "organization:big-school"),
+        *[("member_of", f"person:org-member-{n}", "organization:big-school") for n in range(6)],
+    ]
+    nodes += [Edge(kind=k, source=s, target=t) for k, s, t in edges]
+    return nodes
+
+
+VECTORS = {
+    "person:ana": vector(education=1.0, peace=0.1),
+    "person:ben": vector(education=0.9, health=0.2),
+    "person:cai": vector(education=1.0),
+    "person:dee": vector(environment=1.0, education=0.3),
+    "person:eli": vector(education=1.0),
+    "person:fay": vector(education=1.0),
+    "person:gus": vector(education=1.0),
+    "person:hal": vector(education=1.0),
+    "person:ida": vector(peace=1.0, education=0.4),
+    "person:kim": vector(education=0.5, environment=0.5),
+    "initiative:reading-buddies": vector(education=1.0),
+    "initiative:green-schools": vector(environment=0.8, education=0.6),
+    "initiative:old-archive": vector(education=1.0),
+    **{f"person:org-member-{n}": vector(education=0.95, health=0.05 * n) for n in range(6)},
+}
+
+CONSENTED = {
+    "person:fay": False,  # not discoverable
+    "person:gus": False,  # private
+    "person:hal": False,  # not open to collaborate
+}
+
+
+@pytest.fixture
+def store_with_people(store: Store) -> Store:
+    store.write(records())
+    return store
+
+
+def context(store: Store, *, allow: set[str] | None = None) -> MatchContext:
+    """What the service would build for a member: consent as the service applies it."""
+    view = GraphView.from_store(store)
+    profiles = ProfileIndex.from_store(store)
+    nodes = view.graph.nodes
+
+    def recommendable(node: str) -> bool:
+        attrs = nodes[node]
+        if attrs["kind"] == "initiative":
+            return bool(attrs["active"])
+        profile = profiles.get(node)
+        return (
+            attrs["discoverable"]
+            and attrs["visibility"] != "private"
+            and profile is not None
+            and profile.open_to_collaborate
+        )
+
+    hidden = {n for n, a in nodes(data=True) if a["kind"] == "person" and not a["discoverable"]}
+    audience = Audience(
+        allow=(lambda node: node not in hidden) if allow is None else allow.__contains__,
+        recommendable=recommendable,
+    )
+    return MatchContext(view.graph, VectorSimilarity(VECTORS), profiles, audience)
+
+
+def ids(result: Result) -> list[str]:
+    return [item.id for item in result.items]
+
+
+def describe(store: Store, result: Result) -> dict[str, Described]:
+    nodes = store.get_nodes(ids_to_describe(result.pool, result.items))
+    return {
+        i: Described(
+            i,
+            n.kind,
+            n.name,
+            getattr(n, "number", None),
+            "" if n.kind == "person" else node_text(n),
+        )
+        for i, n in nodes.items()
+    }
+
+
+def explain_all(store: Store, ctx: MatchContext, result: Result) -> Iterator[dict[str, object]]:
+    names = describe(store, result)
+    for item in result.items:
+        sides = (ctx.profiles.get(result.pool.seed.id), ctx.profiles.get(item.id))
+        yield explanation(result.pool, item, names, sides)
+
+
+def test_collaborators_respect_consent_and_leave_out_people_already_known(
+    store_with_people: Store,
+) -> None:
+    ctx = context(store_with_people)
+    found = ids(recommend_collaborators(ctx, "person:ana", limit=50))
+    assert found, "Ana has people to meet"
+    assert "person:ana" not in found
+    assert "person:eli" not in found  # known already
+    assert not set(found) & set(CONSENTED)
+
+
+def test_the_colleague_on_her_initiative_comes_first(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana")
+    assert ids(result)[0] == "person:ben"
+    top = result.items[0]
+    assert top.components["graph"] > 0 and top.components["text"] > 0
+    assert math.isclose(sum(top.components.values()), top.score, rel_tol=1e-9)
+
+
+def test_an_explanation_reads_and_names_the_path(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana")
+    first = next(explain_all(store_with_people, ctx, result))
+    assert first["path"] == [
+        {"id": "person:ana", "kind": "person", "name": "Ana"},
+        {"edge": "works_on", "direction": "out"},
+        {"id": "initiative:reading-buddies", "kind": "initiative", "name": "Reading Buddies"},
+        {"edge": "works_on", "direction": "in"},
+        {"id": "person:ben", "kind": "person", "name": "Ben"},
+    ]
+    summary = str(first["summary"])
+    assert summary.startswith("Ben: ")
+    assert "SDG 4 Quality education" in summary
+    assert "linked through Reading Buddies" in summary
+    assert first["shared_sdgs"] == [{"id": "sdg:4", "number": 4, "name": "Quality education"}]
+    assert first["phrases"] == {"yours": ["youth mentoring"], "theirs": ["youth mentoring"]}
+    assert first["distance_band"] == "within 50 km"
+
+
+def test_a_hidden_person_is_never_a_bridge(store_with_people: Store) -> None:
+    """Kim is reachable only through Fay, who is not discoverable."""
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana", limit=50)
+    for item in result.items:
+        walk = item.candidate.walk or ()
+        assert "person:fay" not in [step[0] for step in walk]
+        assert "person:fay" not in item.candidate.common
+    for found in explain_all(store_with_people, ctx, result):
+        assert "person:fay" not in str(found)
+
+
+def test_complementary_mode_keeps_offers_that_meet_needs(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana", mode="complementary", limit=50)
+    assert set(ids(result)) == {"person:cai", "person:dee"}
+    pairs = {item.id: item.candidate.offer_need for item in result.items}
+    assert [(p.offer, p.need, p.direction) for p in pairs["person:cai"]] == [
+        ("grant writing", "grant writing", "theirs_meets_yours")
+    ]
+    assert [(p.offer, p.need, p.direction) for p in pairs["person:dee"]] == [
+        ("curriculum design", "curriculum design", "yours_meets_theirs")
+    ]
+
+
+def test_bridging_mode_favours_another_sector(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    similar = ids(recommend_collaborators(ctx, "person:ana", limit=50))
+    bridging = ids(recommend_collaborators(ctx, "person:ana", mode="bridging", limit=50))
+    assert bridging.index("person:ida") < similar.index("person:ida")
+    assert bridging.index("person:ida") < bridging.index("person:ben")  # her colleague
+    result = recommend_collaborators(ctx, "person:ana", mode="bridging", limit=3)
+    assert all(item.components["graph"] == 0 for item in result.items)
+    assert all(item.components["bridging"] > 0 for item in result.items)
+
+
+def test_local_scope_keeps_people_within_the_radius(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    near = Near(DAVIS.lat or 0, DAVIS.lon or 0, 50)
+    found = ids(recommend_collaborators(ctx, "person:ana", near=near, limit=50))
+    assert found and "person:cai" not in found  # Nairobi
+    assert set(found) <= {"person:ben", "person:dee", "person:ida"}
+
+
+def test_one_organisation_does_not_fill_the_page(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana", limit=6)
+    members = [i for i in ids(result) if i.startswith("person:org-member")]
+    assert len(members) < 6
+    assert any(item.components["diversity"] < 0 for item in result.items)
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_initiatives_to_join_are_active_and_new_to_her(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_initiatives(ctx, "person:ana")
+    assert ids(result) == ["initiative:green-schools"]
+    found = next(explain_all(store_with_people, ctx, result))
+    assert found["offer_need"] == [{"offer": "curriculum design", "need": "curriculum design",
+                                    "direction": "yours_meets_theirs"}]  # fmt: skip
+    assert "curriculum" in found["phrases"]["theirs"]  # type: ignore[index]
+
+
+def test_people_for_an_initiative_come_from_its_needs_and_goals(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_people(ctx, "initiative:green-schools", limit=20)
+    found = ids(result)
+    assert "person:dee" not in found and "person:kim" not in found  # already on it
+    assert found[0] == "person:ana"  # offers what it needs, works on SDG 4 nearby
+    assert not set(found) & set(CONSENTED)
+
+
+def test_same_input_same_output(store_with_people: Store) -> None:
+    first = recommend_collaborators(context(store_with_people), "person:ana", limit=20)
+    again = recommend_collaborators(context(store_with_people), "person:ana", limit=20)
+    assert [(i.id, i.score) for i in first.items] == [(i.id, i.score) for i in again.items]
+
+
+def test_pages_follow_each_other(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    whole = ids(recommend_collaborators(ctx, "person:ana", limit=8))
+    first = ids(recommend_collaborators(ctx, "person:ana", limit=4))
+    second = ids(recommend_collaborators(ctx, "person:ana", limit=4, offset=4))
+    assert first + second == whole
+
+
+def test_text_alone_still_finds_someone_for_a_newcomer(store_with_people: Store) -> None:
+    store_with_people.write([person("newcomer", interests=["peer tutoring"])])
+    ctx = context(store_with_people)
+    ctx.similarity = VectorSimilarity({**VECTORS, "person:newcomer": vector(education=1.0)})
+    result = recommend_collaborators(ctx, "person:newcomer")
+    assert result.items
+    assert all(item.components["graph"] == 0 for item in result.items)
+    assert all(not item.candidate.common for item in result.items)
+
+
+def test_profile_index_follows_the_store(store_with_people: Store) -> None:
+    profiles = ProfileIndex.from_store(store_with_people)
+    ana = profiles.get("person:ana")
+    assert ana is not None
+    assert profiles.offering(ana.need_keys.values()) == {"person:cai"}
+    cai = store_with_people.get_node("person:cai")
+    assert isinstance(cai, Person)
+    store_with_people.write([cai.model_copy(update={"offers": ["bookkeeping"]})])
+    store_with_people.write([person("jo", offers=["Grant-writing help"])])
+    assert profiles.catch_up(store_with_people) == 2
+    assert profiles.offering(ana.need_keys.values()) == {"person:jo"}
+    store_with_people.delete_node("person:jo")
+    profiles.catch_up(store_with_people)
+    assert profiles.offering(ana.need_keys.values()) == set()
+    assert np.isclose(len(profiles), len(ProfileIndex.from_store(store_with_people)))
