@@ -164,6 +164,7 @@ def main() -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from api.auth import KeyRing, Role
     from api.settings import Settings
 
     with data_folder(options) as data:
@@ -173,9 +174,17 @@ def main() -> None:
         with TestClient(create_app(settings)) as client:
             ready_s = time.perf_counter() - started
 
+            # The council assistant is for members: a member key, bound to a sampled person.
+            services = client.app.state.services  # type: ignore[attr-defined]
+            _, secret = KeyRing(services.store.engine).create(
+                Role.member, person_id=ids["person"][0], label="bench_recommend"
+            )
+            member = {"Authorization": f"Bearer {secret}"}
+
             def send(call: Call) -> int:
                 method, url, body = call
-                return client.request(method, url, json=body).status_code
+                headers = member if url.startswith("/v1/councils") else None
+                return client.request(method, url, json=body, headers=headers).status_code
 
             results = {}
             for name, calls in scenarios(ids, options.sample).items():

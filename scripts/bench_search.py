@@ -405,6 +405,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=Path("var/bench"))
     parser.add_argument("--json", type=Path, default=Path("var/bench/search.json"))
+    parser.add_argument(
+        "--encode-only", action="store_true", help="only the batch encoding throughput"
+    )
     parser.add_argument("--restart-probe", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.restart_probe:
@@ -413,6 +416,15 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     sizes = [int(size) for size in options.sizes.split(",")]
     single_threaded_blas()  # as the service does (embeddings/threads.py)
+    if options.encode_only:
+        _, interests = corpus(REPO / "data", seed=options.seed, size=min(sizes))
+        figures = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "encode_short": encode_throughput(load_encoder(), interests[:2000]),
+        }
+        print(json.dumps(figures, indent=2))
+        return
     encoder = load_encoder()
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
