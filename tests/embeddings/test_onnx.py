@@ -55,6 +55,18 @@ def test_a_later_process_encodes_without_importing_torch() -> None:
     assert done.stdout.split() == ["(1,", "384)", "False", "False"]
 
 
+def test_a_fresh_export_is_checked_and_kept(tmp_path: Path) -> None:
+    """Exporting into an empty cache works under the test suite's warnings-as-errors, and
+    the export is then used as it is."""
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)  # a path no earlier test has loaded
+    encoder = load_encoder(model, cache_dir=tmp_path / "cache")
+    assert isinstance(encoder, OnnxEncoder) and encoder.onnx_path.parent == tmp_path / "cache"
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".json", ".onnx"]
+    reference = load_encoder(backend="torch").encode(TEXTS)
+    assert np.abs(encoder.encode(TEXTS) - reference).max() < 1e-4
+
+
 def test_the_export_is_named_by_the_model_configuration(model_copy: Path, tmp_path: Path) -> None:
     before = export_path(model_copy, tmp_path)
     assert export_path(model_copy, tmp_path) == before
