@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from api.auth import Caller, Role
 from api.privacy import edge_filter, present
 from api.search import SearchService
 from api.services import Services
+from api.similarity import IndexSimilarity
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Suggestions
 from embeddings.tokenize import tokens
@@ -114,48 +115,16 @@ def _state(search: SearchService) -> _State:
         return state
 
 
-class RequestSimilarity:
+class RequestSimilarity(IndexSimilarity):
     """The index's text similarity for one request: each free text is encoded once."""
 
     def __init__(self, index: SemanticIndex) -> None:
-        self.index = index
+        super().__init__(index)
         self._texts: dict[str, Vector] = {}
 
     def vector(self, text: str) -> Vector:
         """The text's vector (encoded once per request)."""
         return np.asarray(self.encode([text])[0], dtype=np.float32)
-
-    def vectors(self, ids: Iterable[str]) -> dict[str, Vector]:
-        return {i: self.index.vector(i) for i in ids if i in self.index}
-
-    def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
-        if node_id not in self.index:
-            return {}
-        return self.index.vectors.scores(self.index.vector(node_id), others)
-
-    def nearest(
-        self,
-        node_id: str,
-        k: int,
-        *,
-        among: Collection[str] | None = None,
-        exclude: Collection[str] = (),
-    ) -> Scored:
-        if node_id not in self.index or k <= 0:
-            return []
-        return self._search(self.index.vector(node_id), k, among, {node_id, *exclude})
-
-    def nearest_text(
-        self,
-        text: str,
-        k: int,
-        *,
-        among: Collection[str] | None = None,
-        exclude: Collection[str] = (),
-    ) -> Scored:
-        if k <= 0 or not any(ch.isalnum() for ch in text):
-            return []
-        return self._search(self.vector(text), k, among, exclude)
 
     def encode(self, texts: Sequence[str]) -> Vector:
         missing = list(dict.fromkeys(t for t in texts if t not in self._texts))
@@ -165,12 +134,6 @@ class RequestSimilarity:
         if not texts:
             return np.zeros((0, self.index.encoder.dimension), dtype=np.float32)
         return np.stack([self._texts[t] for t in texts]).astype(np.float32)
-
-    def _search(
-        self, query: Vector, k: int, among: Collection[str] | None, exclude: Collection[str]
-    ) -> Scored:
-        ranked = self.index.vectors.search(query, k, allowed=among, exclude=exclude)
-        return sorted(((i, float(s)) for i, s in ranked), key=lambda pair: (-pair[1], pair[0]))
 
 
 class Editorial:
