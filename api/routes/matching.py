@@ -152,6 +152,35 @@ def _no_place(node_id: str) -> Unprocessable:
     return Unprocessable(reason, errors=[{"field": "query.scope", "reason": reason}])
 
 
+def _people_for(
+    request: Request,
+    services: Services,
+    caller: Caller,
+    seed: tuple[str, str],
+    mode: ModeQuery,
+    scope: ScopeQuery,
+    radius_km: float | None,
+    limit: int,
+    offset: int,
+) -> JSONResponse:
+    """People recommended for a person or an initiative (``seed``: its key and id)."""
+    key, seed_id = seed
+    radius = _check_scope(scope, radius_km)
+    _seed(services, caller, seed_id)
+    try:
+        items = _service(request, services).recommend(
+            caller, seed_id, "person", mode=mode, scope=scope, radius_km=radius,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+    except NoPublicPlace as exc:
+        raise _no_place(exc.node_id) from None
+    body = {key: seed_id, "mode": mode, "scope": scope, "items": items,
+            "limit": limit, "offset": offset}  # fmt: skip
+    if scope == "local":
+        body["radius_km"] = radius
+    return JSONResponse(body)
+
+
 @router.get(
     "/people/{person_id}/collaborators", response_model=CollaboratorsPage,
     summary="Collaborators for a person",
@@ -170,20 +199,9 @@ def collaborators(
     """People to work with, each explained: shared goals and sectors, the path that links
     you, matching phrases, offers that meet needs, the distance band. People already
     known are left out; only discoverable people open to collaborate are recommended."""
-    radius = _check_scope(scope, radius_km)
-    _seed(services, caller, person_id)
-    try:
-        items = _service(request, services).recommend(
-            caller, person_id, "person", mode=mode, scope=scope, radius_km=radius,
-            limit=limit, offset=offset,
-        )  # fmt: skip
-    except NoPublicPlace as exc:
-        raise _no_place(exc.node_id) from None
-    body = {"person": person_id, "mode": mode, "scope": scope, "items": items,
-            "limit": limit, "offset": offset}  # fmt: skip
-    if scope == "local":
-        body["radius_km"] = radius
-    return JSONResponse(body)
+    return _people_for(
+        request, services, caller, ("person", person_id), mode, scope, radius_km, limit, offset
+    )
 
 
 @router.get(
@@ -223,17 +241,7 @@ def people(
 ) -> JSONResponse:
     """People whose offers meet the initiative's needs, who care about its goals, or who
     are close to the people on it; each explained. Its own people are left out."""
-    radius = _check_scope(scope, radius_km)
-    _seed(services, caller, initiative_id)
-    try:
-        items = _service(request, services).recommend(
-            caller, initiative_id, "person", mode=mode, scope=scope, radius_km=radius,
-            limit=limit, offset=offset,
-        )  # fmt: skip
-    except NoPublicPlace as exc:
-        raise _no_place(exc.node_id) from None
-    body = {"initiative": initiative_id, "mode": mode, "scope": scope, "items": items,
-            "limit": limit, "offset": offset}  # fmt: skip
-    if scope == "local":
-        body["radius_km"] = radius
-    return JSONResponse(body)
+    return _people_for(
+        request, services, caller, ("initiative", initiative_id), mode, scope, radius_km,
+        limit, offset,
+    )  # fmt: skip
