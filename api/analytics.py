@@ -32,9 +32,9 @@ from graph.analytics.gaps import explain_gap
 from graph.analytics.groups import explain_group
 from graph.analytics.names import join_words, node_ref, plural, sdg_phrase, sdg_ref
 from graph.analytics.overlap import WEIGHTS as OVERLAP_WEIGHTS
-from graph.analytics.snapshot import VISIBLE_TO
 from graph.analytics.synergies import MAX_PAIRS, PER_NODE, SynergyKind, explain_synergy
 from graph.model import Node, Person
+from graph.visibility import listable
 
 _ENGINES: dict[int, SectorAnalytics] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -74,7 +74,7 @@ class Presenter:
     def listable(self, node: Node) -> bool:
         if not isinstance(node, Person):
             return True
-        return node.discoverable and str(node.visibility) in VISIBLE_TO[self.audience]
+        return listable(self.audience, str(node.visibility), node.discoverable)
 
     def nodes(self, ids: Iterable[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """(presented record by id, name by id) of the listable nodes among ``ids``."""

@@ -18,6 +18,7 @@ from api.routes import map as places
 from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
+from api.versions import SeqHeader
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.start(settings, warm_search=True)
+        app.state.services = services or Services.start(settings)
         log.info("ready: %s", settings.store_url)
         try:
             yield
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SeqHeader)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ANONYMOUS, Caller
-from api.errors import NotReady, TooManyRequests, Unauthorized
+from api.errors import NotReady, TooManyRequests, Unauthorized, Unprocessable
 from api.ratelimit import RateLimiter, retry_after
 from api.services import Services
+from api.versions import MIN_SEQ_HEADER, note_seq, parse_min_seq, wait_until
+
+log = logging.getLogger(__name__)
 
 # Both dependencies are ``async`` so that they run on the event loop: a plain ``def``
 # dependency costs a round trip through the thread pool on every request. Only the key
@@ -73,3 +79,50 @@ def _address(request: Request) -> str:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+OWN_WRITES_WAIT = 60.0
+"""How long a read waits for this worker's own writes (an API write applies in milliseconds;
+only a bulk write made in-process takes long), before it is served from the older version."""
+
+
+async def read_version(request: Request, services: ServicesDep) -> AsyncIterator[int]:
+    """Hold one version of the graph view and the indexes for the whole request.
+
+    First waits for the changes the request must see: those named by
+    ``X-Cocreate-Min-Seq`` (503 if they do not arrive in time) and those written through
+    this process. The shared side of the feed's lock is taken by polling on the event
+    loop, so a cancelled request can never leave it taken.
+    """
+    feed = services.feed
+    try:
+        wanted = parse_min_seq(request.headers.get(MIN_SEQ_HEADER))
+    except ValueError as error:
+        field = f"header.{MIN_SEQ_HEADER.lower()}"
+        raise Unprocessable(
+            f"{MIN_SEQ_HEADER} {error}", errors=[{"field": field, "reason": str(error)}]
+        ) from None
+    patience = services.settings.read_wait
+    if wanted is not None and not await wait_until(feed, wanted, patience):
+        raise NotReady(
+            f"this worker has applied the changes up to {feed.seq}, not yet {wanted}",
+            headers={"Retry-After": "1"},
+        )
+    if services.written_seq > feed.seq and not await wait_until(
+        feed, services.written_seq, OWN_WRITES_WAIT
+    ):
+        log.warning("serving change %d before this worker's own write %d", feed.seq,
+                    services.written_seq)  # fmt: skip
+    delay = 0.0005
+    while not feed.lock.try_acquire_read():
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.01)
+    try:
+        note_seq(feed.seq)
+        yield feed.seq
+    finally:
+        feed.lock.release_read()
+
+
+ReadVersion = Depends(read_version)
+"""Add to a route's or router's ``dependencies`` when it reads the view or the indexes."""

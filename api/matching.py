@@ -160,24 +160,15 @@ class MatchingService:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._profiles: ProfileIndex | None = None
         self._version: _Version | None = None
         self._lock = threading.Lock()  # guards the per-version caches
-        self._profiles_lock = threading.Lock()
 
     # -- state kept in step with the store ----------------------------------------
 
     @property
     def profiles(self) -> ProfileIndex:
-        """The profile index, built on first use and caught up with the view."""
-        services = self.services
-        if self._profiles is None:
-            with self._profiles_lock:
-                if self._profiles is None:
-                    self._profiles = ProfileIndex.from_store(services.store)
-        if self._profiles.seq != services.view.seq:
-            self._profiles.catch_up(services.store)
-        return self._profiles
+        """The profile index (a projection of the change feed)."""
+        return self.services.profiles
 
     def _current(self) -> _Version:
         view = self.services.view
@@ -231,8 +222,6 @@ class MatchingService:
     ) -> tuple[MatchContext, Near | None]:
         """The matching context of a caller (and, for ``local``, the circle to stay in)."""
         services = self.services
-        services.catch_up()
-        self.profiles  # noqa: B018 - built (or caught up) before the caches read it
         audience_name = _audience_name(caller)
         with self._lock:
             version = self._current()

@@ -1,28 +1,30 @@
 """Semantic search over the network: the index kept in step with the store, and explained hits.
 
-The index follows the store's change log like the graph view does: it is saved with
-the sequence number it reflects (its watermark) and, after a restart, replays only
-the changes since then. Filters and privacy are applied before ranking: the ranker
+The index follows the store's change log through the change feed, like the graph view:
+it is saved with the sequence number it reflects (its watermark) and, after a restart,
+replays only the changes since then. Filters and privacy are applied before ranking: the ranker
 only ever looks among the nodes the caller may find.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from api.auth import Caller, Role
 from api.privacy import edge_filter, present
-from embeddings.search import Hit, Mode, SemanticIndex
+from api.vectors import known_vectors, share
+from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
+from graph.feed import ChangeBatch
 from graph.filters import Near, SearchFilter, matching_ids
 from graph.geo import distance_band
 from graph.model import Node
 from graph.store import Store
 from graph.texts import node_passages, node_text
 from graph.view import GraphView
+from graph.visibility import AudienceIndex
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +38,37 @@ class Page:
 
 
 class SearchService:
-    """The semantic index of every node's text, with privacy-aware, filtered, explained search."""
+    """The semantic index of every node's text, with privacy-aware, filtered, explained search.
 
-    def __init__(self, store: Store, view: GraphView, index: SemanticIndex) -> None:
+    It is a projection of the change feed (:mod:`graph.feed`): the follower encodes the
+    changed texts in :meth:`prepare`, outside any lock, and swaps them in with :meth:`apply`.
+    """
+
+    def __init__(
+        self, store: Store, view: GraphView, index: SemanticIndex, audiences: AudienceIndex
+    ) -> None:
         self.store = store
         self.view = view
         self.index = index
-        self._lock = threading.Lock()
-        self._hidden: dict[tuple[str, int], frozenset[str]] = {}
+        self.audiences = audiences
 
-    # -- keeping in step with the store -------------------------------------
+    # -- a projection of the change feed -----------------------------------------
 
-    def follow(self) -> None:
-        """Re-index every node whose text a committed write changed."""
+    def prepare(self, batch: ChangeBatch) -> tuple[set[str], Encoded]:
+        """(ids to drop, vectors of changed texts) for the nodes the batch touched, as they
+        are now. Vectors stored by the writer are used; the others are encoded and stored."""
+        touched = batch.touched_nodes
+        present_ids = sorted(touched & batch.nodes.keys())
+        encoded = index_texts(
+            self.store, self.index, [(i, node_text(batch.nodes[i])) for i in present_ids]
+        )
+        return set(touched - batch.nodes.keys()), encoded
 
-        def on_write(_seq: int) -> None:
-            self.catch_up()
-
-        self.store.subscribe(on_write)
-
-    def catch_up(self, *, progress: bool = False) -> int:
-        """Index the changes since the watermark; returns how many entries were applied."""
-        with self._lock:
-            return catch_up(self.store, self.index, progress=progress)
-
-    def rebuild(self, *, progress: bool = False) -> int:
-        """Index every node from scratch (texts that did not change are not re-encoded)."""
-        with self._lock:
-            return rebuild(self.store, self.index, progress=progress)
+    def apply(self, batch: ChangeBatch, prepared: tuple[set[str], Encoded]) -> None:
+        gone, encoded = prepared
+        self.index.remove(gone)
+        self.index.apply(encoded)
+        self.index.watermark = batch.last_seq
 
     # -- privacy -------------------------------------------------------------
 
@@ -71,18 +76,7 @@ class SearchService:
         """Nodes the caller may not find: people they may not see in listings."""
         if caller.role is Role.admin:
             return frozenset()
-        audience = "members" if caller.at_least(Role.member) else "public"
-        key = (audience, self.view.seq)
-        hidden = self._hidden.get(key)
-        if hidden is None:
-            shown = {"public"} if audience == "public" else {"public", "members"}
-            hidden = frozenset(
-                node
-                for node, attrs in self.view.graph.nodes(data=True)
-                if attrs["kind"] == "person"
-                and (attrs["visibility"] not in shown or not attrs["discoverable"])
-            )
-            self._hidden = {key: hidden}
+        hidden = self.audiences.hidden("members" if caller.at_least(Role.member) else "public")
         if caller.person_id is not None and caller.person_id in hidden:
             return hidden - {caller.person_id}
         return hidden
@@ -202,20 +196,30 @@ def _shorten(text: str, query_terms: set[str]) -> str:
     return ("…" if start else "") + snippet + ("…" if start + PASSAGE_CHARS < len(text) else "")
 
 
+def index_texts(
+    store: Store, index: SemanticIndex, items: list[tuple[str, str]], *, progress: bool = False
+) -> Encoded:
+    """Vectors for the (id, text) items whose text the index does not hold: the stored
+    ones, and the rest encoded (and stored for the other workers)."""
+    encoded = index.prepare(
+        items, known=known_vectors(store, index.encoder, items), progress=progress
+    )
+    share(store, index.encoder, encoded)
+    return encoded
+
+
 def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
-    """Apply the store's changes since the index's watermark; how many entries were applied."""
+    """Apply the store's changes since the index's watermark (before the feed follows it)."""
     applied = 0
-    while True:
-        batch = store.changes_since(index.watermark, limit=20_000)
-        if not batch:
-            return applied
-        upserted = {c.ref for c in batch if c.entity == "node" and c.op == "upsert"}
-        deleted = {c.ref for c in batch if c.entity == "node" and c.op == "delete"}
-        nodes = store.get_nodes(sorted(upserted - deleted))
-        index.remove(deleted | (upserted - nodes.keys()))
-        index.upsert(((i, node_text(n)) for i, n in sorted(nodes.items())), progress=progress)
+    while batch := store.changes_since(index.watermark, limit=20_000):
+        touched = {c.ref for c in batch if c.entity == "node"}
+        nodes = store.get_nodes(sorted(touched))
+        index.remove(touched - nodes.keys())
+        items = [(i, node_text(n)) for i, n in sorted(nodes.items())]
+        index.apply(index_texts(store, index, items, progress=progress))
         index.watermark = batch[-1].seq
         applied += len(batch)
+    return applied
 
 
 def rebuild(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
@@ -227,9 +231,9 @@ def rebuild(store: Store, index: SemanticIndex, *, progress: bool = False) -> in
         present_ids.add(node.id)
         batch.append((node.id, node_text(node)))
         if len(batch) >= 5_000:
-            index.upsert(batch, progress=progress)
+            index.apply(index_texts(store, index, batch, progress=progress))
             batch = []
-    index.upsert(batch, progress=progress)
+    index.apply(index_texts(store, index, batch, progress=progress))
     index.remove([i for i in list(index.vectors.ids()) if i not in present_ids])
     index.watermark = seq
     return len(present_ids)

@@ -1,22 +1,31 @@
-"""Wiring: the store with its reference data, the graph view that follows it, the keys."""
+"""Wiring: the store with its reference data, the projections its change feed keeps, the keys."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
 
 from api.auth import KeyRing
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
+from api.vectors import vectors_for_write
+from api.versions import note_seq
 from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
+from graph.feed import ChangeFeed
+from graph.matching.profiles import ProfileIndex
+from graph.model import NodeBase
 from graph.reference import ensure_reference
-from graph.store import Store
+from graph.store import Item, Store, WriteResult
 from graph.view import GraphView
+from graph.visibility import AudienceIndex
 
 log = logging.getLogger(__name__)
 
@@ -35,38 +44,55 @@ def open_store(settings: Settings) -> Store:
 
 @dataclass
 class Services:
-    """Everything a request needs, built once per process."""
+    """Everything a request needs, built once per process.
+
+    The derived structures (graph view, audience and profile indexes, search index) are
+    projections of one change feed; its follower thread is the only code that changes
+    them, and requests read them under ``feed.reading()``.
+    """
 
     settings: Settings
     store: Store
     view: GraphView
     keys: KeyRing
+    audiences: AudienceIndex
+    profiles: ProfileIndex
+    search: SearchService
+    feed: ChangeFeed
     ready: bool = field(default=False)
-    _search: SearchService | None = field(default=None, repr=False)
-    _search_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    written_seq: int = field(default=0)
+    """The last change written through this process (its reads wait for it)."""
     _tagger: Tagger | None = field(default=None, repr=False)
+    _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings, *, warm_search: bool = False) -> Services:
-        """Open everything; ``warm_search`` loads the search index now rather than on first use."""
+    def start(cls, settings: Settings, *, follow: bool = True) -> Services:
+        """Open the store, build every projection at one sequence number, and follow the log.
+
+        Without ``follow`` no thread is started: :meth:`catch_up` applies new changes.
+        """
         single_threaded_blas()
         store = open_store(settings)
         view = GraphView.from_store(store)
-        view.follow(store)
-        services = cls(settings, store, view, KeyRing(store.engine))
-        if warm_search:
-            services.search  # noqa: B018 - loads the index
+        audiences = AudienceIndex.from_graph(view.graph)
+        profiles = ProfileIndex.from_store(store)
+        search = SearchService(store, view, open_index(settings, store), audiences)
+        feed = ChangeFeed(
+            store, [view, audiences, profiles, search], seq=view.seq,
+            poll_seconds=settings.follow_interval,
+        )  # fmt: skip
+        feed.catch_up()
+        services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
+                       search, feed)  # fmt: skip
+        store.subscribe(services._written)
+        if follow:
+            feed.start()
         services.ready = True
         return services
 
-    @property
-    def search(self) -> SearchService:
-        """The search service, opened (and caught up with the store) on first use."""
-        if self._search is None:
-            with self._search_lock:
-                if self._search is None:
-                    self._search = open_search(self.settings, self.store, self.view)
-        return self._search
+    def _written(self, seq: int) -> None:
+        self.written_seq = max(self.written_seq, seq)
+        note_seq(seq)
 
     @property
     def similarity(self) -> IndexSimilarity:
@@ -77,7 +103,7 @@ class Services:
     def tagger(self) -> Tagger:
         """The SDG and sector tagger, fitted on first use (its encoded texts are cached)."""
         if self._tagger is None:
-            with self._search_lock:
+            with self._tagger_lock:
                 if self._tagger is None:
                     self._tagger = fit_on_shipped_data(
                         load_encoder(self.settings.model),
@@ -86,15 +112,29 @@ class Services:
                     )
         return self._tagger
 
-    def catch_up(self) -> None:
-        """Apply writes made by other processes (other replicas, the CLI)."""
-        if self.store.last_seq() != self.view.seq:
-            self.view.catch_up(self.store)
-            if self._search is not None:
-                self._search.catch_up()
+    def catch_up(self) -> int:
+        """Apply every change now (the command line and tests; a served process follows)."""
+        return self.feed.catch_up()
+
+    def write(
+        self, items: Sequence[Item], *, within: Callable[[Connection, WriteResult], None] | None
+    ) -> WriteResult:
+        """Write through the store, with the vectors of the node texts that changed (encoded
+        here, once for every worker)."""
+        nodes = [item for item in items if isinstance(item, NodeBase)]
+        vectors = vectors_for_write(self.store, self.search.index.encoder, nodes)
+        return self.store.write(items, within=within, vectors=vectors)
+
+    def reindex(self) -> int:
+        """Index every node's text again from the store (unchanged texts are not encoded);
+        how many nodes there are. Searches wait meanwhile."""
+        with self.feed.lock.write():
+            return rebuild(self.store, self.search.index)
 
     def close(self) -> None:
         self.ready = False
+        self.feed.stop()
+        self.store.unsubscribe(self._written)
         self.store.close()
 
 
@@ -108,10 +148,7 @@ def open_index(settings: Settings, store: Store, *, progress: bool = False) -> S
     return index
 
 
-def open_search(
-    settings: Settings, store: Store, view: GraphView, *, progress: bool = False
-) -> SearchService:
-    """The saved index (built if there is none), caught up with the store and following it."""
-    service = SearchService(store, view, open_index(settings, store, progress=progress))
-    service.follow()
-    return service
+def open_search(settings: Settings, store: Store, view: GraphView) -> SearchService:
+    """The saved index (built if there is none), caught up with the store, over ``view``."""
+    index = open_index(settings, store)
+    return SearchService(store, view, index, AudienceIndex.from_graph(view.graph))

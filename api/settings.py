@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(default=200, ge=1)
 
+    follow_interval: float = Field(
+        default=0.2,
+        gt=0,
+        le=10,
+        description="Seconds between looks at the change log for other processes' writes",
+    )
+    read_wait: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Longest wait, in seconds, of a read for the changes it must see "
+        "(X-Cocreate-Min-Seq, or this process's own writes)",
+    )
+
     map_tiles: str | None = Field(
         default=None,
         description="Raster tile URL template for the web map, e.g. "

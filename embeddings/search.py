@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,7 @@ from embeddings.errors import (
 from embeddings.hybrid import Fused, Method, fuse, mmr
 from embeddings.lexical import LexicalIndex
 from embeddings.options import RankingOptions, VectorOptions
-from embeddings.ranking import Vector, normalise
+from embeddings.ranking import Matrix, Vector, normalise
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -56,6 +56,23 @@ class Hit:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     matched_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Items whose text changed, with their new vectors (see :meth:`SemanticIndex.prepare`)."""
+
+    ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    hashes: tuple[str, ...]
+    vectors: Matrix
+    fresh: tuple[str, ...] = ()
+    """The ids whose vectors were encoded here (not given as known)."""
+
+    def fresh_rows(self) -> list[tuple[str, str, Vector]]:
+        """(id, text digest, vector) of each freshly encoded item."""
+        at = {item_id: row for row, item_id in enumerate(self.ids)}
+        return [(i, self.hashes[at[i]], self.vectors[at[i]]) for i in self.fresh]
 
 
 def text_sha1(text: str) -> str:
@@ -106,23 +123,57 @@ class SemanticIndex:
         return self._lexical
 
     def upsert(
-        self, items: Iterable[tuple[str, str]], *, progress: bool = False, batch_size: int = 64
+        self,
+        items: Iterable[tuple[str, str]],
+        *,
+        known: Mapping[str, Vector] | None = None,
+        progress: bool = False,
+        batch_size: int = 64,
     ) -> int:
         """Index (id, text) items, encoding only texts that changed; returns how many did."""
+        encoded = self.prepare(items, known=known, progress=progress, batch_size=batch_size)
+        return self.apply(encoded)
+
+    def prepare(
+        self,
+        items: Iterable[tuple[str, str]],
+        *,
+        known: Mapping[str, Vector] | None = None,
+        progress: bool = False,
+        batch_size: int = 64,
+    ) -> Encoded:
+        """Vectors for the texts among ``items`` that differ from the indexed ones.
+
+        ``known`` gives vectors already computed for some of these texts (by another
+        process); the rest are encoded here. No lock is held while encoding: the result
+        goes to :meth:`apply`, and meanwhile searches run against the index as it was.
+        """
         latest = {item_id: (text, text_sha1(text)) for item_id, text in items}
         with self._lock:
             changed = {i: t for i, (t, h) in latest.items() if self._hashes.get(i) != h}
-        if not changed:
-            return 0
         ids = list(changed)
-        vectors = self.encoder.encode(
-            list(changed.values()), batch_size=batch_size, progress=progress
-        )
+        known = known or {}
+        missing = [i for i in ids if i not in known]
+        vectors = np.zeros((len(ids), self.encoder.dimension), dtype=np.float32)
+        if missing:
+            fresh = self.encoder.encode(
+                [changed[i] for i in missing], batch_size=batch_size, progress=progress
+            )
+            at = {item_id: row for row, item_id in enumerate(missing)}
+        for row, item_id in enumerate(ids):
+            vectors[row] = known[item_id] if item_id in known else fresh[at[item_id]]
+        hashes = tuple(latest[i][1] for i in ids)
+        return Encoded(tuple(ids), tuple(changed.values()), hashes, vectors, tuple(missing))
+
+    def apply(self, encoded: Encoded) -> int:
+        """Index what :meth:`prepare` encoded; returns how many items it held."""
+        if not encoded.ids:
+            return 0
         with self._lock:
-            self._vectors.upsert(ids, vectors)
-            self._lexical.upsert(changed.items())
-            self._hashes.update((i, latest[i][1]) for i in ids)
-        return len(ids)
+            self._vectors.upsert(list(encoded.ids), encoded.vectors)
+            self._lexical.upsert(zip(encoded.ids, encoded.texts, strict=True))
+            self._hashes.update(zip(encoded.ids, encoded.hashes, strict=True))
+        return len(encoded.ids)
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove these ids (unknown ones are ignored); returns how many were removed."""

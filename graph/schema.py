@@ -8,6 +8,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -76,4 +77,17 @@ changes = Table(
     Column("ref", String(400), nullable=False),
     Column("at", Float, nullable=False),
     sqlite_autoincrement=True,
+)
+
+# Text vectors of nodes, computed once for the whole deployment and read by every worker:
+# one per node and model, with the digest of the text it was computed from (a vector whose
+# digest is not that of the node's current text is stale). Deleted with the node.
+vectors = Table(
+    "vectors",
+    metadata,
+    Column("node_id", String(160), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("node_id", "model", name="pk_vectors"),
 )

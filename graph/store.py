@@ -86,6 +86,14 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredVectors:
+    """Text vectors to keep with the nodes a write upserts: (node id, text digest, bytes)."""
+
+    model: str
+    rows: Sequence[tuple[str, str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
 class Deletion:
     """A request to delete a node (``ref`` is its id) or an edge (``ref`` is source|kind|target)."""
 
@@ -381,6 +389,7 @@ class Store:
         items: Iterable[Item],
         *,
         within: Callable[[Connection, WriteResult], None] | None = None,
+        vectors: StoredVectors | None = None,
     ) -> WriteResult:
         """Apply upserts and deletions in one transaction, in order.
 
@@ -388,7 +397,8 @@ class Store:
         earlier in the store or anywhere in ``items``); otherwise
         :class:`MissingEndpoint` is raised and nothing is written. ``within`` runs
         inside the same transaction once everything is written (e.g. to add an audit
-        row); if it raises, nothing is written.
+        row); if it raises, nothing is written. ``vectors`` are kept for the nodes that
+        exist at the end of the write, in the same transaction.
         """
         with self._begin_write() as conn:
             writer = _Writer(conn, _last_seq(conn))
@@ -412,6 +422,8 @@ class Store:
             if missing:
                 raise MissingEndpoint(min(missing), role="endpoint")
             writer.flush_log()
+            if vectors is not None and vectors.rows:
+                self._put_vectors(conn, vectors)
             if within is not None:
                 within(conn, writer.result)
         result = writer.result
@@ -523,9 +535,44 @@ class Store:
         nodes = schema.nodes
         if not conn.execute(delete(nodes).where(nodes.c.id == node_id)).rowcount:
             raise NodeNotFound(node_id)
+        conn.execute(delete(schema.vectors).where(schema.vectors.c.node_id == node_id))
         writer.log("delete", "node", node_id)
         writer.result.nodes_deleted += 1
         writer.maybe_missing.discard(node_id)
+
+    # -- text vectors ---------------------------------------------------------------
+
+    def stored_vectors(self, model: str, ids: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+        """(text digest, vector bytes) kept for these nodes under ``model``."""
+        t = schema.vectors
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[str, bytes]] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = select(t.c.node_id, t.c.digest, t.c.vector).where(
+                    t.c.model == model, t.c.node_id.in_(wanted[start : start + _CHUNK])
+                )
+                found.update((r.node_id, (r.digest, bytes(r.vector))) for r in conn.execute(query))
+        return found
+
+    def put_vectors(self, vectors: StoredVectors) -> None:
+        """Keep text vectors computed outside a write (for nodes that still exist)."""
+        if vectors.rows:
+            with self._begin_write() as conn:
+                self._put_vectors(conn, vectors)
+
+    def _put_vectors(self, conn: Connection, vectors: StoredVectors) -> None:
+        present = _existing(conn, [node_id for node_id, _, _ in vectors.rows])
+        params = [
+            {"node_id": node_id, "model": vectors.model, "digest": digest, "vector": data}
+            for node_id, digest, data in vectors.rows
+            if node_id in present
+        ]
+        if params:
+            statement = self._upsert_statement(
+                schema.vectors, ["node_id", "model"], ["digest", "vector"]
+            )
+            conn.execute(statement, params)
 
     def _upsert_statement(self, table: Table, keys: list[str], columns: list[str]) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite

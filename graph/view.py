@@ -3,23 +3,24 @@
 The view holds structure only: every node with its ``kind``, ``visibility`` and
 ``discoverable``, ``locality``, ``country`` and public ``lat``/``lon`` (what privacy
 rules and filters need while walking the graph), every edge
-keyed by its kind in a :class:`networkx.MultiDiGraph`. Fields live in the store. After a
-write the view applies the new change-log entries (no full rebuild); a view in
-another process, or one that missed writes, catches up the same way.
+keyed by its kind in a :class:`networkx.MultiDiGraph`. Fields live in the store. It is a
+projection of the change feed (:mod:`graph.feed`): after a write the follower applies the
+new change-log entries to it (no full rebuild), while no request reads it.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import threading
 from typing import Any
 
 import networkx as nx
 from sqlalchemy import Row, select
 
 from graph import schema
-from graph.store import Change, Store, split_edge_ref
+from graph.feed import ChangeBatch
+from graph.model import Node
+from graph.store import Change, Store, node_columns, split_edge_ref
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ class GraphView:
     def __init__(self, graph: nx.MultiDiGraph | None = None, *, seq: int = 0) -> None:
         self.graph: nx.MultiDiGraph = graph if graph is not None else nx.MultiDiGraph()
         self.seq = seq
-        self._lock = threading.Lock()
 
     @classmethod
     def from_store(cls, store: Store) -> GraphView:
@@ -50,27 +50,16 @@ class GraphView:
         log.info("graph view: %d nodes, %d edges", graph.number_of_nodes(), graph.number_of_edges())
         return cls(graph, seq=seq)
 
-    def follow(self, store: Store) -> None:
-        """Keep this view in step with every write committed through ``store``."""
+    # -- a projection of the change feed (graph.feed) ---------------------------
 
-        def on_write(_seq: int) -> None:
-            self.catch_up(store)
+    def prepare(self, batch: ChangeBatch) -> dict[str, dict[str, Any]]:
+        """The attributes of the batch's nodes as they are now."""
+        return {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
 
-        store.subscribe(on_write)
+    def apply(self, batch: ChangeBatch, prepared: dict[str, dict[str, Any]]) -> None:
+        self.apply_changes(list(batch.changes), prepared)
 
-    def catch_up(self, store: Store) -> int:
-        """Apply the change-log entries newer than ``seq``; returns how many were applied."""
-        applied = 0
-        with self._lock:
-            while True:
-                batch = store.changes_since(self.seq, limit=50_000)
-                if not batch:
-                    return applied
-                upserted = [c.ref for c in batch if c.entity == "node" and c.op == "upsert"]
-                self.apply(batch, _node_attrs(store, upserted))
-                applied += len(batch)
-
-    def apply(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:
+    def apply_changes(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:
         """Apply change-log entries in order (idempotent for entries already applied).
 
         ``attrs`` holds the current attributes of the upserted nodes (a node deleted
@@ -106,14 +95,9 @@ def _attrs(row: Row[Any]) -> dict[str, Any]:
     return attrs
 
 
-def _node_attrs(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
-    n = schema.nodes
-    found: dict[str, dict[str, Any]] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            query = select(*_COLUMNS).where(n.c.id.in_(ids[start : start + 500]))
-            found.update((row.id, _attrs(row)) for row in conn.execute(query))
-    return found
+def node_attributes(node: Node) -> dict[str, Any]:
+    """What the view keeps of a node: the same values as the store's filter columns."""
+    return {"kind": node.kind, **node_columns(node)}
 
 
 def _load(store: Store, graph: nx.MultiDiGraph) -> int:

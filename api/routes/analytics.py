@@ -22,7 +22,7 @@ from api.analytics import (
     synergies_payload,
 )
 from api.auth import Role
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Unprocessable
 from api.permissions import require
 from api.schemas import PROBLEMS
@@ -31,7 +31,7 @@ from graph.analytics.councils import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 from graph.analytics.synergies import MAX_PAIRS
 from graph.ids import ID_PATTERN
 
-router = APIRouter(prefix="/v1", tags=["councils"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["councils"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 _SLUG = r"[a-z0-9](?:[a-z0-9._-]{0,118}[a-z0-9])?"  # as graph.ids.ID_PATTERN
 SECTOR_ID = rf"^sector:{_SLUG}$"
@@ -261,7 +261,6 @@ def overlap(
 ) -> JSONResponse:
     """A 12 x 12 matrix of how much sectors overlap (shared goals, shared people, content
     similarity, each reported), with the top shared goals of every cell."""
-    services.catch_up()
     pair = None
     if detail is not None:
         a, _, b = detail.partition(",")
@@ -291,7 +290,6 @@ def synergies(
 ) -> JSONResponse:
     """Pairs from this sector and another that share a goal or a community and whose texts
     are close, best first, each with its reasons."""
-    services.catch_up()
     analytics(services).require_sector(sector_id)
     other = None if with_ == "all" else _sector(services, with_, "query.with")
     if other == sector_id:
@@ -315,7 +313,6 @@ def bridges(
 ) -> JSONResponse:
     """Who links this sector with the others (betweenness from the other sectors), and the
     single points of failure: whose removal would cut a sector off from this one's core."""
-    services.catch_up()
     analytics(services).require_sector(sector_id)
     return JSONResponse(bridges_payload(services, caller, sector_id, kind=kind, limit=limit))
 
@@ -330,7 +327,6 @@ def groups(
 ) -> JSONResponse:
     """Groups inside the sector (Louvain, fixed seed), each labelled by its distinguishing
     terms, with the goals and regions its members share."""
-    services.catch_up()
     analytics(services).require_sector(sector_id)
     payload = groups_payload(services, caller, sector_id, members=members, limit=limit)
     return JSONResponse(payload)
@@ -341,7 +337,6 @@ def gaps(sector_id: SectorPath, services: ServicesDep, caller: CallerDep) -> JSO
     """The sector's activity per goal and world region, against what the network's spread
     would lead one to expect; cells with much less than that on the sector's key goals are
     gaps."""
-    services.catch_up()
     analytics(services).require_sector(sector_id)
     return JSONResponse(gaps_payload(services, caller, sector_id))
 
@@ -352,7 +347,6 @@ def propose(request: CouncilRequest, services: ServicesDep, caller: CallerDep) -
     the most regions, key goals and groups, with reach in the network. Members and up;
     nothing is written."""
     require(caller.at_least(Role.member), caller, "propose councils")
-    services.catch_up()
     sector = _sector(services, request.sector, "body.sector")
     payload = proposal_payload(
         services, caller, sector, size=request.size, exclude=list(request.exclude)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.auth import audit
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Conflict
 from api.permissions import may_write_edge, require
 from api.privacy import edge_filter, graph_filter
@@ -30,7 +30,7 @@ def _json(edge: Edge) -> dict[str, object]:
     return record
 
 
-@router.get("", response_model=EdgePage, summary="A node's edges")
+@router.get("", dependencies=[ReadVersion], response_model=EdgePage, summary="A node's edges")
 def list_(
     services: ServicesDep,
     caller: CallerDep,
@@ -41,7 +41,6 @@ def list_(
 ) -> JSONResponse:
     """Edges into or out of `node` whose other end the caller may see."""
     visible_node(services, caller, node)
-    services.catch_up()
     allowed = graph_filter(caller, services.view.graph)
     allowed_edge = edge_filter(caller, services.view.graph)
     edges = [
@@ -73,7 +72,7 @@ def create(edge: Edge, services: ServicesDep, caller: CallerDep) -> JSONResponse
     try:
         services.store.get_edge(*edge.key)
     except EdgeNotFound:
-        services.store.write([edge], within=audit(caller, "edge.create", edge.ref))
+        services.write([edge], within=audit(caller, "edge.create", edge.ref))
         return JSONResponse(_json(edge), status_code=201)
     raise Conflict(f"edge {edge.ref} already exists")
 
@@ -93,5 +92,5 @@ def delete(
         visible_node(services, caller, end)
     require(may_write_edge(caller, edge, deleting=True), caller, f"delete '{kind}' edges")
     ref = edge_ref(source, kind, target)
-    services.store.write([Deletion("edge", ref)], within=audit(caller, "edge.delete", ref))
+    services.write([Deletion("edge", ref)], within=audit(caller, "edge.delete", ref))
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.editors import Editorial
 from api.errors import NotFound
 from api.routes.nodes import visible_node
@@ -22,7 +22,7 @@ from api.routes.tags import suggestions_json
 from api.schemas import PROBLEMS
 from graph.editorial import Draft
 
-router = APIRouter(prefix="/v1", tags=["wisdom"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["wisdom"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 _SLUG = r"[a-z0-9](?:[a-z0-9._-]{0,118}[a-z0-9])?"  # as graph.ids.ID_PATTERN
 ENTRY_ID = rf"^wisdom_entry:{_SLUG}$"
@@ -102,7 +102,6 @@ def related(request: RelatedRequest, services: ServicesDep, caller: CallerDep) -
     """Entries related to a draft or an entry (with the passages that match), its
     near-duplicates (see docs/editors.md for the threshold), suggested tags and
     practitioners to ask. Nothing is written; a draft's text is not kept."""
-    services.catch_up()
     node = None
     if request.id is not None:
         node = visible_node(services, caller, request.id)
@@ -123,7 +122,6 @@ def related(request: RelatedRequest, services: ServicesDep, caller: CallerDep) -
 def learn(request: LearnRequest, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Communities that faced similar issues, initiatives that addressed them, and
     connectors near the community (local first, by distance band). Nothing is written."""
-    services.catch_up()
     visible_node(services, caller, request.community)
     found = Editorial(services, caller).learn(
         request.community, request.issues, limit=request.limit

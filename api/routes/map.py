@@ -19,12 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.privacy import graph_filter
 from api.schemas import PROBLEMS
 from graph import schema
 
-router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 MapKind = Literal["person", "initiative", "organization", "community", "event"]
 MAP_KINDS: frozenset[str] = frozenset({"person", "initiative", "organization", "community",
@@ -59,7 +59,6 @@ def map_points(
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
 ) -> JSONResponse:
     """Every node the caller may see in listings, with its public position, filtered."""
-    services.catch_up()
     graph = services.view.graph
     nodes = graph.nodes
     allowed = graph_filter(caller, graph)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Caller
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import NotFound, Unprocessable
 from api.matching import MatchingService, NoPublicPlace, Scope, matching_of
 from api.routes.nodes import visible_node
@@ -18,7 +18,7 @@ from api.services import Services
 from graph.ids import ID_PATTERN
 from graph.model import Node
 
-router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 _SLUG = ID_PATTERN.partition("):")[2]
 PersonPath = Annotated[
@@ -142,7 +142,6 @@ def _check_scope(scope: Scope, radius_km: float | None) -> float:
 def _seed(services: Services, caller: Caller, node_id: str) -> None:
     """404 unless the caller may see the node and the graph view holds it."""
     visible_node(services, caller, node_id)
-    services.catch_up()
     if node_id not in services.view.graph:
         raise NotFound(f"no node with id '{node_id}'")
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller, audit
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.permissions import may_write_node, require
 from api.privacy import audience, edge_filter, graph_filter, may_see_node, present
@@ -73,7 +73,12 @@ def visible_node(services: Services, caller: Caller, node_id: str) -> Node:
     return node
 
 
-@router.get("", response_model=NodePage, summary="List nodes with filters")
+@router.get(
+    "",
+    dependencies=[ReadVersion],
+    response_model=NodePage,
+    summary="List nodes with filters",
+)
 def list_(
     services: ServicesDep,
     caller: CallerDep,
@@ -108,7 +113,7 @@ def list_(
     )
 
 
-@router.get("/{node_id}", response_model=Node, summary="Read a node")
+@router.get("/{node_id}", dependencies=[ReadVersion], response_model=Node, summary="Read a node")
 def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     return JSONResponse(present(visible_node(services, caller, node_id), caller))
 
@@ -128,7 +133,7 @@ def create(node: NodeBody, services: ServicesDep, caller: CallerDep) -> JSONResp
             f"node '{node.id}' already exists",
             errors=[{"field": "body.id", "reason": "already exists"}],
         )
-    services.store.write([node], within=audit(caller, "node.create", node.id))
+    services.write([node], within=audit(caller, "node.create", node.id))
     return JSONResponse(present(node, caller), status_code=201)
 
 
@@ -144,7 +149,7 @@ def replace(
         reason = f"'{node.id}' differs from the id in the path '{node_id}'"
         raise Unprocessable(reason, errors=[{"field": "body.id", "reason": reason}])
     require(may_write_node(caller, node_id), caller, f"write {node.kind} nodes")
-    services.store.write([node], within=audit(caller, "node.replace", node_id))
+    services.write([node], within=audit(caller, "node.replace", node_id))
     return JSONResponse(present(node, caller))
 
 
@@ -178,7 +183,7 @@ def patch(
     record, problems = parse_record(None, _merge(node_record(current), changes))
     if record is None or isinstance(record, Edge):
         raise InvalidRecord([Problem(None, _body_field(p.field), p.reason) for p in problems])
-    services.store.write([record], within=audit(caller, "node.patch", node_id))
+    services.write([record], within=audit(caller, "node.patch", node_id))
     return JSONResponse(present(record, caller))
 
 
@@ -191,11 +196,16 @@ def delete(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> Res
     """Delete a node and its edges. Deleting a person erases them everywhere."""
     node = visible_node(services, caller, node_id)
     require(may_write_node(caller, node_id), caller, f"delete {node.kind} nodes")
-    services.store.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
+    services.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
     return Response(status_code=204)
 
 
-@router.get("/{node_id}/neighbors", response_model=Neighborhood, summary="Neighbourhood")
+@router.get(
+    "/{node_id}/neighbors",
+    dependencies=[ReadVersion],
+    response_model=Neighborhood,
+    summary="Neighbourhood",
+)
 def neighbors(
     node_id: NodeIdPath,
     services: ServicesDep,
@@ -207,7 +217,6 @@ def neighbors(
 ) -> JSONResponse:
     """Nodes within `depth` hops (edges in either direction), nearest first, then by id."""
     visible_node(services, caller, node_id)
-    services.catch_up()
     graph = services.view.graph
     if node_id not in graph:
         raise NotFound(f"no node with id '{node_id}'")

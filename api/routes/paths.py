@@ -7,14 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.privacy import edge_filter, graph_filter, present
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS, PathOut
 from graph.ids import ID_PATTERN
 from graph.queries import shortest_path
 
-router = APIRouter(prefix="/v1/paths", tags=["graph"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/paths", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion]
+)
 
 IdQuery = Annotated[str, Query(pattern=ID_PATTERN, max_length=160)]
 
@@ -30,7 +32,6 @@ def path(
     """A shortest path (edges in either direction); ties are broken by id, so it is stable."""
     for end in (source, target):
         visible_node(services, caller, end)
-    services.catch_up()
     graph = services.view.graph
     steps = shortest_path(
         graph,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import NotFound, Unprocessable
 from api.routes.nodes import (
     CommunityFilter,
@@ -23,7 +23,7 @@ from api.schemas import PROBLEMS
 from graph.filters import Near, SearchFilter
 from graph.model import Node
 
-router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 
 class Scores(BaseModel):
@@ -113,7 +113,6 @@ def search(
 ) -> JSONResponse:
     """The best matches among the nodes that pass every filter, each explained."""
     flt = search_filter(kind, sector, sdg, community, country, lat, lon, radius_km, active)
-    services.catch_up()
     page = services.search.search(caller, q, flt, mode=mode, limit=limit, offset=offset)
     return JSONResponse(
         {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
@@ -146,7 +145,6 @@ def similar(
     examples = [node_id, *(like or []), *(unlike or [])]
     for example in examples:
         visible_node(services, caller, example)
-    services.catch_up()
     search = services.search
     missing = [e for e in examples if e not in search.index]
     if missing:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import Role, read_audit
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
 from api.schemas import PROBLEMS, AuditPage, Health, Ready
 
@@ -22,7 +22,13 @@ def health() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/ready", response_model=Ready, summary="Ready", responses={503: PROBLEMS[404]})
+@router.get(
+    "/ready",
+    dependencies=[ReadVersion],
+    response_model=Ready,
+    summary="Ready",
+    responses={503: PROBLEMS[404]},
+)
 def ready(services: ServicesDep) -> JSONResponse:
     """The store is open and the graph view is loaded."""
     graph = services.view.graph

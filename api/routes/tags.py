@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import CallerDep, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import NotFound
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS
@@ -16,7 +16,9 @@ from embeddings.tagging import Suggestions
 from graph.ids import ID_PATTERN
 from graph.texts import node_text
 
-router = APIRouter(prefix="/v1/tags", tags=["search"], responses=PROBLEMS)
+router = APIRouter(
+    prefix="/v1/tags", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion]
+)
 
 CONFIDENCE = (
     "Calibrated on held-out initiatives: of the suggestions given confidence c, about a "
@@ -100,7 +102,6 @@ def suggest(request: SuggestRequest, services: ServicesDep, caller: CallerDep) -
         return JSONResponse(suggestions_json(tagger.suggest(request.text, top=request.top)))
     assert request.id is not None
     node = visible_node(services, caller, request.id)
-    services.catch_up()
     index = services.search.index
     if request.id not in index:
         raise NotFound(f"no indexed text for '{request.id}'")

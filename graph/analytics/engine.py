@@ -5,6 +5,8 @@ request's own arguments, so each is cached under ``(seq, what, audience, argumen
 A write moves ``seq`` on and the next request recomputes; older entries are dropped.
 Computations run one at a time (they are CPU-bound, and two requests arriving together
 for the same figure should compute it once); cached answers are served without waiting.
+Callers hold one version of the view for the whole computation (the change feed's read
+lock), so the graph never changes under a computation.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from graph.view import GraphView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ATTEMPTS = 3
 
 
 class SectorAnalytics:
@@ -60,7 +61,7 @@ class SectorAnalytics:
             with self._cache_lock:
                 if full in self._cache:
                     return self._cache[full]  # type: ignore[no-any-return]
-            value = _retrying(lambda: compute(seq))
+            value = compute(seq)
             with self._cache_lock:
                 for old in [k for k in self._cache if k[0] != seq]:
                     del self._cache[old]
@@ -171,15 +172,3 @@ class SectorAnalytics:
                 exclude=exclude,
             ),
         )  # fmt: skip
-
-
-def _retrying(compute: Callable[[], T]) -> T:
-    """Run ``compute``; again if a concurrent write changed the graph under its loops."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return compute()
-        except RuntimeError as error:  # "dictionary changed size during iteration"
-            if "changed size" not in str(error) or attempt == ATTEMPTS:
-                raise
-            log.info("graph changed during an analytics computation; retrying")
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -32,12 +31,9 @@ import numpy.typing as npt
 
 from graph.analytics.regions import Regions
 from graph.store import LOCALITY_RANK
+from graph.visibility import AudienceName, listable
 
-Audience = Literal["public", "members"]
-VISIBLE_TO: dict[str, frozenset[str]] = {
-    "public": frozenset({"public"}),
-    "members": frozenset({"public", "members"}),
-}
+Audience = AudienceName
 SDG_IDS: tuple[str, ...] = tuple(f"sdg:{n}" for n in range(1, 18))
 MEMBER_KINDS = ("person", "initiative", "wisdom_entry", "organization", "event", "council")
 """Kinds that belong to sectors (people by interest or council seat, the rest by tag)."""
@@ -150,7 +146,6 @@ def build_snapshot(
     graph: nx.MultiDiGraph, *, seq: int, audience: Audience, regions: Regions
 ) -> Snapshot:
     """Extract the facts analytics need from the view's graph, for one audience."""
-    shown = VISIBLE_TO[audience]
     kinds: dict[str, str] = {}
     hidden: set[str] = set()
     sectors: list[str] = []
@@ -158,7 +153,7 @@ def build_snapshot(
     of_country = regions.of_country
     for node, attrs in graph._node.items():
         kind = attrs["kind"]
-        if kind == "person" and (not attrs["discoverable"] or attrs["visibility"] not in shown):
+        if kind == "person" and not listable(audience, attrs["visibility"], attrs["discoverable"]):
             hidden.add(node)
         elif kind == "sector":
             sectors.append(node)

@@ -4,18 +4,18 @@ The graph view holds structure only; offers, needs, interests, skills and the
 ``open_to_collaborate`` flag live in the store. :class:`ProfileIndex` keeps them in
 memory for every person and initiative, with posting lists from phrase keys to the
 nodes that offer or need them, so that "who offers what I need" is a lookup rather
-than a pass over everyone. It follows the store's change log like the graph view:
-after a write it re-reads only the nodes that changed.
+than a pass over everyone. It is a projection of the change feed (:mod:`graph.feed`),
+like the graph view: after a write it re-reads only the nodes that changed.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from graph.feed import ChangeBatch
 from graph.matching.phrases import Key, keys_of, meets
 from graph.model import Initiative, Node, Person
 from graph.store import Store
@@ -151,7 +151,6 @@ class ProfileIndex:
         self._profiles: dict[str, Profile] = {}
         self._offers = _Postings()
         self._needs = _Postings()
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._profiles)
@@ -211,24 +210,23 @@ class ProfileIndex:
             index.upsert(p for p in map(Profile.of, store.iter_nodes(kind=kind)) if p is not None)
         index.seq = seq
         log.info("profile index: %d profiles at change %d", len(index), seq)
-        # Writes committed while reading are replayed (idempotently) by the next catch_up.
+        # Writes committed while reading are set again (idempotently) by the change feed.
         return index
 
-    def catch_up(self, store: Store) -> int:
-        """Apply the change-log entries newer than ``seq``; returns how many were applied."""
-        applied = 0
-        with self._lock:
-            while True:
-                batch = store.changes_since(self.seq, limit=20_000)
-                if not batch:
-                    return applied
-                touched = {
-                    c.ref
-                    for c in batch
-                    if c.entity == "node" and c.ref.partition(":")[0] in PROFILE_KINDS
-                }
-                current = store.get_nodes(sorted(touched))
-                self.remove(touched - current.keys())
-                self.upsert(p for p in map(Profile.of, current.values()) if p is not None)
-                self.seq = batch[-1].seq
-                applied += len(batch)
+    # -- a projection of the change feed (graph.feed) ---------------------------
+
+    def prepare(self, batch: ChangeBatch) -> tuple[set[str], list[Profile]]:
+        """(ids to drop, profiles to set) for the people and initiatives the batch touched."""
+        touched = {i for i in batch.touched_nodes if i.partition(":")[0] in PROFILE_KINDS}
+        current = [p for i in sorted(touched) if (p := _profile(batch.nodes.get(i)))]
+        return touched - {p.id for p in current}, current
+
+    def apply(self, batch: ChangeBatch, prepared: tuple[set[str], list[Profile]]) -> None:
+        gone, current = prepared
+        self.remove(gone)
+        self.upsert(current)
+        self.seq = batch.last_seq
+
+
+def _profile(node: Node | None) -> Profile | None:
+    return None if node is None else Profile.of(node)

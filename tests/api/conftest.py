@@ -65,7 +65,7 @@ def reference_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     watermark fits each of them; copying it saves encoding the SDG texts per test.
     """
     data_dir = tmp_path_factory.mktemp("reference") / "var"
-    services = Services.start(_settings(data_dir), warm_search=True)
+    services = Services.start(_settings(data_dir))
     services.search.index.save(watermark=services.search.index.watermark)
     services.close()
     return data_dir / "index"

@@ -81,7 +81,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Ite
     services = Services.start(settings)
     records = list(demo_records(DATA, seed=7, people=PEOPLE))
     services.store.write([*records, *REFUSED, *refused_links(records)])
-    services.search.rebuild()
+    services.reindex()
     services.search.index.save(watermark=services.search.index.watermark)
     _keep(settings.index_dir)
     yield services

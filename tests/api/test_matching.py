@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import KeyRing, Role
-from api.services import Services
+from api.services import Services, open_store
 from api.settings import Settings
 from graph.demo import demo_records
 from graph.edges import Edge
@@ -40,18 +40,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     data_dir = tmp_path_factory.mktemp("matching-demo") / "var"
     settings = Settings(data_dir=data_dir, reference_dir=DATA, rate_limit_per_minute=1_000_000,
                         rate_limit_burst=1_000_000, cache=SHARED_CACHE)  # fmt: skip
-    services = Services.start(settings)
-    services.store.write(demo_records(DATA, seed=7, people=PEOPLE))
+    store = open_store(settings)
+    store.write(demo_records(DATA, seed=7, people=PEOPLE))
+    store.close()
     if INDEX_CACHE.is_dir():
         shutil.copytree(INDEX_CACHE, settings.index_dir)
-    search = services.search
+    services = Services.start(settings)
     # The cache may predate a change of the generator or of the node texts: compare every
     # node's text with what the index holds (only changed texts are encoded again).
-    index = search.index
+    index = services.search.index
     before = {i: index.text_hash(i) for i in index.vectors.ids()}
-    search.rebuild()
+    services.reindex()
     if not INDEX_CACHE.is_dir() or before != {i: index.text_hash(i) for i in index.vectors.ids()}:
-        search.index.save(watermark=search.index.watermark)
+        index.save(watermark=index.watermark)
         shutil.rmtree(INDEX_CACHE, ignore_errors=True)
         shutil.copytree(settings.index_dir, INDEX_CACHE)
     yield services

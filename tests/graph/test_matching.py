@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from graph.edges import Edge
+from graph.feed import ChangeFeed
 from graph.matching.context import Audience, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
 from graph.matching.features import Near
@@ -320,6 +321,7 @@ def test_text_alone_still_finds_someone_for_a_newcomer(store_with_people: Store)
 
 def test_profile_index_follows_the_store(store_with_people: Store) -> None:
     profiles = ProfileIndex.from_store(store_with_people)
+    feed = ChangeFeed(store_with_people, [profiles], seq=profiles.seq)
     ana = profiles.get("person:ana")
     assert ana is not None
     assert profiles.offering(ana.need_keys.values()) == {"person:cai"}
@@ -327,9 +329,9 @@ def test_profile_index_follows_the_store(store_with_people: Store) -> None:
     assert isinstance(cai, Person)
     store_with_people.write([cai.model_copy(update={"offers": ["bookkeeping"]})])
     store_with_people.write([person("jo", offers=["Grant-writing help"])])
-    assert profiles.catch_up(store_with_people) == 2
+    assert feed.catch_up() == 2
     assert profiles.offering(ana.need_keys.values()) == {"person:jo"}
     store_with_people.delete_node("person:jo")
-    profiles.catch_up(store_with_people)
+    feed.catch_up()
     assert profiles.offering(ana.need_keys.values()) == set()
     assert np.isclose(len(profiles), len(ProfileIndex.from_store(store_with_people)))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from graph.edges import Edge
+from graph.feed import ChangeFeed
 from graph.model import Person
 from graph.store import Store
 from graph.view import GraphView
@@ -19,17 +20,20 @@ def test_the_view_mirrors_the_store(network: Store) -> None:
     assert view.seq == network.last_seq()
 
 
-def test_writes_update_the_view_without_a_rebuild(network: Store) -> None:
+def test_the_feed_updates_the_view_without_a_rebuild(network: Store) -> None:
     view = GraphView.from_store(network)
-    view.follow(network)
+    feed = ChangeFeed(network, [view], seq=view.seq)
     graph = view.graph
     network.write([
         Person(id="person:zoe", name="Zoe"),
         Edge(kind="knows", source="person:zoe", target="person:maria"),
     ])  # fmt: skip
-    assert view.graph is graph
+    assert not graph.has_node("person:zoe")  # nothing changes until the feed applies it
+    assert feed.catch_up() == 2
+    assert view.graph is graph and feed.seq == view.seq == network.last_seq()
     assert graph.has_edge("person:zoe", "person:maria", key="knows")
     network.delete_node("person:maria")
+    feed.catch_up()
     assert "person:maria" not in graph
     assert not graph.has_edge("person:zoe", "person:maria")
     assert _structure(view) == _structure(GraphView.from_store(network))
@@ -41,8 +45,9 @@ def test_a_view_catches_up_with_writes_from_another_process(network: Store) -> N
     other.write([Person(id="person:kim", name="Kim"),
                  Edge(kind="knows", source="person:kim", target="person:lena")])  # fmt: skip
     other.delete_edge("person:ahmed", "knows", "person:lena")
-    assert view.catch_up(network) == 3
+    feed = ChangeFeed(network, [view], seq=view.seq)
+    assert feed.catch_up() == 3
     assert view.graph.has_edge("person:kim", "person:lena", key="knows")
     assert not view.graph.has_edge("person:ahmed", "person:lena")
-    assert view.catch_up(network) == 0
+    assert feed.catch_up() == 0
     other.close()

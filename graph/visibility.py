@@ -1,0 +1,93 @@
+"""Who may find whom: listing audiences and the audience index the change feed keeps.
+
+A person is *listable* by an audience when their visibility is one the audience sees and
+they consented to be discoverable. Two audiences exist below admins: ``public``
+(anonymous callers) and ``members`` (members and editors). Admins list everyone; a
+person always finds themselves.
+
+:class:`AudienceIndex` holds, per audience, the people it may not list, updated
+incrementally from each change batch, so that asking "who is hidden from this audience"
+costs nothing per request whatever the size of the network. Its frozensets stay the same
+objects until a batch changes them, which lets the vector index remember their rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import networkx as nx
+
+from graph.feed import ChangeBatch
+from graph.model import Person
+
+AudienceName = Literal["public", "members"]
+VISIBLE_TO: Mapping[str, frozenset[str]] = {
+    "public": frozenset({"public"}),
+    "members": frozenset({"public", "members"}),
+}
+"""The profile visibilities each listing audience sees."""
+
+
+def listable(audience: str, visibility: str, discoverable: bool) -> bool:
+    """Whether a person with these settings appears in the audience's listings."""
+    return discoverable and visibility in VISIBLE_TO[audience]
+
+
+Settings = tuple[str, bool] | None
+"""(visibility, discoverable) of a person; None for someone who is gone."""
+
+
+class AudienceIndex:
+    """The people each audience may not list; a projection of the change feed."""
+
+    def __init__(self) -> None:
+        self._hidden: dict[str, set[str]] = {audience: set() for audience in VISIBLE_TO}
+        self._frozen: dict[str, frozenset[str]] = {}
+
+    @classmethod
+    def from_graph(cls, graph: nx.MultiDiGraph) -> AudienceIndex:
+        """The index of the people in a graph view (whose nodes carry the settings)."""
+        index = cls()
+        for node, attrs in graph.nodes(data=True):
+            if attrs["kind"] == "person":
+                index._set(node, (attrs["visibility"], attrs["discoverable"]))
+        return index
+
+    def hidden(self, audience: str) -> frozenset[str]:
+        """The people ``audience`` may not list (the same object until a write changes it)."""
+        found = self._frozen.get(audience)
+        if found is None:
+            found = self._frozen[audience] = frozenset(self._hidden[audience])
+        return found
+
+    def prepare(self, batch: ChangeBatch) -> dict[str, Settings]:
+        found: dict[str, Settings] = {}
+        for node_id in batch.touched_nodes:
+            if node_id.startswith("person:"):
+                node = batch.nodes.get(node_id)
+                found[node_id] = _settings(node) if isinstance(node, Person) else None
+        return found
+
+    def apply(self, batch: ChangeBatch, prepared: dict[str, Settings]) -> None:
+        changed = False
+        for node_id, settings in prepared.items():
+            changed |= self._set(node_id, settings)
+        if changed:
+            self._frozen = {}
+
+    def _set(self, node_id: str, settings: Settings) -> bool:
+        changed = False
+        for audience, hidden in self._hidden.items():
+            hide = settings is not None and not listable(audience, *settings)
+            if hide and node_id not in hidden:
+                hidden.add(node_id)
+                changed = True
+            elif not hide and node_id in hidden:
+                hidden.discard(node_id)
+                changed = True
+        return changed
+
+
+def _settings(person: Person) -> tuple[str, bool]:
+    return str(person.visibility), bool(person.discoverable)
