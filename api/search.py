@@ -214,6 +214,10 @@ def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> i
         nodes = store.get_nodes(sorted(upserted - deleted))
         index.remove(deleted | (upserted - nodes.keys()))
         index.upsert(((i, node_text(n)) for i, n in sorted(nodes.items())), progress=progress)
+        if any(c.op == "erase" for c in batch):  # names no one: forget who is gone
+            people = store.person_versions()
+            held = [i for i in index.vectors.ids() if i.startswith("person:")]
+            index.forget(i for i in held if i not in people)
         index.watermark = batch[-1].seq
         applied += len(batch)
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from api.auth import KeyRing
+from api.auth import KeyRing, forget_person
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
@@ -25,6 +25,8 @@ def open_store(settings: Settings) -> Store:
     """Open the configured store and make sure the reference data is loaded (idempotent)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.store_url)
+    KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
+    store.add_erasure_step(forget_person)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(
@@ -92,6 +94,18 @@ class Services:
             self.view.catch_up(self.store)
             if self._search is not None:
                 self._search.catch_up()
+
+    def after_erasure(self) -> None:
+        """Once a person is erased: save the search index now, leaving no older snapshot.
+
+        Every saved snapshot may hold the person (their vector, their words); the new one
+        holds nothing of them, and the store has already truncated its WAL. A process that
+        has not opened the index yet opens it here, to rewrite the folder all the same.
+        """
+        index = self.search.index
+        self.search.catch_up()
+        index.forget(())  # whether or not this process held them, older snapshots did
+        index.save(watermark=index.watermark)
 
     def close(self) -> None:
         self.ready = False

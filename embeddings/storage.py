@@ -5,7 +5,8 @@ the complete one. A save writes a fresh ``folder/.tmp-*`` folder, flushes it to 
 renames it to the next snapshot name and only then replaces ``CURRENT`` (an atomic
 rename). A crash at any moment leaves ``CURRENT`` naming a complete snapshot; the
 leftovers are ignored by loads and swept by the next save, which keeps the previous
-snapshot too so that a reader who has just read ``CURRENT`` still finds its files.
+snapshot too so that a reader who has just read ``CURRENT`` still finds its files
+(unless told not to: after an erasure no older snapshot may stay).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ _SNAPSHOT = re.compile(r"snapshot-(\d{6,})")
 
 
 @contextmanager
-def writing_snapshot(folder: Path) -> Iterator[Path]:
-    """Yield an empty folder to write a snapshot into; publish it if the block succeeds."""
+def writing_snapshot(folder: Path, *, keep_previous: bool = True) -> Iterator[Path]:
+    """Yield an empty folder to write a snapshot into; publish it if the block succeeds.
+
+    Every older snapshot is then removed, except the previous one if ``keep_previous``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
     try:
@@ -50,7 +54,7 @@ def writing_snapshot(folder: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _sweep(folder, keep={name, previous})
+    _sweep(folder, keep={name, previous} if keep_previous else {name})
 
 
 def current_snapshot(folder: Path) -> Path:

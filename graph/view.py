@@ -67,8 +67,41 @@ class GraphView:
                 if not batch:
                     return applied
                 upserted = [c.ref for c in batch if c.entity == "node" and c.op == "upsert"]
-                self.apply(batch, _node_attrs(store, upserted))
+                attrs = _node_attrs(store, upserted)
+                start = 0
+                for at, change in enumerate(batch):
+                    if change.op == "erase":
+                        self.apply(batch[start:at], attrs)
+                        self._forget_erased(store, change.seq)
+                        start = at + 1
+                self.apply(batch[start:], attrs)
                 applied += len(batch)
+
+    def _forget_erased(self, store: Store, seq: int) -> None:
+        """Apply the erasure entry ``seq``, which names no one (see :mod:`graph.store`).
+
+        People the store no longer has are dropped with their edges. People written
+        after the erasure (one may be the erased person created again) are re-read: their
+        edges become the store's, and the entries after ``seq`` replay onto that.
+        """
+        if seq <= self.seq:
+            return
+        graph = self.graph
+        versions = store.person_versions()
+        held = [n for n, kind in graph.nodes(data="kind") if kind == "person"]
+        renewed = [n for n in held if versions.get(n, seq) > seq]
+        attrs = _node_attrs(store, renewed)
+        for node in held:
+            if node not in versions or node in renewed:
+                graph.remove_node(node)
+        for node in renewed:
+            if node in attrs:
+                graph.add_node(node, **attrs[node])
+        for node in renewed:
+            for edge in store.edges_of(node) if node in attrs else ():
+                if graph.has_node(edge.source) and graph.has_node(edge.target):
+                    graph.add_edge(edge.source, edge.target, key=edge.kind)
+        self.seq = seq
 
     def apply(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:
         """Apply change-log entries in order (idempotent for entries already applied).

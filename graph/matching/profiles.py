@@ -227,6 +227,10 @@ class ProfileIndex:
                     for c in batch
                     if c.entity == "node" and c.ref.partition(":")[0] in PROFILE_KINDS
                 }
+                if any(c.op == "erase" for c in batch):  # names no one: drop who is gone
+                    people = store.person_versions()
+                    touched |= {i for i, p in self._profiles.items()
+                                if p.kind == "person" and i not in people}  # fmt: skip
                 current = store.get_nodes(sorted(touched))
                 self.remove(touched - current.keys())
                 self.upsert(p for p in map(Profile.of, current.values()) if p is not None)
