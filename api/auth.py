@@ -2,7 +2,8 @@
 
 A key is shown once when created; only its SHA-256 hash is stored. Callers send it
 as ``Authorization: Bearer <key>``. Keys and the audit log live in the same
-database as the graph, in tables of their own.
+database as the graph, in tables of their own. Erasing a person revokes their keys and
+takes their id out of the audit log in the erasing transaction (:func:`forget_person`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     select,
     update,
 )
 
-from graph.store import WriteResult
+from graph.store import ERASED, WriteResult, names
 
 metadata = MetaData()
 
@@ -174,6 +176,25 @@ def audit(caller: Caller, action: str, ref: str) -> Any:
         )  # fmt: skip
 
     return record
+
+
+def forget_person(conn: Connection, person_id: str) -> None:
+    """The erasure step of the keys and the audit log (see ``Store.add_erasure_step``).
+
+    The person's keys are revoked (a revoked key is refused like an unknown one) and
+    keep no owner or label; audit entries naming them or one of their edges keep the
+    action, the time and the key, with :data:`graph.store.ERASED` as their ref.
+    """
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.person_id == person_id)
+        .values(
+            revoked_at=func.coalesce(api_keys.c.revoked_at, time.time()),
+            person_id=None,
+            label=None,
+        )
+    )
+    conn.execute(update(audit_log).where(names(audit_log.c.ref, person_id)).values(ref=ERASED))
 
 
 def read_audit(engine: Engine, *, limit: int, before: int | None = None) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import ANONYMOUS, Caller
 from api.errors import NotReady, TooManyRequests, Unauthorized, Unprocessable
 from api.ratelimit import RateLimiter, retry_after
-from api.services import Services
+from api.services import OWN_WRITES_WAIT, Services
 from api.versions import MIN_SEQ_HEADER, note_seq, parse_min_seq, wait_until
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,6 @@ def _address(request: Request) -> str:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-OWN_WRITES_WAIT = 60.0
-"""How long a read waits for this worker's own writes (an API write applies in milliseconds;
-only a bulk write made in-process takes long), before it is served from the older version."""
 
 
 async def read_version(request: Request, services: ServicesDep) -> AsyncIterator[int]:

@@ -66,6 +66,8 @@ class SearchService:
 
     def apply(self, batch: ChangeBatch, prepared: tuple[set[str], Encoded]) -> None:
         gone, encoded = prepared
+        if batch.erasures:  # the next save keeps nothing of them
+            self.index.forget(batch.erased(self.index.vectors.ids()))
         self.index.remove(gone)
         self.index.apply(encoded)
         self.index.watermark = batch.last_seq
@@ -212,8 +214,12 @@ def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> i
     """Apply the store's changes since the index's watermark (before the feed follows it)."""
     applied = 0
     while batch := store.changes_since(index.watermark, limit=20_000):
-        touched = {c.ref for c in batch if c.entity == "node"}
+        touched = {c.ref for c in batch if c.entity == "node" and c.op != "erase"}
         nodes = store.get_nodes(sorted(touched))
+        if any(c.op == "erase" for c in batch):  # names no one: forget who is gone
+            people = store.person_versions()
+            held = [i for i in index.vectors.ids() if i.startswith("person:")]
+            index.forget(i for i in held if i not in people)
         index.remove(touched - nodes.keys())
         items = [(i, node_text(n)) for i, n in sorted(nodes.items())]
         index.apply(index_texts(store, index, items, progress=progress))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from api.auth import KeyRing
+from api.auth import KeyRing, forget_person
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
@@ -29,11 +29,17 @@ from graph.visibility import AudienceIndex
 
 log = logging.getLogger(__name__)
 
+OWN_WRITES_WAIT = 60.0
+"""How long a worker waits for its feed to apply its own writes (an API write applies in
+milliseconds; only a bulk write made in-process takes long) before going on regardless."""
+
 
 def open_store(settings: Settings) -> Store:
     """Open the configured store and make sure the reference data is loaded (idempotent)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.store_url)
+    KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
+    store.add_erasure_step(forget_person)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(
@@ -130,6 +136,19 @@ class Services:
         how many nodes there are. Searches wait meanwhile."""
         with self.feed.lock.write():
             return rebuild(self.store, self.search.index)
+
+    def after_erasure(self, done: WriteResult) -> None:
+        """Once a person is erased: save the search index, leaving no older snapshot.
+
+        Every saved snapshot may hold the person (their vector, their words); the new one,
+        written once this worker's feed has applied the erasure, holds nothing of them, and
+        the store has already truncated its WAL.
+        """
+        if done.last_seq is not None and not self.feed.wait_for(done.last_seq, OWN_WRITES_WAIT):
+            log.warning("saving the index before this worker applied the erasure %d", done.last_seq)
+        index = self.search.index
+        index.forget(())  # whether or not this process held them, older snapshots did
+        index.save(watermark=index.watermark)
 
     def close(self) -> None:
         self.ready = False

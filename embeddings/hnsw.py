@@ -64,6 +64,14 @@ def search_graph(
     ]
 
 
+def zero_vectors(graph: Graph, labels: npt.NDArray[np.int64]) -> None:
+    """Overwrite the graph's own copy of these vectors with zeros (the links stay)."""
+    faiss = faiss_module()
+    storage = faiss.downcast_index(graph.storage)
+    flat = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d)
+    flat.reshape(storage.ntotal, storage.d)[labels] = 0.0
+
+
 def write_graph(graph: Graph, path: Path) -> None:
     """Write the graph (with its own copy of the vectors) to one file."""
     faiss_module().write_index(graph, str(path))

@@ -93,6 +93,11 @@ class LexicalIndex:
             self._changed()
         return removed
 
+    def scrub(self) -> None:
+        """Drop retired documents and the terms only they held, so that a save writes none."""
+        if self._size > len(self._rows):
+            self._compact()
+
     def search(
         self,
         query: str,

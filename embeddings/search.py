@@ -105,6 +105,7 @@ class SemanticIndex:
         self._lock = threading.RLock()
         self._queries: OrderedDict[str, Vector] = OrderedDict()
         self.query_cache = _query_cache_size()
+        self._forgotten = False  # an erasure since the last save
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -182,6 +183,18 @@ class SemanticIndex:
             self._vectors.remove(gone)
             self._lexical.remove(gone)
         return len(gone)
+
+    def forget(self, ids: Iterable[str]) -> int:
+        """Remove these ids as an erasure; returns how many were held.
+
+        The next :meth:`save` writes nothing of them (no retired vector, no word only
+        they used) and removes every older snapshot, even when nothing was held here:
+        an older snapshot may still hold them.
+        """
+        removed = self.remove(ids)
+        with self._lock:
+            self._forgotten = True
+        return removed
 
     def vector(self, item_id: str) -> Vector:
         """The stored vector of this id."""
@@ -294,15 +307,21 @@ class SemanticIndex:
         """Save everything as one crash-safe snapshot in ``folder``, with the watermark."""
         if self.folder is None:
             raise InvalidOption("folder", None, "a folder given to SemanticIndex to save into")
-        with self._lock, writing_snapshot(self.folder) as staging:
-            if watermark is not None:
-                self.watermark = watermark
-            (staging / "vectors").mkdir()
-            (staging / "lexical").mkdir()
-            self._vectors.write_files(staging / "vectors")
-            self._lexical.write_files(staging / "lexical")
-            write_json(staging / "hashes.json", self._hashes)
-            write_json(staging / "semantic.json", self._meta())
+        with self._lock:  # held while the snapshot is written and published
+            forgotten = self._forgotten
+            with writing_snapshot(self.folder, keep_previous=not forgotten) as staging:
+                if watermark is not None:
+                    self.watermark = watermark
+                if forgotten:
+                    self._vectors.scrub()
+                    self._lexical.scrub()
+                (staging / "vectors").mkdir()
+                (staging / "lexical").mkdir()
+                self._vectors.write_files(staging / "vectors")
+                self._lexical.write_files(staging / "lexical")
+                write_json(staging / "hashes.json", self._hashes)
+                write_json(staging / "semantic.json", self._meta())
+            self._forgotten = False
 
     @classmethod
     def load(

@@ -5,11 +5,13 @@ the complete one. A save writes a fresh ``folder/.tmp-*`` folder, flushes it to 
 renames it to the next snapshot name and only then replaces ``CURRENT`` (an atomic
 rename). A crash at any moment leaves ``CURRENT`` naming a complete snapshot; the
 leftovers are ignored by loads and swept by the next save, which keeps the previous
-snapshot too so that a reader who has just read ``CURRENT`` still finds its files.
+snapshot too so that a reader who has just read ``CURRENT`` still finds its files
+(unless told not to: after an erasure no older snapshot may stay).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -30,27 +32,34 @@ _SNAPSHOT = re.compile(r"snapshot-(\d{6,})")
 
 
 @contextmanager
-def writing_snapshot(folder: Path) -> Iterator[Path]:
-    """Yield an empty folder to write a snapshot into; publish it if the block succeeds."""
+def writing_snapshot(folder: Path, *, keep_previous: bool = True) -> Iterator[Path]:
+    """Yield an empty folder to write a snapshot into; publish it if the block succeeds.
+
+    Every older snapshot is then removed, except the previous one if ``keep_previous``.
+    One save at a time holds the folder, across processes (workers save after an
+    erasure), so that two never take the same name or sweep each other's staging.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-    try:
-        yield staging
-        _fsync_tree(staging)
-        previous = _current_name(folder)
-        name = f"snapshot-{_last_number(folder) + 1:06d}"
-        staging.rename(folder / name)
-        pointer = folder / f".{CURRENT}.tmp"
-        with pointer.open("w", encoding="utf-8") as handle:
-            handle.write(name + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(pointer, folder / CURRENT)
-        _fsync_dir(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _sweep(folder, keep={name, previous})
+    with (folder / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+        try:
+            yield staging
+            _fsync_tree(staging)
+            previous = _current_name(folder)
+            name = f"snapshot-{_last_number(folder) + 1:06d}"
+            staging.rename(folder / name)
+            pointer = folder / f".{CURRENT}.tmp"
+            with pointer.open("w", encoding="utf-8") as handle:
+                handle.write(name + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(pointer, folder / CURRENT)
+            _fsync_dir(folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _sweep(folder, keep={name, previous} if keep_previous else {name})
 
 
 def current_snapshot(folder: Path) -> Path:

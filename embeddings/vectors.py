@@ -29,7 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.errors import CountMismatch, DimensionMismatch, IndexFormatError, UnknownItem
-from embeddings.hnsw import Graph, build_graph, read_graph, search_graph, write_graph
+from embeddings.hnsw import (
+    Graph,
+    build_graph,
+    read_graph,
+    search_graph,
+    write_graph,
+    zero_vectors,
+)
 from embeddings.ranking import (
     Matrix,
     Ranked,
@@ -145,6 +152,22 @@ class VectorIndex:
             self._selections.clear()
             self._maintain()
         return removed
+
+    def scrub(self) -> None:
+        """Keep no retired vector in memory, so that a save writes none (after an erasure).
+
+        Without a graph the retired rows are compacted away. A graph cannot delete, and
+        rebuilding it is slow, so there they are overwritten with zeros, in the rows and
+        in the graph's copy, and stay (masked out of every search) until a compaction.
+        """
+        retired = np.flatnonzero(~self._alive[: self._size])
+        if retired.size == 0:
+            return
+        if self._graph is None:
+            self._rebuild(graph=False)
+            return
+        self._data[retired] = 0.0
+        zero_vectors(self._graph, retired)
 
     def search(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,15 +39,34 @@ class ChangeBatch:
 
     changes: tuple[Change, ...]
     nodes: Mapping[str, Node]
+    people: Mapping[str, int] | None = None
+    """With an erasure in the batch: every person the store has now, with the sequence
+    number of their last write (:meth:`graph.store.Store.person_versions`)."""
 
     @property
     def last_seq(self) -> int:
         return self.changes[-1].seq
 
     @property
+    def erasures(self) -> list[int]:
+        """The sequence numbers of the batch's erasures (entries that name no one)."""
+        return [c.seq for c in self.changes if c.op == "erase"]
+
+    def erased(self, held: Iterable[str]) -> set[str]:
+        """The people among ``held`` whom an erasure in this batch removed from the store.
+
+        An erasure's entry names no one (:mod:`graph.store`): whoever a projection holds
+        that the store no longer has is gone.
+        """
+        if self.people is None:
+            return set()
+        people = self.people
+        return {i for i in held if i.startswith("person:") and i not in people}
+
+    @property
     def touched_nodes(self) -> frozenset[str]:
         """Every node named by a node entry (upserted or deleted)."""
-        return frozenset(c.ref for c in self.changes if c.entity == "node")
+        return frozenset(c.ref for c in self.changes if c.entity == "node" and c.op != "erase")
 
 
 class Projection(Protocol):
@@ -98,8 +117,10 @@ class ChangeFeed:
             changes = self.store.changes_since(self._seq, limit=self.batch_size)
             if not changes:
                 return 0
-            touched = sorted({c.ref for c in changes if c.entity == "node"})
-            batch = ChangeBatch(tuple(changes), self.store.get_nodes(touched))
+            touched = sorted({c.ref for c in changes if c.entity == "node" and c.op != "erase"})
+            erasing = any(c.op == "erase" for c in changes)
+            people = self.store.person_versions() if erasing else None
+            batch = ChangeBatch(tuple(changes), self.store.get_nodes(touched), people)
             prepared = [projection.prepare(batch) for projection in self.projections]
             with self.lock.write():
                 for projection, work in zip(self.projections, prepared, strict=True):

@@ -5,6 +5,17 @@ stored one changes nothing (no row, no change-log entry), so importing the same
 data twice is a no-op. Deleting a node deletes its edges. Derived indexes (the
 networkx view, vector and lexical indexes) follow the change log by sequence
 number, so they can catch up after a restart instead of rebuilding.
+
+Deleting a person **erases** them: their node and edges go, every earlier change-log
+entry naming them or one of their edges is removed, and one entry
+``("erase", "node", ERASED)`` takes the sequence number, naming no one. A follower
+that meets it cannot know whom it was about, so it drops the people it holds that the
+store no longer has (and re-reads those written since, one of whom may be the erased
+person created again): see :meth:`Store.person_versions`. Steps added with
+:meth:`Store.add_erasure_step` run in the same transaction (the API revokes the
+person's keys and rewrites their audit entries). SQLite connections run with
+``secure_delete`` so that freed pages are zeroed, and the WAL is truncated after an
+erasure so that no older page image keeps the erased rows.
 """
 
 from __future__ import annotations
@@ -42,12 +53,16 @@ from graph.model import Node
 
 log = logging.getLogger(__name__)
 
-Op = Literal["upsert", "delete"]
+Op = Literal["upsert", "delete", "erase"]
 Entity = Literal["node", "edge"]
 Listener = Callable[[int], None]
 """Called after each committed write with the store's new last sequence number."""
+ErasureStep = Callable[[Connection, str], None]
+"""Run inside the transaction that erases a person, with their id."""
 
 _CHUNK = 500
+ERASED = "erased"
+"""The ref of an erasure's change-log entry (and of audit entries that named the person)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,8 @@ class WriteResult:
     unchanged: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
+    erased: list[str] = field(default_factory=list)
+    """The people this write erased (deleting a person erases them)."""
 
     @property
     def changed(self) -> bool:
@@ -113,6 +130,15 @@ def split_edge_ref(ref: str) -> tuple[str, str, str]:
     return source, kind, target
 
 
+def names(ref: Any, node_id: str) -> Any:
+    """A SQL condition: the ref column ``ref`` is this node or one of its edges."""
+    return or_(
+        ref == node_id,
+        ref.startswith(f"{node_id}|", autoescape=True),
+        ref.endswith(f"|{node_id}", autoescape=True),
+    )
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -127,6 +153,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Freed content is overwritten with zeros, so a deleted row (an erased person's
+        # record, an older version of it) does not linger in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -144,6 +173,7 @@ class _Writer:
     result: WriteResult = field(default_factory=WriteResult)
     change_rows: list[dict[str, Any]] = field(default_factory=list)
     maybe_missing: set[str] = field(default_factory=set)
+    erasures: dict[str, int] = field(default_factory=dict)  # person id -> seq of the erasure
 
     def log(self, op: Op, entity: Entity, ref: str) -> int:
         self.seq += 1
@@ -167,6 +197,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._listeners: list[Listener] = []
+        self._erasure_steps: list[ErasureStep] = []
         self._statements: dict[Any, _Statement] = {}
         self._prepare()
 
@@ -202,6 +233,10 @@ class Store:
 
     def unsubscribe(self, listener: Listener) -> None:
         self._listeners.remove(listener)
+
+    def add_erasure_step(self, step: ErasureStep) -> None:
+        """Run ``step(conn, person_id)`` in the transaction of every erasure (see the module)."""
+        self._erasure_steps.append(step)
 
     # -- reads -------------------------------------------------------------
 
@@ -370,6 +405,17 @@ class Store:
         statement = self._statement("last_seq", lambda: select(func.max(schema.changes.c.seq)))
         return int(self._fetch(statement, {})[0][0] or 0)
 
+    def person_versions(self) -> dict[str, int]:
+        """Every person's id with the sequence number of their last write.
+
+        A follower meeting an erasure entry drops the people it holds that are missing
+        here, and re-reads those written after the entry.
+        """
+        t = schema.nodes
+        query = select(t.c.id, t.c.seq).where(t.c.kind == "person")
+        with self._read() as conn:
+            return {row.id: row.seq for row in conn.execute(query)}
+
     def changes_since(self, seq: int, *, limit: int = 100_000) -> list[Change]:
         """Change-log entries after ``seq``, oldest first, at most ``limit``."""
         t = schema.changes
@@ -426,10 +472,14 @@ class Store:
                 self._put_vectors(conn, vectors)
             if within is not None:
                 within(conn, writer.result)
+            for person_id, seq in writer.erasures.items():
+                self._forget(conn, person_id, seq)
         result = writer.result
         if result.last_seq is not None:
             for listener in list(self._listeners):
                 listener(result.last_seq)
+        if result.erased:
+            self.checkpoint()
         return result
 
     def upsert(self, *items: Node | Edge) -> WriteResult:
@@ -438,6 +488,27 @@ class Store:
     def delete_node(self, node_id: str) -> WriteResult:
         """Delete a node and all its edges; raises :class:`NodeNotFound`."""
         return self.write([Deletion("node", node_id)])
+
+    def checkpoint(self) -> None:
+        """Copy the SQLite WAL into the database file and truncate it to zero bytes.
+
+        After an erasure the WAL still holds the pages as they were before it: this
+        leaves the erased rows nowhere. Waits for readers up to the busy timeout.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        for _ in range(20):
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                cursor.close()
+            finally:
+                raw.close()
+            if not busy:
+                return
+            time.sleep(0.05)
+        log.warning("the WAL could not be truncated after an erasure: readers kept it busy")
 
     def delete_edge(self, source: str, kind: str, target: str) -> WriteResult:
         """Delete one edge; raises :class:`EdgeNotFound`."""
@@ -521,7 +592,7 @@ class Store:
             writer.result.edges_deleted += 1
             return
         node_id = deletion.ref
-        kind_of(node_id)
+        erasing = kind_of(node_id) == "person"
         t = schema.edges
         incident = conn.execute(
             select(t.c.source, t.c.kind, t.c.target)
@@ -529,16 +600,28 @@ class Store:
             .order_by(t.c.source, t.c.kind, t.c.target)
         ).all()
         conn.execute(delete(t).where(or_(t.c.source == node_id, t.c.target == node_id)))
-        for row in incident:
-            writer.log("delete", "edge", edge_ref(row.source, row.kind, row.target))
+        if not erasing:
+            for row in incident:
+                writer.log("delete", "edge", edge_ref(row.source, row.kind, row.target))
         writer.result.edges_deleted += len(incident)
         nodes = schema.nodes
         if not conn.execute(delete(nodes).where(nodes.c.id == node_id)).rowcount:
             raise NodeNotFound(node_id)
         conn.execute(delete(schema.vectors).where(schema.vectors.c.node_id == node_id))
-        writer.log("delete", "node", node_id)
+        if erasing:
+            writer.erasures[node_id] = writer.log("erase", "node", ERASED)
+            writer.result.erased.append(node_id)
+        else:
+            writer.log("delete", "node", node_id)
         writer.result.nodes_deleted += 1
         writer.maybe_missing.discard(node_id)
+
+    def _forget(self, conn: Connection, person_id: str, seq: int) -> None:
+        """Remove the change-log entries before ``seq`` naming the person or their edges."""
+        t = schema.changes
+        conn.execute(delete(t).where(t.c.seq < seq, names(t.c.ref, person_id)))
+        for step in self._erasure_steps:
+            step(conn, person_id)
 
     # -- text vectors ---------------------------------------------------------------
 

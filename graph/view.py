@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -57,7 +58,26 @@ class GraphView:
         return {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
 
     def apply(self, batch: ChangeBatch, prepared: dict[str, dict[str, Any]]) -> None:
-        self.apply_changes(list(batch.changes), prepared)
+        start = 0
+        for at, change in enumerate(batch.changes):
+            if change.op == "erase" and batch.people is not None:
+                self.apply_changes(list(batch.changes[start:at]), prepared)
+                self._erase(change.seq, batch.people)
+                start = at + 1
+        self.apply_changes(list(batch.changes[start:]), prepared)
+
+    def _erase(self, seq: int, people: Mapping[str, int]) -> None:
+        """Apply an erasure entry, which names no one (see :mod:`graph.store`).
+
+        People the store no longer has go, with their edges. So do people written after
+        the erasure (one may be the erased person created again, whose edges from before
+        were deleted without an entry): the entries after ``seq`` add them back as they are.
+        """
+        if seq <= self.seq:
+            return
+        held = [n for n, kind in self.graph.nodes(data="kind") if kind == "person"]
+        self.graph.remove_nodes_from(n for n in held if people.get(n, seq + 1) > seq)
+        self.seq = seq
 
     def apply_changes(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:
         """Apply change-log entries in order (idempotent for entries already applied).

@@ -62,7 +62,7 @@ class AudienceIndex:
         return found
 
     def prepare(self, batch: ChangeBatch) -> dict[str, Settings]:
-        found: dict[str, Settings] = {}
+        found: dict[str, Settings] = dict.fromkeys(batch.erased(self._known()))
         for node_id in batch.touched_nodes:
             if node_id.startswith("person:"):
                 node = batch.nodes.get(node_id)
@@ -75,6 +75,9 @@ class AudienceIndex:
             changed |= self._set(node_id, settings)
         if changed:
             self._frozen = {}
+
+    def _known(self) -> set[str]:
+        return set().union(*self._hidden.values())
 
     def _set(self, node_id: str, settings: Settings) -> bool:
         changed = False

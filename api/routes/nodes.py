@@ -196,7 +196,9 @@ def delete(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> Res
     """Delete a node and its edges. Deleting a person erases them everywhere."""
     node = visible_node(services, caller, node_id)
     require(may_write_node(caller, node_id), caller, f"delete {node.kind} nodes")
-    services.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
+    done = services.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
+    if done.erased:
+        services.after_erasure(done)
     return Response(status_code=204)
 
 

@@ -218,6 +218,7 @@ class ProfileIndex:
     def prepare(self, batch: ChangeBatch) -> tuple[set[str], list[Profile]]:
         """(ids to drop, profiles to set) for the people and initiatives the batch touched."""
         touched = {i for i in batch.touched_nodes if i.partition(":")[0] in PROFILE_KINDS}
+        touched |= batch.erased(self._profiles)
         current = [p for i in sorted(touched) if (p := _profile(batch.nodes.get(i)))]
         return touched - {p.id for p in current}, current
 

@@ -81,6 +81,7 @@ def settings(tmp_path: Path, reference_index: Path) -> Settings:
 def services(settings: Settings) -> Iterator[Services]:
     started = Services.start(settings)
     started.store.write([*small_network(), *privacy_people()])
+    started.catch_up()  # tests look at the projections directly too
     yield started
     started.close()
 

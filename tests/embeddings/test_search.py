@@ -179,3 +179,39 @@ def test_the_query_cache_keeps_the_latest(index: SemanticIndex, counting: Counti
     assert len(counting.seen) == before
     index.search("gardens", 1)
     assert len(counting.seen) == before + 1
+
+
+@pytest.mark.parametrize("exact_below", [20_000, 3], ids=["exact", "hnsw"])
+def test_a_save_after_forgetting_keeps_no_trace_of_the_forgotten(
+    tmp_path: Path, exact_below: int
+) -> None:
+    folder = tmp_path / "index"
+    vectors = VectorOptions(exact_below)
+    index = SemanticIndex(HashingEncoder(64), folder=folder, vectors=vectors)
+    index.upsert([("person:zq", "glockenspiel lessons"), ("b", "community gardens"),
+                  ("c", "clean water wells"), ("d", "youth mentoring")])  # fmt: skip
+    index.save(watermark=1)
+    old = index.vector("person:zq").tobytes()
+    index.upsert([("person:zq", "kintsugi and glockenspiel")])  # the old row is retired
+    newer = index.vector("person:zq").tobytes()
+    index.save(watermark=2)  # two snapshots on disk, both holding the person
+    assert index.vectors.uses_hnsw is (exact_below == 3)
+
+    assert index.forget(["person:zq", "unknown"]) == 1
+    index.save(watermark=3)
+
+    assert [p.name for p in sorted(folder.glob("snapshot-*"))] == ["snapshot-000003"]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in (b"glockenspiel", b"kintsugi", b"person:zq", old, newer):
+                assert needle not in data, (path, needle[:20])
+    loaded = SemanticIndex.load(index.encoder, folder)
+    assert "person:zq" not in loaded and len(loaded) == 3
+    assert [h.id for h in loaded.search("community gardens", 1)] == ["b"]
+    index.upsert([("e", "solar panels")])
+    index.save(watermark=4)  # an ordinary save keeps the previous snapshot again
+    assert [p.name for p in sorted(folder.glob("snapshot-*"))] == [
+        "snapshot-000003",
+        "snapshot-000004",
+    ]

@@ -10,7 +10,7 @@ import pytest
 
 from graph.edges import Edge
 from graph.feed import ChangeBatch, ChangeFeed
-from graph.model import Person
+from graph.model import Initiative, Person
 from graph.rwlock import ReadWriteLock
 from graph.store import Store
 from graph.view import GraphView
@@ -67,12 +67,12 @@ def test_each_batch_is_prepared_outside_the_lock_and_applied_under_it(network: S
     base = network.last_seq()
     feed = ChangeFeed(network, [recorder], seq=base, batch_size=2)
     holder.append(feed)
-    network.write([Person(id="person:zoe", name="Zoe"), Person(id="person:ike", name="Ike"),
-                   Edge(kind="knows", source="person:zoe", target="person:ike")])  # fmt: skip
-    network.delete_node("person:ike")
+    network.write([Person(id="person:zoe", name="Zoe"), Initiative(id="initiative:kite", name="Kite"),
+                   Edge(kind="works_on", source="person:zoe", target="initiative:kite")])  # fmt: skip
+    network.delete_node("initiative:kite")
     assert feed.catch_up() == 3 + 2  # three upserts; the edge and the node deleted
     assert [seq for seq, _ in recorder.applied] == [base + 2, base + 4, base + 5]
-    # A batch carries the nodes as they are now: Ike is gone, so only Zoe is given.
+    # A batch carries the nodes as they are now: the kite is gone, so only Zoe is given.
     assert recorder.applied[0][1] == ["person:zoe"]
     assert feed.seq == network.last_seq()
 

@@ -47,14 +47,14 @@ def test_an_update_is_logged_once(network: Store) -> None:
 
 
 def test_deleting_a_node_deletes_its_edges_and_leaves_tombstones(network: Store) -> None:
-    before = network.last_seq()
-    result = network.delete_node("person:ahmed")
-    assert (result.nodes_deleted, result.edges_deleted) == (1, 3)
-    assert network.find_node("person:ahmed") is None
-    assert all("person:ahmed" not in (e.source, e.target) for e in network.iter_edges())
+    before = network.last_seq()  # (a person is erased instead: see test_erasure.py)
+    result = network.delete_node("initiative:safe-streets")
+    assert (result.nodes_deleted, result.edges_deleted) == (1, 5)
+    assert network.find_node("initiative:safe-streets") is None
+    assert all("initiative:safe-streets" not in (e.source, e.target) for e in network.iter_edges())
     log = network.changes_since(before)
-    assert [c.op for c in log] == ["delete"] * 4
-    assert log[-1].entity == "node" and log[-1].ref == "person:ahmed"
+    assert [c.op for c in log] == ["delete"] * 6
+    assert log[-1].entity == "node" and log[-1].ref == "initiative:safe-streets"
 
 
 def test_an_edge_to_a_missing_node_writes_nothing(network: Store) -> None:
