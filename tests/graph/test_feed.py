@@ -67,8 +67,11 @@ def test_each_batch_is_prepared_outside_the_lock_and_applied_under_it(network: S
     base = network.last_seq()
     feed = ChangeFeed(network, [recorder], seq=base, batch_size=2)
     holder.append(feed)
-    network.write([Person(id="person:zoe", name="Zoe"), Initiative(id="initiative:kite", name="Kite"),
-                   Edge(kind="works_on", source="person:zoe", target="initiative:kite")])  # fmt: skip
+    network.write([
+        Person(id="person:zoe", name="Zoe"),
+        Initiative(id="initiative:kite", name="Kite"),
+        Edge(kind="works_on", source="person:zoe", target="initiative:kite"),
+    ])  # fmt: skip
     network.delete_node("initiative:kite")
     assert feed.catch_up() == 3 + 2  # three upserts; the edge and the node deleted
     assert [seq for seq, _ in recorder.applied] == [base + 2, base + 4, base + 5]
