@@ -51,6 +51,7 @@ class SearchService:
         self.view = view
         self.index = index
         self.audiences = audiences
+        self._uncounted()
 
     # -- a projection of the change feed -----------------------------------------
 
@@ -70,7 +71,13 @@ class SearchService:
             self.index.forget(batch.erased(self.index.vectors.ids()))
         self.index.remove(gone)
         self.index.apply(encoded)
+        self._uncounted()
         self.index.watermark = batch.last_seq
+
+    def _uncounted(self) -> None:
+        """Word statistics count no profile hidden from anyone: a score must not tell how
+        many hidden profiles hold a word."""
+        self.index.exclude_from_statistics(self.audiences.hidden("public"))
 
     # -- privacy -------------------------------------------------------------
 

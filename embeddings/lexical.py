@@ -2,7 +2,9 @@
 
 Scoring is Okapi BM25 with k1 = 1.2 and b = 0.75 and the non-negative idf
 ``ln(1 + (N - df + 0.5) / (df + 0.5))`` (as in Lucene), over the live documents only;
-a term repeated in the query counts once. Terms come from :mod:`embeddings.tokenize`.
+a term repeated in the query counts once. Documents may be excluded from the statistics
+(N, df, the average length) while staying searchable: hidden profiles, so that no score
+says how many of them hold a word. Terms come from :mod:`embeddings.tokenize`.
 
 Each term's postings are two growable arrays (document rows, term frequencies) in row
 order. An update appends the document under a new row and retires the old row; a
@@ -53,8 +55,9 @@ class LexicalIndex:
         self._size = 0
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
-        self._total_len = 0.0
         self._norm: Scores | None = None  # per row k1 * (1 - b + b * len / avg); inf if retired
+        self._uncounted: frozenset[str] = frozenset()
+        self._counted: npt.NDArray[np.bool_] | None = None  # live rows the statistics count
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -75,7 +78,6 @@ class LexicalIndex:
             length = sum(counts.values())
             self._doc_len[row] = length
             self._alive[row] = True
-            self._total_len += length
             self._ids.append(item_id)
             self._rows[item_id] = row
             for term, tf in counts.items():
@@ -92,6 +94,18 @@ class LexicalIndex:
         if removed:
             self._changed()
         return removed
+
+    def exclude_from_statistics(self, ids: frozenset[str]) -> None:
+        """Let the documents of ``ids`` be found but not count in the statistics.
+
+        The document frequencies, the number of documents and the average length behind
+        every score then come from the other documents only, so no score reveals how many
+        of these documents hold a word (the service passes the profiles hidden from anyone).
+        """
+        if ids is not self._uncounted and ids != self._uncounted:
+            self._uncounted = ids
+            self._norm = None
+            self._counted = None
 
     def scrub(self) -> None:
         """Drop retired documents and the terms only they held, so that a save writes none."""
@@ -188,31 +202,41 @@ class LexicalIndex:
         index._doc_len, index._size = doc_len, len(ids)
         index._ids = [i if i is not None else "" for i in ids]
         index._rows = {i: row for row, i in enumerate(ids) if i is not None}
-        index._total_len = float(doc_len[index._alive].sum())
         return index
 
     def _score_all(self, query: str) -> Scores:
         """The BM25 score of every row for this query (retired rows score zero)."""
         scores = np.zeros(self._size, dtype=np.float32)
         norm = self._length_norm()
-        live = len(self._rows)
-        all_live = live == self._size
+        counted = self._counted_rows()
+        live = int(np.count_nonzero(counted))
+        every_row = live == self._size
         for term in dict.fromkeys(terms(query)):
             found = self._postings.get(term)
             if found is None:
                 continue
             rows, tf = found
-            df = rows.size if all_live else int(np.count_nonzero(self._alive[rows]))
-            if df == 0:
-                continue
+            df = rows.size if every_row else int(np.count_nonzero(counted[rows]))
             idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
             scores[rows] += (idf * (self.k1 + 1.0)) * tf / (tf + norm[rows])
         return scores
 
+    def _counted_rows(self) -> npt.NDArray[np.bool_]:
+        """The rows the statistics count: live, and not excluded from them."""
+        if self._counted is None:
+            counted = self._alive[: self._size].copy()
+            if self._uncounted:
+                rows = [row for i in self._uncounted if (row := self._rows.get(i)) is not None]
+                counted[rows] = False
+            self._counted = counted
+        return self._counted
+
     def _length_norm(self) -> Scores:
         if self._norm is None:
-            average = self._total_len / len(self._rows) if self._total_len > 0 else 1.0
+            counted = self._counted_rows()
             lengths = self._doc_len[: self._size]
+            total = float(lengths[counted].sum())
+            average = total / int(np.count_nonzero(counted)) if total > 0 else 1.0
             norm = self.k1 * (1.0 - self.b + self.b * lengths / average)
             norm[~self._alive[: self._size]] = np.inf
             self._norm = norm.astype(np.float32)
@@ -234,11 +258,11 @@ class LexicalIndex:
         if row is None:
             return False
         self._alive[row] = False
-        self._total_len -= float(self._doc_len[row])
         return True
 
     def _changed(self) -> None:
         self._norm = None
+        self._counted = None
         self._selections.clear()
         if self._size - len(self._rows) > _COMPACT_AT * self._size:
             self._compact()
@@ -253,3 +277,4 @@ class LexicalIndex:
         self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
         self._size = keep.size
         self._norm = None
+        self._counted = None

@@ -196,6 +196,12 @@ class SemanticIndex:
             self._forgotten = True
         return removed
 
+    def exclude_from_statistics(self, ids: frozenset[str]) -> None:
+        """Keep these items searchable but out of the lexical statistics (see
+        :meth:`embeddings.lexical.LexicalIndex.exclude_from_statistics`)."""
+        with self._lock:
+            self._lexical.exclude_from_statistics(ids)
+
     def vector(self, item_id: str) -> Vector:
         """The stored vector of this id."""
         with self._lock:

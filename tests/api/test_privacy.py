@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.privacy import public_place
 from api.services import Services
 from graph.edges import Edge
-from graph.model import LocationPrecision
+from graph.model import Initiative, LocationPrecision, Person
 from tests.api.conftest import EXACT, HIDDEN_FROM_ANONYMOUS, SECRET_EMAIL
 
 ROLES = ["anonymous", "member", "editor", "admin"]
@@ -185,3 +185,29 @@ def test_community_links_never_place_people_more_precisely_than_they_chose(
         assert path.json()["length"] > 1  # not the direct link
     admin = listed(client, keys["admin"], "/v1/nodes/community:sacramento/neighbors?limit=200")
     assert too_precise <= admin
+
+
+def test_word_statistics_reveal_no_hidden_profile(
+    client: TestClient, services: Services, keys: dict[str, dict[str, str]]
+) -> None:
+    """A member compares the score of a visible match before and after hidden profiles
+    that hold the word are added: the score must not move."""
+
+    def score() -> float:
+        found = client.get(
+            "/v1/search", params={"q": "beekeeping", "mode": "lexical"}, headers=keys["member"]
+        )
+        assert found.status_code == 200, found.text
+        items = {hit["node"]["id"]: hit["score"] for hit in found.json()["items"]}
+        assert set(items) == {"initiative:hives"}
+        return float(items["initiative:hives"])
+
+    services.store.write([Initiative(id="initiative:hives", name="Hives",
+                                     description="Beekeeping on school roofs.")])  # fmt: skip
+    before = score()
+    services.store.write([
+        Person(id=f"person:keeper-{n}", name=f"Keeper {n}", bio="Beekeeping, beekeeping.",
+               visibility=visibility, discoverable=visibility != "public")
+        for n, visibility in enumerate(["private", "public", "private"])
+    ])  # fmt: skip
+    assert score() == pytest.approx(before)

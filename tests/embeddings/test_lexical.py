@@ -145,3 +145,24 @@ def test_a_remembered_exclusion_follows_the_index_as_it_changes() -> None:
     index.upsert([("d5", "garden kept out"), ("e1", "garden new")])
     found = {i for i, _ in index.search("garden", 1_000, exclude=hidden)}
     assert found == {f"d{i}" for i in range(990, 1_000)} | {"e1"}
+
+
+def test_documents_left_out_of_the_statistics_change_no_score() -> None:
+    shown = {"a": "beekeeping in the city", "b": "city gardens and bees", "c": "river cleanup"}
+    index = LexicalIndex()
+    index.upsert(shown.items())
+    before = index.scores("beekeeping city", shown)
+    hidden = {"h1": "beekeeping beekeeping", "h2": "beekeeping course", "h3": "city city city"}
+    index.upsert(hidden.items())
+    assert index.scores("beekeeping city", shown) != before  # they count by default
+    index.exclude_from_statistics(frozenset(hidden))
+    assert index.scores("beekeeping city", shown) == pytest.approx(before)
+    # Still searchable: whoever may see them finds them.
+    assert "h1" in [i for i, _ in index.search("beekeeping", 10)]
+    index.remove(["h3"])
+    index.upsert([("d", "a quiet city")])
+    alone = LexicalIndex()
+    alone.upsert([*shown.items(), ("d", "a quiet city")])
+    assert index.scores("beekeeping city", shown) == pytest.approx(
+        alone.scores("beekeeping city", shown)
+    )
