@@ -71,6 +71,32 @@ class Ready(BaseModel):
     seq: int
 
 
+class GraphState(BaseModel):
+    nodes: int
+    edges: int
+    node_digest: str = Field(description="sha256 of the sorted node ids, one per line")
+    edge_digest: str = Field(
+        description="sha256 of the sorted edge keys `source|kind|target`, one per line"
+    )
+
+
+class IndexState(BaseModel):
+    items: int = Field(description="Indexed texts")
+    vectors: int
+    lexical: int = Field(description="Documents in the keyword (BM25) index")
+    watermark: int = Field(description="The last change-log entry the index reflects")
+    digest: str = Field(description="sha256 of the sorted ids holding a vector, one per line")
+
+
+class WorkerState(BaseModel):
+    """What the answering worker process holds, to compare with the store."""
+
+    pid: int = Field(description="The worker's process id")
+    seq: int = Field(description="The last change-log entry the graph view reflects")
+    graph: GraphState
+    index: IndexState
+
+
 class AuditEntry(BaseModel):
     id: int
     at: float

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.auth import Role, read_audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
-from api.schemas import PROBLEMS, AuditPage, Health, Ready
+from api.schemas import PROBLEMS, AuditPage, Health, Ready, WorkerState
+from graph.store import edge_ref
 
 router = APIRouter(tags=["system"])
 
@@ -64,3 +68,43 @@ def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     return JSONResponse(
         {"nodes": services.store.node_counts(), "edges": services.store.edge_counts()}
     )
+
+
+@router.get(
+    "/v1/admin/state", response_model=WorkerState, tags=["admin"], responses=PROBLEMS,
+    summary="This worker's derived state", dependencies=[ReadVersion],
+)  # fmt: skip
+def worker_state(services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    """What the worker that answers holds: the change-log position of its graph view, the
+    view's and the search index's sizes and digests of their ids, to compare with the
+    store (each worker process has its own; repeat the call to reach the others), as one
+    version of them."""
+    require(caller.role is Role.admin, caller, "read a worker's state")
+    seq = services.view.seq
+    graph = services.view.graph
+    index = services.search.index
+    vector_ids = index.vectors.ids()
+    return JSONResponse(
+        {
+            "pid": os.getpid(),
+            "seq": seq,
+            "graph": {
+                "nodes": graph.number_of_nodes(),
+                "edges": graph.number_of_edges(),
+                "node_digest": digest(graph.nodes),
+                "edge_digest": digest(edge_ref(s, k, t) for s, t, k in graph.edges(keys=True)),
+            },
+            "index": {
+                "items": len(index),
+                "vectors": len(vector_ids),
+                "lexical": len(index.lexical),
+                "watermark": index.watermark,
+                "digest": digest(vector_ids),
+            },
+        }
+    )
+
+
+def digest(ids: Iterable[str]) -> str:
+    """sha256 of the ids sorted, one per line: equal sets give equal digests."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()

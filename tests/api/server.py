@@ -95,18 +95,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(env: dict[str, str], logs: Path, *, timeout: float = READY_TIMEOUT) -> Iterator[Server]:
+def serving(
+    env: dict[str, str], logs: Path, *, timeout: float = READY_TIMEOUT, workers: int | None = None
+) -> Iterator[Server]:
     """Start ``cocreate serve`` on a free loopback port; stop it (SIGTERM, then SIGKILL) after.
+
+    ``workers`` is passed as ``--workers``; /ready then answers from whichever worker
+    accepts the connection.
 
     Its output goes to files under ``logs`` rather than pipes, so a chatty server can never
     block on a full pipe.
     """
     port = free_port()
+    spread = ["--workers", str(workers)] if workers else []
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / f"serve-{port}.out", logs / f"serve-{port}.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [str(COCREATE), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(COCREATE), "serve", "--host", "127.0.0.1", "--port", str(port), *spread],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,

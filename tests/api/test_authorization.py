@@ -56,8 +56,9 @@ POLICY = [
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem/similar"),
     # A members-only profile is missing (not forbidden) to anonymous callers.
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem"),
-    # The audit log: admins only.
+    # The audit log and a worker's state: admins only.
     Rule(401, 403, 403, 200, "GET /v1/audit"),
+    Rule(401, 403, 403, 200, "GET /v1/admin/state"),
     # Editors write content; people and reference data are for admins (and owners).
     Rule(401, 403, 201, 201, "POST /v1/nodes", INITIATIVE),
     Rule(401, 403, 403, 201, "POST /v1/nodes", PERSON),
