@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -25,13 +26,25 @@ from graph.store import Change, Store, node_columns, split_edge_ref
 
 log = logging.getLogger(__name__)
 
+EdgeKey = tuple[str, str, str]
+"""(source, kind, target)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    attrs: dict[str, dict[str, Any]]
+    renewed: dict[str, list[EdgeKey]]
+
 
 class GraphView:
     """A networkx graph derived from a :class:`Store`; ``seq`` is the last change applied."""
 
-    def __init__(self, graph: nx.MultiDiGraph | None = None, *, seq: int = 0) -> None:
+    def __init__(
+        self, graph: nx.MultiDiGraph | None = None, *, seq: int = 0, store: Store | None = None
+    ) -> None:
         self.graph: nx.MultiDiGraph = graph if graph is not None else nx.MultiDiGraph()
         self.seq = seq
+        self.store = store  # read while preparing an erasure
 
     @classmethod
     def from_store(cls, store: Store) -> GraphView:
@@ -49,34 +62,53 @@ class GraphView:
             if collecting:
                 gc.enable()
         log.info("graph view: %d nodes, %d edges", graph.number_of_nodes(), graph.number_of_edges())
-        return cls(graph, seq=seq)
+        return cls(graph, seq=seq, store=store)
 
     # -- a projection of the change feed (graph.feed) ---------------------------
 
-    def prepare(self, batch: ChangeBatch) -> dict[str, dict[str, Any]]:
-        """The attributes of the batch's nodes as they are now."""
-        return {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
+    def prepare(self, batch: ChangeBatch) -> _Prepared:
+        """The attributes of the batch's nodes as they are now; with an erasure, the edges
+        of the people written since it (see :meth:`_erase`)."""
+        attrs = {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
+        renewed: dict[str, list[EdgeKey]] = {}
+        if batch.people is not None and self.store is not None:
+            first = min(batch.erasures)
+            people = batch.people
+            for node, kind in self.graph.nodes(data="kind"):
+                if kind == "person" and people.get(node, first) > first:
+                    renewed[node] = [e.key for e in self.store.edges_of(node)]
+        return _Prepared(attrs, renewed)
 
-    def apply(self, batch: ChangeBatch, prepared: dict[str, dict[str, Any]]) -> None:
+    def apply(self, batch: ChangeBatch, prepared: _Prepared) -> None:
         start = 0
         for at, change in enumerate(batch.changes):
             if change.op == "erase" and batch.people is not None:
-                self.apply_changes(list(batch.changes[start:at]), prepared)
-                self._erase(change.seq, batch.people)
+                self.apply_changes(list(batch.changes[start:at]), prepared.attrs)
+                self._erase(change.seq, batch.people, prepared.renewed)
                 start = at + 1
-        self.apply_changes(list(batch.changes[start:]), prepared)
+        self.apply_changes(list(batch.changes[start:]), prepared.attrs)
 
-    def _erase(self, seq: int, people: Mapping[str, int]) -> None:
+    def _erase(
+        self, seq: int, people: Mapping[str, int], renewed: Mapping[str, list[EdgeKey]]
+    ) -> None:
         """Apply an erasure entry, which names no one (see :mod:`graph.store`).
 
-        People the store no longer has go, with their edges. So do people written after
-        the erasure (one may be the erased person created again, whose edges from before
-        were deleted without an entry): the entries after ``seq`` add them back as they are.
+        People the store no longer has go, with their edges. A person written since may be
+        the erased one created again, whose edges from before were deleted without an
+        entry: the edges of everyone written since are set to the store's.
         """
         if seq <= self.seq:
             return
-        held = [n for n, kind in self.graph.nodes(data="kind") if kind == "person"]
-        self.graph.remove_nodes_from(n for n in held if people.get(n, seq + 1) > seq)
+        graph = self.graph
+        held = [n for n, kind in graph.nodes(data="kind") if kind == "person"]
+        graph.remove_nodes_from([n for n in held if n not in people])
+        for node, edges in renewed.items():
+            if node not in graph:
+                continue
+            stale = [(s, t, k) for s, t, k in graph.out_edges(node, keys=True)]
+            stale += [(s, t, k) for s, t, k in graph.in_edges(node, keys=True)]
+            graph.remove_edges_from(stale)
+            graph.add_edges_from((s, t, k, {}) for s, k, t in edges if s in graph and t in graph)
         self.seq = seq
 
     def apply_changes(self, changes: list[Change], attrs: dict[str, dict[str, Any]]) -> None:

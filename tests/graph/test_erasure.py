@@ -129,3 +129,16 @@ def test_a_profile_index_behind_an_erasure_forgets_the_person(network: Store) ->
     assert "person:ahmed" not in profiles
     assert "person:maria" in profiles
     other.close()
+
+
+def test_a_view_behind_an_erasure_keeps_the_edges_of_people_changed_since(
+    network: Store,
+) -> None:
+    view = GraphView.from_store(network)
+    feed = ChangeFeed(network, [view], seq=view.seq)
+    maria = network.get_node("person:maria")
+    network.delete_node("person:ahmed")
+    network.write([maria.model_copy(update={"bio": "Mentor, now also a coach."})])
+    feed.catch_up()
+    assert set(view.graph.out_edges("person:maria", keys=True))  # kept her links
+    assert _structure(view) == _structure(GraphView.from_store(network))
