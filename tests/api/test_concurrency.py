@@ -373,6 +373,6 @@ def test_everyone_sees_a_write_soon_through_the_other_worker(
                     time.sleep(0.05)
                 assert hits == [node["id"]], (
                     f"{node['id']} written through worker {writer_pid} was not found by "
-                    f"anonymous search on worker {reader.pid} within {SOON:.0f} s ({waited:.2f} s): "
-                    f"{hits}"
+                    f"anonymous search on worker {reader.pid} within {SOON:.0f} s "
+                    f"({waited:.2f} s): {hits}"
                 )
