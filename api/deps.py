@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import ANONYMOUS, Caller
 from api.errors import NotReady, TooManyRequests, Unauthorized, Unprocessable
 from api.ratelimit import RateLimiter, retry_after
-from api.services import OWN_WRITES_WAIT, Services
+from api.services import Services
 from api.versions import MIN_SEQ_HEADER, note_seq, parse_min_seq, wait_until
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,19 @@ def _address(request: Request) -> str:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+OWN_WRITES_READ_WAIT = 1.0
+"""How long a read without ``X-Cocreate-Min-Seq`` waits for this worker's own earlier writes.
+They apply in milliseconds, unless the feed is working through a large import first: then
+the read goes on with the version before rather than wait longer."""
+
+
 async def read_version(request: Request, services: ServicesDep) -> AsyncIterator[int]:
     """Hold one version of the graph view and the indexes for the whole request.
 
     First waits for the changes the request must see: those named by
-    ``X-Cocreate-Min-Seq`` (503 if they do not arrive in time) and those written through
-    this process. The shared side of the feed's lock is taken by polling on the event
-    loop, so a cancelled request can never leave it taken.
+    ``X-Cocreate-Min-Seq`` (503 if they do not arrive in time) and, for at most a second,
+    those written through this process. The shared side of the feed's lock is taken by
+    polling on the event loop, so a cancelled request can never leave it taken.
     """
     feed = services.feed
     try:
@@ -104,7 +110,7 @@ async def read_version(request: Request, services: ServicesDep) -> AsyncIterator
             headers={"Retry-After": "1"},
         )
     if services.written_seq > feed.seq and not await wait_until(
-        feed, services.written_seq, OWN_WRITES_WAIT
+        feed, services.written_seq, OWN_WRITES_READ_WAIT
     ):
         log.warning("serving change %d before this worker's own write %d", feed.seq,
                     services.written_seq)  # fmt: skip

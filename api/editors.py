@@ -49,6 +49,7 @@ from graph.editorial.explain import topics_of
 from graph.model import Node
 from graph.texts import node_text
 from graph.view import GraphView
+from graph.visibility import listable
 
 Vector = npt.NDArray[np.float32]
 Scored = list[tuple[str, float]]
@@ -93,11 +94,11 @@ def _candidate_sets(view: GraphView, seq: int) -> _Sets:
         kind = attrs["kind"]
         if kind in kinds:
             kinds[kind].add(node)
-        elif kind == "person" and attrs["discoverable"]:
-            if attrs["visibility"] == "public":
+        elif kind == "person":
+            settings = (attrs["visibility"], attrs["discoverable"])
+            if listable("public", *settings):
                 public.add(node)
-                members.add(node)
-            elif attrs["visibility"] == "members":
+            if listable("members", *settings):
                 members.add(node)
     return _Sets(seq, {k: frozenset(v) for k, v in kinds.items()}, frozenset(public),
                  frozenset(members))  # fmt: skip

@@ -37,6 +37,7 @@ from graph.matching.scoring import Mode
 from graph.model import Sdg
 from graph.similarity import Scored, TextSimilarity
 from graph.texts import node_text
+from graph.visibility import listable
 
 log = logging.getLogger(__name__)
 
@@ -183,16 +184,16 @@ class MatchingService:
         found = version.people.get(audience)
         if found is not None:
             return found
-        shown = {"public"} if audience == "public" else {"public", "members"}
         profiles = self.profiles
+        rule = "public" if audience == "public" else "members"  # admins: no private ones
         ids: set[str] = set()
         placed: list[str] = []
         lat: list[float] = []
         lon: list[float] = []
         for node, attrs in self.services.view.graph.nodes(data=True):
-            if attrs["kind"] != "person" or not attrs["discoverable"]:
+            if attrs["kind"] != "person":
                 continue
-            if attrs["visibility"] not in shown:
+            if not listable(rule, attrs["visibility"], attrs["discoverable"]):
                 continue
             profile = profiles.get(node)
             if profile is None or not profile.open_to_collaborate:

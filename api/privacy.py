@@ -33,6 +33,7 @@ from graph.listing import Audience
 from graph.model import Node, Person
 from graph.queries import EdgeFilter
 from graph.store import LOCALITY_RANK
+from graph.visibility import VISIBLE_TO
 
 PLACING_EDGES = frozenset({"located_in", "member_of"})
 
@@ -49,11 +50,7 @@ def may_see(caller: Caller, node_id: str, visibility: str, discoverable: bool, *
         return True
     if listing and not discoverable:
         return False
-    if visibility == "public":
-        return True
-    if visibility == "members":
-        return caller.at_least(Role.member)
-    return False
+    return visibility in VISIBLE_TO[audience_name(caller)]
 
 
 def may_see_node(caller: Caller, node: Node, *, listing: bool) -> bool:
@@ -102,9 +99,12 @@ def audience(caller: Caller) -> Audience:
     own = frozenset({caller.person_id}) if caller.person_id else frozenset()
     if caller.role is Role.admin:
         return Audience(visibilities=None, include_undiscoverable=True, respect_locality=False)
-    if caller.at_least(Role.member):
-        return Audience(visibilities=frozenset({"public", "members"}), own=own)
-    return Audience(visibilities=frozenset({"public"}), own=own)
+    return Audience(visibilities=VISIBLE_TO[audience_name(caller)], own=own)
+
+
+def audience_name(caller: Caller) -> str:
+    """The listing audience below admins a caller belongs to (see :mod:`graph.visibility`)."""
+    return "members" if caller.at_least(Role.member) else "public"
 
 
 def present(node: Node, caller: Caller) -> dict[str, Any]:

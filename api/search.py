@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.auth import Caller, Role
-from api.privacy import edge_filter, present
+from api.privacy import audience_name, edge_filter, present
 from api.vectors import known_vectors, share
 from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
@@ -85,7 +85,7 @@ class SearchService:
         """Nodes the caller may not find: people they may not see in listings."""
         if caller.role is Role.admin:
             return frozenset()
-        hidden = self.audiences.hidden("members" if caller.at_least(Role.member) else "public")
+        hidden = self.audiences.hidden(audience_name(caller))
         if caller.person_id is not None and caller.person_id in hidden:
             return hidden - {caller.person_id}
         return hidden

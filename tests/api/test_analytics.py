@@ -31,6 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Ite
     shutil.copytree(reference_index, data_dir / "index")
     services = Services.start(_settings(data_dir))
     services.store.write(demo_records(DATA, seed=7, people=400))
+    services.catch_up()
     yield services
     services.close()
 

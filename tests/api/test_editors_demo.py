@@ -82,6 +82,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Ite
     records = list(demo_records(DATA, seed=7, people=PEOPLE))
     services.store.write([*records, *REFUSED, *refused_links(records)])
     services.reindex()
+    services.catch_up()
     services.search.index.save(watermark=services.search.index.watermark)
     _keep(settings.index_dir)
     yield services
