@@ -15,16 +15,20 @@ from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
 from graph.reference import ensure_reference
-from graph.store import Store
+from graph.store import DEFAULT_BUSY_TIMEOUT, Store
 from graph.view import GraphView
 
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> Store:
-    """Open the configured store and make sure the reference data is loaded (idempotent)."""
+def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+    """Open the configured store and make sure the reference data is loaded (idempotent).
+
+    ``busy_timeout``: how long a write waits for another writer's lock. The service
+    passes its setting (a request should not hang); batch commands wait longer.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings.store_url)
+    store = Store.open(settings.store_url, busy_timeout=busy_timeout)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(
@@ -50,7 +54,7 @@ class Services:
     def start(cls, settings: Settings, *, warm_search: bool = False) -> Services:
         """Open everything; ``warm_search`` loads the search index now rather than on first use."""
         single_threaded_blas()
-        store = open_store(settings)
+        store = open_store(settings, busy_timeout=settings.busy_timeout)
         view = GraphView.from_store(store)
         view.follow(store)
         services = cls(settings, store, view, KeyRing(store.engine))
