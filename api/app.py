@@ -93,7 +93,7 @@ COMMON_ERRORS = {
     "413": "Request body too large",
     "422": "Invalid input",
     "429": "Too many requests (see Retry-After)",
-    "503": "Not ready",
+    "503": "Not ready, or the store is busy (see Retry-After)",
 }
 
 

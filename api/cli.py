@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +19,28 @@ from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
 from api.services import open_index, open_search, open_store
 from api.settings import Settings
+from api.vectors import vectors_for_write
+from embeddings.encoder import Encoder, load_encoder
 from graph.demo import demo_records
-from graph.errors import GraphError, ImportRejected
+from graph.errors import GraphError, ImportIncomplete, ImportRejected, Problem
 from graph.filters import SearchFilter
-from graph.importer import RecordSource, import_records
+from graph.importer import CHUNK_SIZE, RecordSource, VectorsFor, import_records, write_chunks
 from graph.interchange import export_jsonl, read_jsonl, record_schema, write_jsonl
-from graph.spreadsheet import Spreadsheet
-from graph.store import Store
+from graph.model import Node
+from graph.spreadsheet import Spreadsheet, Table
+from graph.store import Store, StoredVectors
 from graph.view import GraphView
 
 log = logging.getLogger("cocreate")
 
 
 @contextmanager
-def _progress(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+def _progress(
+    description: str, total: int | None = None, *, enabled: bool = True
+) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (shown on a terminal only)."""
-    with tqdm(total=total, desc=description, unit=" rec", disable=None, file=sys.stderr) as bar:
+    disable = None if enabled else True
+    with tqdm(total=total, desc=description, unit=" rec", disable=disable, file=sys.stderr) as bar:
 
         def step(count: int) -> None:
             bar.update(count)
@@ -97,8 +104,11 @@ def demo(ctx: click.Context, seed: int | None, people: int | None, if_empty: boo
         seed=settings.demo_seed if seed is None else seed,
         people=settings.demo_people if people is None else people,
     )
+    # In chunks, each its own short transaction (every demo node comes before its
+    # edges), so that a running service's writes are not held up by the load. If the
+    # load stops half way, `cocreate demo` with the same seed and size finishes it.
     with _progress("loading demo") as step:
-        result = store.write(_counting(records, step))
+        result = write_chunks(store, records, progress=step)
     click.echo(
         f"demo network loaded: {result.nodes_written:,} nodes and "
         f"{result.edges_written:,} edges written, {result.unchanged:,} unchanged"
@@ -136,44 +146,148 @@ def generate(ctx: click.Context, seed: int, people: int, output: Path) -> None:
     help="Read a CSV file of people or initiatives instead of JSON Lines.",
 )
 @click.option("--max-problems", type=click.IntRange(1), default=200, show_default=True)
+@click.option(
+    "--vectors/--no-vectors",
+    default=True,
+    show_default=True,
+    help="Encode the texts here and keep their vectors in the store (else the service's "
+    "change feed encodes them).",
+)
 @click.pass_context
-def import_(ctx: click.Context, path: Path, table: str | None, max_problems: int) -> None:
-    """Import a JSON Lines (or CSV) file: all records or, if any is bad, none."""
-    store = open_store(_settings(ctx))
-    sheet: Spreadsheet | None = None
+def import_(
+    ctx: click.Context, path: Path, table: str | None, max_problems: int, vectors: bool
+) -> None:
+    """Import a JSON Lines (or CSV) file: all records or, if any is bad, none.
+
+    Every problem is printed as FILE:line N: reason (FILE: reason for the file as a
+    whole). The records are written in short transactions; if the import stops half
+    way, run it again to finish it.
+    """
+    settings = _settings(ctx)
+    store = open_store(settings)
+    sheet: Table | None = None
     if table is not None:
-        sheet = Spreadsheet(path, "people" if table == "people" else "initiatives", store)
-        source: RecordSource = sheet.records
+        sheet = "people" if table == "people" else "initiatives"
+    outcome = import_file(
+        store, path, table=sheet, max_problems=max_problems, progress=True,
+        vectors=_vectors_for(settings, store) if vectors else None,
+    )  # fmt: skip
+    for message in outcome.messages:
+        click.echo(message, err=True)
+    if not outcome.ok:
+        raise click.ClickException(outcome.summary)
+    click.echo(outcome.summary)
+
+
+def _vectors_for(settings: Settings, store: Store) -> VectorsFor:
+    """Encodes the texts of each chunk's nodes before it is written, so that the running
+    service's workers read the vectors instead of each encoding them (the model is
+    loaded once the file is known to be good)."""
+    encoders: list[Encoder] = []
+
+    def vectors(nodes: list[Node]) -> StoredVectors:
+        if not encoders:
+            encoders.append(load_encoder(settings.model))
+        return vectors_for_write(store, encoders[0], nodes)
+
+    return vectors
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    """What ``cocreate import`` says: one line per problem, and a summary."""
+
+    ok: bool
+    summary: str
+    messages: list[str] = field(default_factory=list)
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    *,
+    table: Table | None = None,
+    max_problems: int = 200,
+    chunk_size: int = CHUNK_SIZE,
+    progress: bool = False,
+    vectors: VectorsFor | None = None,
+) -> ImportOutcome:
+    """Import one file (JSON Lines, or CSV of ``table``): the body of ``cocreate import``.
+
+    Whatever the file's bytes, this returns: a refused file writes nothing and each
+    problem becomes a message ``FILE:line N: reason`` (``FILE:line N, field 'F':
+    reason`` when a field is named) or ``FILE: reason`` for the file as a whole.
+    """
+    sheet = Spreadsheet(path, table, store) if table is not None else None
+    source: RecordSource
+    if sheet is not None:
+        source = sheet.records
     else:
 
         def source() -> Iterator[tuple[int, Any]]:
-            with path.open(encoding="utf-8") as stream:
+            with path.open("rb") as stream:
                 yield from read_jsonl(stream)
 
     try:
-        with _progress("validating") as checked, _progress("writing") as wrote:
+        with (
+            _progress("validating", enabled=progress) as checked,
+            _progress("writing", enabled=progress) as wrote,
+        ):
             report = import_records(
                 source,
                 store,
                 max_problems=max_problems,
+                chunk_size=chunk_size,
                 validate_progress=checked,
                 write_progress=wrote,
+                vectors=vectors,
             )
     except ImportRejected as exc:
         problems = [sheet.column_of(p) for p in exc.problems] if sheet else exc.problems
-        for problem in problems:
-            click.echo(f"{path}:{problem}", err=True)
         shown = len(problems)
         more = f" (first {shown} shown)" if exc.total and exc.total > shown else ""
-        raise click.ClickException(
-            f"import refused: {exc.total or shown} problem(s){more}; nothing was written"
-        ) from None
+        return ImportOutcome(
+            False,
+            f"import refused: {exc.total or shown} problem(s){more}; nothing was written",
+            [problem_message(path, p) for p in problems],
+        )
+    except ImportIncomplete as exc:
+        return ImportOutcome(
+            False,
+            f"import incomplete: {exc.written:,} of {exc.total:,} records written; "
+            "run the same import again to finish it",
+            [f"{path}: {one_line(str(exc))}"],
+        )
+    except OSError as exc:  # before any write: validation reads the whole file first
+        reason = one_line(exc.strerror or str(exc))
+        return ImportOutcome(
+            False,
+            "import refused: the file cannot be read; nothing was written",
+            [f"{path}: cannot read the file: {reason}"],
+        )
     written = report.write
-    click.echo(
+    return ImportOutcome(
+        True,
         f"imported {report.validation.records:,} records from {path}: "
         f"{written.nodes_written:,} nodes and {written.edges_written:,} edges written, "
-        f"{written.unchanged:,} unchanged"
+        f"{written.unchanged:,} unchanged",
     )
+
+
+def problem_message(path: Path, problem: Problem) -> str:
+    """``FILE:line N[, field 'F']: reason``, or ``FILE: reason`` for a file-level problem."""
+    reason = one_line(problem.reason) or "invalid"
+    if problem.line is None:
+        return f"{path}: {reason}"
+    field = f", field '{one_line(problem.field, 80)}'" if problem.field else ""
+    return f"{path}:line {problem.line}{field}: {reason}"
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """``text`` shortened to ``limit`` characters, with control characters escaped."""
+    cut = text[:limit]
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return shown + "..." if len(text) > limit else shown
 
 
 @cli.command(name="export")

@@ -2,7 +2,8 @@
 
 Core packages raise their own errors and know nothing of HTTP; this module is
 where they become responses. Every 4xx names the field (when there is one) and
-the reason.
+the reason. A busy store is 503 with ``Retry-After``; any other exception is a
+problem-JSON 500 whose cause goes to the log, never to the caller.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from graph.errors import (
     MissingEndpoint,
     NodeNotFound,
     NoPath,
+    StoreBusy,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class NotReady(ApiError):
 # Errors of the core packages and the status each becomes. Order matters: the
 # first class an error is an instance of wins.
 STATUS_OF: list[tuple[type[Exception], int, str]] = [
+    (StoreBusy, 503, "Service unavailable"),
     (NodeNotFound, 404, "Not found"),
     (EdgeNotFound, 404, "Not found"),
     (NoPath, 404, "No path"),
@@ -116,6 +119,8 @@ _STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -165,14 +170,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers)
 
     @app.exception_handler(GraphError)
-    async def _graph_error(_request: Request, exc: GraphError) -> JSONResponse:
+    async def _graph_error(request: Request, exc: GraphError) -> JSONResponse:
         for cls, status, title in STATUS_OF:
             if isinstance(exc, cls):
                 errors = _graph_error_fields(exc)
                 detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
                 if not isinstance(exc, InvalidRecord) or not detail:
                     detail = str(exc)
-                return problem(status, title, detail, errors=errors)
+                headers = None
+                if isinstance(exc, StoreBusy):
+                    headers = {"Retry-After": str(exc.retry_after)}
+                    log.warning("store busy: %s %s: %s", request.method, request.url.path, exc)
+                return problem(status, title, detail, errors=errors, headers=headers)
         raise exc  # pragma: no cover - GraphError is in the table
 
     @app.exception_handler(RequestValidationError)
@@ -194,3 +203,11 @@ def install_error_handlers(app: FastAPI) -> None:
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, title, str(exc.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's outermost middleware calls this for anything no other handler
+        # took, then re-raises it for the server to log: the caller gets problem JSON
+        # (so the traceback is logged once, by the server).
+        log.error("unexpected %s: %s %s", type(exc).__name__, request.method, request.url.path)
+        return problem(500, "Internal server error", "an unexpected error occurred; it is logged")

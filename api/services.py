@@ -23,7 +23,7 @@ from graph.feed import ChangeFeed
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
 from graph.reference import ensure_reference
-from graph.store import Item, Store, WriteResult
+from graph.store import DEFAULT_BUSY_TIMEOUT, Item, Store, WriteResult
 from graph.view import GraphView
 from graph.visibility import AudienceIndex
 
@@ -34,10 +34,14 @@ OWN_WRITES_WAIT = 60.0
 milliseconds; only a bulk write made in-process takes long) before going on regardless."""
 
 
-def open_store(settings: Settings) -> Store:
-    """Open the configured store and make sure the reference data is loaded (idempotent)."""
+def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+    """Open the configured store and make sure the reference data is loaded (idempotent).
+
+    ``busy_timeout``: how long a write waits for another writer's lock. The service
+    passes its setting (a request should not hang); batch commands wait longer.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store.open(settings.store_url)
+    store = Store.open(settings.store_url, busy_timeout=busy_timeout)
     KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
     store.add_erasure_step(forget_person)
     loaded = ensure_reference(store, settings.reference_dir)
@@ -78,7 +82,7 @@ class Services:
         Without ``follow`` no thread is started: :meth:`catch_up` applies new changes.
         """
         single_threaded_blas()
-        store = open_store(settings)
+        store = open_store(settings, busy_timeout=settings.busy_timeout)
         view = GraphView.from_store(store)
         audiences = AudienceIndex.from_graph(view.graph)
         profiles = ProfileIndex.from_store(store)

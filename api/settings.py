@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    busy_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds a request's write waits for the store's write lock before the "
+        "service answers 503 with Retry-After (the CLI's batch commands wait 10 s)",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="Largest request body")
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     rate_limit_per_minute: int = Field(

@@ -110,3 +110,36 @@ class SchemaVersionError(GraphError):
             f"the store has schema version {found}; this version of Cocreate supports "
             f"up to {supported}"
         )
+
+
+class StoreBusy(GraphError):
+    """The store could not take the write (or could not be reached) in time; try again soon.
+
+    SQLite's write lock held by another writer past the busy timeout, a PostgreSQL
+    lock timeout, serialization failure or deadlock, or a database that refuses
+    connections. Nothing was written. ``retry_after`` is a hint in whole seconds.
+    """
+
+    def __init__(self, reason: str, *, retry_after: int = 1) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(f"the store is busy ({reason}); try again in {retry_after} s")
+
+
+class ImportIncomplete(GraphError):
+    """A validated import stopped part way through writing its chunks.
+
+    ``written`` records (all nodes first, then edges) are stored; each chunk was its
+    own transaction, so the store holds whole records and no edge without its nodes.
+    Running the same import again finishes it: the records already written are
+    unchanged upserts and write nothing.
+    """
+
+    def __init__(self, cause: BaseException, *, written: int, total: int) -> None:
+        self.cause = cause
+        self.written = written
+        self.total = total
+        super().__init__(
+            f"the import stopped after writing {written:,} of {total:,} records: {cause}; "
+            "run the import again to finish it (records already written are left unchanged)"
+        )

@@ -1,23 +1,35 @@
-"""All-or-nothing import of interchange records.
+"""Import of interchange records: validated all or nothing, written in short transactions.
 
 Pass one validates every record (shape, field values, duplicate ids, edges whose
 endpoints exist in the file or the store) and keeps only the ids it needs. If
 anything is wrong, nothing is written and every problem is reported with its
-line and field. Pass two reads the records again and writes them in a single
-transaction: a crash or a kill leaves the store as it was or with all of it.
+line and field; a source with no record at all is refused too.
+
+Then the records are read again and written in chunks of at most ``chunk_size``
+records, each chunk its own transaction: first every node, then every edge, so
+that no chunk holds an edge whose node is still to come. A chunk is parsed before
+its transaction starts, so the store's write lock is held only while the rows are
+written (50-100 ms a chunk) and other writers, such as the HTTP service, get in
+between chunks instead of waiting for the whole import.
+
+If the process dies or the store fails half way, the store holds whole records of
+the import (nodes first) and no edge without both its nodes; :class:`ImportIncomplete`
+says how far it got. The import is idempotent: run it again and it writes what is
+missing (an upsert identical to the stored record writes nothing).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from graph.edges import Edge
-from graph.errors import ImportRejected, Problem
+from graph.errors import GraphError, ImportIncomplete, ImportRejected, Problem
 from graph.interchange import Record, parse_record
-from graph.store import Store, WriteResult
+from graph.model import Node, NodeBase
+from graph.store import Store, StoredVectors, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +38,11 @@ RecordSource = Callable[[], Iterator[tuple[int, Any]]]
 
 Progress = Callable[[int], None]
 """Called with the number of records handled since the last call."""
+
+CHUNK_SIZE = 500
+"""Records per write transaction: 50-100 ms of writing (docs/benchmarks.md)."""
+
+NO_RECORDS = "the file holds no records"
 
 
 @dataclass(slots=True)
@@ -75,8 +92,9 @@ def validate_records(
         if record is None:
             # A node refused for a bad field still counts as declared, so that its
             # edges do not add a second, misleading "missing node" problem.
-            if isinstance(value, dict) and value.get("type") == "node":
-                node_lines.setdefault(str(value.get("id")), line)
+            declared = value.get("id") if isinstance(value, dict) else None
+            if isinstance(declared, str) and value.get("type") == "node":
+                node_lines.setdefault(declared, line)
             continue
         if isinstance(record, Edge):
             result.edges += 1
@@ -98,16 +116,76 @@ def validate_records(
         if node_id not in node_lines and node_id not in in_store:
             reason = f"node '{node_id}' is neither in the file nor in the store"
             report(Problem(line, end, reason, value=node_id))
+    if not result.records and not result.problem_count:
+        report(Problem(None, "", NO_RECORDS))
     result.problems.sort(key=lambda p: (p.line or 0, p.field))
     return result
 
 
-def _records(source: RecordSource) -> Iterator[Record]:
+def _records(source: RecordSource, wanted: Literal["node", "edge"]) -> Iterator[Record]:
+    """The records of one type, parsed again (the source was validated in pass one)."""
+    other = "edge" if wanted == "node" else "node"
     for line, value in source():
+        if isinstance(value, dict) and value.get("type") == other:
+            continue
         record, problems = parse_record(line, value)
-        if record is None:  # validated in pass one; a changed file is an error
+        if record is None:  # the file changed since pass one
             raise ImportRejected(problems or [Problem(line, "", "record changed during import")])
         yield record
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _add(total: WriteResult, part: WriteResult) -> None:
+    total.nodes_written += part.nodes_written
+    total.edges_written += part.edges_written
+    total.nodes_deleted += part.nodes_deleted
+    total.edges_deleted += part.edges_deleted
+    total.unchanged += part.unchanged
+    if part.first_seq is not None and total.first_seq is None:
+        total.first_seq = part.first_seq
+    if part.last_seq is not None:
+        total.last_seq = part.last_seq
+
+
+VectorsFor = Callable[[list[Node]], StoredVectors]
+"""Computes the text vectors to keep with a chunk's nodes (see :class:`StoredVectors`)."""
+
+
+def write_chunks(
+    store: Store,
+    records: Iterable[Record],
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
+    vectors: VectorsFor | None = None,
+) -> WriteResult:
+    """Write ``records`` in order, ``chunk_size`` at a time, each chunk one transaction.
+
+    Every edge must come after its nodes (in the same chunk or an earlier one), or be
+    between nodes already stored. A chunk is built before its transaction begins, so
+    producing the records (parsing, generating, encoding the texts of its nodes with
+    ``vectors``) never holds the write lock.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    total = WriteResult()
+    for batch in _chunks(records, chunk_size):
+        nodes = [record for record in batch if isinstance(record, NodeBase)]
+        kept = vectors(nodes) if vectors is not None and nodes else None
+        _add(total, store.write(batch, vectors=kept))
+        if progress is not None:
+            progress(len(batch))
+    return total
 
 
 def import_records(
@@ -115,25 +193,43 @@ def import_records(
     store: Store,
     *,
     max_problems: int = 1_000,
+    chunk_size: int = CHUNK_SIZE,
     validate_progress: Progress | None = None,
     write_progress: Progress | None = None,
+    vectors: VectorsFor | None = None,
 ) -> ImportReport:
-    """Validate then write every record of ``source``; raises :class:`ImportRejected`."""
+    """Validate every record of ``source``, then write them in chunks (nodes, then edges).
+
+    Raises :class:`ImportRejected` (nothing written) if any record is bad, and
+    :class:`ImportIncomplete` if writing stops part way (run the import again).
+    """
     validation = validate_records(
         source, store, max_problems=max_problems, progress=validate_progress
     )
     if validation.problem_count:
-        log.warning("import rejected: %d problems", validation.problem_count)
+        log.info("import rejected: %d problems", validation.problem_count)
         raise ImportRejected(validation.problems, total=validation.problem_count)
 
-    def counted() -> Iterator[Record]:
-        for record in _records(source):
-            yield record
-            if write_progress is not None:
-                write_progress(1)
+    done = 0
 
-    log.info("writing %d records", validation.records)
-    written = store.write(counted())
+    def counted(count: int) -> None:
+        nonlocal done
+        done += count
+        if write_progress is not None:
+            write_progress(count)
+
+    log.info("writing %d records in chunks of %d", validation.records, chunk_size)
+    written = WriteResult()
+    try:
+        for wanted in ("node", "edge"):
+            part = write_chunks(
+                store, _records(source, wanted), chunk_size=chunk_size, progress=counted,
+                vectors=vectors,
+            )  # fmt: skip
+            _add(written, part)
+    except (GraphError, OSError) as exc:
+        log.info("import stopped after %d of %d records: %s", done, validation.records, exc)
+        raise ImportIncomplete(exc, written=done, total=validation.records) from exc
     log.info(
         "import wrote %d nodes and %d edges (%d unchanged)",
         written.nodes_written,

@@ -4,11 +4,17 @@ A line is ``{"type": "node", "id": ..., "kind": ..., "name": ..., ...fields}`` o
 ``{"type": "edge", "kind": ..., "source": ..., "target": ..., ...attributes}``.
 The JSON Schema of a line is :func:`record_schema`; ``docs/interchange.schema.json``
 is generated from it.
+
+Reading never fails on the bytes it is given: a line that is not UTF-8, not JSON,
+nested deeper than :data:`MAX_DEPTH`, longer than :data:`MAX_LINE_BYTES` or holding
+an integer too long to convert becomes a :class:`Malformed` value with its line
+number, which validation reports like any other problem.
 """
 
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -35,15 +41,102 @@ class Malformed:
         self.field = field
 
 
-def read_jsonl(stream: IO[str]) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded value or :class:`Malformed`) for every non-blank line."""
-    for number, line in enumerate(stream, start=1):
+MAX_LINE_BYTES = 1_048_576
+"""The longest line read: a record is at most 1 MiB, like a request body."""
+
+MAX_DEPTH = 32
+"""The deepest nesting of arrays and objects in a record (a valid one needs 4)."""
+
+BOM = "\ufeff"
+
+
+def read_jsonl(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded value or :class:`Malformed`) for every non-blank line.
+
+    A binary stream is split on ``\n`` and decoded line by line (strict UTF-8), so a
+    bad byte costs one line, not the file; a line over :data:`MAX_LINE_BYTES` is
+    skipped without being held in memory. A byte order mark at the start is ignored.
+    """
+    for number, line in _lines(stream):
+        if isinstance(line, Malformed):
+            yield number, line
+            continue
+        if number == 1:
+            line = line.removeprefix(BOM)
         if not line.strip():
             continue
+        yield number, decode_json(line)
+
+
+def _lines(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, str | Malformed]]:
+    number = 0
+    while True:
+        chunk: str | bytes = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        number += 1
+        newline = "\n" if isinstance(chunk, str) else b"\n"
+        if len(chunk) > MAX_LINE_BYTES and chunk[-1:] != newline:
+            while chunk and chunk[-1:] != newline:
+                chunk = stream.readline(MAX_LINE_BYTES)  # skip the rest of the line
+            reason = f"longer than {MAX_LINE_BYTES:,} bytes; a record is at most 1 MiB"
+            yield number, Malformed(reason)
+            continue
+        if isinstance(chunk, str):
+            yield number, chunk
+            continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, Malformed(f"malformed JSON: {exc.msg} at column {exc.colno}")
+            yield number, chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = chunk[exc.start]
+            yield number, Malformed(f"not UTF-8 text: byte 0x{byte:02x} at byte {exc.start + 1}")
+
+
+def decode_json(text: str) -> Any:
+    """The JSON value of one line, or a :class:`Malformed` saying what is wrong with it."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Malformed(f"malformed JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Malformed(f"malformed JSON: nested more than {MAX_DEPTH} levels deep")
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+        if "integer string conversion" in str(exc):
+            return Malformed("malformed JSON: an integer with too many digits")
+        return Malformed(f"malformed JSON: {shown(str(exc), 200)}")
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        return Malformed(f"malformed JSON: nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 2
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+_SHORT.maxlong = 60
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` quoted for a message: short, one line, control characters escaped."""
+    if isinstance(value, str) and len(value) <= limit:
+        return repr(value)
+    return _SHORT.repr(value)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -72,18 +165,20 @@ def parse_record(line: int | None, value: Any) -> tuple[Record | None, list[Prob
         return _parse_node(line, body)
     if record_type == "edge":
         return _parse_edge(line, body)
-    reason = "missing" if record_type is None else f"'{record_type}' is not 'node' or 'edge'"
+    reason = "missing" if record_type is None else f"{shown(record_type)} is not 'node' or 'edge'"
     return None, [Problem(line, "type", reason)]
 
 
 def _parse_node(line: int | None, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
     kind = body.get("kind")
     if kind not in NODE_KINDS:
-        reason = "missing" if kind is None else f"unknown node kind '{kind}'"
+        reason = "missing" if kind is None else f"unknown node kind {shown(kind)}"
         return None, [Problem(line, "kind", f"{reason}; expected one of {', '.join(NODE_KINDS)}")]
     node_id = body.get("id")
     if not isinstance(node_id, str) or not is_valid_id(node_id):
-        return None, [Problem(line, "id", f"{node_id!r} is not an id of the form {kind}:<slug>")]
+        return None, [
+            Problem(line, "id", f"{shown(node_id)} is not an id of the form {kind}:<slug>")
+        ]
     if kind_of(node_id) != kind:
         return None, [Problem(line, "id", f"id '{node_id}' does not start with '{kind}:'")]
     try:
@@ -95,13 +190,15 @@ def _parse_node(line: int | None, body: dict[str, Any]) -> tuple[Record | None, 
 def _parse_edge(line: int | None, body: dict[str, Any]) -> tuple[Record | None, list[Problem]]:
     kind = body.get("kind")
     if kind not in EDGE_KINDS:
-        reason = "missing" if kind is None else f"unknown edge kind '{kind}'"
+        reason = "missing" if kind is None else f"unknown edge kind {shown(kind)}"
         return None, [Problem(line, "kind", f"{reason}; expected one of {', '.join(EDGE_KINDS)}")]
     problems = []
     for end in ("source", "target"):
         node_id = body.get(end)
         if not isinstance(node_id, str) or not is_valid_id(node_id):
-            problems.append(Problem(line, end, f"{node_id!r} is not a node id (<kind>:<slug>)"))
+            problems.append(
+                Problem(line, end, f"{shown(node_id)} is not a node id (<kind>:<slug>)")
+            )
     if problems:
         return None, problems
     source_kind, target_kind = kind_of(body["source"]), kind_of(body["target"])

@@ -3,6 +3,11 @@
 Each row becomes one node record plus edge records, fed to the same all-or-nothing
 importer as JSON Lines. Problems name the CSV line and column. List cells use
 ``;`` between items. Columns are documented in ``docs/interchange.md``.
+
+The file is read as bytes and decoded line by line: a line that is not UTF-8, is
+longer than :data:`~graph.interchange.MAX_LINE_BYTES` or breaks the CSV syntax ends
+the reading with a problem on that line (a quoted cell may span lines, so nothing
+after it can be trusted). A byte order mark at the start is ignored.
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from graph.errors import Problem
 from graph.ids import is_valid_id, slugify
-from graph.interchange import Malformed
+from graph.interchange import BOM, MAX_LINE_BYTES, Malformed, shown
 from graph.model import Sector
 from graph.store import Store
 
@@ -77,22 +82,25 @@ class Spreadsheet:
     def records(self) -> Iterator[tuple[int, Any]]:
         """(CSV line, record or :class:`Malformed`) for every row; a row gives several."""
         known_orgs: set[str] = set()
-        with self.path.open(newline="", encoding="utf-8-sig") as stream:
-            reader = csv.DictReader(stream)
-            unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS[self.table]]
-            if unknown:
-                yield (
-                    1,
-                    Malformed(
-                        f"unknown column; expected some of {', '.join(COLUMNS[self.table])}",
-                        field=unknown[0],
-                    ),
-                )
-                return
-            for row in reader:
-                line = reader.line_num
-                cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
-                yield from self._row(line, cells, known_orgs)
+        with self.path.open("rb") as stream:
+            lines = _TextLines(stream)
+            reader = csv.DictReader(lines)
+            try:
+                header = reader.fieldnames or []
+                unknown = [c for c in header if c not in COLUMNS[self.table]]
+                if unknown:
+                    expected = ", ".join(COLUMNS[self.table])
+                    reason = f"unknown column {shown(unknown[0])}; expected some of {expected}"
+                    yield 1, Malformed(reason, field=unknown[0][:60])
+                    return
+                for row in reader:
+                    line = reader.line_num
+                    cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+                    yield from self._row(line, cells, known_orgs)
+            except _BadLine as bad:
+                yield bad.line, Malformed(bad.reason)
+            except csv.Error as exc:
+                yield max(1, reader.line_num), Malformed(f"malformed CSV: {exc}")
 
     def _row(
         self, line: int, cells: dict[str, str], known_orgs: set[str]
@@ -130,7 +138,7 @@ class Spreadsheet:
             record[column] = split_list(value)
         elif column in _BOOLS:
             if value.casefold() not in _TRUE | _FALSE:
-                raise ValueError(f"'{value}' is not yes/no or true/false")
+                raise ValueError(f"{shown(value)} is not yes/no or true/false")
             record[column] = value.casefold() in _TRUE
         elif column in PLACE_COLUMNS:
             place = record.setdefault("place", {})
@@ -139,7 +147,7 @@ class Spreadsheet:
                 try:
                     place[key] = float(value)
                 except ValueError:
-                    raise ValueError(f"'{value}' is not a number") from None
+                    raise ValueError(f"{shown(value)} is not a number") from None
             else:
                 place[key] = value
         elif column in ("email", "phone") or (column == "website" and self.table == "people"):
@@ -167,6 +175,38 @@ class Spreadsheet:
             yield "organizations", org_kind, _as_id("organization", item)
         for item in split_list(cells.get("initiatives", "")):
             yield "initiatives", "works_on", _as_id("initiative", item)
+
+
+class _BadLine(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+class _TextLines:
+    """The lines of a binary stream as text, for :mod:`csv`; raises :class:`_BadLine`."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.number = 0
+
+    def __iter__(self) -> _TextLines:
+        return self
+
+    def __next__(self) -> str:
+        chunk = self.stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            raise StopIteration
+        self.number += 1
+        if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+            raise _BadLine(self.number, f"longer than {MAX_LINE_BYTES:,} bytes")
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text: byte 0x{chunk[exc.start]:02x} at byte {exc.start + 1}"
+            raise _BadLine(self.number, reason) from None
+        return text.removeprefix(BOM) if self.number == 1 else text
 
 
 def _as_id(kind: str, value: str) -> str:

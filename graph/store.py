@@ -1,6 +1,10 @@
 """The store: the source of truth for nodes and edges, with a change log.
 
-Every write is one transaction. A write that upserts a node identical to the
+Every write is one transaction. A writer waits for the database's write lock at
+most ``busy_timeout`` seconds; past that (or when the database cannot be reached,
+or PostgreSQL gives up on a lock or a serializable transaction) the store raises
+:class:`StoreBusy`, whichever path, SQLAlchemy or raw DB-API, ran the statement.
+A write that upserts a node identical to the
 stored one changes nothing (no row, no change-log entry), so importing the same
 data twice is a no-op. Deleting a node deletes its edges. Derived indexes (the
 networkx view, vector and lexical indexes) follow the change log by sequence
@@ -21,6 +25,7 @@ erasure so that no older page image keeps the erased rows.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,11 +47,20 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from graph import schema
 from graph.codec import edge_data, edge_from_row, node_data, node_from_row
 from graph.edges import Edge
-from graph.errors import EdgeNotFound, MissingEndpoint, NodeNotFound, SchemaVersionError
+from graph.errors import (
+    EdgeNotFound,
+    MissingEndpoint,
+    NodeNotFound,
+    SchemaVersionError,
+    StoreBusy,
+)
 from graph.geo import public_place
 from graph.ids import kind_of
 from graph.model import Node
@@ -143,8 +157,73 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+DEFAULT_BUSY_TIMEOUT = 10.0
+"""Seconds a writer waits for the write lock unless told otherwise (the CLI's batch jobs)."""
+
+# SQLite's primary result codes for "another connection holds the lock".
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+# PostgreSQL SQLSTATEs after which the same request may well succeed a moment later.
+_PG_TRANSIENT = {
+    "55P03": "lock timeout",
+    "40001": "serialization failure",
+    "40P01": "deadlock detected",
+    "57014": "statement timeout",
+    "57P03": "the database cannot accept connections yet",
+    "53300": "too many connections",
+    "08000": "connection failure",
+    "08001": "cannot connect to the database",
+    "08004": "the database refused the connection",
+    "08006": "connection failure",
+}
+_TRANSIENT_TEXT = {
+    "database is locked": "database is locked",
+    "database table is locked": "database table is locked",
+    "database is busy": "database is busy",
+    "connection refused": "the database refused the connection",
+    "could not connect to server": "cannot connect to the database",
+}
+
+
+def busy_reason(exc: BaseException) -> str | None:
+    """Why ``exc`` means "busy, try again soon" (a lock, a timeout, no connection), or None.
+
+    ``exc`` is a DB-API error (sqlite3, psycopg) or SQLAlchemy's wrapper of one.
+    """
+    if isinstance(exc, PoolTimeout):
+        return "no free database connection"
+    orig: Any = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return "database is locked" if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) else None
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and state in _PG_TRANSIENT:
+        return _PG_TRANSIENT[state]
+    text = str(orig).lower()
+    for needle, reason in _TRANSIENT_TEXT.items():
+        if needle in text:
+            return reason
+    return None
+
+
+def _store_busy(exc: BaseException, busy_timeout: float) -> StoreBusy | None:
+    reason = busy_reason(exc)
+    if reason is None:
+        return None
+    # A lock is usually free again well within the timeout the writer just waited.
+    return StoreBusy(reason, retry_after=max(1, math.ceil(busy_timeout)))
+
+
+def _translate_errors(engine: Engine, busy_timeout: float) -> None:
+    """Every busy error of a statement run through ``engine`` becomes :class:`StoreBusy`."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        return _store_busy(context.original_exception, busy_timeout)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     """WAL, foreign keys, and explicit BEGIN so that writers take the lock up front."""
+    timeout_ms = max(0, round(busy_timeout * 1000))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -152,7 +231,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
         # Freed content is overwritten with zeros, so a deleted row (an erased person's
         # record, an older version of it) does not linger in free pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -160,8 +239,51 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("cocreate_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("cocreate_write", False):
+            _begin_immediate(conn.connection.dbapi_connection, busy_timeout)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+_POLL_MS = 1
+
+
+def _begin_immediate(dbapi_connection: Any, busy_timeout: float) -> None:
+    """BEGIN IMMEDIATE, trying again every millisecond or two until ``busy_timeout``.
+
+    SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms),
+    so a writer waiting behind a series of short transactions (the chunks of an
+    import) could keep missing the moments between them. Polling every millisecond
+    catches the first one: the wait is at most about one chunk.
+    """
+    deadline = time.monotonic() + busy_timeout
+    dbapi_connection.execute(f"PRAGMA busy_timeout={_POLL_MS}")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except Exception as exc:
+                busy = _store_busy(exc, busy_timeout)
+                if busy is None:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise busy from exc
+            time.sleep(_POLL_MS / 1000)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={max(0, round(busy_timeout * 1000))}")
+
+
+def _configure_postgresql(engine: Engine, busy_timeout: float) -> None:
+    """A statement waiting for a lock gives up after ``busy_timeout`` (SQLSTATE 55P03)."""
+    timeout_ms = max(1, round(busy_timeout * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {timeout_ms}")
+        cursor.close()
+        dbapi_connection.commit()
 
 
 @dataclass
@@ -194,24 +316,32 @@ class _Writer:
 class Store:
     """Nodes and edges in a SQL database (SQLite by default)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.engine = engine
+        self.busy_timeout = busy_timeout
         self._listeners: list[Listener] = []
         self._erasure_steps: list[ErasureStep] = []
         self._statements: dict[Any, _Statement] = {}
         self._prepare()
 
     @classmethod
-    def open(cls, url: str | Path) -> Store:
-        """Open (creating if needed) the store at a SQLAlchemy URL or a SQLite file path."""
+    def open(cls, url: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+        """Open (creating if needed) the store at a SQLAlchemy URL or a SQLite file path.
+
+        A write waits at most ``busy_timeout`` seconds for another writer's lock, then
+        raises :class:`StoreBusy`.
+        """
         if isinstance(url, Path) or "://" not in url:
             path = Path(url)
             path.parent.mkdir(parents=True, exist_ok=True)
             url = sqlite_url(path)
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
-        return cls(engine)
+            _configure_sqlite(engine, busy_timeout)
+        elif engine.dialect.name == "postgresql":
+            _configure_postgresql(engine, busy_timeout)
+        _translate_errors(engine, busy_timeout)
+        return cls(engine, busy_timeout=busy_timeout)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -275,6 +405,11 @@ class Store:
             try:
                 cursor.execute(statement.sql, args)
                 return list(cursor.fetchall())
+            except Exception as exc:  # raw DB-API: SQLAlchemy's handle_error never sees it
+                busy = _store_busy(exc, self.busy_timeout)
+                if busy is not None:
+                    raise busy from exc
+                raise
             finally:
                 cursor.close()
         finally:

@@ -249,7 +249,18 @@ def import_while_serving(url: str, env: dict[str, str], editor: dict[str, str],
                for i in range(options.readers)]  # fmt: skip
     threads.append(threading.Thread(target=writer_loop, args=(url, editor, rec, stop)))
     for thread in threads:
+        thread.daemon = True  # never outlive a failed run
         thread.start()
+    try:
+        return _import_phase(url, env, admin, file, lines, rec)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(120)
+
+
+def _import_phase(url: str, env: dict[str, str], admin: dict[str, str], file: Path,
+                  lines: int, rec: Recorder) -> Any:  # fmt: skip
     time.sleep(10)
     rec.phase = "during"
     started = time.monotonic()
@@ -267,11 +278,10 @@ def import_while_serving(url: str, env: dict[str, str], editor: dict[str, str],
         client.close()
     rec.phase = "after"
     time.sleep(5)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    with rec.lock:
+        recorded = {key: list(values) for key, values in rec.latencies.items()}
     phases: dict[str, dict[str, Any]] = {}
-    for (phase, route), values in sorted(rec.latencies.items()):
+    for (phase, route), values in sorted(recorded.items()):
         phases.setdefault(phase, {})[route] = percentiles(values)
         phases[phase][route]["over_1s"] = sum(1 for v in values if v > 1.0)
     return {"lines": lines, "import_exit": done.returncode, "import_seconds": round(imported, 1),

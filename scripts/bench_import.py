@@ -6,6 +6,17 @@ Each step runs as its own ``cocreate`` process so that wall time and peak memory
 and writes the figures as JSON.
 
     .venv/bin/python scripts/bench_import.py --people 100000
+
+With ``--while-writing`` it measures instead how long single writes wait while a
+CLI import runs: a thread of this process writes one node at a time through the
+store (as an HTTP worker does, with the service's 2 s busy timeout), every 20 ms,
+first for a few seconds alone, then while ``cocreate import`` imports the file into
+the same SQLite store, and reports the longest and the 99th-percentile wait.
+
+    .venv/bin/python scripts/bench_import.py --while-writing --people 10000
+
+``--checkout DIR`` runs the ``cocreate`` commands on the code in DIR (default: this
+checkout), e.g. to measure an older version of the importer.
 """
 
 from __future__ import annotations
@@ -17,11 +28,20 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout's code, whatever the virtualenv points at
+
+from graph.errors import StoreBusy  # noqa: E402
+from graph.model import Person  # noqa: E402
+from graph.store import Store  # noqa: E402
+
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
+SERVICE_BUSY_TIMEOUT = 2.0  # the default of COCREATE_BUSY_TIMEOUT
 
 
 def measure(args: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -43,16 +63,111 @@ def measure(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+class Writer:
+    """A thread writing one node at a time through the store, timing every write."""
+
+    def __init__(self, store: Store, *, every: float = 0.02) -> None:
+        self.store = store
+        self.every = every
+        self.waits: list[float] = []
+        self.busy = 0
+        self._count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._count += 1
+            person = Person(id=f"person:bench-writer-{self._count}", name="Bench writer")
+            started = time.perf_counter()
+            try:
+                self.store.upsert(person)
+            except StoreBusy:
+                self.busy += 1
+            self.waits.append(time.perf_counter() - started)
+            time.sleep(self.every)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, Any]:
+        waits = sorted(self.waits)
+        return {
+            "writes": len(waits),
+            "store_busy": self.busy,
+            "median_ms": round(waits[len(waits) // 2] * 1000, 1),
+            "p99_ms": round(waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1000, 1),
+            "max_ms": round(waits[-1] * 1000, 1),
+        }
+
+
+def while_writing(options: argparse.Namespace, env: dict[str, str], work: Path) -> None:
+    """Time single writes alone, then while ``cocreate import`` imports the file."""
+    data = work / "people.jsonl"
+    generate = [COCREATE, "generate", "--people", str(options.people), "--seed",
+                str(options.seed), str(data)]  # fmt: skip
+    measure(generate, env)
+    measure([COCREATE, "stats"], env)  # the store, with its reference data
+    records = sum(1 for _ in data.open(encoding="utf-8"))
+    nodes = sum(1 for line in data.open(encoding="utf-8") if line.startswith('{"type":"node"'))
+    store = Store.open(work / "var" / "cocreate.db", busy_timeout=SERVICE_BUSY_TIMEOUT)
+    with Writer(store) as idle:
+        time.sleep(3)
+    with Writer(store) as during:
+        imported = measure([COCREATE, "import", str(data)], env)
+    store.close()
+    result = {
+        "people": options.people,
+        "records": records,
+        "nodes": nodes,
+        "edges": records - nodes,
+        "import_seconds": imported["seconds"],
+        "import_output": imported["output"],
+        "writes_alone": idle.summary(),
+        "writes_during_import": during.summary(),
+        "checkout": str(options.checkout),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+    }
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"{records:,} records ({nodes:,} nodes, {records - nodes:,} edges) imported in "
+        f"{imported['seconds']:.1f} s by the code in {options.checkout}"
+    )
+    print("| single writes | writes | median (ms) | p99 (ms) | longest (ms) | StoreBusy |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, row in (("alone", idle.summary()), ("during the import", during.summary())):
+        print(f"| {name} | {row['writes']} | {row['median_ms']} | {row['p99_ms']} | "
+              f"{row['max_ms']} | {row['store_busy']} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json", type=Path, default=Path("var/bench/import.json"))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--while-writing", action="store_true", help="time single writes during an import"
+    )
+    parser.add_argument("--checkout", type=Path, default=REPO, help="code the commands run")
     options = parser.parse_args()
+    if options.json is None:
+        name = "import-while-writing.json" if options.while_writing else "import.json"
+        options.json = Path("var/bench") / name
 
     with tempfile.TemporaryDirectory(prefix="cocreate-bench-") as tmp:
         work = Path(tmp)
-        env = {**os.environ, "COCREATE_DATA_DIR": str(work / "var")}
+        env = {**os.environ, "COCREATE_DATA_DIR": str(work / "var"),
+               "PYTHONPATH": str(options.checkout.resolve())}  # fmt: skip
+        if options.while_writing:
+            while_writing(options, env, work)
+            return
         data = work / "people.jsonl"
         steps = {
             "generate": measure(

@@ -1,0 +1,203 @@
+"""Faults of the store: a busy store is a domain error; imports write in short transactions."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from graph.demo import demo_records
+from graph.errors import GraphError, ImportIncomplete, ImportRejected, StoreBusy
+from graph.importer import RecordSource, import_records, write_chunks
+from graph.interchange import read_jsonl
+from graph.model import Person
+from graph.store import Store, busy_reason
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def path(store: Store) -> Path:
+    return Path(str(store.engine.url.database))
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection holding the write lock."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_write_to_a_locked_store_raises_store_busy_after_the_busy_timeout(path: Path) -> None:
+    store = Store.open(path, busy_timeout=0.2)
+    other = hold_write_lock(path)
+    try:
+        started = time.perf_counter()
+        with pytest.raises(StoreBusy) as caught:
+            store.upsert(Person(id="person:waits", name="Waits"))
+        waited = time.perf_counter() - started
+        assert 0.15 < waited < 2, waited
+        assert isinstance(caught.value, GraphError)
+        assert caught.value.retry_after >= 1
+        assert "busy" in str(caught.value)
+        # Reads go on while another writer holds the lock (WAL).
+        assert store.find_node("sdg:4") is not None
+        assert store.last_seq() > 0
+    finally:
+        other.rollback()
+        other.close()
+    assert store.upsert(Person(id="person:waits", name="Waits")).nodes_written == 1
+    store.close()
+
+
+def test_raw_engine_users_get_store_busy_too(path: Path) -> None:
+    """Code that uses the engine itself (API keys, the audit log) gets the same error."""
+    store = Store.open(path, busy_timeout=0.1)
+    other = hold_write_lock(path)
+    try:
+        with pytest.raises(StoreBusy), store.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS scratch (x INTEGER)")
+    finally:
+        other.rollback()
+        other.close()
+    store.close()
+
+
+class FakePgError(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("orig", "busy"),
+    [
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("database table is locked"), True),
+        (sqlite3.OperationalError("database is busy"), True),
+        (sqlite3.OperationalError("no such table: nodes"), False),
+        (sqlite3.IntegrityError("UNIQUE constraint failed"), False),
+        (FakePgError("canceling statement due to lock timeout", "55P03"), True),
+        (FakePgError("could not serialize access", "40001"), True),
+        (FakePgError("deadlock detected", "40P01"), True),
+        (FakePgError("the database system is starting up", "57P03"), True),
+        (FakePgError("sorry, too many clients already", "53300"), True),
+        (FakePgError('connection to server at "db" (10.0.0.1), port 5432 failed: '
+                     "Connection refused"), True),
+        (FakePgError('relation "nodes" does not exist', "42P01"), False),
+    ],
+)  # fmt: skip
+def test_busy_errors_of_sqlite_and_postgresql_are_recognised(orig: Exception, busy: bool) -> None:
+    wrapped = OperationalError("SELECT 1", {}, orig)
+    assert (busy_reason(wrapped) is not None) is busy
+    assert (busy_reason(orig) is not None) is busy
+
+
+# -- imports in short transactions ------------------------------------------------
+
+
+def people_lines(count: int, *, edges: bool = True) -> list[str]:
+    lines = [
+        json.dumps({"type": "node", "id": f"person:p{i}", "kind": "person", "name": f"P {i}"})
+        for i in range(count)
+    ]
+    if edges:
+        lines += [
+            json.dumps({"type": "edge", "kind": "knows", "source": f"person:p{i}",
+                        "target": f"person:p{i - 1}"})
+            for i in range(1, count)
+        ]  # fmt: skip
+    return lines
+
+
+def lines_source(lines: list[str]) -> RecordSource:
+    def source() -> Iterator[tuple[int, Any]]:
+        yield from read_jsonl(io.StringIO("\n".join(lines) + "\n"))
+
+    return source
+
+
+def test_an_import_writes_in_short_transactions_that_let_other_writers_in(path: Path) -> None:
+    store = Store.open(path)
+    other = Store.open(path, busy_timeout=0.05)  # another process (the service) writing
+    seen: list[tuple[int, int]] = []
+
+    def between_chunks(_seq: int) -> None:
+        # Runs after each committed chunk: the import holds no lock now, so a write of
+        # another process goes through at once.
+        persons = store.node_counts().get("person", 0)
+        other.upsert(Person(id=f"person:other-{len(seen)}", name="Someone else"))
+        seen.append((persons, len(seen)))
+
+    store.subscribe(between_chunks)
+    # Edges come first in the file: every node is still written before any edge.
+    lines = people_lines(100)
+    lines = lines[100:] + lines[:100]
+    report = import_records(lines_source(lines), store, chunk_size=30)
+    store.unsubscribe(between_chunks)
+    assert report.write.nodes_written == 100
+    assert report.write.edges_written == 99
+    assert len(seen) >= 7  # 100 nodes and 99 edges in chunks of at most 30
+    persons = [count for count, _ in seen]
+    assert persons[0] == 30  # the first chunk, committed on its own
+    assert persons == sorted(persons)
+    assert store.node_counts()["person"] == 100 + len(seen)
+    other.close()
+    store.close()
+
+
+def test_a_bad_record_anywhere_still_writes_nothing(store: Store) -> None:
+    before = store.last_seq()
+    lines = [*people_lines(100), '{"type": "node", "id": "person:bad", "kind": "person"}']
+    with pytest.raises(ImportRejected):
+        import_records(lines_source(lines), store, chunk_size=10)
+    assert store.last_seq() == before
+
+
+def test_an_interrupted_import_leaves_whole_records_and_finishes_when_run_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = people_lines(50)
+    write = store.write
+    calls = 0
+
+    def fail_on_fifth_chunk(items: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 5:  # 3 chunks of nodes (20, 20, 10), one of edges, then this one
+            raise StoreBusy("the store is busy (test)")
+        return write(items, **kwargs)
+
+    monkeypatch.setattr(store, "write", fail_on_fifth_chunk)
+    with pytest.raises(ImportIncomplete) as caught:
+        import_records(lines_source(lines), store, chunk_size=20)
+    monkeypatch.undo()
+    assert caught.value.written == 50 + 20
+    assert isinstance(caught.value.cause, StoreBusy)
+    assert "run the import again" in str(caught.value)
+    edges = list(store.iter_edges(kind="knows"))
+    assert len(edges) == 20
+    ends = {e.source for e in edges} | {e.target for e in edges}
+    assert store.existing_ids(ends) == ends  # no edge without its nodes
+    again = import_records(lines_source(lines), store, chunk_size=20)
+    assert again.write.nodes_written == 0
+    assert again.write.edges_written == 49 - 20
+    assert again.write.unchanged == 50 + 20
+
+
+def test_the_demo_loads_in_short_transactions(store: Store) -> None:
+    commits: list[int] = []
+    store.subscribe(commits.append)
+    result = write_chunks(store, demo_records(DATA, seed=3, people=40), chunk_size=400)
+    store.unsubscribe(commits.append)
+    records = result.nodes_written + result.edges_written + result.unchanged
+    assert len(commits) == -(-records // 400)  # one commit per chunk
+    assert store.node_counts()["person"] == 40
+    again = write_chunks(store, demo_records(DATA, seed=3, people=40), chunk_size=400)
+    assert not again.changed  # loading it again (to finish a stopped load) writes nothing
