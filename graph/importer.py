@@ -6,11 +6,11 @@ anything is wrong, nothing is written and every problem is reported with its
 line and field; a source with no record at all is refused too.
 
 Then the records are read again and written in chunks of at most ``chunk_size``
-records, each chunk its own transaction: first every node, then every edge, so
-that no chunk holds an edge whose node is still to come. A chunk is parsed before
-its transaction starts, so the store's write lock is held only while the rows are
-written (50-100 ms a chunk) and other writers, such as the HTTP service, get in
-between chunks instead of waiting for the whole import.
+records and about :data:`CHUNK_SECONDS` of writing, each chunk its own transaction:
+first every node, then every edge, so that no chunk holds an edge whose node is
+still to come. A chunk is parsed before its transaction starts, so the store's write
+lock is held only while the rows are written and other writers, such as the HTTP
+service, get in between chunks instead of waiting for the whole import.
 
 If the process dies or the store fails half way, the store holds whole records of
 the import (nodes first) and no edge without both its nodes; :class:`ImportIncomplete`
@@ -21,8 +21,10 @@ missing (an upsert identical to the stored record writes nothing).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Literal
 
 from graph.edges import Edge
@@ -40,7 +42,12 @@ Progress = Callable[[int], None]
 """Called with the number of records handled since the last call."""
 
 CHUNK_SIZE = 500
-"""Records per write transaction: 50-100 ms of writing (docs/benchmarks.md)."""
+"""Most records per write transaction (docs/benchmarks.md)."""
+
+CHUNK_SECONDS = 0.1
+"""The write time a chunk aims at: a chunk that took longer halves the next one."""
+
+_SMALLEST_CHUNK = 20
 
 NO_RECORDS = "the file holds no records"
 
@@ -134,17 +141,6 @@ def _records(source: RecordSource, wanted: Literal["node", "edge"]) -> Iterator[
         yield record
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _add(total: WriteResult, part: WriteResult) -> None:
     total.nodes_written += part.nodes_written
     total.edges_written += part.edges_written
@@ -166,23 +162,36 @@ def write_chunks(
     records: Iterable[Record],
     *,
     chunk_size: int = CHUNK_SIZE,
+    chunk_seconds: float | None = CHUNK_SECONDS,
     progress: Progress | None = None,
     vectors: VectorsFor | None = None,
 ) -> WriteResult:
-    """Write ``records`` in order, ``chunk_size`` at a time, each chunk one transaction.
+    """Write ``records`` in order in chunks, each chunk one transaction.
 
-    Every edge must come after its nodes (in the same chunk or an earlier one), or be
-    between nodes already stored. A chunk is built before its transaction begins, so
-    producing the records (parsing, generating, encoding the texts of its nodes with
-    ``vectors``) never holds the write lock.
+    A chunk holds at most ``chunk_size`` records and aims at ``chunk_seconds`` of
+    writing: after a slower chunk the next one is half as large, after a quick one
+    twice as large (a busy machine gets shorter transactions, not longer ones);
+    ``None`` keeps every chunk at ``chunk_size``. Every
+    edge must come after its nodes (in the same chunk or an earlier one), or join nodes
+    already stored. A chunk is built before its transaction begins, so producing the
+    records (parsing, generating, encoding the texts of its nodes with ``vectors``)
+    never holds the write lock.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     total = WriteResult()
-    for batch in _chunks(records, chunk_size):
+    pending = iter(records)
+    size = chunk_size
+    while batch := list(islice(pending, size)):
         nodes = [record for record in batch if isinstance(record, NodeBase)]
         kept = vectors(nodes) if vectors is not None and nodes else None
+        started = time.perf_counter()
         _add(total, store.write(batch, vectors=kept))
+        took = time.perf_counter() - started
+        if chunk_seconds is not None and took > chunk_seconds:
+            size = max(min(_SMALLEST_CHUNK, chunk_size), size // 2)
+        elif chunk_seconds is not None and took < chunk_seconds / 2:
+            size = min(chunk_size, size * 2)
         if progress is not None:
             progress(len(batch))
     return total
@@ -194,6 +203,7 @@ def import_records(
     *,
     max_problems: int = 1_000,
     chunk_size: int = CHUNK_SIZE,
+    chunk_seconds: float | None = CHUNK_SECONDS,
     validate_progress: Progress | None = None,
     write_progress: Progress | None = None,
     vectors: VectorsFor | None = None,
@@ -222,8 +232,10 @@ def import_records(
     written = WriteResult()
     try:
         for wanted in ("node", "edge"):
+            records = _records(source, wanted)
             part = write_chunks(
-                store, _records(source, wanted), chunk_size=chunk_size, progress=counted,
+                store, records, chunk_size=chunk_size, chunk_seconds=chunk_seconds,
+                progress=counted,
                 vectors=vectors,
             )  # fmt: skip
             _add(written, part)

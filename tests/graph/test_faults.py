@@ -18,7 +18,7 @@ from graph.errors import GraphError, ImportIncomplete, ImportRejected, StoreBusy
 from graph.importer import RecordSource, import_records, write_chunks
 from graph.interchange import read_jsonl
 from graph.model import Person
-from graph.store import Store, busy_reason
+from graph.store import Store, WriteResult, busy_reason
 from tests.conftest import DATA
 
 
@@ -139,7 +139,7 @@ def test_an_import_writes_in_short_transactions_that_let_other_writers_in(path: 
     # Edges come first in the file: every node is still written before any edge.
     lines = people_lines(100)
     lines = lines[100:] + lines[:100]
-    report = import_records(lines_source(lines), store, chunk_size=30)
+    report = import_records(lines_source(lines), store, chunk_size=30, chunk_seconds=None)
     store.unsubscribe(between_chunks)
     assert report.write.nodes_written == 100
     assert report.write.edges_written == 99
@@ -176,7 +176,7 @@ def test_an_interrupted_import_leaves_whole_records_and_finishes_when_run_again(
 
     monkeypatch.setattr(store, "write", fail_on_fifth_chunk)
     with pytest.raises(ImportIncomplete) as caught:
-        import_records(lines_source(lines), store, chunk_size=20)
+        import_records(lines_source(lines), store, chunk_size=20, chunk_seconds=None)
     monkeypatch.undo()
     assert caught.value.written == 50 + 20
     assert isinstance(caught.value.cause, StoreBusy)
@@ -194,10 +194,28 @@ def test_an_interrupted_import_leaves_whole_records_and_finishes_when_run_again(
 def test_the_demo_loads_in_short_transactions(store: Store) -> None:
     commits: list[int] = []
     store.subscribe(commits.append)
-    result = write_chunks(store, demo_records(DATA, seed=3, people=40), chunk_size=400)
+    records = demo_records(DATA, seed=3, people=40)
+    result = write_chunks(store, records, chunk_size=400, chunk_seconds=None)
     store.unsubscribe(commits.append)
-    records = result.nodes_written + result.edges_written + result.unchanged
-    assert len(commits) == -(-records // 400)  # one commit per chunk
+    count = result.nodes_written + result.edges_written + result.unchanged
+    assert len(commits) == -(-count // 400)  # one commit per chunk
     assert store.node_counts()["person"] == 40
     again = write_chunks(store, demo_records(DATA, seed=3, people=40), chunk_size=400)
     assert not again.changed  # loading it again (to finish a stopped load) writes nothing
+
+
+def test_a_slow_chunk_makes_the_next_ones_smaller() -> None:
+    sizes: list[int] = []
+
+    class SlowFirstWrite:
+        def write(self, items: list[Any]) -> WriteResult:
+            sizes.append(len(items))
+            if len(sizes) == 1:
+                time.sleep(0.25)  # the machine is busy: the first chunk took too long
+            return WriteResult(nodes_written=len(items))
+
+    nodes = [Person(id=f"person:s{i}", name="S") for i in range(400)]
+    store: Any = SlowFirstWrite()
+    result = write_chunks(store, nodes, chunk_size=100, chunk_seconds=0.2)
+    assert result.nodes_written == 400
+    assert sizes[:3] == [100, 50, 100]  # halved after the slow one, back up after a quick one
