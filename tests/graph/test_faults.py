@@ -208,7 +208,7 @@ def test_a_slow_chunk_makes_the_next_ones_smaller() -> None:
     sizes: list[int] = []
 
     class SlowFirstWrite:
-        def write(self, items: list[Any]) -> WriteResult:
+        def write(self, items: list[Any], **options: Any) -> WriteResult:
             sizes.append(len(items))
             if len(sizes) == 1:
                 time.sleep(0.25)  # the machine is busy: the first chunk took too long
