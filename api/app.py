@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
+from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import RateLimiter
 from api.routes import analytics, edges, editors, matching, nodes, paths, search, system, tags, web
 from api.routes import map as places
@@ -74,6 +75,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = services
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    app.state.key_failures = RateLimiter(
+        settings.key_failures_per_minute, burst=settings.key_failures_burst
+    )
+    app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.metrics = Metrics()
     install_error_handlers(app)
     routers = (system, search, tags, nodes, edges, paths, places, matching, analytics, editors, web)

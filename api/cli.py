@@ -367,6 +367,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         workers=workers,
         log_level="warning",
         access_log=False,
+        # The app itself decides whom to believe about the client's address
+        # (COCREATE_TRUSTED_PROXIES, api/proxies.py): uvicorn's own default believes
+        # X-Forwarded-For from anyone on the loopback interface.
+        proxy_headers=False,
+        forwarded_allow_ips="",
     )
 
 

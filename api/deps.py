@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ANONYMOUS, Caller
 from api.errors import NotReady, TooManyRequests, Unauthorized, Unprocessable
+from api.proxies import TrustedProxies
 from api.ratelimit import RateLimiter, retry_after
 from api.services import Services
 from api.versions import MIN_SEQ_HEADER, note_seq, parse_min_seq, wait_until
@@ -37,20 +38,33 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def get_caller(request: Request, services: ServicesDep) -> Caller:
     """The caller named by the bearer key (anonymous without one), rate-limited.
 
-    A request with a bad key counts against its client address before it is refused,
-    so guessing keys is rate-limited like anything else.
+    Requests are limited per key, or per client address without one. Failed key
+    attempts also count against a much tighter budget per client address
+    (``COCREATE_KEY_FAILURES_PER_MINUTE``); once it is spent, every request from that
+    address that sends a key is refused with 429 **before** the key is looked up, so
+    guessing cannot go on at the normal pace, nor tell a right guess from a wrong one.
     """
-    limiter: RateLimiter = request.app.state.limiter
-    address = f"ip:{_address(request)}"
+    state = request.app.state
+    limiter: RateLimiter = state.limiter
+    address = f"ip:{client_address(request)}"
     header = request.headers.get("authorization")
     if header is None:
         _limit(limiter, address, services)
         return ANONYMOUS
+    failures: RateLimiter = state.key_failures
+    wait = failures.wait(address)
+    if wait:
+        raise TooManyRequests(
+            "too many requests with an unknown key from this address",
+            errors=[{"field": "header.authorization", "reason": "too many unknown keys"}],
+            headers={"Retry-After": retry_after(wait)},
+        )
     scheme, _, secret = header.partition(" ")
     found = None
     if scheme.lower() == "bearer":
         found = await run_in_threadpool(services.keys.resolve, secret.strip())
     if found is None:
+        failures.check(address)
         _limit(limiter, address, services)
         bearer = scheme.lower() == "bearer" and secret.strip()
         reason = "unknown or revoked key" if bearer else "not a bearer key"
@@ -74,8 +88,13 @@ def _limit(limiter: RateLimiter, client: str, services: Services) -> None:
         )
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded."""
+    peer = request.client.host if request.client else "unknown"
+    proxies: TrustedProxies = request.app.state.trusted_proxies
+    if not proxies:
+        return peer
+    return proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

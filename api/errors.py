@@ -202,7 +202,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = _STATUS_TITLES.get(exc.status_code, "Error")
         headers = dict(exc.headers) if exc.headers else None
-        return problem(exc.status_code, title, str(exc.detail), headers=headers)
+        detail, errors = str(exc.detail), _framework_errors(exc)
+        if errors:
+            detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem(exc.status_code, title, detail, errors=errors, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -211,3 +214,27 @@ def install_error_handlers(app: FastAPI) -> None:
         # (so the traceback is logged once, by the server).
         log.error("unexpected %s: %s %s", type(exc).__name__, request.method, request.url.path)
         return problem(500, "Internal server error", "an unexpected error occurred; it is logged")
+
+
+def _framework_errors(exc: StarletteHTTPException) -> list[dict[str, str]]:
+    """The field and reason of an error the framework raised before any route ran."""
+    status = exc.status_code
+    if status == 400:  # the body could not be parsed (FastAPI keeps the cause)
+        return [{"field": "body", "reason": _unparsable(exc.__cause__)}]
+    if status == 404:
+        return [{"field": "path", "reason": "no such route"}]
+    if status == 405:
+        return [{"field": "method", "reason": "not allowed on this route"}]
+    if 400 <= status < 500:
+        return [{"field": "request", "reason": str(exc.detail)}]
+    return []
+
+
+def _unparsable(cause: BaseException | None) -> str:
+    if isinstance(cause, RecursionError):
+        return "nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not valid UTF-8 at byte {cause.start}"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number has too many digits"
+    return "could not be parsed as JSON"

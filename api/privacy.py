@@ -7,6 +7,10 @@ functions:
   members, editors and admins; a **public** one by anyone;
 - a person who is **not discoverable** appears in no listing, neighbourhood or path
   (except to their owner and admins), though a direct link to a visible profile works;
+  what surrounds a person (their edges, neighbourhood, paths, recommendations from
+  them, what is like them) is shown only for someone the caller may list
+  (``may_see_node(..., listing=True)``), so naming an undiscoverable person there is
+  answered as an id that does not exist;
 - **contact** details are shown only to the owner and admins;
 - a person's **place** is coarsened to their ``location_precision`` for everyone else:
   ``exact`` as given; ``city`` snapped to a 0.1° grid (about 11 km); ``region`` snapped

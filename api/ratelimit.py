@@ -33,6 +33,14 @@ class RateLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def wait(self, client: str) -> float:
+        """The seconds until ``client`` has a token again (0: it has one); takes none."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def check(self, client: str) -> float:
         """Take one token; returns 0 if allowed, else the seconds to wait before retrying."""
         now = self._clock()

@@ -66,9 +66,7 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: str
-    nodes: int
-    edges: int
-    seq: int
+    seq: int = Field(description="The last change of the store this process reflects")
 
 
 class GraphState(BaseModel):

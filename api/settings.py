@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.proxies import parse_networks
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -46,6 +48,21 @@ class Settings(BaseSettings):
         default=1_200, ge=1, description="Requests a minute per API key or client address"
     )
     rate_limit_burst: int = Field(default=200, ge=1)
+    key_failures_per_minute: int = Field(
+        default=10, ge=1, description="Requests with an unknown key a minute per client address"
+    )
+    key_failures_burst: int = Field(default=10, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For is believed; default none (the peer's address is the client's)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_networks(value)
+        return value
 
     follow_interval: float = Field(
         default=0.2,

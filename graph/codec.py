@@ -33,11 +33,16 @@ def node_data(node: Node) -> str:
     return dumps(node_fields(node))
 
 
+STORED = {"stored": True}
+"""Validation context of stored records: their text was checked when they were written
+(:data:`graph.model.OneLine`), and a later, stricter check must not make them unreadable."""
+
+
 def node_from_row(node_id: str, kind: str, name: str, data: str) -> Node:
     """Rebuild a node from its stored columns."""
     payload = json.loads(data)
     payload.update(id=node_id, kind=kind, name=name)
-    return NODE_ADAPTER.validate_python(payload)
+    return NODE_ADAPTER.validate_python(payload, context=STORED)
 
 
 def edge_fields(edge: Edge) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def edge_data(edge: Edge) -> str:
 def edge_from_row(source: str, kind: str, target: str, data: str) -> Edge:
     payload = json.loads(data)
     payload.update(source=source, kind=kind, target=target)
-    return Edge.model_validate(payload)
+    return Edge.model_validate(payload, context=STORED)
 
 
 def node_record(node: Node) -> dict[str, Any]:

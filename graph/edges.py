@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from graph.errors import InvalidEdge
 from graph.ids import ID_PATTERN, kind_of
-from graph.model import IsoDate
+from graph.model import IsoDate, OneLine, PlainText
 
 EdgeKind = Literal[
     "works_on",
@@ -100,9 +100,11 @@ class Edge(BaseModel):
     weight: float | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False, strict=True)
     since: IsoDate | None = None
     until: IsoDate | None = None
-    role: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    evidence: Annotated[str, StringConstraints(max_length=5_000)] | None = None
-    provenance: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    role: Annotated[str, StringConstraints(min_length=1, max_length=100), OneLine] | None = None
+    evidence: Annotated[str, StringConstraints(max_length=5_000), PlainText] | None = None
+    provenance: Annotated[str, StringConstraints(min_length=1, max_length=300), OneLine] | None = (
+        None
+    )
 
     @model_validator(mode="after")
     def _valid_edge(self) -> Edge:

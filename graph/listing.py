@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select, union
 
 from graph import schema
 from graph.codec import node_from_row
@@ -106,15 +106,23 @@ def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
         escaped = flt.name_prefix.lower().replace("\\", "\\\\").replace("%", r"\%")
         escaped = escaped.replace("_", r"\_")
         found.append(func.lower(n.c.name).like(escaped + "%", escape="\\"))
+    visible = _visible(n, audience)
+    if visible is not None:
+        found.append(visible)
+    return found
+
+
+def _visible(table: Any, audience: Audience) -> Any:
+    """The condition for a row of ``nodes`` (or an alias) the audience may list (None: all)."""
     visible: list[Any] = []
     if audience.visibilities is not None:
-        visible.append(n.c.visibility.in_(sorted(audience.visibilities)))
+        visible.append(table.c.visibility.in_(sorted(audience.visibilities)))
     if not audience.include_undiscoverable:
-        visible.append(n.c.discoverable.is_(True))
-    if visible:
-        allowed = and_(*visible)
-        found.append(or_(allowed, n.c.id.in_(sorted(audience.own))) if audience.own else allowed)
-    return found
+        visible.append(table.c.discoverable.is_(True))
+    if not visible:
+        return None
+    allowed = and_(*visible)
+    return or_(allowed, table.c.id.in_(sorted(audience.own))) if audience.own else allowed
 
 
 def list_nodes(
@@ -143,3 +151,50 @@ def list_nodes(
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None
     return Page(items, total, next_after)
+
+
+PLACING_EDGES = ("located_in", "member_of")
+"""Edges that place a person (hidden when finer than the person's precision)."""
+
+
+def count_nodes(store: Store, audience: Audience) -> dict[str, int]:
+    """Nodes per kind, counting only those the audience may list."""
+    n = schema.nodes
+    query = select(n.c.kind, func.count()).group_by(n.c.kind)
+    visible = _visible(n, audience)
+    if visible is not None:
+        query = query.where(visible)
+    with store.engine.connect() as conn:
+        return dict(sorted((kind, int(count)) for kind, count in conn.execute(query)))
+
+
+def count_edges(store: Store, audience: Audience) -> dict[str, int]:
+    """Edges per kind, counting only those the audience may list: both ends visible to it
+    in listings and, with ``respect_locality``, no link placing a person more precisely
+    than they share (as edge lists show them)."""
+    e = schema.edges
+    query = select(e.c.kind, func.count()).group_by(e.c.kind)
+    source, target = schema.nodes.alias("source"), schema.nodes.alias("target")
+    ends = (_visible(source, audience), _visible(target, audience))
+    conditions = [c for c in ends if c is not None]
+    if audience.respect_locality:
+
+        def ranked(column: Any) -> Any:
+            return case(LOCALITY_RANK, value=column, else_=0)
+
+        finer = and_(
+            e.c.kind.in_(PLACING_EDGES),
+            source.c.kind == "person",
+            target.c.kind == "community",
+            source.c.locality.is_not(None),
+            target.c.locality.is_not(None),
+            ranked(target.c.locality) < ranked(source.c.locality),
+        )
+        own = source.c.id.in_(sorted(audience.own)) if audience.own else false()
+        conditions.append(or_(~finer, own))
+    if conditions:
+        query = query.select_from(
+            e.join(source, source.c.id == e.c.source).join(target, target.c.id == e.c.target)
+        ).where(*conditions)
+    with store.engine.connect() as conn:
+        return dict(sorted((kind, int(count)) for kind, count in conn.execute(query)))

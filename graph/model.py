@@ -8,11 +8,13 @@ one record cannot grow without limit.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,17 +22,63 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from graph.ids import ID_PATTERN, kind_of
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
-Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+"""Unicode's Bidi_Control characters: marks, embeddings, overrides and isolates."""
+_NOT_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _named(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char in BIDI_CONTROLS:
+        return f"the bidirectional control character {code}"
+    if char in "\u2028\u2029\n\r":
+        return f"a line break ({code})"
+    return f"the control character {code}"
+
+
+def _one_line(value: str, info: ValidationInfo) -> str:
+    """A single line of plain text: no control, line-break or bidi control characters."""
+    if info.context and info.context.get("stored"):
+        return value  # checked when it was written
+    found = _NOT_ONE_LINE.search(value)
+    if found:
+        raise ValueError(f"must not contain {_named(found.group())}")
+    return value
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    """Free text: line breaks and tabs, but no other control character (NUL included)."""
+    if info.context and info.context.get("stored"):
+        return value
+    found = _NOT_TEXT.search(value)
+    if found:
+        raise ValueError(f"must not contain {_named(found.group())}")
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+"""Names, phrases, places, codes and the like: one line of plain text, without the
+characters that can hide or reorder what a reader sees (docs/api.md, "Text")."""
+PlainText = AfterValidator(_text)
+"""Free text (bios, descriptions, bodies): lines and tabs, nothing else invisible."""
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), OneLine
+]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000), PlainText]
+Phrase = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
 Phrases = Annotated[list[Phrase], Field(max_length=100)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), OneLine]
 LanguageCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 ]
@@ -98,8 +146,10 @@ class Place(_Model):
 class Contact(_Model):
     """Private contact details: shown only to the person themselves and to admins."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    email: (
+        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), OneLine] | None
+    ) = None
+    phone: Annotated[str, StringConstraints(max_length=40), OneLine] | None = None
     website: Url | None = None
 
 

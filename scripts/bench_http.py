@@ -494,7 +494,8 @@ def server_command(port: int, workers: int, *, skip_index: bool) -> list[str]:
     # What `cocreate serve` runs once it has built the search index, which takes over an
     # hour for 100,000 people on 2 cores and is not used by these scenarios.
     app = ["uvicorn", "api.app:create_app", "--factory"]
-    return [sys.executable, "-m", *app, *where, "--log-level", "warning", "--no-access-log"]
+    quiet = ["--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
+    return [sys.executable, "-m", *app, *where, *quiet]
 
 
 @contextlib.contextmanager

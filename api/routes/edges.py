@@ -9,14 +9,15 @@ from fastapi.responses import JSONResponse
 
 from api.auth import audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
-from api.errors import Conflict
+from api.errors import Conflict, NotFound
 from api.permissions import may_write_edge, require
 from api.privacy import edge_filter, graph_filter
-from api.routes.nodes import NodeIdPath, visible_node
+from api.routes.nodes import NodeIdPath, findable_node
 from api.schemas import PROBLEMS, EdgePage
 from graph.codec import edge_record
 from graph.edges import Edge, EdgeKind
 from graph.errors import EdgeNotFound
+from graph.ids import ID_PATTERN
 from graph.store import Deletion, edge_ref
 
 router = APIRouter(prefix="/v1/edges", tags=["edges"], responses=PROBLEMS)
@@ -34,13 +35,13 @@ def _json(edge: Edge) -> dict[str, object]:
 def list_(
     services: ServicesDep,
     caller: CallerDep,
-    node: Annotated[str, Query(pattern=r"^[a-z_]+:[a-z0-9._-]+$", max_length=160)],
+    node: Annotated[str, Query(pattern=ID_PATTERN, max_length=160)],
     kind: Annotated[list[EdgeKind] | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JSONResponse:
     """Edges into or out of `node` whose other end the caller may see."""
-    visible_node(services, caller, node)
+    findable_node(services, caller, node, field="query.node")
     allowed = graph_filter(caller, services.view.graph)
     allowed_edge = edge_filter(caller, services.view.graph)
     edges = [
@@ -66,15 +67,18 @@ def list_(
 )
 def create(edge: Edge, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Create an edge between two existing nodes; the pair of kinds must be allowed."""
-    require(may_write_edge(caller, edge), caller, f"create '{edge.kind}' edges")
+    allowed = may_write_edge(caller, edge.source, edge.kind, edge.target)
+    require(allowed, caller, f"create '{edge.kind}' edges")
     for end in ("source", "target"):
-        visible_node(services, caller, getattr(edge, end))
+        findable_node(services, caller, getattr(edge, end), field=f"body.{end}")
     try:
         services.store.get_edge(*edge.key)
     except EdgeNotFound:
         services.write([edge], within=audit(caller, "edge.create", edge.ref))
         return JSONResponse(_json(edge), status_code=201)
-    raise Conflict(f"edge {edge.ref} already exists")
+    raise Conflict(
+        f"edge {edge.ref} already exists", errors=[{"field": "body", "reason": "already exists"}]
+    )
 
 
 @router.delete(
@@ -87,10 +91,17 @@ def delete(
     services: ServicesDep,
     caller: CallerDep,
 ) -> Response:
-    edge = services.store.get_edge(source, kind, target)
-    for end in (source, target):
-        visible_node(services, caller, end)
-    require(may_write_edge(caller, edge, deleting=True), caller, f"delete '{kind}' edges")
+    """Delete an edge. Who may is decided from the ids alone (401, 403); then an edge
+    with an end the caller may not find is answered as a missing one (404)."""
+    allowed = may_write_edge(caller, source, kind, target, deleting=True)
+    require(allowed, caller, f"delete '{kind}' edges")
+    findable_node(services, caller, source, field="path.source")
+    findable_node(services, caller, target, field="path.target")
+    try:
+        services.store.get_edge(source, kind, target)
+    except EdgeNotFound as exc:
+        detail = str(exc)
+        raise NotFound(detail, errors=[{"field": "path", "reason": detail}]) from None
     ref = edge_ref(source, kind, target)
     services.write([Deletion("edge", ref)], within=audit(caller, "edge.delete", ref))
     return Response(status_code=204)

@@ -104,9 +104,10 @@ def related(request: RelatedRequest, services: ServicesDep, caller: CallerDep) -
     practitioners to ask. Nothing is written; a draft's text is not kept."""
     node = None
     if request.id is not None:
-        node = visible_node(services, caller, request.id)
+        node = visible_node(services, caller, request.id, field="body.id")
         if request.id not in services.search.index:
-            raise NotFound(f"no indexed text for '{request.id}'")
+            detail = f"no indexed text for '{request.id}'"
+            raise NotFound(detail, errors=[{"field": "body.id", "reason": detail}])
         draft = Draft.filed(node)
     else:
         assert request.title is not None and request.body is not None
@@ -122,7 +123,7 @@ def related(request: RelatedRequest, services: ServicesDep, caller: CallerDep) -
 def learn(request: LearnRequest, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Communities that faced similar issues, initiatives that addressed them, and
     connectors near the community (local first, by distance band). Nothing is written."""
-    visible_node(services, caller, request.community)
+    visible_node(services, caller, request.community, field="body.community")
     found = Editorial(services, caller).learn(
         request.community, request.issues, limit=request.limit
     )

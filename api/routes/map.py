@@ -23,6 +23,7 @@ from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.privacy import graph_filter
 from api.schemas import PROBLEMS
 from graph import schema
+from graph.ids import id_pattern
 
 router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion])
 
@@ -54,7 +55,7 @@ def map_points(
     services: ServicesDep,
     caller: CallerDep,
     kind: Annotated[list[MapKind] | None, Query(max_length=5, description="Node kinds")] = None,
-    sector: Annotated[str | None, Query(pattern=r"^sector:[a-z0-9._-]+$", max_length=160)] = None,
+    sector: Annotated[str | None, Query(pattern=id_pattern("sector"), max_length=160)] = None,
     sdg: Annotated[str | None, Query(pattern=r"^sdg:\d{1,2}$")] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
 ) -> JSONResponse:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from api.auth import Caller
 from api.deps import CallerDep, ReadVersion, ServicesDep
-from api.errors import NotFound, Unprocessable
+from api.errors import Unprocessable
 from api.matching import MatchingService, NoPublicPlace, Scope, matching_of
-from api.routes.nodes import visible_node
+from api.routes.nodes import findable_node, missing
 from api.schemas import PROBLEMS
 from api.services import Services
 from graph.ids import ID_PATTERN
@@ -139,11 +139,16 @@ def _check_scope(scope: Scope, radius_km: float | None) -> float:
     return DEFAULT_RADIUS_KM if radius_km is None else radius_km
 
 
-def _seed(services: Services, caller: Caller, node_id: str) -> None:
-    """404 unless the caller may see the node and the graph view holds it."""
-    visible_node(services, caller, node_id)
+def _seed(services: Services, caller: Caller, node_id: str, field: str) -> None:
+    """404 unless the caller may find the node in listings and the graph view holds it.
+
+    Recommendations from a person show their surroundings (the path that links them,
+    their phrases), so the seed is the caller themselves or someone they may find: a
+    person who is not discoverable is missing here to others, though their record is not.
+    """
+    findable_node(services, caller, node_id, field=field)
     if node_id not in services.view.graph:
-        raise NotFound(f"no node with id '{node_id}'")
+        raise missing(node_id, field)
 
 
 def _no_place(node_id: str) -> Unprocessable:
@@ -165,7 +170,7 @@ def _people_for(
     """People recommended for a person or an initiative (``seed``: its key and id)."""
     key, seed_id = seed
     radius = _check_scope(scope, radius_km)
-    _seed(services, caller, seed_id)
+    _seed(services, caller, seed_id, f"path.{key}_id")
     try:
         items = _service(request, services).recommend(
             caller, seed_id, "person", mode=mode, scope=scope, radius_km=radius,
@@ -216,7 +221,7 @@ def initiatives(
     offset: OffsetQuery = 0,
 ) -> JSONResponse:
     """Active initiatives to join, each explained; the person's own are left out."""
-    _seed(services, caller, person_id)
+    _seed(services, caller, person_id, "path.person_id")
     items = _service(request, services).recommend(
         caller, person_id, "initiative", limit=limit, offset=offset
     )

@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse
 from api.auth import Caller, audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
-from api.permissions import may_write_node, require
+from api.permissions import may_write_node, require, require_fields
 from api.privacy import audience, edge_filter, graph_filter, may_see_node, present
 from api.schemas import PROBLEMS, Neighborhood, NodePage
 from api.services import Services
 from graph.codec import node_record
 from graph.edges import Edge
-from graph.errors import InvalidRecord, NodeNotFound, Problem
-from graph.ids import ID_PATTERN, id_pattern
+from graph.errors import InvalidRecord, Problem
+from graph.ids import ID_PATTERN, id_pattern, kind_of
 from graph.interchange import parse_record
 from graph.listing import NodeFilter, list_nodes
 from graph.model import Node, NodeKind
@@ -65,11 +65,33 @@ def _kinds(kinds: list[NodeKind] | None) -> frozenset[str] | None:
     return frozenset(kinds) if kinds else None
 
 
-def visible_node(services: Services, caller: Caller, node_id: str) -> Node:
-    """The node if the caller may see it; a hidden node is reported as missing."""
+def missing(node_id: str, field: str) -> NotFound:
+    """The 404 for an id that names no node the caller may see (hidden or absent alike)."""
+    detail = f"no node with id '{node_id}'"
+    return NotFound(detail, errors=[{"field": field, "reason": detail}])
+
+
+def visible_node(
+    services: Services, caller: Caller, node_id: str, *, field: str = "path.node_id"
+) -> Node:
+    """The node if the caller may read its record (a direct link); a hidden node is
+    reported exactly as a missing one, naming ``field``."""
     node = services.store.find_node(node_id)
     if node is None or not may_see_node(caller, node, listing=False):
-        raise NodeNotFound(node_id)
+        raise missing(node_id, field)
+    return node
+
+
+def findable_node(
+    services: Services, caller: Caller, node_id: str, *, field: str = "path.node_id"
+) -> Node:
+    """The node if the caller may see what surrounds it: its edges, neighbourhood, paths,
+    recommendations and what is like it. That needs a node the caller may find in
+    listings: a person who is not discoverable only to themselves and admins (others may
+    still read the record by its id, see :func:`visible_node`)."""
+    node = services.store.find_node(node_id)
+    if node is None or not may_see_node(caller, node, listing=True):
+        raise missing(node_id, field)
     return node
 
 
@@ -133,6 +155,7 @@ def create(node: NodeBody, services: ServicesDep, caller: CallerDep) -> JSONResp
             f"node '{node.id}' already exists",
             errors=[{"field": "body.id", "reason": "already exists"}],
         )
+    require_fields(caller, node, None)
     services.write([node], within=audit(caller, "node.create", node.id))
     return JSONResponse(present(node, caller), status_code=201)
 
@@ -149,6 +172,7 @@ def replace(
         reason = f"'{node.id}' differs from the id in the path '{node_id}'"
         raise Unprocessable(reason, errors=[{"field": "body.id", "reason": reason}])
     require(may_write_node(caller, node_id), caller, f"write {node.kind} nodes")
+    require_fields(caller, node, services.store.find_node(node_id))
     services.write([node], within=audit(caller, "node.replace", node_id))
     return JSONResponse(present(node, caller))
 
@@ -174,8 +198,8 @@ def patch(
     caller: CallerDep,
 ) -> JSONResponse:
     """Apply a JSON merge patch; `id` and `kind` cannot change."""
+    require(may_write_node(caller, node_id), caller, f"change {kind_of(node_id)} nodes")
     current = visible_node(services, caller, node_id)
-    require(may_write_node(caller, node_id), caller, f"change {current.kind} nodes")
     for fixed in ("id", "kind", "type"):
         if fixed in changes and changes[fixed] != node_record(current)[fixed]:
             errors = [{"field": f"body.{fixed}", "reason": "cannot be changed"}]
@@ -183,6 +207,7 @@ def patch(
     record, problems = parse_record(None, _merge(node_record(current), changes))
     if record is None or isinstance(record, Edge):
         raise InvalidRecord([Problem(None, _body_field(p.field), p.reason) for p in problems])
+    require_fields(caller, record, current)
     services.write([record], within=audit(caller, "node.patch", node_id))
     return JSONResponse(present(record, caller))
 
@@ -194,8 +219,8 @@ def _body_field(field: str) -> str:
 @router.delete("/{node_id}", status_code=204, response_class=Response, summary="Delete")
 def delete(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> Response:
     """Delete a node and its edges. Deleting a person erases them everywhere."""
-    node = visible_node(services, caller, node_id)
-    require(may_write_node(caller, node_id), caller, f"delete {node.kind} nodes")
+    require(may_write_node(caller, node_id), caller, f"delete {kind_of(node_id)} nodes")
+    visible_node(services, caller, node_id)
     done = services.write([Deletion("node", node_id)], within=audit(caller, "node.delete", node_id))
     if done.erased:
         services.after_erasure(done)
@@ -218,10 +243,10 @@ def neighbors(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JSONResponse:
     """Nodes within `depth` hops (edges in either direction), nearest first, then by id."""
-    visible_node(services, caller, node_id)
+    findable_node(services, caller, node_id)
     graph = services.view.graph
     if node_id not in graph:
-        raise NotFound(f"no node with id '{node_id}'")
+        raise missing(node_id, "path.node_id")
     found = k_hop(
         graph,
         node_id,

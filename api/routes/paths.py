@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.privacy import edge_filter, graph_filter, present
-from api.routes.nodes import visible_node
+from api.routes.nodes import findable_node
 from api.schemas import PROBLEMS, PathOut
 from graph.ids import ID_PATTERN
 from graph.queries import shortest_path
@@ -30,8 +30,8 @@ def path(
     max_depth: Annotated[int, Query(ge=1, le=8)] = 6,
 ) -> JSONResponse:
     """A shortest path (edges in either direction); ties are broken by id, so it is stable."""
-    for end in (source, target):
-        visible_node(services, caller, end)
+    findable_node(services, caller, source, field="query.source")
+    findable_node(services, caller, target, field="query.target")
     graph = services.view.graph
     steps = shortest_path(
         graph,

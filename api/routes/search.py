@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import NotFound, Unprocessable
@@ -17,13 +17,16 @@ from api.routes.nodes import (
     NodeIdPath,
     SdgFilter,
     SectorFilter,
-    visible_node,
+    findable_node,
 )
 from api.schemas import PROBLEMS
 from graph.filters import Near, SearchFilter
+from graph.ids import ID_PATTERN
 from graph.model import Node
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion])
+
+ExampleId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=160)]
 
 
 class Scores(BaseModel):
@@ -133,22 +136,29 @@ def similar(
     community: CommunityFilter = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
     like: Annotated[
-        list[str] | None, Query(description="More like these too", max_length=20)
+        list[ExampleId] | None, Query(description="More like these too", max_length=20)
     ] = None,
-    unlike: Annotated[list[str] | None, Query(description="Less like these", max_length=20)] = None,
+    unlike: Annotated[
+        list[ExampleId] | None, Query(description="Less like these", max_length=20)
+    ] = None,
     diversity: Annotated[
         float | None, Query(ge=0, le=1, description="MMR: 0 = most similar, 1 = most diverse")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> JSONResponse:
     """Nodes whose text is closest to this node's (from stored vectors; nothing re-encoded)."""
-    examples = [node_id, *(like or []), *(unlike or [])]
-    for example in examples:
-        visible_node(services, caller, example)
+    examples = [
+        ("path.node_id", node_id),
+        *((f"query.like.{i}", e) for i, e in enumerate(like or [])),
+        *((f"query.unlike.{i}", e) for i, e in enumerate(unlike or [])),
+    ]
+    for field, example in examples:
+        findable_node(services, caller, example, field=field)
     search = services.search
-    missing = [e for e in examples if e not in search.index]
-    if missing:
-        raise NotFound(f"no indexed text for '{missing[0]}'")
+    for field, example in examples:
+        if example not in search.index:
+            detail = f"no indexed text for '{example}'"
+            raise NotFound(detail, errors=[{"field": field, "reason": detail}])
     flt = search_filter(kind, sector, sdg, community, country, None, None, None, None)
     page = search.similar(
         caller, node_id, flt, limit=limit,

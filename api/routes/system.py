@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,10 +18,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.auth import Role, read_audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
+from api.privacy import audience
 from api.schemas import PROBLEMS, AuditPage, Health, Ready, WorkerState
-from graph.store import edge_ref
+from graph.listing import Audience, count_edges, count_nodes
+from graph.store import Store, edge_ref
 
 router = APIRouter(tags=["system"])
+
+Counts = dict[str, dict[str, int]]
 
 
 @router.get("/health", response_model=Health, summary="Alive")
@@ -34,12 +42,11 @@ def health() -> JSONResponse:
     responses={503: PROBLEMS[404]},
 )
 def ready(services: ServicesDep) -> JSONResponse:
-    """The store is open and the graph view is loaded."""
-    graph = services.view.graph
-    return JSONResponse(
-        {"status": "ready", "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
-         "seq": services.view.seq}
-    )  # fmt: skip
+    """The store is open and the graph view is loaded; `seq` is the change it reflects.
+
+    A probe asks nobody who calls, so it tells no counts (they would count hidden
+    people): those are at `GET /v1/stats`, as the caller may see them."""
+    return JSONResponse({"status": "ready", "seq": services.view.seq})
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
@@ -64,10 +71,25 @@ def audit_log(
 
 @router.get("/v1/stats", tags=["graph"], summary="Counts per kind", responses=PROBLEMS)
 def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
-    """Nodes and edges per kind (counts only; they reveal no profile)."""
-    return JSONResponse(
-        {"nodes": services.store.node_counts(), "edges": services.store.edge_counts()}
-    )
+    """Nodes and edges per kind, as the caller's audience may list them: people it may
+    find (anonymous: public and discoverable; members and editors: also members-only;
+    admins: everyone) and the edges between what it may find. Hidden people are not
+    counted, nor their links."""
+    # The audience's figures, not the caller's own view: a member's own hidden profile
+    # is left out, so that one answer per audience and store version serves everyone.
+    seen = replace(audience(caller), own=frozenset())
+    store = services.store
+    key = (seen, store.last_seq())
+    with _counted_lock:
+        kept = _counted.setdefault(store, OrderedDict())
+        found = kept.get(key)
+    if found is None:
+        found = {"nodes": count_nodes(store, seen), "edges": count_edges(store, seen)}
+        with _counted_lock:
+            kept[key] = found
+            while len(kept) > 8:
+                kept.popitem(last=False)
+    return JSONResponse(found)
 
 
 @router.get(
@@ -108,3 +130,12 @@ def worker_state(services: ServicesDep, caller: CallerDep) -> JSONResponse:
 def digest(ids: Iterable[str]) -> str:
     """sha256 of the ids sorted, one per line: equal sets give equal digests."""
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
+
+
+# Counts per audience and store version: counting the edges an audience may see joins
+# every edge to its ends (seconds at 100,000 people), so each audience's answer is kept
+# until the next write.
+_counted: weakref.WeakKeyDictionary[Store, OrderedDict[tuple[Audience, int], Counts]] = (
+    weakref.WeakKeyDictionary()
+)
+_counted_lock = threading.Lock()

@@ -101,9 +101,10 @@ def suggest(request: SuggestRequest, services: ServicesDep, caller: CallerDep) -
     if request.text is not None:
         return JSONResponse(suggestions_json(tagger.suggest(request.text, top=request.top)))
     assert request.id is not None
-    node = visible_node(services, caller, request.id)
+    node = visible_node(services, caller, request.id, field="body.id")
     index = services.search.index
     if request.id not in index:
-        raise NotFound(f"no indexed text for '{request.id}'")
+        detail = f"no indexed text for '{request.id}'"
+        raise NotFound(detail, errors=[{"field": "body.id", "reason": detail}])
     found = tagger.suggest_vector(index.vector(request.id), node_text(node), top=request.top)
     return JSONResponse(suggestions_json(found))

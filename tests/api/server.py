@@ -16,13 +16,16 @@ from pathlib import Path
 import httpx
 
 COCREATE = Path(sys.executable).with_name("cocreate")
+REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 240.0  # the first start builds the search index (encodes every text)
 
 
 def cocreate_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """The environment for a ``cocreate`` process: no inherited ``COCREATE_*`` settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCREATE_")}
-    env.update(COCREATE_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    # The code of this checkout, even when the installed package points at another one
+    # (a git worktree sharing the virtual environment).
+    env.update(COCREATE_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     env.update({f"COCREATE_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -31,6 +31,8 @@ BIO = {"bio": "Rewritten."}
 TAG = {"kind": "addresses", "source": "initiative:hub", "target": "sdg:4"}
 OWN_LINK = {"kind": "interested_in", "source": "person:mem", "target": "sdg:4"}
 OTHER_LINK = {"kind": "knows", "source": "person:pub", "target": "person:maria"}
+TO_PRIVATE = {"kind": "knows", "source": "person:mem", "target": "person:priv"}
+TO_UNDISCOVERABLE = {"kind": "knows", "source": "person:mem", "target": "person:shy"}
 
 AREAS = (policy_matching, policy_analytics, policy_editors, policy_web)
 # POST routes that write nothing (a body too large for a query string)
@@ -54,8 +56,20 @@ POLICY = [
     Rule(200, 200, 200, 200, "GET /v1/nodes/initiative:hub/similar"),
     # More like a hidden profile: missing to those who may not see it.
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem/similar"),
-    # A members-only profile is missing (not forbidden) to anonymous callers.
+    # A members-only profile is missing (not forbidden) to anonymous callers; a private
+    # one to all but its owner and admins.
     Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem"),
+    Rule(404, 200, 200, 200, "GET /v1/nodes/person:mem/neighbors"),
+    Rule(404, 404, 404, 200, "GET /v1/nodes/person:priv"),
+    Rule(404, 404, 404, 200, "GET /v1/edges?node=person:priv"),
+    # Someone who is not discoverable (person:shy, public): a direct link shows the
+    # record, but nothing around it (edges, neighbourhood, paths, what is like them).
+    Rule(200, 200, 200, 200, "GET /v1/nodes/person:shy"),
+    Rule(404, 404, 404, 200, "GET /v1/nodes/person:shy/neighbors"),
+    Rule(404, 404, 404, 200, "GET /v1/edges?node=person:shy"),
+    Rule(404, 404, 404, 200, "GET /v1/paths?source=person:shy&target=initiative:hub"),
+    Rule(404, 404, 404, 200, "GET /v1/nodes/person:shy/similar"),
+    Rule(404, 404, 404, 200, "GET /v1/nodes/initiative:hub/similar?like=person:shy"),
     # The audit log and a worker's state: admins only.
     Rule(401, 403, 403, 200, "GET /v1/audit"),
     Rule(401, 403, 403, 200, "GET /v1/admin/state"),
@@ -67,19 +81,32 @@ POLICY = [
     Rule(401, 403, 200, 200, "PATCH /v1/nodes/initiative:hub", {"description": "New."}),
     Rule(401, 403, 204, 204, "DELETE /v1/nodes/initiative:green-lots"),
     Rule(401, 403, 403, 204, "DELETE /v1/nodes/sdg:4"),
-    # Members own their profile: they may change or erase it, and nobody else's. Their
-    # members-only profile is missing to anonymous callers, except to a blind PUT.
+    # Members own their profile: they may change or erase it, and nobody else's. Who may
+    # write is decided from the ids before anything is looked up, so anonymous callers
+    # get 401 whether or not the profile exists or is hidden from them.
     Rule(401, 200, 403, 200, "PUT /v1/nodes/person:mem", OWN_PROFILE),
-    Rule(404, 200, 403, 200, "PATCH /v1/nodes/person:mem", BIO),
-    Rule(404, 204, 403, 204, "DELETE /v1/nodes/person:mem"),
+    Rule(401, 200, 403, 200, "PATCH /v1/nodes/person:mem", BIO),
+    Rule(401, 204, 403, 204, "DELETE /v1/nodes/person:mem"),
     Rule(401, 403, 403, 200, "PATCH /v1/nodes/person:pub", BIO),
+    Rule(401, 403, 403, 204, "DELETE /v1/nodes/person:priv"),
+    # Fields that grant standing, or are the curators' word, are set by admins only,
+    # even on one's own profile (docs/api.md, "Fields that grant standing").
+    Rule(401, 403, 403, 200, "PATCH /v1/nodes/person:mem", {"board_member": True}),
+    Rule(401, 403, 403, 200, "PUT /v1/nodes/person:mem", OWN_PROFILE | {"board_member": True}),
+    Rule(401, 403, 403, 200, "PATCH /v1/nodes/person:mem", {"fictional": True}),
+    Rule(401, 403, 403, 200, "PATCH /v1/nodes/person:mem", {"provenance": "The board"}),
+    Rule(401, 200, 403, 200, "PATCH /v1/nodes/person:mem", BIO | {"board_member": False}),
     # Edges: editors tag content, members link their own profile, admins link anything.
     Rule(401, 403, 201, 201, "POST /v1/edges", TAG),
     Rule(401, 201, 403, 201, "POST /v1/edges", OWN_LINK),
     Rule(401, 403, 403, 201, "POST /v1/edges", OTHER_LINK),
+    # A link to someone the member may not find in listings: as if they did not exist.
+    Rule(401, 404, 403, 201, "POST /v1/edges", TO_PRIVATE),
+    Rule(401, 404, 403, 201, "POST /v1/edges", TO_UNDISCOVERABLE),
     Rule(401, 403, 204, 204, "DELETE /v1/edges/initiative:safe-streets/addresses/sdg:16"),
-    Rule(404, 204, 403, 204, "DELETE /v1/edges/person:mem/works_on/initiative:hub"),
+    Rule(401, 204, 403, 204, "DELETE /v1/edges/person:mem/works_on/initiative:hub"),
     Rule(401, 403, 403, 204, "DELETE /v1/edges/person:pub/works_on/initiative:hub"),
+    Rule(401, 403, 403, 204, "DELETE /v1/edges/person:pub/knows/person:priv"),
     *(rule for area in AREAS for rule in area.POLICY),
 ]
 # fmt: on
@@ -124,7 +151,10 @@ def call(client: TestClient, rule: Rule, headers: dict[str, str]) -> httpx.Respo
 
 
 def rule_id(rule: Rule) -> str:
-    return f"{rule.request} {rule.body.get('id', '')}".strip() if rule.body else rule.request
+    if not rule.body:
+        return rule.request
+    named = rule.body.get("id") or rule.body.get("target") or ",".join(sorted(rule.body))
+    return f"{rule.request} {named}"
 
 
 @pytest.mark.parametrize(

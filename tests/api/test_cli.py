@@ -79,6 +79,33 @@ def test_a_bad_file_is_refused_with_line_and_field(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("env")
+def test_import_refuses_invisible_characters_in_names(tmp_path: Path) -> None:
+    """The import reads records with the same model as the API: a name with NUL or a
+    bidi override is refused, line and field named."""
+    before = stats()
+    path = write_lines(tmp_path / "names.jsonl", [
+        {"type": "node", "id": "person:ana", "kind": "person", "name": "Ana\u0000"},
+        {"type": "node", "id": "person:bo", "kind": "person", "name": "Bo \u202egnp.exe"},
+        {"type": "node", "id": "person:cy", "kind": "person", "name": "Cy",
+         "interests": ["gardens\nand more"], "bio": "Fine:\nlines are kept."},
+        {"type": "edge", "kind": "knows", "source": "person:cy", "target": "person:ana",
+         "role": "friend\u2066"},
+    ])  # fmt: skip
+    result = run("import", str(path))
+    assert result.exit_code != 0
+    assert f"{path}:line 1, field 'name': must not contain the control character U+0000" in (
+        result.output
+    )
+    assert f"{path}:line 2, field 'name': must not contain the bidirectional control " in (
+        result.output
+    )
+    assert f"{path}:line 3, field 'interests.0': must not contain a line break" in result.output
+    assert f"{path}:line 4, field 'role'" in result.output
+    assert "line 3, field 'bio'" not in result.output
+    assert stats() == before
+
+
+@pytest.mark.usefixtures("env")
 def test_export_import_export_gives_the_same_bytes(tmp_path: Path, env: dict[str, str]) -> None:
     assert run("demo", "--people", "200").exit_code == 0
     first = tmp_path / "first.jsonl"

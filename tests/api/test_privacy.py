@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth import KeyRing, Role
 from api.privacy import public_place
 from api.services import Services
 from graph.edges import Edge
@@ -211,3 +212,115 @@ def test_word_statistics_reveal_no_hidden_profile(
         for n, visibility in enumerate(["private", "public", "private"])
     ])  # fmt: skip
     assert score() == pytest.approx(before)
+
+
+# -- naming an undiscoverable person ---------------------------------------------------
+
+# What surrounds a person: shown only for people the caller may find in listings.
+SURROUNDINGS = (
+    "/v1/nodes/{id}/neighbors",
+    "/v1/edges?node={id}",
+    "/v1/paths?source={id}&target=initiative:hub",
+    "/v1/paths?source=initiative:hub&target={id}",
+    "/v1/nodes/{id}/similar",
+    "/v1/nodes/initiative:hub/similar?like={id}",
+    "/v1/nodes/initiative:hub/similar?unlike={id}",
+    "/v1/people/{id}/collaborators",
+    "/v1/people/{id}/collaborators?mode=bridging",
+    "/v1/people/{id}/initiatives",
+)
+
+
+def shy_owner(services: Services) -> dict[str, str]:
+    """A member key that belongs to person:shy, who is not discoverable."""
+    _, secret = KeyRing(services.store.engine).create(Role.member, person_id="person:shy")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize("role", [*ROLES, "owner"])
+def test_naming_an_undiscoverable_person_shows_their_record_and_nothing_around_it(
+    client: TestClient, keys: dict[str, dict[str, str]], services: Services, role: str
+) -> None:
+    """person:shy (public, not discoverable) knows person:pub and works on initiative:hub.
+
+    A direct link shows the record as its visibility allows; their edges, neighbourhood,
+    paths, recommendations from them and what is like them are missing (404, as for an
+    id that does not exist) to everyone but themselves and admins."""
+    services.store.write([Edge(kind="knows", source="person:shy", target="person:pub")])
+    headers = shy_owner(services) if role == "owner" else keys[role]
+    record = client.get("/v1/nodes/person:shy", headers=headers)
+    assert record.status_code == 200
+    assert ("contact" in record.json()) is (role in ("owner", "admin"))
+    for url in SURROUNDINGS:
+        response = client.get(url.format(id="person:shy"), headers=headers)
+        if role in ("owner", "admin"):
+            assert response.status_code == 200, (url, response.text)
+            continue
+        assert response.status_code == 404, (url, response.text)
+        problem = response.json()
+        assert problem["detail"] == "no node with id 'person:shy'"
+        assert problem["errors"][0]["field"] in ("path.node_id", "path.person_id", "query.node",
+                                                 "query.source", "query.target", "query.like.0",
+                                                 "query.unlike.0")  # fmt: skip
+
+
+@pytest.mark.parametrize("role", [*ROLES, "owner"])
+def test_an_undiscoverable_person_is_in_no_listing_but_their_own_and_the_admins(
+    client: TestClient, keys: dict[str, dict[str, str]], services: Services, role: str
+) -> None:
+    services.store.write([Edge(kind="knows", source="person:shy", target="person:pub")])
+    headers = shy_owner(services) if role == "owner" else keys[role]
+    urls = [
+        "/v1/nodes?kind=person&limit=200",
+        "/v1/nodes?kind=person&q=shy",
+        "/v1/nodes/initiative:hub/neighbors?limit=200",
+        "/v1/nodes/person:pub/neighbors?limit=200",
+        "/v1/edges?node=initiative:hub&limit=200",
+        "/v1/edges?node=person:pub&limit=200",
+        "/v1/paths?source=person:pub&target=initiative:hub",
+        "/v1/search?q=Shy+Undiscoverable&limit=100",
+        "/v1/map?kind=person",
+    ]
+    for url in urls:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, (url, response.text)
+        if role not in ("owner", "admin"):
+            assert "person:shy" not in response.text, url
+    around = client.get("/v1/nodes/person:pub/neighbors?limit=200", headers=headers).text
+    assert ("person:shy" in around) is (role in ("owner", "admin"))
+
+
+# -- counts ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_counts_tell_nothing_of_hidden_people(
+    client: TestClient, keys: dict[str, dict[str, str]], services: Services, role: str
+) -> None:
+    """/v1/stats counts people as the caller may list them, and only the links between
+    what they may list; /ready, a probe that asks nobody who calls, tells no counts."""
+    headers = keys[role]
+    before = client.get("/v1/stats", headers=headers).json()
+    listed = client.get("/v1/nodes?kind=person&limit=1", headers=headers).json()["total"]
+    assert before["nodes"]["person"] == listed
+    work = sum(
+        client.get(f"/v1/edges?node={i}&kind=works_on&limit=200", headers=headers).json()["total"]
+        for i in ("initiative:hub", "initiative:safe-streets", "initiative:green-lots")
+    )
+    assert before["edges"]["works_on"] == work  # as the edge lists show them
+    assert set(client.get("/ready", headers=headers).json()) == {"status", "seq"}
+    services.store.write([
+        Person(id="person:hidden", name="Hidden", visibility="private"),
+        Person(id="person:unlisted", name="Unlisted", discoverable=False),
+        Edge(kind="knows", source="person:pub", target="person:hidden"),
+        Edge(kind="works_on", source="person:hidden", target="initiative:hub"),
+        Edge(kind="works_on", source="person:unlisted", target="initiative:hub"),
+        Edge(kind="knows", source="person:unlisted", target="person:pub"),
+    ])  # fmt: skip
+    after = client.get("/v1/stats", headers=headers).json()
+    if role != "admin":
+        assert after == before
+        return
+    assert after["nodes"]["person"] == before["nodes"]["person"] + 2
+    assert after["edges"]["knows"] == before["edges"]["knows"] + 2
+    assert after["edges"]["works_on"] == before["edges"]["works_on"] + 2

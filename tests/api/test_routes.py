@@ -13,7 +13,9 @@ def test_health_ready_metrics_and_docs(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready"
-    assert ready["nodes"] > 200
+    assert isinstance(ready["seq"], int) and ready["seq"] > 0
+    assert set(ready) == {"status", "seq"}  # counts are for /v1/stats, as the caller may see
+    assert sum(client.get("/v1/stats").json()["nodes"].values()) > 200
     client.get("/v1/nodes/sdg:4")
     metrics = client.get("/metrics").text
     assert (
@@ -150,3 +152,39 @@ def test_members_link_their_profile_but_cannot_claim_roles_or_authorship(
     assert client.post("/v1/edges", headers=admin, json=knows).status_code == 201
     gone = client.delete("/v1/edges/person:pub/knows/person:mem", headers=member)
     assert gone.status_code == 204
+
+
+def test_only_admins_seat_board_members(
+    client: TestClient, keys: Headers, services: Services
+) -> None:
+    """A member could set board_member on their own profile, and the council assistant
+    then seated them as the board member. Fields that grant standing are the admins'."""
+    member, admin = keys["member"], keys["admin"]
+    seq = services.store.last_seq()
+    for response in (
+        client.patch("/v1/nodes/person:mem", headers=member, json={"board_member": True}),
+        client.put("/v1/nodes/person:mem", headers=member,
+                   json={"kind": "person", "id": "person:mem", "name": "Mo Member",
+                         "visibility": "members", "board_member": True}),
+        client.patch("/v1/nodes/person:mem", headers=member,
+                     json={"bio": "Hello.", "provenance": "Verified by the board"}),
+    ):  # fmt: skip
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        fields = {e["field"] for e in response.json()["errors"]}
+        assert fields & {"body.board_member", "body.provenance"}, response.json()
+    assert services.store.last_seq() == seq
+    assert client.get("/v1/nodes/person:mem", headers=member).json().get("board_member") is None
+    # An admin seats them; their own writes that leave it as it is still pass.
+    seated = client.patch("/v1/nodes/person:mem", headers=admin, json={"board_member": True})
+    assert seated.status_code == 200
+    assert client.patch("/v1/nodes/person:mem", headers=member,
+                        json={"bio": "Still me."}).status_code == 200  # fmt: skip
+    record = client.get("/v1/nodes/person:mem", headers=member).json()
+    assert record["board_member"] is True
+    assert client.put("/v1/nodes/person:mem", headers=member, json=record).status_code == 200
+    record.pop("board_member")  # a PUT without it would unseat them: theirs to ask an admin
+    refused = client.put("/v1/nodes/person:mem", headers=member, json=record)
+    assert refused.status_code == 403
+    assert refused.json()["errors"] == [{"field": "body.board_member",
+                                         "reason": "set by admins only"}]  # fmt: skip

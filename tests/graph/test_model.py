@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from graph.codec import edge_from_row, node_from_row
 from graph.edges import EDGE_RULES, Edge
 from graph.ids import is_valid_id, kind_of, make_id, slugify
 from graph.model import NODE_ADAPTER, NODE_CLASSES, Person, Place
@@ -99,3 +100,52 @@ def test_every_allowed_pair_is_accepted(kind: str) -> None:
                 {"kind": kind, "source": f"{source_kind}:a", "target": f"{target_kind}:b"}
             )
             assert edge.ref == f"{source_kind}:a|{kind}|{target_kind}:b"
+
+
+@pytest.mark.parametrize(
+    ("record", "location", "reason"),
+    [
+        ({"name": "Ana\x00"}, ("person", "name"), "control character U+0000"),
+        ({"name": "Bo \u202egnp.exe"}, ("person", "name"), "bidirectional control"),
+        ({"name": "Cy\u2067"}, ("person", "name"), "bidirectional control character U+2067"),
+        ({"name": "Di\u061cana"}, ("person", "name"), "bidirectional control character U+061C"),
+        ({"name": "Ed\tWard"}, ("person", "name"), "control character U+0009"),
+        ({"name": "Fay\u0085e"}, ("person", "name"), "control character U+0085"),
+        ({"interests": ["a\nb"]}, ("person", "interests", 0), "line break"),
+        ({"place": {"name": "Da\u2029vis"}}, ("person", "place", "name"), "line break"),
+        ({"contact": {"phone": "555\x07"}}, ("person", "contact", "phone"), "U+0007"),
+        ({"bio": "ok\x00"}, ("person", "bio"), "control character U+0000"),
+        ({"bio": "ok\x1b[2J"}, ("person", "bio"), "control character U+001B"),
+    ],
+)
+def test_text_refuses_invisible_characters(
+    record: dict[str, Any], location: tuple[Any, ...], reason: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        NODE_ADAPTER.validate_python({"id": "person:m", "kind": "person", "name": "M", **record})
+    error = caught.value.errors()[0]
+    assert error["loc"] == location
+    assert reason in error["msg"]
+
+
+def test_free_text_keeps_lines_tabs_and_bidi_formatting() -> None:
+    bio = "Line one.\n\tLine two, \u202bשלום\u202c."
+    person = NODE_ADAPTER.validate_python({"id": "person:m", "kind": "person", "name": "M",
+                                           "bio": bio})  # fmt: skip
+    assert isinstance(person, Person) and person.bio == bio
+
+
+def test_edge_text_refuses_invisible_characters() -> None:
+    base: dict[str, Any] = {"kind": "knows", "source": "person:a", "target": "person:b"}
+    for field in ("role", "provenance"):
+        with pytest.raises(ValidationError, match=r"bidirectional control character U\+202E"):
+            Edge.model_validate(base | {field: "x\u202ey"})
+    assert Edge.model_validate(base | {"evidence": "Met twice.\nWorked together."})
+
+
+def test_stored_records_stay_readable() -> None:
+    """Text written before the check existed is read back as it is (not re-checked)."""
+    node = node_from_row("person:old", "person", "Old\u202eName", "{}")
+    assert node.name == "Old\u202eName"
+    edge = edge_from_row("person:a", "knows", "person:b", '{"role": "x\\u0000"}')
+    assert edge.role == "x\x00"

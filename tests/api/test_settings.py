@@ -1,0 +1,23 @@
+"""Every setting is documented in the README's configuration table."""
+
+from __future__ import annotations
+
+import re
+
+from api.settings import Settings
+from tests.conftest import REPO
+
+
+def configuration_table() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^## Configuration\n(.*?)^## ", readme, flags=re.S | re.M)
+    assert found, "the README has a Configuration section"
+    return found.group(1)
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    table = configuration_table()
+    rows = [line for line in table.splitlines() if line.startswith("| `COCREATE_")]
+    documented = {name for row in rows for name in re.findall(r"`(COCREATE_[A-Z_]+)`", row)}
+    settings = {f"COCREATE_{name.upper()}" for name in Settings.model_fields}
+    assert settings - documented == set(), "settings missing from the README table"
