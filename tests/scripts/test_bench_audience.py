@@ -40,8 +40,9 @@ def test_the_audience_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
         for measure, by_kind in size["searches"][approach].items():
             assert {k: f["n"] for k, f in by_kind.items()} == callers, (approach, measure)
     changes = size["changes"]
-    assert changes["first anonymous search"]["check"]["n"] == 4  # 2 people, private and back
-    assert changes["feed"]["audience index: prepare + apply"]["n"] == 4
+    for what in ("visibility", "text"):  # 2 people, each changed and changed back
+        assert changes[f"{what}: first anonymous search"]["check"]["n"] == 4
+        assert changes[f"{what}: feed"]["audience index: prepare + apply"]["n"] == 4
 
     again = _run(tmp_path / "bench", tmp_path / "again.json")
     (rerun,) = again["sizes"]  # type: ignore[misc]
