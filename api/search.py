@@ -85,10 +85,7 @@ class SearchService:
         """Nodes the caller may not find: people they may not see in listings."""
         if caller.role is Role.admin:
             return frozenset()
-        hidden = self.audiences.hidden(audience_name(caller))
-        if caller.person_id is not None and caller.person_id in hidden:
-            return hidden - {caller.person_id}
-        return hidden
+        return self.audiences.hidden(audience_name(caller), but=caller.person_id)
 
     def _candidates(
         self, caller: Caller, flt: SearchFilter

@@ -13,6 +13,7 @@ objects until a batch changes them, which lets the vector index remember their r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Literal
 
@@ -41,9 +42,13 @@ Settings = tuple[str, bool] | None
 class AudienceIndex:
     """The people each audience may not list; a projection of the change feed."""
 
+    REMEMBERED = 32  # "hidden less one person" sets kept between changes
+
     def __init__(self) -> None:
         self._hidden: dict[str, set[str]] = {audience: set() for audience in VISIBLE_TO}
         self._frozen: dict[str, frozenset[str]] = {}
+        self._less: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
+        self._less_lock = threading.Lock()
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph) -> AudienceIndex:
@@ -54,15 +59,34 @@ class AudienceIndex:
                 index._set(node, (attrs["visibility"], attrs["discoverable"]))
         return index
 
-    def hidden(self, audience: str) -> frozenset[str]:
-        """The people ``audience`` may not list (the same object until a write changes it)."""
+    def hidden(self, audience: str, *, but: str | None = None) -> frozenset[str]:
+        """The people ``audience`` may not list, less ``but`` (a person always finds
+        themselves); the same object until a write changes it.
+
+        The set less one person is remembered too (the last :attr:`REMEMBERED` of them):
+        copying it costs time in the size of the network, and so does every index's
+        first look at a new set.
+        """
         found = self._frozen.get(audience)
         if found is None:
             found = self._frozen[audience] = frozenset(self._hidden[audience])
-        return found
+        if but is None or but not in found:
+            return found
+        key = (audience, but)
+        with self._less_lock:
+            remembered = self._less.get(key)
+            if remembered is not None and remembered[0] is found:
+                return remembered[1]
+            less = found - {but}
+            self._less.pop(key, None)
+            if len(self._less) >= self.REMEMBERED:
+                del self._less[next(iter(self._less))]
+            self._less[key] = (found, less)
+            return less
 
     def prepare(self, batch: ChangeBatch) -> dict[str, Settings]:
-        found: dict[str, Settings] = dict.fromkeys(batch.erased(self._known()))
+        held = self._known() if batch.people is not None else set()  # only for erasures
+        found: dict[str, Settings] = dict.fromkeys(batch.erased(held))
         for node_id in batch.touched_nodes:
             if node_id.startswith("person:"):
                 node = batch.nodes.get(node_id)
@@ -75,6 +99,7 @@ class AudienceIndex:
             changed |= self._set(node_id, settings)
         if changed:
             self._frozen = {}
+            self._less = {}
 
     def _known(self) -> set[str]:
         return set().union(*self._hidden.values())

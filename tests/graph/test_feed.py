@@ -159,3 +159,27 @@ def test_the_audience_index_follows_each_persons_settings(network: Store) -> Non
     assert audiences.hidden("public") == {"person:ahmed"}
     rebuilt = AudienceIndex.from_graph(view.graph)
     assert all(rebuilt.hidden(a) == audiences.hidden(a) for a in ("public", "members"))
+
+
+def test_someone_hidden_from_their_audience_gets_one_remembered_set_less_themselves(
+    network: Store,
+) -> None:
+    """A person always finds themselves: their audience's hidden set less them, the same
+    object search after search (the indexes remember its rows by identity) until a change."""
+    view = GraphView.from_store(network)
+    audiences = AudienceIndex.from_graph(view.graph)
+    feed = ChangeFeed(network, [view, audiences], seq=view.seq)
+    network.write([
+        Person(id="person:priv", name="Priv", visibility="private"),
+        Person(id="person:shy", name="Shy", discoverable=False),
+    ])  # fmt: skip
+    feed.catch_up()
+    theirs = audiences.hidden("members", but="person:priv")
+    assert theirs == {"person:shy"}
+    assert audiences.hidden("members", but="person:priv") is theirs
+    assert audiences.hidden("public", but="person:priv") == {"person:ahmed", "person:shy"}
+    # Someone the audience may list takes nothing out: the audience's own set.
+    assert audiences.hidden("members", but="person:zoe") is audiences.hidden("members")
+    network.write([Person(id="person:shy", name="Shy")])
+    feed.catch_up()
+    assert audiences.hidden("members", but="person:priv") == frozenset()
