@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -28,6 +30,7 @@ from graph.view import GraphView
 from graph.visibility import AudienceIndex
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OWN_WRITES_WAIT = 60.0
 """How long a worker waits for its feed to apply its own writes (an API write applies in
@@ -52,6 +55,29 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     return store
 
 
+class Answers:
+    """The latest few answers that are costly to compute, by a key that names their version
+    (the store's sequence number); shared by the requests of one process."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The kept answer for ``key``, or ``compute()`` (outside the lock), then kept."""
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]  # type: ignore[no-any-return]
+        found = compute()
+        with self._lock:
+            self._kept[key] = found
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return found
+
+
 @dataclass
 class Services:
     """Everything a request needs, built once per process.
@@ -72,6 +98,8 @@ class Services:
     ready: bool = field(default=False)
     written_seq: int = field(default=0)
     """The last change written through this process (its reads wait for it)."""
+    answers: Answers = field(default_factory=Answers, repr=False)
+    """Costly answers per store version (the counts of /v1/stats)."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

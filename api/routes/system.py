@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Annotated
@@ -20,8 +17,8 @@ from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
 from api.privacy import audience
 from api.schemas import PROBLEMS, AuditPage, Health, Ready, WorkerState
-from graph.listing import Audience, count_edges, count_nodes
-from graph.store import Store, edge_ref
+from graph.listing import count_edges, count_nodes
+from graph.store import edge_ref
 
 router = APIRouter(tags=["system"])
 
@@ -77,18 +74,14 @@ def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     counted, nor their links."""
     # The audience's figures, not the caller's own view: a member's own hidden profile
     # is left out, so that one answer per audience and store version serves everyone.
+    # Counting the edges an audience may see joins every edge to its ends (seconds at
+    # 100,000 people), so each audience's answer is kept until the next write.
     seen = replace(audience(caller), own=frozenset())
     store = services.store
-    key = (seen, store.last_seq())
-    with _counted_lock:
-        kept = _counted.setdefault(store, OrderedDict())
-        found = kept.get(key)
-    if found is None:
-        found = {"nodes": count_nodes(store, seen), "edges": count_edges(store, seen)}
-        with _counted_lock:
-            kept[key] = found
-            while len(kept) > 8:
-                kept.popitem(last=False)
+    found = services.answers.get(
+        ("stats", seen, store.last_seq()),
+        lambda: {"nodes": count_nodes(store, seen), "edges": count_edges(store, seen)},
+    )
     return JSONResponse(found)
 
 
@@ -130,12 +123,3 @@ def worker_state(services: ServicesDep, caller: CallerDep) -> JSONResponse:
 def digest(ids: Iterable[str]) -> str:
     """sha256 of the ids sorted, one per line: equal sets give equal digests."""
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
-
-
-# Counts per audience and store version: counting the edges an audience may see joins
-# every edge to its ends (seconds at 100,000 people), so each audience's answer is kept
-# until the next write.
-_counted: weakref.WeakKeyDictionary[Store, OrderedDict[tuple[Audience, int], Counts]] = (
-    weakref.WeakKeyDictionary()
-)
-_counted_lock = threading.Lock()
