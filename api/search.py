@@ -55,24 +55,12 @@ class SearchService:
 
     # -- a projection of the change feed -----------------------------------------
 
-    def prepare(self, batch: ChangeBatch) -> tuple[set[str], Encoded]:
-        """(ids to drop, vectors of changed texts) for the nodes the batch touched, as they
-        are now. Vectors stored by the writer are used; the others are encoded and stored."""
-        touched = batch.touched_nodes
-        present_ids = sorted(touched & batch.nodes.keys())
-        encoded = index_texts(
-            self.store, self.index, [(i, node_text(batch.nodes[i])) for i in present_ids]
-        )
-        return set(touched - batch.nodes.keys()), encoded
+    def prepare(self, batch: ChangeBatch) -> Prepared:
+        return prepare_batch(self.store, self.index, batch)
 
-    def apply(self, batch: ChangeBatch, prepared: tuple[set[str], Encoded]) -> None:
-        gone, encoded = prepared
-        if batch.erasures:  # the next save keeps nothing of them
-            self.index.forget(batch.erased(self.index.vectors.ids()))
-        self.index.remove(gone)
-        self.index.apply(encoded)
+    def apply(self, batch: ChangeBatch, prepared: Prepared) -> None:
+        apply_batch(self.index, batch, prepared)
         self._uncounted()
-        self.index.watermark = batch.last_seq
 
     def _uncounted(self) -> None:
         """Word statistics count no profile hidden from anyone: a score must not tell how
@@ -214,21 +202,35 @@ def index_texts(
     return encoded
 
 
+Prepared = tuple[set[str], Encoded]
+"""(ids to drop, vectors of the changed texts) of one change batch."""
+
+
+def prepare_batch(
+    store: Store, index: SemanticIndex, batch: ChangeBatch, *, progress: bool = False
+) -> Prepared:
+    """What a batch does to the index, for the nodes it touched as they are now. Vectors
+    stored by the writer are used; the others are encoded (and stored)."""
+    touched = batch.touched_nodes
+    items = [(i, node_text(batch.nodes[i])) for i in sorted(touched & batch.nodes.keys())]
+    return set(touched - batch.nodes.keys()), index_texts(store, index, items, progress=progress)
+
+
+def apply_batch(index: SemanticIndex, batch: ChangeBatch, prepared: Prepared) -> None:
+    gone, encoded = prepared
+    if batch.erasures:  # names no one: forget who is gone, and the next save keeps nothing
+        index.forget(batch.erased(index.vectors.ids()))
+    index.remove(gone)
+    index.apply(encoded)
+    index.watermark = batch.last_seq
+
+
 def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
     """Apply the store's changes since the index's watermark (before the feed follows it)."""
     applied = 0
-    while batch := store.changes_since(index.watermark, limit=20_000):
-        touched = {c.ref for c in batch if c.entity == "node" and c.op != "erase"}
-        nodes = store.get_nodes(sorted(touched))
-        if any(c.op == "erase" for c in batch):  # names no one: forget who is gone
-            people = store.person_versions()
-            held = [i for i in index.vectors.ids() if i.startswith("person:")]
-            index.forget(i for i in held if i not in people)
-        index.remove(touched - nodes.keys())
-        items = [(i, node_text(n)) for i, n in sorted(nodes.items())]
-        index.apply(index_texts(store, index, items, progress=progress))
-        index.watermark = batch[-1].seq
-        applied += len(batch)
+    while batch := ChangeBatch.read(store, index.watermark, limit=20_000):
+        apply_batch(index, batch, prepare_batch(store, index, batch, progress=progress))
+        applied += len(batch.changes)
     return applied
 
 

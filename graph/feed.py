@@ -43,6 +43,17 @@ class ChangeBatch:
     """With an erasure in the batch: every person the store has now, with the sequence
     number of their last write (:meth:`graph.store.Store.person_versions`)."""
 
+    @classmethod
+    def read(cls, store: Store, since: int, *, limit: int) -> ChangeBatch | None:
+        """The next ``limit`` changes after ``since`` with what they need; None if none."""
+        changes = store.changes_since(since, limit=limit)
+        if not changes:
+            return None
+        touched = sorted({c.ref for c in changes if c.entity == "node" and c.op != "erase"})
+        erasing = any(c.op == "erase" for c in changes)
+        people = store.person_versions() if erasing else None
+        return cls(tuple(changes), store.get_nodes(touched), people)
+
     @property
     def last_seq(self) -> int:
         return self.changes[-1].seq
@@ -114,13 +125,9 @@ class ChangeFeed:
     def step(self) -> int:
         """Apply the next batch, if any; how many entries it held."""
         with self._stepping:
-            changes = self.store.changes_since(self._seq, limit=self.batch_size)
-            if not changes:
+            batch = ChangeBatch.read(self.store, self._seq, limit=self.batch_size)
+            if batch is None:
                 return 0
-            touched = sorted({c.ref for c in changes if c.entity == "node" and c.op != "erase"})
-            erasing = any(c.op == "erase" for c in changes)
-            people = self.store.person_versions() if erasing else None
-            batch = ChangeBatch(tuple(changes), self.store.get_nodes(touched), people)
             prepared = [projection.prepare(batch) for projection in self.projections]
             with self.lock.write():
                 for projection, work in zip(self.projections, prepared, strict=True):
@@ -128,7 +135,7 @@ class ChangeFeed:
                 self._seq = batch.last_seq
         with self._applied:
             self._applied.notify_all()
-        return len(changes)
+        return len(batch.changes)
 
     def catch_up(self) -> int:
         """Apply every change in the log now (at start, and in the command line)."""
