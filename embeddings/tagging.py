@@ -143,6 +143,8 @@ class _Model:
     combiner: LogisticModel
     calibrator: Calibrator
     threshold: float
+    out_of_fold: Floats  # calibrated confidences of the training texts, from other folds
+    truth: Flags  # the training labels they are checked against
 
 
 class Tagger:
@@ -164,6 +166,14 @@ class Tagger:
     def thresholds(self) -> tuple[float, float]:
         """The confidence from which an SDG, and a sector, is ``suggested``."""
         return self._sdg.threshold, self._sector.threshold
+
+    @property
+    def training_confidence(self) -> tuple[Floats, Flags]:
+        """Out-of-fold SDG confidences of the training texts (texts x 17) and their labels.
+
+        For choosing decision thresholds on the training split without touching held-out data.
+        """
+        return self._sdg.out_of_fold, self._sdg.truth
 
     @classmethod
     def fit(
@@ -314,10 +324,13 @@ def _calibrated(
 ) -> _Model:
     """The combiner fit on all rows, calibrated and thresholded on out-of-fold scores."""
     calibrator = calibrate(out_of_fold.reshape(-1), truth.reshape(-1))
+    confidence = calibrator(out_of_fold)
     return _Model(
         fit_logistic(_rows(features), truth.reshape(-1)),
         calibrator,
-        best_threshold(calibrator(out_of_fold), truth),
+        best_threshold(confidence, truth),
+        confidence,
+        truth,
     )
 
 
