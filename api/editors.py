@@ -35,7 +35,7 @@ from api.search import SearchService
 from api.services import Services
 from api.similarity import IndexSimilarity
 from embeddings.search import SemanticIndex
-from embeddings.tagging import Suggestions
+from embeddings.tagging import NO_TAGS, Suggestions, Tags
 from embeddings.tokenize import tokens
 from graph.editorial import (
     Draft,
@@ -153,12 +153,13 @@ class Editorial:
         me = self.caller.person_id
         return found - {me} if me is not None and me in found else found
 
-    def tags(self, text: str, vector: Vector | None) -> Suggestions:
-        """Suggested SDGs and sectors, reusing the text's vector when the models agree."""
+    def tags(self, text: str, vector: Vector | None, existing: Tags = NO_TAGS) -> Suggestions:
+        """Suggested SDGs and sectors, reusing the text's vector when the models agree;
+        ``existing`` (a node's own tags) are never suggested as new."""
         tagger = self.services.tagger
         if vector is not None and tagger.encoder.name == self.search.index.encoder.name:
-            return tagger.suggest_vector(vector, text)
-        return tagger.suggest(text)
+            return tagger.suggest_vector(vector, text, existing=existing)
+        return tagger.suggest(text, existing=existing)
 
     def related(self, draft: Draft, node: Node | None, *, limit: int) -> dict[str, Any]:
         """Related entries, near-duplicates, tags and practitioners for a draft or an entry."""
@@ -166,8 +167,8 @@ class Editorial:
         sets = self.state.sets(view)
         if node is not None:
             vector = self.search.index.vector(node.id)
-            tags = self.tags(node_text(node), vector)
             topics = topics_of(view.graph, node.id)
+            tags = self.tags(node_text(node), vector, existing_tags(topics))
         else:
             tags = self.tags(draft.text, self.similarity.vector(draft.text))
             topics = suggested_topics(tags)
@@ -238,6 +239,15 @@ def suggested_topics(tags: Suggestions) -> frozenset[str]:
     """The goals and sectors suggested (above the tagger's thresholds) for a text."""
     goals = {f"sdg:{s.goal}" for s in tags.sdgs if s.suggested}
     return frozenset(goals | {f"sector:{s.slug}" for s in tags.sectors if s.suggested})
+
+
+def existing_tags(topics: frozenset[str]) -> Tags:
+    """Goals and sectors from topic ids such as ``sdg:16`` and ``sector:peace``."""
+    kinds = [topic.partition(":") for topic in topics]
+    return Tags(
+        goals=frozenset(int(rest) for kind, _, rest in kinds if kind == "sdg" and rest.isdigit()),
+        sectors=frozenset(rest for kind, _, rest in kinds if kind == "sector"),
+    )
 
 
 ISSUE_GOAL_CONFIDENCE = 0.25

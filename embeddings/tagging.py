@@ -8,8 +8,15 @@ Evidence for goal g and a text with vector v (inputs: :mod:`embeddings.tagging_i
 - keywords: g's Aurora keywords found in the text (see :class:`KeywordMatcher`),
   each weighted by log(17 / goals listing it) + 0.1, summed, then log1p;
 - neighbours: the 10 training texts closest to v vote with weights
-  exp((cos - best cos) / 0.05); the feature is the weighted share carrying g;
-- prior: the log of g's (smoothed) share among the training texts.
+  exp((cos - best cos) / 0.05); the feature is the weighted share carrying g, and
+  that share times the closest text's cosine (a vote of distant texts counts less);
+- grounded keywords: the keyword feature times the best target cosine (a keyword
+  in a text about the goal counts more than one in passing).
+
+The training texts are the DPG training split and the project's own plain labelled
+examples (``data/tagging_examples.json``, everyday wording the registry lacks). There
+is no goal prior: the registry's share of each goal (mostly software for schools and
+clinics) is not that of our users' texts, and a prior outvoted the evidence in them.
 
 One logistic regression over all (text, goal) pairs, shared by the goals, weighs them.
 Sectors use the cosines with the sector's description and with its keyword list (each
@@ -23,7 +30,9 @@ Confidence: 5-fold cross-validation on the training texts (folds by blake2b(grou
 monotone calibrator fit on them (isotonic for SDGs; Platt for sectors, whose labels
 are few) maps a score to the share of such suggestions that carried the label. A
 suggestion is ``suggested`` when its confidence reaches the threshold that maximised
-out-of-fold micro-F1; the top one always is.
+out-of-fold micro-F1; the top one always is, unless the text's node already has a
+goal (see :class:`Tags`: a tag the node has is marked ``existing``, never suggested).
+Targets are only named under a goal that is suggested or already there.
 
 What a confidence means: of suggestions given confidence c, about a share c carried
 that label, on texts the model had not seen. ``scripts/evaluate_tagging.py`` checks
@@ -43,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -76,12 +85,12 @@ from embeddings.tagging_inputs import (
     TaggingDataError,
     TaggingReference,
     bucket,
-    load_dpg_examples,
     load_reference,
-    split_examples,
+    shipped_split,
 )
 
 FOLDS = 5
+T = TypeVar("T", int, str)
 
 
 class TargetMatch(NamedTuple):
@@ -96,15 +105,17 @@ class SdgSuggestion:
 
     goal: int
     confidence: float
-    suggested: bool
-    targets: tuple[TargetMatch, ...]
+    suggested: bool  # proposed as a new tag: never one the text's node already has
+    targets: tuple[TargetMatch, ...]  # only under a goal suggested or already tagged
     keywords: tuple[str, ...]  # Aurora keywords found in the text, most specific first
     similar: tuple[str, ...]  # the closest training texts labelled with this goal
+    existing: bool = False  # the node already carries this goal
 
     @property
     def evidence(self) -> list[str]:
         """The evidence in words."""
-        out = [f"target {t.code} (similarity {t.score:.2f})" for t in self.targets[:1]]
+        out = ["already tagged"] if self.existing else []
+        out += [f"target {t.code} (similarity {t.score:.2f})" for t in self.targets[:1]]
         out += [f"keywords: {', '.join(self.keywords)}"] if self.keywords else []
         return out + ([f"similar: {'; '.join(self.similar)}"] if self.similar else [])
 
@@ -115,17 +126,30 @@ class SectorSuggestion:
 
     slug: str
     confidence: float
-    suggested: bool
+    suggested: bool  # proposed as a new tag: never one the text's node already has
     similarity: float  # cosine of the text with the sector's keyword list
     keywords: tuple[str, ...]  # the sector's keywords found in the text
     via_sdgs: tuple[int, ...]  # the sector's typical SDGs among the suggested ones
+    existing: bool = False  # the node already carries this sector
 
     @property
     def evidence(self) -> list[str]:
         """The evidence in words."""
-        out = [f"similarity {self.similarity:.2f}"]
+        out = ["already tagged"] if self.existing else []
+        out += [f"similarity {self.similarity:.2f}"]
         out += [f"keywords: {', '.join(self.keywords)}"] if self.keywords else []
         return out + ([f"via SDG {', '.join(map(str, self.via_sdgs))}"] if self.via_sdgs else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Tags:
+    """The goals and sectors a text's node already has: never suggested again as new."""
+
+    goals: frozenset[int] = frozenset()
+    sectors: frozenset[str] = frozenset()
+
+
+NO_TAGS = Tags()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,20 +243,35 @@ class Tagger:
         sector = _calibrated(found, sector_truth, sector_scores, fit_platt)
         return cls(encoder, reference, space, sdg, sector)
 
-    def suggest(self, text: str, *, top: int = 5) -> Suggestions:
-        """The ``top`` SDGs and sectors for a text, most confident first."""
-        return self.suggest_many([text], top=top)[0]
+    def suggest(self, text: str, *, top: int = 5, existing: Tags = NO_TAGS) -> Suggestions:
+        """The ``top`` SDGs and sectors for a text, most confident first.
 
-    def suggest_vector(self, vector: npt.ArrayLike, text: str, *, top: int = 5) -> Suggestions:
+        ``existing``: the tags the text's node already has; they are ranked and marked
+        ``existing`` but never ``suggested``, and the top one is then not suggested by default.
+        """
+        return self.suggest_many([text], top=top, existing=[existing])[0]
+
+    def suggest_vector(
+        self, vector: npt.ArrayLike, text: str, *, top: int = 5, existing: Tags = NO_TAGS
+    ) -> Suggestions:
         """As :meth:`suggest`, for a text already encoded by this tagger's encoder."""
-        return self.suggest_many([text], top=top, vectors=np.reshape(vector, (1, -1)))[0]
+        matrix = np.reshape(vector, (1, -1))
+        return self.suggest_many([text], top=top, vectors=matrix, existing=[existing])[0]
 
     def suggest_many(
-        self, texts: Sequence[str], *, top: int = 5, vectors: npt.ArrayLike | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        top: int = 5,
+        vectors: npt.ArrayLike | None = None,
+        existing: Sequence[Tags] | None = None,
     ) -> list[Suggestions]:
         """:meth:`suggest` for many texts at once; ``vectors``: their encodings, if known."""
         if top < 1:
             raise InvalidOption("top", top, "a positive integer")
+        known = list(existing) if existing is not None else [NO_TAGS] * len(texts)
+        if len(known) != len(texts):
+            raise CountMismatch(len(texts), len(known))
         matrix = self.encoder.encode(texts) if vectors is None else self._checked(vectors, texts)
         space, n = self._space, len(texts)
         features, target_scores, keywords, near = sdg_features(space, self._aurora, matrix, texts)
@@ -244,11 +283,14 @@ class Tagger:
         sector_scores = self._sector.combiner.decision(_rows(found)).reshape(n, len(sectors))
         out = []
         for i in range(n):
+            tags = known[i]
             sdgs = tuple(
-                self._sdg_suggestion(g, rank, scores[i], target_scores[i], keywords[i], near[i])
+                self._sdg_suggestion(
+                    g, rank, scores[i], target_scores[i], keywords[i], near[i], tags
+                )
                 for rank, g in enumerate(_ranking(scores[i])[:top])
             )
-            shown = {s.goal for s in sdgs if s.suggested}
+            shown = {s.goal for s in sdgs if s.suggested or s.existing}
             out.append(
                 Suggestions(
                     sdgs,
@@ -256,10 +298,13 @@ class Tagger:
                         SectorSuggestion(
                             slug=sectors[j].slug,
                             confidence=(c := float(self._sector.calibrator(sector_scores[i, j]))),
-                            suggested=rank == 0 or c >= self._sector.threshold,
+                            suggested=_is_new(
+                                rank, c, self._sector.threshold, sectors[j].slug, tags.sectors
+                            ),
                             similarity=round(float(similarity[i, j]), 4),
                             keywords=tuple(words[i][j]),
                             via_sdgs=tuple(g for g in sectors[j].sdgs if g in shown),
+                            existing=sectors[j].slug in tags.sectors,
                         )
                         for rank, j in enumerate(_ranking(sector_scores[i])[:top])
                     ),
@@ -283,15 +328,20 @@ class Tagger:
         target_scores: Floats,
         keywords: list[list[str]],
         neighbours: list[int],
+        tags: Tags,
     ) -> SdgSuggestion:
         space = self._space
         start, end = space.goal_start[g], space.goal_start[g + 1]
         confidence = float(self._sdg.calibrator(scores[g]))
-        best = [start + j for j in _ranking(target_scores[start:end])[:3]]
+        suggested = _is_new(rank, confidence, self._sdg.threshold, g + 1, tags.goals)
+        # A target is only named under a goal that is suggested or already there.
+        shown = suggested or g + 1 in tags.goals
+        best = [start + j for j in _ranking(target_scores[start:end])[:3]] if shown else []
         return SdgSuggestion(
             goal=g + 1,
             confidence=confidence,
-            suggested=rank == 0 or confidence >= self._sdg.threshold,
+            suggested=suggested,
+            existing=g + 1 in tags.goals,
             targets=tuple(
                 TargetMatch(
                     space.targets[t].code, space.targets[t].title, round(float(target_scores[t]), 4)
@@ -303,9 +353,18 @@ class Tagger:
         )
 
 
+def _is_new(rank: int, confidence: float, threshold: float, tag: T, existing: frozenset[T]) -> bool:
+    """Whether to suggest a tag: not there yet, and confident enough or the first of a
+    text whose node has no tag of its kind yet."""
+    if tag in existing:
+        return False
+    return confidence >= threshold or (rank == 0 and not existing)
+
+
 def fit_on_shipped_data(encoder: Encoder, data_dir: Path, *, cache: Path | None = None) -> Tagger:
-    """A tagger fit on the training split of the DPG initiatives in ``data_dir``."""
-    training, _ = split_examples(load_dpg_examples(data_dir))
+    """A tagger fit on the training split of the DPG initiatives in ``data_dir`` and on
+    the project's plain examples (:func:`embeddings.tagging_inputs.shipped_split`)."""
+    training, _ = shipped_split(data_dir)
     return Tagger.fit(encoder, load_reference(data_dir), training, cache=cache)
 
 

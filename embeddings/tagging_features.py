@@ -92,7 +92,6 @@ class Space:
     examples: Matrix  # the training texts
     labels: Floats  # (examples, 17): 1 where the example carries the goal
     names: tuple[str, ...]  # of the examples, shown as evidence
-    prior: Floats  # log of each goal's smoothed share among the examples
 
 
 def build_space(
@@ -130,7 +129,6 @@ def build_space(
         examples=vectors[cut[2] :],
         labels=labels,
         names=tuple(t.name or t.id for t in training),
-        prior=np.log((labels.sum(axis=0) + 1.0) / (len(training) + 2.0)),
     )
 
 
@@ -141,7 +139,7 @@ def sdg_features(
     texts: Sequence[str],
     forbid: Flags | None = None,
 ) -> tuple[Floats, Floats, list[list[list[str]]], list[list[int]]]:
-    """Features (texts, 17, 6), target cosines, Aurora keywords found, nearest examples.
+    """Features (texts, 17, 7), target cosines, Aurora keywords found, nearest examples.
 
     ``forbid[i, j]``: example j may not vote for text i.
     """
@@ -152,10 +150,13 @@ def sdg_features(
         part = -np.sort(-target_scores[:, space.goal_start[g] : space.goal_start[g + 1]])
         best[:, g], best3[:, g] = part[:, 0], part[:, :3].mean(axis=1)
     keywords, shown = aurora.scores(texts)
-    votes, neighbours = vote(vectors, space.examples, space.labels, forbid)
+    votes, neighbours, closest = vote(vectors, space.examples, space.labels, forbid)
     behind = best - best.max(axis=1, keepdims=True)
-    prior = np.broadcast_to(space.prior, best.shape)
-    features = np.stack([best, best3, behind, keywords, votes, prior], axis=-1)
+    # No goal prior: the registry's share of goals (mostly software for schools and
+    # clinics) is not the share of our users' texts, and it outvoted plain evidence.
+    grounded = keywords * np.maximum(best, 0.0)  # keywords in a text about the goal
+    cols = [best, best3, behind, keywords, votes, votes * closest[:, None], grounded]
+    features = np.stack(cols, axis=-1)
     return features, target_scores, shown, neighbours
 
 
@@ -183,8 +184,9 @@ def sector_features(
 
 def vote(
     vectors: Matrix, examples: Matrix, labels: Floats, forbid: Flags | None = None
-) -> tuple[Floats, list[list[int]]]:
-    """Each text's similarity-weighted label shares among its nearest examples, and those."""
+) -> tuple[Floats, list[list[int]], Floats]:
+    """Each text's similarity-weighted label shares among its nearest examples, those
+    examples, and the cosine of the closest one."""
     similarity = vectors.astype(np.float64) @ examples.T.astype(np.float64)
     if forbid is not None:
         similarity[forbid] = -np.inf
@@ -195,7 +197,8 @@ def vote(
     weights = np.where(finite, np.exp((np.where(finite, near, lead) - lead) / TEMPERATURE), 0.0)
     votes = np.einsum("nk,nkl->nl", weights, labels[order])
     votes /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    return votes, [row[ok].tolist() for row, ok in zip(order, finite, strict=True)]
+    closest = np.where(finite[:, 0], near[:, 0], 0.0)
+    return votes, [row[ok].tolist() for row, ok in zip(order, finite, strict=True)], closest
 
 
 def encode_cached(encoder: Encoder, texts: Sequence[str], cache: Path | None) -> Matrix:

@@ -178,6 +178,36 @@ def load_dpg_examples(data_dir: Path) -> list[LabelledText]:
     return out
 
 
+def load_plain_examples(data_dir: Path) -> list[LabelledText]:
+    """The project's own short labelled examples in everyday words (``tagging_examples.json``).
+
+    They teach the tagger how people write about a goal when the registry's software
+    descriptions do not; each is its own group, and all of them are training texts.
+    """
+    path = data_dir / "tagging_examples.json"
+    try:
+        return [
+            LabelledText(
+                id=f"example {i}",
+                text=str(record["text"]),
+                sdgs=frozenset(int(g) for g in record["sdgs"]),
+                sectors=frozenset(str(s) for s in record["sectors"]),
+                name=str(record["text"]),
+                group=f"example {i}",
+            )
+            for i, record in enumerate(_read(path), start=1)
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TaggingDataError(path, f"unexpected example record ({exc!r})") from None
+
+
+def shipped_split(data_dir: Path) -> tuple[list[LabelledText], list[LabelledText]]:
+    """(training, held out) as the service uses them: the DPG training split and the
+    plain examples, and the DPG held-out split (never used to fit or tune)."""
+    training, held_out = split_examples(load_dpg_examples(data_dir))
+    return [*training, *load_plain_examples(data_dir)], held_out
+
+
 def _read(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:

@@ -58,9 +58,8 @@ from embeddings.tagging_features import encode_cached
 from embeddings.tagging_inputs import (
     LabelledText,
     TaggingReference,
-    load_dpg_examples,
     load_reference,
-    split_examples,
+    shipped_split,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -329,7 +328,7 @@ def timings(tagger: Tagger, texts: Sequence[str], vectors: Matrix) -> dict[str, 
 def evaluate(data_dir: Path, encoder: Encoder, cache: Path) -> dict[str, Any]:
     """Fit on the training split, measure on the held-out split; the report as a dict."""
     reference = load_reference(data_dir)
-    training, held_out = split_examples(load_dpg_examples(data_dir))
+    training, held_out = shipped_split(data_dir)
     cold = not any(cache.glob("tagging-vectors-*.npz"))
     started = time.perf_counter()
     tagger = Tagger.fit(encoder, reference, training, cache=cache)

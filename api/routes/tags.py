@@ -9,10 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
+from api.editors import existing_tags
 from api.errors import NotFound
+from api.privacy import may_see_node
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS
-from embeddings.tagging import Suggestions
+from embeddings.tagging import NO_TAGS, Suggestions
+from graph.editorial.explain import topics_of
 from graph.ids import ID_PATTERN
 from graph.texts import node_text
 
@@ -23,7 +26,8 @@ router = APIRouter(
 CONFIDENCE = (
     "Calibrated on held-out initiatives: of the suggestions given confidence c, about a "
     "share c carried that tag. `suggested` marks the ones above the threshold chosen on "
-    "the training data (the top one always is)."
+    "the training data (the top one always is, unless the node already has a tag of "
+    "that kind). Tags the node already has are marked `existing` and never `suggested`."
 )
 
 
@@ -53,7 +57,8 @@ class SdgOut(BaseModel):
     goal: int
     confidence: float
     suggested: bool
-    targets: list[TargetOut]
+    existing: bool = Field(description="The node already has this goal")
+    targets: list[TargetOut] = Field(description="Only under a goal suggested or existing")
     evidence: list[str]
 
 
@@ -61,6 +66,7 @@ class SectorOut(BaseModel):
     id: str
     confidence: float
     suggested: bool
+    existing: bool = Field(description="The node already is in this sector")
     evidence: list[str]
 
 
@@ -75,7 +81,7 @@ def suggestions_json(found: Suggestions) -> dict[str, Any]:
         "sdgs": [
             {
                 "id": f"sdg:{s.goal}", "goal": s.goal, "confidence": round(s.confidence, 4),
-                "suggested": s.suggested,
+                "suggested": s.suggested, "existing": s.existing,
                 "targets": [
                     {"id": f"sdg_target:{t.code}", "code": t.code, "title": t.title,
                      "score": round(t.score, 4)}
@@ -87,7 +93,7 @@ def suggestions_json(found: Suggestions) -> dict[str, Any]:
         ],
         "sectors": [
             {"id": f"sector:{s.slug}", "confidence": round(s.confidence, 4),
-             "suggested": s.suggested, "evidence": s.evidence}
+             "suggested": s.suggested, "existing": s.existing, "evidence": s.evidence}
             for s in found.sectors
         ],
         "confidence": CONFIDENCE,
@@ -106,5 +112,10 @@ def suggest(request: SuggestRequest, services: ServicesDep, caller: CallerDep) -
     if request.id not in index:
         detail = f"no indexed text for '{request.id}'"
         raise NotFound(detail, errors=[{"field": "body.id", "reason": detail}])
-    found = tagger.suggest_vector(index.vector(request.id), node_text(node), top=request.top)
+    # Its tags are its edges: read only when the caller may see what surrounds the node.
+    tags = NO_TAGS
+    if may_see_node(caller, node, listing=True):
+        tags = existing_tags(topics_of(services.view.graph, node.id))
+    vector = index.vector(request.id)
+    found = tagger.suggest_vector(vector, node_text(node), top=request.top, existing=tags)
     return JSONResponse(suggestions_json(found))

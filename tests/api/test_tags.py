@@ -40,3 +40,21 @@ def test_text_or_id_but_not_both(client: TestClient) -> None:
         response = client.post("/v1/tags/suggest", json=body)
         assert response.status_code == 422, body
         assert response.json()["errors"], body
+
+
+def test_a_node_s_own_tags_are_marked_existing_and_never_suggested(client: TestClient) -> None:
+    # Safe Streets addresses SDG 16 and is in the peace sector.
+    response = client.post("/v1/tags/suggest", json={"id": "initiative:safe-streets", "top": 17})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    sdgs = {s["id"]: s for s in body["sdgs"]}
+    assert sdgs["sdg:16"]["existing"] is True and sdgs["sdg:16"]["suggested"] is False
+    assert "already tagged" in sdgs["sdg:16"]["evidence"]
+    assert [s["id"] for s in body["sdgs"] if s["existing"]] == ["sdg:16"]
+    sectors = {s["id"]: s for s in body["sectors"]}
+    peace = sectors["sector:peace"]
+    assert peace["existing"] is True and peace["suggested"] is False
+    for goal in body["sdgs"]:  # a target only under a goal suggested or already there
+        assert not goal["targets"] or goal["suggested"] or goal["existing"]
+    draft = client.post("/v1/tags/suggest", json={"text": "Mentoring.", "top": 17}).json()
+    assert not any(s["existing"] for s in draft["sdgs"] + draft["sectors"])
