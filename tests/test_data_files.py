@@ -26,7 +26,7 @@ CONVERTED_FILES = (
     "sdg/goals.json",
     "sdg/targets.json",
 )
-HAND_WRITTEN_FILES = ("sectors.json", "places.json")
+HAND_WRITTEN_FILES = ("sectors.json", "places.json", "tagging_examples.json")
 SECTOR_SLUGS = (
     "arts",
     "business",
