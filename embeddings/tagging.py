@@ -49,10 +49,11 @@ under a second.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -61,7 +62,6 @@ from embeddings.calibration import (
     Calibrator,
     Flags,
     Floats,
-    LogisticModel,
     best_threshold,
     fit_isotonic,
     fit_logistic,
@@ -88,7 +88,9 @@ from embeddings.tagging_inputs import (
     load_reference,
     shipped_split,
 )
+from embeddings.tagging_model import MODEL_FILE, Learnt, from_json, read_model, to_json
 
+logger = logging.getLogger(__name__)
 FOLDS = 5
 T = TypeVar("T", int, str)
 
@@ -160,17 +162,6 @@ class Suggestions:
     sectors: tuple[SectorSuggestion, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Model:
-    """A fitted combiner, its calibrator and its decision threshold."""
-
-    combiner: LogisticModel
-    calibrator: Calibrator
-    threshold: float
-    out_of_fold: Floats  # calibrated confidences of the training texts, from other folds
-    truth: Flags  # the training labels they are checked against
-
-
 class Tagger:
     """Suggests SDGs (with targets) and sectors for texts; build one with :meth:`fit`."""
 
@@ -179,11 +170,12 @@ class Tagger:
         encoder: Encoder,
         reference: TaggingReference,
         space: Space,
-        sdg: _Model,
-        sector: _Model,
+        sdg: Learnt,
+        sector: Learnt,
+        out_of_fold: tuple[Floats, Flags] | None = None,
     ) -> None:
         self.encoder, self.reference, self._space = encoder, reference, space
-        self._sdg, self._sector = sdg, sector
+        self._sdg, self._sector, self._out_of_fold = sdg, sector, out_of_fold
         self._aurora, self._words = _matchers(reference)
 
     @property
@@ -195,9 +187,34 @@ class Tagger:
     def training_confidence(self) -> tuple[Floats, Flags]:
         """Out-of-fold SDG confidences of the training texts (texts x 17) and their labels.
 
-        For choosing decision thresholds on the training split without touching held-out data.
+        For choosing decision thresholds on the training split without touching held-out data;
+        only a tagger made by :meth:`fit` has them.
         """
-        return self._sdg.out_of_fold, self._sdg.truth
+        if self._out_of_fold is None:
+            raise TaggingDataError("tagger", "loaded from a file: no out-of-fold confidences")
+        return self._out_of_fold
+
+    def parameters(self) -> dict[str, Any]:
+        """The learnt parameters as JSON values (see :mod:`embeddings.tagging_model`)."""
+        return to_json(
+            self._sdg, self._sector, encoder=self.encoder.name, training=len(self._space.names)
+        )
+
+    @classmethod
+    def load(
+        cls,
+        encoder: Encoder,
+        reference: TaggingReference,
+        training: Sequence[LabelledText],
+        path: Path,
+        *,
+        cache: Path | None = None,
+    ) -> Tagger:
+        """A tagger with the parameters in ``path``, over the same training texts it was
+        learnt on (they are encoded for the neighbour votes)."""
+        sdg, sector = from_json(read_model(path), encoder=encoder.name, where=path)
+        space = build_space(encoder, reference, [t for t in training if t.sdgs], cache)
+        return cls(encoder, reference, space, sdg, sector)
 
     @classmethod
     def fit(
@@ -224,7 +241,7 @@ class Tagger:
         features, *_ = sdg_features(space, aurora, space.examples, texts, groups[:, None] == groups)
         truth = space.labels > 0
         scores = out_of_fold_scores(features, truth, folds)
-        sdg = _calibrated(features, truth, scores, fit_isotonic)
+        sdg, confidence = _calibrated(features, truth, scores, fit_isotonic)
 
         slugs = [s.slug for s in reference.sectors]
         rows = [i for i, t in enumerate(training) if t.sectors & set(slugs)]
@@ -240,8 +257,8 @@ class Tagger:
             sigmoid(scores[rows]),
         )
         sector_scores = out_of_fold_scores(found, sector_truth, folds[rows])
-        sector = _calibrated(found, sector_truth, sector_scores, fit_platt)
-        return cls(encoder, reference, space, sdg, sector)
+        sector, _ = _calibrated(found, sector_truth, sector_scores, fit_platt)
+        return cls(encoder, reference, space, sdg, sector, (confidence, truth))
 
     def suggest(self, text: str, *, top: int = 5, existing: Tags = NO_TAGS) -> Suggestions:
         """The ``top`` SDGs and sectors for a text, most confident first.
@@ -362,10 +379,19 @@ def _is_new(rank: int, confidence: float, threshold: float, tag: T, existing: fr
 
 
 def fit_on_shipped_data(encoder: Encoder, data_dir: Path, *, cache: Path | None = None) -> Tagger:
-    """A tagger fit on the training split of the DPG initiatives in ``data_dir`` and on
-    the project's plain examples (:func:`embeddings.tagging_inputs.shipped_split`)."""
+    """The shipped tagger: the parameters in ``data_dir/tagger.json`` (learnt by
+    ``scripts/learn_tagger.py`` on the training split of the DPG initiatives and the
+    project's plain examples, :func:`embeddings.tagging_inputs.shipped_split`), or, when
+    that file is absent or was learnt with another encoder, fitted on the same texts now."""
     training, _ = shipped_split(data_dir)
-    return Tagger.fit(encoder, load_reference(data_dir), training, cache=cache)
+    reference = load_reference(data_dir)
+    path = data_dir / MODEL_FILE
+    if path.is_file():
+        try:
+            return Tagger.load(encoder, reference, training, path, cache=cache)
+        except TaggingDataError as exc:
+            logger.warning("fitting the tagger afresh: %s", exc)
+    return Tagger.fit(encoder, reference, training, cache=cache)
 
 
 def _matchers(reference: TaggingReference) -> tuple[KeywordMatcher, KeywordMatcher]:
@@ -380,17 +406,17 @@ def _calibrated(
     truth: Flags,
     out_of_fold: Floats,
     calibrate: Callable[[Floats, Flags], Calibrator],
-) -> _Model:
-    """The combiner fit on all rows, calibrated and thresholded on out-of-fold scores."""
+) -> tuple[Learnt, Floats]:
+    """The combiner fit on all rows, calibrated and thresholded on out-of-fold scores;
+    and the out-of-fold confidences."""
     calibrator = calibrate(out_of_fold.reshape(-1), truth.reshape(-1))
     confidence = calibrator(out_of_fold)
-    return _Model(
+    learnt = Learnt(
         fit_logistic(_rows(features), truth.reshape(-1)),
         calibrator,
         best_threshold(confidence, truth),
-        confidence,
-        truth,
     )
+    return learnt, confidence
 
 
 def _rows(features: Floats) -> Floats:
