@@ -35,7 +35,7 @@ from api.search import SearchService
 from api.services import Services
 from api.similarity import IndexSimilarity
 from embeddings.search import SemanticIndex
-from embeddings.tagging import NO_TAGS, Suggestions, Tags
+from embeddings.tagging_results import NO_TAGS, Suggestions, Tags
 from embeddings.tokenize import tokens
 from graph.editorial import (
     Draft,

@@ -61,7 +61,7 @@ from embeddings.calibration import (
 )
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.ranking import Matrix
-from embeddings.tagging import Suggestions, Tagger
+from embeddings.tagging import Tagger
 from embeddings.tagging_features import encode_cached
 from embeddings.tagging_inputs import (
     LabelledText,
@@ -69,6 +69,7 @@ from embeddings.tagging_inputs import (
     load_reference,
     shipped_split,
 )
+from embeddings.tagging_results import Suggestions
 
 REPO = Path(__file__).resolve().parents[1]
 SHOWN = 5  # suggestions a user sees per text

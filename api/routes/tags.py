@@ -14,7 +14,7 @@ from api.errors import NotFound
 from api.privacy import may_see_node
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS
-from embeddings.tagging import NO_TAGS, Suggestions
+from embeddings.tagging_results import NO_TAGS, Suggestions
 from graph.editorial.explain import topics_of
 from graph.ids import ID_PATTERN
 from graph.texts import node_text

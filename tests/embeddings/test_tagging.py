@@ -21,7 +21,7 @@ from embeddings.calibration import (
 from embeddings.encoder import HashingEncoder, load_encoder
 from embeddings.errors import DimensionMismatch, InvalidOption
 from embeddings.ranking import Matrix
-from embeddings.tagging import Suggestions, Tagger
+from embeddings.tagging import Tagger
 from embeddings.tagging_features import KeywordMatcher, encode_cached
 from embeddings.tagging_inputs import (
     LabelledText,
@@ -30,6 +30,7 @@ from embeddings.tagging_inputs import (
     load_reference,
     split_examples,
 )
+from embeddings.tagging_results import Suggestions
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 EDUCATION = "after-school tutoring and literacy programmes for primary school children"

@@ -18,7 +18,8 @@ from typing import NamedTuple
 import pytest
 
 from embeddings.encoder import load_encoder
-from embeddings.tagging import Tagger, Tags, fit_on_shipped_data
+from embeddings.tagging import Tagger, fit_on_shipped_data
+from embeddings.tagging_results import Tags
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
