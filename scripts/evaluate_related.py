@@ -22,6 +22,7 @@ on the practice among the first five, over the most there could be). Prints Mark
 writes JSON.
 
     .venv/bin/python scripts/evaluate_related.py [--people 3000] [--seed 7] [--json PATH]
+        [--no-filed]
 """
 
 from __future__ import annotations
@@ -247,6 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=REPO / "data")
     parser.add_argument("--cache", type=Path, default=REPO / "var" / "eval")
     parser.add_argument("--json", type=Path, default=REPO / "var" / "eval" / "related.json")
+    parser.add_argument(
+        "--no-filed",
+        action="store_true",
+        help="ask only the drafts (a large book takes long by id)",
+    )
     args = parser.parse_args(argv)  # fmt: skip
 
     started = time.perf_counter()
@@ -292,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             first = nodes.nodes[ranked[0]].name if ranked else None
             report["drafts"].append({"ranking": name, "set": group, "title": title,
                                      "practice": wanted, **row, "first": first})  # fmt: skip
-        for entry in originals:
+        for entry in [] if args.no_filed else originals:
             wanted = practice[entry.id] or ""
             ranked = ask(Draft.filed(entry), topics_of(graph, entry.id), ranking)
             others = count[wanted] - 1

@@ -22,15 +22,17 @@ from graph.editorial import (
     learn_from_communities,
     related_wisdom,
 )
+from graph.editorial.communities import DID_PER_KIND
 from graph.editorial.explain import reverse
-from graph.editorial.related import BEFORE, RANKING, Ranking
+from graph.editorial.related import BEFORE, RANKING, TITLE_DEPTH, Ranking
 from graph.editorial.text import phrases, resemblance, sentences, shingles
-from graph.editorial.titles import EntryTitles
+from graph.editorial.titles import BODY_CREDIT, EntryTitles
 from graph.model import Community, Initiative, Node, Person, Place, WisdomEntry
 from graph.similarity import VectorSimilarity
 from graph.store import Store
 from graph.texts import node_text
 from graph.view import GraphView
+from tests.conftest import DATA
 
 GARDEN = (
     "We started a school garden with a small group of parents. Every Friday the children "
@@ -431,3 +433,12 @@ def test_similar_communities_show_what_they_did_linked_and_without_people(
     assert ids(narrowed.entries) == ["wisdom_entry:oakland"]
     oakland = next(c for c in narrowed.communities if c.node_id == "community:oakland")
     assert "wisdom_entry:oakland-streets" not in str(oakland.explanation)
+
+
+def test_the_editors_doc_states_the_weights_the_code_uses() -> None:
+    doc = " ".join((DATA.parent / "docs" / "editors.md").read_text(encoding="utf-8").split())
+    r = RANKING
+    assert f"`{r.text} text + {r.title} title + {r.topics} topics`" in doc
+    assert f"the {TITLE_DEPTH} best by title match" in doc
+    assert BODY_CREDIT == 0.5 and "half when only its body does" in doc
+    assert f"up to {DID_PER_KIND} initiatives, then up to {DID_PER_KIND} Wisdom Book" in doc
