@@ -250,7 +250,7 @@ def groups_payload(
         items.append(
             {
                 "id": group.id,
-                "label": ", ".join(t for t, _ in group.terms[:3]) or group.id,
+                "label": group.label,
                 "size": sum(group.kinds.values()),
                 "kinds": group.kinds,
                 "members": listed,

@@ -46,7 +46,9 @@ from graph.editorial import (
     related_wisdom,
 )
 from graph.editorial.explain import topics_of
+from graph.editorial.titles import EntryTitles
 from graph.model import Node
+from graph.store import Store
 from graph.texts import node_text
 from graph.view import GraphView
 from graph.visibility import listable
@@ -68,12 +70,27 @@ class _Sets:
 
 
 class _State:
-    """What outlives a request: the passage vector cache and the candidate sets."""
+    """What outlives a request: the passage vector cache, the candidate sets, the titles."""
 
     def __init__(self) -> None:
         self.passages = PassageVectors()
         self._sets = _Sets()
+        self._titles: tuple[int, EntryTitles | None] = (-1, None)
         self._lock = threading.Lock()
+
+    def titles(self, view: GraphView, store: Store) -> EntryTitles:
+        """The entries' titles and their word weights, of the current graph version."""
+        sets = self.sets(view)
+        seq, titles = self._titles
+        if seq == sets.seq and titles is not None:
+            return titles
+        with self._lock:
+            seq, titles = self._titles
+            if seq != sets.seq or titles is None:
+                entries = store.get_nodes(sorted(sets.kinds["wisdom_entry"]))
+                titles = EntryTitles.build(((i, n.name) for i, n in entries.items()), tokens)
+                self._titles = (sets.seq, titles)
+            return titles
 
     def sets(self, view: GraphView) -> _Sets:
         """The candidate ids of the current graph version (one pass per version)."""
@@ -175,7 +192,7 @@ class Editorial:
         found = related_wisdom(
             view.graph, self.services.store, self.similarity, draft,
             entries=sets.kinds["wisdom_entry"], topics=topics, tokens=tokens, limit=limit,
-            cache=self.state.passages,
+            cache=self.state.passages, titles=self.state.titles(view, self.services.store),
         )  # fmt: skip
         practitioners = find_practitioners(
             view.graph, self.services.store, self.similarity, draft, found.weights(),
@@ -198,14 +215,21 @@ class Editorial:
         found = learn_from_communities(
             view.graph, self.services.store, self.similarity, community, issues,
             communities=sets.kinds["community"], initiatives=sets.kinds["initiative"],
-            people=self.people(sets), goals=goals, tokens=tokens,
+            entries=sets.kinds["wisdom_entry"], people=self.people(sets), goals=goals,
+            tokens=tokens,
             allow_edge=edge_filter(self.caller, view.graph), limit=limit,
             cache=self.state.passages,
         )  # fmt: skip
-        shown = self.present([*found.communities, *found.initiatives, *found.connectors])
+        items = [*found.communities, *found.initiatives, *found.entries, *found.connectors]
+        shown = self.present(items)
+        communities = shown(found.communities)
+        for similar in communities:
+            for deed in similar["explanation"]["did"]:
+                deed["href"] = web_path(deed["id"])
         return {
-            "communities": shown(found.communities),
+            "communities": communities,
             "initiatives": shown(found.initiatives),
+            "entries": shown(found.entries),
             "connectors": shown(found.connectors),
             "goals": self.goals(tags),
         }
@@ -233,6 +257,18 @@ class Editorial:
             ]  # fmt: skip
 
         return shown
+
+
+def web_path(node_id: str) -> str:
+    """The address of a node's page in the web app (as ``web/src/kinds.ts`` builds it)."""
+    kind, _, slug = node_id.partition(":")
+    if kind == "person":
+        return f"/people/{slug}"
+    if kind == "initiative":
+        return f"/initiatives/{slug}"
+    if kind == "sector":
+        return f"/sectors/{slug}"
+    return f"/nodes/{node_id}"
 
 
 def suggested_topics(tags: Suggestions) -> frozenset[str]:

@@ -89,8 +89,13 @@ class RelatedResponse(BaseModel):
 
 
 class LearnResponse(BaseModel):
-    communities: list[Recommended]
+    communities: list[Recommended] = Field(
+        description="Similar communities; each explanation's `did` links what they did"
+    )
     initiatives: list[Recommended]
+    entries: list[Recommended] = Field(
+        description="Wisdom Book entries that tell of work on such issues"
+    )
     connectors: list[Recommended]
     goals: list[dict[str, Any]] = Field(description="The goals the issues were read as")
 
@@ -121,7 +126,8 @@ def related(request: RelatedRequest, services: ServicesDep, caller: CallerDep) -
     "/communities/learn", response_model=LearnResponse, summary="Learn from other communities"
 )
 def learn(request: LearnRequest, services: ServicesDep, caller: CallerDep) -> JSONResponse:
-    """Communities that faced similar issues, initiatives that addressed them, and
+    """Communities that faced similar issues and what they did (their initiatives and
+    Wisdom Book entries, linked), initiatives and entries that addressed such issues, and
     connectors near the community (local first, by distance band). Nothing is written."""
     visible_node(services, caller, request.community, field="body.community")
     found = Editorial(services, caller).learn(

@@ -180,7 +180,7 @@ def propose_council(
         regions=regions,
         sdgs=tuple(s for s in gaps.key_sdgs),
         groups=tuple(g.id for g in kept),
-        group_labels={g.id: ", ".join(t for t, _ in g.terms[:3]) for g in kept},
+        group_labels={g.id: g.label for g in kept},
         pool=len(pool),
     )
 

@@ -6,7 +6,7 @@ by what they talk about: each node is joined to its :data:`NEIGHBOURS` nearest n
 text whose cosine is at least :data:`MIN_SIMILARITY` (weight: the cosine). Louvain
 community detection (:func:`networkx.community.louvain_communities`, fixed seed, nodes
 and edges added in id order) splits it into groups; the same graph always gives the
-same groups. Each group is labelled by its distinguishing terms
+same groups. Each group is labelled by its distinguishing key phrases
 (:mod:`graph.analytics.labels`) and described by the goals and regions most of its
 members share, which is what makes a grouping "sub-sector" or "regional".
 
@@ -23,8 +23,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from graph.analytics.labels import distinguishing_terms, node_terms
+from graph.analytics.labels import distinguishing_terms
 from graph.analytics.names import join_words, plural, sdg_phrase, sdg_ref
+from graph.analytics.phrases import key_phrases, node_texts
 from graph.analytics.snapshot import Places, Snapshot, most_connected
 from graph.similarity import TextSimilarity
 from graph.store import Store
@@ -58,6 +59,11 @@ class Group:
     unplaced: int = 0
     """Members without a known region."""
 
+    @property
+    def label(self) -> str:
+        """The group's name: its three leading key phrases (its id when none stands out)."""
+        return ", ".join(t for t, _ in self.terms[:3]) or self.id
+
 
 @dataclass(frozen=True)
 class SectorGroups:
@@ -89,8 +95,8 @@ def sector_groups(
     ranked = sorted((sorted(c) for c in found), key=lambda c: (-len(c), c[0]))
     kept = [c for c in ranked if len(c) >= MIN_GROUP]
     records = store.get_nodes(n for c in kept for n in c)
-    terms = {n: node_terms(records[n]) for n in records}
-    labels = distinguishing_terms(kept, terms)
+    phrases = key_phrases({n: node_texts(records[n]) for n in records})
+    labels = distinguishing_terms(kept, phrases)
     groups = []
     for number, (members, label) in enumerate(zip(kept, labels, strict=True), start=1):
         inside = set(members)

@@ -1,77 +1,76 @@
-"""Distinguishing terms of a group of nodes, against the rest of its sector.
+"""Labels of groups of nodes: the key phrases that set a group apart from the rest of its sector.
 
-Terms are words and two-word phrases of the members' own short fields (a person's
-interests; an initiative's name, types and description; an entry's title), counted
-once per node. A term's weight is its log-odds ratio between the
-group and the rest of the sector with an informative Dirichlet prior (Monroe, Colaresi
-and Quinn, 2008), divided by its standard error: frequent everywhere scores low, typical
-of the group scores high. A term must come from at least two members, so no label
-repeats what only one person wrote.
+The phrases are those of :mod:`graph.analytics.phrases` (whole phrases, as written),
+counted once per member. A phrase's weight is its log-odds ratio between the group and
+the other groups with an informative Dirichlet prior (Monroe, Colaresi and Quinn,
+2008), divided by its standard error: frequent everywhere scores low, typical of the
+group scores high. A phrase must come from at least :data:`MIN_MEMBERS` members, so no
+label repeats what only one person wrote. The phrase leading a label is the group's
+strongest (below); the others must stand out by at least :data:`MIN_WEIGHT`, so a group
+that differs from the rest only by its ties is still named by what its members share.
+
+A label is read, so it must not repeat itself and must tell groups apart:
+
+- no two phrases of a label share a word (up to plurals and hyphens: "open source"
+  after "open-source", "gardens" after "community gardens"), except that a longer
+  phrase nearly as strong (:data:`PHRASE_RATIO` of the weight) takes the place of a
+  shorter one it contains, since it says more;
+- each group is led by a phrase no other group is led by: leads are handed out
+  strongest first (the group's weight for the phrase), so when Louvain splits one
+  theme in two, each half is named by what is most its own.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
+from collections.abc import Collection, Sequence
 
-from graph.model import Initiative, Node, Person, WisdomEntry
+from graph.analytics.phrases import Phrases
 
 MIN_MEMBERS = 2
 PRIOR = 100.0
+"""Strength of the background prior, in pseudo-counts."""
 PHRASE_RATIO = 0.75
 MIN_WEIGHT = 0.5
-"""A label term must stand out by at least this z-score."""
-"""Strength of the background prior, in pseudo-counts."""
-_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers him his how i if in into is
-    it its itself just me more most my no nor not now of off on once only or other our
-    ours out over own same she should so some such than that the their theirs them then
-    there these they this those through to too under until up very was we were what when
-    where which while who whom why will with would you your yours
-    new help helps helping work works working people one two way ways make makes use uses
-    using across around among within without well get gets like need needs based""".split()  # noqa: SIM905 - a word list reads better as text
-)
+"""A label phrase after the first must stand out by at least this z-score."""
+LEAD_DEPTH = 10
+"""How many of a group's best phrases may lead its label."""
 
-
-def node_terms(node: Node) -> set[str]:
-    """The distinct terms of a node's short fields (words and two-word phrases).
-
-    A person's skills are left out: "event planning" or "translation" say what someone
-    can do anywhere, not which part of the sector they work in.
-    """
-    texts: list[str] = []
-    if isinstance(node, Person):
-        texts = list(node.interests)
-    elif isinstance(node, Initiative):
-        texts = [node.name, *node.types, node.description[:600]]
-    elif isinstance(node, WisdomEntry):
-        texts = [node.name]
-    found: set[str] = set()
-    for text in texts:
-        words = _WORD.findall(text.lower())
-        found.update(w for w in words if w not in STOPWORDS)
-        found.update(
-            f"{a} {b}" for a, b in pairwise(words) if a not in STOPWORDS and b not in STOPWORDS
-        )
-    return found
+Scored = list[tuple[str, float]]
 
 
 def distinguishing_terms(
-    groups: Sequence[Iterable[str]], terms: Mapping[str, set[str]], *, k: int = 5
-) -> list[list[tuple[str, float]]]:
-    """The top ``k`` (term, z-score) of each group against the other groups' members."""
-    counts = [Counter(t for node in group for t in terms.get(node, ())) for group in groups]
+    groups: Sequence[Collection[str]], phrases: Phrases, *, k: int = 5
+) -> list[Scored]:
+    """The top ``k`` (phrase as written, z-score) of each group against the other groups."""
+    scored = [_without_repeats(ranked, phrases) for ranked in _weights(groups, phrases)]
+    leads = _unique_leads(scored, phrases)
+    labels: list[Scored] = []
+    for group, ranked, lead in zip(groups, scored, leads, strict=True):
+        if lead is None:
+            labels.append([])
+            continue
+        chosen = [ranked[lead]]
+        taken = phrases.words(ranked[lead][0])
+        for key, weight in ranked:
+            words = phrases.words(key)
+            if len(chosen) < k and weight >= MIN_WEIGHT and not words & taken:
+                chosen.append((key, weight))
+                taken |= words
+        members = list(group)
+        labels.append([(phrases.written_by(key, members), round(w, 3)) for key, w in chosen])
+    return labels
+
+
+def _weights(groups: Sequence[Collection[str]], phrases: Phrases) -> list[Scored]:
+    """Each group's phrases (keys) with their z-scores, strongest first."""
+    counts = [Counter(t for node in group for t in phrases.of.get(node, ())) for group in groups]
     total = Counter[str]()
     for count in counts:
         total.update(count)
     grand = sum(total.values()) or 1
-    labels = []
+    found = []
     for count in counts:
         size = sum(count.values())
         rest = grand - size
@@ -87,30 +86,40 @@ def distinguishing_terms(
             scored.append((term, (odds_in - odds_out) / math.sqrt(variance)))
         # A phrase beats its own words at the same weight: it says more.
         scored.sort(key=lambda p: (-round(p[1], 3), -p[0].count(" "), p[0]))
-        labels.append(_without_repeats(scored, k))
-    return labels
+        found.append(scored)
+    return found
 
 
-def _without_repeats(scored: list[tuple[str, float]], k: int) -> list[tuple[str, float]]:
-    """The best ``k`` terms, none repeating another.
+def _without_repeats(scored: Scored, phrases: Phrases) -> Scored:
+    """The phrases in order, none sharing a word with a stronger one.
 
-    A term sharing a word with one chosen before it is dropped (``circles`` or ``circles
-    schools`` after ``restorative circles``), except that a phrase nearly as strong as a
-    word it contains (at least :data:`PHRASE_RATIO` of its weight) takes that word's
-    place, since it says more.
+    A phrase that contains the words of a stronger one and is at least
+    :data:`PHRASE_RATIO` as strong takes its place.
     """
-    chosen: list[tuple[str, float]] = []
+    chosen: Scored = []
     for term, weight in scored:
-        words = set(term.split())
-        holder = next((i for i, (t, _) in enumerate(chosen) if set(t.split()) < words), None)
+        words = phrases.words(term)
+        holder = next((i for i, (t, _) in enumerate(chosen) if phrases.words(t) < words), None)
         if holder is not None:
             if weight >= PHRASE_RATIO * chosen[holder][1]:
-                chosen[holder] = (term, round(weight, 3))
-                chosen = [(t, w) for t, w in chosen if t == term or not set(t.split()) < words]
-        elif (
-            weight >= MIN_WEIGHT
-            and len(chosen) < k
-            and not any(words & set(t.split()) for t, _ in chosen)
-        ):
-            chosen.append((term, round(weight, 3)))
+                chosen[holder] = (term, weight)
+                chosen = [(t, w) for t, w in chosen if t == term or not phrases.words(t) & words]
+        elif not any(words & phrases.words(t) for t, _ in chosen):
+            chosen.append((term, weight))
     return chosen
+
+
+def _unique_leads(scored: Sequence[Scored], phrases: Phrases) -> list[int | None]:
+    """For each group, the index of the phrase leading its label; no phrase leads twice."""
+    offers = sorted(
+        ((-weight, g, i, term) for g, ranked in enumerate(scored)
+         for i, (term, weight) in enumerate(ranked[:LEAD_DEPTH])),
+    )  # fmt: skip
+    leads: list[int | None] = [None] * len(scored)
+    used: set[frozenset[str]] = set()
+    for _, g, i, term in offers:
+        words = phrases.words(term)
+        if leads[g] is None and words not in used:
+            leads[g] = i
+            used.add(words)
+    return leads

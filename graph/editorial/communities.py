@@ -9,10 +9,13 @@ Given a community and the issues it faces, in its own words:
   (the mean, over the asked phrases, of the best cosine with one of its issues);
   ``goals`` is the share of the issues' goals (read from the text by the caller, each
   weighted by its confidence) that the community addresses;
-- **initiatives**: the ones closest to the issues, together with those located in the
-  asking community's campaign or in the similar communities found, ranked by
-  ``0.8 text + 0.1 goals + 0.1 place``; ``place`` is 1 in the asking community's
-  campaign and the similar community's text similarity elsewhere;
+- **what they did**: each similar community lists its deeds (:mod:`graph.editorial.deeds`:
+  the initiatives in it, the Wisdom Book entries that tell of it or of them), the
+  :data:`DID_PER_KIND` of each kind closest to the issues, each with its reason;
+- **initiatives** and **entries**: the ones closest to the issues, together with the
+  deeds of the asking community's campaign and of the similar communities found,
+  ranked by ``0.8 text + 0.1 goals + 0.1 place``; ``place`` is 1 in the asking
+  community's campaign and the similar community's text similarity elsewhere;
 - **connectors**: people who work on those initiatives, or belong to (are members of,
   or located in) the asking community's campaign or a similar community, through
   links the caller may see; only ids in ``people`` (the caller's recommendable people).
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from graph.editorial.deeds import Deed, deed_json, deeds_of
 from graph.editorial.explain import (
     Hop,
     Item,
@@ -55,6 +59,7 @@ from graph.texts import node_passages
 
 DEPTH = 30
 PER_NODE = 200
+DID_PER_KIND = 3
 COMMUNITY_WEIGHTS = {"text": 0.4, "issues": 0.45, "goals": 0.15}
 INITIATIVE_WEIGHTS = {"text": 0.8, "goals": 0.1, "place": 0.1}
 CONNECTOR_WEIGHTS = {"link": 0.6, "text": 0.4}
@@ -68,6 +73,7 @@ class Learning:
     communities: list[Item]
     initiatives: list[Item]
     connectors: list[Item]
+    entries: list[Item]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,38 +97,50 @@ def learn_from_communities(
     people: Collection[str],
     goals: Mapping[str, float],
     tokens: Tokenizer,
+    entries: Collection[str] = (),
     allow_edge: EdgeFilter | None = None,
     limit: int = 5,
     cache: PassageVectors | None = None,
 ) -> Learning:
-    """Communities, initiatives and connectors for ``community`` facing ``issues``, explained.
+    """Communities (with what they did), initiatives, entries and connectors, explained.
 
-    ``communities``, ``initiatives``, ``people``: the ids that may be returned of each
-    kind; ``goals``: the goals of the issues (``sdg:<n>``), each with how confident its
-    reading is; ``allow_edge``: which links of people to communities the caller may see.
+    ``communities``, ``initiatives``, ``people``, ``entries``: the ids that may be
+    returned of each kind; ``goals``: the goals of the issues (``sdg:<n>``), each with
+    how confident its reading is; ``allow_edge``: which links of people to communities
+    the caller may see.
     """
     home = {community}
     home.update(t for _, t, k in graph.out_edges(community, keys=True) if k == "part_of")
     home.update(s for s, _, k in graph.in_edges(community, keys=True) if k == "part_of")
     asked = _Asked(community, issues, tuple(phrases(issues)), dict(goals), frozenset(home))
     similar = _similar_communities(graph, nodes, similarity, asked, communities, limit, cache)
-    found = _initiatives(graph, similarity, asked, initiatives, similar, limit)
+    places = [(c, 1.0) for c in sorted(asked.home)] + [(r[0], r[2]["text"]) for r in similar]
+    deeds = {c: deeds_of(graph, c, initiatives=initiatives, entries=entries) for c, _ in places}
+    found = _works(graph, similarity, asked, initiatives, places, deeds, limit)
+    told = _works(graph, similarity, asked, entries, places, deeds, limit)
     linked = _connectors(graph, similarity, asked, people, similar, found, allow_edge, limit)
-    wanted = {i for i, *_ in [*similar, *found]}
+    did = {row[0]: _did(similarity, asked, deeds[row[0]], initiatives) for row in similar}
+    wanted = {i for i, *_ in [*similar, *found, *told]}
     matches = match_passages(
         similarity, [("issues", "; ".join(asked.phrases))],
         {i: node_passages(n) for i, n in nodes.get_nodes(wanted).items()}, cache=cache,
     )  # fmt: skip
     names = nodes.get_nodes(
         {community, *wanted}
-        | {t for row in [*similar, *found] for t in [*row[3], *([row[4]] if row[4] else [])]}
+        | {t for row in [*similar, *found, *told]
+           for t in [*row[3], *([row[4]] if row[4] else [])]}
         | {i for _, person, _, hops, _ in linked for i in path_ids(person, hops)}
-    )
+        | {d for c, ranked in did.items() for i, _ in ranked
+           for d in (i, deeds[c][i].community, deeds[c][i].initiative) if d}
+    )  # fmt: skip
     return Learning(
-        [_community_item(asked, row, matches.get(row[0], []), names, tokens) for row in similar],
+        [_community_item(asked, row, matches.get(row[0], []), names, tokens,
+                         [(deeds[row[0]][i], cos) for i, cos in did[row[0]]])
+         for row in similar],
         [_initiative_item(asked, row, matches.get(row[0], []), names, tokens) for row in found],
         [_connector_item(asked, row, names) for row in linked],
-    )
+        [_initiative_item(asked, row, matches.get(row[0], []), names, tokens) for row in told],
+    )  # fmt: skip
 
 
 # -- ranking ------------------------------------------------------------------
@@ -163,20 +181,21 @@ def _similar_communities(
     return _ranked(rows, limit)
 
 
-def _initiatives(
+def _works(
     graph: nx.MultiDiGraph, similarity: TextSimilarity, asked: _Asked,
-    initiatives: Collection[str], similar: Sequence[Ranked], limit: int,
+    allowed: Collection[str], places: Sequence[tuple[str, float]],
+    deeds: Mapping[str, Mapping[str, Deed]], limit: int,
 ) -> list[Ranked]:  # fmt: skip
-    text = dict(similarity.nearest_text(asked.issues, max(DEPTH, 3 * limit), among=initiatives))
+    """Initiatives (or entries) of ``allowed``: the closest to the issues and the deeds."""
+    if not allowed:
+        return []
+    text = dict(similarity.nearest_text(asked.issues, max(DEPTH, 3 * limit), among=allowed))
     place: dict[str, tuple[float, str]] = {}
-    sources = [(c, 1.0) for c in sorted(asked.home)]
-    sources += [(row[0], row[2]["text"]) for row in similar]
-    for community, weight in sources:
-        here = sorted(s for s, _, k in graph.in_edges(community, keys=True)
-                      if k == "located_in" and s in initiatives)  # fmt: skip
-        for initiative in here[:PER_NODE]:
-            if initiative not in place or place[initiative][0] < weight:
-                place[initiative] = (weight, community)
+    for community, weight in places:
+        here = [i for i in deeds[community] if i in allowed]
+        for node_id in here[:PER_NODE]:
+            if node_id not in place or place[node_id][0] < weight:
+                place[node_id] = (weight, community)
     missing = [i for i in place if i not in text]
     if missing:
         text |= dict(similarity.nearest_text(asked.issues, len(missing), among=missing))
@@ -239,6 +258,20 @@ def _connectors(
     return rows[:limit]
 
 
+def _did(
+    similarity: TextSimilarity, asked: _Asked, deeds: Mapping[str, Deed],
+    initiatives: Collection[str],
+) -> list[tuple[str, float]]:  # fmt: skip
+    """A community's deeds closest to the issues: initiatives first, then entries."""
+    ranked: list[tuple[str, float]] = []
+    doing = [i for i in deeds if i in initiatives]
+    telling = [i for i in deeds if i not in initiatives]
+    for of_kind in (doing, telling):
+        if of_kind:
+            ranked += similarity.nearest_text(asked.issues, DID_PER_KIND, among=of_kind)
+    return ranked
+
+
 def _connector_score(parts: Mapping[str, float]) -> float:
     return sum(CONNECTOR_WEIGHTS[k] * v for k, v in parts.items())
 
@@ -289,14 +322,19 @@ def _explanation(
 
 def _community_item(
     asked: _Asked, row: Ranked, matches: Sequence[PassageMatch], names: Mapping[str, Node],
-    tokens: Tokenizer,
+    tokens: Tokenizer, did: Sequence[tuple[Deed, float]],
 ) -> Item:  # fmt: skip
     parts = row[2]
+    done = [(deed, names[deed.node_id], cos) for deed, cos in did if deed.node_id in names]
+    shown = [quoted(node.name, 60) for _, node, _ in done[:2]]
+    what = f"; what they did: {listing(shown)}" if shown else ""
     summary = (
         f"Faces issues like yours (issue match {parts['issues']:.2f}, text similarity "
-        f"{parts['text']:.2f}){_closest(matches)}{_goal_clause(row[3], names)}."
+        f"{parts['text']:.2f}){_closest(matches)}{_goal_clause(row[3], names)}{what}."
     )
-    return Item(row[0], rounded(row[1]), _explanation(summary, row, matches, names, tokens))
+    explanation = _explanation(summary, row, matches, names, tokens)
+    explanation["did"] = [deed_json(deed, node, names, row[0], cos) for deed, node, cos in done]
+    return Item(row[0], rounded(row[1]), explanation)
 
 
 def _initiative_item(
@@ -304,11 +342,13 @@ def _initiative_item(
     tokens: Tokenizer,
 ) -> Item:  # fmt: skip
     where = row[4]
+    entry = row[0] in names and names[row[0]].kind == "wisdom_entry"
     located = ""
     if where is not None and where in names:
         kin = "your own campaign" if where in asked.home else "a community with similar issues"
-        located = f"; it is in {names[where].name}, {kin}"
-    summary = (f"Works on issues like yours (text similarity {row[2]['text']:.2f})"
+        located = f"; it {'tells of work' if entry else 'is'} in {names[where].name}, {kin}"
+    lead = "Tells of work on issues like yours" if entry else "Works on issues like yours"
+    summary = (f"{lead} (text similarity {row[2]['text']:.2f})"
                f"{_closest(matches)}{located}{_goal_clause(row[3], names)}.")  # fmt: skip
     explanation = _explanation(summary, row, matches, names, tokens)
     if where is not None and where in names:

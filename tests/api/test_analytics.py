@@ -16,6 +16,7 @@ from api.app import create_app
 from api.auth import KeyRing, Role
 from api.services import Services
 from graph.analytics import SectorAnalytics, load_regions
+from graph.analytics.phrases import INNER_WORDS, STOP_WORDS, node_texts
 from graph.demo import demo_records
 from graph.model import Person, Visibility
 from tests.api.conftest import _settings
@@ -217,6 +218,40 @@ def test_groups_inside_a_sector_are_labelled(demo: Services, http: TestClient) -
     two = get(http, "/v1/sectors/sector:health/groups?members=5&limit=2")
     assert two["items"] == body["items"][:2] and two["groups"] == body["groups"]
     assert len(body["items"]) == min(20, body["groups"])
+
+
+SECTORS = ["arts", "business", "education", "environment", "gender-partnerships", "health",
+           "peace", "restorative-justice", "science-research", "social-justice",
+           "social-services", "spirituality"]  # fmt: skip
+
+
+@pytest.mark.parametrize("sector", SECTORS)
+def test_group_labels_are_key_phrases_as_written_and_tell_groups_apart(
+    demo: Services, http: TestClient, sector: str
+) -> None:
+    found = SectorAnalytics(demo.store, demo.view, REGIONS).groups(
+        "public", demo.similarity, f"sector:{sector}"
+    )
+    body = get(http, f"/v1/sectors/sector:{sector}/groups?members=0&limit=20")
+    assert [g["label"] for g in body["items"]] == [g.label for g in found.groups[:20]]
+    labels = [g.label for g in found.groups]
+    assert len(set(labels)) == len(labels), labels
+    for group in found.groups:
+        records = demo.store.get_nodes(group.members)
+        texts = [" ".join(t.split()) for n in records.values() for t in node_texts(n)]
+        stems: list[str] = []
+        for phrase, _ in group.terms:
+            words = phrase.split()
+            assert words[0].casefold() not in STOP_WORDS, (phrase, labels)
+            assert words[-1].casefold() not in STOP_WORDS, (phrase, labels)
+            inner = [w for w in words[1:-1] if w.casefold() in STOP_WORDS]
+            assert len(inner) <= 1 and set(inner) <= INNER_WORDS, phrase
+            # As written: not inside a longer word ("workers" in "workers' rights" is).
+            written = re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])")
+            assert sum(1 for t in texts if written.search(t)) >= 1, (phrase, group.id)
+            stems += [w.casefold().removesuffix("s") for w in re.split(r"[\s-]+", phrase)
+                      if w.casefold() not in STOP_WORDS]  # fmt: skip
+        assert len(stems) == len(set(stems)), group.terms
 
 
 def test_gaps_are_goal_by_region_cells_and_each_is_explained(http: TestClient) -> None:

@@ -230,6 +230,30 @@ def test_a_community_asking_about_youth_violence_learns_from_violence_and_youth_
     assert found == post(client, "/v1/communities/learn", {**YOUTH_VIOLENCE, "limit": 8})
 
 
+def test_similar_communities_show_what_they_did_linked(client: TestClient) -> None:
+    found = post(client, "/v1/communities/learn", {**YOUTH_VIOLENCE, "limit": 8})
+    did = [d for c in found["communities"] for d in c["explanation"]["did"]]
+    assert {d["kind"] for d in did} == {"initiative", "wisdom_entry"}, did
+    for community in found["communities"]:
+        name = community["node"]["name"]
+        for deed in community["explanation"]["did"]:
+            assert deed["reason"].endswith(".") and name in deed["reason"], deed
+            assert f'"{deed["name"]}"' in deed["reason"]
+            page = {"initiative": "/initiatives/" + deed["id"].partition(":")[2],
+                    "wisdom_entry": f"/nodes/{deed['id']}"}[deed["kind"]]  # fmt: skip
+            assert deed["href"] == page
+            linked = client.get(f"/v1/nodes/{deed['id']}")
+            assert linked.status_code == 200 and linked.json()["name"] == deed["name"]
+        if community["explanation"]["did"]:
+            assert "what they did: " in community["explanation"]["summary"]
+    entries = found["entries"]
+    assert entries and {e["node"]["kind"] for e in entries} == {"wisdom_entry"}
+    told = [text_of(e["node"]) for e in entries]
+    assert sum(any(w in t for w in VIOLENCE_OR_YOUTH) for t in told) >= len(told) // 2, told
+    for entry in entries:
+        assert entry["explanation"]["summary"].startswith("Tells of work on issues like yours")
+
+
 def _band_rank(band: str | None) -> int:
     order = ["within 10 km", "within 50 km", "within 200 km", "within 1000 km", "over 1000 km"]
     return order.index(band) if band else len(order)
@@ -246,7 +270,7 @@ def test_every_item_is_explained_and_no_refusing_person_is_ever_recommended(
     ]
     lists = [answer[name] for answer in answers for name in
              ("related", "near_duplicates", "practitioners", "communities", "initiatives",
-              "connectors") if name in answer]  # fmt: skip
+              "entries", "connectors") if name in answer]  # fmt: skip
     items = [item for found in lists for item in found]
     assert len(items) > 60
     for item in items:

@@ -12,7 +12,6 @@ from graph.analytics import SectorAnalytics, councils, gaps, groups, load_region
 from graph.analytics.bridges import explain_bridge, explain_failure_point, sector_bridges
 from graph.analytics.councils import explain_proposal, explain_seat
 from graph.analytics.gaps import explain_gap, sector_gaps
-from graph.analytics.labels import distinguishing_terms, node_terms
 from graph.analytics.snapshot import build_places, build_snapshot
 from graph.analytics.synergies import PER_NODE, explain_synergy, sector_synergies
 from graph.edges import Edge
@@ -344,30 +343,7 @@ def test_a_gap_is_a_key_goal_missing_where_the_network_is(store: Store) -> None:
     assert "Africa holds 50% of the network but 20% of Education's work" in why["summary"]
 
 
-# -- groups and labels -----------------------------------------------------------------------
-
-
-def test_distinguishing_terms_prefer_what_sets_a_group_apart() -> None:
-    terms = {
-        "a1": {"restorative circles", "restorative", "circles", "youth"},
-        "a2": {"restorative circles", "restorative", "circles", "youth"},
-        "a3": {"restorative", "youth"},
-        "b1": {"coding clubs", "coding", "clubs", "youth"},
-        "b2": {"coding clubs", "coding", "clubs", "youth"},
-        "b3": {"coding", "youth"},
-    }
-    first, second = distinguishing_terms([["a1", "a2", "a3"], ["b1", "b2", "b3"]], terms, k=2)
-    # "restorative circles" says more than "restorative" at nearly its weight.
-    assert [t for t, _ in first] == ["restorative circles"]
-    assert "youth" not in [t for t, _ in first + second]  # shared by both: not distinguishing
-    assert [t for t, _ in second] == ["coding clubs"]
-    person_terms = node_terms(
-        Person(id="person:x", name="X", interests=["Restorative circles in schools"])
-    )
-    assert {
-        "restorative circles",
-        "schools",
-    } <= person_terms and "circles schools" not in person_terms
+# -- groups (their labels: test_labels.py) ------------------------------------------------
 
 
 def group_world(store: Store) -> tuple[GraphView, VectorSimilarity]:

@@ -22,13 +22,17 @@ from graph.editorial import (
     learn_from_communities,
     related_wisdom,
 )
+from graph.editorial.communities import DID_PER_KIND
 from graph.editorial.explain import reverse
+from graph.editorial.related import BEFORE, RANKING, TITLE_DEPTH, Ranking
 from graph.editorial.text import phrases, resemblance, sentences, shingles
+from graph.editorial.titles import BODY_CREDIT, EntryTitles
 from graph.model import Community, Initiative, Node, Person, Place, WisdomEntry
 from graph.similarity import VectorSimilarity
 from graph.store import Store
 from graph.texts import node_text
 from graph.view import GraphView
+from tests.conftest import DATA
 
 GARDEN = (
     "We started a school garden with a small group of parents. Every Friday the children "
@@ -308,3 +312,133 @@ def test_without_coordinates_no_distance_is_claimed(
         assert connector.explanation["summary"].startswith(
             "Compassionate Reykjavik has no coordinates to measure a distance from; "
         )
+
+
+# -- the title match of related entries, and what similar communities did ----------------------
+
+MENTORING = (
+    "Older students mentor teenagers after school. The mentors listen, help with homework "
+    "and stay with the young people at risk through the hard months."
+)
+INTERRUPTERS = (
+    "Respected people from the street step in before a shooting turns into revenge. They "
+    "keep a phone line open at night and follow up at the hospital."
+)
+
+
+def built(store: Store, records: list[Node | Edge]) -> tuple[GraphView, VectorSimilarity]:
+    store.write(records)
+    view = GraphView.from_store(store)
+    encoder = HashingEncoder(256)
+    mine = [n for n in store.iter_nodes() if n.kind not in ("sdg", "sdg_target", "sector")]
+    vectors = encoder.encode([node_text(n) for n in mine])
+    return view, VectorSimilarity(dict(zip([n.id for n in mine], vectors, strict=True)), encoder)
+
+
+def test_the_entry_whose_title_names_the_practice_comes_first(store: Store) -> None:
+    entries: list[Node | Edge] = [
+        WisdomEntry(id="wisdom_entry:interrupters", name="Violence interrupters in Oakland",
+                    body=INTERRUPTERS),
+        *(WisdomEntry(id=f"wisdom_entry:mentors-{n}", name=title, body=MENTORING)
+          for n, title in enumerate(["Peer mentoring for first-year students",
+                                     "Mentors at our college", "Mentoring after school"])),
+    ]  # fmt: skip
+    view, similarity = built(store, entries)
+    allowed = of_kind(view, "wisdom_entry")
+    titles = EntryTitles.build(
+        ((n.id, n.name) for n in entries if isinstance(n, WisdomEntry)), tokens
+    )
+    # A draft named for the practice whose body speaks of mentoring teenagers.
+    draft = Draft.written(
+        "Violence interrupters on our block",
+        "After the shootings, older men from the street mentor teenagers at risk.",
+    )
+
+    def first(ranking: Ranking, titles: EntryTitles | None = titles) -> list[str]:
+        found = related_wisdom(view.graph, store, similarity, draft, entries=allowed,
+                               topics=(), tokens=tokens, limit=4, titles=titles,
+                               ranking=ranking)  # fmt: skip
+        return ids(found.related)
+
+    # Text similarity alone ranks by theme: the mentoring entries first.
+    assert first(BEFORE)[0].startswith("wisdom_entry:mentors-")
+    assert first(RANKING, None)[0].startswith("wisdom_entry:mentors-")
+    assert first(RANKING)[0] == "wisdom_entry:interrupters"
+    found = related_wisdom(view.graph, store, similarity, draft, entries=allowed, topics=(),
+                           tokens=tokens, limit=4, titles=titles)  # fmt: skip
+    why = found.related[0].explanation
+    assert why["title_terms"] == ["interrupters", "Violence"]
+    assert 'its title names "interrupters" and "Violence", as your draft does' in why["summary"]
+    # First by its title, though another entry's text is closer to the draft's.
+    closest = max(item.explanation["components"]["text"] for item in found.related)
+    assert why["components"]["title"] > 0.5 and why["components"]["text"] < closest
+    # A plain title that says nothing of the practice changes nothing.
+    plain = EntryTitles.build([("wisdom_entry:x", "Notes"), ("wisdom_entry:y", "Notes")], tokens)
+    assert plain.match("Our year", "We mentor teenagers.") == {}
+
+
+def test_similar_communities_show_what_they_did_linked_and_without_people(
+    store: Store,
+) -> None:
+    records = [
+        *network(),
+        WisdomEntry(id="wisdom_entry:oakland-streets", name="Interrupting gang violence",
+                    body="How Oakland's interrupters calmed the streets."),
+        WisdomEntry(id="wisdom_entry:oakland", name="A year in Oakland",
+                    body="Youth violence went down after the city listened to young people."),
+        Edge(kind="describes", source="wisdom_entry:oakland-streets",
+             target="initiative:interrupters"),
+        Edge(kind="describes", source="wisdom_entry:oakland", target="community:oakland"),
+        Edge(kind="authored", source="person:hidden", target="wisdom_entry:oakland"),
+    ]  # fmt: skip
+    view, similarity = built(store, records)
+    found = learn_from_communities(
+        view.graph, store, similarity, "community:sacramento", "youth violence, gangs",
+        communities=of_kind(view, "community"), initiatives=of_kind(view, "initiative"),
+        entries=of_kind(view, "wisdom_entry"), people=people(view), goals={"sdg:16": 0.9},
+        tokens=tokens, limit=5,
+    )  # fmt: skip
+    oakland = next(c for c in found.communities if c.node_id == "community:oakland")
+    did = oakland.explanation["did"]
+    assert [d["id"] for d in did] == [
+        "initiative:interrupters", "wisdom_entry:oakland-streets", "wisdom_entry:oakland",
+    ] or [d["id"] for d in did] == [
+        "initiative:interrupters", "wisdom_entry:oakland", "wisdom_entry:oakland-streets",
+    ]  # fmt: skip
+    reasons = {d["id"]: d["reason"] for d in did}
+    assert reasons["initiative:interrupters"] == (
+        'The initiative "Oakland Violence Interrupters" is in Compassionate Oakland.'
+    )
+    assert reasons["wisdom_entry:oakland-streets"] == (
+        'The Wisdom Book entry "Interrupting gang violence" tells of "Oakland Violence '
+        'Interrupters", in Compassionate Oakland.'
+    )
+    assert reasons["wisdom_entry:oakland"] == (
+        'The Wisdom Book entry "A year in Oakland" tells of Compassionate Oakland.'
+    )
+    assert all({"id", "kind", "name", "reason"} <= d.keys() for d in did)
+    assert "what they did: " in oakland.explanation["summary"]
+    assert "person:" not in str(oakland.explanation)
+    entries = ids(found.entries)
+    assert set(entries) >= {"wisdom_entry:oakland-streets", "wisdom_entry:oakland"}
+    told = next(e for e in found.entries if e.node_id == "wisdom_entry:oakland")
+    assert told.explanation["community"]["id"] == "community:oakland"
+    assert told.explanation["summary"].startswith("Tells of work on issues like yours")
+    # Entries the caller may not list are neither deeds nor found.
+    narrowed = learn_from_communities(
+        view.graph, store, similarity, "community:sacramento", "youth violence, gangs",
+        communities=of_kind(view, "community"), initiatives=of_kind(view, "initiative"),
+        entries={"wisdom_entry:oakland"}, people=people(view), goals={}, tokens=tokens,
+    )  # fmt: skip
+    assert ids(narrowed.entries) == ["wisdom_entry:oakland"]
+    oakland = next(c for c in narrowed.communities if c.node_id == "community:oakland")
+    assert "wisdom_entry:oakland-streets" not in str(oakland.explanation)
+
+
+def test_the_editors_doc_states_the_weights_the_code_uses() -> None:
+    doc = " ".join((DATA.parent / "docs" / "editors.md").read_text(encoding="utf-8").split())
+    r = RANKING
+    assert f"`{r.text} text + {r.title} title + {r.topics} topics`" in doc
+    assert f"the {TITLE_DEPTH} best by title match" in doc
+    assert BODY_CREDIT == 0.5 and "half when only its body does" in doc
+    assert f"up to {DID_PER_KIND} initiatives, then up to {DID_PER_KIND} Wisdom Book" in doc
