@@ -47,17 +47,21 @@ def _linked_to(targets: Any) -> Any:
     )
 
 
-def _placed_within(communities: Any) -> Any:
-    """Like :func:`_linked_to`, but a person only through a community no finer than they share."""
+def ranked(column: Any) -> Any:
+    """A locality column as its rank (exact 0 ... country 3), to compare precisions in SQL
+    as :func:`graph.visibility.places_no_finer` does."""
+    return case(LOCALITY_RANK, value=column, else_=0)
+
+
+def _placed_within(communities: Any, own: frozenset[str]) -> Any:
+    """Like :func:`_linked_to`, but a person only through a community no finer than they
+    share (``own``: people whose every link counts, as edge lists show them their own)."""
     e, person, place = schema.edges, schema.nodes.alias("person"), schema.nodes.alias("place")
-
-    def ranked(column: Any) -> Any:
-        return case(LOCALITY_RANK, value=column, else_=0)
-
     within = or_(
         person.c.kind != "person",
         person.c.locality.is_(None),
         ranked(place.c.locality) >= ranked(person.c.locality),
+        *([person.c.id.in_(sorted(own))] if own else []),
     )
     people = (
         select(e.c.source.label("id"))
@@ -85,7 +89,7 @@ def _conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
         communities = union(select(literal(flt.community)), parts)
         linked = _linked_to(communities)
         if audience.respect_locality:
-            linked = _placed_within(communities)
+            linked = _placed_within(communities, audience.own)
         found.append(n.c.id.in_(linked))
     if flt.country is not None:
         found.append(n.c.country == flt.country.upper())
@@ -161,10 +165,6 @@ def count_edges(store: Store, audience: ListingAudience) -> dict[str, int]:
     ends = (_visible(source, audience), _visible(target, audience))
     conditions = [c for c in ends if c is not None]
     if audience.respect_locality:
-
-        def ranked(column: Any) -> Any:
-            return case(LOCALITY_RANK, value=column, else_=0)
-
         finer = and_(
             e.c.kind.in_(sorted(PLACING_EDGES)),
             source.c.kind == "person",

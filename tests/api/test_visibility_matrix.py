@@ -75,16 +75,19 @@ class Subject:
         return f"{self.id.partition(':')[2]}@secret.example.org"
 
     @property
-    def lat(self) -> str:  # exact coordinates, as JSON would write them
-        return f"38.57{413 + 101 * self.index}"
+    def lat(self) -> str:  # exact coordinates, as JSON writes them
+        return str(float(f"38.57{413 + 101 * self.index}"))
 
     @property
     def lon(self) -> str:
-        return f"-121.48{317 + 101 * self.index}"
+        return str(float(f"-121.48{317 + 101 * self.index}"))
 
     def __str__(self) -> str:
         return f"{self.visibility}/{'discoverable' if self.discoverable else 'undiscoverable'}"
 
+
+SHARED = (38.55, -121.45)
+"""Where the subjects are to those who may only know their city: the 0.1° cell's centre."""
 
 SUBJECTS = [
     Subject(vis, disc, i)
@@ -207,11 +210,10 @@ MATRIX = [
     Entry(f"GET /v1/nodes/{ANCHOR}/similar?limit=100&kind=person", "listed", finds),
     Entry("GET /v1/map?kind=person", "listed", finds),
     Entry(f"GET /v1/map?sector={SECTOR}", "listed", finds),
-    # A link finer than the place they share: only their owner and admins see it (the
-    # listing by community leaves it out for owners too).
+    # A link finer than the place they share: only their owner and admins see it.
     Entry(f"GET /v1/edges?node={HOOD}&limit=200", "listed", privileged),
     Entry(f"GET /v1/nodes/{HOOD}/neighbors?limit=200", "listed", privileged),
-    Entry(f"GET /v1/nodes?community={HOOD}&limit=200", "mentioned", privileged),
+    Entry(f"GET /v1/nodes?community={HOOD}&limit=200", "listed", privileged),
     # Recommendations: consent, whoever asks.
     Entry(f"GET /v1/people/{ANCHOR}/collaborators?limit=50", "listed", consents),
     Entry(f"GET /v1/people/{ANCHOR}/collaborators?mode=complementary&limit=50", "mentioned",
@@ -384,7 +386,8 @@ def leaks(response: httpx.Response, viewer: str, subjects: list[Subject]) -> lis
     """What an answer shows of subjects that this viewer may not see of them: contact
     details, exact coordinates, and their link to the neighbourhood."""
     text = response.text
-    linked = placing_links(response.json()) if text.startswith(("{", "[")) else set()
+    body = response.json() if text.startswith(("{", "[")) else None
+    linked = placing_links(body)
     found = []
     for s in subjects:
         if privileged(role_of(viewer, s), s):
@@ -392,6 +395,24 @@ def leaks(response: httpx.Response, viewer: str, subjects: list[Subject]) -> lis
         found += [f"{s}: {secret}" for secret in (s.email, s.lat, s.lon) if secret in text]
         if s.id in linked:
             found.append(f"{s}: the link to {HOOD}")
+        found += [f"{s}: placed at {at}" for at in places_of(body, s.id) if at != SHARED]
+    return found
+
+
+def places_of(body: Any, node_id: str) -> list[tuple[Any, Any]]:
+    """The coordinates given for a node anywhere in a JSON body (its record's place, or a
+    map point)."""
+    found: list[tuple[Any, Any]] = []
+    if isinstance(body, dict):
+        if body.get("id") == node_id:
+            place = body.get("place") if isinstance(body.get("place"), dict) else body
+            if "lat" in place or "lon" in place:
+                found.append((place.get("lat"), place.get("lon")))
+        for value in body.values():
+            found += places_of(value, node_id)
+    elif isinstance(body, list):
+        for value in body:
+            found += places_of(value, node_id)
     return found
 
 
