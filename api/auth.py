@@ -61,7 +61,7 @@ audit_log = Table(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Caller(Viewer):
     """Who is asking (a :class:`~graph.visibility.Viewer`: a role and the person the key
     belongs to, if any), and the key used; every visibility question takes it as is."""
@@ -128,7 +128,7 @@ class KeyRing:
             row = conn.execute(query).first()
         if row is None:
             return None
-        return Caller(Role[row.role], person_id=row.person_id, key_id=row.id)
+        return Caller(role=Role[row.role], person_id=row.person_id, key_id=row.id)
 
     def list(self) -> list[KeyInfo]:
         with self.engine.connect() as conn:

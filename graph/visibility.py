@@ -76,9 +76,10 @@ class Role(IntEnum):
             ) from None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Viewer:
-    """Who is asking: a role, and the person they are (if any)."""
+    """Who is asking: a role, and the person they are (if any). Keywords only, so that
+    no caller mistakes one id for another."""
 
     role: Role = Role.anonymous
     person_id: str | None = None
@@ -96,9 +97,9 @@ class Viewer:
         return "members" if self.role >= Role.member else "public"
 
 
-AS_AUDIENCE: Mapping[str, Viewer] = {"public": Viewer(), "members": Viewer(Role.member)}
-"""A viewer of each audience who owns nothing: how figures and recommendations show
-people, whoever asks."""
+AS_AUDIENCE: Mapping[str, Viewer] = {"public": Viewer(), "members": Viewer(role=Role.member)}
+"""A viewer of each audience who owns nothing: how the councils' figures and the editors'
+recommendations show people, whoever asks."""
 
 
 def listable(audience: str, visibility: str, discoverable: bool) -> bool:

@@ -205,9 +205,11 @@ def workload(network: Network, count: int, seed: int) -> list[Search]:
     # not (private, or not discoverable): the case where "hidden minus oneself" is needed.
     callers = {
         "anonymous": Caller(),
-        "member": Caller(Role.member, rng.choice(listed), key_id="bench-member"),
-        "editor": Caller(Role.editor, rng.choice(unlisted or listed), key_id="bench-editor"),
-        "admin": Caller(Role.admin, key_id="bench-admin"),
+        "member": Caller(role=Role.member, person_id=rng.choice(listed), key_id="bench-member"),
+        "editor": Caller(
+            role=Role.editor, person_id=rng.choice(unlisted or listed), key_id="bench-editor"
+        ),
+        "admin": Caller(role=Role.admin, key_id="bench-admin"),
     }
     askers = network.store.get_nodes(rng.sample(people, min(300, len(people))))
     texts = [", ".join(p.interests) for p in askers.values() if isinstance(p, Person)]
@@ -349,7 +351,7 @@ def measure_changes(network: Network, searches: list[Search], count: int, seed: 
         for n, a in graph.nodes(data=True)
         if a["kind"] == "person" and a["visibility"] == "public" and a["discoverable"]
     )
-    anonymous, member = Caller(), Caller(Role.member, key_id="bench-member")
+    anonymous, member = Caller(), Caller(role=Role.member, key_id="bench-member")
     rng = random.Random(seed)
     for person_id in rng.sample(public, min(count, len(public))):
         original = store.get_node(person_id)

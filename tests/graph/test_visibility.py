@@ -25,8 +25,8 @@ from graph.visibility import (
 )
 
 EXACT = Place(name="Midtown", country="US", lat=38.57413, lon=-121.48317)
-ANONYMOUS, MEMBER, EDITOR, ADMIN = (Viewer(role) for role in Role)
-OWNER = Viewer(Role.member, "person:p")
+ANONYMOUS, MEMBER, EDITOR, ADMIN = (Viewer(role=role) for role in Role)
+OWNER = Viewer(role=Role.member, person_id="person:p")
 
 
 def graph_of(*nodes: Node) -> nx.MultiDiGraph:
