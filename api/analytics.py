@@ -6,8 +6,8 @@ members, editors and admins get ``members`` (public and members-only, discoverab
 Private and undiscoverable people are in no figure for anybody, admins and the people
 themselves included: these are recommendations and aggregates, not profile views.
 
-Nodes are presented as the audience may see them (:func:`api.privacy.present` for a
-non-privileged caller of that audience), so no payload here carries contact details or
+Nodes are presented as the audience may see them (:func:`graph.visibility.present` for a
+viewer of that audience who owns nothing), so no payload here carries contact details or
 a place finer than its owner's precision, whoever calls. Each person is checked against
 their current record before being shown, so a profile hidden a moment ago never
 appears, even from a figure computed just before.
@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from api.auth import ANONYMOUS, Caller, Role
-from api.privacy import present
+from api.auth import Caller
 from api.services import Services
 from graph.analytics import Audience, SectorAnalytics, load_regions
 from graph.analytics.bridges import explain_bridge, explain_failure_point
@@ -33,8 +32,8 @@ from graph.analytics.groups import explain_group
 from graph.analytics.names import join_words, node_ref, plural, sdg_phrase, sdg_ref
 from graph.analytics.overlap import WEIGHTS as OVERLAP_WEIGHTS
 from graph.analytics.synergies import MAX_PAIRS, PER_NODE, SynergyKind, explain_synergy
-from graph.model import Node, Person
-from graph.visibility import listable
+from graph.model import Node
+from graph.visibility import AS_AUDIENCE, may_see_node, present
 
 _ENGINES: dict[int, SectorAnalytics] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -42,7 +41,6 @@ _KIND_PLURAL = {"initiative": "initiatives", "person": "people",
                 "wisdom_entry": "Wisdom Book entries"}  # fmt: skip
 _KIND_SINGULAR = {"initiative": "initiative", "person": "person",
                   "wisdom_entry": "entry"}  # fmt: skip
-_AUDIENCE_CALLER = {"public": ANONYMOUS, "members": Caller(role=Role.member)}
 
 
 def analytics(services: Services) -> SectorAnalytics:
@@ -59,7 +57,7 @@ def analytics(services: Services) -> SectorAnalytics:
 
 
 def audience_of(caller: Caller) -> Audience:
-    return "members" if caller.at_least(Role.member) else "public"
+    return caller.audience
 
 
 class Presenter:
@@ -69,17 +67,15 @@ class Presenter:
         self.services = services
         self.audience = audience
         self.engine = analytics(services)
-        self._caller = _AUDIENCE_CALLER[audience]
+        self._viewer = AS_AUDIENCE[audience]
 
     def listable(self, node: Node) -> bool:
-        if not isinstance(node, Person):
-            return True
-        return listable(self.audience, str(node.visibility), node.discoverable)
+        return may_see_node(self._viewer, node, listing=True)
 
     def nodes(self, ids: Iterable[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """(presented record by id, name by id) of the listable nodes among ``ids``."""
         found = self.services.store.get_nodes(ids)
-        shown = {i: present(n, self._caller) for i, n in found.items() if self.listable(n)}
+        shown = {i: present(n, self._viewer) for i, n in found.items() if self.listable(n)}
         return shown, {i: found[i].name for i in shown}
 
     def names(self, ids: Iterable[str]) -> dict[str, str]:

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 
 from graph.store import ERASED, WriteResult, names
+from graph.visibility import Role as Role  # re-exported: the roles keys carry
+from graph.visibility import Viewer
 
 metadata = MetaData()
 
@@ -60,37 +61,12 @@ audit_log = Table(
 )
 
 
-class Role(IntEnum):
-    """What a caller may do; each role may do everything the roles below it may."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller(Viewer):
+    """Who is asking (a :class:`~graph.visibility.Viewer`: a role and the person the key
+    belongs to, if any), and the key used; every visibility question takes it as is."""
 
-    anonymous = 0
-    member = 1
-    editor = 2
-    admin = 3
-
-    @classmethod
-    def parse(cls, name: str) -> Role:
-        try:
-            return cls[name]
-        except KeyError:
-            raise ValueError(
-                f"unknown role '{name}'; expected one of {', '.join(r.name for r in cls)}"
-            ) from None
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking: a role, the key used, and the person the key belongs to (if any)."""
-
-    role: Role = Role.anonymous
     key_id: str | None = None
-    person_id: str | None = None
-
-    def at_least(self, role: Role) -> bool:
-        return self.role >= role
-
-    def owns(self, node_id: str) -> bool:
-        return self.person_id is not None and self.person_id == node_id
 
 
 ANONYMOUS = Caller()
@@ -152,7 +128,7 @@ class KeyRing:
             row = conn.execute(query).first()
         if row is None:
             return None
-        return Caller(Role[row.role], row.id, row.person_id)
+        return Caller(role=Role[row.role], person_id=row.person_id, key_id=row.id)
 
     def list(self) -> list[KeyInfo]:
         with self.engine.connect() as conn:

@@ -1,13 +1,14 @@
 """Related wisdom and community learning: the graph's editorial code wired to the service.
 
-This is where :mod:`graph.editorial` meets the index, the tagger and the privacy rules:
+This is where :mod:`graph.editorial` meets the index, the tagger and the visibility
+rule (:mod:`graph.visibility`):
 
-- **who may be recommended**: a person is a practitioner or connector only when they
-  are discoverable and their profile is public, or members-only and the caller is a
-  member or more. Private profiles and people who are not discoverable are never
-  recommended, to any role, admins included; nobody is recommended to themselves.
-  Recommended people are shown as anyone may see them (no contact details, places
-  coarsened), whoever asks;
+- **who may be recommended**: a person is a practitioner or connector only when the
+  caller's audience may list them (discoverable, and a visibility the audience sees).
+  Private profiles and people who are not discoverable are never recommended, to any
+  role, admins included; nobody is recommended to themselves. Recommended people are
+  shown as a member who is not them sees them (no contact details, places coarsened),
+  whoever asks;
 - **bounded requests**: the ids of each kind that may be returned, and the people each
   audience may be recommended, are worked out once per version of the graph view (as
   :meth:`api.search.SearchService.hidden_from` does), so a request ranks by nearest-k
@@ -29,8 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from api.auth import Caller, Role
-from api.privacy import edge_filter, present
+from api.auth import Caller
 from api.search import SearchService
 from api.services import Services
 from api.similarity import IndexSimilarity
@@ -51,22 +51,21 @@ from graph.model import Node
 from graph.store import Store
 from graph.texts import node_text
 from graph.view import GraphView
-from graph.visibility import listable
+from graph.visibility import AS_AUDIENCE, AudienceName, edge_filter, listable, present
 
 Vector = npt.NDArray[np.float32]
 Scored = list[tuple[str, float]]
 KINDS = ("wisdom_entry", "initiative", "community")
 
 # How recommended people are shown: as a member who is not them sees them.
-_SHOWN_AS = Caller(role=Role.member)
+_SHOWN_AS = AS_AUDIENCE["members"]
 
 
 @dataclass
 class _Sets:
     seq: int = -1
     kinds: dict[str, frozenset[str]] = field(default_factory=dict)
-    public: frozenset[str] = frozenset()
-    members: frozenset[str] = frozenset()
+    people: dict[AudienceName, frozenset[str]] = field(default_factory=dict)
 
 
 class _State:
@@ -105,20 +104,17 @@ class _State:
 
 def _candidate_sets(view: GraphView, seq: int) -> _Sets:
     kinds: dict[str, set[str]] = {kind: set() for kind in KINDS}
-    public: set[str] = set()
-    members: set[str] = set()
+    people: dict[AudienceName, set[str]] = {"public": set(), "members": set()}
     for node, attrs in view.graph.nodes(data=True):
         kind = attrs["kind"]
         if kind in kinds:
             kinds[kind].add(node)
         elif kind == "person":
-            settings = (attrs["visibility"], attrs["discoverable"])
-            if listable("public", *settings):
-                public.add(node)
-            if listable("members", *settings):
-                members.add(node)
-    return _Sets(seq, {k: frozenset(v) for k, v in kinds.items()}, frozenset(public),
-                 frozenset(members))  # fmt: skip
+            for audience, listed in people.items():
+                if listable(audience, attrs["visibility"], attrs["discoverable"]):
+                    listed.add(node)
+    return _Sets(seq, {k: frozenset(v) for k, v in kinds.items()},
+                 {k: frozenset(v) for k, v in people.items()})  # fmt: skip
 
 
 _STATES: weakref.WeakKeyDictionary[SearchService, _State] = weakref.WeakKeyDictionary()
@@ -166,7 +162,7 @@ class Editorial:
 
     def people(self, sets: _Sets) -> frozenset[str]:
         """The people this caller may be recommended (never themselves)."""
-        found = sets.members if self.caller.at_least(Role.member) else sets.public
+        found = sets.people[self.caller.audience]
         me = self.caller.person_id
         return found - {me} if me is not None and me in found else found
 

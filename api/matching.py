@@ -1,11 +1,11 @@
 """Recommendations in the service: the graph's matching code wired to privacy and the index.
 
 :class:`MatchingService` turns a caller into the matching code's audience (what walks
-may pass through, who may be recommended) using :mod:`api.privacy` and the search
+may pass through, who may be recommended) using :mod:`graph.visibility` and the search
 service's hidden set, keeps the profile index in step with the store, and keeps per
 ``view.seq`` caches (degrees, the recommendable people of each audience and their public
 places), so that a request never passes over the whole graph. Then it presents each
-result as :func:`api.privacy.present` shows the node, with its explanation.
+result as :func:`graph.visibility.present_recommended` shows the node, with its explanation.
 
 Consent holds for every role: a person who is private or not discoverable, or not open
 to collaborate, is never recommended, not even to an admin, and contact details are
@@ -24,8 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from api.auth import Caller, Role
-from api.privacy import PLACING_EDGES, edge_filter, present
+from api.auth import Caller
 from api.services import Services
 from graph.geo import EARTH_RADIUS_KM
 from graph.matching.context import Audience, Degrees, MatchContext
@@ -37,7 +36,7 @@ from graph.matching.scoring import Mode
 from graph.model import Sdg
 from graph.similarity import Scored, TextSimilarity
 from graph.texts import node_text
-from graph.visibility import listable
+from graph.visibility import PLACING_EDGES, edge_filter, listable, present_recommended
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +149,6 @@ class PoolSimilarity:
         return self.inner.encode(texts)
 
 
-def _audience_name(caller: Caller) -> str:
-    if caller.role is Role.admin:
-        return "admin"
-    return "members" if caller.at_least(Role.member) else "public"
-
-
 class MatchingService:
     """Collaborators, initiatives to join and people to help, for one :class:`Services`."""
 
@@ -185,7 +178,6 @@ class MatchingService:
         if found is not None:
             return found
         profiles = self.profiles
-        rule = "public" if audience == "public" else "members"  # admins: no private ones
         ids: set[str] = set()
         placed: list[str] = []
         lat: list[float] = []
@@ -193,7 +185,7 @@ class MatchingService:
         for node, attrs in self.services.view.graph.nodes(data=True):
             if attrs["kind"] != "person":
                 continue
-            if not listable(rule, attrs["visibility"], attrs["discoverable"]):
+            if not listable(audience, attrs["visibility"], attrs["discoverable"]):
                 continue
             profile = profiles.get(node)
             if profile is None or not profile.open_to_collaborate:
@@ -223,7 +215,7 @@ class MatchingService:
     ) -> tuple[MatchContext, Near | None]:
         """The matching context of a caller (and, for ``local``, the circle to stay in)."""
         services = self.services
-        audience_name = _audience_name(caller)
+        audience_name = caller.audience
         with self._lock:
             version = self._current()
             people = self._people(version, audience_name)
@@ -288,8 +280,7 @@ class MatchingService:
             if recommended is None:  # deleted since the view saw it
                 continue
             found = explanation(result.pool, item, describe, (seed_profile, profiles.get(item.id)))
-            shown = present(recommended, caller)
-            shown.pop("contact", None)  # never in recommendations, whoever asks
+            shown = present_recommended(recommended, caller)
             items.append({"node": shown, "score": round(item.score, 6), "explanation": found})
         return items
 

@@ -12,8 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from api.auth import Caller, Role
-from api.privacy import audience_name, edge_filter, present
+from api.auth import Caller
 from api.vectors import known_vectors, share
 from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
@@ -24,7 +23,7 @@ from graph.model import Node
 from graph.store import Store
 from graph.texts import node_passages, node_text
 from graph.view import GraphView
-from graph.visibility import AudienceIndex
+from graph.visibility import AudienceIndex, edge_filter, present
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,7 @@ class SearchService:
 
     def hidden_from(self, caller: Caller) -> frozenset[str]:
         """Nodes the caller may not find: people they may not see in listings."""
-        if caller.role is Role.admin:
-            return frozenset()
-        return self.audiences.hidden(audience_name(caller), but=caller.person_id)
+        return self.audiences.hidden_from(caller)
 
     def _candidates(
         self, caller: Caller, flt: SearchFilter

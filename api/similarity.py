@@ -2,7 +2,7 @@
 
 Stored nodes are compared by their stored vectors (nothing is re-encoded); free texts
 are encoded once with the index's encoder. Privacy is not this module's business: the
-caller passes ``among``/``exclude`` built from :mod:`api.privacy`.
+caller passes ``among``/``exclude`` built from :mod:`graph.visibility`.
 """
 
 from __future__ import annotations

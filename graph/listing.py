@@ -1,7 +1,8 @@
 """Filtered, paged listings of nodes, evaluated in SQL so that totals and pages agree.
 
-Who may see what is decided by the caller (the service's privacy policy) and
-passed in as :class:`Audience`; this module only applies it, before paging.
+Who may see what is decided by :mod:`graph.visibility` and passed in as a
+:class:`~graph.visibility.ListingAudience`; this module only writes it as SQL conditions,
+applied before paging.
 """
 
 from __future__ import annotations
@@ -15,21 +16,7 @@ from graph import schema
 from graph.codec import node_from_row
 from graph.model import Node
 from graph.store import LOCALITY_RANK, Store
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Which nodes a caller may see in listings.
-
-    ``visibilities`` lists the profile visibilities shown (None: all); people who are
-    not discoverable are left out unless ``include_undiscoverable``; ``own`` ids (the
-    caller's own profile) are always shown.
-    """
-
-    visibilities: frozenset[str] | None = frozenset({"public"})
-    include_undiscoverable: bool = False
-    own: frozenset[str] = frozenset()
-    respect_locality: bool = True
+from graph.visibility import PLACING_EDGES, ListingAudience
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +47,21 @@ def _linked_to(targets: Any) -> Any:
     )
 
 
-def _placed_within(communities: Any) -> Any:
-    """Like :func:`_linked_to`, but a person only through a community no finer than they share."""
+def ranked(column: Any) -> Any:
+    """A locality column as its rank (exact 0 ... country 3), to compare precisions in SQL
+    as :func:`graph.visibility.places_no_finer` does."""
+    return case(LOCALITY_RANK, value=column, else_=0)
+
+
+def _placed_within(communities: Any, own: frozenset[str]) -> Any:
+    """Like :func:`_linked_to`, but a person only through a community no finer than they
+    share (``own``: people whose every link counts, as edge lists show them their own)."""
     e, person, place = schema.edges, schema.nodes.alias("person"), schema.nodes.alias("place")
-
-    def ranked(column: Any) -> Any:
-        return case(LOCALITY_RANK, value=column, else_=0)
-
     within = or_(
         person.c.kind != "person",
         person.c.locality.is_(None),
         ranked(place.c.locality) >= ranked(person.c.locality),
+        *([person.c.id.in_(sorted(own))] if own else []),
     )
     people = (
         select(e.c.source.label("id"))
@@ -81,7 +72,7 @@ def _placed_within(communities: Any) -> Any:
     return union(people, select(e.c.target.label("id")).where(e.c.source.in_(communities)))
 
 
-def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
+def _conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
@@ -98,7 +89,7 @@ def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
         communities = union(select(literal(flt.community)), parts)
         linked = _linked_to(communities)
         if audience.respect_locality:
-            linked = _placed_within(communities)
+            linked = _placed_within(communities, audience.own)
         found.append(n.c.id.in_(linked))
     if flt.country is not None:
         found.append(n.c.country == flt.country.upper())
@@ -112,7 +103,7 @@ def _conditions(flt: NodeFilter, audience: Audience) -> list[Any]:
     return found
 
 
-def _visible(table: Any, audience: Audience) -> Any:
+def _visible(table: Any, audience: ListingAudience) -> Any:
     """The condition for a row of ``nodes`` (or an alias) the audience may list (None: all)."""
     visible: list[Any] = []
     if audience.visibilities is not None:
@@ -128,7 +119,7 @@ def _visible(table: Any, audience: Audience) -> Any:
 def list_nodes(
     store: Store,
     flt: NodeFilter,
-    audience: Audience,
+    audience: ListingAudience,
     *,
     limit: int = 50,
     offset: int = 0,
@@ -153,11 +144,7 @@ def list_nodes(
     return Page(items, total, next_after)
 
 
-PLACING_EDGES = ("located_in", "member_of")
-"""Edges that place a person (hidden when finer than the person's precision)."""
-
-
-def count_nodes(store: Store, audience: Audience) -> dict[str, int]:
+def count_nodes(store: Store, audience: ListingAudience) -> dict[str, int]:
     """Nodes per kind, counting only those the audience may list."""
     n = schema.nodes
     query = select(n.c.kind, func.count()).group_by(n.c.kind)
@@ -168,7 +155,7 @@ def count_nodes(store: Store, audience: Audience) -> dict[str, int]:
         return dict(sorted((kind, int(count)) for kind, count in conn.execute(query)))
 
 
-def count_edges(store: Store, audience: Audience) -> dict[str, int]:
+def count_edges(store: Store, audience: ListingAudience) -> dict[str, int]:
     """Edges per kind, counting only those the audience may list: both ends visible to it
     in listings and, with ``respect_locality``, no link placing a person more precisely
     than they share (as edge lists show them)."""
@@ -178,12 +165,8 @@ def count_edges(store: Store, audience: Audience) -> dict[str, int]:
     ends = (_visible(source, audience), _visible(target, audience))
     conditions = [c for c in ends if c is not None]
     if audience.respect_locality:
-
-        def ranked(column: Any) -> Any:
-            return case(LOCALITY_RANK, value=column, else_=0)
-
         finer = and_(
-            e.c.kind.in_(PLACING_EDGES),
+            e.c.kind.in_(sorted(PLACING_EDGES)),
             source.c.kind == "person",
             target.c.kind == "community",
             source.c.locality.is_not(None),

@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 
 from api.auth import Caller, Role
-from api.privacy import edge_filter
 from api.search import SearchService
 from api.services import open_store
 from api.settings import Settings
@@ -59,7 +58,7 @@ from graph.model import Person, Visibility
 from graph.store import Store
 from graph.texts import node_text
 from graph.view import GraphView
-from graph.visibility import AudienceIndex
+from graph.visibility import AudienceIndex, edge_filter
 
 DIMENSION = 384  # the service's model (all-MiniLM-L6-v2)
 KINDS = ("anonymous", "member", "editor", "admin")
@@ -206,9 +205,11 @@ def workload(network: Network, count: int, seed: int) -> list[Search]:
     # not (private, or not discoverable): the case where "hidden minus oneself" is needed.
     callers = {
         "anonymous": Caller(),
-        "member": Caller(Role.member, "bench-member", rng.choice(listed)),
-        "editor": Caller(Role.editor, "bench-editor", rng.choice(unlisted or listed)),
-        "admin": Caller(Role.admin, "bench-admin"),
+        "member": Caller(role=Role.member, person_id=rng.choice(listed), key_id="bench-member"),
+        "editor": Caller(
+            role=Role.editor, person_id=rng.choice(unlisted or listed), key_id="bench-editor"
+        ),
+        "admin": Caller(role=Role.admin, key_id="bench-admin"),
     }
     askers = network.store.get_nodes(rng.sample(people, min(300, len(people))))
     texts = [", ".join(p.interests) for p in askers.values() if isinstance(p, Person)]
@@ -350,7 +351,7 @@ def measure_changes(network: Network, searches: list[Search], count: int, seed: 
         for n, a in graph.nodes(data=True)
         if a["kind"] == "person" and a["visibility"] == "public" and a["discoverable"]
     )
-    anonymous, member = Caller(), Caller(Role.member, "bench-member")
+    anonymous, member = Caller(), Caller(role=Role.member, key_id="bench-member")
     rng = random.Random(seed)
     for person_id in rng.sample(public, min(count, len(public))):
         original = store.get_node(person_id)

@@ -11,7 +11,6 @@ from api.auth import audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Conflict, NotFound
 from api.permissions import may_write_edge, require
-from api.privacy import edge_filter, graph_filter
 from api.routes.nodes import NodeIdPath, findable_node
 from api.schemas import PROBLEMS, EdgePage
 from graph.codec import edge_record
@@ -19,6 +18,7 @@ from graph.edges import Edge, EdgeKind
 from graph.errors import EdgeNotFound
 from graph.ids import ID_PATTERN
 from graph.store import Deletion, edge_ref
+from graph.visibility import edge_filter, node_filter
 
 router = APIRouter(prefix="/v1/edges", tags=["edges"], responses=PROBLEMS)
 
@@ -42,7 +42,7 @@ def list_(
 ) -> JSONResponse:
     """Edges into or out of `node` whose other end the caller may see."""
     findable_node(services, caller, node, field="query.node")
-    allowed = graph_filter(caller, services.view.graph)
+    allowed = node_filter(caller, services.view.graph)
     allowed_edge = edge_filter(caller, services.view.graph)
     edges = [
         edge

@@ -4,7 +4,7 @@ One compact answer for the whole map (a marker needs an id, a kind, a name and a
 position, not a whole record). Positions come from the graph view, whose ``lat`` and
 ``lon`` are the public ones: a person's place already coarsened to their
 ``location_precision`` (see :mod:`graph.geo`), for every caller, admins included. Who
-appears follows the listing rules of :mod:`api.privacy` (:func:`graph_filter`), so a
+appears follows the listing rules of :mod:`graph.visibility` (:func:`node_filter`), so a
 private, members-only (to anonymous callers) or undiscoverable person is simply absent.
 """
 
@@ -20,10 +20,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
-from api.privacy import graph_filter
 from api.schemas import PROBLEMS
 from graph import schema
 from graph.ids import id_pattern
+from graph.visibility import node_filter
 
 router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion])
 
@@ -62,7 +62,7 @@ def map_points(
     """Every node the caller may see in listings, with its public position, filtered."""
     graph = services.view.graph
     nodes = graph.nodes
-    allowed = graph_filter(caller, graph)
+    allowed = node_filter(caller, graph)
     kinds = frozenset(kind) if kind else MAP_KINDS
     candidates: Iterable[str] = (n for n, attrs in nodes.items() if attrs["kind"] in kinds)
     if sector is not None:

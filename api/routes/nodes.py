@@ -11,7 +11,6 @@ from api.auth import Caller, audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.permissions import may_write_node, require, require_fields
-from api.privacy import audience, edge_filter, graph_filter, may_see_node, present
 from api.schemas import PROBLEMS, Neighborhood, NodePage
 from api.services import Services
 from graph.codec import node_record
@@ -23,6 +22,7 @@ from graph.listing import NodeFilter, list_nodes
 from graph.model import Node, NodeKind
 from graph.queries import k_hop
 from graph.store import Deletion
+from graph.visibility import edge_filter, listing_audience, may_see_node, node_filter, present
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"], responses=PROBLEMS)
 
@@ -122,7 +122,7 @@ def list_(
         )
     flt = NodeFilter(_kinds(kind), sector, sdg, community, country, q or None)
     page = list_nodes(
-        services.store, flt, audience(caller), limit=limit, offset=offset, after=cursor
+        services.store, flt, listing_audience(caller), limit=limit, offset=offset, after=cursor
     )
     return JSONResponse(
         {
@@ -252,7 +252,7 @@ def neighbors(
         node_id,
         depth=depth,
         node_kinds=_kinds(kind),
-        allow=graph_filter(caller, graph),
+        allow=node_filter(caller, graph),
         allow_edge=edge_filter(caller, graph),
     )
     ordered = sorted(found.items(), key=lambda item: (item[1], item[0]))

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
-from api.privacy import edge_filter, graph_filter, present
 from api.routes.nodes import findable_node
 from api.schemas import PROBLEMS, PathOut
 from graph.ids import ID_PATTERN
 from graph.queries import shortest_path
+from graph.visibility import edge_filter, node_filter, present
 
 router = APIRouter(
     prefix="/v1/paths", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion]
@@ -38,7 +38,7 @@ def path(
         source,
         target,
         max_depth=max_depth,
-        allow=graph_filter(caller, graph),
+        allow=node_filter(caller, graph),
         allow_edge=edge_filter(caller, graph),
     )
     ids = [source, *(step.target for step in steps)]

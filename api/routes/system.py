@@ -15,10 +15,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.auth import Role, read_audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
-from api.privacy import audience
 from api.schemas import PROBLEMS, AuditPage, Health, Ready, WorkerState
 from graph.listing import count_edges, count_nodes
 from graph.store import edge_ref
+from graph.visibility import listing_audience
 
 router = APIRouter(tags=["system"])
 
@@ -76,7 +76,7 @@ def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     # is left out, so that one answer per audience and store version serves everyone.
     # Counting the edges an audience may see joins every edge to its ends (seconds at
     # 100,000 people), so each audience's answer is kept until the next write.
-    seen = replace(audience(caller), own=frozenset())
+    seen = replace(listing_audience(caller), own=frozenset())
     store = services.store
     found = services.answers.get(
         ("stats", seen, store.last_seq()),

@@ -9,8 +9,8 @@ Who counts: every node that is not a person; a person only when they are discove
 and their profile's visibility is shown to the audience (``public``: public profiles;
 ``members``: public and members-only ones). Private and undiscoverable people count
 nowhere, for nobody, not even as an anonymous number. A person's link to a community
-counts only when the community is no finer than the place precision they chose (the
-rule of :mod:`api.privacy`, restated here because ``graph`` does not import ``api``).
+counts only when the community is no finer than the place precision they chose. Both
+rules are asked of :mod:`graph.visibility`.
 
 Extraction walks only the in-edges of sectors, goals, targets and communities, never
 the whole edge list. It relies on the edge rules of :mod:`graph.edges`: every edge into
@@ -30,8 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from graph.analytics.regions import Regions
-from graph.store import LOCALITY_RANK
-from graph.visibility import AudienceName, listable
+from graph.visibility import AudienceName, listable, places_no_finer
 
 Audience = AudienceName
 SDG_IDS: tuple[str, ...] = tuple(f"sdg:{n}" for n in range(1, 18))
@@ -224,15 +223,12 @@ def build_places(graph: nx.MultiDiGraph, snap: Snapshot) -> Places:
     direct: dict[str, list[str]] = {}
     for community in community_ids:
         level = nodes[community].get("locality")
-        rank = LOCALITY_RANK[level] if level is not None else None
         for source in pred[community]:
             kind = kinds.get(source)
             if kind is None or kind == "community":
                 continue
-            if kind == "person" and rank is not None:
-                precision = nodes[source].get("locality")
-                if precision is not None and rank < LOCALITY_RANK[precision]:
-                    continue  # the link would place them more precisely than they share
+            if kind == "person" and not places_no_finer(nodes[source].get("locality"), level):
+                continue  # the link would place them more precisely than they share
             direct.setdefault(source, []).append(community)
     closure = {c: _ancestors(c, parents) for c in community_ids}
     communities: dict[str, frozenset[str]] = {}

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import KeyRing, Role
-from api.privacy import public_place
 from api.services import Services
 from graph.edges import Edge
+from graph.geo import public_place
 from graph.model import Initiative, LocationPrecision, Person
 from tests.api.conftest import EXACT, HIDDEN_FROM_ANONYMOUS, SECRET_EMAIL
 

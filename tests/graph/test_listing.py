@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from graph.listing import Audience, NodeFilter, list_nodes
+from graph.listing import NodeFilter, list_nodes
 from graph.model import Person
 from graph.store import Store
+from graph.visibility import ListingAudience as Audience
 
 PUBLIC = Audience()
 MEMBERS = Audience(visibilities=frozenset({"public", "members"}))
