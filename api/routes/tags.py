@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field, model_validator
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.editors import existing_tags
 from api.errors import NotFound
-from api.privacy import may_see_node
 from api.routes.nodes import visible_node
 from api.schemas import PROBLEMS
 from embeddings.tagging_results import NO_TAGS, Suggestions
 from graph.editorial.explain import topics_of
 from graph.ids import ID_PATTERN
 from graph.texts import node_text
+from graph.visibility import may_see_node
 
 router = APIRouter(
     prefix="/v1/tags", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion]
