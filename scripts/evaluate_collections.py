@@ -18,9 +18,10 @@ Each system is scored by nDCG@10 (graded gains) on each test half, with paired b
 intervals against the better of BM25 and dense. Fusions are compared from the same
 candidate lists (each side's best ``depth`` with the other side's true scores, as
 :meth:`embeddings.search.SemanticIndex.search` builds them); the shipped default is then
-measured through ``SemanticIndex.search`` itself. ``--tune`` picks the alpha of the
-proposed fusion on the validation halves only (the mean over the four sets, so one default
-serves all). The relevance floor is checked on random-letter queries and on the test
+measured through ``SemanticIndex.search`` itself. The grid (z-score, weighted and RRF
+fusion x ``--alphas``) is scored on the validation halves only, by the mean over the sets
+(one default serves all); the report says which point is best and how the shipped one
+does. The relevance floor is checked on random-letter queries and on the test
 queries (how many lose every hit). Vectors are cached under ``--cache`` (``var/eval``).
 """
 
@@ -299,15 +300,33 @@ def floor_check(index: SemanticIndex, queries: Sequence[evaluate.Query], gibberi
                 ranking: RankingOptions) -> dict[str, Any]:  # fmt: skip
     """How many random-letter queries get a hit, and how many test queries lose all theirs."""
     index.ranking = ranking
-    noisy = [g for g in gibberish if index.search(g, K, mode="hybrid")]
+    answered = {g: index.search(g, K, mode="hybrid") for g in gibberish}
+    noisy = [g for g, hits in answered.items() if hits]
+    unshared = sum(1 for hits in answered.values() for h in hits if not h.matched_terms)
     emptied = [q.id for q in queries if not index.search(q.text, K, mode="hybrid")]
+    noise = [_best_cosine(index, g) for g in gibberish]
+    real = [_best_cosine(index, q.text) for q in queries]
     return {
+        "best_cosine_of_random_letters": {
+            "median": round(float(np.median(noise)), 3),
+            "max": round(float(np.max(noise)), 3),
+        },
+        "best_cosine_of_test_queries": {
+            "p1": round(float(np.percentile(real, 1)), 3),
+            "p5": round(float(np.percentile(real, 5)), 3),
+        },
         "random_letter_queries": len(gibberish),
         "random_letter_queries_with_hits": len(noisy),
-        "examples_with_hits": noisy[:5],
+        "their_hits_sharing_no_word": unshared,
+        "examples_with_hits": {g: [h.matched_terms for h in answered[g]] for g in noisy[:5]},
         "test_queries": len(queries),
         "test_queries_without_hits": len(emptied),
     }
+
+
+def _best_cosine(index: SemanticIndex, text: str) -> float:
+    """The cosine of the nearest item, floor or not."""
+    return index.vectors.search(index.query_vector(text), 1)[0][1]
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -443,9 +462,14 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += [
             "",
             f"Floor: {floor['random_letter_queries_with_hits']} of "
-            f"{floor['random_letter_queries']} random-letter queries get a hit; "
+            f"{floor['random_letter_queries']} random-letter queries get a hit "
+            f"({floor['their_hits_sharing_no_word']} of their hits share no word with it); "
             f"{floor['test_queries_without_hits']} of {floor['test_queries']} test queries "
-            "lose every hit.",
+            "lose every hit. Best cosine of the random letters: median "
+            f"{floor['best_cosine_of_random_letters']['median']:.3f}, max "
+            f"{floor['best_cosine_of_random_letters']['max']:.3f}; of the test queries: 1st "
+            f"percentile {floor['best_cosine_of_test_queries']['p1']:.3f}, 5th "
+            f"{floor['best_cosine_of_test_queries']['p5']:.3f}.",
         ]
     return "\n".join(lines)
 
