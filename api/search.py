@@ -34,6 +34,8 @@ PASSAGE_CHARS = 240
 class Page:
     items: list[dict[str, Any]]
     total: int | None
+    no_good_match: bool = False
+    """Nothing passing the filters cleared the relevance floor (see ``RankingOptions``)."""
 
 
 class SearchService:
@@ -91,7 +93,7 @@ class SearchService:
         allowed, exclude = self._candidates(caller, flt)
         hits = self.index.search(text, offset + limit, mode=mode, allowed=allowed, exclude=exclude)
         total = len(allowed) if allowed is not None else None
-        return Page(self._explain(caller, hits[offset:], text, flt, mode), total)
+        return Page(self._explain(caller, hits[offset:], text, flt, mode), total, not hits)
 
     def similar(
         self,

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from embeddings.errors import CountMismatch, InvalidOption
 from embeddings.ranking import Ranked, normalise_rows
 
-Method = Literal["weighted", "rrf"]
+Method = Literal["zscore", "weighted", "rrf"]
 ScoreSource = Mapping[str, float] | Callable[[Sequence[str]], Mapping[str, float]]
 """The true scores of ids a ranking did not list: a dict, or a function asked once."""
 
@@ -43,6 +43,14 @@ def fuse(
 ) -> list[Fused]:
     """The k best of the union of two rankings, fused; ties broken by id ascending.
 
+    ``zscore`` (what the index ships, see :class:`embeddings.options.RankingOptions`):
+    ``alpha * z(dense) + (1 - alpha) * z(lexical)``, where each
+    side's scores are standardised over the ids being fused (minus their mean, over their
+    standard deviation; a side with no spread contributes 0). Each side then counts by how
+    far a candidate stands out from the others *on that side*, whatever the range of its
+    raw scores: the cosines of related texts spread over a few hundredths, BM25 over its
+    whole range. An id one ranking did not list gets its true score there (as below).
+
     ``weighted``: ``alpha * dense + (1 - alpha) * lexical / top``, where ``dense`` is
     the cosine as is and ``top`` is the best BM25 score of this query among the ids
     being fused, so the lexical part lies in [0, 1]. An id that only one ranking
@@ -55,25 +63,39 @@ def fuse(
     """
     if not 0.0 <= alpha <= 1.0:
         raise InvalidOption("alpha", alpha, "a number from 0 to 1")
-    if method not in ("weighted", "rrf"):
-        raise InvalidOption("method", method, "'weighted' or 'rrf'")
+    if method not in ("zscore", "weighted", "rrf"):
+        raise InvalidOption("method", method, "'zscore', 'weighted' or 'rrf'")
     dense_rank = {item_id: rank for rank, (item_id, _) in enumerate(dense, start=1)}
     lexical_rank = {item_id: rank for rank, (item_id, _) in enumerate(lexical, start=1)}
     union = list(dict.fromkeys([*dense_rank, *lexical_rank]))
     dense_of = _complete(dict(dense), union, dense_scores)
     lexical_of = _complete(dict(lexical), union, lexical_scores)
     top = max((s for s in lexical_of.values() if s > 0), default=1.0)
+    dense_z = _standardised([dense_of.get(i, 0.0) for i in union])
+    lexical_z = _standardised([lexical_of.get(i, 0.0) for i in union])
     fused = []
-    for item_id in union:
+    for at, item_id in enumerate(union):
         d_rank, l_rank = dense_rank.get(item_id), lexical_rank.get(item_id)
         d_score, l_score = dense_of.get(item_id), lexical_of.get(item_id)
-        if method == "weighted":
+        if method == "zscore":
+            score = alpha * dense_z[at] + (1.0 - alpha) * lexical_z[at]
+        elif method == "weighted":
             score = alpha * (d_score or 0.0) + (1.0 - alpha) * (l_score or 0.0) / top
         else:
             score = 2.0 * (_rrf(alpha, d_rank) + _rrf(1.0 - alpha, l_rank))
         fused.append(Fused(item_id, score, d_score, l_score, d_rank, l_rank))
     fused.sort(key=lambda f: (-f.score, f.id))
     return fused[: max(k, 0)]
+
+
+def _standardised(scores: list[float]) -> list[float]:
+    """Each score minus the mean, over the standard deviation (all 0 when they are equal)."""
+    values = np.asarray(scores, dtype=np.float64)
+    spread = float(values.std()) if values.size else 0.0
+    if spread <= 1e-12:
+        return [0.0] * values.size
+    standardised: list[float] = ((values - values.mean()) / spread).tolist()
+    return standardised
 
 
 def _rrf(weight: float, rank: int | None) -> float:

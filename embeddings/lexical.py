@@ -143,6 +143,20 @@ class LexicalIndex:
         scores = self._score_all(query)
         return {item_id: float(scores[self._rows[item_id]]) for item_id in known}
 
+    def known_share(self, query: str, lexicon: Collection[str] = frozenset()) -> float:
+        """The share of the query's distinct words that are known: held by a document the
+        statistics count, or (lower-cased) in ``lexicon``; 0 for a query without words."""
+        words = {term: surface.casefold() for surface, term in tokens(query)}
+        if not words:
+            return 0.0
+        counted = self._counted_rows()
+        known = 0
+        for term, word in words.items():
+            found = self._postings.get(term)
+            if word in lexicon or (found is not None and bool(counted[found[0]].any())):
+                known += 1
+        return known / len(words)
+
     def matched_terms(self, query: str, item_id: str) -> list[str]:
         """The query's words found in this document, in query order, as written in the query."""
         row = self._rows.get(item_id)

@@ -29,6 +29,7 @@ from embeddings.errors import (
 )
 from embeddings.hybrid import Fused, Method, fuse, mmr
 from embeddings.lexical import LexicalIndex
+from embeddings.lexicon import model_words
 from embeddings.options import RankingOptions, VectorOptions
 from embeddings.ranking import Matrix, Vector, normalise
 from embeddings.storage import (
@@ -106,6 +107,7 @@ class SemanticIndex:
         self._queries: OrderedDict[str, Vector] = OrderedDict()
         self.query_cache = _query_cache_size()
         self._forgotten = False  # an erasure since the last save
+        self._words = model_words(encoder)  # for the relevance floor
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -225,7 +227,10 @@ class SemanticIndex:
         """The k items best matching ``text`` among ``allowed`` (all if None).
 
         A text without any letter or digit returns nothing; ``lexical`` mode never runs
-        the model.
+        the model. The relevance floor (see :class:`RankingOptions`): when no more than
+        half of the query's words are known (to an indexed text or to the model's
+        vocabulary, :mod:`embeddings.lexicon`), as with random letters, a hit must share a
+        word with the query or be at least ``ranking.floor`` close in meaning.
         """
         if mode not in ("hybrid", "dense", "lexical"):
             raise InvalidOption("mode", mode, "'hybrid', 'dense' or 'lexical'")
@@ -241,6 +246,9 @@ class SemanticIndex:
                 fused = [Fused(i, s, s, None, r, None) for r, (i, s) in enumerate(ranked, 1)]
             else:
                 fused = self._hybrid(text, query, k, allowed, exclude, alpha, method)
+            if query is not None and self._lexical.known_share(text, self._words) <= 0.5:
+                floor = self.ranking.floor
+                fused = [f for f in fused if (f.lexical or 0.0) > 0 or (f.dense or 0.0) >= floor]
             return [
                 Hit(
                     f.id,

@@ -21,11 +21,14 @@ the baseline hybrid (``--baseline``, by default the shipped ``RankingOptions``) 
 tuned hybrid are then compared on the test halves (nDCG@10, recall@100, MRR@10), with
 a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 
-``tagging`` hands its arguments to ``run()`` of ``scripts/evaluate_tagging.py``, and
-``recommend`` to ``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md).
+``collections`` hands its arguments to ``run()`` of ``scripts/evaluate_collections.py``
+(Cranfield, CISI, the DPG evidence and the demo queries; BM25, dense and fusions),
+``tagging`` to ``run()`` of ``scripts/evaluate_tagging.py``, and ``recommend`` to
+``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md).
 
     .venv/bin/python scripts/evaluate.py retrieval
     .venv/bin/python scripts/evaluate.py recommend
+    .venv/bin/python scripts/evaluate.py collections --collections ../shared/data/eval
     .venv/bin/python scripts/evaluate.py all
 """
 
@@ -68,6 +71,7 @@ log = logging.getLogger("evaluate")
 REPO = Path(__file__).resolve().parents[1]
 TAGGING = Path(__file__).with_name("evaluate_tagging.py")
 RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
+COLLECTIONS = Path(__file__).with_name("evaluate_collections.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -244,6 +248,7 @@ class MemoEncoder:
 
     def __init__(self, encoder: Encoder) -> None:
         self.name, self.dimension = encoder.name, encoder.dimension
+        self.path = getattr(encoder, "path", None)  # the model's vocabulary (relevance floor)
         self._encoder = encoder
         self._memo: dict[str, np.ndarray] = {}
 
@@ -561,6 +566,11 @@ def run_recommend(arguments: Sequence[str]) -> int:
     return run_script(RECOMMEND, "recommend", arguments)
 
 
+def run_collections(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_collections.py: Cranfield, CISI, DPG and the demo."""
+    return run_script(COLLECTIONS, "collections", arguments)
+
+
 def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
     """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
     if not script.is_file():
@@ -603,9 +613,9 @@ def _ints(text: str) -> list[int]:
 def _ranking(text: str) -> RankingOptions:
     """``METHOD:ALPHA:DEPTH``, e.g. ``weighted:0.7:50``."""
     name, alpha, depth = text.split(":")
-    methods: dict[str, Method] = {"weighted": "weighted", "rrf": "rrf"}
+    methods: dict[str, Method] = {"zscore": "zscore", "weighted": "weighted", "rrf": "rrf"}
     if name not in methods:
-        raise argparse.ArgumentTypeError(f"method must be weighted or rrf, got {name!r}")
+        raise argparse.ArgumentTypeError(f"method must be zscore, weighted or rrf, got {name!r}")
     return RankingOptions(alpha=float(alpha), method=methods[name], depth=int(depth))
 
 
@@ -635,7 +645,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
     (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["tagging"], ["recommend"]):
+    if given[:1] in (["tagging"], ["recommend"], ["collections"]):
         return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -646,6 +656,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "recommend", help="scripts/evaluate_recommend.py run(): recommender vs baselines"
     )
     recommend.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    collections = commands.add_parser(
+        "collections",
+        help="scripts/evaluate_collections.py run(): BM25, dense and fusions on Cranfield, "
+        "CISI, DPG evidence and the demo",
+    )
+    collections.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
     add_retrieval_options(commands.add_parser("all", help="retrieval, tagging, recommend"))
     return parser.parse_args(argv)
 
@@ -659,6 +675,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tagging(options.arguments)
     if options.command == "recommend":
         return run_recommend(options.arguments)
+    if options.command == "collections":
+        return run_collections(options.arguments)
     return max(run_retrieval(options), run_tagging([]), run_recommend([]))
 
 

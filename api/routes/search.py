@@ -26,6 +26,7 @@ from graph.model import Node
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion])
 
+NO_GOOD_MATCH = "no good match"
 ExampleId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=160)]
 
 
@@ -70,6 +71,14 @@ class SearchPage(BaseModel):
     offset: int
 
 
+class TextSearchPage(SearchPage):
+    no_good_match: bool = Field(
+        description="True when nothing clears the relevance floor: no node passing the "
+        "filters matches the query (random letters, words no text uses); items is then empty"
+    )
+    message: str | None = Field(description='"no good match" when no_good_match is true, else null')
+
+
 def search_filter(
     kind: Sequence[str] | None,
     sector: str | None,
@@ -96,7 +105,7 @@ def search_filter(
     return SearchFilter(kinds, sector, sdg, community, country, near, active)
 
 
-@router.get("/search", response_model=SearchPage, summary="Search the network")
+@router.get("/search", response_model=TextSearchPage, summary="Search the network")
 def search(
     services: ServicesDep,
     caller: CallerDep,
@@ -118,7 +127,14 @@ def search(
     flt = search_filter(kind, sector, sdg, community, country, lat, lon, radius_km, active)
     page = services.search.search(caller, q, flt, mode=mode, limit=limit, offset=offset)
     return JSONResponse(
-        {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+        {
+            "items": page.items,
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+            "no_good_match": page.no_good_match,
+            "message": NO_GOOD_MATCH if page.no_good_match else None,
+        }
     )
 
 

@@ -134,3 +134,25 @@ def test_more_like_this_from_stored_vectors(
     assert "person:ivy" not in unlike
     hidden = client.get("/v1/nodes/person:priv/similar")
     assert hidden.status_code == 404
+
+
+def test_random_letters_get_a_plain_no_good_match(client: TestClient) -> None:
+    for mode in ("hybrid", "dense", "lexical"):
+        response = client.get("/v1/search", params={"q": "xqzv kplmw", "mode": mode})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["items"] == [], mode
+        assert body["no_good_match"] is True and body["message"] == "no good match"
+
+
+def test_a_real_query_is_a_good_match_with_words_as_typed(client: TestClient) -> None:
+    body = client.get("/v1/search", params={"q": "What about Mentoring the youths?"}).json()
+    assert body["items"] and body["no_good_match"] is False and body["message"] is None
+    words = {w for item in body["items"] for w in item["explanation"]["matched_terms"]}
+    assert "Mentoring" in words  # as typed, not the stem "mentor"
+    assert not words & {"What", "about", "the", "what"}
+
+
+def test_no_good_match_is_in_the_openapi_document(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["TextSearchPage"]
+    assert {"no_good_match", "message"} <= set(schema["properties"])

@@ -75,3 +75,26 @@ def test_mmr_stops_at_k_and_checks_its_input() -> None:
     assert mmr([], np.zeros((0, 2)), k=3) == []
     with pytest.raises(CountMismatch):
         mmr(CANDIDATES, VECTORS[:2], k=2)
+
+
+def test_zscore_fusion_weighs_how_far_each_side_stands_out() -> None:
+    # The cosines differ by hundredths, BM25 by a factor of two: standardised, the dense
+    # side's clear winner ("a") still beats the lexical side's ("c") at alpha 0.8.
+    dense = [("a", 0.62), ("b", 0.50), ("c", 0.49)]
+    lexical = [("c", 10.0), ("b", 5.0), ("a", 4.0)]
+    fused = fuse(dense, lexical, method="zscore", alpha=0.8, k=3)
+    assert [f.id for f in fused] == ["a", "c", "b"]
+    d = np.array([0.62, 0.50, 0.49])
+    lex = np.array([4.0, 5.0, 10.0])
+    expected_a = 0.8 * (d[0] - d.mean()) / d.std() + 0.2 * (lex[0] - lex.mean()) / lex.std()
+    assert fused[0].score == pytest.approx(expected_a)
+    assert (fused[0].dense, fused[0].lexical) == (0.62, 4.0)
+    weighted = fuse(dense, lexical, method="weighted", alpha=0.8, k=3)
+    assert weighted[0].id == "c"  # the raw cosines let BM25's spread decide
+
+
+def test_zscore_fusion_ignores_a_side_without_spread() -> None:
+    fused = fuse([("a", 0.5), ("b", 0.4)], [], method="zscore", alpha=0.5, k=2,
+                 lexical_scores={"a": 0.0, "b": 0.0})  # fmt: skip
+    assert [f.id for f in fused] == ["a", "b"]
+    assert fused[0].score == pytest.approx(0.5) and fused[1].score == pytest.approx(-0.5)

@@ -70,12 +70,13 @@ def test_an_updated_item_is_found_by_its_new_text_not_its_old(
 
 
 def test_hybrid_hits_explain_themselves(index: SemanticIndex) -> None:
+    index.ranking = RankingOptions(method="weighted", alpha=0.8)
     hit = index.search("Mentoring teenagers", 3)[0]
     assert hit.id == "mentoring"
     assert hit.matched_terms == ("Mentoring", "teenagers")
     assert hit.dense is not None and hit.lexical is not None
     assert (hit.dense_rank, hit.lexical_rank) == (1, 1)
-    alpha = RankingOptions().alpha  # the lexical side is normalised by its top score: 1.0
+    alpha = index.ranking.alpha  # the lexical side is normalised by its top score: 1.0
     assert hit.score == pytest.approx(alpha * hit.dense + (1 - alpha) * 1.0)
 
 

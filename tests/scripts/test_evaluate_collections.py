@@ -1,0 +1,103 @@
+"""scripts/evaluate_collections.py: reading BEIR folders, the demo queries, skipping cleanly."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def _load() -> ModuleType:
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))  # it imports its sibling evaluate.py
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_collections", SCRIPTS / "evaluate_collections.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+collections = _load()
+
+
+def _write_beir(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    docs = [
+        {"_id": "d1", "title": "Wing flutter", "text": "Flutter of a thin wing at high speed."},
+        {"_id": "d2", "title": "", "text": "Heat transfer in a slab."},
+        {"_id": "d3", "title": "Boundary layers", "text": "Laminar boundary layers."},
+    ]
+    queries = [
+        {"_id": "1", "text": "wing flutter at speed"},
+        {"_id": "2", "text": "heat in slabs"},
+        {"_id": "3", "text": "a query nobody judged"},
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
+    (folder / "qrels.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n1\td1\t3\n1\td3\t1\n2\td2\t1\n2\td3\t0\n"
+    )
+
+
+def test_a_beir_folder_gives_title_and_text_and_graded_judgements(tmp_path: Path) -> None:
+    _write_beir(tmp_path / "tiny")
+    loaded = collections.load_beir(tmp_path / "tiny", "tiny")
+    assert loaded.items == [
+        ("d1", "Wing flutter Flutter of a thin wing at high speed."),
+        ("d2", "Heat transfer in a slab."),
+        ("d3", "Boundary layers Laminar boundary layers."),
+    ]
+    by_id = {q.id: q for q in loaded.queries}
+    assert set(by_id) == {"tiny:1", "tiny:2"}  # unjudged queries are left out
+    assert by_id["tiny:1"].relevance == {"d1": 3.0, "d3": 1.0}
+    assert by_id["tiny:2"].relevance == {"d2": 1.0}  # a zero grade is not relevant
+    assert by_id["tiny:1"].key == "tiny:1"
+
+
+def test_missing_collections_are_skipped_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert collections.run(["--collections", str(tmp_path / "absent"), "--no-demo"]) == 0
+    err = capsys.readouterr().err
+    assert "cranfield skipped" in err and "cisi skipped" in err
+    assert "nothing to evaluate" in err
+
+
+def test_each_demo_query_finds_the_entries_of_its_practice() -> None:
+    from graph.demo.practices import PRACTICES
+
+    practice = PRACTICES["peace"][0]
+    items = [
+        ("wisdom_entry:a", f"Notes. {practice.steps[1].capitalize()}. It worked."),
+        ("wisdom_entry:b", "Something else entirely."),
+        ("person:c", f"I once heard that {practice.steps[1]}."),  # not an entry
+    ]
+    queries = {q.id: q for q in collections.demo_queries(items)}
+    assert queries[f"demo:{practice.name}"].relevance == {"wisdom_entry:a": 1.0}
+    assert queries[f"demo:{practice.name}"].text == collections.DEMO_QUERIES[practice.name]
+    assert len(queries) == 1  # practices without an entry are left out
+
+
+def test_every_demo_practice_has_a_query_in_other_words() -> None:
+    from graph.demo.practices import PRACTICES
+
+    names = {p.name for ps in PRACTICES.values() for p in ps}
+    assert set(collections.DEMO_QUERIES) == names
+    for name, query in collections.DEMO_QUERIES.items():
+        assert query.casefold() != name.casefold()
+
+
+def test_random_letters_are_stable_and_letters_only() -> None:
+    first = collections.random_letters(50, seed=3)
+    assert first == collections.random_letters(50, seed=3)
+    assert first != collections.random_letters(50, seed=4)
+    assert all(q.replace(" ", "").isalpha() and q.islower() for q in first)
