@@ -21,6 +21,8 @@ from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
+from graph.analytics.freshness import PrivacyEpochs
+from graph.counts import VisibleCounts
 from graph.feed import ChangeFeed
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
@@ -99,7 +101,11 @@ class Services:
     written_seq: int = field(default=0)
     """The last change written through this process (its reads wait for it)."""
     answers: Answers = field(default_factory=Answers, repr=False)
-    """Costly answers per store version (the counts of /v1/stats)."""
+    """Costly answers per store version."""
+    counts: VisibleCounts | None = field(default=None, repr=False)
+    """Nodes and edges per kind and audience (/v1/stats), a projection of the feed."""
+    epochs: PrivacyEpochs | None = field(default=None, repr=False)
+    """What each audience had withdrawn, by version (which older figures may be answered)."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -115,13 +121,15 @@ class Services:
         audiences = AudienceIndex.from_graph(view.graph)
         profiles = ProfileIndex.from_store(store)
         search = SearchService(store, view, open_index(settings, store), audiences)
+        counts = VisibleCounts(view)  # after the view: it reads the view as applied
+        epochs = PrivacyEpochs(view)
         feed = ChangeFeed(
-            store, [view, audiences, profiles, search], seq=view.seq,
+            store, [view, counts, epochs, audiences, profiles, search], seq=view.seq,
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
-                       search, feed)  # fmt: skip
+                       search, feed, counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()
