@@ -268,27 +268,72 @@ class SectorAnalytics:
                     self._work.notify_all()
 
     def _refresh(self, key: tuple[Any, ...], job: _Job) -> None:
-        """Compute ``key`` at the current version, holding the lock only to read."""
+        """Compute ``key`` at the current version without holding the lock for long."""
         assert self.lock is not None
-        with self.lock.read():
-            seq = self.view.seq
-            with self._cache_lock:
-                entry = self._figures.get(key)
-            if entry is not None and entry.seq >= seq:
-                return
-            epoch = self._read_epoch(job.audience, seq)
-            snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
-            needs = list(job.needs(self.view.graph, snap))
-            frozen = freeze(self.view.graph, needs)
-            similarity: TextSimilarity | None = None
-            if job.similarity is not None:
-                wanted = needs if job.vectors is None else list(job.vectors(frozen, snap))
-                similarity = PinnedSimilarity(job.similarity, self.lock, self.view, seq,
-                                              known=job.similarity.vectors(wanted),
-                                              asked=wanted)  # fmt: skip
+        found = self._extract(key, job, locked=False) or self._extract(key, job, locked=True)
+        if found is None:
+            return  # already current
+        seq, epoch, snap, places, frozen, wanted = found
+        similarity: TextSimilarity | None = None
+        if job.similarity is not None:
+            with self.lock.read():
+                if self.view.seq != seq:
+                    raise VersionMoved(seq)
+                known = job.similarity.vectors(wanted)
+            similarity = PinnedSimilarity(job.similarity, self.lock, self.view, seq,
+                                          known=known, asked=wanted)  # fmt: skip
         value = job.compute(frozen, snap, places, similarity, seq)
         self.background_runs += 1
         self._keep(key, _Entry(seq, epoch, value))
+
+    def _extract(self, key: tuple[Any, ...], job: _Job, *, locked: bool) -> Any:
+        """(seq, epoch, snapshot, places, frozen graph, vector ids) of the current version,
+        None if the figure is current already; False if an optimistic read met a write.
+
+        ``locked``: under the read lock. Otherwise without it, checked afterwards with the
+        lock's write generation: the snapshot, places and copy take seconds at 100,000
+        people, during which a waiting writer would hold up every new request. A read
+        that met a write (whose half-applied state may even raise) is thrown away.
+        """
+        assert self.lock is not None
+        lock, view = self.lock, self.view
+        if locked:
+            lock.acquire_read()
+        start = lock.generation
+        try:
+            if start % 2:
+                return False  # a writer is in
+            seq = view.seq
+            with self._cache_lock:
+                entry = self._figures.get(key)
+                snap = self._blocks.get((seq, "snapshot", job.audience))
+                places = self._blocks.get((seq, "places", job.audience))
+            if entry is not None and entry.seq >= seq:
+                return None
+            epoch = self._epoch(job.audience)
+            if snap is None:
+                snap = build_snapshot(view.graph, seq=seq, audience=job.audience,
+                                      regions=self.regions)  # fmt: skip
+            if places is None and job.places:
+                places = build_places(view.graph, snap)
+            needs = list(job.needs(view.graph, snap))
+            frozen = freeze(view.graph, needs)
+        except Exception:
+            if not locked and lock.generation != start:
+                return False
+            raise
+        finally:
+            if locked:
+                lock.release_read()
+        if not locked and lock.generation != start:
+            return False
+        self._block((seq, "snapshot", job.audience), lambda: snap)
+        if places is not None:
+            self._block((seq, "places", job.audience), lambda: places)
+        with self._cache_lock:
+            self._epoch_at[(seq, job.audience)] = epoch
+        wanted = needs if job.vectors is None else list(job.vectors(frozen, snap))
+        return seq, epoch, snap, places if places is not None else NO_PLACES, frozen, wanted
 
     # -- building blocks ------------------------------------------------------
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from graph.analytics import SectorAnalytics
+from graph.analytics import engine as engine_module
 from graph.analytics.engine import Versioned, freeze
 from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.demo import demo_records
@@ -212,3 +213,33 @@ def test_a_frozen_graph_shares_nothing_a_write_changes(store: Store) -> None:
     view.graph.nodes["person:ben"]["visibility"] = "private"
     assert {t: set(k) for t, k in frozen._succ["person:ben"].items()} == before
     assert frozen.nodes["person:ben"]["visibility"] == "public"
+
+
+def test_a_background_read_that_meets_a_write_is_read_again_under_the_lock(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot is read without the lock, then checked: a write that landed meanwhile
+    throws the read away, and it is read again holding the lock."""
+    view, similarity = overlap_world(store)
+    engine, feed = following(store, view)
+    engine.overlap("public", similarity)
+    store.write(person("fay", ["business", "restorative-justice"], [8]))
+    feed.catch_up()
+    read_at: list[int] = []
+    real = engine_module.build_snapshot
+
+    def meddled(graph: object, **options: object) -> object:
+        read_at.append(int(options["seq"]))  # type: ignore[call-overload]
+        if len(read_at) == 1:  # a write lands in the middle of the first read
+            store.write(person("gus", ["business", "restorative-justice"], [8]))
+            feed.step()
+        return real(graph, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "build_snapshot", meddled)
+    behind = view.seq
+    assert not engine.overlap("public", similarity).current
+    assert engine.settle()
+    fresh = engine.overlap("public", similarity)
+    assert read_at == [behind, view.seq] and view.seq > behind
+    assert fresh.current and fresh.seq == view.seq and shared(fresh, BIZ, RJ) == 2
+    assert engine.background_runs == 1
