@@ -128,6 +128,7 @@ class Services:
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
+        counts.build()
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
                        search, feed, counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)

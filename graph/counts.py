@@ -12,10 +12,11 @@ answered from the graph view instead, in time independent of the network's size:
   community finer than their precision), as the edge lists show them.
 
 :class:`VisibleCounts` is a projection of the change feed. The totals are built by one
-pass over the view on first use (under the caller's read lock); after that each batch
+pass over the view at start (:meth:`VisibleCounts.build`); after that each batch
 moves them by the difference between the old and new contributions of the nodes it
 touches, their edges, and the edges it names. A batch with an erasure (which names
-nobody) drops the totals, to be built again on the next use.
+nobody) drops the totals, to be built again on the next use (under that request's read
+lock).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class VisibleCounts:
         self._totals: Tallies | None = None
         self._building = threading.Lock()
 
+    def build(self) -> None:
+        """Count everything now (at start, before requests), not on first use."""
+        self._totals = _tally_all(self.view.graph)
+
     def counts(self, audience: CountAudience) -> dict[str, dict[str, int]]:
         """``{"nodes": {kind: n}, "edges": {kind: n}}`` for the view's current version.
 
@@ -76,7 +81,7 @@ class VisibleCounts:
             with self._building:
                 totals = self._totals
                 if totals is None:
-                    totals = self._totals = _tally(self.view.graph, self.view.graph.nodes, None)
+                    totals = self._totals = _tally_all(self.view.graph)
         found = totals[audience]
         return {
             "nodes": {k: n for k, n in sorted(found.nodes.items()) if n},
@@ -111,13 +116,39 @@ def _named_edges(batch: ChangeBatch) -> list[EdgeKey]:
     return found
 
 
-def _tally(
-    graph: nx.MultiDiGraph, nodes: Iterable[str], edges: Iterable[EdgeKey] | None
-) -> Tallies:
-    """What ``nodes`` and the edges they touch, and ``edges``, contribute as the graph is now.
+def _tally_all(graph: nx.MultiDiGraph) -> Tallies:
+    """Every node and edge of the graph, counted per audience.
 
-    ``edges`` None: ``nodes`` are every node, and every edge is counted once.
+    One pass over the edges for ``all``; each audience below takes away the edges of the
+    people hidden from it and the links that would place someone too precisely (those
+    are out-edges of people), rather than judging every edge three times.
     """
+    attrs, succ, pred = graph._node, graph._succ, graph._pred
+    nodes = Counter(a["kind"] for a in attrs.values())
+    edges = Counter(k for links in succ.values() for kinds in links.values() for k in kinds)
+    out: Tallies = {"all": _Tally(nodes, edges)}
+    people = [(n, a) for n, a in attrs.items() if a["kind"] == "person"]
+    for audience in ("public", "members"):
+        hidden = {n for n, a in people if not _counts(audience, a)}
+        gone = _Tally(Counter(attrs[n]["kind"] for n in hidden), Counter())
+        for node in hidden:
+            gone.edges.update(k for kinds in succ[node].values() for k in kinds)
+            gone.edges.update(k for s, kinds in pred[node].items() if s not in hidden
+                              for k in kinds)  # fmt: skip
+        for node, a in people:
+            if node in hidden or a.get("locality") is None:
+                continue
+            for target, kinds in succ[node].items():
+                if target not in hidden:
+                    gone.edges.update(k for k in kinds if _finer(k, a, attrs[target]))
+        tally = _Tally(Counter(nodes), Counter(edges))
+        tally.add(gone, -1)
+        out[audience] = tally
+    return out
+
+
+def _tally(graph: nx.MultiDiGraph, nodes: Iterable[str], edges: Iterable[EdgeKey]) -> Tallies:
+    """What ``nodes`` and the edges they touch, and ``edges``, contribute as the graph is now."""
     out = _empty()
     attrs: Mapping[str, dict[str, Any]] = graph._node
     counted = {a: out[a] for a in AUDIENCES}
@@ -127,18 +158,13 @@ def _tally(
         for audience, tally in counted.items():
             if _counts(audience, a):
                 tally.nodes[a["kind"]] += 1
-    keys: Iterable[EdgeKey]
-    if edges is None:
-        keys = ((s, t, k) for s, t, k in graph.edges(keys=True))
-    else:
-        found: set[EdgeKey] = set()
-        succ, pred = graph._succ, graph._pred
-        for node in present:
-            found.update((node, t, k) for t, kinds in succ[node].items() for k in kinds)
-            found.update((s, node, k) for s, kinds in pred[node].items() for k in kinds)
-        found.update(e for e in edges if graph.has_edge(e[0], e[1], key=e[2]))
-        keys = found
-    for source, target, kind in keys:
+    found: set[EdgeKey] = set()
+    succ, pred = graph._succ, graph._pred
+    for node in present:
+        found.update((node, t, k) for t, kinds in succ[node].items() for k in kinds)
+        found.update((s, node, k) for s, kinds in pred[node].items() for k in kinds)
+    found.update(e for e in edges if graph.has_edge(e[0], e[1], key=e[2]))
+    for source, target, kind in found:
         s, t = attrs[source], attrs[target]
         for audience, tally in counted.items():
             shown = _counts(audience, s) and _counts(audience, t)

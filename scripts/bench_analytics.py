@@ -10,8 +10,9 @@ For each size the script measures, in one process, on the graph view a worker ho
   council proposal for a few sectors): what a request waits for and how long the next
   write waits to be applied meanwhile. BASELINE: the figure computed by the request,
   holding the read lock (``staleness`` 0, the engine before this change). NEW: the figure
-  of the version before answered at once and the current one computed in the background
-  (two writes are applied while it runs; their waits for the lock are reported);
+  of the version before answered at once and the current one computed in the background,
+  while a write is applied every 0.25 s (their longest wait, and how many background
+  reads met a write and were read again under the lock, are reported);
 - **/v1/stats**: BASELINE the SQL counts of ``graph.listing`` per audience (what the route
   did), NEW ``graph.counts.VisibleCounts`` (first use, then per request after a write,
   and its cost in the feed's apply).
@@ -59,6 +60,7 @@ from graph.store import Store
 from graph.view import GraphView
 
 SECTORS = ("sector:education", "sector:health", "sector:environment")
+WRITE_EVERY = 0.25  # seconds between writes while a figure is computed in the background
 LENIENT = Staleness(max_changes=1_000_000, max_seconds=3600.0)
 SQL_AUDIENCE = {
     "public": Audience(visibilities=frozenset({"public"})),
@@ -106,6 +108,8 @@ class World:
         self.similarity = IndexSimilarity(open_index(folder, self.store, seed))
         self.regions = load_regions(self.settings.reference_dir)
         self.written = 0
+        self.sectors = len(SECTORS)
+        self.run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")  # ids no earlier run wrote
 
     def engine(self, staleness: Staleness) -> SectorAnalytics:
         return SectorAnalytics(self.store, self.view, self.regions, lock=self.feed.lock,
@@ -114,14 +118,14 @@ class World:
     def write(self) -> float:
         """Write a new public person and apply it; how long the apply waited and took."""
         self.written += 1
-        self.store.write([Person(id=f"person:bench-{self.written}", name="Bench Person")])
+        self.store.write([Person(id=f"person:bench-{self.run}-{self.written}", name="Bench")])
         seconds, _ = timed(self.feed.step)
         return seconds
 
     def figures(self, engine: SectorAnalytics) -> dict[str, Callable[[], Any]]:
         sim = self.similarity
         found: dict[str, Callable[[], Any]] = {"overlap": lambda: engine.overlap("public", sim)}
-        for s in SECTORS:
+        for s in SECTORS[: self.sectors]:
             name = s.partition(":")[2]
             found[f"bridges {name}"] = lambda s=s: engine.bridges("public", s)  # type: ignore[misc]
             found[f"groups {name}"] = lambda s=s: engine.groups("public", sim, s)  # type: ignore[misc]
@@ -193,13 +197,15 @@ def after_a_write(world: World) -> dict[str, dict[str, float]]:
         row["new_answer_current"] = float(answer.current)
         waits = []
         started = time.perf_counter()
+        locked = new.locked_reads
         while not new.settle(timeout=0.0):
             waits.append(world.write())
-            time.sleep(0.05)
+            time.sleep(WRITE_EVERY)
         new.settle()
         row["new_background_ms"] = ms(time.perf_counter() - started)
         row["new_writes_during"] = len(waits)
         row["new_write_wait_max_ms"] = ms(max(waits, default=0.0))
+        row["new_reads_again_under_lock"] = new.locked_reads - locked
         results[name] = row
         print(f"  {name}: {row}", flush=True)
     return results
@@ -229,6 +235,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="people, comma-separated")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sectors", type=int, default=3, help="sectors measured (1-3)")
     parser.add_argument("--bench-dir", type=Path, default=Path("var/bench"))
     parser.add_argument("--json", type=Path, default=Path("var/bench/analytics.json"))
     options = parser.parse_args()
@@ -244,6 +251,7 @@ def main() -> None:
         folder = options.bench_dir / f"analytics-{people}-seed{options.seed}"
         ensure_store(folder, people, options.seed)
         world = World(folder, options.seed)
+        world.sectors = options.sectors
         graph = world.view.graph
         print(f"{people} people: {graph.number_of_nodes()} nodes, "
               f"{graph.number_of_edges()} edges", flush=True)  # fmt: skip

@@ -137,6 +137,8 @@ class SectorAnalytics:
         self._work = threading.Condition()
         self._worker: threading.Thread | None = None
         self.background_runs = 0
+        self.locked_reads = 0
+        """Background reads that met a write and were read again under the lock."""
 
     # -- versions -------------------------------------------------------------------
 
@@ -270,7 +272,10 @@ class SectorAnalytics:
     def _refresh(self, key: tuple[Any, ...], job: _Job) -> None:
         """Compute ``key`` at the current version without holding the lock for long."""
         assert self.lock is not None
-        found = self._extract(key, job, locked=False) or self._extract(key, job, locked=True)
+        found = self._extract(key, job, locked=False)
+        if found is False:
+            self.locked_reads += 1
+            found = self._extract(key, job, locked=True)
         if found is None:
             return  # already current
         seq, epoch, snap, places, frozen, wanted = found
