@@ -131,16 +131,23 @@ def _tally_all(graph: nx.MultiDiGraph) -> Tallies:
     for audience in ("public", "members"):
         hidden = {n for n, a in people if not _counts(audience, a)}
         gone = _Tally(Counter(attrs[n]["kind"] for n in hidden), Counter())
+        lost = gone.edges
         for node in hidden:
-            gone.edges.update(k for kinds in succ[node].values() for k in kinds)
-            gone.edges.update(k for s, kinds in pred[node].items() if s not in hidden
-                              for k in kinds)  # fmt: skip
+            for kinds in succ[node].values():
+                for kind in kinds:
+                    lost[kind] += 1
+            for source, kinds in pred[node].items():
+                if source not in hidden:  # an edge between two hidden people went above
+                    for kind in kinds:
+                        lost[kind] += 1
         for node, a in people:
             if node in hidden or a.get("locality") is None:
                 continue
             for target, kinds in succ[node].items():
-                if target not in hidden:
-                    gone.edges.update(k for k in kinds if _finer(k, a, attrs[target]))
+                if attrs[target]["kind"] == "community" and not PLACING_EDGES.isdisjoint(kinds):
+                    for kind in kinds:
+                        if _finer(kind, a, attrs[target]):
+                            lost[kind] += 1
         tally = _Tally(Counter(nodes), Counter(edges))
         tally.add(gone, -1)
         out[audience] = tally

@@ -278,36 +278,37 @@ class SectorAnalytics:
             found = self._extract(key, job, locked=True)
         if found is None:
             return  # already current
-        seq, epoch, snap, places, frozen, wanted = found
-        similarity: TextSimilarity | None = None
-        if job.similarity is not None:
-            with self.lock.read():
-                if self.view.seq != seq:
-                    raise VersionMoved(seq)
-                known = job.similarity.vectors(wanted)
-            similarity = PinnedSimilarity(job.similarity, self.lock, self.view, seq,
-                                          known=known, asked=wanted)  # fmt: skip
+        seq, epoch, snap, places, frozen, similarity = found
         value = job.compute(frozen, snap, places, similarity, seq)
         self.background_runs += 1
         self._keep(key, _Entry(seq, epoch, value))
 
     def _extract(self, key: tuple[Any, ...], job: _Job, *, locked: bool) -> Any:
-        """(seq, epoch, snapshot, places, frozen graph, vector ids) of the current version,
+        """(seq, epoch, snapshot, places, frozen graph, similarity) of the current version,
         None if the figure is current already; False if an optimistic read met a write.
 
         ``locked``: under the read lock. Otherwise without it, checked afterwards with the
         lock's write generation: the snapshot, places and copy take seconds at 100,000
         people, during which a waiting writer would hold up every new request. A read
-        that met a write (whose half-applied state may even raise) is thrown away.
+        that met a write (whose half-applied state may even raise) is thrown away. The
+        text vectors the figure reads are read under the lock, at the same version.
         """
         assert self.lock is not None
-        lock, view = self.lock, self.view
+        lock = self.lock
         if locked:
             lock.acquire_read()
-        start = lock.generation
         try:
-            if start % 2:
-                return False  # a writer is in
+            return self._extract_at(key, job, lock.generation, locked=locked)
+        finally:
+            if locked:
+                lock.release_read()
+
+    def _extract_at(self, key: tuple[Any, ...], job: _Job, start: int, *, locked: bool) -> Any:
+        assert self.lock is not None
+        lock, view = self.lock, self.view
+        if start % 2:
+            return False  # a writer is in
+        try:
             seq = view.seq
             with self._cache_lock:
                 entry = self._figures.get(key)
@@ -327,18 +328,28 @@ class SectorAnalytics:
             if not locked and lock.generation != start:
                 return False
             raise
-        finally:
-            if locked:
-                lock.release_read()
-        if not locked and lock.generation != start:
+        if lock.generation != start:
             return False
+        similarity: TextSimilarity | None = None
+        if job.similarity is not None:
+            wanted = needs if job.vectors is None else list(job.vectors(frozen, snap))
+            if not locked:
+                lock.acquire_read()
+            try:
+                if lock.generation != start:
+                    return False  # a write came after the optimistic read
+                known = job.similarity.vectors(wanted)
+            finally:
+                if not locked:
+                    lock.release_read()
+            similarity = PinnedSimilarity(job.similarity, lock, view, seq,
+                                          known=known, asked=wanted)  # fmt: skip
         self._block((seq, "snapshot", job.audience), lambda: snap)
         if places is not None:
             self._block((seq, "places", job.audience), lambda: places)
         with self._cache_lock:
             self._epoch_at[(seq, job.audience)] = epoch
-        wanted = needs if job.vectors is None else list(job.vectors(frozen, snap))
-        return seq, epoch, snap, places if places is not None else NO_PLACES, frozen, wanted
+        return seq, epoch, snap, places if places is not None else NO_PLACES, frozen, similarity
 
     # -- building blocks ------------------------------------------------------
 
