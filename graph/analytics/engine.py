@@ -62,6 +62,7 @@ T = TypeVar("T")
 NEVER_BEHIND = Staleness()
 NO_PLACES = Places({}, {}, {})
 RETRIES = 3
+IDLE_SECONDS = 30.0
 """Background attempts at a figure while the version keeps moving under it."""
 
 
@@ -249,9 +250,14 @@ class SectorAnalytics:
             return self._work.wait_for(lambda: not self._pending and not self._busy, timeout)
 
     def _run(self) -> None:
+        """Compute what is asked for, one figure at a time; ends when idle for a while
+        (the next request that needs it starts another), so that an engine no longer
+        used leaves no thread behind."""
         while True:
             with self._work:
-                self._work.wait_for(lambda: bool(self._pending))
+                if not self._work.wait_for(lambda: bool(self._pending), IDLE_SECONDS):
+                    self._worker = None
+                    return
                 key, job = next(iter(self._pending.items()))
                 self._busy = True
             try:
