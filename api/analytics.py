@@ -27,6 +27,8 @@ from api.services import Services
 from graph.analytics import Audience, SectorAnalytics, load_regions
 from graph.analytics.bridges import explain_bridge, explain_failure_point
 from graph.analytics.councils import explain_proposal, explain_seat
+from graph.analytics.engine import Versioned
+from graph.analytics.freshness import Staleness
 from graph.analytics.gaps import explain_gap
 from graph.analytics.groups import explain_group
 from graph.analytics.names import join_words, node_ref, plural, sdg_phrase, sdg_ref
@@ -49,11 +51,22 @@ def analytics(services: Services) -> SectorAnalytics:
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None or engine.store is not services.store:
-            regions = load_regions(services.settings.reference_dir)
-            engine = SectorAnalytics(services.store, services.view, regions)
+            settings = services.settings
+            regions = load_regions(settings.reference_dir)
+            staleness = Staleness(
+                settings.analytics_stale_changes, settings.analytics_stale_seconds
+            )
+            engine = SectorAnalytics(services.store, services.view, regions,
+                                     lock=services.feed.lock, epochs=services.epochs,
+                                     staleness=staleness)  # fmt: skip
             _ENGINES[key] = engine
             weakref.finalize(services, _ENGINES.pop, key, None)
     return engine
+
+
+def as_of(found: Versioned[Any]) -> dict[str, Any]:
+    """Which version of the view a figure is from, and whether that is the current one."""
+    return {"seq": found.seq, "current": found.current}
 
 
 def audience_of(caller: Caller) -> Audience:
@@ -98,7 +111,8 @@ def overlap_payload(
 ) -> dict[str, Any]:
     audience = audience_of(caller)
     engine = analytics(services)
-    found = engine.overlap(audience, services.similarity)
+    versioned = engine.overlap(audience, services.similarity)
+    found = versioned.value
     names = engine.names(found.sectors)
     n = len(found.sectors)
     payload: dict[str, Any] = {
@@ -117,6 +131,7 @@ def overlap_payload(
         "people": [int(v) for v in found.people],
         "audience": audience,
         "explanation": {"summary": found.summary(names)},
+        "as_of": as_of(versioned),
     }
     if detail is not None:
         i, j = (found.sectors.index(s) for s in detail)
@@ -139,9 +154,10 @@ def synergies_payload(
 ) -> dict[str, Any]:
     audience = audience_of(caller)
     presenter = Presenter(services, audience)
-    ranked = presenter.engine.synergies(
+    versioned = presenter.engine.synergies(
         audience, services.similarity, sector, other=other, kind=kind
     )
+    ranked = versioned.value
     window = ranked[offset : offset + limit]
     shown, node_names = presenter.nodes([i for p in window for i in (p.a, p.b)])
     places = {c for p in window for c in p.shared_communities}
@@ -175,6 +191,7 @@ def synergies_payload(
                 "+ 0.3 x shared goals + 0.2 x shared communities."
             )
         },
+        "as_of": as_of(versioned),
     }
 
 
@@ -186,7 +203,8 @@ def bridges_payload(
 ) -> dict[str, Any]:
     audience = audience_of(caller)
     presenter = Presenter(services, audience)
-    found = presenter.engine.bridges(audience, sector)
+    versioned = presenter.engine.bridges(audience, sector)
+    found = versioned.value
     chosen = [b for b in found.bridges if b.node.partition(":")[0] == kind][: limit * 2]
     points = list(found.failure_points[: limit * 2])
     shown, node_names = presenter.nodes([*(b.node for b in chosen), *(p.node for p in points)])
@@ -224,6 +242,7 @@ def bridges_payload(
         "unlinked_sectors": [node_ref(s, names) for s in found.unlinked],
         "network_size": found.size,
         "explanation": {"summary": summary},
+        "as_of": as_of(versioned),
     }
 
 
@@ -235,7 +254,8 @@ def groups_payload(
 ) -> dict[str, Any]:
     audience = audience_of(caller)
     presenter = Presenter(services, audience)
-    found = presenter.engine.groups(audience, services.similarity, sector)
+    versioned = presenter.engine.groups(audience, services.similarity, sector)
+    found = versioned.value
     listed_groups = found.groups[:limit]
     wanted = [m for g in listed_groups for m in g.members[: members * 2]]
     shown, _ = presenter.nodes(wanted)
@@ -267,6 +287,7 @@ def groups_payload(
         "total": found.total,
         "ungrouped": found.ungrouped,
         "explanation": {"summary": summary},
+        "as_of": as_of(versioned),
     }
 
 
@@ -276,7 +297,8 @@ def groups_payload(
 def gaps_payload(services: Services, caller: Caller, sector: str) -> dict[str, Any]:
     audience = audience_of(caller)
     engine = analytics(services)
-    found = engine.gaps(audience, sector)
+    versioned = engine.gaps(audience, sector)
+    found = versioned.value
     names = engine.names([sector, *found.sdgs])
     cells = [
         [
@@ -309,6 +331,7 @@ def gaps_payload(services: Services, caller: Caller, sector: str) -> dict[str, A
         "unplaced": found.unplaced,
         "gaps": [explain_gap(found, g, r, names) for g, r in gaps],
         "explanation": {"summary": summary},
+        "as_of": as_of(versioned),
     }
 
 
@@ -320,9 +343,10 @@ def proposal_payload(
 ) -> dict[str, Any]:
     audience = audience_of(caller)
     presenter = Presenter(services, audience)
-    proposal = presenter.engine.propose(
+    versioned = presenter.engine.propose(
         audience, services.similarity, sector, size=size, exclude=exclude
     )
+    proposal = versioned.value
     shown, node_names = presenter.nodes(s.candidate.node for s in proposal.seats)
     bridged = {s for seat in proposal.seats for s in seat.candidate.bridged}
     names = presenter.names([sector, *proposal.sdgs, *bridged])
@@ -353,4 +377,5 @@ def proposal_payload(
         },
         "candidates": proposal.pool,
         "explanation": {"summary": explain_proposal(proposal, names)},
+        "as_of": as_of(versioned),
     }

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
@@ -21,6 +20,8 @@ from embeddings.encoder import load_encoder
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
+from graph.analytics.freshness import PrivacyEpochs
+from graph.counts import VisibleCounts
 from graph.feed import ChangeFeed
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
@@ -55,29 +56,6 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     return store
 
 
-class Answers:
-    """The latest few answers that are costly to compute, by a key that names their version
-    (the store's sequence number); shared by the requests of one process."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The kept answer for ``key``, or ``compute()`` (outside the lock), then kept."""
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]  # type: ignore[no-any-return]
-        found = compute()
-        with self._lock:
-            self._kept[key] = found
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return found
-
-
 @dataclass
 class Services:
     """Everything a request needs, built once per process.
@@ -98,8 +76,10 @@ class Services:
     ready: bool = field(default=False)
     written_seq: int = field(default=0)
     """The last change written through this process (its reads wait for it)."""
-    answers: Answers = field(default_factory=Answers, repr=False)
-    """Costly answers per store version (the counts of /v1/stats)."""
+    counts: VisibleCounts | None = field(default=None, repr=False)
+    """Nodes and edges per kind and audience (/v1/stats), a projection of the feed."""
+    epochs: PrivacyEpochs | None = field(default=None, repr=False)
+    """What each audience had withdrawn, by version (which older figures may be answered)."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -115,13 +95,16 @@ class Services:
         audiences = AudienceIndex.from_graph(view.graph)
         profiles = ProfileIndex.from_store(store)
         search = SearchService(store, view, open_index(settings, store), audiences)
+        counts = VisibleCounts(view)  # after the view: it reads the view as applied
+        epochs = PrivacyEpochs(view)
         feed = ChangeFeed(
-            store, [view, audiences, profiles, search], seq=view.seq,
+            store, [view, counts, epochs, audiences, profiles, search], seq=view.seq,
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
+        counts.build()
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
-                       search, feed)  # fmt: skip
+                       search, feed, counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()

@@ -77,6 +77,19 @@ class Settings(BaseSettings):
         description="Longest wait, in seconds, of a read for the changes it must see "
         "(X-Cocreate-Min-Seq, or this process's own writes)",
     )
+    analytics_stale_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long after a write the councils' figures of the version before "
+        "it may still be answered while the new ones are computed (0: never)",
+    )
+    analytics_stale_changes: int = Field(
+        default=1000,
+        ge=0,
+        le=1_000_000,
+        description="How many change-log entries behind such a figure may be (0: never)",
+    )
 
     map_tiles: str | None = Field(
         default=None,

@@ -24,6 +24,16 @@ class ReadWriteLock:
         self._readers = 0
         self._writing = False
         self._writers_waiting = 0
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Moves on when a writer enters and again when it leaves: odd while one writes.
+
+        Code that reads without the lock and finds the same even number before and after
+        read a version no writer touched (an optimistic read, checked afterwards).
+        """
+        return self._generation
 
     def try_acquire_read(self) -> bool:
         """Enter as a reader if that needs no waiting."""
@@ -56,12 +66,14 @@ class ReadWriteLock:
             finally:
                 self._writers_waiting -= 1
             self._writing = True
+            self._generation += 1
 
     def release_write(self) -> None:
         with self._cond:
             if not self._writing:
                 raise RuntimeError("release_write without the writer")
             self._writing = False
+            self._generation += 1
             self._cond.notify_all()
 
     @contextmanager

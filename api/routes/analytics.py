@@ -67,6 +67,26 @@ class Summary(BaseModel):
     summary: str
 
 
+class AsOf(BaseModel):
+    """Which version of the network a figure is from (see docs/api.md, "Analytics versions")."""
+
+    seq: int = Field(description="The change-log sequence number of the figure's version")
+    current: bool = Field(
+        description="Whether that is the version this worker reads now; false while the "
+        "figure of the current version is computed in the background"
+    )
+
+
+AS_OF_HEADER = "X-Cocreate-As-Of"
+"""The figure's version as a header: ``<seq>``, with ``; stale`` when not current."""
+
+
+def _answer(payload: dict[str, Any]) -> JSONResponse:
+    found = payload["as_of"]
+    header = str(found["seq"]) + ("" if found["current"] else "; stale")
+    return JSONResponse(payload, headers={AS_OF_HEADER: header})
+
+
 class Range(BaseModel):
     min: float
     max: float
@@ -104,6 +124,7 @@ class Overlap(BaseModel):
     people: list[int] = Field(description="People counted per sector")
     audience: Literal["public", "members"]
     explanation: Summary
+    as_of: AsOf
     detail: OverlapCell | None = None
 
 
@@ -123,6 +144,7 @@ class Synergies(BaseModel):
     limit: int
     offset: int
     explanation: Summary
+    as_of: AsOf
 
 
 class Recommended(BaseModel):
@@ -140,6 +162,7 @@ class Bridges(BaseModel):
     unlinked_sectors: list[Ref]
     network_size: int
     explanation: Summary
+    as_of: AsOf
 
 
 class GroupOut(BaseModel):
@@ -159,6 +182,7 @@ class Groups(BaseModel):
     total: int
     ungrouped: int
     explanation: Summary
+    as_of: AsOf
 
 
 class Cell(BaseModel):
@@ -189,6 +213,7 @@ class Gaps(BaseModel):
     unplaced: int = Field(description="Units of activity without a region")
     gaps: list[Gap] = Field(description="Largest shortfall first")
     explanation: Summary
+    as_of: AsOf
 
 
 class CouncilRequest(BaseModel):
@@ -231,6 +256,7 @@ class Council(BaseModel):
         "before their consent to collaborate is checked"
     )
     explanation: Summary
+    as_of: AsOf
 
 
 # -- routes ----------------------------------------------------------------------------
@@ -265,7 +291,7 @@ def overlap(
     if detail is not None:
         a, _, b = detail.partition(",")
         pair = (_sector(services, a, "query.detail"), _sector(services, b, "query.detail"))
-    return JSONResponse(overlap_payload(services, caller, pair))
+    return _answer(overlap_payload(services, caller, pair))
 
 
 @router.get(
@@ -298,7 +324,7 @@ def synergies(
     payload = synergies_payload(
         services, caller, sector_id, other=other, kind=kind, limit=limit, offset=offset
     )
-    return JSONResponse(payload)
+    return _answer(payload)
 
 
 @router.get(
@@ -314,7 +340,7 @@ def bridges(
     """Who links this sector with the others (betweenness from the other sectors), and the
     single points of failure: whose removal would cut a sector off from this one's core."""
     analytics(services).require_sector(sector_id)
-    return JSONResponse(bridges_payload(services, caller, sector_id, kind=kind, limit=limit))
+    return _answer(bridges_payload(services, caller, sector_id, kind=kind, limit=limit))
 
 
 @router.get("/sectors/{sector_id}/groups", response_model=Groups, summary="Sub-sector groups")
@@ -329,7 +355,7 @@ def groups(
     terms, with the goals and regions its members share."""
     analytics(services).require_sector(sector_id)
     payload = groups_payload(services, caller, sector_id, members=members, limit=limit)
-    return JSONResponse(payload)
+    return _answer(payload)
 
 
 @router.get("/sectors/{sector_id}/gaps", response_model=Gaps, summary="Goal x region gaps")
@@ -338,7 +364,7 @@ def gaps(sector_id: SectorPath, services: ServicesDep, caller: CallerDep) -> JSO
     would lead one to expect; cells with much less than that on the sector's key goals are
     gaps."""
     analytics(services).require_sector(sector_id)
-    return JSONResponse(gaps_payload(services, caller, sector_id))
+    return _answer(gaps_payload(services, caller, sector_id))
 
 
 @router.post("/councils/propose", response_model=Council, summary="Propose a sector council")
@@ -351,4 +377,4 @@ def propose(request: CouncilRequest, services: ServicesDep, caller: CallerDep) -
     payload = proposal_payload(
         services, caller, sector, size=request.size, exclude=list(request.exclude)
     )
-    return JSONResponse(payload)
+    return _answer(payload)

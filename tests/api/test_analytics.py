@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.analytics import analytics
 from api.app import create_app
 from api.auth import KeyRing, Role
 from api.services import Services
@@ -137,13 +138,14 @@ def test_the_same_network_gives_the_same_figures(demo: Services, http: TestClien
         return SectorAnalytics(demo.store, demo.view, REGIONS)
 
     one, two = fresh(), fresh()
-    assert (one.overlap("public", demo.similarity).matrix
-            == two.overlap("public", demo.similarity).matrix).all()  # fmt: skip
+    assert (one.overlap("public", demo.similarity).value.matrix
+            == two.overlap("public", demo.similarity).value.matrix).all()  # fmt: skip
     for sector in ("sector:education", "sector:health"):
-        assert one.groups("members", demo.similarity, sector) == two.groups(
-            "members", demo.similarity, sector
+        assert (
+            one.groups("members", demo.similarity, sector).value
+            == two.groups("members", demo.similarity, sector).value
         )
-        assert one.bridges("public", sector) == two.bridges("public", sector)
+        assert one.bridges("public", sector).value == two.bridges("public", sector).value
     assert get(http, "/v1/sectors/overlap") == get(http, "/v1/sectors/overlap")
 
 
@@ -371,6 +373,27 @@ def test_bad_input_is_named(
     assert response.headers["content-type"].startswith("application/problem+json")
     if field is not None:
         assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+# -- versions: these change the network ---------------------------------------------------
+
+
+def test_after_a_write_a_figure_says_it_is_from_the_version_before(
+    demo: Services, http: TestClient
+) -> None:
+    url = "/v1/sectors/sector:education/gaps"
+    first = http.get(url)
+    assert first.json()["as_of"] == {"seq": demo.view.seq, "current": True}
+    assert first.headers["X-Cocreate-As-Of"] == str(demo.view.seq)
+    demo.store.write([Person(id="person:newcomer", name="New Comer")])
+    stale = http.get(url)
+    assert stale.json()["as_of"] == {"seq": first.json()["as_of"]["seq"], "current": False}
+    assert stale.headers["X-Cocreate-As-Of"].endswith("; stale")
+    assert int(stale.headers["X-Cocreate-Seq"]) > stale.json()["as_of"]["seq"]
+    assert stale.json()["cells"] == first.json()["cells"]
+    assert analytics(demo).settle()
+    fresh = http.get(url)
+    assert fresh.json()["as_of"] == {"seq": int(fresh.headers["X-Cocreate-Seq"]), "current": True}
 
 
 # -- privacy, last: it changes the network -----------------------------------------------

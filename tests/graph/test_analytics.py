@@ -158,7 +158,7 @@ def overlap_world(store: Store) -> tuple[GraphView, VectorSimilarity]:
 def test_education_overlaps_restorative_justice_more_than_business(store: Store) -> None:
     view, similarity = overlap_world(store)
     engine = SectorAnalytics(store, view, REGIONS)
-    found = engine.overlap("public", similarity)
+    found = engine.overlap("public", similarity).value
     at = found.sectors.index
     edu, rj, biz = at("sector:education"), at("sector:restorative-justice"), at("sector:business")
     assert len(found.sectors) == 12 and found.matrix.shape == (12, 12)
@@ -180,12 +180,12 @@ def test_figures_are_cached_per_view_version_and_follow_writes(store: Store) -> 
     view, similarity = overlap_world(store)
     feed = ChangeFeed(store, [view], seq=view.seq)
     engine = SectorAnalytics(store, view, REGIONS)
-    first = engine.overlap("public", similarity)
-    assert engine.overlap("public", similarity) is first
+    first = engine.overlap("public", similarity).value
+    assert engine.overlap("public", similarity).value is first
     store.write(person("fay", ["business", "restorative-justice"], [8]))
-    assert engine.overlap("public", similarity) is first  # until the feed applies the write
+    assert engine.overlap("public", similarity).value is first  # until the feed applies the write
     feed.catch_up()
-    again = engine.overlap("public", similarity)
+    again = engine.overlap("public", similarity).value
     assert again is not first
     at = again.sectors.index
     assert again.shared_people[at("sector:business"), at("sector:restorative-justice")] == 1
@@ -364,8 +364,10 @@ def group_world(store: Store) -> tuple[GraphView, VectorSimilarity]:
 def test_groups_are_labelled_stable_and_say_where_they_are(store: Store) -> None:
     view, similarity = group_world(store)
     engine = SectorAnalytics(store, view, REGIONS)
-    found = engine.groups("public", similarity, "sector:education")
-    again = SectorAnalytics(store, view, REGIONS).groups("public", similarity, "sector:education")
+    found = engine.groups("public", similarity, "sector:education").value
+    again = (
+        SectorAnalytics(store, view, REGIONS).groups("public", similarity, "sector:education").value
+    )
     assert found == again
     assert [sorted(g.members) for g in found.groups] == [
         [f"person:code{n}" for n in range(5)],
@@ -397,7 +399,7 @@ def test_a_proposed_council_has_a_board_member_and_covers_the_regions(store: Sto
     view = view_of(store, *council_world(store))
     similarity = VectorSimilarity({})
     engine = SectorAnalytics(store, view, REGIONS)
-    proposal = engine.propose("public", similarity, "sector:education", size=5)
+    proposal = engine.propose("public", similarity, "sector:education", size=5).value
     seated = [s.candidate.node for s in proposal.seats]
     assert len(seated) == 5 and seated[0] == "person:boss" and proposal.board_member
     assert "person:shy-boss" not in seated and "person:busy" not in seated
@@ -406,7 +408,7 @@ def test_a_proposed_council_has_a_board_member_and_covers_the_regions(store: Sto
                                      "Latin America and the Caribbean"}  # fmt: skip
     # Only Busy works on SDG 5, and Busy is not open to collaborate: it stays uncovered.
     assert proposal.uncovered["sdgs"] == ["sdg:5"] and proposal.uncovered["regions"] == []
-    assert engine.propose("public", similarity, "sector:education", size=5) == proposal
+    assert engine.propose("public", similarity, "sector:education", size=5).value == proposal
     names = names_of(store, [*view.graph.nodes])
     assert explain_seat(proposal.seats[0], proposal, names)["summary"].startswith(
         "Boss (board member) brings Northern America"
@@ -416,7 +418,7 @@ def test_a_proposed_council_has_a_board_member_and_covers_the_regions(store: Sto
     )
     # Excluding the board member leaves nobody for the board seat, and says so.
     without = engine.propose("public", similarity, "sector:education", size=5,
-                             exclude=["person:boss"])  # fmt: skip
+                             exclude=["person:boss"]).value  # fmt: skip
     assert not without.board_member and "person:boss" not in [
         s.candidate.node for s in without.seats
     ]
@@ -430,11 +432,13 @@ def test_an_empty_sector_gives_empty_figures_not_errors(store: Store) -> None:
     engine = SectorAnalytics(store, view, REGIONS)
     similarity = VectorSimilarity({"person:ada": [1.0, 0.0]})
     for kind in ("initiative", "person", "wisdom_entry"):
-        assert engine.synergies("public", similarity, "sector:arts", other=None, kind=kind) == []
-    assert engine.bridges("public", "sector:arts").bridges == ()
-    assert engine.groups("public", similarity, "sector:arts").groups == ()
-    assert not engine.gaps("public", "sector:arts").gaps()
-    proposal = engine.propose("public", similarity, "sector:arts", size=5)
+        assert (
+            engine.synergies("public", similarity, "sector:arts", other=None, kind=kind).value == []
+        )
+    assert engine.bridges("public", "sector:arts").value.bridges == ()
+    assert engine.groups("public", similarity, "sector:arts").value.groups == ()
+    assert not engine.gaps("public", "sector:arts").value.gaps()
+    proposal = engine.propose("public", similarity, "sector:arts", size=5).value
     assert proposal.seats == () and not proposal.board_member
 
 
