@@ -120,6 +120,7 @@ class Services:
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
+        search.index.rebuild_in_background()  # from now on a write never waits for one
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
                        search, feed)  # fmt: skip
         store.subscribe(services._written)
@@ -185,6 +186,7 @@ class Services:
     def close(self) -> None:
         self.ready = False
         self.feed.stop()
+        self.search.index.close()  # after the feed: no write starts another rebuild
         self.store.unsubscribe(self._written)
         self.store.close()
 
