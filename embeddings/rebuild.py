@@ -42,10 +42,11 @@ log = logging.getLogger(__name__)
 
 BUILD_CHUNK = 8_192
 """Rows added to a new graph at a time, so that closing does not wait for a whole build."""
-SWAP_ROWS = 512
+SWAP_ROWS = 64
 """The background thread takes the rows written during a build off the lock until at most
-this many remain to take during the swap (a graph adds a few thousand rows a second)."""
-CATCH_UP_ROUNDS = 8
+this many remain to take during the swap (a graph adds a few thousand rows a second; a
+few hundred on a busy machine)."""
+CATCH_UP_ROUNDS = 100
 
 
 class RowSource(NamedTuple):
