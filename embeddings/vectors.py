@@ -246,6 +246,7 @@ class VectorIndex:
         index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
         index._ids = [i if i is not None else "" for i in ids]
         index._rows = {i: row for row, i in enumerate(ids) if i is not None}
+        index._reserve(index._size + 1)  # room now, not in the first write (under its lock)
         if (folder / "hnsw.faiss").is_file():
             index._graph = read_graph(folder / "hnsw.faiss")
             if index._graph.ntotal != index._size or index._graph.d != index.dimension:
