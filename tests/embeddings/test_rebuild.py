@@ -11,6 +11,7 @@ import pytest
 
 from embeddings import rebuild
 from embeddings.encoder import HashingEncoder
+from embeddings.hnsw import faiss_module, read_graph
 from embeddings.options import VectorOptions
 from embeddings.search import SemanticIndex
 from embeddings.vectors import VectorIndex
@@ -145,8 +146,13 @@ def test_a_scrub_during_a_rebuild_leaves_no_copy_of_the_erased(tmp_path: Path) -
     index.save(tmp_path / "vectors")
     stored = VectorIndex.load(tmp_path / "vectors")
     assert stored.uses_hnsw
-    rows = np.load(next((tmp_path / "vectors").glob("*/vectors.npy")))
-    assert not np.any(np.all(np.isclose(rows, erased, atol=1e-6), axis=1))
+    snapshot = next((tmp_path / "vectors").glob("*/vectors.npy")).parent
+    hnsw = read_graph(snapshot / "hnsw.faiss")  # kept: the storage below belongs to it
+    graph = faiss_module().downcast_index(hnsw.storage)
+    in_graph = faiss_module().rev_swig_ptr(graph.get_xb(), graph.ntotal * graph.d)
+    for rows in (np.load(snapshot / "vectors.npy"), in_graph.reshape(graph.ntotal, graph.d)):
+        assert rows.shape[0] == len(model.vectors) + 1  # the erased row is still there...
+        assert not np.any(np.all(np.isclose(rows, erased, atol=1e-6), axis=1))  # ...as zeros
 
 
 # -- the background thread of the semantic index ------------------------------------
