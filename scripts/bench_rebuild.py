@@ -102,12 +102,12 @@ def starting_index(case: str, total: int, seed: int, folder: Path) -> SemanticIn
 class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.holds: list[tuple[float, float]] = []  # (when, seconds)
+        self.holds: list[tuple[float, float, float]] = []  # (when, held, waited and held)
         self.reads: list[tuple[float, float, float]] = []  # (when, lock wait, total)
 
-    def hold(self, when: float, seconds: float) -> None:
+    def hold(self, when: float, held: float, total: float) -> None:
         with self.lock:
-            self.holds.append((when, seconds))
+            self.holds.append((when, held, total))
 
     def read(self, when: float, wait: float, total: float) -> None:
         with self.lock:
@@ -147,9 +147,10 @@ def writer(index: SemanticIndex, lock: ReadWriteLock, rec: Recorder, stop: threa
             prepared = index.prepare([])
         started = time.perf_counter()
         with lock.write():
+            acquired = time.perf_counter()
             index.remove(gone)
             index.apply(prepared)
-        rec.hold(started, time.perf_counter() - started)
+        rec.hold(started, time.perf_counter() - acquired, time.perf_counter() - started)
         step += 1
         time.sleep(EVERY)
 
@@ -203,7 +204,7 @@ def main() -> None:
         time.sleep(0.05)
         if time.perf_counter() - shown > 60:
             shown = time.perf_counter()
-            hold = max((s for _, s in rec.holds), default=0.0)
+            hold = max((s for _, s, _ in rec.holds), default=0.0)
             print(f"{shown - began:.0f} s: {len(rec.holds)} writes, {len(rec.reads)} reads, "
                   f"longest hold {ms(hold):.0f} ms", flush=True)  # fmt: skip
         busy = getattr(index, "rebuilding", False)
@@ -223,7 +224,8 @@ def main() -> None:
     # before it are reported apart: the first write after loading grows the arrays.
     trigger = 2 if options.case == "build" else 3
     due_at = rec.holds[trigger][0]
-    holds = [s for _, s in rec.holds]
+    holds = [s for _, s, _ in rec.holds]
+    writes = [t for _, _, t in rec.holds]
     waits = [w for when, w, _ in rec.reads if when >= due_at]
     totals = [t for when, _, t in rec.reads if when >= due_at]
     result = {
@@ -237,6 +239,7 @@ def main() -> None:
         "writes": len(holds),
         "longest_write_hold_before_due_ms": ms(max(holds[:trigger])),
         "longest_write_hold_ms": ms(max(holds[trigger:])),
+        "slowest_write_ms": ms(max(writes[trigger:])),  # waiting for the lock included
         "searches": len(totals),
         "longest_read_lock_wait_ms": ms(max(waits)),
         "slowest_search_ms": ms(max(totals)),
@@ -244,6 +247,7 @@ def main() -> None:
         "search_p99_ms": ms(float(np.percentile(totals, 99))),
         "swaps_ms": [ms(s) for s in swaps],
         "write_holds_ms": [ms(s) for s in holds],
+        "writes_ms": [ms(s) for s in writes],
     }
     runs = json.loads(options.json.read_text()) if options.json.exists() else []
     options.json.parent.mkdir(parents=True, exist_ok=True)
