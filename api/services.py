@@ -103,6 +103,7 @@ class Services:
         )  # fmt: skip
         feed.catch_up()
         counts.build()
+        search.index.rebuild_in_background()  # from now on a write never waits for one
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
                        search, feed, counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)
@@ -168,6 +169,7 @@ class Services:
     def close(self) -> None:
         self.ready = False
         self.feed.stop()
+        self.search.index.close()  # after the feed: no write starts another rebuild
         self.store.unsubscribe(self._written)
         self.store.close()
 

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.errors import MissingDependency
-from embeddings.ranking import Matrix, Vector
+from embeddings.ranking import Vector
 
 Graph = Any
 """A ``faiss.IndexHNSWFlat`` (faiss ships no type information)."""
@@ -28,13 +28,12 @@ def faiss_module() -> Any:
     return faiss
 
 
-def build_graph(vectors: Matrix, *, m: int, ef_construction: int, ef_search: int) -> Graph:
-    """An inner-product HNSW graph over these rows (labels 0..n-1)."""
+def new_graph(dimension: int, *, m: int, ef_construction: int, ef_search: int) -> Graph:
+    """An empty inner-product HNSW graph; rows added to it get labels 0, 1, 2, ..."""
     faiss = faiss_module()
-    graph = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    graph = faiss.IndexHNSWFlat(dimension, m, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = ef_construction
     graph.hnsw.efSearch = ef_search
-    graph.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return graph
 
 

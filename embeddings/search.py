@@ -4,7 +4,9 @@ The caller (the composition root) feeds it the items' texts as they change and
 records, with each save, the change-log sequence number (``watermark``) the index
 reflects, so that after a restart it only replays the changes since then. Search
 methods may run concurrently with each other and with writes: one lock guards the
-indexes, and texts are encoded outside it.
+indexes, and texts are encoded outside it. After :meth:`SemanticIndex.rebuild_in_background`
+the vector index's slow rebuilds (building the HNSW graph, compacting) are built in a
+background thread and swapped in under the lock in a moment (:mod:`embeddings.rebuild`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from embeddings.lexical import LexicalIndex
 from embeddings.lexicon import model_words
 from embeddings.options import RankingOptions, VectorOptions
 from embeddings.ranking import Matrix, Vector, normalise
+from embeddings.rebuild import BackgroundRebuilds
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -108,12 +111,38 @@ class SemanticIndex:
         self.query_cache = _query_cache_size()
         self._forgotten = False  # an erasure since the last save
         self._words = model_words(encoder)  # for the relevance floor
+        self._rebuilds = BackgroundRebuilds(self._lock)
 
     def __len__(self) -> int:
         return len(self._hashes)
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._hashes
+
+    def rebuild_in_background(self) -> None:
+        """From now on, rebuild the vector index in a background thread (one now if due).
+
+        A write then never waits for a graph to be built: searches use the old structure
+        until the new one, with every change made meanwhile, is swapped in.
+        """
+        with self._lock:
+            self._vectors.defer_rebuilds = True
+            self._rebuilds.start_if_due(self._vectors)
+
+    @property
+    def rebuilding(self) -> bool:
+        """Whether a background rebuild is in flight."""
+        return self._rebuilds.busy
+
+    def wait_for_rebuilds(self, timeout: float | None = None) -> bool:
+        """Wait until no background rebuild is in flight; whether none is."""
+        return self._rebuilds.wait(timeout)
+
+    def close(self) -> None:
+        """Stop a background rebuild (the index stays usable, rebuilding within writes)."""
+        self._rebuilds.close()
+        with self._lock:
+            self._vectors.defer_rebuilds = False
 
     @property
     def vectors(self) -> VectorIndex:
@@ -176,6 +205,7 @@ class SemanticIndex:
             self._vectors.upsert(list(encoded.ids), encoded.vectors)
             self._lexical.upsert(zip(encoded.ids, encoded.texts, strict=True))
             self._hashes.update(zip(encoded.ids, encoded.hashes, strict=True))
+            self._rebuilds.start_if_due(self._vectors)
         return len(encoded.ids)
 
     def remove(self, ids: Iterable[str]) -> int:
@@ -184,6 +214,7 @@ class SemanticIndex:
             gone = [item_id for item_id in ids if self._hashes.pop(item_id, None) is not None]
             self._vectors.remove(gone)
             self._lexical.remove(gone)
+            self._rebuilds.start_if_due(self._vectors)
         return len(gone)
 
     def forget(self, ids: Iterable[str]) -> int:

@@ -10,6 +10,11 @@ The HNSW graph is built when the index reaches ``exact_below`` items and dropped
 it shrinks below 80% of that (hysteresis, so a size hovering at the threshold does not
 rebuild the graph again and again).
 
+Such a rebuild happens within the write that makes it due, unless ``defer_rebuilds`` is
+set: then the owner runs it in steps (:meth:`begin_rebuild`, then off the lock
+:class:`embeddings.rebuild.Rebuild`, then :meth:`finish_rebuild`; see
+:mod:`embeddings.rebuild`), and meanwhile searches go on over the old structure.
+
 Filters are applied before ranking: a filter that passes few items (fewer than
 ``exact_below``, or at most 20% of the index capped at 50,000) is answered exactly from
 just those vectors; a broader one goes through HNSW with a FAISS selector, and falls
@@ -29,14 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.errors import CountMismatch, DimensionMismatch, IndexFormatError, UnknownItem
-from embeddings.hnsw import (
-    Graph,
-    build_graph,
-    read_graph,
-    search_graph,
-    write_graph,
-    zero_vectors,
-)
+from embeddings.hnsw import Graph, read_graph, search_graph, write_graph, zero_vectors
 from embeddings.ranking import (
     Matrix,
     Ranked,
@@ -47,6 +45,7 @@ from embeddings.ranking import (
     normalise_rows,
     top_k,
 )
+from embeddings.rebuild import GraphOptions, Rebuild, RowSource
 from embeddings.storage import (
     check_format,
     current_snapshot,
@@ -90,6 +89,9 @@ class VectorIndex:
         self._rows: dict[str, int] = {}  # live id -> row
         self._graph: Graph | None = None
         self._selections = RowCache()  # cleared whenever ids move between rows
+        self.defer_rebuilds = False  # the owner runs them (see embeddings.rebuild)
+        self._generation = 0  # rebuilds swapped in: a rebuild begun before another is stale
+        self._scrubs = 0  # scrubs: a rebuild begun before one must scrub what it swaps in
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -160,6 +162,7 @@ class VectorIndex:
         rebuilding it is slow, so there they are overwritten with zeros, in the rows and
         in the graph's copy, and stay (masked out of every search) until a compaction.
         """
+        self._scrubs += 1
         retired = np.flatnonzero(~self._alive[: self._size])
         if retired.size == 0:
             return
@@ -243,6 +246,7 @@ class VectorIndex:
         index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
         index._ids = [i if i is not None else "" for i in ids]
         index._rows = {i: row for row, i in enumerate(ids) if i is not None}
+        index._reserve(index._size + 1)  # room now, not in the first write (under its lock)
         if (folder / "hnsw.faiss").is_file():
             index._graph = read_graph(folder / "hnsw.faiss")
             if index._graph.ntotal != index._size or index._graph.d != index.dimension:
@@ -293,32 +297,73 @@ class VectorIndex:
 
     def _maintain(self) -> None:
         """Build, drop or rebuild the graph and compact the rows as the size requires."""
+        graph = None if self.defer_rebuilds else self.rebuild_due()
+        if graph is not None:
+            self._rebuild(graph=graph)
+
+    def rebuild_due(self) -> bool | None:
+        """Whether a rebuild is due and, if so, whether the result has a graph (else None)."""
         live = len(self._rows)
-        retired = self._size - live
         if self._graph is None and live >= self.exact_below:
-            self._rebuild(graph=True)
-        elif self._graph is not None and live < _DROP_GRAPH_BELOW * self.exact_below:
-            self._rebuild(graph=False)
-        elif retired > _COMPACT_AT * self._size:
-            self._rebuild(graph=self._graph is not None)
+            return True
+        if self._graph is not None and live < _DROP_GRAPH_BELOW * self.exact_below:
+            return False
+        if self._size - live > _COMPACT_AT * self._size:
+            return self._graph is not None
+        return None
+
+    def begin_rebuild(self, *, graph: bool) -> Rebuild:
+        """A rebuild of the rows live now, with or without a graph, to build off the lock."""
+        options = GraphOptions(self.hnsw_m, self.ef_construction, self.ef_search)
+        return Rebuild(
+            RowSource(self._data, self._ids, self._size),
+            np.flatnonzero(self._alive[: self._size]),
+            generation=self._generation,
+            scrubs=self._scrubs,
+            graph=options if graph else None,
+        )
+
+    def row_source(self, rebuild: Rebuild) -> RowSource | None:
+        """The storage to take new rows from, or None if the rebuild is stale."""
+        if rebuild.generation != self._generation:
+            return None
+        return RowSource(self._data, self._ids, self._size)
+
+    def finish_rebuild(self, rebuild: Rebuild) -> bool:
+        """Swap a built rebuild in, with every change made since it began; False if stale.
+
+        The rows appended since its last take are added to it, and its rows retired since
+        the copy are retired in it too. Costs about a millisecond per hundred rows added.
+        """
+        source = self.row_source(rebuild)
+        if source is None:
+            return False
+        rebuild.take(source)
+        n = rebuild.used
+        alive = np.zeros(rebuild.data.shape[0], dtype=bool)
+        alive[:n] = self._alive[rebuild.old_rows()]
+        rows = rebuild.rows
+        retired = np.flatnonzero(~alive[:n])
+        for row in retired.tolist():  # rows retired since the copy, and retired new rows
+            if rows.get(rebuild.ids[row]) == row:
+                del rows[rebuild.ids[row]]
+        if len(rows) != len(self._rows):
+            raise RuntimeError(f"a rebuild holds {len(rows)} items, the index {len(self._rows)}")
+        if rebuild.scrubs != self._scrubs and retired.size:  # keep no copy of an erased row
+            rebuild.data[retired] = 0.0
+            if rebuild.graph is not None:
+                zero_vectors(rebuild.graph, retired)
+        self._data, self._alive, self._size = rebuild.data, alive, n
+        self._ids, self._rows, self._graph = rebuild.ids, rows, rebuild.graph
+        self._selections.clear()
+        self._generation += 1
+        return True
 
     def _rebuild(self, *, graph: bool) -> None:
         started = time.perf_counter()
-        keep = np.flatnonzero(self._alive[: self._size])
-        self._data = np.ascontiguousarray(self._data[keep])
-        self._alive = np.ones(keep.size, dtype=bool)
-        self._ids = [self._ids[row] for row in keep]
-        self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
-        self._selections.clear()
-        self._size = keep.size
-        self._graph = None
-        if graph:
-            self._graph = build_graph(
-                self._data,
-                m=self.hnsw_m,
-                ef_construction=self.ef_construction,
-                ef_search=self.ef_search,
-            )
+        rebuild = self.begin_rebuild(graph=graph)
+        rebuild.build()
+        self.finish_rebuild(rebuild)
         log.info(
             "vector index rebuilt: %d items, %s, %.2f s",
             self._size,

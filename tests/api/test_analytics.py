@@ -231,9 +231,11 @@ SECTORS = ["arts", "business", "education", "environment", "gender-partnerships"
 def test_group_labels_are_key_phrases_as_written_and_tell_groups_apart(
     demo: Services, http: TestClient, sector: str
 ) -> None:
-    found = SectorAnalytics(demo.store, demo.view, REGIONS).groups(
-        "public", demo.similarity, f"sector:{sector}"
-    ).value
+    found = (
+        SectorAnalytics(demo.store, demo.view, REGIONS)
+        .groups("public", demo.similarity, f"sector:{sector}")
+        .value
+    )
     body = get(http, f"/v1/sectors/sector:{sector}/groups?members=0&limit=20")
     assert [g["label"] for g in body["items"]] == [g.label for g in found.groups[:20]]
     labels = [g.label for g in found.groups]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.errors import UnknownItem
@@ -166,3 +167,27 @@ def test_documents_left_out_of_the_statistics_change_no_score() -> None:
     assert index.scores("beekeeping city", shown) == pytest.approx(
         alone.scores("beekeeping city", shown)
     )
+
+
+def test_a_compacted_index_answers_as_one_built_from_the_live_documents() -> None:
+    rng = np.random.default_rng(3)
+    words = [f"word{i}" for i in range(300)]
+    docs = {f"d{i:04d}": " ".join(rng.choice(words, 6)) for i in range(2_000)}
+    index = LexicalIndex()
+    index.upsert(docs.items())
+    gone = [f"d{i:04d}" for i in range(0, 2_000, 3)]  # a third: compacted within the removal
+    index.remove(gone)
+    live = {i: text for i, text in docs.items() if i not in set(gone)}
+    assert index._size == len(live)  # compacted
+    index.upsert([("late", "word1 word2 word299")])  # and it goes on growing
+    live["late"] = "word1 word2 word299"
+    scratch = LexicalIndex()
+    scratch.upsert(live.items())
+    for query in ["word1", "word7 word8", "word299 word2 word1", "word150", "absent"]:
+        ours, theirs = index.search(query, 50), scratch.search(query, 50)
+        assert [i for i, _ in ours] == [i for i, _ in theirs]
+        assert [s for _, s in ours] == pytest.approx([s for _, s in theirs])
+    for item_id in ["late", "d0001", "d1999"]:
+        assert index.matched_terms("word1 word7", item_id) == scratch.matched_terms(
+            "word1 word7", item_id
+        )
