@@ -12,7 +12,7 @@ import pytest
 from embeddings import rebuild
 from embeddings.encoder import HashingEncoder
 from embeddings.hnsw import faiss_module, read_graph
-from embeddings.options import VectorOptions
+from embeddings.options import RankingOptions, VectorOptions
 from embeddings.search import SemanticIndex
 from embeddings.vectors import VectorIndex
 from tests.embeddings.conftest import unit_vectors
@@ -174,7 +174,9 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
 
 
 def semantic(exact_below: int) -> SemanticIndex:
-    index = SemanticIndex(HashingEncoder(DIM), vectors=VectorOptions(exact_below))
+    # No relevance floor: these queries are scored against random vectors, by design.
+    ranking = RankingOptions(floor=-1.0)
+    index = SemanticIndex(HashingEncoder(DIM), vectors=VectorOptions(exact_below), ranking=ranking)
     index.rebuild_in_background()
     return index
 
