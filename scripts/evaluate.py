@@ -21,8 +21,10 @@ the baseline hybrid (``--baseline``, by default the shipped ``RankingOptions``) 
 tuned hybrid are then compared on the test halves (nDCG@10, recall@100, MRR@10), with
 a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 
-``tagging`` hands its arguments to ``run()`` of ``scripts/evaluate_tagging.py``, and
-``recommend`` to ``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md).
+``tagging`` hands its arguments to ``run()`` of ``scripts/evaluate_tagging.py``,
+``recommend`` to ``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md), and
+``coauthor`` to ``run()`` of ``scripts/evaluate_coauthor.py`` (collaborators on the
+NeurIPS co-authorship network; docs/evaluation.md).
 
     .venv/bin/python scripts/evaluate.py retrieval
     .venv/bin/python scripts/evaluate.py recommend
@@ -68,6 +70,7 @@ log = logging.getLogger("evaluate")
 REPO = Path(__file__).resolve().parents[1]
 TAGGING = Path(__file__).with_name("evaluate_tagging.py")
 RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
+COAUTHOR = Path(__file__).with_name("evaluate_coauthor.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -561,6 +564,12 @@ def run_recommend(arguments: Sequence[str]) -> int:
     return run_script(RECOMMEND, "recommend", arguments)
 
 
+def run_coauthor(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_coauthor.py (collaborators on NeurIPS co-authorship;
+    it skips cleanly when the data is absent)."""
+    return run_script(COAUTHOR, "coauthor", arguments)
+
+
 def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
     """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
     if not script.is_file():
@@ -635,7 +644,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
     (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["tagging"], ["recommend"]):
+    if given[:1] in (["tagging"], ["recommend"], ["coauthor"]):
         return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -646,6 +655,10 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "recommend", help="scripts/evaluate_recommend.py run(): recommender vs baselines"
     )
     recommend.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    coauthor = commands.add_parser(
+        "coauthor", help="scripts/evaluate_coauthor.py run(): collaborators on NeurIPS"
+    )
+    coauthor.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
     add_retrieval_options(commands.add_parser("all", help="retrieval, tagging, recommend"))
     return parser.parse_args(argv)
 
@@ -659,6 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tagging(options.arguments)
     if options.command == "recommend":
         return run_recommend(options.arguments)
+    if options.command == "coauthor":
+        return run_coauthor(options.arguments)
     return max(run_retrieval(options), run_tagging([]), run_recommend([]))
 
 

@@ -25,6 +25,7 @@ from api.settings import Settings
 from graph.demo import demo_records
 from graph.edges import Edge
 from graph.geo import DISTANCE_BANDS_KM, public_place
+from graph.matching.cowork import TEAM_SIZE
 from graph.model import Initiative, Person
 from tests.api.conftest import SHARED_CACHE
 from tests.conftest import DATA
@@ -319,6 +320,68 @@ def test_bridging_reaches_into_other_sectors(
             items = get(client, f"/v1/people/{seed}/collaborators", mode=mode)["items"]
             counts[mode] += sum(other_sector(seed, i["node"]["id"]) for i in items)
     assert counts["bridging"] > counts["similar"]
+
+
+def existing_collaborators(links: dict[str, set[tuple[str, str]]], seed: str) -> set[str]:
+    """Whom the person knows or shares an initiative, a council or a team with (an
+    organisation of at most TEAM_SIZE members in all, so at most that many visible)."""
+    found = {o for k, o in links[seed] if k == "knows"}
+    for kind, hub in links[seed]:
+        members = {o for k, o in links[hub] if o.startswith("person:") and k == kind}
+        team = hub.startswith(("initiative:", "council:")) or (
+            hub.startswith("organization:") and len(members) <= TEAM_SIZE
+        )
+        if kind in ("works_on", "member_of") and team:
+            found |= members
+    return found - {seed}
+
+
+@pytest.mark.parametrize("mode", ["similar", "complementary", "bridging"])
+def test_no_recommended_collaborator_is_an_existing_collaborator(
+    client: TestClient, keys: Headers, people: dict[str, Person],
+    links: dict[str, set[tuple[str, str]]], mode: str,
+) -> None:  # fmt: skip
+    checked = 0
+    for seed in public(people)[:8]:
+        existing = existing_collaborators(links, seed)
+        body = get(client, f"/v1/people/{seed}/collaborators", keys["member"], limit=50,
+                   mode=mode)  # fmt: skip
+        assert body["relation"] == "new"
+        found = {i["node"]["id"] for i in body["items"]}
+        assert not found & existing, seed
+        checked += len(existing)
+    assert checked > 20, "the demo people work with others"
+
+
+def test_existing_collaborators_are_listed_apart(
+    client: TestClient, keys: Headers, people: dict[str, Person],
+    links: dict[str, set[tuple[str, str]]],
+) -> None:  # fmt: skip
+    seed = max(public(people)[:20], key=lambda s: len(existing_collaborators(links, s)))
+    body = get(client, f"/v1/people/{seed}/collaborators", keys["member"], limit=50,
+               relation="existing")  # fmt: skip
+    found = {i["node"]["id"] for i in body["items"]}
+    assert found and found <= existing_collaborators(links, seed)
+    for item in body["items"]:
+        assert item["explanation"]["path"], "the link to an existing collaborator is shown"
+
+
+def test_bridging_results_name_the_other_sector(
+    client: TestClient, people: dict[str, Person], links: dict[str, set[tuple[str, str]]]
+) -> None:
+    named = 0
+    for seed in public(people)[:5]:
+        mine = {o for k, o in links[seed] if o.startswith("sector:")}
+        for item in get(client, f"/v1/people/{seed}/collaborators", mode="bridging")["items"]:
+            bridges = item["explanation"]["bridges"]
+            theirs = [s["name"] for s in bridges["theirs"]]
+            assert {s["id"] for s in bridges["yours"]} <= mine or not mine
+            assert theirs and not {s["id"] for s in bridges["theirs"]} & mine
+            summary = item["explanation"]["summary"]
+            assert theirs[0] in summary.split(";")[0], summary
+            assert ": Bridges " in summary or ": Brings " in summary, summary
+            named += 1
+    assert named >= 40
 
 
 def test_same_request_same_answer_and_pages_follow(
