@@ -130,3 +130,15 @@ def test_a_small_run_reports_every_system(tmp_path: Path) -> None:
     # Ann and Cy share Bo: every co-work system finds the other in its first ten
     assert report["splits"]["test"]["systems"]["recommender"]["hits@10"] == 1.0
     assert report["splits"]["test"]["systems"]["Adamic-Adar"]["hits@10"] == 1.0
+
+
+def test_evaluate_py_hands_coauthor_its_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaluate = _load("evaluate")
+    options = evaluate.parse(["coauthor", "--data", str(tmp_path), "--cut", "2015"])
+    assert (options.command, options.arguments) == (
+        "coauthor", ["--data", str(tmp_path), "--cut", "2015"]
+    )  # fmt: skip
+    assert evaluate.main(["coauthor", "--data", str(tmp_path / "absent")]) == 0
+    assert "skipped" in capsys.readouterr().out
