@@ -29,7 +29,7 @@ from api.services import Services
 from graph.geo import EARTH_RADIUS_KM
 from graph.matching.context import Audience, Degrees, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
-from graph.matching.features import Near
+from graph.matching.features import Near, Relation
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import Result, recommend
 from graph.matching.scoring import Mode
@@ -258,10 +258,12 @@ class MatchingService:
         radius_km: float = 100.0,
         limit: int = 10,
         offset: int = 0,
+        relation: Relation = "new",
     ) -> list[dict[str, Any]]:
         """The page of recommendations, each presented with its explanation."""
         ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km)
-        result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near)
+        result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near,
+                           relation=relation)  # fmt: skip
         return self._present(caller, result)
 
     def _present(self, caller: Caller, result: Result) -> list[dict[str, Any]]:
@@ -279,7 +281,8 @@ class MatchingService:
             recommended = nodes.get(item.id)
             if recommended is None:  # deleted since the view saw it
                 continue
-            found = explanation(result.pool, item, describe, (seed_profile, profiles.get(item.id)))
+            sides = (seed_profile, profiles.get(item.id))
+            found = explanation(result.pool, item, describe, sides, mode=result.mode)
             shown = present_recommended(recommended, caller)
             items.append({"node": shown, "score": round(item.score, 6), "explanation": found})
         return items

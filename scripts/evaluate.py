@@ -23,8 +23,10 @@ a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 
 ``collections`` hands its arguments to ``run()`` of ``scripts/evaluate_collections.py``
 (Cranfield, CISI, the DPG evidence and the demo queries; BM25, dense and fusions),
-``tagging`` to ``run()`` of ``scripts/evaluate_tagging.py``, and ``recommend`` to
-``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md).
+``tagging`` to ``run()`` of ``scripts/evaluate_tagging.py``, ``recommend`` to
+``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md), and ``coauthor`` to
+``run()`` of ``scripts/evaluate_coauthor.py`` (collaborators on the NeurIPS
+co-authorship network; docs/evaluation.md).
 
     .venv/bin/python scripts/evaluate.py retrieval
     .venv/bin/python scripts/evaluate.py recommend
@@ -72,6 +74,7 @@ REPO = Path(__file__).resolve().parents[1]
 TAGGING = Path(__file__).with_name("evaluate_tagging.py")
 RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
 COLLECTIONS = Path(__file__).with_name("evaluate_collections.py")
+COAUTHOR = Path(__file__).with_name("evaluate_coauthor.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -571,6 +574,12 @@ def run_collections(arguments: Sequence[str]) -> int:
     return run_script(COLLECTIONS, "collections", arguments)
 
 
+def run_coauthor(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_coauthor.py (collaborators on NeurIPS co-authorship;
+    it skips cleanly when the data is absent)."""
+    return run_script(COAUTHOR, "coauthor", arguments)
+
+
 def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
     """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
     if not script.is_file():
@@ -645,7 +654,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
     (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["tagging"], ["recommend"], ["collections"]):
+    if given[:1] in (["tagging"], ["recommend"], ["collections"], ["coauthor"]):
         return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -662,6 +671,10 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "CISI, DPG evidence and the demo",
     )
     collections.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    coauthor = commands.add_parser(
+        "coauthor", help="scripts/evaluate_coauthor.py run(): collaborators on NeurIPS"
+    )
+    coauthor.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
     add_retrieval_options(commands.add_parser("all", help="retrieval, tagging, recommend"))
     return parser.parse_args(argv)
 
@@ -677,6 +690,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_recommend(options.arguments)
     if options.command == "collections":
         return run_collections(options.arguments)
+    if options.command == "coauthor":
+        return run_coauthor(options.arguments)
     return max(run_retrieval(options), run_tagging([]), run_recommend([]))
 
 

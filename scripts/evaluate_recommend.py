@@ -9,7 +9,10 @@ test half (reported), by a hash of the query's seed:
   graph holds the undated edges and the edges dated before ``--cut``; the edges dated
   on or after it are to be predicted. Three tasks: ``collaborators`` (a person's new
   ``knows`` ties), ``initiatives`` (a person's new ``works_on`` edges) and ``people``
-  (an initiative's new people). Only what the service could recommend counts:
+  (an initiative's new people). A new ``knows`` tie with someone the person already
+  works with (same initiative, council or small organisation) is no new collaborator:
+  it is left out of the truth, and no system ranks such people. Only what the service
+  could recommend counts:
   people who are discoverable, not private and open to collaborate (as seen by a
   member), active initiatives; nobody already linked before the cut.
 - **leave-one-out** on the real DPG registry's organisation-initiative graph
@@ -62,6 +65,7 @@ from graph.demo import demo_records
 from graph.edges import Edge
 from graph.interchange import parse_record, read_jsonl
 from graph.matching.context import Audience, Degrees, MatchContext
+from graph.matching.cowork import CoWork
 from graph.matching.features import FEATURES, Pool, gather
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import recommend
@@ -286,6 +290,7 @@ class Task:
     weights: Weights
     bipartite: bool = False  # Adamic-Adar over paths of length three
     text_from_work: bool = False  # the text baseline uses the seed's initiatives
+    new_only: bool = False  # existing collaborators are ranked by no system
 
 
 def time_split(network: Network, cut: date) -> list[Task]:
@@ -298,6 +303,7 @@ def time_split(network: Network, cut: date) -> list[Task]:
         i for i, n in network.nodes.items() if n.kind == "initiative" and getattr(n, "active", True)
     )
     linked = {(e.source, e.target) for e in before} | {(e.target, e.source) for e in before}
+    cowork = CoWork(MatchContext(graph, VectorSimilarity({}), ProfileIndex()))
     ties: dict[str, set[str]] = defaultdict(set)
     joins: dict[str, set[str]] = defaultdict(set)
     helpers: dict[str, set[str]] = defaultdict(set)
@@ -306,7 +312,7 @@ def time_split(network: Network, cut: date) -> list[Task]:
             continue
         if edge.kind == "knows":
             for a, b in ((edge.source, edge.target), (edge.target, edge.source)):
-                if b in people:
+                if b in people and b not in cowork.collaborators(a):  # a new collaborator
                     ties[a].add(b)
         elif edge.kind == "works_on":
             if edge.target in active:
@@ -318,7 +324,7 @@ def time_split(network: Network, cut: date) -> list[Task]:
         return [Query(seed, frozenset(found)) for seed, found in sorted(truth.items()) if found]
 
     return [
-        Task("collaborators", graph, "person", people, queries(ties), PEOPLE),
+        Task("collaborators", graph, "person", people, queries(ties), PEOPLE, new_only=True),
         Task("initiatives", graph, "initiative", active, queries(joins), INITIATIVES),
         Task("people", graph, "person", people, queries(helpers), HELPERS),
     ]
@@ -456,6 +462,9 @@ def run_task(
             graph.remove_edge(*query.held_out)
         try:
             direct = {n for n in _linked(graph, query.seed) if n in task.pool} | {query.seed}
+            if task.new_only:
+                direct |= set(CoWork(MatchContext(graph, similarity, profiles)).collaborators(
+                    query.seed))  # fmt: skip
             works = [n for n in _linked(graph, query.seed) if n.startswith("initiative:")]
             aa = baselines.adamic_adar(query.seed)
             out.figures["Adamic-Adar"].append(figures(baselines.top(aa, direct), query.truth))

@@ -40,6 +40,12 @@ ScopeQuery = Annotated[
 RadiusQuery = Annotated[
     float | None, Query(gt=0, le=20_000, description="With scope=local (default 100 km)")
 ]
+RelationQuery = Annotated[
+    Literal["new", "existing"],
+    Query(description="new: people the person does not work with yet (never anyone they "
+          "know or share an initiative, council or small organisation with); existing: "
+          "only those they do"),
+]  # fmt: skip
 LimitQuery = Annotated[int, Query(ge=1, le=50)]
 OffsetQuery = Annotated[int, Query(ge=0, le=200)]
 DEFAULT_RADIUS_KM = 100.0
@@ -78,6 +84,11 @@ class OfferNeed(BaseModel):
     direction: Literal["theirs_meets_yours", "yours_meets_theirs"]
 
 
+class Bridges(BaseModel):
+    yours: list[SectorRef] = Field(description="The sectors of the person asked about")
+    theirs: list[SectorRef] = Field(description="Sectors they bring that you have not")
+
+
 class MatchExplanation(BaseModel):
     """Why this was recommended, in a sentence and in parts."""
 
@@ -90,6 +101,7 @@ class MatchExplanation(BaseModel):
     )
     phrases: Phrases
     offer_need: list[OfferNeed]
+    bridges: Bridges
     distance_band: str | None = Field(
         default=None, description="From coarsened places; absent when either is unknown"
     )
@@ -104,6 +116,7 @@ class Match(BaseModel):
 class CollaboratorsPage(BaseModel):
     person: str
     mode: str
+    relation: str
     scope: str
     radius_km: float | None = None
     items: list[Match]
@@ -166,6 +179,7 @@ def _people_for(
     radius_km: float | None,
     limit: int,
     offset: int,
+    relation: Literal["new", "existing"] | None = None,
 ) -> JSONResponse:
     """People recommended for a person or an initiative (``seed``: its key and id)."""
     key, seed_id = seed
@@ -174,12 +188,14 @@ def _people_for(
     try:
         items = _service(request, services).recommend(
             caller, seed_id, "person", mode=mode, scope=scope, radius_km=radius,
-            limit=limit, offset=offset,
+            limit=limit, offset=offset, relation=relation or "new",
         )  # fmt: skip
     except NoPublicPlace as exc:
         raise _no_place(exc.node_id) from None
-    body = {key: seed_id, "mode": mode, "scope": scope, "items": items,
-            "limit": limit, "offset": offset}  # fmt: skip
+    body: dict[str, object] = {key: seed_id, "mode": mode}
+    if relation is not None:
+        body["relation"] = relation
+    body |= {"scope": scope, "items": items, "limit": limit, "offset": offset}
     if scope == "local":
         body["radius_km"] = radius
     return JSONResponse(body)
@@ -199,13 +215,17 @@ def collaborators(
     radius_km: RadiusQuery = None,
     limit: LimitQuery = 10,
     offset: OffsetQuery = 0,
+    relation: RelationQuery = "new",
 ) -> JSONResponse:
     """People to work with, each explained: shared goals and sectors, the path that links
-    you, matching phrases, offers that meet needs, the distance band. People already
-    known are left out; only discoverable people open to collaborate are recommended."""
+    you, matching phrases, offers that meet needs, the sectors they bridge, the distance
+    band. People already known or worked with (same initiative, council or small
+    organisation) are left out unless ``relation=existing`` lists only them; only
+    discoverable people open to collaborate are recommended."""
     return _people_for(
-        request, services, caller, ("person", person_id), mode, scope, radius_km, limit, offset
-    )
+        request, services, caller, ("person", person_id), mode, scope, radius_km, limit, offset,
+        relation,
+    )  # fmt: skip
 
 
 @router.get(

@@ -14,6 +14,11 @@ Sources, each capped so that a request never walks the whole graph:
   people the seed knows and what it works on: their small hubs (degree up to a
   quarter of ``hub_cap``), at most ``three_hop_cap`` nodes. Goals, sectors and
   targets are never walked: they join thousands.
+- **co-work**: co-workers' co-workers (:mod:`graph.matching.cowork`), the
+  ``cowork_k`` with the largest resource allocation in the co-work graph.
+- **work**: the people on the ``near_work_k`` initiatives nearest by text to each of
+  the first ``work_seeds`` the seed works on: people near by what they work on, when
+  their own text is thin.
 - **complement**: the nearest by text among the nodes that offer what the seed needs
   or need what it offers, when that set is at most ``complement_set_cap``; the
   reservoir covers the common skills, whose sets are larger.
@@ -47,6 +52,9 @@ class Limits:
     work_seeds: int = 5
     complement_k: int = 40
     complement_set_cap: int = 2_000
+    cowork_k: int = 150
+    max_coworkers: int = 200
+    near_work_k: int = 15
 
 
 @dataclass
@@ -149,12 +157,16 @@ def text_candidates(
     pool: Collection[str] | None,
     exclude: Collection[str],
     limits: Limits,
+    *,
+    thin: bool = False,
 ) -> tuple[list[str], list[str]]:
-    """(candidates, reservoir): the nearest nodes by text to the seed and to its work."""
+    """(candidates, reservoir): the nearest nodes by text to the seed and to its work. A
+    seed whose own text is ``thin`` (a name and little else) takes none of its own
+    nearest: their closeness says nothing."""
     similarity = ctx.similarity
     near = [i for i, _ in similarity.nearest(seed.id, limits.reservoir, among=pool,
                                              exclude=exclude)]  # fmt: skip
-    found = near[: limits.text_k]
+    found = [] if thin else near[: limits.text_k]
     for other in seed.works[: limits.work_seeds]:
         found += [
             i
@@ -162,6 +174,33 @@ def text_candidates(
             if i != seed.id
         ]
     return found, near
+
+
+def work_candidates(
+    ctx: MatchContext,
+    seed: Seed,
+    pool: Collection[str] | None,
+    exclude: Collection[str],
+    limits: Limits,
+) -> list[str]:
+    """People on the initiatives nearest by text to what the seed works on."""
+    similarity, kind = ctx.similarity, ctx.kind
+    found: list[str] = []
+    nodes = ctx.graph._node
+    for work in seed.works[: limits.work_seeds]:
+        if kind(work) != "initiative":
+            continue
+        near = similarity.nearest(work, limits.near_work_k, among=ctx.initiatives,
+                                  exclude=seed.works)  # fmt: skip
+        for initiative, _ in near:
+            if initiative not in nodes or kind(initiative) != "initiative":
+                continue
+            for other, _, _ in sorted(ctx.incident(initiative)):
+                if other in exclude or kind(other) != "person":
+                    continue
+                if pool is None or other in pool:
+                    found.append(other)
+    return found
 
 
 def complement_candidates(

@@ -9,7 +9,7 @@ store once for the whole page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,8 @@ def ids_to_describe(pool: Pool, items: Sequence[Recommendation]) -> set[str]:
     for item in items:
         found.add(item.id)
         found |= pool.seed_goals & item.candidate.goals
+        found |= pool.seed_sectors
+        found.update(item.candidate.brings)
         found.update(_walk_nodes(pool, item.candidate))
     return found
 
@@ -176,6 +178,30 @@ def closest_pair(mine: Profile | None, theirs: Profile | None) -> tuple[str, str
     return found
 
 
+def bridges(
+    pool: Pool, candidate: Candidate, describe: Describe
+) -> dict[str, list[dict[str, str]]]:
+    """The seed's sectors and the sectors the candidate brings that the seed has not."""
+
+    def refs(ids: Iterable[str]) -> list[dict[str, str]]:
+        found = sorted((describe[i] for i in ids if i in describe), key=lambda d: (d.name, d.id))
+        return [{"id": d.id, "name": d.name} for d in found]
+
+    return {"yours": refs(pool.seed_sectors), "theirs": refs(candidate.brings)}
+
+
+def bridge_phrase(sides: Mapping[str, list[dict[str, str]]]) -> str | None:
+    """The bridge in words: "bridges Education and Health" (your sector, the one they
+    bring), "brings Health" when you have none, None when they bring none."""
+    theirs = [s["name"] for s in sides["theirs"]][:2]
+    if not theirs:
+        return None
+    yours = [s["name"] for s in sides["yours"]][:2]
+    if not yours:
+        return f"brings {_listing(theirs)}"
+    return f"bridges {' & '.join(yours)} and {' & '.join(theirs)}"
+
+
 def _listing(names: list[str]) -> str:
     names = names[:MAX_LISTED]
     if len(names) <= 1:
@@ -197,9 +223,10 @@ def summary(
     pair: tuple[str, str] | None,
     offer_need: list[dict[str, str]],
     band: str | None,
+    bridge: str | None = None,
 ) -> str:
-    """One plain sentence naming the strongest reasons."""
-    parts: list[str] = []
+    """One plain sentence naming the strongest reasons (``bridge`` first, when given)."""
+    parts: list[str] = [bridge] if bridge else []
     topics = [_goal_name(g) for g in goals] + [f"{s['name']} (sector)" for s in sectors]
     if topics:
         listed = _listing(topics)
@@ -237,9 +264,13 @@ def explanation(
     item: Recommendation,
     describe: Describe,
     profiles: tuple[Profile | None, Profile | None],
+    *,
+    mode: str = "similar",
 ) -> dict[str, Any]:
-    """The explanation of one recommendation (see docs/matching.md for the shape)."""
+    """The explanation of one recommendation (see docs/matching.md for the shape); in the
+    bridging mode, the summary first names the sectors it bridges."""
     candidate = item.candidate
+    sides = bridges(pool, candidate, describe)
     goals, sectors = goal_lists(pool, candidate, describe)
     steps = path(pool, candidate, describe)
     phrases = matching_phrases(
@@ -260,6 +291,7 @@ def explanation(
             pair,
             pairs,
             band,
+            bridge_phrase(sides) if mode == "bridging" else None,
         ),
         "components": {name: round(value, 4) for name, value in item.components.items()},
         "shared_sectors": sectors,
@@ -267,6 +299,7 @@ def explanation(
         "path": steps,
         "phrases": phrases,
         "offer_need": pairs,
+        "bridges": sides,
     }
     if band is not None:
         found["distance_band"] = band

@@ -9,8 +9,16 @@ nodes the audience may use:
 - ``graph_work``: Adamic-Adar (``sum 1/log(degree)``) between the candidate and each
   initiative the seed works on (each person on it, for an initiative), summed, as
   ``log1p`` scaled by the pool's largest: what you work on links you.
-- ``text``: cosine of the seed's and the candidate's text vectors (negative as 0).
-- ``text_work``: cosine of the candidate with the mean vector of what the seed works on.
+- ``cowork``: resource allocation in the co-work graph (:mod:`graph.matching.cowork`):
+  ``sum 1/degree`` over the co-workers seed and candidate share, the degree being a
+  co-worker's number of collaborators; scaled by the pool's largest.
+- ``cowork_aa``: Adamic-Adar in the co-work graph (``sum 1/log(degree)``), scaled.
+- ``text``: cosine of the seed's and the candidate's profile vectors (negative as 0).
+  A person's profile vector is the vector of their own text, or, when that is thin
+  (fewer than ``THIN_WORDS`` words beyond the name), the mean vector of what they
+  work on (initiatives, entries they wrote), else of what they belong to.
+- ``text_work``: cosine of the candidate's profile with the mean vector of what the
+  seed works on.
 - ``complement``: ``n / (n + 1)`` for ``n`` offers of one side meeting needs of the other.
 - ``goals``: ``sum 1/log(degree)`` over the goals and sectors both are linked to (a
   target counts as its goal; a seed with none of its own, like an organisation, takes
@@ -18,6 +26,8 @@ nodes the audience may use:
 - ``proximity``: by the distance of the public places: 1 within 10 km, 0.8 within 50,
   0.5 within 200, 0.2 within 1000, else (or unknown) 0.
 - ``activity``: ``log1p`` of the number of people linked to the candidate, scaled.
+- ``works``: ``log1p`` of the number of initiatives the candidate works on, scaled
+  (people who work on much start new work more often).
 - ``bridging``: used by the bridging mode only: 1 for a candidate in none of the
   seed's sectors (0.5 when it adds a sector to shared ones) plus 1 when nothing but a
   goal or sector links them, halved.
@@ -27,8 +37,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -41,12 +51,18 @@ from graph.matching.candidates import (
     complement_candidates,
     graph_candidates,
     text_candidates,
+    work_candidates,
 )
 from graph.matching.context import TOPIC_KINDS, MatchContext
+from graph.matching.cowork import CoWork, SecondCircle, second_circle
 from graph.matching.profiles import OfferNeed, offer_need_pairs
 
-FEATURES = ("graph", "graph_work", "text", "text_work", "complement", "goals", "proximity",
-            "activity", "bridging")  # fmt: skip
+FEATURES = ("graph", "graph_work", "cowork", "cowork_aa", "text", "text_work", "complement",
+            "goals", "proximity", "activity", "works", "bridging")  # fmt: skip
+Relation = Literal["new", "existing"]
+THIN_WORDS = 3
+MEMBER_KINDS = frozenset({"organization", "council", "community"})
+WORK_KINDS = frozenset({"initiative", "wisdom_entry"})  # what a person works on or wrote
 GROUP_KINDS = {"person": frozenset({"organization", "initiative", "council"}),
                "initiative": frozenset({"organization"})}  # fmt: skip
 _BANDS = ((10.0, 1.0), (50.0, 0.8), (200.0, 0.5), (1000.0, 0.2))
@@ -74,6 +90,11 @@ class Candidate:
     goals: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     distance_km: float | None = None
+    works: list[str] = field(default_factory=list)
+    memberships: list[str] = field(default_factory=list)
+    sectors: frozenset[str] = frozenset()  # its own, else those of what it works on
+    brings: tuple[str, ...] = ()  # sectors it has that the seed has not
+    existing: bool = False  # an existing collaborator (listed with relation="existing")
 
 
 @dataclass
@@ -85,6 +106,7 @@ class Pool:
     candidates: list[Candidate]
     features: npt.NDArray[np.float64]
     seed_goals: frozenset[str] = frozenset()
+    seed_sectors: frozenset[str] = frozenset()
 
     def column(self, name: str) -> npt.NDArray[np.float64]:
         return self.features[:, FEATURES.index(name)]
@@ -114,6 +136,14 @@ def _place(ctx: MatchContext, node: str) -> tuple[float, float] | None:
     return float(lat), float(lon)
 
 
+def thin(ctx: MatchContext, node: str) -> bool:
+    """A person whose own text says little (a name and fewer than ``THIN_WORDS`` words)."""
+    if ctx.kind(node) != "person":
+        return False
+    profile = ctx.profiles.get(node)
+    return profile is None or profile.words < THIN_WORDS
+
+
 def gather(
     ctx: MatchContext,
     seed_id: str,
@@ -121,18 +151,43 @@ def gather(
     *,
     limits: Limits | None = None,
     near: Near | None = None,
+    relation: Relation = "new",
 ) -> Pool:
-    """The seed's candidates of kind ``target`` (``person`` or ``initiative``), featurised."""
+    """The seed's candidates of kind ``target`` (``person`` or ``initiative``), featurised.
+
+    Nodes linked to the seed directly are never candidates, and neither, for a person's
+    collaborators, are their existing collaborators (:mod:`graph.matching.cowork`):
+    with ``relation="existing"``, those are the only candidates instead.
+    """
     limits = limits or Limits()
     seed = Seed.read(ctx, seed_id)
     direct = {other for other, _, _ in seed.incident if ctx.kind(other) == target}
-    exclude = direct | {seed_id}
+    cowork = CoWork(ctx)
+    existing: dict[str, Walk] = {}
+    circle = SecondCircle()
+    if target == "person" and seed.kind == "person":
+        existing = cowork.collaborators(seed_id)
+        circle = second_circle(cowork, seed_id, existing, keep=limits.cowork_k,
+                               max_coworkers=limits.max_coworkers,
+                               hub_cap=limits.hub_cap)  # fmt: skip
     pool = ctx.people if target == "person" else ctx.initiatives
-    texts, reservoir = text_candidates(ctx, seed, pool, exclude, limits)
-    walks = graph_candidates(ctx, seed, target, reservoir, limits)
-    order = list(walks)
-    order += texts
-    order += complement_candidates(ctx, seed, target, pool, exclude, limits)
+    walks: dict[str, Walk]
+    if relation == "existing":
+        walks = {other: existing[other] for other in sorted(existing)}
+        order = list(walks)
+        exclude = {seed_id}
+    else:
+        exclude = direct | set(existing) | {seed_id}
+        thin_text = thin(ctx, seed_id) and bool(seed.works)  # else its text is all there is
+        texts, reservoir = text_candidates(ctx, seed, pool, exclude, limits, thin=thin_text)
+        walks = graph_candidates(ctx, seed, target, reservoir, limits)
+        for other, walk in circle.walks.items():
+            walks.setdefault(other, walk)
+        order = list(walks)
+        order += texts
+        if target == "person":
+            order += work_candidates(ctx, seed, pool, exclude, limits)
+        order += complement_candidates(ctx, seed, target, pool, exclude, limits)
     here = _place(ctx, seed_id)
     recommendable, allow = ctx.audience.recommendable, ctx.audience.allow
     chosen: list[Candidate] = []
@@ -155,9 +210,10 @@ def gather(
         if near is not None and (there is None or haversine_km(near.lat, near.lon, *there)
                                  > near.radius_km):  # fmt: skip
             continue
-        chosen.append(Candidate(other, walks.get(other), distance_km=km))
+        chosen.append(Candidate(other, walks.get(other), distance_km=km,
+                                existing=other in existing))  # fmt: skip
     chosen.sort(key=lambda c: c.id)
-    return _featurise(ctx, seed, target, chosen)
+    return _featurise(ctx, seed, target, chosen, circle)
 
 
 def _weights(ctx: MatchContext, node: str, skip: str) -> dict[str, float]:
@@ -174,7 +230,13 @@ def _goals(ctx: MatchContext, node: str) -> set[str]:
     return found
 
 
-def _featurise(ctx: MatchContext, seed: Seed, target: str, chosen: list[Candidate]) -> Pool:
+def _sectors_of_works(ctx: MatchContext, works: list[str]) -> set[str]:
+    return {g for x in works[:MAX_WORK_SEEDS] for g in _goals(ctx, x) if g.startswith("sector:")}
+
+
+def _featurise(
+    ctx: MatchContext, seed: Seed, target: str, chosen: list[Candidate], circle: SecondCircle
+) -> Pool:
     degree, kind_of = ctx.degree, ctx.kind
     mine = {z: degree.weight(z) for z, _, _ in seed.incident}
     works = seed.works[:MAX_WORK_SEEDS]
@@ -240,15 +302,25 @@ def _featurise(ctx: MatchContext, seed: Seed, target: str, chosen: list[Candidat
                     people += 1
                 elif kind in group_kinds:
                     groups.add(z)
+                if kind in WORK_KINDS:
+                    cand.works.append(z)
+                elif kind in MEMBER_KINDS:
+                    cand.memberships.append(z)
         common.sort(key=lambda wz: (-wz[0], wz[1]))
         cand.common = [z for _, z in common]
         cand.goals = frozenset(goals)
         cand.groups = frozenset(groups)
+        cand.works.sort()
+        cand.memberships.sort()
         other = ctx.profiles.get(v)
         if profile is not None and other is not None:
             cand.offer_need = offer_need_pairs(profile, other)
         n = len(cand.offer_need)
         sectors = {g for g in goals if g.startswith("sector:")}
+        if not sectors and cand.works:
+            sectors = _sectors_of_works(ctx, cand.works)
+        cand.sectors = frozenset(sectors)
+        cand.brings = tuple(sorted(sectors - seed_sectors))
         other_sector = 0.0
         if sectors and not sectors & seed_sectors:
             other_sector = 1.0
@@ -256,38 +328,79 @@ def _featurise(ctx: MatchContext, seed: Seed, target: str, chosen: list[Candidat
             other_sector = 0.5
         linked = bool(ra) or cand.walk is not None
         rows.append((
-            math.fsum(ra), math.log1p(math.fsum(aa_work)), 0.0, 0.0, n / (n + 1),
+            math.fsum(ra), math.log1p(math.fsum(aa_work)),
+            circle.resource_allocation.get(v, 0.0), circle.adamic_adar.get(v, 0.0),
+            0.0, 0.0, n / (n + 1),
             math.fsum(goal_weight[g] for g in goals if g in goal_weight),
-            proximity(cand.distance_km), math.log1p(people),
+            proximity(cand.distance_km), math.log1p(people), math.log1p(len(cand.works)),
             (other_sector + (0.0 if linked else 1.0)) / 2,
         ))  # fmt: skip
     raw = np.array(rows, dtype=np.float64).reshape(len(chosen), len(FEATURES))
-    _text(ctx, seed.id, works, chosen, raw)
-    for name in ("graph", "graph_work", "goals", "activity"):
+    _text(ctx, seed, works, chosen, raw)
+    for name in ("graph", "graph_work", "cowork", "cowork_aa", "goals", "activity", "works"):
         column = FEATURES.index(name)
         top = raw[:, column].max(initial=0.0)
         if top > 0:
             raw[:, column] /= top
-    return Pool(seed, target, chosen, raw, frozenset(seed_goals))
+    return Pool(seed, target, chosen, raw, frozenset(seed_goals), frozenset(seed_sectors))
+
+
+def _seed_memberships(ctx: MatchContext, seed: Seed) -> list[str]:
+    kind = ctx.kind
+    return sorted({z for z, _, _ in seed.incident if kind(z) in MEMBER_KINDS})
+
+
+def _profile_vector(
+    vectors: dict[str, npt.NDArray[np.float32]],
+    node: str,
+    thin_text: bool,
+    works: list[str],
+    memberships: list[str],
+) -> npt.NDArray[np.float32] | None:
+    """The node's own vector, or, when its text is thin, the mean of its works' vectors,
+    else of its memberships' (normalised); None when there is nothing to go on."""
+    if thin_text:
+        for group in (works, memberships):
+            known = [vectors[x] for x in group[:MAX_WORK_SEEDS] if x in vectors]
+            if known:
+                centre = np.mean(known, axis=0)
+                norm = float(np.linalg.norm(centre))
+                if norm > 0:
+                    found: npt.NDArray[np.float32] = (centre / norm).astype(np.float32)
+                    return found
+    return vectors.get(node)
 
 
 def _text(
     ctx: MatchContext,
-    seed: str,
-    works: Collection[str],
+    seed: Seed,
+    works: list[str],
     chosen: list[Candidate],
     raw: npt.NDArray[np.float64],
 ) -> None:
     if not chosen:
         return
-    vectors = ctx.similarity.vectors([seed, *works, *(c.id for c in chosen)])
+    seed_memberships = _seed_memberships(ctx, seed)
+    seed_thin = thin(ctx, seed.id)
+    thin_ones = {c.id for c in chosen if thin(ctx, c.id)}
+    wanted = {seed.id, *works, *(c.id for c in chosen)}
+    if seed_thin:
+        wanted.update(seed_memberships[:MAX_WORK_SEEDS])
+    for cand in chosen:
+        if cand.id in thin_ones:
+            wanted.update(cand.works[:MAX_WORK_SEEDS])
+            wanted.update(cand.memberships[:MAX_WORK_SEEDS])
+    vectors = ctx.similarity.vectors(sorted(wanted))
     dimension = next(iter(vectors.values())).shape[0] if vectors else 0
     if not dimension:
         return
     zero = np.zeros(dimension, dtype=np.float32)
-    matrix = np.stack([vectors.get(c.id, zero) for c in chosen])
-    if seed in vectors:
-        raw[:, FEATURES.index("text")] = np.clip(matrix @ vectors[seed], 0.0, 1.0)
+    rows = [_profile_vector(vectors, c.id, c.id in thin_ones, c.works, c.memberships)
+            for c in chosen]  # fmt: skip
+    matrix = np.stack([zero if row is None else row for row in rows])
+    mine = _profile_vector(vectors, seed.id, seed_thin, works, seed_memberships)
+    if mine is not None:
+        raw[:, FEATURES.index("text")] = np.clip(matrix @ mine, 0.0, 1.0)
     known = [vectors[w] for w in works if w in vectors]
     if known:
         centre = np.mean(known, axis=0)

@@ -36,6 +36,7 @@ class Profile:
     offers: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     open_to_collaborate: bool = True
+    words: int = 0  # words of its own text beyond the name (bio or description, phrases)
     offer_keys: dict[str, Key] = field(default_factory=dict, compare=False)
     need_keys: dict[str, Key] = field(default_factory=dict, compare=False)
     topic_keys: dict[str, Key] = field(default_factory=dict, compare=False)
@@ -48,9 +49,12 @@ class Profile:
                 node.id, "person", interests=node.interests, skills=node.skills,
                 offers=node.offers, needs=node.needs,
                 open_to_collaborate=node.open_to_collaborate,
+                words=len(node.bio.split()) + _words(node.interests, node.skills, node.offers,
+                                                      node.needs),
             )  # fmt: skip
         if isinstance(node, Initiative):
-            return cls.build(node.id, "initiative", needs=node.needs)
+            words = len(node.description.split()) + _words(node.needs)
+            return cls.build(node.id, "initiative", needs=node.needs, words=words)
         return None
 
     @classmethod
@@ -64,14 +68,19 @@ class Profile:
         offers: Iterable[str] = (),
         needs: Iterable[str] = (),
         open_to_collaborate: bool = True,
+        words: int = 0,
     ) -> Profile:
         interests, skills = tuple(interests), tuple(skills)
         offers, needs = tuple(offers), tuple(needs)
         return cls(
-            node_id, kind, interests, skills, offers, needs, open_to_collaborate,
+            node_id, kind, interests, skills, offers, needs, open_to_collaborate, words,
             offer_keys=keys_of(offers), need_keys=keys_of(needs),
             topic_keys=keys_of((*interests, *skills)),
         )  # fmt: skip
+
+
+def _words(*phrase_lists: Iterable[str]) -> int:
+    return sum(len(phrase.split()) for phrases in phrase_lists for phrase in phrases)
 
 
 @dataclass(frozen=True, slots=True)

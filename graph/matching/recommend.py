@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from graph.matching.candidates import Limits
 from graph.matching.context import MatchContext
-from graph.matching.features import Candidate, Near, Pool, gather
+from graph.matching.features import Candidate, Near, Pool, Relation, gather
 from graph.matching.scoring import Mode, Weights, components, rank, weights_for
 
 
@@ -33,6 +33,7 @@ class Result:
     pool: Pool
     items: list[Recommendation]
     weights: Weights
+    mode: Mode = "similar"
 
 
 def recommend(
@@ -46,9 +47,12 @@ def recommend(
     near: Near | None = None,
     weights: Weights | None = None,
     limits: Limits | None = None,
+    relation: Relation = "new",
 ) -> Result:
-    """The ``limit`` best nodes of kind ``target`` for ``seed`` after ``offset``."""
-    pool = gather(ctx, seed, target, limits=limits, near=near)
+    """The ``limit`` best nodes of kind ``target`` for ``seed`` after ``offset``: for a
+    person's collaborators, people they do not work with yet, or with
+    ``relation="existing"``, only those they do."""
+    pool = gather(ctx, seed, target, limits=limits, near=near, relation=relation)
     chosen = weights_for(pool.seed.kind, target, mode, weights)
     ranked = rank(pool, chosen, mode=mode, count=offset + limit)[offset:]
     items = []
@@ -57,7 +61,7 @@ def recommend(
         parts["diversity"] = entry.score - entry.raw
         candidate = pool.candidates[entry.row]
         items.append(Recommendation(candidate.id, entry.score, parts, candidate))
-    return Result(pool, items, chosen)
+    return Result(pool, items, chosen, mode)
 
 
 def recommend_collaborators(
@@ -68,9 +72,12 @@ def recommend_collaborators(
     limit: int = 10,
     offset: int = 0,
     near: Near | None = None,
+    relation: Relation = "new",
 ) -> Result:
-    """People to collaborate with; the people the person already knows are left out."""
-    return recommend(ctx, person, "person", mode=mode, limit=limit, offset=offset, near=near)
+    """People to collaborate with: never those the person already knows or works with
+    (same initiative, council or team), unless ``relation="existing"`` asks for them."""
+    return recommend(ctx, person, "person", mode=mode, limit=limit, offset=offset, near=near,
+                     relation=relation)  # fmt: skip
 
 
 def recommend_initiatives(

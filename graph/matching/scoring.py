@@ -1,14 +1,14 @@
 """Scores from features: the weights of each mode, and the diversified ranking.
 
 A candidate's score is the weighted sum of its features (:mod:`graph.matching.features`).
-The weights of the ``similar`` mode were tuned on the validation halves of the
-evaluations (``scripts/evaluate_recommend.py``; docs/matching.md has the figures), one
-set per kind of seed and of recommendation (:func:`tuned_weights`); the other modes
-are built from them:
+The weights of the ``similar`` mode were learnt or tuned on validation data only (see
+``PEOPLE`` below; docs/matching.md has the figures), one set per kind of seed and of
+recommendation (:func:`tuned_weights`); the other modes are built from them:
 
 - ``complementary`` keeps only candidates where an offer meets a need, and weighs
   that four times as much;
-- ``bridging`` drops the graph closeness terms, the distance and the activity, and
+- ``bridging`` keeps the candidates who bring a sector the seed has not (all of them
+  when nobody does), drops the graph closeness terms, the distance and the activity, and
   multiplies what is left (relevance by text, goals and offers) by ``1 + BRIDGING x
   bridging`` (the feature is 1 for another sector and no link but a shared goal, 0.5
   for either), so that people who are relevant but sit in another sector or another
@@ -39,12 +39,12 @@ BRIDGING = 2.0  # a candidate in another sector and another part of the network:
 SHARED_FREELY = 2  # picks from one group before the diversity penalty starts
 _BRIDGING = FEATURES.index("bridging")
 COMPONENTS = {
-    "graph": ("graph", "graph_work"),
+    "graph": ("graph", "graph_work", "cowork", "cowork_aa"),
     "text": ("text", "text_work"),
     "complement": ("complement",),
     "goals": ("goals",),
     "proximity": ("proximity",),
-    "activity": ("activity",),
+    "activity": ("activity", "works"),
 }
 
 
@@ -54,12 +54,15 @@ class Weights:
 
     graph: float = 0.0
     graph_work: float = 0.0
+    cowork: float = 0.0
+    cowork_aa: float = 0.0
     text: float = 0.0
     text_work: float = 0.0
     complement: float = 0.0
     goals: float = 0.0
     proximity: float = 0.0
     activity: float = 0.0
+    works: float = 0.0
     bridging: float = 0.0
 
     def vector(self) -> npt.NDArray[np.float64]:
@@ -72,9 +75,14 @@ class Weights:
         return cls(**dict(zip(FEATURES, flat, strict=True)))
 
 
-# Tuned on the validation halves (see the module docstring); never on the test halves.
-PEOPLE = Weights(graph=16.0, graph_work=2.0, text=1.0, text_work=16.0, complement=0.1,
-                 goals=4.0, proximity=4.0, activity=0.25)  # fmt: skip
+# PEOPLE (collaborators for a person) is learnt: a pairwise logistic ranking model with
+# non-negative coefficients, fit on the validation pools of the NeurIPS co-authorship
+# time split (graph up to 2014, new co-authors in 2015) and of the demo network's
+# validation half, each counting once (``scripts/evaluate_coauthor.py --learn``). The
+# others were tuned by coordinate ascent on the validation halves of
+# ``scripts/evaluate_recommend.py``; never on a test split.
+PEOPLE = Weights(graph=1.98, graph_work=1.69, cowork=0.87, cowork_aa=1.22, text=1.66,
+                 text_work=1.85, complement=0.11, goals=1.02, proximity=0.93)  # fmt: skip
 HELPERS = Weights(graph=8.0, graph_work=16.0, text=1.0, text_work=8.0, complement=8.0,
                   goals=2.0, proximity=16.0)  # fmt: skip
 INITIATIVES = Weights(graph=16.0, text=1.0, text_work=0.25, complement=2.0, goals=1.0,
@@ -98,8 +106,8 @@ def weights_for(seed_kind: str, target: str, mode: Mode, base: Weights | None = 
     if mode == "complementary":
         return replace(tuned, complement=4 * max(tuned.complement, 0.25))
     if mode == "bridging":
-        return replace(tuned, graph=0.0, graph_work=0.0, proximity=0.0, activity=0.0,
-                       bridging=BRIDGING)  # fmt: skip
+        return replace(tuned, graph=0.0, graph_work=0.0, cowork=0.0, cowork_aa=0.0,
+                       proximity=0.0, activity=0.0, works=0.0, bridging=BRIDGING)  # fmt: skip
     return tuned
 
 
@@ -156,6 +164,9 @@ def rank(
     rows = list(range(len(pool.candidates)))
     if mode == "complementary":
         rows = [r for r in rows if pool.candidates[r].offer_need]
+    elif mode == "bridging":
+        bringing = [r for r in rows if pool.candidates[r].brings]
+        rows = bringing or rows  # nobody brings another sector: the most relevant
     rows.sort(key=lambda r: (-values[r], pool.candidates[r].id))
     shortlist = rows[: max(3 * count, count + 20)]
     picked: list[Ranked] = []

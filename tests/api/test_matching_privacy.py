@@ -23,6 +23,8 @@ URLS = (
     "/v1/people/person:pub/collaborators?limit=50",
     "/v1/people/person:pub/collaborators?limit=50&mode=bridging",
     "/v1/people/person:pub/collaborators?limit=50&mode=complementary",
+    "/v1/people/person:pub/collaborators?limit=50&relation=existing",
+    "/v1/people/person:lena/collaborators?limit=50&relation=existing",
     "/v1/people/person:lena/collaborators?limit=50",
     "/v1/people/person:maria/collaborators?limit=50&scope=local&radius_km=100",
     "/v1/initiatives/initiative:safe-streets/people?limit=50",
@@ -83,11 +85,11 @@ def test_no_contact_detail_or_exact_place_leaves_the_service(
 
 
 def test_distance_bands_come_from_coarsened_places(client: TestClient) -> None:
-    """Everyone of the privacy fixture lives at one exact spot; only the band is told."""
-    found = {
-        item["node"]["id"]: item["explanation"].get("distance_band")
-        for item in items(client, "/v1/people/person:pub/collaborators?limit=50", {})
-    }
+    """Everyone of the privacy fixture lives at one exact spot; only the band is told.
+    (They all work on one initiative: they are one another's existing collaborators.)"""
+    url = "/v1/people/person:pub/collaborators?limit=50&relation=existing"
+    found = {item["node"]["id"]: item["explanation"].get("distance_band")
+             for item in items(client, url, {})}  # fmt: skip
     assert found["person:city"] == "within 10 km"  # the centre of its 0.1° cell is near
     assert found["person:region"] in ("within 10 km", "within 50 km", "within 200 km")
     assert found["person:country"] is None  # no coordinates to measure from
@@ -106,6 +108,17 @@ def test_an_owner_may_ask_for_their_own_hidden_profile(client: TestClient, keys:
     found = items(client, "/v1/people/person:mem/collaborators?limit=50", keys["member"])
     ids = {item["node"]["id"] for item in found}
     assert "person:mem" not in ids and not ids & NEVER
+
+
+def test_a_private_acquaintance_is_never_listed_among_existing_collaborators(
+    client: TestClient, keys: Headers
+) -> None:
+    """Pia knows Pri (private): Pri is listed to nobody, not even as someone she knows."""
+    for role in ROLES:
+        url = "/v1/people/person:pub/collaborators?limit=50&relation=existing"
+        found = {item["node"]["id"] for item in items(client, url, keys[role])}
+        assert found, "everyone here works on one initiative"
+        assert not found & NEVER
 
 
 def test_people_on_the_initiative_are_not_asked_to_join_it(client: TestClient) -> None:

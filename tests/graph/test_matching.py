@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from graph.matching.recommend import (
     recommend_initiatives,
     recommend_people,
 )
+from graph.matching.scoring import Mode
 from graph.model import Initiative, Node, Organization, Person, Place
 from graph.similarity import VectorSimilarity
 from graph.store import Store
@@ -31,6 +33,7 @@ from graph.texts import node_text
 from graph.view import GraphView
 
 AXES = ("education", "environment", "health", "peace")
+BIG = 14  # members of Big School besides Ana: more than a team (TEAM_SIZE)
 DAVIS = Place(name="Davis", country="US", region="Northern America", lat=38.54, lon=-121.74)
 SACRAMENTO = Place(name="Sacramento", country="US", region="Northern America",
                    lat=38.58, lon=-121.49)  # fmt: skip
@@ -58,8 +61,12 @@ def records() -> list[Node | Edge]:
         person("gus", interests=["youth mentoring"], visibility="private"),
         person("hal", interests=["youth mentoring"], open_to_collaborate=False),
         person("ida", interests=["conflict resolution"], place=DAVIS),  # peace sector
-        *[person(f"org-member-{n}", interests=["youth mentoring"]) for n in range(6)],
+        *[person(f"org-member-{n}", interests=["youth mentoring"]) for n in range(BIG)],
         person("kim", interests=["literacy"]),
+        person("lee", interests=["youth mentoring", "after-school clubs"],
+               place=SACRAMENTO),  # works with Ben, whom Ana works with
+        person("max", interests=["youth mentoring"]),  # on Ana's small team
+        person("ned", interests=["health education"], place=DAVIS),  # health sector
     ]  # fmt: skip
     nodes: list[Node | Edge] = [
         *people,
@@ -71,7 +78,10 @@ def records() -> list[Node | Edge]:
                    needs=["curriculum design"], place=SACRAMENTO),
         Initiative(id="initiative:old-archive", name="Old Archive", description="Closed.",
                    active=False),
+        Initiative(id="initiative:night-school", name="Night School",
+                   description="Evening classes for adults.", active=False),
         Organization(id="organization:big-school", name="Big School"),
+        Organization(id="organization:tutor-team", name="Tutor Team"),
     ]  # fmt: skip
     edges = [
         ("works_on", "person:ana", "initiative:reading-buddies"),
@@ -95,7 +105,14 @@ def records() -> list[Node | Edge]:
         ("addresses", "initiative:green-schools", "sdg:13"),
         ("in_sector", "initiative:green-schools", "sector:education"),
         ("member_of", "person:ana", "organization:big-school"),
-        *[("member_of", f"person:org-member-{n}", "organization:big-school") for n in range(6)],
+        *[("member_of", f"person:org-member-{n}", "organization:big-school") for n in range(BIG)],
+        ("works_on", "person:ben", "initiative:night-school"),
+        ("works_on", "person:lee", "initiative:night-school"),
+        ("member_of", "person:ana", "organization:tutor-team"),
+        ("member_of", "person:max", "organization:tutor-team"),
+        ("interested_in", "person:lee", "sdg:4"),
+        ("interested_in", "person:ned", "sector:health"),
+        ("interested_in", "person:ned", "sdg:4"),
     ]
     nodes += [Edge(kind=k, source=s, target=t) for k, s, t in edges]
     return nodes
@@ -115,7 +132,11 @@ VECTORS = {
     "initiative:reading-buddies": vector(education=1.0),
     "initiative:green-schools": vector(environment=0.8, education=0.6),
     "initiative:old-archive": vector(education=1.0),
-    **{f"person:org-member-{n}": vector(education=0.95, health=0.05 * n) for n in range(6)},
+    **{f"person:org-member-{n}": vector(education=0.95, health=0.05 * n) for n in range(BIG)},
+    "person:lee": vector(education=0.9, peace=0.1),
+    "person:max": vector(education=1.0),
+    "person:ned": vector(health=0.8, education=0.5),
+    "initiative:night-school": vector(education=0.9, health=0.1),
 }
 
 CONSENTED = {
@@ -175,11 +196,11 @@ def describe(store: Store, result: Result) -> dict[str, Described]:
     }
 
 
-def explain_all(store: Store, ctx: MatchContext, result: Result) -> Iterator[dict[str, object]]:
+def explain_all(store: Store, ctx: MatchContext, result: Result) -> Iterator[dict[str, Any]]:
     names = describe(store, result)
     for item in result.items:
         sides = (ctx.profiles.get(result.pool.seed.id), ctx.profiles.get(item.id))
-        yield explanation(result.pool, item, names, sides)
+        yield explanation(result.pool, item, names, sides, mode=result.mode)
 
 
 def test_collaborators_respect_consent_and_leave_out_people_already_known(
@@ -193,10 +214,33 @@ def test_collaborators_respect_consent_and_leave_out_people_already_known(
     assert not set(found) & set(CONSENTED)
 
 
-def test_the_colleague_on_her_initiative_comes_first(store_with_people: Store) -> None:
+EXISTING = {"person:ben", "person:eli", "person:max"}  # her initiative, knows, her team
+
+
+@pytest.mark.parametrize("mode", ["similar", "complementary", "bridging"])
+def test_no_recommended_collaborator_is_an_existing_collaborator(
+    store_with_people: Store, mode: Mode
+) -> None:
+    """Same initiative (Ben), knows (Eli), same small organisation (Max): never new."""
+    ctx = context(store_with_people)
+    found = set(ids(recommend_collaborators(ctx, "person:ana", mode=mode, limit=50)))
+    assert not found & EXISTING
+    big_school = {f"person:org-member-{n}" for n in range(BIG)}
+    if mode == "similar":
+        assert found & big_school, "a large organisation is not one team"
+
+
+def test_existing_collaborators_are_listed_apart(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana", relation="existing", limit=50)
+    assert set(ids(result)) == EXISTING  # Fay is hidden, Gus private, Hal not open
+    assert all(item.candidate.existing for item in result.items)
+
+
+def test_a_colleague_of_a_colleague_comes_first(store_with_people: Store) -> None:
     ctx = context(store_with_people)
     result = recommend_collaborators(ctx, "person:ana")
-    assert ids(result)[0] == "person:ben"
+    assert ids(result)[0] == "person:lee"
     top = result.items[0]
     assert top.components["graph"] > 0 and top.components["text"] > 0
     assert math.isclose(sum(top.components.values()), top.score, rel_tol=1e-9)
@@ -212,11 +256,15 @@ def test_an_explanation_reads_and_names_the_path(store_with_people: Store) -> No
         {"id": "initiative:reading-buddies", "kind": "initiative", "name": "Reading Buddies"},
         {"edge": "works_on", "direction": "in"},
         {"id": "person:ben", "kind": "person", "name": "Ben"},
+        {"edge": "works_on", "direction": "out"},
+        {"id": "initiative:night-school", "kind": "initiative", "name": "Night School"},
+        {"edge": "works_on", "direction": "in"},
+        {"id": "person:lee", "kind": "person", "name": "Lee"},
     ]
     summary = str(first["summary"])
-    assert summary.startswith("Ben: ")
+    assert summary.startswith("Lee: ")
     assert "SDG 4 Quality education" in summary
-    assert "linked through Reading Buddies" in summary
+    assert "linked through Reading Buddies, Ben and Night School" in summary
     assert first["shared_sdgs"] == [{"id": "sdg:4", "number": 4, "name": "Quality education"}]
     assert first["phrases"] == {"yours": ["youth mentoring"], "theirs": ["youth mentoring"]}
     assert first["distance_band"] == "within 50 km"
@@ -232,6 +280,21 @@ def test_a_hidden_person_is_never_a_bridge(store_with_people: Store) -> None:
         assert "person:fay" not in item.candidate.common
     for found in explain_all(store_with_people, ctx, result):
         assert "person:fay" not in str(found)
+
+
+def test_a_hidden_colleague_makes_nobody_an_existing_collaborator(
+    store_with_people: Store,
+) -> None:
+    """Without Ben (hidden), Lee is no colleague's colleague, and Ben's link to Ana's
+    initiative keeps nobody out."""
+    ctx = context(store_with_people)
+    nodes = set(ctx.graph.nodes) - {"person:ben"}
+    hidden = context(store_with_people, allow=nodes)
+    result = recommend_collaborators(hidden, "person:ana", limit=50)
+    row = next(n for n, c in enumerate(result.pool.candidates) if c.id == "person:lee")
+    assert result.pool.candidates[row].walk is None
+    assert result.pool.column("cowork")[row] == result.pool.column("cowork_aa")[row] == 0
+    assert "person:ben" not in str(list(explain_all(store_with_people, hidden, result)))
 
 
 def test_complementary_mode_keeps_offers_that_meet_needs(store_with_people: Store) -> None:
@@ -252,10 +315,26 @@ def test_bridging_mode_favours_another_sector(store_with_people: Store) -> None:
     similar = ids(recommend_collaborators(ctx, "person:ana", limit=50))
     bridging = ids(recommend_collaborators(ctx, "person:ana", mode="bridging", limit=50))
     assert bridging.index("person:ida") < similar.index("person:ida")
-    assert bridging.index("person:ida") < bridging.index("person:ben")  # her colleague
+    assert "person:lee" not in bridging  # her colleague's colleague brings no other sector
     result = recommend_collaborators(ctx, "person:ana", mode="bridging", limit=3)
     assert all(item.components["graph"] == 0 for item in result.items)
     assert all(item.components["bridging"] > 0 for item in result.items)
+
+
+def test_bridging_results_name_the_other_sector(store_with_people: Store) -> None:
+    ctx = context(store_with_people)
+    result = recommend_collaborators(ctx, "person:ana", mode="bridging", limit=10)
+    assert {item.id for item in result.items} == {"person:ida", "person:ned"}
+    names = {"person:ida": "Peace", "person:ned": "Health"}
+    for item, found in zip(result.items, explain_all(store_with_people, ctx, result),
+                           strict=True):  # fmt: skip
+        other = names[item.id]
+        assert found["bridges"] == {
+            "yours": [{"id": "sector:education", "name": "Education"}],
+            "theirs": [{"id": f"sector:{other.lower()}", "name": other}],
+        }
+        summary = str(found["summary"])
+        assert summary.startswith(f"{item.id[7:].title()}: Bridges Education and {other};")
 
 
 def test_local_scope_keeps_people_within_the_radius(store_with_people: Store) -> None:
@@ -263,14 +342,14 @@ def test_local_scope_keeps_people_within_the_radius(store_with_people: Store) ->
     near = Near(DAVIS.lat or 0, DAVIS.lon or 0, 50)
     found = ids(recommend_collaborators(ctx, "person:ana", near=near, limit=50))
     assert found and "person:cai" not in found  # Nairobi
-    assert set(found) <= {"person:ben", "person:dee", "person:ida"}
+    assert set(found) <= {"person:dee", "person:ida", "person:lee", "person:ned"}
 
 
 def test_one_organisation_does_not_fill_the_page(store_with_people: Store) -> None:
     ctx = context(store_with_people)
-    result = recommend_collaborators(ctx, "person:ana", limit=6)
+    result = recommend_collaborators(ctx, "person:ana", limit=10)
     members = [i for i in ids(result) if i.startswith("person:org-member")]
-    assert len(members) < 6
+    assert len(members) < 8
     assert any(item.components["diversity"] < 0 for item in result.items)
     scores = [item.score for item in result.items]
     assert scores == sorted(scores, reverse=True)
