@@ -215,7 +215,11 @@ MATRIX = [
     Entry(f"GET /v1/nodes/{HOOD}/neighbors?limit=200", "listed", privileged),
     Entry(f"GET /v1/nodes?community={HOOD}&limit=200", "listed", privileged),
     # Recommendations: consent, whoever asks.
-    Entry(f"GET /v1/people/{ANCHOR}/collaborators?limit=50", "listed", consents),
+    # The subjects share an initiative with the anchor: existing collaborators, listed
+    # apart from the new ones that are recommended.
+    Entry(f"GET /v1/people/{ANCHOR}/collaborators?relation=existing&limit=50", "listed",
+          consents),
+    Entry(f"GET /v1/people/{ANCHOR}/collaborators?limit=50", "mentioned", consents),
     Entry(f"GET /v1/people/{ANCHOR}/collaborators?mode=complementary&limit=50", "mentioned",
           consents),
     Entry(f"GET /v1/people/{ANCHOR}/initiatives", "mentioned", finds),
