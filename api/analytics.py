@@ -27,13 +27,13 @@ from api.services import Services
 from graph.analytics import Audience, SectorAnalytics, load_regions
 from graph.analytics.bridges import explain_bridge, explain_failure_point
 from graph.analytics.councils import explain_proposal, explain_seat
-from graph.analytics.engine import Versioned
 from graph.analytics.freshness import Staleness
 from graph.analytics.gaps import explain_gap
 from graph.analytics.groups import explain_group
 from graph.analytics.names import join_words, node_ref, plural, sdg_phrase, sdg_ref
 from graph.analytics.overlap import WEIGHTS as OVERLAP_WEIGHTS
 from graph.analytics.synergies import MAX_PAIRS, PER_NODE, SynergyKind, explain_synergy
+from graph.analytics.versions import Versioned
 from graph.model import Node
 from graph.visibility import AS_AUDIENCE, may_see_node, present
 

@@ -5,7 +5,7 @@ For each size the script measures, in one process, on the graph view a worker ho
 
 - **lock holds**: how long each building block holds the feed's read lock: the
   snapshot and places of an audience, and the copy of what a figure walks that the
-  background computation takes (``graph.analytics.engine.freeze``);
+  background computation takes (``graph.analytics.pinned.freeze``);
 - **after a write**, per figure (overlap, and bridges, groups, gaps, synergies and a
   council proposal for a few sectors): what a request waits for and how long the next
   write waits to be applied meanwhile. BASELINE: the figure computed by the request,
@@ -49,8 +49,8 @@ from api.settings import Settings
 from api.similarity import IndexSimilarity
 from embeddings.threads import single_threaded_blas
 from graph.analytics import SectorAnalytics, load_regions
-from graph.analytics.engine import freeze
 from graph.analytics.freshness import PrivacyEpochs, Staleness
+from graph.analytics.pinned import freeze
 from graph.analytics.snapshot import build_places, build_snapshot
 from graph.counts import AUDIENCES, VisibleCounts
 from graph.feed import ChangeFeed

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from graph.analytics import SectorAnalytics
-from graph.analytics import engine as engine_module
-from graph.analytics.engine import Versioned, freeze
+from graph.analytics import background as background_module
 from graph.analytics.freshness import PrivacyEpochs, Staleness
+from graph.analytics.pinned import freeze
+from graph.analytics.versions import Versioned
 from graph.demo import demo_records
 from graph.edges import Edge
 from graph.feed import ChangeFeed
@@ -226,7 +227,7 @@ def test_a_background_read_that_meets_a_write_is_read_again_under_the_lock(
     store.write(person("fay", ["business", "restorative-justice"], [8]))
     feed.catch_up()
     read_at: list[int] = []
-    real = engine_module.build_snapshot
+    real = background_module.build_snapshot
 
     def meddled(graph: object, **options: object) -> object:
         read_at.append(int(options["seq"]))  # type: ignore[call-overload]
@@ -235,7 +236,7 @@ def test_a_background_read_that_meets_a_write_is_read_again_under_the_lock(
             feed.step()
         return real(graph, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine_module, "build_snapshot", meddled)
+    monkeypatch.setattr(background_module, "build_snapshot", meddled)
     behind = view.seq
     assert not engine.overlap("public", similarity).current
     assert engine.settle()

@@ -1,0 +1,168 @@
+"""Figures of the current version computed in a background thread.
+
+The background computation reads one consistent version without holding the feed's read
+lock for the whole computation: under the lock it takes the snapshot and places of the
+version (built there when no request has built them), and a copy of the adjacency of the
+nodes the figure walks (:func:`~graph.analytics.pinned.freeze`); it computes from those
+off the lock, reading text vectors under the lock for a moment at a time, and drops the
+work if the version moved meanwhile (it tries again at the new version, a few times).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from graph.analytics.pinned import PinnedSimilarity, VersionMoved, freeze
+from graph.analytics.snapshot import build_places, build_snapshot
+from graph.analytics.versions import NO_PLACES, Entry, Job, VersionedFigures
+from graph.similarity import TextSimilarity
+
+log = logging.getLogger(__name__)
+RETRIES = 3
+"""Background attempts at a figure while the version keeps moving under it."""
+IDLE_SECONDS = 30.0
+"""How long the worker thread waits for more work before it ends."""
+
+
+class BackgroundFigures(VersionedFigures):
+    """:class:`VersionedFigures` whose figures of an older version, where they may be
+    answered, are brought up to date by one worker thread, one figure at a time, each
+    asked for once however many requests want it."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._pending: OrderedDict[tuple[Any, ...], Job] = OrderedDict()
+        self._busy = False
+        self._work = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self.background_runs = 0
+        self.locked_reads = 0
+        """Background reads that met a write and were read again under the lock."""
+
+    def _schedule(self, key: tuple[Any, ...], job: Job) -> None:
+        with self._work:
+            if key in self._pending:
+                return
+            self._pending[key] = job
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._run, name="cocreate-analytics", daemon=True
+                )
+                self._worker.start()
+            self._work.notify_all()
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Wait until no figure is being computed in the background; whether none is."""
+        with self._work:
+            return self._work.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def _run(self) -> None:
+        """Compute what is asked for, one figure at a time; ends when idle for a while
+        (the next request that needs it starts another), so that an engine no longer
+        used leaves no thread behind."""
+        while True:
+            with self._work:
+                if not self._work.wait_for(lambda: bool(self._pending), IDLE_SECONDS):
+                    self._worker = None
+                    return
+                key, job = next(iter(self._pending.items()))
+                self._busy = True
+            try:
+                for _ in range(RETRIES):
+                    try:
+                        self._refresh(key, job)
+                        break
+                    except VersionMoved:
+                        continue
+            except Exception:
+                log.exception("analytics: computing %s in the background failed", key)
+            finally:
+                with self._work:
+                    self._pending.pop(key, None)
+                    self._busy = False
+                    self._work.notify_all()
+
+    def _refresh(self, key: tuple[Any, ...], job: Job) -> None:
+        """Compute ``key`` at the current version without holding the lock for long."""
+        assert self.lock is not None
+        found = self._extract(key, job, locked=False)
+        if found is False:
+            self.locked_reads += 1
+            found = self._extract(key, job, locked=True)
+        if found is None:
+            return  # already current
+        seq, epoch, snap, places, frozen, similarity = found
+        value = job.compute(frozen, snap, places, similarity, seq)
+        self.background_runs += 1
+        self._keep(key, Entry(seq, epoch, value))
+
+    def _extract(self, key: tuple[Any, ...], job: Job, *, locked: bool) -> Any:
+        """(seq, epoch, snapshot, places, frozen graph, similarity) of the current version,
+        None if the figure is current already; False if an optimistic read met a write.
+
+        ``locked``: under the read lock. Otherwise without it, checked afterwards with the
+        lock's write generation: the snapshot, places and copy take seconds at 100,000
+        people, during which a waiting writer would hold up every new request. A read
+        that met a write (whose half-applied state may even raise) is thrown away. The
+        text vectors the figure reads are read under the lock, at the same version.
+        """
+        assert self.lock is not None
+        lock = self.lock
+        if locked:
+            lock.acquire_read()
+        try:
+            return self._extract_at(key, job, lock.generation, locked=locked)
+        finally:
+            if locked:
+                lock.release_read()
+
+    def _extract_at(self, key: tuple[Any, ...], job: Job, start: int, *, locked: bool) -> Any:
+        assert self.lock is not None
+        lock, view = self.lock, self.view
+        if start % 2:
+            return False  # a writer is in
+        try:
+            seq = view.seq
+            with self._cache_lock:
+                entry = self._figures.get(key)
+                snap = self._blocks.get((seq, "snapshot", job.audience))
+                places = self._blocks.get((seq, "places", job.audience))
+            if entry is not None and entry.seq >= seq:
+                return None
+            epoch = self._epoch(job.audience)
+            if snap is None:
+                snap = build_snapshot(view.graph, seq=seq, audience=job.audience,
+                                      regions=self.regions)  # fmt: skip
+            if places is None and job.places:
+                places = build_places(view.graph, snap)
+            needs = list(job.needs(view.graph, snap))
+            frozen = freeze(view.graph, needs)
+        except Exception:
+            if not locked and lock.generation != start:
+                return False
+            raise
+        if lock.generation != start:
+            return False
+        similarity: TextSimilarity | None = None
+        if job.similarity is not None:
+            wanted = needs if job.vectors is None else list(job.vectors(frozen, snap))
+            if not locked:
+                lock.acquire_read()
+            try:
+                if lock.generation != start:
+                    return False  # a write came after the optimistic read
+                known = job.similarity.vectors(wanted)
+            finally:
+                if not locked:
+                    lock.release_read()
+            similarity = PinnedSimilarity(job.similarity, lock, view, seq,
+                                          known=known, asked=wanted)  # fmt: skip
+        self._block((seq, "snapshot", job.audience), lambda: snap)
+        if places is not None:
+            self._block((seq, "places", job.audience), lambda: places)
+        with self._cache_lock:
+            self._epoch_at[(seq, job.audience)] = epoch
+        return seq, epoch, snap, places if places is not None else NO_PLACES, frozen, similarity

@@ -1,0 +1,218 @@
+"""Figures cached per view version, answered as :class:`Versioned` values.
+
+Every figure depends only on the view's state (its ``seq``), the audience and the
+request's own arguments. :class:`VersionedFigures` keeps the latest figure per ``(what,
+audience, arguments)`` with the version it was computed from, and answers:
+
+- computed from the current version: as it is (``current``);
+- computed from an older one that may still be answered (:mod:`graph.analytics.freshness`:
+  within the staleness bounds, and nothing withdrawn from its audience since): at once,
+  not ``current``, while the figure of the current version is computed in the background
+  (:mod:`graph.analytics.background`);
+- otherwise computed now, while the request waits (holding the feed's read lock, as it
+  did from the start, so the graph never changes under the computation).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import networkx as nx
+
+from graph.analytics.freshness import PrivacyEpochs, Staleness
+from graph.analytics.regions import Regions
+from graph.analytics.snapshot import Audience, Places, Snapshot, build_places, build_snapshot
+from graph.rwlock import ReadWriteLock
+from graph.similarity import TextSimilarity
+from graph.store import Store
+from graph.view import GraphView
+
+T = TypeVar("T")
+NEVER_BEHIND = Staleness()
+NO_PLACES = Places({}, {}, {})
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[T]):
+    """A figure and the view version it was computed from; ``current`` when that is the
+    version the request reads."""
+
+    value: T
+    seq: int
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A cached figure, the version it was computed from and its audience's privacy epoch."""
+
+    seq: int
+    epoch: int
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """How to compute one figure: from a graph (the view's, or a frozen copy of the
+    adjacency of ``needs``), the version's snapshot and places, and text similarity."""
+
+    audience: Audience
+    similarity: TextSimilarity | None
+    compute: Callable[[nx.MultiDiGraph, Snapshot, Places, TextSimilarity | None, int], Any]
+    needs: Callable[[nx.MultiDiGraph, Snapshot], Iterable[str]]
+    vectors: Callable[[nx.MultiDiGraph, Snapshot], Iterable[str]] | None = None
+    """The nodes whose text vectors it reads (None: those of ``needs``)."""
+    places: bool = True
+    """Whether it reads the version's :class:`Places` (else it is given none)."""
+
+
+class VersionedFigures:
+    """The cache of figures and of the building blocks of each version (snapshot, places,
+    names), and the rule that says which cached figure a request may be answered with.
+
+    ``lock`` and ``epochs`` (the change feed's lock and its :class:`PrivacyEpochs`)
+    with a :class:`Staleness` that allows it let figures of an older version be answered
+    while the current one is computed; without them every figure is current.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        view: GraphView,
+        regions: Regions,
+        *,
+        max_entries: int = 256,
+        lock: ReadWriteLock | None = None,
+        epochs: PrivacyEpochs | None = None,
+        staleness: Staleness = NEVER_BEHIND,
+    ) -> None:
+        self.store = store
+        self.view = view
+        self.regions = regions
+        self.max_entries = max_entries
+        self.lock = lock
+        self.epochs = epochs
+        self.staleness = staleness
+        self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
+        self._figures: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._compute_lock = threading.RLock()
+        self._epoch_at: dict[tuple[int, Audience], int] = {}
+
+    def _epoch(self, audience: Audience) -> int:
+        return self.epochs.epoch(audience) if self.epochs is not None else 0
+
+    def _answer(self, key: tuple[Any, ...], job: Job) -> Versioned[Any]:
+        """The figure for ``key``: current, older (see the module doc), or computed now."""
+        seq = self.view.seq
+        with self._cache_lock:
+            entry = self._figures.get(key)
+            if entry is not None:
+                self._figures.move_to_end(key)
+        if entry is not None and entry.seq == seq:
+            return Versioned(entry.value, seq, True)
+        if entry is not None and self._may_answer(entry, seq, job.audience):
+            self._schedule(key, job)
+            return Versioned(entry.value, entry.seq, False)
+        with self._compute_lock:
+            with self._cache_lock:
+                entry = self._figures.get(key)
+            if entry is not None and entry.seq == seq:
+                return Versioned(entry.value, seq, True)
+            epoch = self._read_epoch(job.audience, seq)
+            snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
+            value = job.compute(self.view.graph, snap, places, job.similarity, seq)
+            self._keep(key, Entry(seq, epoch, value))
+        return Versioned(value, seq, True)
+
+    def _read_epoch(self, audience: Audience, seq: int) -> int:
+        """The audience's privacy epoch at version ``seq``; the caller holds the read lock."""
+        epoch = self._epoch(audience)
+        with self._cache_lock:
+            if any(k[0] < seq for k in self._epoch_at):
+                self._epoch_at = {k: v for k, v in self._epoch_at.items() if k[0] >= seq}
+            self._epoch_at[(seq, audience)] = epoch
+        return epoch
+
+    def _may_answer(self, entry: Entry, seq: int, audience: Audience) -> bool:
+        if self.epochs is None or self.lock is None or not self.staleness.allowed:
+            return False
+        if entry.seq > seq or seq - entry.seq > self.staleness.max_changes:
+            return False
+        if self.epochs.epoch(audience) != entry.epoch:
+            return False  # something was withdrawn from the audience since
+        since = self.epochs.behind_since(entry.seq)
+        if since is None:
+            return False
+        return time.monotonic() - since <= self.staleness.max_seconds
+
+    def _keep(self, key: tuple[Any, ...], entry: Entry) -> None:
+        with self._cache_lock:
+            found = self._figures.get(key)
+            if found is None or found.seq <= entry.seq:
+                self._figures[key] = entry
+                self._figures.move_to_end(key)
+            while len(self._figures) > self.max_entries:
+                self._figures.popitem(last=False)
+
+    def _block(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A building block of one version (snapshot, places, names), kept for the
+        latest versions asked; the caller holds the feed's read lock."""
+        with self._cache_lock:
+            if key in self._blocks:
+                self._blocks.move_to_end(key)
+                return self._blocks[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._cache_lock:
+            self._blocks[key] = value
+            for old in [k for k in self._blocks if k[0] < key[0]]:
+                del self._blocks[old]  # every reader now reads a later version
+            while len(self._blocks) > self.max_entries:
+                self._blocks.popitem(last=False)
+        return value
+
+    def _snapshot(self, audience: Audience, seq: int) -> Snapshot:
+        return self._block(
+            (seq, "snapshot", audience),
+            lambda: build_snapshot(
+                self.view.graph, seq=seq, audience=audience, regions=self.regions
+            ),
+        )
+
+    def _places(self, audience: Audience, seq: int) -> Places:
+        snap = self._snapshot(audience, seq)
+        return self._block((seq, "places", audience), lambda: build_places(self.view.graph, snap))
+
+    def _places_for(self, job: Job, seq: int) -> Places:
+        return self._places(job.audience, seq) if job.places else NO_PLACES
+
+    def _schedule(self, key: tuple[Any, ...], job: Job) -> None:
+        """Have the figure of the current version computed in the background."""
+        raise NotImplementedError
+
+    def _part(
+        self,
+        key: tuple[Any, ...],
+        job: Job,
+        graph: nx.MultiDiGraph,
+        snap: Snapshot,
+        places: Places,
+        similarity: TextSimilarity | None,
+        seq: int,
+    ) -> Any:
+        """A figure another one is made of, of the same version (kept for its own requests)."""
+        with self._cache_lock:
+            entry = self._figures.get(key)
+        if entry is not None and entry.seq == seq:
+            return entry.value
+        value = job.compute(graph, snap, places, similarity, seq)
+        with self._cache_lock:
+            epoch = self._epoch_at.get((seq, job.audience))
+        if epoch is not None:
+            self._keep(key, Entry(seq, epoch, value))
+        return value
