@@ -604,11 +604,16 @@ def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
 def run_retrieval(options: argparse.Namespace) -> int:
     """The retrieval evaluation: Markdown on stdout, JSON to ``options.json``."""
     report = evaluate_retrieval(options)
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(markdown(report))
-    print(f"\nWritten to {options.json}")
+    write_report(report, options.json, markdown(report))
     return 0
+
+
+def write_report(report: Mapping[str, Any], path: Path, text: str) -> None:
+    """An evaluation's report as JSON to ``path`` and as ``text`` (its Markdown) on stdout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nWritten to {path}")
 
 
 def _floats(text: str) -> list[float]:

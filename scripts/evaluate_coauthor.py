@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Collaborators on a real co-authorship network (NeurIPS 1987-2018), time split.
 
-The network is loaded the way Cocreate would hold it: each author is a person (a name
-and nothing else: no bio, no phrases, no ``knows``), each paper an initiative whose
-text is its title, each person ``works_on`` their papers and is ``member_of`` the
-institution of each affiliation they gave (``institution`` reads it from the
-affiliation string). The files are read from ``--data`` (by default
+The network is loaded the way Cocreate would hold it (``coauthor_network.py``): each
+author is a person (a name and nothing else: no bio, no phrases, no ``knows``), each
+paper an initiative whose text is its title, each person ``works_on`` their papers and
+is ``member_of`` the institution of each affiliation they gave (``institutions`` reads
+it from the affiliation string). The files are read from ``--data`` (by default
 ``../shared/data/eval/neurips-coauthorship`` beside the repository) and never copied;
 without them the run says so and skips.
 
@@ -26,12 +26,13 @@ Systems, in the same run: **Adamic-Adar** and **resource allocation** on the co-
 graph (people linked when they share a paper), **text** (cosine of the mean vectors
 of each person's paper titles), and the **recommender** (``graph.matching.recommend``
 exactly as the service runs it, with the shipped weights or ``--weights``). Hits@10,
-Recall@10 and MRR@10; paired bootstrap intervals (queries resampled) of the
+Recall@10 and MRR@10 (the baselines are in ``coauthor_baselines.py``, the Markdown
+report in ``coauthor_report.py``); paired bootstrap intervals (queries resampled) of the
 recommender's Hits@10 gain over each baseline, absolute and relative.
 
-``--learn`` fits the collaborator weights (:func:`fit`, a pairwise logistic ranking
-model with non-negative coefficients) on the validation pools of this network and on
-the validation half of the demo network's collaborators task
+``--learn`` fits the collaborator weights (``coauthor_learn.py``: a pairwise logistic
+ranking model with non-negative coefficients) on the validation pools of this network
+and on the validation half of the demo network's collaborators task
 (``scripts/evaluate_recommend.py``), each counting once, and prints them: the shipped
 ``graph.matching.scoring.PEOPLE`` comes from this.
 
@@ -42,21 +43,15 @@ the validation half of the demo network's collaborators task
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import importlib.util
-import json
 import logging
-import math
 import os
 import platform
-import re
 import sys
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -67,21 +62,17 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.encoder import load_encoder
-from graph.edges import Edge
-from graph.ids import slugify
 from graph.matching.context import Audience, Degrees, MatchContext
 from graph.matching.cowork import CoWork
 from graph.matching.features import FEATURES, Pool, gather
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import recommend
 from graph.matching.scoring import PEOPLE, Weights
-from graph.model import Initiative, Node, Organization, Person
 
 log = logging.getLogger("evaluate_coauthor")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "eval" / "neurips-coauthorship"
-K = 10
 SYSTEMS = ("Adamic-Adar", "resource allocation", "text", "recommender")
 BASELINES = SYSTEMS[:3]
 Vectors = dict[str, npt.NDArray[np.float32]]
@@ -101,91 +92,16 @@ def _sibling(name: str) -> ModuleType:
     return module
 
 
-# --- the network -------------------------------------------------------------------------
-
-_NAMED = re.compile(
-    r"universi|institut|college|school|[ée]cole|inria|cnrs|\blabs?\b|laborator|research|"
-    r"\binc\b|corporation|google|microsoft|facebook|\bibm\b|deepmind|amazon|\bnec\b|riken|"
-    r"max planck|\beth\b|epfl|technion|polytechn|politecnico",
-    re.IGNORECASE,
-)
-
-
-def institutions(affiliation: str) -> list[str]:
-    """The institutions named by an affiliation string, one per ``+``-separated part: of
-    its comma-separated pieces without digits (street addresses), the last that reads as
-    an institution ("Dept. of CS, Carnegie Mellon University" -> "Carnegie Mellon
-    University"), else the first piece."""
-    found: list[str] = []
-    for part in affiliation.split("+"):
-        pieces = [p.strip() for p in part.split(",") if p.strip()]
-        pieces = [p for p in pieces if not re.search(r"\d", p)]
-        if not pieces:
-            continue
-        named = [p for p in pieces if _NAMED.search(p)]
-        name = _clean(named[-1] if named else pieces[0])
-        if name and name not in found:
-            found.append(name)
-    return found
+network_data = _sibling("coauthor_network")
+institutions, load_network, Network = (
+    network_data.institutions, network_data.load_network, network_data.Network
+)  # fmt: skip
+learning = _sibling("coauthor_learn")
+baseline_systems = _sibling("coauthor_baselines")
+Baselines, K = baseline_systems.Baselines, baseline_systems.K
 
 
-def _clean(text: str) -> str:
-    """One line, without control characters (a few affiliations hold C1 codes)."""
-    return " ".join("".join(c for c in text if unicodedata.category(c)[0] != "C").split())
-
-
-def _id(kind: str, name: str) -> str:
-    digest = hashlib.sha1(name.casefold().encode("utf-8"), usedforsecurity=False).hexdigest()
-    return f"{kind}:{slugify(name, max_length=60)}-{digest[:6]}"
-
-
-@dataclass
-class Network:
-    """Every person, paper and organisation, and the dated edges between them."""
-
-    nodes: dict[str, Node] = field(default_factory=dict)
-    edges: list[Edge] = field(default_factory=list)
-    year: dict[str, int] = field(default_factory=dict)  # paper id -> year
-    authors: dict[str, list[str]] = field(default_factory=dict)  # paper id -> person ids
-
-
-def load_network(folder: Path) -> Network:
-    """The NeurIPS files as Cocreate nodes and edges (each edge dated by its paper)."""
-    network = Network()
-    with (folder / "papers.csv").open(encoding="utf-8", newline="") as stream:
-        for row in csv.DictReader(stream):
-            paper = f"initiative:paper-{slugify(row['paper_id'])}"
-            network.year[paper] = int(row["year"])
-            network.nodes[paper] = Initiative(
-                id=paper, name=_clean(row["title"])[:300] or "untitled",
-                provenance="neurips", active=True,
-            )  # fmt: skip
-    with (folder / "authorships.csv").open(encoding="utf-8", newline="") as stream:
-        rows = sorted(csv.DictReader(stream), key=lambda r: (r["paper_id"], int(r["position"])))
-    seen: set[tuple[str, str, str]] = set()
-    for row in rows:
-        paper = f"initiative:paper-{slugify(row['paper_id'])}"
-        name = _clean(row["author"])
-        if paper not in network.nodes or not name:
-            continue
-        year = network.year[paper]
-        since = date(year, 1, 1)
-        person = _id("person", name)
-        network.nodes.setdefault(person, Person(id=person, name=name[:300], provenance="neurips"))
-        network.authors.setdefault(paper, [])
-        if person not in network.authors[paper]:
-            network.authors[paper].append(person)
-            network.edges.append(Edge(kind="works_on", source=person, target=paper, since=since))
-        for institution in institutions(row["affiliation"]):
-            org = _id("organization", institution)
-            network.nodes.setdefault(org, Organization(id=org, name=institution[:300],
-                                                       provenance="neurips"))  # fmt: skip
-            key = (person, org, str(year))
-            if key not in seen:
-                seen.add(key)
-                network.edges.append(Edge(kind="member_of", source=person, target=org,
-                                          since=since))  # fmt: skip
-    return network
+# --- the split -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -239,80 +155,12 @@ def make_split(
 
 
 def node_vectors(network: Network, ids: Iterable[str], cache: Path) -> Vectors:
-    """The real model's vector of each node's text, cached under ``cache`` by the sha1 of
-    the text (the cache stays in ``var/``: it is derived from the evaluation data)."""
+    """The real model's vector of each node's text (cached under ``cache``)."""
     from graph.texts import node_text
 
-    text_key = _sibling("evaluate_recommend").text_key
     items = [(i, node_text(network.nodes[i])) for i in sorted(ids)]
-    encoder = load_encoder()
-    path = cache / f"coauthor-vectors-{encoder.name.replace('/', '_')}.npz"
-    stored: dict[str, npt.NDArray[np.float32]] = {}
-    if path.is_file():
-        with np.load(path) as saved:
-            stored = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
-    missing = list(dict.fromkeys(t for _, t in items if text_key(t) not in stored))
-    if missing:
-        started = time.perf_counter()
-        matrix = encoder.encode(missing, batch_size=128, progress=False)
-        log.info("encoded %d texts in %.0f s", len(missing), time.perf_counter() - started)
-        stored.update(zip(map(text_key, missing), matrix, strict=True))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = sorted(stored)
-        np.savez(path, keys=np.array(keys), vectors=np.stack([stored[k] for k in keys]))
-    return {i: stored[text_key(t)] for i, t in items}
-
-
-# --- baselines -----------------------------------------------------------------------------
-
-
-class Baselines:
-    """Adamic-Adar and resource allocation on the co-work graph, and work-text cosine,
-    each over every person of the split."""
-
-    def __init__(self, split: Split, vectors: Vectors) -> None:
-        self.names = sorted(split.pool)
-        self.position = {name: n for n, name in enumerate(self.names)}
-        graph = split.graph
-        self.coauthors: dict[str, set[str]] = defaultdict(set)
-        for paper in sorted(split.papers):
-            people = sorted(graph.predecessors(paper))
-            for a in people:
-                self.coauthors[a].update(p for p in people if p != a)
-        dimension = len(next(iter(vectors.values())))
-        profile = np.zeros((len(self.names), dimension), dtype=np.float32)
-        for n, person in enumerate(self.names):
-            known = [vectors[p] for p in sorted(graph.successors(person)) if p in split.papers]
-            if known:
-                centre = np.mean(known, axis=0)
-                profile[n] = centre / max(float(np.linalg.norm(centre)), 1e-12)
-        self.profile = profile
-
-    def cowork(self, seed: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """(Adamic-Adar, resource allocation) of the seed with every person."""
-        aa = np.zeros(len(self.names))
-        ra = np.zeros(len(self.names))
-        for w in sorted(self.coauthors[seed]):
-            degree = len(self.coauthors[w])
-            rows = [self.position[v] for v in self.coauthors[w]]
-            aa[rows] += 1.0 / math.log(max(degree, 2))
-            ra[rows] += 1.0 / degree
-        return aa, ra
-
-    def text(self, seed: str) -> npt.NDArray[np.float64]:
-        return np.asarray(self.profile @ self.profile[self.position[seed]], dtype=np.float64)
-
-    def top(self, scores: npt.NDArray[np.float64], exclude: Iterable[str]) -> list[str]:
-        """The first ``K`` people by score, ties by id, ``exclude`` left out."""
-        skip = set(exclude)
-        order = np.lexsort((np.arange(len(scores)), -scores))
-        found: list[str] = []
-        for position in order:
-            if self.names[position] not in skip:
-                found.append(self.names[position])
-                if len(found) == K:
-                    break
-        return found
+    cached_vectors = _sibling("evaluate_recommend").cached_vectors
+    return cached_vectors(items, cache, prefix="coauthor", batch_size=128)
 
 
 # --- running the systems -----------------------------------------------------------------
@@ -389,66 +237,6 @@ def summarise(found: Mapping[str, list[dict[str, float]]]) -> dict[str, Any]:
 
 # --- learning the weights ------------------------------------------------------------------
 
-LEARNT = tuple(f for f in FEATURES if f != "bridging")
-
-
-def pairs(
-    pools: Sequence[tuple[Pool, frozenset[str]]], *, negatives: int = 100, seed: int = 0
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """(differences positive - negative of the learnt features, weight of each pair): up to
-    ``negatives`` negatives per positive, drawn with ``seed``; each pool weighs one."""
-    rng = np.random.default_rng(seed)
-    columns = [FEATURES.index(f) for f in LEARNT]
-    rows: list[npt.NDArray[np.float64]] = []
-    weights: list[npt.NDArray[np.float64]] = []
-    for pool, truth in pools:
-        positive = [n for n, c in enumerate(pool.candidates) if c.id in truth]
-        negative = np.array([n for n, c in enumerate(pool.candidates) if c.id not in truth])
-        if not positive or not negative.size:
-            continue
-        x = pool.features[:, columns]
-        diffs = []
-        for p in positive:
-            drawn = negative if negative.size <= negatives else rng.choice(
-                negative, negatives, replace=False)  # fmt: skip
-            diffs.append(x[p] - x[drawn])
-        block = np.concatenate(diffs)
-        rows.append(block)
-        weights.append(np.full(len(block), 1.0 / len(block)))
-    return np.concatenate(rows), np.concatenate(weights)
-
-
-def fit(
-    groups: Sequence[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
-    *,
-    l2: float = 1e-3,
-    steps: int = 3000,
-    rate: float = 0.05,
-) -> npt.NDArray[np.float64]:
-    """Non-negative coefficients of a pairwise logistic ranking model: minimise the mean
-    over groups of the weighted ``log(1 + exp(-w . d))`` over their pairs, plus
-    ``l2 |w|^2``, by projected gradient descent (Adam steps), from zeros."""
-    w = np.zeros(len(LEARNT))
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    for step in range(1, steps + 1):
-        grad = 2 * l2 * w
-        for diffs, weights in groups:
-            margin = diffs @ w
-            slope = -1.0 / (1.0 + np.exp(np.clip(margin, -50, 50)))  # d/dm log(1 + e^-m)
-            grad += (diffs * (weights * slope)[:, None]).sum(axis=0) / (
-                weights.sum() * len(groups))  # fmt: skip
-        m = 0.9 * m + 0.1 * grad
-        v = 0.999 * v + 0.001 * grad**2
-        w = np.maximum(0.0, w - rate * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step))
-                                                                 + 1e-9))  # fmt: skip
-    return w
-
-
-def as_weights(coefficients: npt.NDArray[np.float64]) -> Weights:
-    values = dict(zip(LEARNT, (round(float(c), 2) for c in coefficients), strict=True))
-    return Weights(**values)
-
 
 def demo_validation_pools(options: argparse.Namespace) -> list[tuple[Pool, frozenset[str]]]:
     """The recommender's pools on the validation half of the demo's collaborators task."""
@@ -522,50 +310,14 @@ def evaluate(options: argparse.Namespace) -> dict[str, Any] | None:
         log.info("%s: %d queries, %.0f s so far", name, entry["queries"],
                  time.perf_counter() - started)  # fmt: skip
     if options.learn:
-        groups = [pairs(validation_pools)]
+        groups = [learning.pairs(validation_pools)]
         if options.demo_people:
-            groups.append(pairs(demo_validation_pools(options)))
-        learnt = as_weights(fit(groups))
+            groups.append(learning.pairs(demo_validation_pools(options)))
+        learnt = learning.as_weights(learning.fit(groups))
         report["learnt"] = {f: round(float(x), 4) for f, x in zip(FEATURES, learnt.vector(),
                                                                   strict=True)}  # fmt: skip
     report["seconds"] = round(time.perf_counter() - started)
     return report
-
-
-def markdown(report: Mapping[str, Any]) -> str:
-    lines: list[str] = []
-    for name, entry in report["splits"].items():
-        years = entry["truth_years"]
-        lines += [
-            "",
-            f"**{name}**: graph up to {entry['graph_up_to']} ({entry['people_in_graph']} people, "
-            f"{entry['papers_in_graph']} papers), new co-authors in {years[0]}-{years[1]}, "
-            f"{entry['queries']} query people",
-            "",
-            "| system | Hits@10 | Recall@10 | MRR@10 |",
-            "|---|---:|---:|---:|",
-        ]
-        for system in SYSTEMS:
-            f = entry["systems"][system]
-            lines.append(
-                f"| {system} | {f['hits@10']:.3f} | {f['recall@10']:.3f} | {f['mrr@10']:.3f} |"
-            )
-        lines.append("")
-        for label, diff in entry["paired"].items():
-            lines.append(
-                f"- Hits@10, {label}: {diff['mean']:+.3f} (95% CI {diff['ci95_low']:+.3f} to "
-                f"{diff['ci95_high']:+.3f}; right only for the recommender: {diff['only_a']}, "
-                f"only for the other: {diff['only_b']})"
-            )
-        gain = entry["relative_to_better"]
-        lines.append(
-            f"- relative to the better co-work baseline ({entry['better_cowork_baseline']}): "
-            f"{gain['mean']:+.1%} (95% CI {gain['ci95_low']:+.1%} to {gain['ci95_high']:+.1%})"
-        )
-    if "learnt" in report:
-        learnt = {k: v for k, v in report["learnt"].items() if v}
-        lines += ["", f"Learnt weights (validation pools): {learnt}"]
-    return "\n".join(lines)
 
 
 def _weights(text: str) -> Weights:
@@ -611,10 +363,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     report = evaluate(options)
     if report is None:
         return 0
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(markdown(report))
-    print(f"\nWritten to {options.json}")
+    markdown = _sibling("coauthor_report").markdown
+    _sibling("evaluate").write_report(report, options.json, markdown(report))
     return 0
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Retrieval on collections we did not make: Cranfield, CISI, the DPG evidence and the demo.
 
-``scripts/evaluate.py collections`` runs :func:`run`. Four query sets, each split into a
-validation and a test half by :func:`evaluate.split_of` of the query id:
+``scripts/evaluate.py collections`` runs :func:`run`. Four query sets (loaded by
+``collections_sets.py``), each split into a validation and a test half by
+:func:`evaluate.split_of` of the query id:
 
 - ``cranfield`` and ``cisi``: classic test collections in BEIR's layout (``corpus.jsonl``,
   ``queries.jsonl``, ``qrels.tsv``) read from ``--collections`` (default
@@ -10,7 +11,7 @@ validation and a test half by :func:`evaluate.split_of` of the query id:
   text. Cranfield's judgements are graded (the grade is the gain), CISI's binary. A missing
   folder is skipped with a message; nothing of them is ever written into the repository.
 - ``dpg``: the DPG evidence queries over the demo network (as ``evaluate.py retrieval``).
-- ``demo``: :data:`DEMO_QUERIES`, one everyday query per practice of the demo's Wisdom Book,
+- ``demo``: ``DEMO_QUERIES``, one everyday query per practice of the demo's Wisdom Book,
   written for this evaluation in other words than the generator's; an entry telling that
   practice is relevant.
 
@@ -28,7 +29,6 @@ queries (how many lose every hit). Vectors are cached under ``--cache`` (``var/e
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -36,7 +36,7 @@ import random
 import string
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,142 +44,22 @@ from typing import Any
 
 import evaluate
 import numpy as np
+from collections_report import markdown
+from collections_sets import load_sets
 
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.hybrid import Fused, Method, fuse
 from embeddings.options import RankingOptions
 from embeddings.ranking import Ranked
 from embeddings.search import SemanticIndex
-from graph.demo.practices import PRACTICES
 
 log = logging.getLogger("evaluate.collections")
 
 REPO = Path(__file__).resolve().parents[1]
-COLLECTIONS = ("cranfield", "cisi")
 DEPTH = 100  # candidates per side for the fusions compared offline
 K = evaluate.K_TOP
 BEFORE = RankingOptions(alpha=0.8, method="weighted", depth=50)
 """The hybrid search shipped before this evaluation (``hybrid, before``)."""
-
-DEMO_QUERIES: dict[str, str] = {
-    "a neighbourhood mural painted with residents": "neighbours painting a wall together",
-    "a storytelling circle for newcomers": "listening to the stories of refugee families",
-    "music sessions on a hospital ward": "live music for bored patients in hospital",
-    "a pay-what-you-can community café": "cafe where people pay what they can afford",
-    "a worker cooperative for home cleaners": "cleaning workers owning their own business",
-    "a compassionate leadership circle for small-business owners": "shop owners burnt out",
-    "restorative circles after playground conflicts": "fights at school without suspension",
-    "a peer mentoring scheme for first-year students": "older students helping freshmen stay",
-    "a compassion curriculum for primary classrooms": "teaching kindness to young pupils",
-    "a community garden on an empty lot": "growing vegetables on vacant land",
-    "a street-by-street tree planting campaign": "planting trees for shade in hot streets",
-    "a monthly repair café": "fixing broken toasters instead of throwing them away",
-    "a safe space for girls after school": "somewhere safe for girls after class",
-    "a fathers' caregiving group": "dads taking care of their kids",
-    "a network of community advocates against gender-based violence": "domestic abuse help",
-    "trauma-informed training for clinic staff": "nurses learning about trauma",
-    "community health workers for new mothers": "support for women after childbirth",
-    "a mental health first aid course for volunteers": "helping someone in a mental crisis",
-    "violence interrupters trained from the neighbourhood": "stopping shootings between gangs",
-    "intercultural dinners between old and new residents": "shared meals with refugees",
-    "bystander training in public spaces": "stepping in when someone is harassed on the bus",
-    "a youth diversion programme with restorative conferences": "keeping teens out of court",
-    "reentry circles for people leaving prison": "support for ex-prisoners",
-    "healing circles after a community tragedy": "a town grieving after a killing",
-    "a citizen science air quality network": "residents measuring air pollution",
-    "participatory research on loneliness": "a study of lonely people in the city",
-    "STEM clubs for girls run by students": "science club for teenage girls",
-    "a tenants' union in a large building": "renters organising against their landlord",
-    "a language access campaign for public services": "interpreters for immigrants at city hall",
-    "a community campaign against environmental racism": "pollution in black neighbourhoods",
-    "a visiting programme for isolated elders": "visiting lonely old people",
-    "a one-stop benefits navigation desk": "help filling in welfare forms",
-    "street outreach for people sleeping rough": "reaching homeless people on the street",
-    "an interfaith service day": "churches mosques and temples volunteering together",
-    "a grief support circle open to all traditions": "a group for people who lost someone",
-    "a weekly compassion meditation for health workers": "meditation for exhausted carers",
-}
-"""One query per demo practice, in a user's words (written for this evaluation)."""
-
-
-# --- the query sets ----------------------------------------------------------------------
-
-
-@dataclass
-class QuerySet:
-    """Indexed (id, text) items and judged queries; ``index`` is shared by ``dpg`` and ``demo``."""
-
-    name: str
-    items: list[tuple[str, str]]
-    queries: list[evaluate.Query]
-    warm: tuple[list[str], ...] = ()
-    """Text lists whose vector caches (of ``evaluate.py retrieval``) may already exist."""
-
-
-def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file, one a line (blank lines skipped)."""
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-
-
-def load_beir(folder: Path, name: str) -> QuerySet:
-    """A BEIR-layout collection: documents as title and text, queries with judgements > 0."""
-    items = []
-    for doc in read_jsonl(folder / "corpus.jsonl"):
-        text = " ".join(p for p in (doc.get("title", ""), doc.get("text", "")) if p.strip())
-        items.append((str(doc["_id"]), text))
-    judged: dict[str, dict[str, float]] = {}
-    with (folder / "qrels.tsv").open(encoding="utf-8") as rows:
-        for row in rows:
-            query_id, doc_id, grade = row.rstrip("\n").split("\t")
-            if query_id == "query-id" or float(grade) <= 0:
-                continue
-            judged.setdefault(query_id, {})[doc_id] = float(grade)
-    queries = [
-        evaluate.Query(f"{name}:{q['_id']}", q["text"], judged[str(q["_id"])], f"{name}:{q['_id']}")
-        for q in read_jsonl(folder / "queries.jsonl")
-        if str(q["_id"]) in judged
-    ]
-    return QuerySet(name, items, queries)
-
-
-def demo_queries(items: Sequence[tuple[str, str]]) -> list[evaluate.Query]:
-    """:data:`DEMO_QUERIES`, each with the Wisdom Book entries telling its practice."""
-    steps = {p.name: [s.casefold() for s in p.steps] for ps in PRACTICES.values() for p in ps}
-    entries: dict[str, dict[str, float]] = {name: {} for name in DEMO_QUERIES}
-    for item_id, text in items:
-        if not item_id.startswith("wisdom_entry:"):
-            continue
-        folded = text.casefold()
-        for name, its_steps in steps.items():
-            if name in entries and any(step in folded for step in its_steps):
-                entries[name][item_id] = 1.0
-    return [
-        evaluate.Query(f"demo:{name}", query, entries[name], f"demo:{name}")
-        for name, query in DEMO_QUERIES.items()
-        if entries[name]
-    ]
-
-
-def load_sets(options: argparse.Namespace) -> list[QuerySet]:
-    """Cranfield and CISI when present, and the DPG evidence and demo queries."""
-    sets = []
-    for name in COLLECTIONS:
-        folder = options.collections / name
-        if (folder / "corpus.jsonl").is_file():
-            sets.append(load_beir(folder, name))
-        else:
-            print(f"{folder} not found: {name} skipped.", file=sys.stderr)
-    if not options.no_demo:
-        data = evaluate.load_evaluation_set(options.data, seed=options.seed, people=options.people)
-        every = [t for _, t in data.items] + [q.text for f in data.families.values() for q in f]
-        warm = (list(dict.fromkeys(every)),)
-        sets.append(QuerySet("dpg", data.items, data.families["evidence"], warm))
-        sets.append(QuerySet("demo", data.items, demo_queries(data.items), warm))
-    return sets
-
 
 # --- indexing and the two sides ------------------------------------------------------------
 
@@ -431,49 +311,6 @@ def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def markdown(report: Mapping[str, Any]) -> str:
-    """One table per set (test half) and the validation choice."""
-    best = report["validation"]["best"]
-    lines = [
-        f"Validation halves, mean nDCG@10 over the sets: best {best} "
-        f"({report['validation']['grid'][best]['mean']:.4f}); shipped "
-        f"{report['shipped']['method']} alpha {report['shipped']['alpha']:g}.",
-    ]
-    for name, result in report["results"].items():
-        count = result["queries"]
-        lines += [
-            "",
-            f"**{name}**, test half ({count['test']} queries; {count['tune']} for validation; "
-            f"{result['items']} items)",
-            "",
-            f"| system | nDCG@10 | minus {result['better_single']} (95% CI) | wins/ties/losses |",
-            "|---|---:|---:|---:|",
-        ]
-        for system, mean in result["ndcg@10"].items():
-            diff = result["against_better_single"].get(system)
-            if diff is None:
-                lines.append(f"| {system} | {mean:.3f} | | |")
-            else:
-                lines.append(
-                    f"| {system} | {mean:.3f} | {diff['mean']:+.3f} ({diff['ci95_low']:+.3f} to "
-                    f"{diff['ci95_high']:+.3f}) | {diff['wins']}/{diff['ties']}/{diff['losses']} |"
-                )
-        floor = result["floor"]
-        lines += [
-            "",
-            f"Floor: {floor['random_letter_queries_with_hits']} of "
-            f"{floor['random_letter_queries']} random-letter queries get a hit "
-            f"({floor['their_hits_sharing_no_word']} of their hits share no word with it); "
-            f"{floor['test_queries_without_hits']} of {floor['test_queries']} test queries "
-            "lose every hit. Best cosine of the random letters: median "
-            f"{floor['best_cosine_of_random_letters']['median']:.3f}, max "
-            f"{floor['best_cosine_of_random_letters']['max']:.3f}; of the test queries: 1st "
-            f"percentile {floor['best_cosine_of_test_queries']['p1']:.3f}, 5th "
-            f"{floor['best_cosine_of_test_queries']['p5']:.3f}.",
-        ]
-    return "\n".join(lines)
-
-
 def _floats(text: str) -> list[float]:
     return [float(value) for value in text.split(",")]
 
@@ -509,10 +346,7 @@ def run(argv: Sequence[str]) -> int:
     if not report:
         print("no collection found: nothing to evaluate.", file=sys.stderr)
         return 0
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(markdown(report))
-    print(f"\nWritten to {options.json}")
+    evaluate.write_report(report, options.json, markdown(report))
     return 0
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import platform
 import random
@@ -40,12 +39,11 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import numpy as np
+from wisdom_eval import KnownVectors, add_demo_options, encode_cached
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import load_encoder
 from embeddings.tokenize import tokens
 from graph.demo import demo_records
 from graph.demo.wisdom import DUPLICATE_SHARE
@@ -60,8 +58,6 @@ from graph.editorial.related import (
 from graph.model import Node, WisdomEntry
 from graph.similarity import VectorSimilarity
 from graph.texts import node_text
-
-REPO = Path(__file__).resolve().parents[1]
 
 Pair = frozenset[str]
 # Each body is compared with many drafts: tokenise it once (the service tokenises per request).
@@ -107,17 +103,6 @@ def true_pairs(ids: Sequence[str], sources: dict[int, int]) -> set[Pair]:
     return {
         frozenset({a, b}) for members in groups.values() for a in members for b in members if a < b
     }
-
-
-def encode_cached(encoder: Encoder, texts: list[str], cache: Path) -> np.ndarray[Any, Any]:
-    key = hashlib.sha256("\x1e".join([encoder.name, *texts]).encode()).hexdigest()[:16]
-    path = cache / f"duplicates-{encoder.name.replace('/', '_')}-{key}.npy"
-    if path.exists():
-        return np.asarray(np.load(path), dtype=np.float32)
-    vectors = np.asarray(encoder.encode(texts, batch_size=64, progress=True), dtype=np.float32)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
 
 
 def candidates(
@@ -211,16 +196,7 @@ def markdown(report: dict[str, Any]) -> Iterable[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--people",
-        type=int,
-        default=36_000,
-        help="demo people (one entry per 12, at most 3000 entries)",
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--data", type=Path, default=REPO / "data")
-    parser.add_argument("--cache", type=Path, default=REPO / "var" / "eval")
-    parser.add_argument("--json", type=Path, default=REPO / "var" / "eval" / "duplicates.json")
+    add_demo_options(parser, people=36_000, report="duplicates.json")
     args = parser.parse_args(argv)  # fmt: skip
 
     started = time.perf_counter()
@@ -232,11 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     truth = true_pairs(ids, sources)
 
     encoder = load_encoder()
-    stored = encode_cached(encoder, [node_text(e) for e in entries], args.cache)
+    stored = encode_cached(
+        encoder, [node_text(e) for e in entries], args.cache, prefix="duplicates"
+    )
     draft_texts = [Draft.written(e.name, e.body).text for e in entries]
-    drafts = encode_cached(encoder, draft_texts, args.cache)
+    drafts = encode_cached(encoder, draft_texts, args.cache, prefix="duplicates")
     similarity = VectorSimilarity(
-        dict(zip(ids, stored, strict=True)), encoder=_Known(draft_texts, drafts)
+        dict(zip(ids, stored, strict=True)), encoder=KnownVectors(draft_texts, drafts)
     )
     modes = {
         mode: evaluate_mode(candidates(mode, entries, similarity), truth)
@@ -254,16 +232,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
-
-
-class _Known:
-    """An encoder that knows the vectors of the drafts (encoded once, cached on disk)."""
-
-    def __init__(self, texts: Sequence[str], vectors: np.ndarray[Any, Any]) -> None:
-        self._table = dict(zip(texts, vectors, strict=True))
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
-        return np.stack([self._table[t] for t in texts])
 
 
 if __name__ == "__main__":

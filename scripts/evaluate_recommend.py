@@ -174,15 +174,24 @@ def text_key(text: str) -> str:
 
 
 def node_vectors(network: Network, cache: Path) -> Vectors:
-    """The real model's vector of every node's text.
-
-    Vectors are cached in one file per model under ``cache``, keyed by the sha1 of each
-    text, so a run encodes only texts no earlier run encoded (a person's text depends
-    on the seed and their index only, so smaller runs reuse larger ones).
-    """
+    """The real model's vector of every node's text (cached: :func:`cached_vectors`; a
+    person's text depends on the seed and their index only, so smaller runs reuse larger
+    ones)."""
     items = [(i, node_text(n)) for i, n in network.nodes.items()]
+    return cached_vectors(items, cache, prefix="recommend", batch_size=64)
+
+
+def cached_vectors(
+    items: Sequence[tuple[str, str]], cache: Path, *, prefix: str, batch_size: int
+) -> Vectors:
+    """The real model's vector of each ``(id, text)``.
+
+    Vectors are cached in one file per ``prefix`` and model under ``cache``, keyed by the
+    sha1 of each text, so a run encodes only texts no earlier run encoded (the cache stays
+    in ``var/``: it is derived from the evaluation data).
+    """
     encoder = load_encoder()
-    path = cache / f"recommend-vectors-{encoder.name.replace('/', '_')}.npz"
+    path = cache / f"{prefix}-vectors-{encoder.name.replace('/', '_')}.npz"
     stored: dict[str, npt.NDArray[np.float32]] = {}
     if path.is_file():
         with np.load(path) as saved:
@@ -190,7 +199,7 @@ def node_vectors(network: Network, cache: Path) -> Vectors:
     missing = list(dict.fromkeys(t for _, t in items if text_key(t) not in stored))
     if missing:
         started = time.perf_counter()
-        matrix = encoder.encode(missing, batch_size=64, progress=False)
+        matrix = encoder.encode(missing, batch_size=batch_size, progress=False)
         log.info("encoded %d texts in %.0f s", len(missing), time.perf_counter() - started)
         stored.update(zip(map(text_key, missing), matrix, strict=True))
         path.parent.mkdir(parents=True, exist_ok=True)

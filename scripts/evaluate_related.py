@@ -29,21 +29,19 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import platform
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import numpy as np
+from wisdom_eval import KnownVectors, add_demo_options, encode_cached
 
 from api.editors import suggested_topics
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import load_encoder
 from embeddings.tagging import fit_on_shipped_data
 from embeddings.tokenize import tokens
 from graph.demo import demo_records
@@ -58,7 +56,6 @@ from graph.model import Node, WisdomEntry
 from graph.similarity import VectorSimilarity
 from graph.texts import node_text
 
-REPO = Path(__file__).resolve().parents[1]
 DEPTH = 10
 _tokens = functools.lru_cache(maxsize=50_000)(tokens)
 
@@ -188,17 +185,6 @@ def practice_of(title: str) -> str | None:
     return max(named, key=len) if named else None
 
 
-def encode_cached(encoder: Encoder, texts: list[str], cache: Path) -> np.ndarray[Any, Any]:
-    key = hashlib.sha256("\x1e".join([encoder.name, *texts]).encode()).hexdigest()[:16]
-    path = cache / f"related-{encoder.name.replace('/', '_')}-{key}.npy"
-    if path.exists():
-        return np.asarray(np.load(path), dtype=np.float32)
-    vectors = np.asarray(encoder.encode(texts, batch_size=64, progress=True), dtype=np.float32)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
-
-
 class _Nodes:
     def __init__(self, nodes: dict[str, Node]) -> None:
         self.nodes = nodes
@@ -238,16 +224,7 @@ def mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--people",
-        type=int,
-        default=3_000,
-        help="demo people (one entry per 12, at most 3000 entries)",
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--data", type=Path, default=REPO / "data")
-    parser.add_argument("--cache", type=Path, default=REPO / "var" / "eval")
-    parser.add_argument("--json", type=Path, default=REPO / "var" / "eval" / "related.json")
+    add_demo_options(parser, people=3_000, report="related.json")
     parser.add_argument(
         "--no-filed",
         action="store_true",
@@ -265,12 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"no practice named in {missing[0]!r}: the demo generator changed")
     originals = [e for e in entries if not _refiled(e.name)]
     encoder = load_encoder()
-    stored = encode_cached(encoder, [node_text(e) for e in entries], args.cache)
+    stored = encode_cached(encoder, [node_text(e) for e in entries], args.cache, prefix="related")
     drafts = [Draft.written(title, body) for _, _, title, body in DRAFTS]
-    draft_vectors = encode_cached(encoder, [d.text for d in drafts], args.cache)
+    draft_vectors = encode_cached(encoder, [d.text for d in drafts], args.cache, prefix="related")
     similarity = VectorSimilarity(
         {e.id: v for e, v in zip(entries, stored, strict=True)},
-        encoder=_Known([d.text for d in drafts], draft_vectors, encoder),
+        encoder=KnownVectors([d.text for d in drafts], draft_vectors, encoder),
     )
     tagger = fit_on_shipped_data(encoder, args.data, cache=args.cache / "tagging")
     nodes = _Nodes({e.id: e for e in entries})
@@ -346,22 +323,6 @@ def _refiled(title: str) -> bool:
         title.startswith(before) and title.endswith(after) and len(title) > len(before + after)
         for before, _, after in (form.partition("{}") for form in REVISED_TITLES)
     )
-
-
-class _Known:
-    """An encoder that knows the drafts' vectors and encodes anything else (passages)."""
-
-    def __init__(self, texts: Sequence[str], vectors: np.ndarray[Any, Any],
-                 encoder: Encoder) -> None:  # fmt: skip
-        self._table = dict(zip(texts, vectors, strict=True))
-        self._encoder = encoder
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._table]
-        if missing:
-            fresh = self._encoder.encode(missing)
-            self._table.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
-        return np.stack([self._table[t] for t in texts])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import sys
@@ -27,6 +28,7 @@ def _load() -> ModuleType:
 
 
 collections = _load()
+query_sets = importlib.import_module("collections_sets")  # its sibling, on the path now
 
 
 def _write_beir(folder: Path) -> None:
@@ -50,7 +52,7 @@ def _write_beir(folder: Path) -> None:
 
 def test_a_beir_folder_gives_title_and_text_and_graded_judgements(tmp_path: Path) -> None:
     _write_beir(tmp_path / "tiny")
-    loaded = collections.load_beir(tmp_path / "tiny", "tiny")
+    loaded = query_sets.load_beir(tmp_path / "tiny", "tiny")
     assert loaded.items == [
         ("d1", "Wing flutter Flutter of a thin wing at high speed."),
         ("d2", "Heat transfer in a slab."),
@@ -81,9 +83,9 @@ def test_each_demo_query_finds_the_entries_of_its_practice() -> None:
         ("wisdom_entry:b", "Something else entirely."),
         ("person:c", f"I once heard that {practice.steps[1]}."),  # not an entry
     ]
-    queries = {q.id: q for q in collections.demo_queries(items)}
+    queries = {q.id: q for q in query_sets.demo_queries(items)}
     assert queries[f"demo:{practice.name}"].relevance == {"wisdom_entry:a": 1.0}
-    assert queries[f"demo:{practice.name}"].text == collections.DEMO_QUERIES[practice.name]
+    assert queries[f"demo:{practice.name}"].text == query_sets.DEMO_QUERIES[practice.name]
     assert len(queries) == 1  # practices without an entry are left out
 
 
@@ -91,8 +93,8 @@ def test_every_demo_practice_has_a_query_in_other_words() -> None:
     from graph.demo.practices import PRACTICES
 
     names = {p.name for ps in PRACTICES.values() for p in ps}
-    assert set(collections.DEMO_QUERIES) == names
-    for name, query in collections.DEMO_QUERIES.items():
+    assert set(query_sets.DEMO_QUERIES) == names
+    for name, query in query_sets.DEMO_QUERIES.items():
         assert query.casefold() != name.casefold()
 
 
