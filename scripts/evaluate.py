@@ -292,16 +292,21 @@ def build_index(data: EvaluationSet, encoder: Encoder, cache: Path) -> SemanticI
             [t for _, t in data.items] + [q.text for f in data.families.values() for q in f]
         )
     )
-    path = cache_path(cache, encoder.name, texts)
+    encode_cached(memo, cache_path(cache, encoder.name, texts), texts)
+    index = SemanticIndex(memo)
+    index.upsert(data.items)
+    return index
+
+
+def encode_cached(memo: MemoEncoder, path: Path, texts: list[str]) -> None:
+    """Encode ``texts`` into ``memo``, reading their vectors from ``path`` if it holds them
+    and writing it if it did not."""
     memo.load(path, texts)
     started = time.perf_counter()
     memo.encode(texts, progress=True)
     if not path.is_file():
         log.info("encoded %d texts in %.0f s", len(texts), time.perf_counter() - started)
         memo.save(path, texts)
-    index = SemanticIndex(memo)
-    index.upsert(data.items)
-    return index
 
 
 @dataclass(frozen=True, slots=True)

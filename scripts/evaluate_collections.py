@@ -35,7 +35,6 @@ import platform
 import random
 import string
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,8 +51,6 @@ from embeddings.hybrid import Fused, Method, fuse
 from embeddings.options import RankingOptions
 from embeddings.ranking import Ranked
 from embeddings.search import SemanticIndex
-
-log = logging.getLogger("evaluate.collections")
 
 REPO = Path(__file__).resolve().parents[1]
 DEPTH = 100  # candidates per side for the fusions compared offline
@@ -76,13 +73,7 @@ def build_index(
     for texts in warm:
         memo.load(evaluate.cache_path(cache, encoder.name, texts), texts)
     for texts in ([t for _, t in items], list(dict.fromkeys(queries))):
-        path = evaluate.cache_path(cache, encoder.name, texts)
-        memo.load(path, texts)
-        started = time.perf_counter()
-        memo.encode(texts, progress=True)
-        if not path.is_file():
-            log.info("encoded %d texts in %.0f s", len(texts), time.perf_counter() - started)
-            memo.save(path, texts)
+        evaluate.encode_cached(memo, evaluate.cache_path(cache, encoder.name, texts), texts)
     index = SemanticIndex(memo)
     index.upsert(items)
     return index
