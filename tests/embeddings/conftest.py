@@ -1,11 +1,12 @@
-"""Fixtures for the embeddings tests: random unit vectors and the hashing encoder."""
+"""Fixtures for the embeddings tests: random unit vectors, the hashing encoder and the real
+model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from embeddings.encoder import HashingEncoder
+from embeddings.encoder import Encoder, HashingEncoder, load_encoder
 
 
 def unit_vectors(n: int, dimension: int, *, seed: int = 0) -> np.ndarray:
@@ -17,6 +18,12 @@ def unit_vectors(n: int, dimension: int, *, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def hashing() -> HashingEncoder:
     return HashingEncoder(64)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    """The real model (the shipped all-MiniLM-L6-v2), loaded once per test module."""
+    return load_encoder()
 
 
 CORPUS = {

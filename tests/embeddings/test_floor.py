@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import Encoder
 from embeddings.options import RankingOptions
 from embeddings.search import Mode, SemanticIndex
 from embeddings.tokenize import STOP_WORDS
@@ -24,11 +24,6 @@ TEXTS = {
     "kofi": "Kofi Mensah",
     "acme": "ACME Ltd",
 }
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
 
 
 @pytest.fixture(scope="module")

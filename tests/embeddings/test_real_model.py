@@ -23,11 +23,6 @@ TEXTS = {
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return load_encoder()
-
-
-@pytest.fixture(scope="module")
 def index(encoder: Encoder) -> SemanticIndex:
     built = SemanticIndex(encoder)
     built.upsert(TEXTS.items())

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "evaluate.py"
+from tests.scripts.loading import load_script
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate = _load()
+evaluate = load_script("evaluate", module="evaluate_script")
 
 
 @pytest.mark.parametrize(

@@ -5,30 +5,17 @@ to end with the real model (the NeurIPS files are never read here)."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
 from graph.similarity import VectorSimilarity
+from tests.scripts.loading import load_script
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", SCRIPTS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-coauthor = _load("evaluate_coauthor")
+coauthor = load_script("evaluate_coauthor")
 
 # year, title, authors (name, affiliation); every name and title is made up
 PAPERS = [
@@ -80,12 +67,19 @@ def test_an_affiliation_names_its_institutions(affiliation: str, expected: list[
     assert coauthor.institutions(affiliation) == expected
 
 
-def test_the_truth_holds_only_new_collaborators_seen_before(tmp_path: Path) -> None:
+def split_2001(tmp_path: Path) -> tuple[Any, dict[str, str]]:
+    """The split of the corpus with the graph up to 2001 and the truth of 2002, and the
+    person id of each name."""
     network = coauthor.load_network(write_corpus(tmp_path / "corpus"))
     ids = {n.name: i for i, n in network.nodes.items() if i.startswith("person:")}
     profiles = coauthor.ProfileIndex.from_nodes(network.nodes.values())
     split = coauthor.make_split(network, VectorSimilarity({}), profiles, name="t",
                                 upto=2001, until=2002)  # fmt: skip
+    return split, ids
+
+
+def test_the_truth_holds_only_new_collaborators_seen_before(tmp_path: Path) -> None:
+    split, ids = split_2001(tmp_path)
     ann, bo, cy = ids["Ann Alder"], ids["Bo Birch"], ids["Cy Cedar"]
     # 2002: Ann, Cy and Bo; Ann and Bo wrote together in 2000, Cy and Bo too
     assert dict(split.queries) == {ann: frozenset({cy}), cy: frozenset({ann})}
@@ -94,11 +88,7 @@ def test_the_truth_holds_only_new_collaborators_seen_before(tmp_path: Path) -> N
 
 
 def test_cowork_baselines_count_shared_coauthors(tmp_path: Path) -> None:
-    network = coauthor.load_network(write_corpus(tmp_path / "corpus"))
-    ids = {n.name: i for i, n in network.nodes.items() if i.startswith("person:")}
-    profiles = coauthor.ProfileIndex.from_nodes(network.nodes.values())
-    split = coauthor.make_split(network, VectorSimilarity({}), profiles, name="t",
-                                upto=2001, until=2002)  # fmt: skip
+    split, ids = split_2001(tmp_path)
     vectors = {i: np.ones(4, dtype=np.float32) for i in split.graph}
     baselines = coauthor.Baselines(split, vectors)
     aa, ra = baselines.cowork(ids["Ann Alder"])
@@ -135,7 +125,7 @@ def test_a_small_run_reports_every_system(tmp_path: Path) -> None:
 def test_evaluate_py_hands_coauthor_its_arguments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    evaluate = _load("evaluate")
+    evaluate = load_script("evaluate")
     options = evaluate.parse(["coauthor", "--data", str(tmp_path), "--cut", "2015"])
     assert (options.command, options.arguments) == (
         "coauthor", ["--data", str(tmp_path), "--cut", "2015"]

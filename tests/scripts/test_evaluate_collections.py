@@ -11,20 +11,13 @@ from types import ModuleType
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+from tests.scripts.loading import SCRIPTS, load_script
 
 
 def _load() -> ModuleType:
     if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))  # it imports its sibling evaluate.py
-    spec = importlib.util.spec_from_file_location(
-        "evaluate_collections", SCRIPTS / "evaluate_collections.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+        sys.path.insert(0, str(SCRIPTS))  # it imports its siblings evaluate.py and others
+    return load_script("evaluate_collections", module="evaluate_collections")
 
 
 collections = _load()

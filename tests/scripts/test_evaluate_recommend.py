@@ -3,14 +3,11 @@ small run of ``scripts/evaluate.py recommend`` end to end with the real model.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -19,21 +16,10 @@ from graph.edges import Edge
 from graph.model import Initiative, Organization, Person
 from graph.similarity import VectorSimilarity
 from tests.api.conftest import SHARED_CACHE
+from tests.scripts.loading import load_script
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", SCRIPTS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-recommend = _load("evaluate_recommend")
-evaluate = _load("evaluate")
+recommend = load_script("evaluate_recommend")
+evaluate = load_script("evaluate")
 
 
 def test_figures_of_one_ranking() -> None:
