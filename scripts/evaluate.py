@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Evaluate search quality on real third-party data: ``retrieval``, ``tagging`` or ``all``.
+"""Evaluate quality on real third-party data: ``retrieval``, ``collections``, ``tagging``,
+``recommend``, ``coauthor``, or ``all`` of them.
 
 ``retrieval``: the index holds every node of the demo network (``demo_records`` with
 ``--people``, default 3000, plus the sectors, SDGs and SDG targets), each under the text
@@ -685,7 +686,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "coauthor", help="scripts/evaluate_coauthor.py run(): collaborators on NeurIPS"
     )
     coauthor.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
-    add_retrieval_options(commands.add_parser("all", help="retrieval, tagging, recommend"))
+    add_retrieval_options(
+        commands.add_parser("all", help="retrieval, collections, tagging, recommend, coauthor")
+    )
     return parser.parse_args(argv)
 
 
@@ -702,7 +705,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_collections(options.arguments)
     if options.command == "coauthor":
         return run_coauthor(options.arguments)
-    return max(run_retrieval(options), run_tagging([]), run_recommend([]))
+    runs = (run_collections, run_tagging, run_recommend, run_coauthor)
+    return max(run_retrieval(options), *(run([]) for run in runs))
 
 
 if __name__ == "__main__":
