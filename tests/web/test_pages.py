@@ -169,6 +169,15 @@ def test_the_keyboard_alone_reaches_search_results_and_a_profile(watched: Watche
     expect(page.locator("h1")).not_to_be_empty()
 
 
+def test_random_letters_get_a_plain_no_good_match(watched: Watched) -> None:
+    page = watched.page
+    open_page(page, "/?q=qzxv+wkpt+jrfl")
+    wait_ready(page)
+    expect(page.locator(".notice").first).to_contain_text("No good match for these words")
+    expect(page.locator("li.hit")).to_have_count(0)
+    assert unexpected_errors(watched.errors) == []
+
+
 def test_near_me_uses_the_browsers_position_and_shows_distance_bands(
     site: Site, browser: Browser
 ) -> None:

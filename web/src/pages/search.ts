@@ -239,9 +239,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     delete params.lon;
   }
   replace(results, h("p", { class: "loading" }, "Searching…"));
-  let page: Page<Hit>;
+  let page: Page<Hit> & { no_good_match?: boolean };
   try {
-    page = await get<Page<Hit>>("/v1/search", params);
+    page = await get<Page<Hit> & { no_good_match?: boolean }>("/v1/search", params);
   } catch (error) {
     replace(results, failure(error, "Search"));
     await Promise.allSettled(tasks);
@@ -268,7 +268,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   tasks.push(sharedGoals);
 
   const summary: Child[] = [];
-  if (page.items.length === 0) {
+  if (page.items.length === 0 && page.no_good_match) {
+    summary.push(notice("info", "No good match for these words: nothing here is about them. Check the spelling, or say it in other words."));
+  } else if (page.items.length === 0) {
     summary.push(notice("info", "Nothing found with these words and filters. Try other words, or fewer filters."));
   } else {
     const filtered = typeof page.total === "number" ? ` among ${plural(page.total, "match", "matches")} of the filters` : "";
