@@ -175,6 +175,7 @@ def test_random_letters_get_a_plain_no_good_match(watched: Watched) -> None:
     wait_ready(page)
     expect(page.locator(".notice").first).to_contain_text("No good match for these words")
     expect(page.locator("li.hit")).to_have_count(0)
+    screenshot(page, "search-no-good-match")
     assert unexpected_errors(watched.errors) == []
 
 
