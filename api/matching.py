@@ -274,6 +274,8 @@ class MatchingService:
             number = node.number if isinstance(node, Sdg) else None
             text = node_text(node) if node.kind != "person" else ""
             describe[node_id] = Described(node_id, node.kind, node.name, number, text)
+        if result.pool.seed.id not in nodes:  # deleted since the view saw it: nothing to explain
+            return []
         profiles = self.profiles
         seed_profile = profiles.get(result.pool.seed.id)
         items = []

@@ -13,13 +13,15 @@ import math
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import KeyRing, Role
+from api.auth import ANONYMOUS, KeyRing, Role
+from api.matching import matching_of
 from api.services import Services, open_store
 from api.settings import Settings
 from graph.demo import demo_records
@@ -433,3 +435,23 @@ def test_a_new_education_initiative_asks_people_who_work_on_sdg_4(
     assert len(for_education) >= 7, summaries
     first = items[0]["explanation"]
     assert "SDG 4 Quality education" in first["summary"] or first["offer_need"]
+
+
+def test_a_seed_deleted_since_the_view_was_read_gets_an_empty_page(demo: Services) -> None:
+    """A request reads one version of the view, but the records it shows come from the
+    store: an initiative deleted by another worker meanwhile gets no recommendations,
+    not a server error (found by the concurrency test)."""
+    seed = Initiative(
+        id="initiative:gone-soon",
+        name="After-school mentoring circles",
+        description="Volunteers mentor teenagers after school in restorative circles.",
+    )
+    demo.write([seed, Edge(kind="in_sector", source=seed.id, target="sector:education")],
+               within=None)  # fmt: skip
+    demo.catch_up()
+    matching = matching_of(demo, SimpleNamespace())
+    assert matching.recommend(ANONYMOUS, seed.id, "person")  # people are found for it
+    with demo.feed.reading():  # this version still holds it...
+        demo.store.delete_node(seed.id)  # ...while the store no longer does
+        assert matching.recommend(ANONYMOUS, seed.id, "person") == []
+    demo.catch_up()
