@@ -103,7 +103,9 @@ class Services:
         )  # fmt: skip
         feed.catch_up()
         counts.build()
-        search.index.rebuild_in_background()  # from now on a write never waits for one
+        # From now on a write never waits for a rebuild; the swap holds the feed's write
+        # side, since requests read the vector index under its shared side only.
+        search.index.rebuild_in_background(swap_under=feed.lock.write)
         services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
                        search, feed, counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -146,10 +146,14 @@ class BackgroundRebuilds:
 
     ``lock`` is the owner's lock, under which every read and write of the index happens;
     the thread takes it only to look at the index and to swap the new structure in.
+    ``swap_under`` gives the lock of whoever reads the vector index without the owner's
+    lock (a service's requests read it under the change feed's shared lock): the swap
+    holds it too, taken before the owner's lock, the order the feed's writes take them in.
     """
 
     def __init__(self, lock: AbstractContextManager[Any]) -> None:
         self._lock = lock
+        self.swap_under: Callable[[], AbstractContextManager[Any]] = nullcontext
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -201,7 +205,7 @@ class BackgroundRebuilds:
                 if source is None or source.stop - plan.covered <= SWAP_ROWS:
                     break
                 plan.take(source)
-            with self._lock:
+            with self.swap_under(), self._lock:
                 if not self._closed.is_set():
                     index.finish_rebuild(plan)  # False if the index was rebuilt meanwhile
                     again = True

@@ -15,10 +15,11 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -119,12 +120,18 @@ class SemanticIndex:
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._hashes
 
-    def rebuild_in_background(self) -> None:
+    def rebuild_in_background(
+        self, *, swap_under: Callable[[], AbstractContextManager[Any]] | None = None
+    ) -> None:
         """From now on, rebuild the vector index in a background thread (one now if due).
 
         A write then never waits for a graph to be built: searches use the old structure
-        until the new one, with every change made meanwhile, is swapped in.
+        until the new one, with every change made meanwhile, is swapped in. ``swap_under``:
+        a lock the swap holds besides the index's own (the change feed's write side, for
+        the readers of :attr:`vectors` that hold only the feed's shared side).
         """
+        if swap_under is not None:
+            self._rebuilds.swap_under = swap_under
         with self._lock:
             self._vectors.defer_rebuilds = True
             self._rebuilds.start_if_due(self._vectors)

@@ -15,6 +15,7 @@ from embeddings.hnsw import faiss_module, read_graph
 from embeddings.options import RankingOptions, VectorOptions
 from embeddings.search import SemanticIndex
 from embeddings.vectors import VectorIndex
+from graph.rwlock import ReadWriteLock
 from tests.embeddings.conftest import unit_vectors
 
 DIM = 16
@@ -239,4 +240,25 @@ def test_closing_stops_a_rebuild_and_leaves_a_working_index(gate: threading.Even
     assert_search(index, model)
     put(index, model, ["after"], seed=7)  # without the thread, the next write rebuilds
     assert index.vectors.uses_hnsw and not index.rebuilding
+    assert_search(index, model)
+
+
+def test_the_swap_waits_for_readers_of_the_feeds_lock(gate: threading.Event) -> None:
+    """Requests read the vector index under the change feed's shared lock only, so the
+    swap must hold the feed's write side too (the concurrency test once met an
+    IndexError when it did not)."""
+    feed_lock = ReadWriteLock()
+    index = SemanticIndex(HashingEncoder(DIM), vectors=VectorOptions(300),
+                          ranking=RankingOptions(floor=-1.0))  # fmt: skip
+    index.rebuild_in_background(swap_under=feed_lock.write)
+    model = Model()
+    put(index, model, [f"v{i:04d}" for i in range(300)], seed=0)  # due: starts, held
+    assert index.rebuilding
+    with feed_lock.read():  # a request in progress
+        gate.set()
+        assert not index.wait_for_rebuilds(1.0)  # built, but not swapped in under a reader
+        assert not index.vectors.uses_hnsw
+        assert_search(index, model)
+    assert index.wait_for_rebuilds(30)
+    assert index.vectors.uses_hnsw
     assert_search(index, model)
