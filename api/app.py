@@ -14,7 +14,20 @@ from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import RateLimiter
-from api.routes import analytics, edges, editors, matching, nodes, paths, search, system, tags, web
+from api.routes import (
+    account,
+    analytics,
+    edges,
+    editors,
+    matching,
+    me,
+    nodes,
+    paths,
+    search,
+    system,
+    tags,
+    web,
+)
 from api.routes import map as places
 from api.schemas import Problem
 from api.services import Services
@@ -69,6 +82,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "description": "Related wisdom; learning for communities",
             },
             {"name": "graph", "description": "Paths and statistics"},
+            {"name": "account", "description": "Sign up, sign in, tokens"},
+            {"name": "me", "description": "My profile, matches, introductions and data"},
             {"name": "system", "description": "Health, readiness and metrics"},
             {"name": "admin", "description": "Admin only"},
         ],
@@ -81,7 +96,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    routers = (system, search, tags, nodes, edges, paths, places, matching, analytics, editors, web)
+    routers = (
+        system,
+        account,
+        me,
+        search,
+        tags,
+        nodes,
+        edges,
+        paths,
+        places,
+        matching,
+        analytics,
+        editors,
+        web,
+    )
     for module in routers:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from tqdm import tqdm
@@ -355,6 +356,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         f"in {settings.store_url}"
     )
     click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
+    click.echo(mail_notice(settings))
     os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
     # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -373,6 +375,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         proxy_headers=False,
         forwarded_allow_ips="",
     )
+
+
+def mail_notice(settings: Settings) -> str:
+    """What ``serve`` says at start about mail (never the server's password)."""
+    if settings.smtp_url is None:
+        return (
+            "mail: no COCREATE_SMTP_URL set, so mails (sign-up and reset links, introductions, "
+            "digests) are not sent: they are written to this log instead"
+        )
+    parts = urlsplit(settings.smtp_url)
+    return f"mail: sent through {parts.scheme}://{parts.hostname}:{parts.port or 'default port'}"
 
 
 def _save_index(settings: Settings, store: Store, *, rebuild: bool = False) -> int:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ANONYMOUS, Caller
-from api.errors import NotReady, TooManyRequests, Unauthorized, Unprocessable
+from api.auth import ANONYMOUS, Caller, csrf_token
+from api.errors import Forbidden, NotReady, TooManyRequests, Unauthorized, Unprocessable
 from api.proxies import TrustedProxies
 from api.ratelimit import RateLimiter, retry_after
 from api.services import Services
@@ -36,6 +37,18 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_caller(request: Request, services: ServicesDep) -> Caller:
+    """The caller of a bearer key or, without one, of the session cookie (see
+    :func:`caller_of`)."""
+    return await caller_of(request, services, cookies=True)
+
+
+async def get_key_caller(request: Request, services: ServicesDep) -> Caller:
+    """The caller of a bearer key, ignoring any session cookie: for the routes that come
+    before signing in (sign up, sign in, reset), which a signed-in browser may call too."""
+    return await caller_of(request, services, cookies=False)
+
+
+async def caller_of(request: Request, services: Services, *, cookies: bool) -> Caller:
     """The caller named by the bearer key (anonymous without one), rate-limited.
 
     Requests are limited per key, or per client address without one. Failed key
@@ -49,6 +62,9 @@ async def get_caller(request: Request, services: ServicesDep) -> Caller:
     address = f"ip:{client_address(request)}"
     header = request.headers.get("authorization")
     if header is None:
+        session = request.cookies.get(SESSION_COOKIE) if cookies else None
+        if session:
+            return await _session_caller(request, services, session, address)
         _limit(limiter, address, services)
         return ANONYMOUS
     failures: RateLimiter = state.key_failures
@@ -79,6 +95,40 @@ async def get_caller(request: Request, services: ServicesDep) -> Caller:
     return found
 
 
+SESSION_COOKIE = "cocreate_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _session_caller(
+    request: Request, services: Services, secret: str, address: str
+) -> Caller:
+    """The signed-in caller of a session cookie; a write must also prove it comes from
+    this site's own pages: the session's CSRF token in ``X-CSRF-Token``, and an
+    ``Origin`` (when the browser sends one) naming this site.
+
+    A cookie that names no live session (signed out elsewhere, expired) counts as no
+    cookie: the visitor is anonymous, and the pages say they are signed out.
+    """
+    found = await run_in_threadpool(services.keys.credential, secret)
+    if found is None or found.kind != "session":
+        _limit(request.app.state.limiter, address, services)
+        return ANONYMOUS
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if origin is not None and origin.split("://", 1)[-1] != host:
+            reason = "the request comes from another site"
+            raise Forbidden(reason, errors=[{"field": "header.origin", "reason": reason}])
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None or not secrets.compare_digest(sent, csrf_token(secret)):
+            reason = "missing or wrong CSRF token (reload the page)"
+            field = f"header.{CSRF_HEADER.lower()}"
+            raise Forbidden(reason, errors=[{"field": field, "reason": reason}])
+    _limit(request.app.state.limiter, f"key:{found.caller.key_id}", services)
+    return found.caller
+
+
 def _limit(limiter: RateLimiter, client: str, services: Services) -> None:
     wait = limiter.check(client)
     if wait:
@@ -98,6 +148,7 @@ def client_address(request: Request) -> str:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+KeyCallerDep = Annotated[Caller, Depends(get_key_caller)]
 
 
 OWN_WRITES_READ_WAIT = 1.0

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import Connection
 
+from api.accounts import Accounts, forget_account
 from api.auth import KeyRing, forget_person
+from api.mail import Mailer, default_sender
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
@@ -47,7 +50,9 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store.open(settings.store_url, busy_timeout=busy_timeout)
     KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
+    Accounts(store.engine)  # so is the account of an erased person
     store.add_erasure_step(forget_person)
+    store.add_erasure_step(forget_account)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(
@@ -73,6 +78,12 @@ class Services:
     profiles: ProfileIndex
     search: SearchService
     feed: ChangeFeed
+    accounts: Accounts
+    mailer: Mailer
+    jobs: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="jobs"), repr=False
+    )
+    """Work a request hands on and does not wait for (sign-up and reset mails)."""
     ready: bool = field(default=False)
     written_seq: int = field(default=0)
     """The last change written through this process (its reads wait for it)."""
@@ -106,8 +117,10 @@ class Services:
         # From now on a write never waits for a rebuild; the swap holds the feed's write
         # side, since requests read the vector index under its shared side only.
         search.index.rebuild_in_background(swap_under=feed.lock.write)
-        services = cls(settings, store, view, KeyRing(store.engine), audiences, profiles,
-                       search, feed, counts=counts, epochs=epochs)  # fmt: skip
+        accounts = Accounts(store.engine)
+        keys = KeyRing(store.engine, accounts=accounts.standing)
+        services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
+                       open_mailer(settings), counts=counts, epochs=epochs)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()
@@ -173,7 +186,14 @@ class Services:
         self.feed.stop()
         self.search.index.close()  # after the feed: no write starts another rebuild
         self.store.unsubscribe(self._written)
+        self.jobs.shutdown(wait=True, cancel_futures=False)
+        self.mailer.close()
         self.store.close()
+
+
+def open_mailer(settings: Settings) -> Mailer:
+    """The mailer of the settings (SMTP, or the log when no server is configured)."""
+    return Mailer(settings.smtp_url, settings.mail_from or default_sender(settings.base_url))
 
 
 def open_index(settings: Settings, store: Store, *, progress: bool = False) -> SemanticIndex:

@@ -98,6 +98,57 @@ class Settings(BaseSettings):
     )
     map_attribution: str = Field(default="", description="Credit shown for the map tiles")
 
+    public_url: str | None = Field(
+        default=None,
+        description="The service's own address as people reach it, used in the links of "
+        "mails (verification, reset, unsubscribe); default: http://<host>:<port>",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server: smtp://host:port (smtps:// for TLS, smtp+starttls:// to "
+        "upgrade); user and password may be in the URL. Default: none, and mails are written "
+        "to the log instead",
+    )
+    mail_from: str = Field(default="", description="Sender of mails; default noreply@<public host>")
+    session_days: float = Field(
+        default=30.0, gt=0, le=365, description="How long a sign-in lasts without use"
+    )
+    signups_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-up, verification-mail and reset requests an hour, per "
+        "email address (and ten times that per client address)",
+    )
+    logins_per_quarter_hour: int = Field(
+        default=10,
+        ge=1,
+        description="Sign-in attempts per 15 minutes per email address (and "
+        "ten times that per client address)",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("smtp://", "smtps://", "smtp+starttls://")):
+            raise ValueError("must start with smtp://, smtps:// or smtp+starttls://")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """The service's own address for links in mails."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
     cache: Path | None = Field(
         default=None, description="Folder for derived caches; default: <data_dir>/cache"
     )

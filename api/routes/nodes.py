@@ -177,14 +177,14 @@ def replace(
     return JSONResponse(present(node, caller))
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def merge_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """JSON merge patch (RFC 7396): null removes a field, objects merge."""
     merged = dict(base)
     for key, value in patch.items():
         if value is None:
             merged.pop(key, None)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_patch(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -204,7 +204,7 @@ def patch(
         if fixed in changes and changes[fixed] != node_record(current)[fixed]:
             errors = [{"field": f"body.{fixed}", "reason": "cannot be changed"}]
             raise Unprocessable(f"{fixed} cannot be changed", errors=errors)
-    record, problems = parse_record(None, _merge(node_record(current), changes))
+    record, problems = parse_record(None, merge_patch(node_record(current), changes))
     if record is None or isinstance(record, Edge):
         raise InvalidRecord([Problem(None, _body_field(p.field), p.reason) for p in problems])
     require_fields(caller, record, current)

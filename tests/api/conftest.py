@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.accounts import hash_password
 from api.app import create_app
-from api.auth import KeyRing, Role
+from api.auth import Role
 from api.services import Services
 from api.settings import Settings
 from graph.edges import Edge
@@ -92,13 +94,24 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
+def account_token(services: Services, role: Role, person_id: str | None = None) -> tuple[str, str]:
+    """A personal token (key id, secret) of a new account with ``role`` (and profile)."""
+    with services.store.engine.begin() as conn:
+        account = services.accounts.create(
+            conn, f"{role.name}-{secrets.token_hex(4)}@example.org", role.name.title(),
+            hash_password("a long passphrase"), role.name,
+        )  # fmt: skip
+    if person_id is not None:
+        services.accounts.update(account.id, person_id=person_id)
+    return services.keys.issue(account.id, "token", label="test", lifetime=None)
+
+
 @pytest.fixture
 def keys(services: Services) -> dict[str, dict[str, str]]:
-    """Authorization headers per role; the member key belongs to person:mem."""
-    ring = KeyRing(services.store.engine)
+    """Authorization headers per role: tokens of accounts; the member's is person:mem's."""
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     for role in (Role.member, Role.editor, Role.admin):
         owner = "person:mem" if role is Role.member else None
-        _, secret = ring.create(role, person_id=owner)
+        _, secret = account_token(services, role, owner)
         headers[role.name] = {"Authorization": f"Bearer {secret}"}
     return headers
