@@ -275,8 +275,8 @@ def markdown(report: Mapping[str, Any]) -> str:
                 for metric, d in by_metric.items()
             ]
             hits = by_metric["hits@10"]
-            lines.append(f"- {label}: " + "; ".join(parts) + f" [Hits@10 right only for the "
-                         f"recommender: {hits['wins']}, only for the other: {hits['losses']}]")  # fmt: skip
+            alone = f"right only for the recommender: {hits['wins']}, the other: {hits['losses']}"
+            lines.append(f"- {label}: " + "; ".join(parts) + f" [Hits@10 {alone}]")
     return "\n".join(lines)
 
 
@@ -297,8 +297,11 @@ def evaluate(options: argparse.Namespace) -> dict[str, Any] | None:
     report: dict[str, Any] = {
         "command": "scripts/evaluate.py people " + " ".join(options.argv),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
-                    "system": platform.platform()},  # fmt: skip
+        "machine": {
+            "nproc": os.cpu_count(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
         "model": load_encoder().name,
         "weights": {f: round(float(x), 4) for f, x in zip(FEATURES, weights.vector(), strict=True)},
         "splits": {},
