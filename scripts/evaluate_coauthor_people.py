@@ -23,7 +23,9 @@ co-authors** (the coordinator's co-authors by the number of papers shared, then 
 Adamic-Adar: the obvious guess of who is on someone's next paper), **text** (the
 title's cosine with the mean vector of each person's paper titles, the same encoder),
 a **fusion** of Adamic-Adar and text (reciprocal rank fusion, ``RRF_K``; both
-contribute only where they score above zero), and the **recommender**. Hits@10,
+contribute only where they score above zero), and the **recommender**; as a diagnostic,
+the recommender's own pool and weights ranked without its diversity step (which lowers
+the score of a candidate sharing a paper or an organisation with earlier picks). Hits@10,
 Recall@10 and MRR@10 per query, with paired bootstrap intervals of the recommender's
 difference with each baseline on all three; and, per system, Hits@10 on the part of
 the truth that never wrote with the coordinator before (``new``).
@@ -58,15 +60,17 @@ from graph.matching.context import Degrees
 from graph.matching.features import FEATURES
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import recommend
-from graph.matching.scoring import HELPERS, Weights
+from graph.matching.scoring import HELPERS, Weights, rank
 from graph.store import node_columns
 
 log = logging.getLogger("evaluate_coauthor_people")
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEMS = ("Adamic-Adar", "resource allocation", "past co-authors", "text",
-           "fusion (Adamic-Adar + text, RRF)", "recommender")  # fmt: skip
-BASELINES = SYSTEMS[:-1]
+           "fusion (Adamic-Adar + text, RRF)", "recommender",
+           "recommender without diversity")  # fmt: skip
+BASELINES = SYSTEMS[:5]
+UNDIVERSE = SYSTEMS[-1]
 METRICS = ("hits@10", "recall@10", "mrr@10")
 RRF_K = 60
 Vectors = dict[str, npt.NDArray[np.float32]]
@@ -210,6 +214,8 @@ def run_split(
         finally:
             split.graph.remove_node(query.paper)
         rankings["recommender"] = [item.id for item in result.items]
+        plain = rank(result.pool, result.weights, count=K, diversity=0.0)
+        rankings[UNDIVERSE] = [result.pool.candidates[entry.row].id for entry in plain]
         assert query.coordinator not in rankings["recommender"], query
         for system, ranked in rankings.items():
             row = figures(ranked, query.truth)
@@ -226,7 +232,8 @@ def run_split(
 
 
 def summarise(found: Mapping[str, list[dict[str, float]]]) -> dict[str, Any]:
-    """Means per system, and the recommender's paired differences with each baseline."""
+    """Means per system, and the paired differences of the recommender with each baseline
+    and of the recommender without diversity with the recommender."""
     paired_bootstrap = _sibling("evaluate").paired_bootstrap
     systems = {}
     for system in SYSTEMS:
@@ -237,10 +244,10 @@ def summarise(found: Mapping[str, list[dict[str, float]]]) -> dict[str, Any]:
         systems[system] = means
     paired = {}
     mine = found["recommender"]
-    for system in BASELINES:
-        paired[f"recommender - {system}"] = {
-            m: paired_bootstrap([r[m] for r in mine], [r[m] for r in found[system]])
-            for m in METRICS
+    pairs = [("recommender", system) for system in BASELINES] + [(UNDIVERSE, "recommender")]
+    for a, b in pairs:
+        paired[f"{a} - {b}"] = {
+            m: paired_bootstrap([r[m] for r in found[a]], [r[m] for r in found[b]]) for m in METRICS
         }
     return {
         "queries": len(mine),
@@ -275,7 +282,7 @@ def markdown(report: Mapping[str, Any]) -> str:
                 for metric, d in by_metric.items()
             ]
             hits = by_metric["hits@10"]
-            alone = f"right only for the recommender: {hits['wins']}, the other: {hits['losses']}"
+            alone = f"right only for the first: {hits['wins']}, the second: {hits['losses']}"
             lines.append(f"- {label}: " + "; ".join(parts) + f" [Hits@10 {alone}]")
     return "\n".join(lines)
 
