@@ -18,7 +18,8 @@ nodes the audience may use:
   (fewer than ``THIN_WORDS`` words beyond the name), the mean vector of what they
   work on (initiatives, entries they wrote), else of what they belong to.
 - ``text_work``: cosine of the candidate's profile with the mean vector of what the
-  seed works on.
+  seed works on (for an initiative, the people on it, each by their profile vector: a
+  thin person's name says nothing).
 - ``complement``: ``n / (n + 1)`` for ``n`` offers of one side meeting needs of the other.
 - ``goals``: ``sum 1/log(degree)`` over the goals and sectors both are linked to (a
   target counts as its goal; a seed with none of its own, like an organisation, takes
