@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Evaluate quality on real third-party data: ``retrieval``, ``collections``, ``tagging``,
-``recommend``, ``coauthor``, or ``all`` of them.
+``recommend``, ``coauthor``, ``people``, or ``all`` of them.
 
 ``retrieval``: the index holds every node of the demo network (``demo_records`` with
 ``--people``, default 3000, plus the sectors, SDGs and SDG targets), each under the text
@@ -25,9 +25,10 @@ a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 ``collections`` hands its arguments to ``run()`` of ``scripts/evaluate_collections.py``
 (Cranfield, CISI, the DPG evidence and the demo queries; BM25, dense and fusions),
 ``tagging`` to ``run()`` of ``scripts/evaluate_tagging.py``, ``recommend`` to
-``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md), and ``coauthor`` to
+``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md), ``coauthor`` to
 ``run()`` of ``scripts/evaluate_coauthor.py`` (collaborators on the NeurIPS
-co-authorship network; docs/evaluation.md).
+co-authorship network; docs/evaluation.md), and ``people`` to ``run()`` of
+``scripts/evaluate_coauthor_people.py`` (people for an initiative on the same network).
 
     .venv/bin/python scripts/evaluate.py retrieval
     .venv/bin/python scripts/evaluate.py recommend
@@ -76,6 +77,7 @@ TAGGING = Path(__file__).with_name("evaluate_tagging.py")
 RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
 COLLECTIONS = Path(__file__).with_name("evaluate_collections.py")
 COAUTHOR = Path(__file__).with_name("evaluate_coauthor.py")
+PEOPLE = Path(__file__).with_name("evaluate_coauthor_people.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -586,6 +588,12 @@ def run_coauthor(arguments: Sequence[str]) -> int:
     return run_script(COAUTHOR, "coauthor", arguments)
 
 
+def run_people(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_coauthor_people.py (people for an initiative on
+    NeurIPS co-authorship; it skips cleanly when the data is absent)."""
+    return run_script(PEOPLE, "people", arguments)
+
+
 def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
     """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
     if not script.is_file():
@@ -665,7 +673,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
     (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["tagging"], ["recommend"], ["collections"], ["coauthor"]):
+    if given[:1] in (["tagging"], ["recommend"], ["collections"], ["coauthor"], ["people"]):
         return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -686,8 +694,15 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "coauthor", help="scripts/evaluate_coauthor.py run(): collaborators on NeurIPS"
     )
     coauthor.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    people = commands.add_parser(
+        "people",
+        help="scripts/evaluate_coauthor_people.py run(): people for an initiative on NeurIPS",
+    )
+    people.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
     add_retrieval_options(
-        commands.add_parser("all", help="retrieval, collections, tagging, recommend, coauthor")
+        commands.add_parser(
+            "all", help="retrieval, collections, tagging, recommend, coauthor, people"
+        )
     )
     return parser.parse_args(argv)
 
@@ -705,7 +720,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_collections(options.arguments)
     if options.command == "coauthor":
         return run_coauthor(options.arguments)
-    runs = (run_collections, run_tagging, run_recommend, run_coauthor)
+    if options.command == "people":
+        return run_people(options.arguments)
+    runs = (run_collections, run_tagging, run_recommend, run_coauthor, run_people)
     return max(run_retrieval(options), *(run([]) for run in runs))
 
 

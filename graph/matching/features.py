@@ -18,7 +18,8 @@ nodes the audience may use:
   (fewer than ``THIN_WORDS`` words beyond the name), the mean vector of what they
   work on (initiatives, entries they wrote), else of what they belong to.
 - ``text_work``: cosine of the candidate's profile with the mean vector of what the
-  seed works on.
+  seed works on (for an initiative, the people on it, each by their profile vector: a
+  thin person's name says nothing).
 - ``complement``: ``n / (n + 1)`` for ``n`` offers of one side meeting needs of the other.
 - ``goals``: ``sum 1/log(degree)`` over the goals and sectors both are linked to (a
   target counts as its goal; a seed with none of its own, like an organisation, takes
@@ -350,6 +351,14 @@ def _seed_memberships(ctx: MatchContext, seed: Seed) -> list[str]:
     return sorted({z for z, _, _ in seed.incident if kind(z) in MEMBER_KINDS})
 
 
+def _work_and_memberships(ctx: MatchContext, person: str) -> tuple[list[str], list[str]]:
+    """What a person works on or wrote, and what they belong to, each in id order."""
+    kind = ctx.kind
+    works = sorted({z for z, _, _ in ctx.incident(person) if kind(z) in WORK_KINDS})
+    memberships = sorted({z for z, _, _ in ctx.incident(person) if kind(z) in MEMBER_KINDS})
+    return works, memberships
+
+
 def _profile_vector(
     vectors: dict[str, npt.NDArray[np.float32]],
     node: str,
@@ -390,6 +399,14 @@ def _text(
         if cand.id in thin_ones:
             wanted.update(cand.works[:MAX_WORK_SEEDS])
             wanted.update(cand.memberships[:MAX_WORK_SEEDS])
+    # what the seed works on, for an initiative: the people on it, each by their profile
+    # (a person whose own text is thin, a name, is the mean of what they work on)
+    sides: dict[str, tuple[list[str], list[str]]] = {}
+    for work in works:
+        if thin(ctx, work):
+            sides[work] = _work_and_memberships(ctx, work)
+            wanted.update(sides[work][0][:MAX_WORK_SEEDS])
+            wanted.update(sides[work][1][:MAX_WORK_SEEDS])
     vectors = ctx.similarity.vectors(sorted(wanted))
     dimension = next(iter(vectors.values())).shape[0] if vectors else 0
     if not dimension:
@@ -401,7 +418,15 @@ def _text(
     mine = _profile_vector(vectors, seed.id, seed_thin, works, seed_memberships)
     if mine is not None:
         raw[:, FEATURES.index("text")] = np.clip(matrix @ mine, 0.0, 1.0)
-    known = [vectors[w] for w in works if w in vectors]
+    known = []
+    for work in works:
+        found = (
+            _profile_vector(vectors, work, True, *sides[work])
+            if work in sides
+            else vectors.get(work)
+        )
+        if found is not None:
+            known.append(found)
     if known:
         centre = np.mean(known, axis=0)
         norm = float(np.linalg.norm(centre))

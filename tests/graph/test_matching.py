@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ from graph.edges import Edge
 from graph.feed import ChangeFeed
 from graph.matching.context import Audience, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
-from graph.matching.features import Near
+from graph.matching.features import Near, gather
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import (
     Result,
@@ -414,3 +415,32 @@ def test_profile_index_follows_the_store(store_with_people: Store) -> None:
     feed.catch_up()
     assert profiles.offering(ana.need_keys.values()) == set()
     assert np.isclose(len(profiles), len(ProfileIndex.from_store(store_with_people)))
+
+
+def test_a_thin_person_on_an_initiative_counts_by_their_work_not_their_name() -> None:
+    """``text_work`` of people for an initiative: a person on it whose text is a name only
+    is read as the mean of what they work on, as everywhere else (their name's vector
+    says nothing about the work)."""
+    graph = nx.MultiDiGraph()
+    for node in ("initiative:new", "initiative:past", "initiative:theirs-a",
+                 "initiative:theirs-b"):  # fmt: skip
+        graph.add_node(node, kind="initiative")
+    names = {"person:lead": "Lead", "person:xena": "Xena", "person:yuri": "Yuri"}
+    for node in names:
+        graph.add_node(node, kind="person")
+    for source, target in (("person:lead", "initiative:new"), ("person:lead", "initiative:past"),
+                           ("person:xena", "initiative:theirs-a"),
+                           ("person:yuri", "initiative:theirs-b")):  # fmt: skip
+        graph.add_edge(source, target, "works_on")
+    vectors = {
+        "initiative:new": vector(education=1.0), "initiative:past": vector(education=1.0),
+        "initiative:theirs-a": vector(education=1.0), "initiative:theirs-b": vector(health=1.0),
+        "person:lead": vector(health=1.0),  # the vector of a bare name: noise
+        "person:xena": vector(peace=1.0), "person:yuri": vector(peace=1.0),
+    }  # fmt: skip
+    profiles = ProfileIndex.from_nodes([Person(id=i, name=n) for i, n in names.items()])
+    ctx = MatchContext(graph, VectorSimilarity(vectors), profiles)
+    pool = gather(ctx, "initiative:new", "person")
+    text_work = dict(zip((c.id for c in pool.candidates), pool.column("text_work"), strict=True))
+    assert text_work["person:xena"] == pytest.approx(1.0)  # works on education, as Lead does
+    assert text_work["person:yuri"] == pytest.approx(0.0)
