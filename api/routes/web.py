@@ -44,6 +44,10 @@ PAGES = (
     "/graph",
     "/graph/{node_id}",
     "/editor",
+    "/join",
+    "/signin",
+    "/verify",
+    "/reset",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {

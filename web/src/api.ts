@@ -1,5 +1,6 @@
-// The public API, called with the visitor's own access: anonymous, or with the API key
-// they pasted (kept in sessionStorage only, sent as a bearer token to this origin).
+// The public API, called with the visitor's own access: anonymous, signed in (the
+// session cookie, which the page never sees, plus the CSRF token sent with every write),
+// or with an API key they pasted (kept in sessionStorage only, sent as a bearer token).
 
 export interface NodeRecord {
   id: string;
@@ -78,10 +79,54 @@ export function query(params: Params = {}): string {
   return text ? `?${text}` : "";
 }
 
+/** The signed-in account, as `GET /v1/account` answers it. */
+export interface Account {
+  id: string;
+  email: string;
+  name: string;
+  role: "member" | "editor" | "admin";
+  person_id: string | null;
+  created_at: number;
+  digest: boolean;
+}
+
+let account: Account | null = null;
+let csrf: string | null = null;
+let sessionLoaded: Promise<Account | null> | null = null;
+
+/** The signed-in account (null for a visitor who has not signed in). */
+export function currentAccount(): Account | null {
+  return account;
+}
+
+/** Ask the server who is signed in (once per page load unless `refresh`). */
+export function loadSession(refresh = false): Promise<Account | null> {
+  if (!sessionLoaded || refresh) {
+    sessionLoaded = request<{ account: Account; csrf_token?: string }>("GET", "/v1/account")
+      .then((body) => setSession(body.account, body.csrf_token ?? null, false))
+      .catch(() => setSession(null, null, false));
+  }
+  return sessionLoaded;
+}
+
+/** Remember the session an answer of sign-in, sign-up or verification gave. */
+export function setSession(next: Account | null, token: string | null, announce = true): Account | null {
+  const changed = (account?.id ?? null) !== (next?.id ?? null) || account?.name !== next?.name;
+  account = next;
+  csrf = next ? token : null;
+  sessionLoaded = Promise.resolve(next);
+  if (changed || announce) {
+    forgetCache();
+    window.dispatchEvent(new Event("cocreate:session"));
+  }
+  return next;
+}
+
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const key = apiKey();
   if (key) headers.Authorization = `Bearer ${key}`;
+  else if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
@@ -91,7 +136,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
+      credentials: "same-origin",
       signal: abort.signal,
     });
   } catch (error) {
@@ -122,8 +167,25 @@ export function get<T>(path: string, params?: Params): Promise<T> {
   return request<T>("GET", path + query(params));
 }
 
-export function post<T>(path: string, body: unknown): Promise<T> {
+export function post<T>(path: string, body?: unknown): Promise<T> {
   return request<T>("POST", path, body);
+}
+
+export function patch<T>(path: string, body: unknown): Promise<T> {
+  return request<T>("PATCH", path, body);
+}
+
+export function del<T>(path: string, body?: unknown): Promise<T> {
+  return request<T>("DELETE", path, body);
+}
+
+/** The message the API gave for one field (`body.bio`, ...), for a form to show beside it. */
+export function fieldErrors(error: unknown): Map<string, string> {
+  const found = new Map<string, string>();
+  if (error instanceof ApiError) {
+    for (const item of error.errors) found.set(item.field, item.reason);
+  }
+  return found;
 }
 
 const cache = new Map<string, Promise<unknown>>();

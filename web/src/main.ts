@@ -1,7 +1,7 @@
 // The app shell: reads the address, renders the page into <main>, follows links in
 // place (History API), and tells the browser (and the tests) when a page is ready.
 
-import { apiKey, forgetCache, setApiKey } from "./api";
+import { apiKey, currentAccount, forgetCache, loadSession, post, setApiKey, setSession } from "./api";
 import { announce, h, notice, replace } from "./dom";
 import { leavePage, setNavigator } from "./nav";
 
@@ -25,6 +25,10 @@ const ROUTES: Route[] = [
   { pattern: /^\/map$/, title: "Map of Co-creators", load: async () => (await import("./pages/map")).render },
   { pattern: /^\/graph(?:\/(?<id>[^/]+))?$/, title: "Graph explorer", load: async () => (await import("./pages/graph")).render },
   { pattern: /^\/editor$/, title: "Editor desk", load: async () => (await import("./pages/editor")).render },
+  { pattern: /^\/join$/, title: "Join", load: async () => (await import("./pages/account")).renderJoin },
+  { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
+  { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
+  { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
 ];
 
 let generation = 0;
@@ -127,9 +131,41 @@ function showKeyStatus(): void {
   }
 }
 
+/** The header's account links: join and sign in, or the signed-in person's own pages. */
+function showAccount(): void {
+  const el = document.getElementById("account-status");
+  if (!el) return;
+  const account = currentAccount();
+  if (!account) {
+    const here = location.pathname === "/signin" || location.pathname === "/join" ? "" : `?next=${encodeURIComponent(location.pathname + location.search)}`;
+    replace(el, h("a", { href: `/signin${here}` }, "Sign in"), " ", h("a", { class: "button", href: "/join" }, "Join"));
+    return;
+  }
+  const signOut = h("button", { type: "button", class: "link-button" }, "Sign out");
+  signOut.addEventListener("click", () => {
+    void post("/v1/account/logout").finally(() => {
+      setSession(null, null);
+      navigate("/");
+    });
+  });
+  const links = [
+    h("a", { href: "/me" }, "My profile"),
+    h("a", { href: "/matches" }, "My matches"),
+    h("a", { href: "/inbox" }, "Inbox"),
+    h("a", { href: "/settings" }, "Settings"),
+  ];
+  if (account.role === "admin") links.push(h("a", { href: "/admin" }, "Admin"));
+  replace(el, h("span", { class: "account-name" }, account.name), ...links, signOut);
+}
+
 window.addEventListener("cocreate:key", () => {
   forgetCache();
   showKeyStatus();
 });
+window.addEventListener("cocreate:session", () => {
+  showAccount();
+  markCurrent(location.pathname.replace(/\/+$/, "") || "/");
+});
 showKeyStatus();
+void loadSession().then(showAccount);
 void renderPage(new URL(location.href), false);
