@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -314,3 +315,48 @@ def test_mail_links_use_the_public_address(web: TestClient, mailbox: Mailbox) ->
     assert mail.subject == "Confirm your address to join Cocreate"
     assert mail.links()[0].startswith(f"{PUBLIC}/verify?token=")
     assert httpx.URL(mail.links()[0]).params["token"]
+
+
+def test_reset_requests_are_limited_per_address(web: TestClient) -> None:
+    limit = served(web).settings.signups_per_hour
+    codes = [
+        web.post("/v1/account/reset", json={"email": "someone@example.org"}).status_code
+        for _ in range(limit + 1)
+    ]
+    assert codes == [202] * limit + [429]
+
+
+def test_a_form_on_another_site_cannot_sign_anyone_in(web: TestClient, mailbox: Mailbox) -> None:
+    """Login CSRF: a cross-site HTML form can only send form or text bodies, never JSON,
+    and the routes before sign-in read JSON only."""
+    join(web, mailbox, "victim@example.org")
+    web.cookies.clear()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        answer = web.post(
+            "/v1/account/login",
+            content=f'{{"email": "victim@example.org", "password": "{PASSWORD}"}}',
+            headers={"Content-Type": content_type},
+        )
+        assert answer.status_code == 422, answer.text
+        assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+
+
+def test_two_first_profile_writes_at_once_make_one_person(
+    web: TestClient, mailbox: Mailbox
+) -> None:
+    body = join(web, mailbox, "twice@example.org")
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    bare = TestClient(web.app, base_url=PUBLIC)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda n: bare.patch("/v1/me", json={"bio": f"try {n}"}, headers=headers),
+                     range(4))
+        )  # fmt: skip
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes.count(200) >= 1 and set(codes) <= {200, 409}, codes
+    made = {a.json()["person"]["id"] for a in answers if a.status_code == 200}
+    assert len(made) == 1, made
+    services = served(web)
+    services.catch_up()
+    mine = [n for n in services.view.graph if n.startswith("person:rosa-diaz-")]
+    assert len(mine) == 1, mine
