@@ -309,6 +309,23 @@ def member_writes(
         n += 1
 
 
+def account_churn(session: Session, rng: random.Random, stop: threading.Event) -> None:
+    """Sign-ups of new addresses, failed sign-ins and reset requests, which write the
+    accounts' tables (and their attempt counts) beside the graph's writers; a spent
+    attempt limit (429) is a right answer too."""
+    n = 0
+    tag = rng.randrange(10**9)
+    while not stop.is_set():
+        email = f"churn-{tag}-{n}@example.org"
+        body = {"email": email, "password": "a long passphrase", "name": f"Churn {n}"}
+        session("POST /v1/account/signup", "/v1/account/signup", json=body, expected=(202, 429))
+        wrong = {"email": email, "password": "not the passphrase"}
+        session("POST /v1/account/login", "/v1/account/login", json=wrong, expected=(401, 429))
+        session("POST /v1/account/reset", "/v1/account/reset", json={"email": email},
+                expected=(202, 429))  # fmt: skip
+        n += 1
+
+
 def workload(
     network: Network,
     headers: dict[str, dict[str, str]],
@@ -331,6 +348,7 @@ def workload(
         (editor, partial(editor_tags, network=network)),
         (admin, partial(churn, kind="organization")),
         (editor, partial(churn, kind="event")),
+        ({}, account_churn),
     ]
     jobs += [(key, partial(member_writes, network=network, person=p)) for p, key in members]
     return jobs
