@@ -61,6 +61,12 @@ const VISIBILITIES: [string, string][] = [
   ["private", "Only me"],
 ];
 
+const SEEN_BY: Record<string, string> = {
+  public: "Everyone can see your profile.",
+  members: "Signed-in members can see your profile.",
+  private: "Only you can see your profile.",
+};
+
 const SHARE_CONTACT: [string, string][] = [
   ["nobody", "Only me"],
   ["introduced", "People I accepted an introduction with"],
@@ -186,7 +192,7 @@ export async function render(main: HTMLElement, _params: Params, _url: URL): Pro
   const form = buildForm(me, sectorPage.items, sectorNames, shareContact);
   main.append(form.element);
   const showLink = (person: NodeRecord | null) => {
-    replace(seeIt, person ? [h("a", { href: `/people/${encodeURIComponent(slugOf(person.id))}` }, "See your profile page"), " (as signed-in members see it, without your contact details unless they may)."] : null);
+    replace(seeIt, person ? [h("a", { href: `/people/${encodeURIComponent(slugOf(person.id))}` }, "See your profile page"), "."] : null);
   };
   showLink(me.person);
   form.onSaved = (saved) => {
@@ -292,7 +298,7 @@ function buildForm(me: Me, sectorItems: NodeRecord[], sectorNames: Map<string, s
     h("section", { class: "card", "aria-labelledby": "me-about" },
       h("h2", { id: "me-about" }, "About you"),
       formField("Your name", name, "as others will see it"),
-      formField("About you", bio, "a few sentences: what you do, what you care about, where"),
+      formField("A few words about you", bio, "a few sentences: what you do, what you care about, where"),
     ),
     h("section", { class: "card", "aria-labelledby": "me-care" },
       h("h2", { id: "me-care" }, "What you care about"),
@@ -451,7 +457,7 @@ function buildForm(me: Me, sectorItems: NodeRecord[], sectorNames: Map<string, s
         clearErrors(form);
         showPreview(answer.place_shown_to_others);
         for (const p of phraseFields) p.area.value = list(answer.person?.[p.field]).join("\n");
-        replace(saved, notice("info", "Saved. ", answer.person?.visibility === "private" ? "Only you can see your profile." : "Others see your profile as you chose."));
+        replace(saved, notice("info", "Saved. ", SEEN_BY[String(answer.person?.visibility)] ?? ""));
         result.onSaved(answer);
       } catch (error) {
         showErrors(form, readable(error), "Saving did not work");
