@@ -56,7 +56,7 @@ const PRECISIONS: [string, string][] = [
 ];
 
 const VISIBILITIES: [string, string][] = [
-  ["public", "Everyone, also visitors who have not signed in"],
+  ["public", "Everyone, including visitors who are not signed in"],
   ["members", "Signed-in members only"],
   ["private", "Only me"],
 ];
