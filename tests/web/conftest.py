@@ -30,6 +30,7 @@ from playwright.sync_api import (
 )
 
 from tests.api.server import Server, cocreate, cocreate_env, create_key, serving
+from tests.mailbox import Mailbox, smtp_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,6 +88,8 @@ class Site:
     demo: Demo
     editor_key: str = field(repr=False)
     routes: set[str] = field(default_factory=set)
+    mailbox: Mailbox = field(default_factory=Mailbox, repr=False)
+    """Every mail the server sent (sign-up links and the like): a real SMTP server."""
 
     @property
     def url(self) -> str:
@@ -130,6 +133,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         root / "var", rate_limit_per_minute="1000000", rate_limit_burst="100000",
         cache=str(REPO / "var" / "test-cache"),
     )  # fmt: skip
+    with smtp_server() as mailbox:
+        # The server mails through a real SMTP server here, so that a test can join
+        # as a visitor does and follow the link it was sent.
+        yield from _serve(root, env | {"COCREATE_SMTP_URL": mailbox.url}, mailbox)
+
+
+def _serve(root: Path, env: dict[str, str], mailbox: Mailbox) -> Iterator[Site]:
     if not (root / "demo.jsonl").is_file():
         loaded = cocreate(env, "demo", "--people", str(PEOPLE), timeout=600)
         assert "demo network loaded" in loaded, loaded
@@ -138,7 +148,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cocreate(env, "reindex", timeout=3600)
     editor = create_key(env, "editor")
     with serving(env, root / "logs") as server:
-        yield Site(server, _read_export(root / "demo.jsonl"), editor, _routes(server.url))
+        demo = _read_export(root / "demo.jsonl")
+        yield Site(server, demo, editor, _routes(server.url), mailbox)
 
 
 @pytest.fixture(scope="session")

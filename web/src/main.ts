@@ -29,6 +29,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
   { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
   { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
+  { pattern: /^\/me$/, title: "My profile", load: async () => (await import("./pages/me")).render },
 ];
 
 let generation = 0;
