@@ -48,6 +48,8 @@ PAGES = (
     "/signin",
     "/verify",
     "/reset",
+    "/settings",
+    "/admin",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {
