@@ -85,4 +85,3 @@ def set_role(engine: Engine, account_id: str, role: Role) -> Account | None:
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(role=role.name))
         changed = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     return _row_account(changed)
-

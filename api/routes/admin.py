@@ -90,9 +90,12 @@ def _invite_job(services: Services, email: str, role: str, name: str | None) -> 
         base = services.settings.base_url
         if services.accounts.by_email(email) is not None:
             services.mailer.send(
-                Mail(email, "You are invited to Cocreate",
-                     f"Hello,\n\nYou were invited to Cocreate, and this address already has an "
-                     f"account: sign in at {base}/signin.\n")  # fmt: skip
+                Mail(
+                    email,
+                    "You are invited to Cocreate",
+                    f"Hello,\n\nYou were invited to Cocreate, and this address already has an "
+                    f"account: sign in at {base}/signin.\n",
+                )  # fmt: skip
             )
             return
         data = {"role": role, "name": name} if name else {"role": role}

@@ -43,7 +43,12 @@ TO_PRIVATE = {"kind": "knows", "source": "person:mem", "target": "person:priv"}
 TO_UNDISCOVERABLE = {"kind": "knows", "source": "person:mem", "target": "person:shy"}
 
 AREAS = (
-    policy_matching, policy_analytics, policy_editors, policy_web, policy_accounts, policy_admin,
+    policy_matching,
+    policy_analytics,
+    policy_editors,
+    policy_web,
+    policy_accounts,
+    policy_admin,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))
