@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, func, or_, select, update
 
 from api.accounts import Account, _row_account, accounts
 from graph.visibility import Role
@@ -34,7 +34,7 @@ def _escape(text: str) -> str:
 
 def find_accounts(engine: Engine, *, q: str | None, limit: int, offset: int) -> AccountPage:
     """Live accounts whose email starts with ``q`` or whose name contains it, oldest first."""
-    where = [accounts.c.disabled_at.is_(None)]
+    where: list[ColumnElement[bool]] = [accounts.c.disabled_at.is_(None)]
     if q:
         pattern = _escape(q.strip().lower())
         where.append(

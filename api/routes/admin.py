@@ -95,7 +95,7 @@ def _invite_job(services: Services, email: str, role: str, name: str | None) -> 
                     "You are invited to Cocreate",
                     f"Hello,\n\nYou were invited to Cocreate, and this address already has an "
                     f"account: sign in at {base}/signin.\n",
-                )  # fmt: skip
+                )
             )
             return
         data = {"role": role, "name": name} if name else {"role": role}

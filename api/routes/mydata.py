@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.accounts import Account, normalise_email
