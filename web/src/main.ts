@@ -29,6 +29,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
   { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
   { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
+  { pattern: /^\/settings$/, title: "Settings", load: async () => (await import("./pages/settings")).render },
+  { pattern: /^\/admin$/, title: "Admin", load: async () => (await import("./pages/admin")).render },
 ];
 
 let generation = 0;
