@@ -22,7 +22,7 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.mail import Mail
 from api.permissions import require
 from api.routes.nodes import missing
-from api.schemas import PROBLEMS
+from api.schemas import PROBLEMS, Problem
 from api.services import Services
 from graph.edges import Edge
 from graph.errors import EdgeNotFound
@@ -137,7 +137,11 @@ def _no_account(account_id: str) -> NotFound:
     return NotFound(reason, errors=[{"field": "path.account_id", "reason": reason}])
 
 
-@router.patch("/accounts/{account_id}", summary="Change an account's role")
+@router.patch(
+    "/accounts/{account_id}",
+    summary="Change an account's role",
+    responses={409: {"model": Problem, "description": "The last admin cannot be demoted"}},
+)
 def change_role(
     account_id: AccountId, body: RoleChange, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
