@@ -16,11 +16,13 @@ from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import RateLimiter
 from api.routes import (
     account,
+    admin,
     analytics,
     edges,
     editors,
     matching,
     me,
+    mydata,
     nodes,
     paths,
     search,
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         system,
         account,
         me,
+        mydata,
+        admin,
         search,
         tags,
         nodes,

@@ -373,6 +373,17 @@ def _account_body(request: Request, services: Services, account: Account) -> dic
     return body
 
 
+@router.get("/session", summary="Who is signed in (for the pages)")
+def session(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    """Always 200: ``{"account": null}`` for a visitor who is not signed in, else the
+    account and, for a web session, its CSRF token. The pages ask this on every load, so
+    a visitor's browser logs no failed request."""
+    account = services.accounts.get(caller.account_id) if caller.account_id else None
+    if account is None:
+        return JSONResponse({"account": None})
+    return JSONResponse(_account_body(request, services, account))
+
+
 @router.get("", summary="My account")
 def read_account(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """The signed-in account, and for a web session the CSRF token its pages send."""

@@ -49,6 +49,8 @@ PAGES = (
     "/verify",
     "/reset",
     "/me",
+    "/settings",
+    "/admin",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {

@@ -38,6 +38,7 @@ POLICY: list[Rule] = [
     Rule(422, 422, 422, 422, "POST /v1/account/reset/confirm",
          BOGUS | {"password": "a long passphrase"}),
     Rule(401, 200, 200, 200, "GET /v1/account"),
+    Rule(200, 200, 200, 200, "GET /v1/account/session"),
     Rule(401, 200, 200, 200, "PATCH /v1/account", {"digest": True}),
     Rule(401, 200, 200, 200, "GET /v1/account/tokens"),
     Rule(401, 201, 201, 201, "POST /v1/account/tokens", {"label": "script"}),

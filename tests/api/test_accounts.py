@@ -131,6 +131,9 @@ def test_writes_with_the_cookie_need_the_csrf_token(web: TestClient, mailbox: Ma
     assert ok.status_code == 200
     # Reads need no token; the account page hands the token to the pages.
     assert web.get("/v1/account").json()["csrf_token"] == body["csrf_token"]
+    assert web.get("/v1/account/session").json()["csrf_token"] == body["csrf_token"]
+    visitor = TestClient(web.app, base_url=PUBLIC)
+    assert visitor.get("/v1/account/session").json() == {"account": None}
 
 
 def test_signing_in_starts_a_new_session(web: TestClient, mailbox: Mailbox) -> None:

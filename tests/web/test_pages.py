@@ -391,9 +391,9 @@ def test_the_council_assistant_proposes_members_with_reasons(site: Site, watched
     page = watched.page
     open_page(page, "/sectors/education")
     assistant = page.locator("section", has=page.locator("h2", has_text="Council assistant"))
-    expect(assistant.locator(".hint").last).to_contain_text("needs a member's API key")
+    expect(assistant.locator(".hint").last).to_contain_text("Sign in to propose a council")
     assistant.get_by_role("button", name="Propose a council").click()
-    expect(assistant.locator(".notice")).to_contain_text("needs a member's API key")
+    expect(assistant.locator(".notice")).to_contain_text("Sign in to propose a council")
     # With a key (an editor's counts as a member's), the proposal comes with reasons.
     page.evaluate("key => sessionStorage.setItem('cocreate.key', key)", site.editor_key)
     open_page(page, "/sectors/education")

@@ -102,7 +102,7 @@ export function currentAccount(): Account | null {
 /** Ask the server who is signed in (once per page load unless `refresh`). */
 export function loadSession(refresh = false): Promise<Account | null> {
   if (!sessionLoaded || refresh) {
-    sessionLoaded = request<{ account: Account; csrf_token?: string }>("GET", "/v1/account")
+    sessionLoaded = request<{ account: Account | null; csrf_token?: string }>("GET", "/v1/account/session")
       .then((body) => setSession(body.account, body.csrf_token ?? null, false))
       .catch(() => setSession(null, null, false));
   }
@@ -173,6 +173,10 @@ export function post<T>(path: string, body?: unknown): Promise<T> {
 
 export function patch<T>(path: string, body: unknown): Promise<T> {
   return request<T>("PATCH", path, body);
+}
+
+export function put<T>(path: string, body: unknown): Promise<T> {
+  return request<T>("PUT", path, body);
 }
 
 export function del<T>(path: string, body?: unknown): Promise<T> {

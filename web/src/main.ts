@@ -30,6 +30,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
   { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
   { pattern: /^\/me$/, title: "My profile", load: async () => (await import("./pages/me")).render },
+  { pattern: /^\/settings$/, title: "Settings", load: async () => (await import("./pages/settings")).render },
+  { pattern: /^\/admin$/, title: "Admin", load: async () => (await import("./pages/admin")).render },
 ];
 
 let generation = 0;

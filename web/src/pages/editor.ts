@@ -1,9 +1,13 @@
 // The editor desk: paste a draft of a Wisdom Book entry and see related entries,
-// near-duplicates, people who practise it and suggested tags; with an editor's API key,
-// accept a tag onto an existing entry.
+// near-duplicates, people who practise it and suggested tags. Signed in as an editor
+// (or with an editor's API key, for scripts), save the entry, publish it, and accept a
+// tag onto it. An entry saved without a publication date is a draft in the Wisdom Book
+// (readable like any entry); publishing gives it today's date.
 
-import { ApiError, type NodeRecord, NotAvailable, type Page, apiKey, get, node, post, setApiKey } from "../api";
+import { ApiError, type NodeRecord, NotAvailable, type Page, apiKey, currentAccount, get, loadSession, node, post, put, setApiKey } from "../api";
 import { type Child, failure, field, h, notice, replace } from "../dom";
+import { busy, formField, formMessage, showErrors } from "../forms";
+import { onLeave } from "../nav";
 import { type Recommendation, recommendations } from "../explain";
 import { kindLabel, nodeLink } from "../kinds";
 import type { Params } from "../main";
@@ -27,11 +31,38 @@ interface Target {
   name: string;
 }
 
+/** Why the visitor may not write entries and tags, or "" if they may (a pasted key is
+ * trusted here: the API decides). */
+function writeBlocker(): string {
+  if (apiKey()) return "";
+  const account = currentAccount();
+  if (!account) return "Sign in as an editor to save entries and accept tags (or use an editor key below).";
+  if (account.role === "member") return "Only editors can save entries; ask an admin.";
+  return "";
+}
+
+/** The id a new entry gets from its title (as the API's slugs: lower case, dashes). */
+function entryId(title: string): string {
+  const slug = title
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, 100)
+    .replace(/^-+|-+$/g, "");
+  return `wisdom_entry:${slug || "entry"}`;
+}
+
+function today(): string {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+}
+
 function keyPanel(): HTMLElement {
   const input = h("input", { type: "password", name: "api-key", autocomplete: "off", spellcheck: "false" });
   const state = h("p", { class: "hint", role: "status" });
   const show = () => {
-    state.textContent = apiKey() ? "A key is in use for this tab (kept in sessionStorage, never in the page's address)." : "No key: you are anonymous, and can read and check drafts but not accept tags.";
+    state.textContent = apiKey() ? "A key is in use for this tab (kept in sessionStorage, never in the page's address)." : currentAccount() ? "No key: you work as yourself, signed in." : "No key: you are anonymous, and can read and check drafts but not save them or accept tags.";
   };
   const save = h("button", { type: "button" }, "Use this key");
   const forget = h("button", { type: "button", class: "secondary" }, "Forget the key");
@@ -49,9 +80,9 @@ function keyPanel(): HTMLElement {
   show();
   return h(
     "details",
-    { class: "card key-panel", open: apiKey() ? null : true },
-    h("summary", null, "Your API key (editors)"),
-    h("p", null, "Accepting a tag writes to the network, which needs an editor's key (ask an admin: ", h("code", null, "cocreate keys create --role editor"), "). The key stays in this browser tab only."),
+    { class: "card key-panel", open: apiKey() || currentAccount() ? null : true },
+    h("summary", null, "Your API key (for scripts; not needed when signed in)"),
+    h("p", null, "Signed in as an editor, you need no key. Without signing in, saving and accepting tags needs an editor's key (ask an admin: ", h("code", null, "cocreate keys create --role editor"), "). The key stays in this browser tab only."),
     field("API key", input),
     h("p", null, save, " ", forget),
     state,
@@ -61,14 +92,16 @@ function keyPanel(): HTMLElement {
 export async function render(main: HTMLElement, _params: Params, url: URL): Promise<void> {
   main.appendChild(h("h1", null, "Editor desk"));
   main.appendChild(h("p", null, "Paste a draft of a Grassroots Wisdom Book entry: see the entries it relates to, possible duplicates, people who practise it, and the goals and sectors it could be tagged with."));
+  await loadSession();
   main.appendChild(keyPanel());
 
   let target: Target | null = null;
+  let record: NodeRecord | null = null; // the loaded entry, whose other fields a save keeps
   const targetLine = h("p", { class: "target-line", role: "status" });
-  const title = h("input", { name: "title", maxlength: 300, autocomplete: "off" });
+  const title = h("input", { name: "name", maxlength: 300, autocomplete: "off" });
   const body = h("textarea", { name: "body", rows: 10, maxlength: 20000 });
   const showTarget = () => {
-    replace(targetLine, target ? ["Accepted tags go onto ", nodeLink({ id: target.id, name: target.name, kind: target.id.split(":")[0] }), "."] : "Load an existing entry below to accept tags onto it; a new draft is filed first through the API.");
+    replace(targetLine, target ? ["Accepted tags go onto ", nodeLink({ id: target.id, name: target.name, kind: target.id.split(":")[0] }), "."] : "Load an existing entry below to accept tags onto it, or save your draft first.");
   };
   showTarget();
 
@@ -81,7 +114,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       const text = typeof entry.body === "string" ? entry.body : typeof entry.description === "string" ? entry.description : "";
       body.value = text;
       target = { id: entry.id, name: entry.name };
+      record = entry.kind === "wisdom_entry" ? entry : null;
       showTarget();
+      showSaving();
       replace(found);
     } catch (error) {
       replace(found, failure(error, "Loading the entry"));
@@ -98,10 +133,64 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   });
 
   const results = h("div", { class: "desk-results", "aria-live": "polite" });
-  const draft = h("form", { class: "draft", "aria-label": "Your draft" }, field("Title", title), field("Draft", body, "the text of the entry, as long as you like (up to 20,000 characters)"), h("button", { type: "submit" }, "Check my draft"));
+  const saveButton = h("button", { type: "button", class: "secondary" }, "Save as a draft");
+  const publishButton = h("button", { type: "button", class: "secondary" }, "Publish");
+  const saveState = h("p", { class: "hint", role: "status" });
+  const draft = h(
+    "form",
+    { class: "draft", "aria-label": "Your draft", novalidate: true },
+    formField("Title", title),
+    formField("Draft", body, "the text of the entry, as long as you like (up to 20,000 characters)"),
+    formMessage(),
+    h("p", null, h("button", { type: "submit" }, "Check my draft"), " ", saveButton, " ", publishButton),
+    saveState,
+  );
   draft.addEventListener("submit", (event) => {
     event.preventDefault();
     void check();
+  });
+  const showSaving = () => {
+    const why = writeBlocker();
+    saveButton.disabled = publishButton.disabled = Boolean(why);
+    const published = typeof record?.published === "string" ? record.published : null;
+    saveState.textContent = why || (record ? `Saving changes “${record.name}”${published ? `, published on ${published}` : ", a draft not yet published"}.` : "Saving files a new entry in the Wisdom Book as a draft; publishing gives it today's date.");
+  };
+  const save = (publish: boolean): void => {
+    void busy(draft, async () => {
+      const fields: Record<string, unknown> = { name: title.value.trim(), body: body.value.trim() };
+      if (publish) fields.published = today();
+      try {
+        let saved: NodeRecord;
+        if (record) {
+          const { type: _type, ...kept } = record;
+          saved = await put<NodeRecord>(`/v1/nodes/${encodeURIComponent(record.id)}`, { ...kept, ...fields });
+        } else {
+          saved = await post<NodeRecord>("/v1/nodes", { kind: "wisdom_entry", id: entryId(String(fields.name)), ...fields });
+        }
+        record = saved;
+        target = { id: saved.id, name: saved.name };
+        showTarget();
+        showSaving();
+        saveState.textContent = publish ? `Published “${saved.name}” today.` : `Saved “${saved.name}” as a draft.`;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 409) {
+          showErrors(draft, new ApiError(409, error.detail, [{ field: "body.name", reason: "an entry with this title exists already: find it above and load it to change it" }]), "Saving did not work");
+        } else if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+          showErrors(draft, new ApiError(error.status, "Only editors can save entries; ask an admin."), "Saving did not work");
+        } else {
+          showErrors(draft, error, publish ? "Publishing did not work" : "Saving did not work");
+        }
+      }
+    });
+  };
+  saveButton.addEventListener("click", () => save(false));
+  publishButton.addEventListener("click", () => save(true));
+  showSaving();
+  window.addEventListener("cocreate:session", showSaving);
+  window.addEventListener("cocreate:key", showSaving);
+  onLeave(() => {
+    window.removeEventListener("cocreate:session", showSaving);
+    window.removeEventListener("cocreate:key", showSaving);
   });
   main.append(h("section", { class: "card", "aria-label": "Write or load a draft" }, lookupForm, found, draft, targetLine), results);
 
@@ -158,8 +247,9 @@ function tagList(found: Suggestions, target: () => Target | null): HTMLElement {
     const state = h("span", { class: "accept-state", role: "status" });
     const accept = h("button", { type: "button", class: "secondary", "data-tag": tag.id }, "Accept");
     const explainWhy = () => {
-      if (!apiKey()) return "Accepting a tag needs an editor key (paste it above).";
-      if (!target()) return "Load an existing entry to accept tags onto it.";
+      const blocked = writeBlocker();
+      if (blocked) return blocked;
+      if (!target()) return "Load an existing entry (or save your draft) to accept tags onto it.";
       return "";
     };
     const refresh = () => {
@@ -169,6 +259,7 @@ function tagList(found: Suggestions, target: () => Target | null): HTMLElement {
     };
     refresh();
     window.addEventListener("cocreate:key", refresh);
+    window.addEventListener("cocreate:session", refresh);
     accept.addEventListener("click", () => {
       const entry = target();
       if (!entry) return;
@@ -182,7 +273,7 @@ function tagList(found: Suggestions, target: () => Target | null): HTMLElement {
         (error: unknown) => {
           accept.disabled = false;
           if (error instanceof ApiError && error.status === 409) state.textContent = "Already tagged.";
-          else if (error instanceof ApiError && (error.status === 401 || error.status === 403)) state.textContent = `Not allowed with this key: ${error.detail}`;
+          else if (error instanceof ApiError && (error.status === 401 || error.status === 403)) state.textContent = "Only editors can accept tags; ask an admin.";
           else state.textContent = `Could not add it: ${error instanceof Error ? error.message : String(error)}`;
         },
       );

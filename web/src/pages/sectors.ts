@@ -2,11 +2,12 @@
 // bridge people, sub-sector groups, gaps as a goal x region grid, and the council
 // assistant that proposes members covering regions and themes.
 
-import { ApiError, type NodeRecord, apiKey, get, node, post, sectors } from "../api";
+import { ApiError, type NodeRecord, apiKey, currentAccount, get, node, post, sectors } from "../api";
 import { type Child, failure, field, h, notice, plural, replace, section } from "../dom";
 import { type Recommendation, formatScore, recommendations, whyThis } from "../explain";
 import { kindLabel, nodeLink } from "../kinds";
 import type { Params } from "../main";
+import { onLeave } from "../nav";
 import { sdgBadge } from "../sdg";
 import { hubCounts } from "./node";
 
@@ -269,21 +270,35 @@ function coverageView(title: string, part: { regions: string[]; sdgs: Sdg[]; gro
   );
 }
 
+/** Whether the visitor can propose a council: signed in, or with a pasted key for scripts. */
+function mayPropose(): boolean {
+  return currentAccount() !== null || apiKey() !== null;
+}
+
+function signInNotice(): HTMLElement {
+  return notice("info", h("a", { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, "Sign in"), " to propose a council.");
+}
+
 function councilAssistant(parent: HTMLElement, sectorId: string): void {
   const size = h("select", { name: "size" }, [5, 6, 7, 8].map((n) => h("option", { value: n }, String(n))));
   size.value = "7";
   const out = h("div", { "aria-live": "polite" });
   const needsKey = h("p", { class: "hint" });
   const showKey = () => {
-    needsKey.textContent = apiKey() ? "" : "Proposing a council needs a member's API key: paste one on the Editor desk.";
+    replace(needsKey, mayPropose() ? "" : [h("a", { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, "Sign in"), " to propose a council."]);
   };
   showKey();
   window.addEventListener("cocreate:key", showKey);
+  window.addEventListener("cocreate:session", showKey);
+  onLeave(() => {
+    window.removeEventListener("cocreate:key", showKey);
+    window.removeEventListener("cocreate:session", showKey);
+  });
   const form = h("form", { class: "assistant", "aria-label": "Council assistant" }, field("Council size", size, "five to eight members, one of them a board member"), h("button", { type: "submit" }, "Propose a council"), needsKey);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (!apiKey()) {
-      replace(out, notice("info", "Proposing a council needs a member's API key (or an editor's or admin's): paste it on the ", h("a", { href: "/editor" }, "Editor desk"), ", then come back."));
+    if (!mayPropose()) {
+      replace(out, signInNotice());
       return;
     }
     replace(out, h("p", { class: "loading" }, "Composing…"));
@@ -300,7 +315,7 @@ function councilAssistant(parent: HTMLElement, sectorId: string): void {
     ).catch(
       (error) => {
         if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-          replace(out, notice("info", "Proposing a council needs a member's API key (or an editor's or admin's): paste it on the ", h("a", { href: "/editor" }, "Editor desk"), ", then come back."));
+          replace(out, signInNotice());
         } else replace(out, failure(error, "The council assistant"));
       },
     );
