@@ -24,6 +24,7 @@ from api.routes import (
     nodes,
     paths,
     search,
+    social,
     system,
     tags,
     web,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         matching,
         analytics,
         editors,
+        social,
         web,
     )
     for module in routers:

@@ -48,6 +48,7 @@ PAGES = (
     "/signin",
     "/verify",
     "/reset",
+    "/inbox",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {
