@@ -24,6 +24,11 @@ POLICY: list[Rule] = [
     Rule(200, 200, 200, 200, "GET /graph"),
     Rule(200, 200, 200, 200, "GET /graph/initiative:hub"),
     Rule(200, 200, 200, 200, "GET /editor"),
+    Rule(200, 200, 200, 200, "GET /inbox"),
+    Rule(200, 200, 200, 200, "GET /join"),
+    Rule(200, 200, 200, 200, "GET /signin"),
+    Rule(200, 200, 200, 200, "GET /verify"),
+    Rule(200, 200, 200, 200, "GET /reset"),
     # A file of web/public, served with or without a build.
     Rule(200, 200, 200, 200, "GET /assets/icon.svg"),
     # The map's positions: everyone, each seeing whom they may list.
