@@ -29,6 +29,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
   { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
   { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
+  { pattern: /^\/inbox$/, title: "Inbox", load: async () => (await import("./pages/inbox")).render },
 ];
 
 let generation = 0;
