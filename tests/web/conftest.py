@@ -87,6 +87,8 @@ class Site:
     demo: Demo
     editor_key: str = field(repr=False)
     routes: set[str] = field(default_factory=set)
+    data_dir: Path | None = None
+    """The served store's folder (for tests that make accounts in it directly)."""
 
     @property
     def url(self) -> str:
@@ -138,7 +140,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         cocreate(env, "reindex", timeout=3600)
     editor = create_key(env, "editor")
     with serving(env, root / "logs") as server:
-        yield Site(server, _read_export(root / "demo.jsonl"), editor, _routes(server.url))
+        yield Site(server, _read_export(root / "demo.jsonl"), editor, _routes(server.url),
+                   root / "var")  # fmt: skip
 
 
 @pytest.fixture(scope="session")
