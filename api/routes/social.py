@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Connection
 
 from api.accounts import Account
@@ -30,7 +30,7 @@ from api.social import Request
 from graph.edges import Edge
 from graph.errors import EdgeNotFound
 from graph.ids import ID_PATTERN
-from graph.model import Node, Person
+from graph.model import Node, Person, PlainText
 from graph.store import WriteResult, edge_ref
 from graph.visibility import may_see_node
 
@@ -45,7 +45,10 @@ JOIN_EDGES = {"initiative": "works_on", "community": "member_of"}
 
 RequestId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", max_length=16)]
 PersonIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=160)]
-Message = Annotated[str, Field(min_length=1, max_length=1_000)]
+Message = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000), PlainText
+]
+"""A request's message or a report's reason: plain text (lines, nothing else invisible)."""
 
 
 class IntroductionAsk(BaseModel):

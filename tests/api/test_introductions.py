@@ -190,8 +190,10 @@ def test_hidden_missing_and_bad_targets(
     assert myself.status_code == 422 and myself.json()["errors"][0]["field"] == "body.to"
     long = ask(web, ana, cy.person, "x" * 1001)
     assert long.status_code == 422 and long.json()["errors"][0]["field"] == "body.message"
-    empty = ask(web, ana, cy.person, "")
-    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "body.message"
+    for bad in ("", "   ", "a\x00b"):
+        refused = ask(web, ana, cy.person, bad)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"] == "body.message"
     bare = TestClient(web.app, base_url=str(web.base_url))
     assert (
         bare.post("/v1/introductions", json={"to": ana.person, "message": "hi"}).status_code == 401
