@@ -3,15 +3,16 @@ declines, blocks, limits, reports, join requests answered by coordinators, and e
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from api.auth import Role, read_audit
-from api.social import blocks, introductions, join_requests, reports
+from api.social import ANSWER_DAYS, blocks, introductions, join_requests, reports
 from graph.edges import Edge
 from graph.model import Initiative
 from tests.api.conftest import account_token, join, served
@@ -322,3 +323,31 @@ def test_erasure_removes_every_row_naming_the_person(
     assert erased.status_code == 204, erased.text
     assert naming(ana.person) == 0
     assert naming(cy.person) == 1  # cy's request to Bo
+
+
+def test_after_thirty_days_a_request_reads_as_no_answer_and_may_be_asked_again(
+    web: TestClient, people: dict[str, Member]
+) -> None:
+    ana, bo = people["ana"], people["bo"]
+    first = ask(web, ana, bo.person).json()
+    web.post(f"/v1/introductions/{first['id']}/decline", headers=bo.headers)
+    with served(web).store.engine.begin() as conn:
+        conn.execute(
+            update(introductions)
+            .where(introductions.c.id == first["id"])
+            .values(created_at=time.time() - (ANSWER_DAYS + 1) * 86_400)
+        )
+    assert inbox(web, ana)["sent"][0]["status"] == "no_answer"
+    assert inbox(web, bo)["received"][0]["status"] == "declined"  # their own answer
+    again = ask(web, ana, bo.person)
+    assert again.status_code == 201, again.text
+    waiting = ask(web, cy := people["cy"], ana.person).json()
+    with served(web).store.engine.begin() as conn:
+        conn.execute(
+            update(introductions)
+            .where(introductions.c.id == waiting["id"])
+            .values(created_at=time.time() - (ANSWER_DAYS + 1) * 86_400)
+        )
+    late = web.post(f"/v1/introductions/{waiting['id']}/accept", headers=ana.headers)
+    assert late.status_code == 409
+    assert inbox(web, cy)["sent"][0]["status"] == "no_answer"
