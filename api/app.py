@@ -26,6 +26,7 @@ from api.routes import (
     nodes,
     paths,
     search,
+    social,
     system,
     tags,
     web,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         matching,
         analytics,
         editors,
+        social,
         web,
     )
     for module in routers:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -49,6 +50,16 @@ async def get_key_caller(request: Request, services: ServicesDep) -> Caller:
 
 
 async def caller_of(request: Request, services: Services, *, cookies: bool) -> Caller:
+    """The caller (see :func:`_caller_of`) with, for a person, the people they were
+    introduced to (whose contact details they may see, as each chose to share them)."""
+    caller = await _caller_of(request, services, cookies=cookies)
+    if caller.person_id is None:
+        return caller
+    met = await run_in_threadpool(services.social.introduced, caller.person_id)
+    return replace(caller, introduced=met) if met else caller
+
+
+async def _caller_of(request: Request, services: Services, *, cookies: bool) -> Caller:
     """The caller named by the bearer key (anonymous without one), rate-limited.
 
     Requests are limited per key, or per client address without one. Failed key

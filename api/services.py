@@ -17,6 +17,7 @@ from api.mail import Mailer, default_sender
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
+from api.social import Social, forget_social
 from api.vectors import vectors_for_write
 from api.versions import note_seq
 from embeddings.encoder import load_encoder
@@ -51,8 +52,10 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     store = Store.open(settings.store_url, busy_timeout=busy_timeout)
     KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
     Accounts(store.engine)  # so is the account of an erased person
+    Social(store.engine)  # and their introductions, blocks, reports and join requests
     store.add_erasure_step(forget_person)
     store.add_erasure_step(forget_account)
+    store.add_erasure_step(forget_social)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(
@@ -80,6 +83,7 @@ class Services:
     feed: ChangeFeed
     accounts: Accounts
     mailer: Mailer
+    social: Social
     jobs: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="jobs"), repr=False
     )
@@ -120,7 +124,8 @@ class Services:
         accounts = Accounts(store.engine)
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
-                       open_mailer(settings), counts=counts, epochs=epochs)  # fmt: skip
+                       open_mailer(settings), Social(store.engine), counts=counts,
+                       epochs=epochs)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()

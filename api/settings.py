@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         description="Sign-up, verification-mail and reset requests an hour, per "
         "email address (and ten times that per client address)",
     )
+    introductions_per_day: int = Field(
+        default=10,
+        ge=1,
+        description="Introductions (and, apart, join requests) one person may ask for a day",
+    )
     logins_per_quarter_hour: int = Field(
         default=10,
         ge=1,

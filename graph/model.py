@@ -120,6 +120,14 @@ class Visibility(StrEnum):
     private = "private"
 
 
+class ShareContact(StrEnum):
+    """With whom a person shares their contact details (always their owner and admins)."""
+
+    nobody = "nobody"
+    introduced = "introduced"
+    members = "members"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -144,7 +152,8 @@ class Place(_Model):
 
 
 class Contact(_Model):
-    """Private contact details: shown only to the person themselves and to admins."""
+    """Contact details: shown to the person themselves and admins, and to others only as
+    the person's ``share_contact`` allows."""
 
     email: (
         Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), OneLine] | None
@@ -188,6 +197,11 @@ class Person(NodeBase):
         default=False, description="Serves on the network's board (councils need one)"
     )
     contact: Contact | None = None
+    share_contact: ShareContact = Field(
+        default=ShareContact.introduced,
+        description="Who else sees the contact details: nobody, people introduced with "
+        "their consent, or any signed-in member",
+    )
 
 
 class Initiative(NodeBase):

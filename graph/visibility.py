@@ -14,8 +14,12 @@ Every route and service asks this module; none restates it. The rule:
   person (their edges, neighbourhood, paths, recommendations from them, what is like
   them) is shown only for someone the viewer may list, so naming an undiscoverable
   person there is answered as an id that does not exist;
-- **contact** details are shown only to the owner and admins, and never in a
-  recommendation;
+- **contact** details are shown to the owner and admins; to others only as the person
+  chose (``share_contact``): ``members`` to any signed-in member, ``introduced`` (the
+  default) to the people with whom an introduction was accepted (the viewer's
+  ``introduced`` set), ``nobody`` to no one else; never in a recommendation
+  (:func:`contact_shown`). Being introduced also lets each side read the other's record
+  by a direct link, whatever its visibility (never in a listing);
 - a person's **place** is coarsened to their ``location_precision`` for everyone else
   (see :func:`graph.geo.public_place`); anything derived from a place (a distance, an
   order) is computed from the public place, never from the stored coordinates;
@@ -83,6 +87,8 @@ class Viewer:
 
     role: Role = Role.anonymous
     person_id: str | None = None
+    introduced: frozenset[str] = frozenset()
+    """The people an introduction with was accepted (both sides consented to meet)."""
 
     def at_least(self, role: Role) -> bool:
         return self.role >= role
@@ -120,6 +126,8 @@ def may_see(
         return True
     if listing and not discoverable:
         return False
+    if not listing and node_id in viewer.introduced:
+        return True  # both agreed to meet: each may open the other's record
     return visibility in VISIBLE_TO[viewer.audience]
 
 
@@ -190,14 +198,29 @@ def listing_audience(viewer: Viewer) -> ListingAudience:
     return ListingAudience(VISIBLE_TO[viewer.audience], own=own)
 
 
+def contact_shown(person: Person, viewer: Viewer) -> bool:
+    """Whether ``viewer`` sees the person's contact details: their owner and admins, and
+    others as the person chose to share them."""
+    if privileged(viewer, person.id):
+        return True
+    share = str(person.share_contact)
+    if share == "members":
+        return viewer.role >= Role.member
+    if share == "introduced":
+        return person.id in viewer.introduced
+    return False
+
+
 def present(node: Node, viewer: Viewer) -> dict[str, Any]:
-    """The node's record as ``viewer`` may see it (the viewer may see the node): no contact
-    details and the place coarsened, but to the owner and admins."""
+    """The node's record as ``viewer`` may see it (the viewer may see the node): the place
+    coarsened, but to the owner and admins; contact details as :func:`contact_shown`."""
     record = node_record(node)
     del record["type"]
     if not isinstance(node, Person) or privileged(viewer, node.id):
         return record
-    record.pop("contact", None)
+    if not contact_shown(node, viewer):
+        record.pop("contact", None)
+    record.pop("share_contact", None)  # the owner's choice is theirs to know
     if node.place is not None:
         shown = public_place(node.place, node.location_precision)
         record["place"] = shown.model_dump(mode="json", exclude_none=True)

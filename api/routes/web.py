@@ -51,6 +51,7 @@ PAGES = (
     "/me",
     "/settings",
     "/admin",
+    "/inbox",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {

@@ -6,6 +6,8 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from api.settings import Settings
 from graph.edges import Edge
 from graph.model import Contact, Initiative, Person, Place
 from tests.conftest import DATA, small_network
+from tests.mailbox import Mailbox, smtp_server
 
 EXACT = Place(name="Midtown Sacramento", country="US", region="Northern America",
               lat=38.5741, lon=-121.4831)  # fmt: skip
@@ -115,3 +118,53 @@ def keys(services: Services) -> dict[str, dict[str, str]]:
         _, secret = account_token(services, role, owner)
         headers[role.name] = {"Authorization": f"Bearer {secret}"}
     return headers
+
+
+# -- the app over https with a real SMTP server (accounts, mails) -------------------
+
+PASSWORD = "correct horse battery"
+PUBLIC = "https://cocreate.test"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def web(settings: Settings, mailbox: Mailbox) -> Iterator[TestClient]:
+    """The app over https (its cookies are Secure), mailing through the local server."""
+    configured = settings.model_copy(update={"smtp_url": mailbox.url, "public_url": PUBLIC})
+    services = Services.start(configured)
+    try:
+        with TestClient(create_app(services=services), base_url=PUBLIC) as client:
+            yield client
+    finally:
+        services.close()
+
+
+def served(client: TestClient) -> Services:
+    services: Services = cast(Any, client.app).state.services
+    return services
+
+
+def token_from(mailbox: Mailbox, address: str, page: str, count: int = 1) -> str:
+    mail = mailbox.wait(address, count=count)[-1]
+    link = next(link for link in mail.links() if urlsplit(link).path == f"/{page}")
+    assert link.startswith(PUBLIC)
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def join(
+    client: TestClient, mailbox: Mailbox, email: str, name: str = "Rosa Diaz"
+) -> dict[str, Any]:
+    answer = client.post(
+        "/v1/account/signup", json={"email": email, "password": PASSWORD, "name": name}
+    )
+    assert answer.status_code == 202, answer.text
+    token = token_from(mailbox, email, "verify")
+    done = client.post("/v1/account/verify", json={"token": token})
+    assert done.status_code == 200, done.text
+    body: dict[str, Any] = done.json()
+    return body

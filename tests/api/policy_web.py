@@ -24,6 +24,7 @@ POLICY: list[Rule] = [
     Rule(200, 200, 200, 200, "GET /graph"),
     Rule(200, 200, 200, 200, "GET /graph/initiative:hub"),
     Rule(200, 200, 200, 200, "GET /editor"),
+    Rule(200, 200, 200, 200, "GET /inbox"),
     Rule(200, 200, 200, 200, "GET /join"),
     Rule(200, 200, 200, 200, "GET /signin"),
     Rule(200, 200, 200, 200, "GET /verify"),

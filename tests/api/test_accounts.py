@@ -4,10 +4,7 @@ link, sign in and out, reset, tokens, CSRF, limits, and answers that tell nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -17,54 +14,8 @@ from api.app import create_app
 from api.deps import SESSION_COOKIE
 from api.services import Services
 from api.settings import Settings
-from tests.mailbox import Mailbox, smtp_server
-
-PASSWORD = "correct horse battery"
-PUBLIC = "https://cocreate.test"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
-def web(settings: Settings, mailbox: Mailbox) -> Iterator[TestClient]:
-    """The app over https (its cookies are Secure), mailing through the local server."""
-    configured = settings.model_copy(update={"smtp_url": mailbox.url, "public_url": PUBLIC})
-    services = Services.start(configured)
-    try:
-        with TestClient(create_app(services=services), base_url=PUBLIC) as client:
-            yield client
-    finally:
-        services.close()
-
-
-def served(client: TestClient) -> Services:
-    services: Services = cast(Any, client.app).state.services
-    return services
-
-
-def token_from(mailbox: Mailbox, address: str, page: str, count: int = 1) -> str:
-    mail = mailbox.wait(address, count=count)[-1]
-    link = next(link for link in mail.links() if urlsplit(link).path == f"/{page}")
-    assert link.startswith(PUBLIC)
-    return parse_qs(urlsplit(link).query)["token"][0]
-
-
-def join(
-    client: TestClient, mailbox: Mailbox, email: str, name: str = "Rosa Diaz"
-) -> dict[str, Any]:
-    answer = client.post(
-        "/v1/account/signup", json={"email": email, "password": PASSWORD, "name": name}
-    )
-    assert answer.status_code == 202, answer.text
-    token = token_from(mailbox, email, "verify")
-    done = client.post("/v1/account/verify", json={"token": token})
-    assert done.status_code == 200, done.text
-    body: dict[str, Any] = done.json()
-    return body
+from tests.api.conftest import PASSWORD, PUBLIC, join, served, token_from
+from tests.mailbox import Mailbox
 
 
 def test_sign_up_follow_the_link_and_write_a_profile(web: TestClient, mailbox: Mailbox) -> None:

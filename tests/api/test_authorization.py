@@ -19,6 +19,7 @@ from tests.api import (
     policy_analytics,
     policy_editors,
     policy_matching,
+    policy_social,
     policy_web,
 )
 from tests.api.conftest import account_token
@@ -49,6 +50,7 @@ AREAS = (
     policy_web,
     policy_accounts,
     policy_admin,
+    policy_social,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))

@@ -12,7 +12,8 @@ from api.auth import KeyRing, Role
 from api.services import Services
 from graph.edges import Edge
 from graph.geo import public_place
-from graph.model import Initiative, LocationPrecision, Person
+from graph.model import Contact, Initiative, LocationPrecision, Person
+from graph.visibility import Viewer, may_see, present, present_recommended
 from tests.api.conftest import EXACT, HIDDEN_FROM_ANONYMOUS, SECRET_EMAIL
 
 ROLES = ["anonymous", "member", "editor", "admin"]
@@ -324,3 +325,38 @@ def test_counts_tell_nothing_of_hidden_people(
     assert after["nodes"]["person"] == before["nodes"]["person"] + 2
     assert after["edges"]["knows"] == before["edges"]["knows"] + 2
     assert after["edges"]["works_on"] == before["edges"]["works_on"] + 2
+
+
+SHARING_VIEWERS = {
+    "anonymous": Viewer(),
+    "member": Viewer(role=Role.member, person_id="person:other"),
+    "introduced": Viewer(
+        role=Role.member, person_id="person:met", introduced=frozenset({"person:s"})
+    ),
+    "owner": Viewer(role=Role.member, person_id="person:s"),
+    "admin": Viewer(role=Role.admin),
+}
+SHOWN_TO = {
+    "nobody": {"owner", "admin"},
+    "introduced": {"owner", "admin", "introduced"},
+    "members": {"owner", "admin", "introduced", "member"},
+}
+
+
+@pytest.mark.parametrize("share", sorted(SHOWN_TO))
+@pytest.mark.parametrize("viewer", sorted(SHARING_VIEWERS))
+def test_contact_is_shared_as_the_person_chose(share: str, viewer: str) -> None:
+    """Contact details: the owner and admins always; others as ``share_contact`` says; and
+    never in a recommendation, whoever asks."""
+    person = Person(id="person:s", name="S", share_contact=share,  # type: ignore[arg-type]
+                    contact=Contact(email=SECRET_EMAIL))  # fmt: skip
+    who = SHARING_VIEWERS[viewer]
+    assert ("contact" in present(person, who)) is (viewer in SHOWN_TO[share])
+    assert "contact" not in present_recommended(person, who)
+
+
+def test_an_introduction_opens_a_private_record_by_its_link_only() -> None:
+    met = Viewer(role=Role.member, person_id="person:met", introduced=frozenset({"person:s"}))
+    assert may_see(met, "person:s", "private", True, listing=False)
+    assert not may_see(met, "person:s", "private", True, listing=True)
+    assert not may_see(Viewer(role=Role.member), "person:s", "private", True, listing=False)

@@ -90,6 +90,8 @@ class Site:
     routes: set[str] = field(default_factory=set)
     mailbox: Mailbox = field(default_factory=Mailbox, repr=False)
     """Every mail the server sent (sign-up links and the like): a real SMTP server."""
+    data_dir: Path | None = None
+    """The served store's folder (for tests that make accounts in it directly)."""
 
     @property
     def url(self) -> str:
@@ -149,7 +151,7 @@ def _serve(root: Path, env: dict[str, str], mailbox: Mailbox) -> Iterator[Site]:
     editor = create_key(env, "editor")
     with serving(env, root / "logs") as server:
         demo = _read_export(root / "demo.jsonl")
-        yield Site(server, demo, editor, _routes(server.url), mailbox)
+        yield Site(server, demo, editor, _routes(server.url), mailbox, root / "var")
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/me$/, title: "My profile", load: async () => (await import("./pages/me")).render },
   { pattern: /^\/settings$/, title: "Settings", load: async () => (await import("./pages/settings")).render },
   { pattern: /^\/admin$/, title: "Admin", load: async () => (await import("./pages/admin")).render },
+  { pattern: /^\/inbox$/, title: "Inbox", load: async () => (await import("./pages/inbox")).render },
 ];
 
 let generation = 0;

@@ -5,6 +5,7 @@ import { type NodeRecord, type Page, get, links, node } from "../api";
 import { failure, field, h, notice, replace, section } from "../dom";
 import { type Recommendation, recommendations } from "../explain";
 import type { Params } from "../main";
+import { joinAction } from "../social";
 import { facts, kindLine, linkList } from "../widgets";
 
 const INITIATIVE_FACTS: [string, string][] = [
@@ -60,6 +61,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     return;
   }
   await renderNodeBody(main, item, INITIATIVE_FACTS);
+  main.appendChild(await joinAction(item));
   const encoded = encodeURIComponent(id);
   await Promise.allSettled([
     section(main, "People who could help", async () => {

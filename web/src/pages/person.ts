@@ -6,6 +6,7 @@ import { failure, field, h, notice, replace } from "../dom";
 import { type Recommendation, recommendations } from "../explain";
 import { PRECISION_TEXT } from "../kinds";
 import type { Params } from "../main";
+import { personActions } from "../social";
 import { setViewpoint, viewpoint } from "../viewpoint";
 import { facts, kindLine, linkList, tabs } from "../widgets";
 
@@ -50,8 +51,9 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   }
   const contact = person.contact as Record<string, string> | undefined;
   if (contact && Object.keys(contact).length) {
-    // Only the owner and admins ever receive contact details from the API.
-    profile.appendChild(h("p", { class: "contact" }, h("strong", null, "Contact (you may see it: it is your profile, or you are an admin): "), Object.values(contact).join(", ")));
+    // The API sends contact details only to those the person shares them with (after an
+    // accepted introduction, by default), to the owner and to admins.
+    profile.appendChild(h("p", { class: "contact" }, h("strong", null, "Contact details shared with you: "), Object.values(contact).join(", ")));
   }
   const current = viewpoint();
   const pathButton = h("button", { type: "button", class: "secondary", "aria-pressed": String(current?.id === id) }, "Show search paths from this person");
@@ -62,6 +64,8 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   });
   profile.appendChild(h("p", { class: "actions" }, pathButton, " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "Explore the network around them")));
   main.appendChild(profile);
+  const actions = await personActions(person);
+  if (actions) main.appendChild(actions);
 
   const tasks: Promise<void>[] = [];
   const linksSection = h("section", { class: "card", "aria-labelledby": "links-h" }, h("h2", { id: "links-h" }, "Links"));
