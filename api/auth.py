@@ -162,8 +162,8 @@ class KeyRing:
     ) -> tuple[str, str]:
         """A new token or session of an account: (key id, secret).
 
-        The role column holds ``member`` for the record only: the account's role is read
-        whenever the secret is used.
+        The role column says ``account``: the account's role is read whenever the secret
+        is used.
         """
         if kind not in ("token", "session"):
             raise ValueError(f"unknown kind of key '{kind}'")
@@ -171,7 +171,7 @@ class KeyRing:
         secret = f"cc_{key_id}_{secrets.token_urlsafe(24)}"
         now = time.time()
         row = {
-            "id": key_id, "hash": _hash(secret), "role": Role.member.name, "person_id": None,
+            "id": key_id, "hash": _hash(secret), "role": "account", "person_id": None,
             "label": label, "created_at": now, "revoked_at": None, "kind": kind,
             "account_id": account_id, "expires_at": now + lifetime if lifetime else None,
         }  # fmt: skip

@@ -11,13 +11,8 @@ from fastapi.testclient import TestClient
 from api.auth import Role
 from graph.edges import Edge
 from graph.model import Community, Initiative, Person
-from tests.api import test_accounts
-from tests.api.conftest import account_token
-from tests.api.test_accounts import PASSWORD, PUBLIC, join, served
+from tests.api.conftest import PASSWORD, PUBLIC, account_token, join, served
 from tests.mailbox import Mailbox
-
-mailbox = test_accounts.mailbox  # the fixtures: a real SMTP server, the app over https
-web = test_accounts.web
 
 NEW_INITIATIVE = {"kind": "initiative", "id": "initiative:night-library", "name": "Night Library"}
 

@@ -14,13 +14,8 @@ from api.deps import SESSION_COOKIE
 from graph.edges import Edge
 from graph.model import Person
 from graph.store import ERASED
-from tests.api import test_accounts
-from tests.api.conftest import account_token
-from tests.api.test_accounts import PASSWORD, join, served, token_from
+from tests.api.conftest import PASSWORD, account_token, join, served, token_from
 from tests.mailbox import Mailbox
-
-mailbox = test_accounts.mailbox  # the fixtures: a real SMTP server, the app over https
-web = test_accounts.web
 
 PROFILE = {
     "bio": "Zythophile gardener who teaches composting.",
