@@ -19,6 +19,7 @@ from api.routes import (
     analytics,
     edges,
     editors,
+    matches,
     matching,
     me,
     nodes,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         system,
         account,
         me,
+        matches,
         search,
         tags,
         nodes,
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(matches.unsubscribe_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SeqHeader)

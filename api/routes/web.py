@@ -48,6 +48,8 @@ PAGES = (
     "/signin",
     "/verify",
     "/reset",
+    "/matches",
+    "/digest",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {
