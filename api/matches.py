@@ -79,9 +79,10 @@ def reasons(found: dict[str, Any], target: str, mode: str = "similar") -> list[s
     theirs = [s["name"] for s in found.get("bridges", {}).get("theirs", [])]
     yours = [s["name"] for s in found.get("bridges", {}).get("yours", [])]
     if mode == "bridging" and theirs:
+        who = "They bring" if target == "person" else "It brings"
         brings = listing(theirs, 2)
-        said.append(f"They bring {brings} to your {listing(yours, 2)}" if yours
-                    else f"They bring {brings}")  # fmt: skip
+        said.append(f"{who} {brings} to your {listing(yours, 2)}" if yours
+                    else f"{who} {brings}")  # fmt: skip
     topics = [g["name"] for g in found.get("shared_sdgs", [])]
     topics += [s["name"] for s in found.get("shared_sectors", [])]
     if topics:
