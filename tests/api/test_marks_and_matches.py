@@ -99,9 +99,7 @@ def test_a_person_who_turns_private_leaves_my_list(
     assert client.get("/v1/me/marks", headers=keys["member"]).json()["items"] == []
 
 
-def test_what_i_hide_is_never_recommended_to_me_again(
-    client: TestClient, keys: Headers
-) -> None:
+def test_what_i_hide_is_never_recommended_to_me_again(client: TestClient, keys: Headers) -> None:
     member, admin = keys["member"], keys["admin"]
     people = matches(client, member, "kind=person")
     assert "person:maria" in people
@@ -125,9 +123,7 @@ def test_what_i_hide_is_never_recommended_to_me_again(
     assert "person:maria" in matches(client, member, "kind=person")
 
 
-def test_reasons_are_phrased_to_me(
-    client: TestClient, keys: Headers, services: Services
-) -> None:
+def test_reasons_are_phrased_to_me(client: TestClient, keys: Headers, services: Services) -> None:
     services.store.write([
         Edge(kind="interested_in", source="person:mem", target="sdg:16"),
         Edge(kind="interested_in", source="person:maria", target="sdg:16"),
@@ -156,7 +152,9 @@ def test_reasons_are_phrased_to_me(
             in found["initiative:similar:initiative:safe-streets"])  # fmt: skip
     assert "Within 10 km of you" in found["person:similar:person:maria"]
     assert any(r.startswith("They bring") for r in found["person:bridging:person:lena"])
-    assert any(r.startswith("It brings") for r in found["initiative:bridging:initiative:green-lots"])
+    assert any(
+        r.startswith("It brings") for r in found["initiative:bridging:initiative:green-lots"]
+    )
 
 
 def test_erasing_a_person_removes_their_marks_and_marks_on_them(
