@@ -171,6 +171,10 @@ export function post<T>(path: string, body?: unknown): Promise<T> {
   return request<T>("POST", path, body);
 }
 
+export function put<T>(path: string, body?: unknown): Promise<T> {
+  return request<T>("PUT", path, body);
+}
+
 export function patch<T>(path: string, body: unknown): Promise<T> {
   return request<T>("PATCH", path, body);
 }

@@ -29,6 +29,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
   { pattern: /^\/verify$/, title: "Confirm your address", load: async () => (await import("./pages/account")).renderVerify },
   { pattern: /^\/reset$/, title: "New password", load: async () => (await import("./pages/account")).renderReset },
+  { pattern: /^\/matches$/, title: "My matches", load: async () => (await import("./pages/matches")).render },
+  { pattern: /^\/digest$/, title: "My weekly digest", load: async () => (await import("./pages/digest")).render },
 ];
 
 let generation = 0;
