@@ -18,7 +18,8 @@ from tests.api.conftest import client, reference_index, services, settings  # no
 
 MAIN_TS = WEB_DIST.parent / "src" / "main.ts"
 EXAMPLE_PAGES = ["/", "/search", "/people/maria", "/initiatives/hub", "/nodes/sdg:4", "/sectors",
-                 "/sectors/health", "/map", "/graph", "/graph/sdg:4", "/editor"]  # fmt: skip
+                 "/sectors/health", "/map", "/graph", "/graph/sdg:4", "/editor", "/matches",
+                 "/digest"]  # fmt: skip
 
 
 @pytest.fixture
