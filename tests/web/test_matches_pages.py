@@ -48,7 +48,8 @@ def account_key(site: Site, *, profile: bool) -> str:
 def listed_person(site: Site, taken: set[str]) -> str:
     """A public, discoverable demo person with a bio and a place, free to be linked."""
     for person in site.demo.listed_people():
-        usable = person.get("bio") and person.get("place") and person.get("open_to_collaborate", True)
+        usable = person.get("bio") and person.get("place")
+        usable = usable and person.get("open_to_collaborate", True)
         if usable and person["id"] not in taken:
             return str(person["id"])
     raise AssertionError("no listed person with a bio and a place in the demo")
