@@ -9,16 +9,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.accounts import Account, hash_password
 from api.cli import cli
-from api.digest import last_week, parse_week, this_week, token_account, week_bounds
+from api.digest import digests_sent, last_week, parse_week, this_week, token_account, week_bounds
 from api.digest_job import run
 from api.matching import MatchingService
 from api.services import Services
 from api.settings import Settings
 from graph.edges import Edge
 from graph.model import Initiative, Person, Place
+from graph.store import Deletion
 from tests.api.test_accounts import PUBLIC, served
 from tests.api.test_accounts import mailbox as mailbox
 from tests.api.test_accounts import web as web
@@ -167,3 +169,17 @@ def test_the_command_refuses_a_bad_week(settings: Settings) -> None:
     result = CliRunner().invoke(cli, ["digest", "--week", "2026-W99"],
                                 env={"COCREATE_DATA_DIR": str(settings.data_dir)})  # fmt: skip
     assert result.exit_code == 2 and "--week" in result.output
+
+
+def test_erasing_a_person_forgets_the_digests_sent_to_them(
+    web: TestClient, mailbox: Mailbox, town: dict[str, Account]
+) -> None:
+    services = served(web)
+    run(services, MatchingService(services), this_week())
+    with services.store.engine.connect() as conn:
+        before = set(conn.scalars(select(digests_sent.c.account_id)))
+    assert before == {town["rosa"].id, town["sam"].id}
+    services.store.write([Deletion("node", "person:rosa")])
+    with services.store.engine.connect() as conn:
+        assert set(conn.scalars(select(digests_sent.c.account_id))) == {town["sam"].id}
+    assert services.accounts.get(town["rosa"].id) is None
