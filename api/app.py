@@ -20,6 +20,7 @@ from api.routes import (
     analytics,
     edges,
     editors,
+    matches,
     matching,
     me,
     mydata,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         me,
         mydata,
         admin,
+        matches,
         search,
         tags,
         nodes,
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(matches.unsubscribe_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SeqHeader)

@@ -431,6 +431,38 @@ def search(ctx: click.Context, query: str, kind: tuple[str, ...], limit: int, mo
         click.echo(f"{rank:>2}. {hit['score']:.3f}  {node['id']}  {node['name']}  [{words}]")
 
 
+@cli.command()
+@click.option(
+    "--week",
+    default=None,
+    metavar="2026-W49",
+    help="The ISO week to send (default: the last complete week).",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing.")
+@click.pass_context
+def digest(ctx: click.Context, week: str | None, dry_run: bool) -> None:
+    """Mail the weekly digest to everyone who asked for it, once per week (run it from
+    cron on Monday mornings; a second run for the same week sends nothing)."""
+    from api.digest import last_week, parse_week
+    from api.digest_job import run
+    from api.matching import MatchingService
+    from api.services import Services
+
+    try:
+        chosen = parse_week(week) if week is not None else last_week()
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--week") from None
+    services = Services.start(_settings(ctx), follow=False)
+    try:
+        tally = run(services, MatchingService(services), chosen, dry_run=dry_run)
+        if not services.mailer.flush(timeout=120.0):
+            click.echo("some mails were still queued when the job gave up waiting", err=True)
+    finally:
+        services.close()
+    verb = "would send" if dry_run else "sent"
+    click.echo(f"digest {chosen}: {verb} {tally.sent}, skipped {tally.skipped}")
+
+
 @cli.group()
 def keys() -> None:
     """Create, list and revoke API keys."""

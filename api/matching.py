@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from api.auth import Caller
+from api.marks import Marks
 from api.services import Services
 from graph.geo import EARTH_RADIUS_KM
 from graph.matching.context import Audience, Degrees, MatchContext
@@ -260,10 +261,12 @@ class MatchingService:
         offset: int = 0,
         relation: Relation = "new",
     ) -> list[dict[str, Any]]:
-        """The page of recommendations, each presented with its explanation."""
+        """The page of recommendations, each presented with its explanation. For the
+        caller's own person, what they said they are not interested in is left out."""
         ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km)
+        hidden = Marks(self.services.store.engine).hidden(seed) if caller.owns(seed) else ()
         result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near,
-                           relation=relation)  # fmt: skip
+                           relation=relation, exclude=hidden)  # fmt: skip
         return self._present(caller, result)
 
     def _present(self, caller: Caller, result: Result) -> list[dict[str, Any]]:

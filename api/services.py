@@ -13,7 +13,11 @@ from sqlalchemy import Connection
 
 from api.accounts import Accounts, forget_account
 from api.auth import KeyRing, forget_person
+from api.digest import create_tables as create_digests
+from api.digest import forget_digests
 from api.mail import Mailer, default_sender
+from api.marks import create_tables as create_marks
+from api.marks import forget_marks
 from api.search import SearchService, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
@@ -53,7 +57,11 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     KeyRing(store.engine)  # the key and audit tables, which an erasure rewrites
     Accounts(store.engine)  # so is the account of an erased person
     Social(store.engine)  # and their introductions, blocks, reports and join requests
+    create_marks(store.engine)  # and their marks, and the digests sent to them
+    create_digests(store.engine)
     store.add_erasure_step(forget_person)
+    store.add_erasure_step(forget_marks)
+    store.add_erasure_step(forget_digests)  # before the account goes: it finds it
     store.add_erasure_step(forget_account)
     store.add_erasure_step(forget_social)
     loaded = ensure_reference(store, settings.reference_dir)

@@ -52,6 +52,8 @@ PAGES = (
     "/settings",
     "/admin",
     "/inbox",
+    "/matches",
+    "/digest",
 )
 ASSET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$"
 MEDIA_TYPES = {

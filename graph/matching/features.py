@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -153,12 +154,15 @@ def gather(
     limits: Limits | None = None,
     near: Near | None = None,
     relation: Relation = "new",
+    exclude: Collection[str] = (),
 ) -> Pool:
     """The seed's candidates of kind ``target`` (``person`` or ``initiative``), featurised.
 
     Nodes linked to the seed directly are never candidates, and neither, for a person's
     collaborators, are their existing collaborators (:mod:`graph.matching.cowork`):
-    with ``relation="existing"``, those are the only candidates instead.
+    with ``relation="existing"``, those are the only candidates instead. Nodes in
+    ``exclude`` (those the person said they are not interested in) are never candidates:
+    they are left out before ranking, so that a page stays full.
     """
     limits = limits or Limits()
     seed = Seed.read(ctx, seed_id)
@@ -176,9 +180,9 @@ def gather(
     if relation == "existing":
         walks = {other: existing[other] for other in sorted(existing)}
         order = list(walks)
-        exclude = {seed_id}
+        exclude = {seed_id, *exclude}
     else:
-        exclude = direct | set(existing) | {seed_id}
+        exclude = direct | set(existing) | {seed_id, *exclude}
         thin_text = thin(ctx, seed_id) and bool(seed.works)  # else its text is all there is
         texts, reservoir = text_candidates(ctx, seed, pool, exclude, limits, thin=thin_text)
         walks = graph_candidates(ctx, seed, target, reservoir, limits)

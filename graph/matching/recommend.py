@@ -8,6 +8,7 @@ explanation needs (:mod:`graph.matching.explain`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from graph.matching.candidates import Limits
@@ -48,11 +49,13 @@ def recommend(
     weights: Weights | None = None,
     limits: Limits | None = None,
     relation: Relation = "new",
+    exclude: Collection[str] = (),
 ) -> Result:
     """The ``limit`` best nodes of kind ``target`` for ``seed`` after ``offset``: for a
     person's collaborators, people they do not work with yet, or with
-    ``relation="existing"``, only those they do."""
-    pool = gather(ctx, seed, target, limits=limits, near=near, relation=relation)
+    ``relation="existing"``, only those they do; never a node in ``exclude``."""
+    pool = gather(ctx, seed, target, limits=limits, near=near, relation=relation,
+                  exclude=exclude)  # fmt: skip
     chosen = weights_for(pool.seed.kind, target, mode, weights)
     ranked = rank(pool, chosen, mode=mode, count=offset + limit)[offset:]
     items = []

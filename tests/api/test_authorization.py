@@ -18,6 +18,7 @@ from tests.api import (
     policy_admin,
     policy_analytics,
     policy_editors,
+    policy_matches,
     policy_matching,
     policy_social,
     policy_web,
@@ -51,6 +52,7 @@ AREAS = (
     policy_accounts,
     policy_admin,
     policy_social,
+    policy_matches,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))

@@ -20,7 +20,7 @@ MAIN_TS = WEB_DIST.parent / "src" / "main.ts"
 EXAMPLE_PAGES = ["/", "/search", "/people/maria", "/initiatives/hub", "/nodes/sdg:4", "/sectors",
                  "/sectors/health", "/map", "/graph", "/graph/sdg:4", "/editor", "/join",
                  "/signin", "/verify", "/reset", "/me", "/settings", "/admin",
-                 "/inbox"]  # fmt: skip
+                 "/inbox", "/matches", "/digest"]  # fmt: skip
 
 
 @pytest.fixture

@@ -171,12 +171,12 @@ export function post<T>(path: string, body?: unknown): Promise<T> {
   return request<T>("POST", path, body);
 }
 
-export function patch<T>(path: string, body: unknown): Promise<T> {
-  return request<T>("PATCH", path, body);
+export function put<T>(path: string, body?: unknown): Promise<T> {
+  return request<T>("PUT", path, body);
 }
 
-export function put<T>(path: string, body: unknown): Promise<T> {
-  return request<T>("PUT", path, body);
+export function patch<T>(path: string, body: unknown): Promise<T> {
+  return request<T>("PATCH", path, body);
 }
 
 export function del<T>(path: string, body?: unknown): Promise<T> {

@@ -33,6 +33,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/settings$/, title: "Settings", load: async () => (await import("./pages/settings")).render },
   { pattern: /^\/admin$/, title: "Admin", load: async () => (await import("./pages/admin")).render },
   { pattern: /^\/inbox$/, title: "Inbox", load: async () => (await import("./pages/inbox")).render },
+  { pattern: /^\/matches$/, title: "My matches", load: async () => (await import("./pages/matches")).render },
+  { pattern: /^\/digest$/, title: "My weekly digest", load: async () => (await import("./pages/digest")).render },
 ];
 
 let generation = 0;
