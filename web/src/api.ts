@@ -93,6 +93,7 @@ export interface Account {
 let account: Account | null = null;
 let csrf: string | null = null;
 let sessionLoaded: Promise<Account | null> | null = null;
+let sessionChanges = 0;
 
 /** The signed-in account (null for a visitor who has not signed in). */
 export function currentAccount(): Account | null {
@@ -102,9 +103,13 @@ export function currentAccount(): Account | null {
 /** Ask the server who is signed in (once per page load unless `refresh`). */
 export function loadSession(refresh = false): Promise<Account | null> {
   if (!sessionLoaded || refresh) {
+    // A sign-in answered while this was on its way (the confirmation page signs in as it
+    // loads) is newer than what this answer says: keep it.
+    const asked = sessionChanges;
+    const keep = (): Account | null => account;
     sessionLoaded = request<{ account: Account | null; csrf_token?: string }>("GET", "/v1/account/session")
-      .then((body) => setSession(body.account, body.csrf_token ?? null, false))
-      .catch(() => setSession(null, null, false));
+      .then((body) => (asked === sessionChanges ? setSession(body.account, body.csrf_token ?? null, false) : keep()))
+      .catch(() => (asked === sessionChanges ? setSession(null, null, false) : keep()));
   }
   return sessionLoaded;
 }
@@ -112,6 +117,7 @@ export function loadSession(refresh = false): Promise<Account | null> {
 /** Remember the session an answer of sign-in, sign-up or verification gave. */
 export function setSession(next: Account | null, token: string | null, announce = true): Account | null {
   const changed = (account?.id ?? null) !== (next?.id ?? null) || account?.name !== next?.name;
+  if (announce) sessionChanges += 1;
   account = next;
   csrf = next ? token : null;
   sessionLoaded = Promise.resolve(next);

@@ -128,7 +128,7 @@ async function showMatches(panel: HTMLElement, kind: Kind, what: string, marked:
       mode = value;
       void load();
     });
-    chooser.append(h("label", null, radio, ` ${label}`));
+    chooser.append(h("label", { class: "check" }, radio, label));
   }
   const load = async (): Promise<void> => {
     replace(results, h("p", { class: "loading" }, "Loading…"));
