@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from api.cli import cli
+from api.cli import cli, mail_notice
+from api.settings import Settings
 from api.vectors import model_key
 from embeddings.encoder import load_encoder
 from graph.interchange import record_schema
@@ -268,3 +269,11 @@ def test_exported_lines_follow_the_documented_schema(tmp_path: Path) -> None:
         validator.validate(line)
     bad = dict(lines[0], name="")
     assert not validator.is_valid(bad)
+
+
+def test_serve_says_where_mail_goes_and_never_the_mail_password() -> None:
+    logged = mail_notice(Settings(smtp_url=None))
+    assert "no COCREATE_SMTP_URL" in logged and "written to this log" in logged
+    sent = mail_notice(Settings(smtp_url="smtp://bot:s3cret@mail.example.org:587"))
+    assert sent == "mail: sent through smtp://mail.example.org:587"
+    assert "s3cret" not in sent
