@@ -155,8 +155,12 @@ def test_each_item_says_in_one_line_what_it_is(client: TestClient, services: Ser
     services.store.write(
         [
             Person(id="person:fixer", name="Fay Fixer", place=WELL, bio=long_bio),
-            Initiative(id="initiative:wells", name="Village Wells", place=WELL,
-                       description="Wells for three villages. Started in 2019."),  # fmt: skip
+            Initiative(
+                id="initiative:wells",
+                name="Village Wells",
+                place=WELL,
+                description="Wells for three villages. Started in 2019.",
+            ),
             Initiative(id="initiative:quiet", name="Quiet One", place=WELL),
         ]
     )

