@@ -28,10 +28,17 @@ export interface Place {
 
 export interface Geography {
   places: Place[];
-  draw: (map: L.Map) => void;
+  /** Redraw the labels, keeping clear of `obstacles` (markers, in container pixels). */
+  draw: (map: L.Map, obstacles?: Box[]) => void;
 }
 
 type Ring = number[][];
+/** A box on screen: left, top, right, bottom, in pixels. */
+export type Box = [number, number, number, number];
+
+function overlaps(box: Box, others: Box[]): boolean {
+  return others.some((t) => box[0] < t[2] && box[2] > t[0] && box[1] < t[3] && box[3] > t[1]);
+}
 
 function ringArea(ring: Ring): number {
   let sum = 0;
@@ -110,6 +117,7 @@ function townFloor(zoom: number): number {
 }
 
 const MAX_LABELS = 90;
+const BIG_TOWN = 100_000;
 // A county label wins over towns smaller than this (it names the area they are in).
 const COUNTY_WEIGHT = 60_000;
 
@@ -171,7 +179,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
   map.attributionControl.addAttribution(ATTRIBUTION);
 
   const labels = L.layerGroup().addTo(map);
-  const draw = () => {
+  const draw = (_map: L.Map, obstacles: Box[] = []) => {
     const zoom = map.getZoom();
     if (zoom >= 6) counties.addTo(map);
     else counties.remove();
@@ -191,16 +199,30 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       if (lon !== undefined) inView.push([p, lon]);
     }
     inView.sort((a, b) => b[0].weight - a[0].weight);
-    const taken: [number, number, number, number][] = [];
+    const taken: Box[] = [];
     for (const [p, lon] of inView) {
       if (taken.length >= MAX_LABELS) break;
       const centre = map.latLngToContainerPoint([p.lat, lon]);
       const town = p.kind === "town";
-      const text = p.name;
-      const width = text.length * (town ? 7.2 : 7.6) + (town ? 14 : 6);
-      const left = town ? centre.x - 5 : centre.x - width / 2;
-      const box: [number, number, number, number] = [left - 3, centre.y - 10, left + width + 3, centre.y + 10];
-      if (taken.some((t) => box[0] < t[2] && box[2] > t[0] && box[1] < t[3] && box[3] > t[1])) continue;
+      const width = p.name.length * (town ? 7.2 : 7.6) + (town ? 14 : 6);
+      // A town's name goes right of its dot, or left, above or below it when a marker
+      // or another name is in the way; an area's name is centred on it. A big town is
+      // named even behind a marker rather than not at all.
+      const { x, y } = centre;
+      const half = width / 2;
+      const sides: [Box, [number, number], string, number][] = town
+        ? [
+            [[x - 8, y - 10, x + width - 2, y + 10], [5, 10], "", 20],
+            [[x - width + 2, y - 10, x + 8, y + 10], [width - 5, 10], " left", 20],
+            [[x - half, y - 24, x + half, y + 4], [half, 24], " above", 30],
+            [[x - half, y - 4, x + half, y + 24], [half, 6], " below", 30],
+          ]
+        : [[[x - half - 3, y - 10, x + half + 3, y + 10], [half, 10], "", 20]];
+      const side =
+        sides.find(([box]) => !overlaps(box, taken) && !overlaps(box, obstacles)) ??
+        (town && p.weight >= BIG_TOWN ? sides.find(([box]) => !overlaps(box, taken)) : undefined);
+      if (!side) continue;
+      const [box, anchor, placement, height] = side;
       taken.push(box);
       const html = document.createElement("span");
       if (town) html.append(Object.assign(document.createElement("span"), { className: "dot" }));
@@ -209,7 +231,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
         pane: "labels",
         interactive: false,
         keyboard: false,
-        icon: L.divIcon({ className: `map-label map-label-${p.kind}`, html, iconSize: [width, 20], iconAnchor: town ? [5, 10] : [width / 2, 10] }),
+        icon: L.divIcon({ className: `map-label map-label-${p.kind}${placement}`, html, iconSize: [width, height], iconAnchor: anchor }),
       }).addTo(labels);
     }
   };

@@ -9,7 +9,7 @@
 import L from "leaflet";
 import Supercluster from "supercluster";
 import { get, sectors } from "../api";
-import { type Geography, type Place, findPlaces, loadGeography, nearestTown } from "../basemap";
+import { type Box, type Geography, type Place, findPlaces, loadGeography, nearestTown } from "../basemap";
 import { type Child, failure, field, h, plural, replace } from "../dom";
 import { formField } from "../forms";
 import { KIND_COLOURS, kindLabel, nodeHref } from "../kinds";
@@ -36,13 +36,16 @@ interface MapAnswer {
 interface PlaceProps {
   key: string;
   count: number;
+  kinds: Record<string, number>;
 }
+
+type ClusterProps = { count: number; kinds: Record<string, number> };
 
 /** One thing drawn on the map, and so one entry of the list beside it. */
 interface Shown {
   lat: number;
   lon: number;
-  cluster?: { id: number; count: number };
+  cluster?: { id: number; count: number; kinds: Record<string, number> };
   items: MapPoint[];
   area: boolean;
 }
@@ -86,10 +89,22 @@ function placeColour(items: MapPoint[]): string {
   return kinds.size === 1 ? KIND_COLOURS[items[0].kind] ?? "#555555" : "#4B5563";
 }
 
+function kindCounts(items: MapPoint[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[item.kind] = (counts[item.kind] ?? 0) + 1;
+  return counts;
+}
+
+/** "12 people, 2 communities" */
+function kindWords(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => plural(n, kindLabel(kind).toLowerCase(), kindLabel(kind, 2).toLowerCase()))
+    .join(", ");
+}
+
 function countWords(items: MapPoint[]): string {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(item.kind, (counts.get(item.kind) ?? 0) + 1);
-  return [...counts].map(([kind, n]) => plural(n, kindLabel(kind).toLowerCase(), kindLabel(kind, 2).toLowerCase())).join(", ");
+  return kindWords(kindCounts(items));
 }
 
 function placeLabel(items: MapPoint[], area: boolean): string {
@@ -231,7 +246,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   const geographyReady = loadGeography(map).then(
     (loaded) => {
       geography = loaded;
-      loaded.draw(map);
+      draw(); // the labels, and the list's "around <town>"
       canvas.dataset.basemap = "ready";
     },
     () => {
@@ -321,20 +336,22 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   // an area only once it is big enough to see (and joins the clusters below that).
   const layer = L.layerGroup().addTo(map);
   let grouped = new Map<string, MapPoint[]>();
-  let indexes: { from: number; index: Supercluster<PlaceProps, { count: number }> }[] = [];
+  let indexes: { from: number; index: Supercluster<PlaceProps, ClusterProps> }[] = [];
+  let dataReady = false;
   let loading = 0;
 
   const clusterIndex = (entries: [string, MapPoint[]][]) => {
-    const index = new Supercluster<PlaceProps, { count: number }>({
+    const index = new Supercluster<PlaceProps, ClusterProps>({
       radius: 44, // screen pixels, with the 256-pixel tiles Leaflet uses
       extent: 256,
       maxZoom: 11,
-      map: (props) => ({ count: props.count }),
+      map: (props) => ({ count: props.count, kinds: { ...props.kinds } }),
       reduce: (acc, props) => {
         acc.count += props.count;
+        for (const [kind, n] of Object.entries(props.kinds)) acc.kinds[kind] = (acc.kinds[kind] ?? 0) + n;
       },
     });
-    index.load(entries.map(([key, items]) => ({ type: "Feature" as const, properties: { key, count: items.length }, geometry: { type: "Point" as const, coordinates: [items[0].lon, items[0].lat] } })));
+    index.load(entries.map(([key, items]) => ({ type: "Feature" as const, properties: { key, count: items.length, kinds: kindCounts(items) }, geometry: { type: "Point" as const, coordinates: [items[0].lon, items[0].lat] } })));
     return index;
   };
   const clustered = (items: MapPoint[], z: number) => !isArea(items[0]) || z < CELL_SHOWN_FROM[items[0].precision];
@@ -357,7 +374,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       for (const found of index.getClusters(box, z)) {
         const [lon, lat] = found.geometry.coordinates;
         const props = found.properties as PlaceProps & { cluster?: boolean; cluster_id?: number };
-        if (props.cluster) shown.push({ lat, lon, items: [], area: false, cluster: { id: props.cluster_id as number, count: props.count } });
+        if (props.cluster) shown.push({ lat, lon, items: [], area: false, cluster: { id: props.cluster_id as number, count: props.count, kinds: props.kinds } });
         else {
           const items = grouped.get(props.key) ?? [];
           shown.push({ lat, lon, items, area: isArea(items[0]) });
@@ -374,6 +391,15 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
     // North to south, then west to east: the order of the markers and of the list.
     shown.sort((a, b) => b.lat - a.lat || a.lon - b.lon);
+    // Place names keep clear of the pins and clusters.
+    const obstacles: Box[] = [];
+    for (const thing of shown) {
+      if (thing.area) continue;
+      const at = map.latLngToContainerPoint([thing.lat, thing.lon]);
+      const r = thing.cluster ? 24 : PIN_SIZE / 2 + 2;
+      obstacles.push([at.x - r, at.y - r, at.x + r, at.y + r]);
+    }
+    geography?.draw(map, obstacles);
     // Areas first in the drawing (so pins sit above them), in the same order.
     for (const thing of shown.filter((s) => s.area)) drawArea(thing);
     for (const thing of shown.filter((s) => !s.area)) {
@@ -397,9 +423,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     });
   };
 
-  const drawCluster = (lat: number, lon: number, cluster: { id: number; count: number }) => {
+  const drawCluster = (lat: number, lon: number, cluster: { id: number; count: number; kinds: Record<string, number> }) => {
     const size = Math.round(30 + Math.min(18, Math.log2(cluster.count) * 3));
-    const label = `${plural(cluster.count, "item")} in this area; press to zoom in`;
+    const label = `${kindWords(cluster.kinds)} in this area; press to zoom in`;
     const marker = L.marker([lat, lon], {
       icon: L.divIcon({ className: "map-cluster", html: h("span", null, cluster.count > 999 ? `${Math.round(cluster.count / 100) / 10}k` : String(cluster.count)), iconSize: [size, size] }),
       keyboard: true,
@@ -465,7 +491,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
         const town = geography ? nearestTown(geography.places.filter((p) => p.kind === "town" && p.weight >= 20_000), thing.lat, thing.lon, 40 * 2 ** (10 - map.getZoom())) : null;
         const button = h("button", { type: "button", class: "link-button" }, "zoom in");
         button.addEventListener("click", () => map.flyTo([thing.lat, thing.lon], Math.min(zoomInto(thing.cluster?.id as number), 12), { animate: !still }));
-        rows.push(h("li", { class: "map-list-cluster" }, `${plural(thing.cluster.count, "item")} ${town ? `around ${town.name}` : "together here"}: `, button));
+        rows.push(h("li", { class: "map-list-cluster" }, `${kindWords(thing.cluster.kinds)} ${town ? `around ${town.name}` : "close together"}: `, button));
         continue;
       }
       const items = sortedItems(thing.items);
@@ -481,11 +507,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
     replace(listBody, rows);
     listBody.dataset.count = String(listed);
-    replace(listNote, rows.length === 0 ? "Nothing in view here: move the map or zoom out." : more ? `And ${plural(more, "more")} in view: zoom in to see them.` : "");
+    replace(listNote, !dataReady ? "Loading…" : rows.length === 0 ? "Nothing in view here: move the map or zoom out." : more ? `And ${plural(more, "more")} in view: zoom in to see them.` : "");
   };
 
   map.on("moveend", () => {
-    geography?.draw(map);
     draw();
     writeUrl();
   });
@@ -502,6 +527,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
     if (ticket !== loading) return; // a later choice of filters answers instead
     grouped = places(answer.items);
+    dataReady = true;
     const entries = [...grouped];
     indexes = [
       { from: CELL_SHOWN_FROM.city, index: clusterIndex(entries.filter(([, items]) => clustered(items, CELL_SHOWN_FROM.city))) },
