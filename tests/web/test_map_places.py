@@ -18,6 +18,7 @@ from graph.geo import public_place
 from graph.model import LocationPrecision, Place
 from tests.web.conftest import (
     PAGE_TIMEOUT_MS,
+    SCREENSHOTS,
     Site,
     open_page,
     screenshot,
@@ -88,6 +89,8 @@ def test_sacramento_at_zoom_9_shows_towns_and_counties(screen: Any) -> None:
         filters_box = filters.bounding_box()
         assert filters_box is not None and filters_box["y"] > box["y"]
     screenshot(page, f"map-places-sacramento-{name}")
+    # What the first screen shows, as the visitor sees it before scrolling.
+    page.screenshot(path=str(SCREENSHOTS / f"map-places-sacramento-{name}-first-screen.png"))
 
 
 def test_the_place_box_moves_the_map_and_lists_what_is_in_view(screen: Any) -> None:

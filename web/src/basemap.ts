@@ -117,7 +117,7 @@ function townFloor(zoom: number): number {
 }
 
 const MAX_LABELS = 90;
-const BIG_TOWN = 100_000;
+const BIG_TOWN = 50_000;
 // A county label wins over towns smaller than this (it names the area they are in).
 const COUNTY_WEIGHT = 60_000;
 
@@ -131,6 +131,9 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
   const canvas = L.canvas({ padding: 0.3 });
   map.createPane("labels").style.zIndex = "450"; // above areas (400), below markers (600)
   map.getPane("labels")?.setAttribute("aria-hidden", "true");
+  // A big town's name that cannot keep clear of the markers is drawn over them.
+  map.createPane("labels-over").style.zIndex = "650"; // above markers (600), below popups (700)
+  map.getPane("labels-over")?.setAttribute("aria-hidden", "true");
 
   const countries = (feature(world, world.objects.countries) as GeoJSON.FeatureCollection<GeoJSON.Geometry, { name: string }>).features.filter((f) => f.id !== "010");
   L.geoJSON({ type: "FeatureCollection", features: countries.map(unwrapped) } as GeoJSON.FeatureCollection, {
@@ -218,9 +221,12 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
             [[x - half, y - 4, x + half, y + 24], [half, 6], " below", 30],
           ]
         : [[[x - half - 3, y - 10, x + half + 3, y + 10], [half, 10], "", 20]];
-      const side =
-        sides.find(([box]) => !overlaps(box, taken) && !overlaps(box, obstacles)) ??
-        (town && p.weight >= BIG_TOWN ? sides.find(([box]) => !overlaps(box, taken)) : undefined);
+      let pane = "labels";
+      let side = sides.find(([box]) => !overlaps(box, taken) && !overlaps(box, obstacles));
+      if (!side && town && p.weight >= BIG_TOWN) {
+        side = sides.find(([box]) => !overlaps(box, taken));
+        pane = "labels-over";
+      }
       if (!side) continue;
       const [box, anchor, placement, height] = side;
       taken.push(box);
@@ -228,7 +234,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       if (town) html.append(Object.assign(document.createElement("span"), { className: "dot" }));
       html.append(Object.assign(document.createElement("span"), { className: "name", textContent: p.name }));
       L.marker([p.lat, lon], {
-        pane: "labels",
+        pane,
         interactive: false,
         keyboard: false,
         icon: L.divIcon({ className: `map-label map-label-${p.kind}${placement}`, html, iconSize: [width, height], iconAnchor: anchor }),
