@@ -80,12 +80,15 @@ def test_sacramento_at_zoom_9_shows_towns_and_counties(screen: Any) -> None:
     attribution = page.locator(".leaflet-control-attribution")
     for source in ("Natural Earth", "US Census", "GeoNames (CC BY 4.0)"):
         expect(attribution).to_contain_text(source)
+    # The map comes first, most of it on the first screen, the filters folded away (below
+    # it on a phone).
+    box = page.locator("#map").bounding_box()
+    height = SCREENS[name]["height"]
+    assert box is not None and box["y"] < height / 2, box
+    filters = page.locator("details.map-filters")
+    expect(filters).not_to_have_attribute("open", "")
     if name == "phone":
-        # The map comes first: on screen at once, the filters folded away below it.
-        box = page.locator("#map").bounding_box()
-        assert box is not None and box["y"] < 400 and box["y"] + box["height"] <= 844 + 40
-        filters = page.locator("details.map-filters")
-        expect(filters).not_to_have_attribute("open", "")
+        assert box["y"] + box["height"] <= height + 40
         filters_box = filters.bounding_box()
         assert filters_box is not None and filters_box["y"] > box["y"]
     screenshot(page, f"map-places-sacramento-{name}")
@@ -133,8 +136,11 @@ def test_the_place_box_moves_the_map_and_lists_what_is_in_view(screen: Any) -> N
     screenshot(page, f"map-places-place-box-{name}")
     # Filters apply at once, with no button to press.
     assert page.get_by_role("button", name="Update the map").count() == 0
-    if name == "phone":
-        page.locator("details.map-filters summary").click()
+    # Folded (the map comes first), saying what they show; open on request.
+    expect(page.locator("details.map-filters summary")).to_contain_text(
+        "people, initiatives, communities"
+    )
+    page.locator("details.map-filters summary").click()
     with page.expect_response(lambda r: "/v1/map" in r.url and "kind=person" not in r.url):
         page.get_by_role("checkbox", name="people").uncheck()
     expect(page).to_have_url(re.compile(r"^(?!.*kind=person)"))

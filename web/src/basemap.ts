@@ -106,7 +106,7 @@ type World = Topology<{ countries: GeometryCollection<{ name: string }> }>;
 type Us = Topology<{ counties: GeometryCollection<{ name: string }>; states: GeometryCollection<{ name: string }> }>;
 
 /** The smallest population of a town labelled at each zoom (the largest first anyway). */
-function townFloor(zoom: number): number {
+export function townFloor(zoom: number): number {
   if (zoom <= 3) return 3_000_000;
   if (zoom <= 4) return 1_000_000;
   if (zoom <= 5) return 400_000;
@@ -156,7 +156,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
   for (const [name, lat, lon, population, capital, where] of towns) {
     places.push({ name, label: `${name}, ${where}`, kind: "town", lat, lon, weight: population * (capital ? 4 : 1) });
   }
-  for (const f of countries) {
+  for (const f of countries.map(unwrapped) as typeof countries) {
     const ring = mainRing(f.geometry);
     if (!ring || !f.properties?.name) continue;
     const [lat, lon] = ringCentre(ring);
@@ -264,15 +264,20 @@ export function findPlaces(places: Place[], query: string, limit = 8): Place[] {
   return found.slice(0, limit).map(([, p]) => p);
 }
 
-/** The biggest town near a point (within `km`), to name an area in words. */
-export function nearestTown(places: Place[], lat: number, lon: number, km: number): Place | null {
+/** The nearest town of at least `floor` people within `km` of a point, to name an area. */
+export function nearestTown(places: Place[], lat: number, lon: number, km: number, floor: number): Place | null {
   let best: Place | null = null;
-  const degrees = km / 111;
+  let bestDistance = (km / 111) ** 2;
+  const shrink = Math.cos((lat * Math.PI) / 180);
   for (const p of places) {
-    if (p.kind !== "town") continue;
-    const dx = (p.lon - lon) * Math.cos((lat * Math.PI) / 180);
+    if (p.kind !== "town" || p.weight < floor) continue;
+    const dx = (p.lon - lon) * shrink;
     const dy = p.lat - lat;
-    if (dx * dx + dy * dy <= degrees * degrees && (!best || p.weight > best.weight)) best = p;
+    const distance = dx * dx + dy * dy;
+    if (distance <= bestDistance) {
+      best = p;
+      bestDistance = distance;
+    }
   }
   return best;
 }

@@ -9,7 +9,7 @@
 import L from "leaflet";
 import Supercluster from "supercluster";
 import { get, sectors } from "../api";
-import { type Box, type Geography, type Place, findPlaces, loadGeography, nearestTown } from "../basemap";
+import { type Box, type Geography, type Place, findPlaces, loadGeography, nearestTown, townFloor } from "../basemap";
 import { type Child, failure, field, h, plural, replace } from "../dom";
 import { formField } from "../forms";
 import { KIND_COLOURS, kindLabel, nodeHref } from "../kinds";
@@ -189,10 +189,21 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   const kindBoxes = MAP_KINDS.map((kind) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "kind", value: kind, checked: kinds.includes(kind) }), h("span", { class: `swatch kind-${kind}`, "aria-hidden": "true" }), ` ${kindLabel(kind, 2)}`),
   );
+  // Folded unless the address chose filters, so that the map comes first; the summary
+  // says what is shown either way.
+  const chosen = given.has("kind") || given.has("sector") || given.has("sdg");
   const wide = window.matchMedia?.("(min-width: 700px)").matches ?? true;
   const form = h("form", { class: "map-filter-form", "aria-label": "Map filters" }, h("fieldset", null, h("legend", null, "Show"), kindBoxes), h("div", { class: "filter-grid compact" }, field("Sector", sectorSelect), field("Goal (SDG)", sdgSelect)));
   form.addEventListener("submit", (event) => event.preventDefault());
-  const filters = h("details", { class: "map-filters", open: wide }, h("summary", null, "Filters"), form);
+  const summaryNote = h("span", { class: "muted" });
+  const filters = h("details", { class: "map-filters", open: chosen && wide }, h("summary", null, "Filters", summaryNote), form);
+  const sayFilters = () => {
+    const shown = MAP_KINDS.filter((k) => form.querySelector<HTMLInputElement>(`input[value="${k}"]`)?.checked).map((k) => kindLabel(k, 2).toLowerCase());
+    const sector = sectorSelect.selectedOptions[0]?.value ? sectorSelect.selectedOptions[0].textContent : "";
+    const goal = sdgSelect.value ? sdgSelect.selectedOptions[0]?.textContent : "";
+    summaryNote.textContent = `: ${[shown.join(", ") || "nothing", sector, goal].filter(Boolean).join(" · ")}`;
+  };
+  sayFilters();
   const status = h("p", { class: "map-status", role: "status" }, "Loading the map…");
   const canvas = h("div", { id: "map", class: "map", role: "region", "aria-label": "Map; use the arrow keys to pan, + and - to zoom, Tab to reach the markers" });
   const listBody = h("ol", { class: "map-list-items" });
@@ -208,6 +219,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       for (const s of page.items) sectorSelect.appendChild(h("option", { value: s.id }, s.name));
       sectorSelect.value = given.get("sector") ?? "";
       sectorsLoaded = true;
+      sayFilters();
     }, () => undefined),
   ];
 
@@ -488,7 +500,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     let more = 0;
     for (const thing of shown) {
       if (thing.cluster) {
-        const town = geography ? nearestTown(geography.places.filter((p) => p.kind === "town" && p.weight >= 20_000), thing.lat, thing.lon, 40 * 2 ** (10 - map.getZoom())) : null;
+        // Within about 60 pixels: the town whose name is likely on the map beside it.
+        const z = map.getZoom();
+        const town = geography ? nearestTown(geography.places, thing.lat, thing.lon, 9.4 * 2 ** (10 - z) * Math.cos((thing.lat * Math.PI) / 180), Math.max(20_000, townFloor(z))) : null;
         const button = h("button", { type: "button", class: "link-button" }, "zoom in");
         button.addEventListener("click", () => map.flyTo([thing.lat, thing.lon], Math.min(zoomInto(thing.cluster?.id as number), 12), { animate: !still }));
         rows.push(h("li", { class: "map-list-cluster" }, `${kindWords(thing.cluster.kinds)} ${town ? `around ${town.name}` : "close together"}: `, button));
@@ -545,6 +559,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     canvas.dataset.points = String(answer.items.length);
   };
   form.addEventListener("change", () => {
+    sayFilters();
     writeUrl();
     void load();
   });
