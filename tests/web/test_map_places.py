@@ -180,6 +180,7 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
     popup = page.locator(".leaflet-popup .map-popup")
     expect(popup).to_contain_text(person["name"])
     expect(popup).to_contain_text("about 110 km across")
+    expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")  # faded in
     # The list says the same.
     expect(page.locator(f'.map-list-items li[data-id="{person["id"]}"]')).to_contain_text(
         "Shown only roughly"

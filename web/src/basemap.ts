@@ -36,6 +36,13 @@ type Ring = number[][];
 /** A box on screen: left, top, right, bottom, in pixels. */
 export type Box = [number, number, number, number];
 
+/** How many square pixels of `others` the box covers. */
+function covered(box: Box, others: Box[]): number {
+  let sum = 0;
+  for (const t of others) sum += Math.max(0, Math.min(box[2], t[2]) - Math.max(box[0], t[0])) * Math.max(0, Math.min(box[3], t[3]) - Math.max(box[1], t[1]));
+  return sum;
+}
+
 function overlaps(box: Box, others: Box[]): boolean {
   return others.some((t) => box[0] < t[2] && box[2] > t[0] && box[1] < t[3] && box[3] > t[1]);
 }
@@ -224,7 +231,10 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       let pane = "labels";
       let side = sides.find(([box]) => !overlaps(box, taken) && !overlaps(box, obstacles));
       if (!side && town && p.weight >= BIG_TOWN) {
-        side = sides.find(([box]) => !overlaps(box, taken));
+        // The side that hides least of the markers.
+        const free = sides.filter(([box]) => !overlaps(box, taken));
+        free.sort((a, b) => covered(a[0], obstacles) - covered(b[0], obstacles));
+        side = free[0];
         pane = "labels-over";
       }
       if (!side) continue;
