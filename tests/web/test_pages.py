@@ -302,13 +302,14 @@ def test_the_map_shows_markers_never_more_precise_than_allowed(
     page.keyboard.press("Enter")
     expect(page.locator("#map")).not_to_have_attribute("data-zoom", "2")
 
-    # Zoomed in on the Capital Region, places (not clusters) show; each sits exactly where
-    # the API put it, and so no nearer than each person allowed.
-    open_page(page, "/map?lat=38.6&lon=-121.4&zoom=9")
+    # Zoomed in on the Capital Region, places (not clusters) show: pins for exact places,
+    # areas for people placed to the town or region; each sits exactly where the API put
+    # it, and so no nearer than each person allowed.
+    open_page(page, "/map?lat=38.6&lon=-121.4&zoom=11")
     places = page.locator(".leaflet-marker-icon[data-marker=place]")
     assert places.count() > 0
     checked = 0
-    for marker in places.evaluate_all(
+    for marker in page.locator("[data-marker=place], path[data-area]").evaluate_all(
         "els => els.map(e => [Number(e.dataset.lat), Number(e.dataset.lon), e.dataset.ids])"
     ):
         lat, lon, ids = marker
@@ -316,6 +317,7 @@ def test_the_map_shows_markers_never_more_precise_than_allowed(
             assert coarsened(site.demo.nodes[node_id]) == (lat, lon), node_id
             checked += 1
     assert checked > 0
+    assert page.locator("path[data-area]").count() > 0
     # A place opens with the keyboard and lists who is there.
     places.first.focus()
     page.keyboard.press("Enter")
