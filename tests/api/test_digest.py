@@ -21,9 +21,7 @@ from api.settings import Settings
 from graph.edges import Edge
 from graph.model import Initiative, Person, Place
 from graph.store import Deletion
-from tests.api.test_accounts import PUBLIC, served
-from tests.api.test_accounts import mailbox as mailbox
-from tests.api.test_accounts import web as web
+from tests.api.conftest import PUBLIC, served
 from tests.mailbox import Mailbox
 
 DAVIS = Place(name="Davis", country="US", lat=38.5449, lon=-121.7405)
