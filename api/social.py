@@ -119,12 +119,12 @@ class Request:
         return "no_answer" if self.expired() else "waiting"
 
 
-def _intro(row: Any) -> Request:
+def introduction_of(row: Any) -> Request:
     return Request(row.id, row.sender, row.recipient, row.message, row.status,
                    row.created_at, row.answered_at)  # fmt: skip
 
 
-def _join(row: Any) -> Request:
+def join_request_of(row: Any) -> Request:
     return Request(row.id, row.person, row.target, row.message, row.status,
                    row.created_at, row.answered_at, row.edge_kind)  # fmt: skip
 
@@ -182,12 +182,12 @@ class Social:
             .where(t.c.sender == sender, t.c.recipient == recipient)
             .order_by(t.c.created_at.desc())
         ).all()
-        return [_intro(row) for row in rows]
+        return [introduction_of(row) for row in rows]
 
     def introduction(self, intro_id: str) -> Request | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(introductions).where(introductions.c.id == intro_id)).first()
-        return _intro(row) if row is not None else None
+        return introduction_of(row) if row is not None else None
 
     def introductions_of(self, person_id: str) -> tuple[list[Request], list[Request]]:
         """(received, sent) of a person, newest first; received leaves out the requests of
@@ -205,7 +205,7 @@ class Social:
             sent = conn.execute(
                 select(t).where(t.c.sender == person_id).order_by(t.c.created_at.desc())
             ).all()
-        return [_intro(r) for r in received], [_intro(r) for r in sent]
+        return [introduction_of(r) for r in received], [introduction_of(r) for r in sent]
 
     def answer(self, intro_id: str, status: str) -> bool:
         """Answer a waiting request (once); whether it was still waiting."""
@@ -301,19 +301,19 @@ class Social:
                "message": message, "status": "waiting", "created_at": time.time(),
                "answered_at": None}  # fmt: skip
         conn.execute(join_requests.insert(), row)
-        return _join(_Row(row))
+        return join_request_of(_Row(row))
 
     def joins_between(self, conn: Connection, person: str, target: str) -> list[Request]:
         t = join_requests
         rows = conn.execute(select(t).where(t.c.person == person, t.c.target == target)).all()
-        return [_join(row) for row in rows]
+        return [join_request_of(row) for row in rows]
 
     def join_request(self, request_id: str) -> Request | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(join_requests).where(join_requests.c.id == request_id)
             ).first()
-        return _join(row) if row is not None else None
+        return join_request_of(row) if row is not None else None
 
     def joins_sent(self, person: str) -> list[Request]:
         t = join_requests
@@ -321,7 +321,7 @@ class Social:
             rows = conn.execute(
                 select(t).where(t.c.person == person).order_by(t.c.created_at.desc())
             ).all()
-        return [_join(row) for row in rows]
+        return [join_request_of(row) for row in rows]
 
     def joins_received(self, targets: list[str] | None, blocker: str | None) -> list[Request]:
         """Requests to join these targets (None: every target, for admins), leaving out
@@ -336,7 +336,7 @@ class Social:
             )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [_join(row) for row in rows]
+        return [join_request_of(row) for row in rows]
 
     @staticmethod
     def answer_join(conn: Connection, request_id: str, status: str) -> bool:

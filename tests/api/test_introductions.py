@@ -351,3 +351,34 @@ def test_after_thirty_days_a_request_reads_as_no_answer_and_may_be_asked_again(
     late = web.post(f"/v1/introductions/{waiting['id']}/accept", headers=ana.headers)
     assert late.status_code == 409
     assert inbox(web, cy)["sent"][0]["status"] == "no_answer"
+
+
+def test_my_data_holds_my_requests_as_i_may_see_them(
+    web: TestClient, people: dict[str, Member]
+) -> None:
+    """The export carries each side's requests, marks and reports, and tells the asker no
+    more than the inbox does: a decline still reads as waiting; reports about someone stay
+    their reporters'."""
+    ana, bo, cy = people["ana"], people["bo"], people["cy"]
+    asked = ask(web, ana, bo.person, "Shall we meet?").json()
+    assert web.post(f"/v1/introductions/{asked['id']}/decline", headers=bo.headers).is_success
+    assert web.post("/v1/reports", json={"node": ana.person, "reason": "Rude."},
+                    headers=cy.headers).status_code == 201  # fmt: skip
+    assert web.put(f"/v1/me/marks/follow/{cy.person}", headers=ana.headers).status_code == 201
+
+    def export(who: Member) -> dict[str, Any]:
+        answer = web.get("/v1/me/export", headers=who.headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    mine, theirs = export(ana), export(bo)
+    [sent] = mine["introductions"]["sent"]
+    assert sent["other"] == bo.person and sent["status"] == "waiting"
+    assert sent["answered_at"] is None
+    [received] = theirs["introductions"]["received"]
+    assert received["status"] == "declined" and received["message"] == "Shall we meet?"
+    assert mine["marks"] == [{"kind": "follow", "node": cy.person, "at": mine["marks"][0]["at"]}]
+    assert mine["blocks_and_reports"]["reported"] == []  # Cy's report about Ana is Cy's
+    assert export(cy)["blocks_and_reports"]["reported"][0]["node"] == ana.person
+    assert "Rude." not in str(mine)

@@ -326,6 +326,15 @@ MATRIX = [
           answers=everyone(404, anonymous=401)),
     Entry(f"POST /v1/join-requests/{NO_ID}/decline", "none",
           answers=everyone(404, anonymous=401)),
+    # My marks, matches and digest: only people the member may find, or who consented.
+    Entry("GET /v1/me/marks", "mentioned", unknown, answers=PROFILED),
+    Entry("GET /v1/me/matches", "mentioned", recommended_to, answers=PROFILED),
+    Entry("GET /v1/me/matches?kind=person&mode=bridging", "mentioned", recommended_to,
+          answers=PROFILED),
+    Entry("GET /v1/me/matches?kind=community", "mentioned", unknown, answers=PROFILED),
+    Entry("GET /v1/me/digest", "mentioned", recommended_to, answers=PROFILED),
+    Entry("GET /v1/account/unsubscribe?token=not-a-token", "none"),
+    Entry("POST /v1/account/unsubscribe?token=not-a-token", "none", answers=everyone(422)),
     # Admins: every account (with its profile) and every report.
     Entry("GET /v1/admin/accounts?limit=200", "listed", admins, least="admin"),
     Entry(f"PATCH /v1/admin/accounts/{NO_ID}", "none", body={"role": "member"},
@@ -357,6 +366,10 @@ MATRIX = [
           statuses=(A, M, O, E, 200)),
     Entry("DELETE /v1/admin/coordinators", "write", body={"person": "{s}", "node": HUB},
           statuses=(A, M, O, E, 404)),
+    # Marks: only on someone the member may find (never oneself).
+    Entry("PUT /v1/me/marks/follow/{s}", "write", finds, statuses=(A, 201, 422, 403, 403)),
+    Entry("PUT /v1/me/marks/hide/{s}", "write", finds, statuses=(A, 201, 422, 403, 403)),
+    Entry("DELETE /v1/me/marks/save/{s}", "write", finds, statuses=(A, 204, 204, 403, 403)),
     # My profile: the owner's is the subject; the others' is made by their first change.
     Entry("PATCH /v1/me", "write", body={"bio": "New."}, statuses=(A, 200, 200, 200, 200),
           fresh=True),
@@ -378,6 +391,8 @@ MATRIX = [
     Entry("GET /graph", "none"),
     Entry("GET /graph/person:mx-private-u", "none"),
     Entry("GET /editor", "none"),
+    Entry("GET /matches", "none"),
+    Entry("GET /digest", "none"),
     Entry("GET /assets/icon.svg", "none"),
     *(Entry(f"GET {page}", "none")
       for page in ("/join", "/signin", "/verify", "/reset", "/me", "/settings", "/admin",
