@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import click
 from tqdm import tqdm
 
+from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
 from api.services import open_index, open_search, open_store
@@ -487,6 +488,55 @@ def keys_create(ctx: click.Context, role: str, person_id: str | None, label: str
         Role.parse(role), person_id=person_id, label=label
     )
     click.echo(f"key id: {key_id}", err=True)
+    click.echo(secret)
+
+
+@cli.group()
+def accounts() -> None:
+    """People's accounts: list them, set a role (the first admin), make a token."""
+
+
+def _account_of(ctx: click.Context, email: str) -> tuple[Store, Accounts, Account]:
+    store = open_store(_settings(ctx))
+    ring = Accounts(store.engine)
+    found = ring.by_email(email)
+    if found is None:
+        raise click.BadParameter(f"no account with the address '{email}'", param_hint="EMAIL")
+    return store, ring, found
+
+
+@accounts.command(name="list")
+@click.pass_context
+def accounts_list(ctx: click.Context) -> None:
+    """Every account: address, role, profile (never a password or a token)."""
+    store = open_store(_settings(ctx))
+    for account in Accounts(store.engine).page(limit=1_000_000):
+        click.echo(f"{account.email}\t{account.role}\t{account.person_id or '-'}\t{account.name}")
+
+
+@accounts.command(name="role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["member", "editor", "admin"]))
+@click.pass_context
+def accounts_role(ctx: click.Context, email: str, role: str) -> None:
+    """Give an account a role at once (every token and session of it follows): how the
+    first admin is made; later ones are invited from the web app."""
+    _, ring, account = _account_of(ctx, email)
+    ring.update(account.id, role=role)
+    click.echo(f"{account.email} is now {role}")
+
+
+@accounts.command(name="token")
+@click.argument("email")
+@click.option("--label", required=True, help="What the token is for, e.g. 'import script'.")
+@click.pass_context
+def accounts_token(ctx: click.Context, email: str, label: str) -> None:
+    """Make a personal token of an account for a script and print it once; it stands for
+    the account (its role and profile) until revoked in the web app or with `keys revoke`."""
+    store, _, account = _account_of(ctx, email)
+    key_id, secret = KeyRing(store.engine).issue(account.id, "token", label=label,
+                                                 lifetime=None)  # fmt: skip
+    click.echo(f"token id: {key_id}", err=True)
     click.echo(secret)
 
 

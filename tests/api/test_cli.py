@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from api.accounts import Accounts, hash_password
+from api.auth import KeyRing, Role
 from api.cli import cli, mail_notice
 from api.settings import Settings
 from api.vectors import model_key
@@ -277,3 +279,28 @@ def test_serve_says_where_mail_goes_and_never_the_mail_password() -> None:
     sent = mail_notice(Settings(smtp_url="smtp://bot:s3cret@mail.example.org:587"))
     assert sent == "mail: sent through smtp://mail.example.org:587"
     assert "s3cret" not in sent
+
+
+@pytest.mark.usefixtures("env")
+def test_the_first_admin_and_a_script_token_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'cocreate.db'}")
+    try:
+        with store.engine.begin() as conn:
+            Accounts(store.engine).create(conn, "Ada@Example.org", "Ada", hash_password("x" * 12),
+                                          "member")  # fmt: skip
+    finally:
+        store.close()
+    missing = CliRunner().invoke(cli, ["accounts", "role", "nobody@example.org", "admin"])
+    assert missing.exit_code != 0 and "no account with the address" in missing.output
+    assert "is now admin" in run("accounts", "role", "ada@example.org", "admin").output
+    listed = run("accounts", "list").output
+    assert listed.startswith("ada@example.org\tadmin\t-\tAda")
+    secret = run("accounts", "token", "ada@example.org", "--label", "import").output.strip()
+    store = Store.open(f"sqlite:///{tmp_path / 'var' / 'cocreate.db'}")
+    try:
+        ring = KeyRing(store.engine, accounts=Accounts(store.engine).standing)
+        caller = ring.resolve(secret.splitlines()[-1])
+    finally:
+        store.close()
+    assert caller is not None and caller.role is Role.admin and caller.account_id
