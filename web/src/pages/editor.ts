@@ -284,6 +284,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
           await refreshList();
         } catch (error) {
           refused(error, "Publishing did not work");
+          if (current) {
+            saveState.textContent = `Draft saved at ${clock(current.updated_at)}, only editors can see it; it is not published.`;
+            await refreshList();
+          }
         }
       });
     });
