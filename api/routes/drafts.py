@@ -25,7 +25,7 @@ from api.drafts import Content, Draft, Drafts, authored, mark_published
 from api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from api.mydata import exporter
 from api.routes.nodes import missing
-from api.schemas import PROBLEMS
+from api.schemas import PROBLEMS, Problem
 from api.services import Services
 from graph.edges import Edge
 from graph.ids import id_pattern, make_id
@@ -36,6 +36,9 @@ from graph.visibility import present
 router = APIRouter(prefix="/v1/drafts", tags=["drafts"], responses=PROBLEMS)
 
 ONLY_EDITORS = "only editors can keep drafts; ask an admin"
+PUBLISHED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The draft is published already"}
+}
 DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", examples=["0123456789abcdef"])]
 SectorId = Annotated[str, StringConstraints(pattern=id_pattern("sector"), max_length=160)]
 GoalId = Annotated[str, StringConstraints(pattern=id_pattern("sdg"), max_length=160)]
@@ -161,7 +164,7 @@ def _published() -> Conflict:
     return Conflict(reason, errors=[{"field": "path.draft_id", "reason": reason}])
 
 
-@router.put("/{draft_id}", summary="Save a draft (editors)")
+@router.put("/{draft_id}", summary="Save a draft (editors)", responses=PUBLISHED)
 def save(
     draft_id: DraftId, body: DraftBody, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
@@ -218,7 +221,11 @@ def _entry(services: Services, draft: Draft) -> tuple[WisdomEntry, list[Item]]:
     return entry, items
 
 
-@router.post("/{draft_id}/publish", summary="Publish a draft as a Wisdom Book entry")
+@router.post(
+    "/{draft_id}/publish",
+    summary="Publish a draft as a Wisdom Book entry",
+    responses={409: {"model": Problem, "description": "Published already, or the title is taken"}},
+)
 def publish(draft_id: DraftId, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Write the entry (a new one, its id from the title, or the revised one) and its
     sector and goal tags, audited, and mark the draft published, in one transaction;
