@@ -196,7 +196,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       replace(listBox, h("ul", { class: "plain-list drafts-list" }, page.items.map((d) => {
         const opener = h("button", { type: "button", class: "secondary" }, "Open");
         const remover = h("button", { type: "button", class: "secondary" }, "Delete");
-        const item = h("li", { "data-draft": d.id }, h("strong", null, d.title), h("span", { class: "muted" }, ` · last saved ${savedWhen(d.updated_at)}${d.revises ? " · changes a published entry" : ""}${d.mine ? "" : " · by another editor"}`), " ", opener, " ", remover);
+        const item = h("li", { "data-draft": d.id }, h("strong", null, d.title), h("span", { class: "muted" }, ` · last saved ${savedWhen(d.updated_at)}${d.revises ? " · changes a published entry" : ""}${d.mine ? " · yours" : ""}`), " ", opener, " ", remover);
         opener.addEventListener("click", () => {
           void (async () => {
             let entry: { id: string; name: string } | null = null;
