@@ -9,7 +9,7 @@ reset, invite) are stored as SHA-256 hashes and used at most once, before they e
 Attempts (sign-ups, sign-ins, resets) are counted in the database, so that every worker
 process shares the same limits. An account is linked to its person node once the
 person writes their profile (``person_id``); erasing that person deletes the account
-(:func:`forget_account`).
+(:func:`forget_account`), and deleting an account deletes the drafts it started.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from api.auth import api_keys, secret_hash
+from api.drafts import forget_author
 from graph.visibility import Role
 
 metadata = MetaData()
@@ -376,7 +377,8 @@ def forget_account(conn: Connection, person_id: str) -> None:
 
 
 def delete_account(conn: Connection, account_id: str) -> None:
-    """Delete an account, its links and its keys (in ``conn``'s transaction)."""
+    """Delete an account, its links, its keys and its drafts (in ``conn``'s transaction)."""
+    forget_author(conn, account_id)
     conn.execute(delete(one_time_tokens).where(one_time_tokens.c.account_id == account_id))
     conn.execute(
         update(api_keys)

@@ -18,6 +18,7 @@ from api.routes import (
     account,
     admin,
     analytics,
+    drafts,
     edges,
     editors,
     matches,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         matching,
         analytics,
         editors,
+        drafts,
         social,
         web,
     )

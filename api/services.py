@@ -15,6 +15,7 @@ from api.accounts import Accounts, forget_account
 from api.auth import KeyRing, forget_person
 from api.digest import create_tables as create_digests
 from api.digest import forget_digests
+from api.drafts import create_tables as create_drafts
 from api.mail import Mailer, default_sender
 from api.marks import create_tables as create_marks
 from api.marks import forget_marks
@@ -59,6 +60,7 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     Social(store.engine)  # and their introductions, blocks, reports and join requests
     create_marks(store.engine)  # and their marks, and the digests sent to them
     create_digests(store.engine)
+    create_drafts(store.engine)  # and the drafts their account started
     store.add_erasure_step(forget_person)
     store.add_erasure_step(forget_marks)
     store.add_erasure_step(forget_digests)  # before the account goes: it finds it

@@ -17,6 +17,7 @@ from tests.api import (
     policy_accounts,
     policy_admin,
     policy_analytics,
+    policy_drafts,
     policy_editors,
     policy_matches,
     policy_matching,
@@ -53,6 +54,7 @@ AREAS = (
     policy_admin,
     policy_social,
     policy_matches,
+    policy_drafts,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))

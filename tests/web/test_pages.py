@@ -540,7 +540,7 @@ MEASURE = """() => {
 }"""
 
 
-# --- the editor desk (last: accepting a tag writes) ---------------------------------------
+# --- the editor desk (last: publishing a tag writes) ---------------------------------------
 
 DRAFT_TITLE = "Clean water for every village"
 DRAFT_BODY = (
@@ -584,7 +584,7 @@ def test_an_editor_accepts_a_suggested_tag_onto_an_entry(site: Site, watched: Wa
     expect(page.locator("#key-status")).to_contain_text("Using your API key")
     page.get_by_label("Existing entry (name starts with)").fill(name[:12])
     page.get_by_role("button", name="Find").click()
-    page.get_by_role("button", name=f"Load “{name}”").click()
+    page.get_by_role("button", name=f"Open “{name}”").click()
     expect(page.locator(".target-line")).to_contain_text(name)
     page.get_by_role("button", name="Check my draft").click()
     expect(page.locator("li.tag").first).to_be_visible()
@@ -597,9 +597,17 @@ def test_an_editor_accepts_a_suggested_tag_onto_an_entry(site: Site, watched: Wa
     new = next(s for s in sectors if s not in tagged)
     page.locator(f"li.tag[data-tag='{new}'] button").click()
     expect(page.locator(f"li.tag[data-tag='{new}'] .accept-state")).to_contain_text("Added")
+    # The tag goes into the draft of the entry, and onto the entry once it is published.
+    expect(page.locator(f"[data-field=sectors] li[data-tag='{new}']")).to_be_visible()
     with httpx.Client(base_url=site.url) as client:
         edges = client.get("/v1/edges", params={"node": entry, "kind": "in_sector"}).json()
-    assert new in {e["target"] for e in edges["items"]}
+    assert new not in {e["target"] for e in edges["items"]}
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Yes, publish").click()
+    expect(page.locator("form.draft [role=status]").last).to_contain_text("Published")
+    with httpx.Client(base_url=site.url) as client:
+        edges = client.get("/v1/edges", params={"node": entry, "kind": "in_sector"}).json()
+    assert {e["target"] for e in edges["items"]} == tagged | {new}
     # The key never left the tab's sessionStorage: not in the address, not in localStorage.
     assert site.editor_key not in page.url
     assert site.editor_key not in page.evaluate("JSON.stringify(localStorage)")
