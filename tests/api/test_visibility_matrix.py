@@ -223,6 +223,8 @@ PROFILED = {"anonymous": 401, "editor": 403, "admin": 403}
 """Requests between people need a profile, which the editor and the admin here lack."""
 ADMIN_404 = {"anonymous": 401, "member": 403, "editor": 403, "admin": 404}
 """Admins only, and the id is nobody's."""
+EDITOR_404 = {"anonymous": 401, "member": 403, "editor": 404, "admin": 404}
+"""Editors and admins only, and the id is nobody's."""
 PASSPHRASE = "a long passphrase"
 
 
@@ -335,6 +337,13 @@ MATRIX = [
     Entry("GET /v1/me/digest", "mentioned", recommended_to, answers=PROFILED),
     Entry("GET /v1/account/unsubscribe?token=not-a-token", "none"),
     Entry("POST /v1/account/unsubscribe?token=not-a-token", "none", answers=everyone(422)),
+    # Drafts: kept apart from the graph until published, by editors; they name no one.
+    Entry("GET /v1/drafts", "none", least="editor"),
+    Entry("POST /v1/drafts", "none", body=DRAFT, least="editor"),
+    Entry(f"GET /v1/drafts/{NO_ID}", "none", answers=EDITOR_404),
+    Entry(f"PUT /v1/drafts/{NO_ID}", "none", body=DRAFT, answers=EDITOR_404),
+    Entry(f"DELETE /v1/drafts/{NO_ID}", "none", answers=EDITOR_404),
+    Entry(f"POST /v1/drafts/{NO_ID}/publish", "none", answers=EDITOR_404),
     # Admins: every account (with its profile) and every report.
     Entry("GET /v1/admin/accounts?limit=200", "listed", admins, least="admin"),
     Entry(f"PATCH /v1/admin/accounts/{NO_ID}", "none", body={"role": "member"},
