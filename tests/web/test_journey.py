@@ -106,6 +106,11 @@ def test_join_write_a_profile_meet_and_be_introduced(browser: Browser, site: Sit
     open_page(page, "/join")
     page.get_by_label("Your name").fill(ana.name)
     page.get_by_label("Email").fill(ana.email)
+    page.get_by_label("Password").fill("too short")  # first a mistake: told beside the field
+    page.get_by_role("button", name="Join").click()
+    password_field = page.locator("[data-field='password']")
+    expect(password_field.locator(".field-error")).to_have_text("At least 10 characters.")
+    expect(page.get_by_label("Password")).to_be_focused()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Join").click()
     expect(page.get_by_text("a mail with a link is on its way")).to_be_visible()
