@@ -101,6 +101,9 @@ def test_my_matches_with_reasons_and_not_interested(site: Site, watched: Watched
     open_page(page, "/matches")
     expect(cards.first).to_be_visible()
     assert hidden_id not in [c.get_attribute("data-id") for c in cards.all()]
+    # What I set aside is listed, with a way back.
+    set_aside = page.locator("section[aria-labelledby='kept-h'] li", has_text=name)
+    expect(set_aside.get_by_role("button", name="Suggest again")).to_be_visible()
     # The three modes, in plain words.
     page.get_by_label("Bridging: other sectors").check()
     expect(cards.first.locator("ul.reasons")).to_be_visible()

@@ -179,6 +179,48 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     "What to suggest",
     KINDS.map(([kind, label, what]) => ({ id: kind, label, render: (panel: HTMLElement) => showMatches(panel, kind, what, marked) })),
   );
-  main.append(element, h("p", null, h("a", { href: "/digest" }, "Your weekly digest"), " tells you of new people and initiatives near you."));
+  main.append(element, keptList(marks), h("p", null, h("a", { href: "/digest" }, "Your weekly digest"), " tells you of new people and initiatives near you."));
   await ready;
+}
+
+const KEPT: [string, string][] = [
+  ["save", "Saved"],
+  ["follow", "Followed"],
+  ["hide", "Not interested"],
+];
+
+/** What I saved, follow, or said I am not interested in, each with a way to undo it. */
+function keptList(marks: MarkItem[]): HTMLElement {
+  const box = h("section", { class: "card", "aria-labelledby": "kept-h" }, h("h2", { id: "kept-h" }, "Saved, followed and set aside"));
+  if (!marks.length) {
+    box.append(h("p", { class: "muted" }, "Nothing yet. Save or follow a suggestion above and it is kept here."));
+    return box;
+  }
+  for (const [kind, title] of KEPT) {
+    const mine = marks.filter((mark) => mark.kind === kind);
+    if (!mine.length) continue;
+    box.append(
+      h("h3", null, title),
+      h(
+        "ul",
+        { class: "kept" },
+        mine.map((mark) => {
+          const undo = h("button", { type: "button", class: "link-button" }, kind === "hide" ? "Suggest again" : "Remove");
+          const item = h("li", null, h("a", { href: nodeHref(mark.node.id) }, mark.node.name), " ", undo);
+          undo.addEventListener("click", () => {
+            undo.disabled = true;
+            del(markPath(kind, mark.node.id)).then(
+              () => item.remove(),
+              (error: unknown) => {
+                undo.disabled = false;
+                item.append(failure(error, "Undoing"));
+              },
+            );
+          });
+          return item;
+        }),
+      ),
+    );
+  }
+  return box;
 }
