@@ -17,6 +17,7 @@ from tests.api import (
     policy_accounts,
     policy_analytics,
     policy_editors,
+    policy_loose,
     policy_matching,
     policy_web,
 )
@@ -41,7 +42,8 @@ OTHER_LINK = {"kind": "knows", "source": "person:pub", "target": "person:maria"}
 TO_PRIVATE = {"kind": "knows", "source": "person:mem", "target": "person:priv"}
 TO_UNDISCOVERABLE = {"kind": "knows", "source": "person:mem", "target": "person:shy"}
 
-AREAS = (policy_matching, policy_analytics, policy_editors, policy_web, policy_accounts)
+AREAS = (policy_matching, policy_analytics, policy_editors, policy_web, policy_accounts,
+         policy_loose)  # fmt: skip
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))
 
