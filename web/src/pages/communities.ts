@@ -46,6 +46,7 @@ export async function render(main: HTMLElement): Promise<void> {
   let cursor: string | null = null;
   let shown = 0;
   const load = async (): Promise<void> => {
+    if (shown > 0 && cursor === null) return; // all shown already
     more.disabled = true;
     try {
       const page = await get<Page<NodeRecord>>("/v1/nodes", { kind: "community", limit: PAGE_SIZE, cursor: cursor ?? undefined });
