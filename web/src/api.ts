@@ -230,8 +230,9 @@ const LINKS_MAX = 5000; // enough for any community or organisation; hubs show c
 export async function allPages<T>(path: string, params: Params, max = LINKS_MAX): Promise<T[]> {
   const first = await get<Page<T>>(path, { ...params, limit: LINKS_PAGE });
   const total = Math.min(first.total ?? first.items.length, max);
+  const step = Math.max(1, first.limit ?? LINKS_PAGE); // the page size the server used
   const offsets: number[] = [];
-  for (let offset = first.items.length; offset < total && first.items.length > 0; offset += LINKS_PAGE) offsets.push(offset);
+  for (let offset = step; offset < total && first.items.length > 0; offset += step) offsets.push(offset);
   const rest = await Promise.all(offsets.map((offset) => get<Page<T>>(path, { ...params, limit: LINKS_PAGE, offset })));
   return [first, ...rest].flatMap((page) => page.items);
 }
