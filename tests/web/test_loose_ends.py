@@ -206,23 +206,26 @@ def _pages(site: Site) -> dict[str, str]:
     }
 
 
-def _axe(page: Page) -> list[dict[str, Any]]:
-    """The WCAG 2.1 A and AA violations axe-core finds on the page as it is shown."""
+def _axe(page: Page) -> tuple[list[dict[str, Any]], int]:
+    """The WCAG 2.1 A and AA violations axe-core finds on the page as it is shown, and
+    how many elements its colour-contrast rule checked and passed."""
     page.add_script_tag(path=str(AXE))
-    found: list[dict[str, Any]] = page.evaluate(
+    found: dict[str, Any] = page.evaluate(
         """async (tags) => {
-          const result = await axe.run(document, {
-            runOnly: { type: "tag", values: tags }, resultTypes: ["violations"],
-          });
-          return result.violations.map((v) => ({
-            id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(" "), why: n.failureSummary })),
-            count: v.nodes.length,
-          }));
+          const result = await axe.run(document, { runOnly: { type: "tag", values: tags } });
+          const contrast = result.passes.find((r) => r.id === "color-contrast");
+          return {
+            violations: result.violations.map((v) => ({
+              id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+              nodes: v.nodes.slice(0, 5).map(
+                (n) => ({ target: n.target.join(" "), why: n.failureSummary })),
+            })),
+            contrastPassed: contrast ? contrast.nodes.length : 0,
+          };
         }""",
         AXE_TAGS,
     )
-    return found
+    return found["violations"], found["contrastPassed"]
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -240,7 +243,8 @@ def test_every_page_passes_the_automated_accessibility_check(
         page = context.new_page()
         open_page(page, path)
         page.wait_for_load_state("networkidle")
-        violations = _axe(page)
+        violations, contrast_checked = _axe(page)
+        assert contrast_checked > 5, f"axe checked the contrast of the text on {name}"
         if violations:
             report[name] = violations
         page.close()
