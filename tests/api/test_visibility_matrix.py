@@ -266,6 +266,7 @@ MATRIX = [
     Entry("GET /graph", "none"),
     Entry("GET /graph/person:mx-private-u", "none"),
     Entry("GET /editor", "none"),
+    Entry("GET /communities", "none"),
     Entry("GET /assets/icon.svg", "none"),
 ]
 # fmt: on
