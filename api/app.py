@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
@@ -18,6 +19,7 @@ from api.routes import (
     account,
     admin,
     analytics,
+    docs,
     drafts,
     edges,
     editors,
@@ -70,6 +72,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # /docs is api/routes/docs.py: Swagger UI from this service, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "nodes", "description": "People, initiatives, communities and the rest"},
             {"name": "edges", "description": "Typed links between nodes"},
@@ -101,6 +106,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    # An unknown path answers the app's "Page not found" to a browser (problem JSON under /v1).
+    app.add_exception_handler(404, web.unknown_path)
     routers = (
         system,
         account,
@@ -119,12 +126,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         editors,
         drafts,
         social,
+        docs,
         web,
     )
     for module in routers:
         app.include_router(module.router)
     app.include_router(matches.unsubscribe_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Compress what is worth it (the map's positions, search results, pages) for clients
+    # that accept gzip. Files already gzipped (web/dist's .gz assets) say so in their
+    # Content-Encoding, which the middleware leaves as it is: nothing is compressed twice.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SeqHeader)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

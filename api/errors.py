@@ -200,12 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = _STATUS_TITLES.get(exc.status_code, "Error")
-        headers = dict(exc.headers) if exc.headers else None
-        detail, errors = str(exc.detail), _framework_errors(exc)
-        if errors:
-            detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return problem(exc.status_code, title, detail, errors=errors, headers=headers)
+        return http_problem(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -214,6 +209,16 @@ def install_error_handlers(app: FastAPI) -> None:
         # (so the traceback is logged once, by the server).
         log.error("unexpected %s: %s %s", type(exc).__name__, request.method, request.url.path)
         return problem(500, "Internal server error", "an unexpected error occurred; it is logged")
+
+
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
+    """An error the framework raised (no such route, method not allowed) as problem JSON."""
+    title = _STATUS_TITLES.get(exc.status_code, "Error")
+    headers = dict(exc.headers) if exc.headers else None
+    detail, errors = str(exc.detail), _framework_errors(exc)
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+    return problem(exc.status_code, title, detail, errors=errors, headers=headers)
 
 
 def _framework_errors(exc: StarletteHTTPException) -> list[dict[str, str]]:

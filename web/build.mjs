@@ -2,6 +2,7 @@
 // needs a large library), the stylesheet, and an index.html that names them.
 // Gzipped copies sit next to the larger files for the server to send when accepted.
 import { build } from "esbuild";
+import { createHash } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { basename } from "node:path";
@@ -93,6 +94,20 @@ const style = named("src/styles.css", ".css");
 const template = await readFile("src/index.html", "utf8");
 const page = template.replace("%SCRIPT%", script).replace("%STYLE%", style);
 await writeFile(`${dist}/index.html`, page);
+
+// Swagger UI for /docs, from the swagger-ui-dist package, so that the API's docs need no
+// CDN: copied under content-hashed names, which dist/docs.json gives to the server.
+const swagger = "node_modules/swagger-ui-dist";
+const docs = {};
+for (const [key, file] of [["js", "swagger-ui-bundle.js"], ["css", "swagger-ui.css"]]) {
+  const bytes = await readFile(`${swagger}/${file}`);
+  const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 10);
+  const name = file.replace(/\.(js|css)$/, `-${hash}.$1`);
+  await writeFile(`${assets}/${name}`, bytes);
+  outputs.push([`${assets}/${name}`, { bytes: bytes.length }]);
+  docs[key] = name;
+}
+await writeFile(`${dist}/docs.json`, JSON.stringify(docs));
 
 let packed = 0;
 for (const [file, out] of outputs) {

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CallerDep
-from api.errors import NotFound
+from api.errors import NotFound, http_problem
 from api.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +45,7 @@ PAGES = (
     "/graph",
     "/graph/{node_id}",
     "/editor",
+    "/communities",
     "/join",
     "/signin",
     "/verify",
@@ -134,6 +136,11 @@ def _shell(index: Path, tiles: str, attribution: str) -> str:
 def page(request: Request, caller: CallerDep) -> Response:
     """Any page of the app: the shell, which renders the page in the browser."""
     del caller  # asked only so that a bad key is refused here as on every other route
+    return shell_response(request)
+
+
+def shell_response(request: Request) -> HTMLResponse:
+    """The app shell with the pages' security headers (also the body of a 404 page)."""
     index = dist_dir(request) / "index.html"
     settings = _settings(request)
     tiles = settings.map_tiles or ""
@@ -179,3 +186,24 @@ def asset(
 def _accepts_gzip(request: Request) -> bool:
     accepted = request.headers.get("accept-encoding", "")
     return re.search(r"(^|[\s,])gzip($|[\s,;])", accepted) is not None
+
+
+# Paths of the API and its files: an unknown one there is an error for a program, not a page.
+NOT_PAGES = ("/v1/", "/assets/")
+
+
+async def unknown_path(request: Request, exc: Exception) -> Response:
+    """No route here: a browser asking for a page gets the app's "Page not found" (404).
+
+    The app shell renders "Page not found" with links onwards, instead of raw problem
+    JSON; API and asset paths, and anything but GET, keep the problem JSON a program
+    expects. Only the router raises this 404 (routes raise ``NotFound``), so a missing
+    node or asset still answers problem JSON.
+    """
+    assert isinstance(exc, StarletteHTTPException)  # registered for status 404 only
+    path = request.url.path
+    if request.method not in ("GET", "HEAD") or path == "/v1" or path.startswith(NOT_PAGES):
+        return http_problem(exc)
+    response = shell_response(request)
+    response.status_code = 404
+    return response

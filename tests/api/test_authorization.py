@@ -19,6 +19,7 @@ from tests.api import (
     policy_analytics,
     policy_drafts,
     policy_editors,
+    policy_loose,
     policy_matches,
     policy_matching,
     policy_social,
@@ -55,6 +56,7 @@ AREAS = (
     policy_social,
     policy_matches,
     policy_drafts,
+    policy_loose,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))

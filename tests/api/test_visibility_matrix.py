@@ -402,6 +402,7 @@ MATRIX = [
     Entry("GET /editor", "none"),
     Entry("GET /matches", "none"),
     Entry("GET /digest", "none"),
+    Entry("GET /communities", "none"),
     Entry("GET /assets/icon.svg", "none"),
     *(Entry(f"GET {page}", "none")
       for page in ("/join", "/signin", "/verify", "/reset", "/me", "/settings", "/admin",

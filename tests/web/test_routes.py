@@ -20,7 +20,7 @@ MAIN_TS = WEB_DIST.parent / "src" / "main.ts"
 EXAMPLE_PAGES = ["/", "/search", "/people/maria", "/initiatives/hub", "/nodes/sdg:4", "/sectors",
                  "/sectors/health", "/map", "/graph", "/graph/sdg:4", "/editor", "/join",
                  "/signin", "/verify", "/reset", "/me", "/settings", "/admin",
-                 "/inbox", "/matches", "/digest"]  # fmt: skip
+                 "/inbox", "/matches", "/digest", "/communities"]  # fmt: skip
 
 
 @pytest.fixture
@@ -92,7 +92,6 @@ def test_assets_are_cached_for_good_and_sent_gzipped_when_asked(
         ("/assets/..%2F..%2Fpyproject.toml", 404),
         ("/assets/.hidden", 422),
         ("/v1/no-such-route", 404),  # API paths never fall back to the shell
-        ("/people/maria/extra", 404),
     ],
 )
 def test_only_assets_are_served(

@@ -230,18 +230,32 @@ export function communities(): Promise<Page<NodeRecord>> {
   return cached<Page<NodeRecord>>("/v1/nodes", { kind: "community", limit: 200 });
 }
 
-/** A node's links: its edges (kinds) joined with its neighbours (names), for one hop. */
+const LINKS_PAGE = 200; // the API's largest page
+const LINKS_MAX = 5000; // enough for any community or organisation; hubs show counts instead
+
+/**
+ * Every item of an offset-paged list: the first page says the server's `total`, the rest
+ * are fetched together. Counting one page only once showed "People (180)" for 198.
+ */
+export async function allPages<T>(path: string, params: Params, max = LINKS_MAX): Promise<T[]> {
+  const first = await get<Page<T>>(path, { ...params, limit: LINKS_PAGE });
+  const total = Math.min(first.total ?? first.items.length, max);
+  const step = Math.max(1, first.limit ?? LINKS_PAGE); // the page size the server used
+  const offsets: number[] = [];
+  for (let offset = step; offset < total && first.items.length > 0; offset += step) offsets.push(offset);
+  const rest = await Promise.all(offsets.map((offset) => get<Page<T>>(path, { ...params, limit: LINKS_PAGE, offset })));
+  return [first, ...rest].flatMap((page) => page.items);
+}
+
+/** A node's links: its edges (kinds) joined with its neighbours (names), for one hop; all of them. */
 export async function links(id: string, kinds?: string[]): Promise<{ edge: EdgeRecord; other: NodeRecord }[]> {
   const [edges, around] = await Promise.all([
-    get<Page<EdgeRecord>>("/v1/edges", { node: id, kind: kinds, limit: 200 }),
-    get<Page<{ distance: number; node: NodeRecord }>>(`/v1/nodes/${encodeURIComponent(id)}/neighbors`, {
-      depth: 1,
-      limit: 200,
-    }),
+    allPages<EdgeRecord>("/v1/edges", { node: id, kind: kinds }),
+    allPages<{ distance: number; node: NodeRecord }>(`/v1/nodes/${encodeURIComponent(id)}/neighbors`, { depth: 1 }),
   ]);
-  const byId = new Map(around.items.map((item) => [item.node.id, item.node]));
+  const byId = new Map(around.map((item) => [item.node.id, item.node]));
   const found: { edge: EdgeRecord; other: NodeRecord }[] = [];
-  for (const edge of edges.items) {
+  for (const edge of edges) {
     const otherId = edge.source === id ? edge.target : edge.source;
     const other = byId.get(otherId) ?? { id: otherId, kind: otherId.split(":")[0], name: otherId };
     found.push({ edge, other });

@@ -24,6 +24,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/sectors\/(?<slug>[^/]+)$/, title: "Sector", load: async () => (await import("./pages/sectors")).renderSector },
   { pattern: /^\/map$/, title: "Map of Co-creators", load: async () => (await import("./pages/map")).render },
   { pattern: /^\/graph(?:\/(?<id>[^/]+))?$/, title: "Graph explorer", load: async () => (await import("./pages/graph")).render },
+  { pattern: /^\/communities$/, title: "Communities", load: async () => (await import("./pages/communities")).render },
   { pattern: /^\/editor$/, title: "Editor desk", load: async () => (await import("./pages/editor")).render },
   { pattern: /^\/join$/, title: "Join", load: async () => (await import("./pages/account")).renderJoin },
   { pattern: /^\/signin$/, title: "Sign in", load: async () => (await import("./pages/account")).renderSignIn },
@@ -58,7 +59,12 @@ async function renderPage(url: URL, focus: boolean): Promise<void> {
   replace(main, h("p", { class: "loading" }, "Loading…"));
   if (!route) {
     document.title = "Not found · Cocreate";
-    replace(main, h("h1", null, "Page not found"), notice("info", "There is no page at this address. ", h("a", { href: "/" }, "Search the network")));
+    replace(
+      main,
+      h("h1", null, "Page not found"),
+      notice("info", "There is no page at this address. ", h("a", { href: "/" }, "Search the network")),
+      h("ul", { class: "not-found-links", "aria-label": "Where to go" }, [["/map", "The map"], ["/communities", "Communities"], ["/sectors", "Sector councils"], ["/graph", "The graph explorer"]].map(([href, text]) => h("li", null, h("a", { href }, text)))),
+    );
   } else {
     document.title = `${route.title} · Cocreate`;
     try {

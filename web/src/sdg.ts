@@ -50,7 +50,21 @@ export const SDG_NAMES: Record<number, string> = {
 
 export const SDG_NUMBERS = Array.from({ length: 17 }, (_, i) => i + 1);
 
-/** Black or white, whichever reads better on the colour (WCAG relative luminance). */
+/** An HSL colour (hue in degrees, saturation and lightness from 0 to 1) as #rrggbb. */
+export function hslHex(hue: number, saturation: number, lightness: number): string {
+  const a = saturation * Math.min(lightness, 1 - lightness);
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12;
+    const value = lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(value * 255).toString(16).padStart(2, "0");
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
+}
+
+/**
+ * Black or white, whichever reads better on the colour (WCAG relative luminance): one of
+ * them is always at least 4.5:1, so text on any colour passes the contrast check.
+ */
 export function textOn(hex: string): string {
   const channel = (i: number) => {
     const c = parseInt(hex.slice(i, i + 2), 16) / 255;

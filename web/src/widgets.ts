@@ -78,9 +78,13 @@ export function linkList(found: { edge: EdgeRecord; other: NodeRecord }[]): HTML
   if (goals.size) rows.push(h("dt", null, "Goals"), h("dd", null, sdgBadges([...goals])));
   const used = new Set<string>();
   for (const [title, matches] of LINK_GROUPS) {
-    const members = found.filter(({ edge, other }) => !used.has(other.id) && matches(edge, other));
+    // Each node once, however many links lead to it, so that the count is of nodes.
+    const members = found.filter(({ edge, other }) => {
+      if (used.has(other.id) || !matches(edge, other)) return false;
+      used.add(other.id);
+      return true;
+    });
     if (!members.length) continue;
-    members.forEach(({ other }) => used.add(other.id));
     rows.push(
       h("dt", null, `${title} (${members.length})`),
       h("dd", null, h("ul", { class: "inline-list" }, members.slice(0, 40).map(({ edge, other }) => h("li", { title: edge.kind.replace(/_/g, " ") }, nodeLink(other)))), members.length > 40 ? h("span", { class: "muted" }, ` and ${members.length - 40} more`) : null),

@@ -8,7 +8,7 @@ import { type Recommendation, formatScore, recommendations, whyThis } from "../e
 import { kindLabel, nodeLink } from "../kinds";
 import type { Params } from "../main";
 import { onLeave } from "../nav";
-import { sdgBadge } from "../sdg";
+import { hslHex, sdgBadge, textOn } from "../sdg";
 import { hubCounts } from "./node";
 
 interface Overlap {
@@ -53,7 +53,8 @@ function sectorApi(id: string, part: string): string {
 function heat(value: number): { background: string; text: string } {
   const t = Math.max(0, Math.min(1, value));
   const light = 97 - t * 67; // 97% (pale) to 30% (deep)
-  return { background: `hsl(210, 70%, ${light}%)`, text: light < 58 ? "#FFFFFF" : "#102030" };
+  // Black or white by the cell's luminance: at least 4.5:1 on every shade (white up to 58% gave 3.2:1).
+  return { background: `hsl(210, 70%, ${light}%)`, text: textOn(hslHex(210, 0.7, light / 100)) };
 }
 
 /** The overlap matrix as a table: rows and columns are sectors, each cell a button. */
