@@ -26,15 +26,17 @@ import numpy.typing as npt
 
 from api.auth import Caller
 from api.marks import Marks
+from api.search import public_distance
 from api.services import Services
-from graph.geo import EARTH_RADIUS_KM
+from graph.geo import EARTH_RADIUS_KM, public_place
 from graph.matching.context import Audience, Degrees, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
 from graph.matching.features import Near, Relation
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import Result, recommend
 from graph.matching.scoring import Mode
-from graph.model import Sdg
+from graph.model import Node, Sdg
+from graph.places import Found
 from graph.similarity import Scored, TextSimilarity
 from graph.texts import node_text
 from graph.visibility import PLACING_EDGES, edge_filter, listable, present_recommended
@@ -212,9 +214,17 @@ class MatchingService:
     # -- a request -------------------------------------------------------------------
 
     def context(
-        self, caller: Caller, seed: str, *, scope: Scope = "global", radius_km: float = 100.0
+        self,
+        caller: Caller,
+        seed: str,
+        *,
+        scope: Scope = "global",
+        radius_km: float = 100.0,
+        origin: Found | None = None,
     ) -> tuple[MatchContext, Near | None]:
-        """The matching context of a caller (and, for ``local``, the circle to stay in)."""
+        """The matching context of a caller (and, for ``local``, the circle to stay in:
+        around the ``origin`` named, or the seed's public place; a country named keeps
+        to the people whose public place is in it)."""
         services = self.services
         audience_name = caller.audience
         with self._lock:
@@ -225,11 +235,17 @@ class MatchingService:
         hidden = services.search.hidden_from(caller)
         near = None
         pool: Collection[str] = people.ids
-        if scope == "local":
-            attrs = graph.nodes[seed]
-            if attrs.get("lat") is None or attrs.get("lon") is None:
-                raise NoPublicPlace(seed)
-            near = Near(float(attrs["lat"]), float(attrs["lon"]), radius_km)
+        if scope == "local" and origin is not None and origin.kind == "country":
+            nodes = graph.nodes
+            pool = frozenset(p for p in people.ids if nodes[p].get("country") == origin.country)
+        elif scope == "local":
+            if origin is not None and origin.lat is not None and origin.lon is not None:
+                near = Near(origin.lat, origin.lon, radius_km)
+            else:
+                attrs = graph.nodes[seed]
+                if attrs.get("lat") is None or attrs.get("lon") is None:
+                    raise NoPublicPlace(seed)
+                near = Near(float(attrs["lat"]), float(attrs["lon"]), radius_km)
             with self._lock:
                 pool = version.within(audience_name, people, near)
         people_ids = people.ids
@@ -260,16 +276,20 @@ class MatchingService:
         limit: int = 10,
         offset: int = 0,
         relation: Relation = "new",
+        origin: Found | None = None,
     ) -> list[dict[str, Any]]:
         """The page of recommendations, each presented with its explanation. For the
-        caller's own person, what they said they are not interested in is left out."""
-        ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km)
+        caller's own person, what they said they are not interested in is left out.
+        Local ones (and any near a named ``origin``) say how far they are in words."""
+        ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km, origin=origin)
         hidden = Marks(self.services.store.engine).hidden(seed) if caller.owns(seed) else ()
         result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near,
                            relation=relation, exclude=hidden)  # fmt: skip
-        return self._present(caller, result)
+        return self._present(caller, result, origin, local=scope == "local")
 
-    def _present(self, caller: Caller, result: Result) -> list[dict[str, Any]]:
+    def _present(
+        self, caller: Caller, result: Result, origin: Found | None = None, *, local: bool = False
+    ) -> list[dict[str, Any]]:
         store = self.services.store
         nodes = store.get_nodes(sorted(ids_to_describe(result.pool, result.items)))
         describe = {}
@@ -279,6 +299,8 @@ class MatchingService:
             describe[node_id] = Described(node_id, node.kind, node.name, number, text)
         if result.pool.seed.id not in nodes:  # deleted since the view saw it: nothing to explain
             return []
+        if origin is None and local:
+            origin = seed_origin(nodes[result.pool.seed.id])
         profiles = self.profiles
         seed_profile = profiles.get(result.pool.seed.id)
         items = []
@@ -289,8 +311,23 @@ class MatchingService:
             sides = (seed_profile, profiles.get(item.id))
             found = explanation(result.pool, item, describe, sides, mode=result.mode)
             shown = present_recommended(recommended, caller)
+            if origin is not None:
+                found["distance"] = public_distance(recommended, origin)
             items.append({"node": shown, "score": round(item.score, 6), "explanation": found})
         return items
+
+
+def seed_origin(node: Node) -> Found | None:
+    """The public place of the node recommendations are for, as a place to measure from."""
+    place = getattr(node, "place", None)
+    if place is None:
+        return None
+    if node.kind == "person":
+        place = public_place(place, node.location_precision)
+    if place.lat is None or place.lon is None:
+        return None
+    country = place.country or ""
+    return Found("town", place.name or "", country, country, None, place.lat, place.lon)
 
 
 _registry_lock = threading.Lock()

@@ -9,6 +9,7 @@ only ever looks among the nodes the caller may find.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +19,9 @@ from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
 from graph.feed import ChangeBatch
 from graph.filters import Near, SearchFilter, matching_ids
-from graph.geo import distance_band
+from graph.geo import distance_band, haversine_km, public_place
 from graph.model import Node
+from graph.places import Found, distance_phrase
 from graph.store import Store
 from graph.texts import node_passages, node_text
 from graph.view import GraphView
@@ -87,13 +89,43 @@ class SearchService:
     # -- queries ---------------------------------------------------------------
 
     def search(
-        self, caller: Caller, text: str, flt: SearchFilter, *, mode: Mode, limit: int, offset: int
+        self,
+        caller: Caller,
+        text: str,
+        flt: SearchFilter,
+        *,
+        mode: Mode,
+        limit: int,
+        offset: int,
+        origin: Found | None = None,
     ) -> Page:
-        """The best ``limit`` hits after ``offset`` among the nodes passing ``flt``."""
+        """The best ``limit`` hits after ``offset`` among the nodes passing ``flt``; with
+        an ``origin`` (a place named), each says how far it is from it in words."""
         allowed, exclude = self._candidates(caller, flt)
         hits = self.index.search(text, offset + limit, mode=mode, allowed=allowed, exclude=exclude)
         total = len(allowed) if allowed is not None else None
-        return Page(self._explain(caller, hits[offset:], text, flt, mode), total, not hits)
+        items = self._explain(caller, hits[offset:], text, flt, mode, origin)
+        return Page(items, total, not hits)
+
+    def nearby(
+        self, caller: Caller, flt: SearchFilter, origin: Found, *, limit: int, offset: int
+    ) -> Page:
+        """Everything passing ``flt`` (which holds the place), nearest first: a search for
+        a place alone ("near Sacramento") has no words to rank by. Distances are from
+        public places; nodes without one come last."""
+        allowed, _ = self._candidates(caller, flt)
+        assert allowed is not None, "a place is always a filter"
+        nodes = self.view.graph.nodes
+
+        def order(node: str) -> tuple[float, str]:
+            lat, lon = nodes[node].get("lat"), nodes[node].get("lon")
+            if lat is None or lon is None or origin.lat is None or origin.lon is None:
+                return math.inf, node
+            return haversine_km(origin.lat, origin.lon, float(lat), float(lon)), node
+
+        ranked = sorted(allowed, key=order)[offset : offset + limit]
+        hits = [Hit(node, 0.0) for node in ranked]
+        return Page(self._explain(caller, hits, None, flt, "place", origin), len(allowed))
 
     def similar(
         self,
@@ -115,7 +147,13 @@ class SearchService:
         return Page(self._explain(caller, hits, None, flt, "dense"), None)
 
     def _explain(
-        self, caller: Caller, hits: list[Hit], text: str | None, flt: SearchFilter, mode: str
+        self,
+        caller: Caller,
+        hits: list[Hit],
+        text: str | None,
+        flt: SearchFilter,
+        mode: str,
+        origin: Found | None = None,
     ) -> list[dict[str, Any]]:
         nodes = self.store.get_nodes(hit.id for hit in hits)
         query_terms = set(terms(text)) if text else set()
@@ -144,9 +182,23 @@ class SearchService:
                     km = flt.near.distance_km(lat, lon)
                     explanation["distance_km"] = round(km)
                     explanation["distance_band"] = distance_band(km)
+            if origin is not None:
+                explanation["distance"] = public_distance(node, origin)
             items.append({"node": present(node, caller), "score": round(hit.score, 6),
                           "explanation": explanation})  # fmt: skip
         return items
+
+
+def public_distance(node: Node, origin: Found) -> str | None:
+    """How far the node is from a named place, in words, from its public place only."""
+    place = getattr(node, "place", None)
+    if place is None:
+        return None
+    if node.kind == "person":
+        return distance_phrase(
+            public_place(place, node.location_precision), str(node.location_precision), origin
+        )
+    return distance_phrase(place, "exact", origin)
 
 
 def _round(value: float | None) -> float | None:

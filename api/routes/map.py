@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
+from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS
 from graph import schema
 from graph.ids import id_pattern
@@ -64,7 +65,7 @@ def map_points(
     kind: Annotated[list[MapKind] | None, Query(max_length=5, description="Node kinds")] = None,
     sector: Annotated[str | None, Query(pattern=id_pattern("sector"), max_length=160)] = None,
     sdg: Annotated[str | None, Query(pattern=r"^sdg:\d{1,2}$")] = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
+    country: CountryQuery = None,
 ) -> JSONResponse:
     """Every node the caller may see in listings, with its public position, filtered."""
     graph = services.view.graph
@@ -83,7 +84,7 @@ def map_points(
         ] if sdg in graph else []  # fmt: skip
         candidates = _linked(graph, [sdg, *targets]).intersection(candidates)
     if country is not None:
-        upper = country.upper()
+        upper = country_code(country)
         candidates = (n for n in candidates if nodes[n]["country"] == upper)
     visible = sorted(n for n in candidates if nodes[n]["kind"] in kinds and allowed(n))
     placed = [n for n in visible if nodes[n]["lat"] is not None and nodes[n]["lon"] is not None]

@@ -13,6 +13,7 @@ from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Unprocessable
 from api.matching import MatchingService, NoPublicPlace, Scope, matching_of
 from api.routes.nodes import findable_node, missing
+from api.routes.placenames import NearQuery, near_place
 from api.schemas import PROBLEMS
 from api.services import Services
 from graph.ids import ID_PATTERN
@@ -105,6 +106,11 @@ class MatchExplanation(BaseModel):
     distance_band: str | None = Field(
         default=None, description="From coarsened places; absent when either is unknown"
     )
+    distance: str | None = Field(
+        default=None,
+        description='Local or near a place named: how far in words ("about 50 km away", '
+        '"in the same region"), from public places, no finer than the person\'s precision',
+    )
 
 
 class Match(BaseModel):
@@ -119,6 +125,7 @@ class CollaboratorsPage(BaseModel):
     relation: str
     scope: str
     radius_km: float | None = None
+    near: dict[str, object] | None = Field(default=None, description="The place named, if any")
     items: list[Match]
     limit: int
     offset: int
@@ -136,6 +143,7 @@ class PeoplePage(BaseModel):
     mode: str
     scope: str
     radius_km: float | None = None
+    near: dict[str, object] | None = Field(default=None, description="The place named, if any")
     items: list[Match]
     limit: int
     offset: int
@@ -180,15 +188,23 @@ def _people_for(
     limit: int,
     offset: int,
     relation: Literal["new", "existing"] | None = None,
+    near: str | None = None,
 ) -> JSONResponse:
-    """People recommended for a person or an initiative (``seed``: its key and id)."""
+    """People recommended for a person or an initiative (``seed``: its key and id).
+    A place named with ``near`` makes the scope local around it."""
     key, seed_id = seed
+    origin = near_place(near)
+    if origin is not None:
+        scope = "local"
+    if origin is not None and origin.kind == "country" and radius_km is not None:
+        reason = "radius_km needs a town, not a whole country"
+        raise Unprocessable(reason, errors=[{"field": "query.radius_km", "reason": reason}])
     radius = _check_scope(scope, radius_km)
     _seed(services, caller, seed_id, f"path.{key}_id")
     try:
         items = _service(request, services).recommend(
             caller, seed_id, "person", mode=mode, scope=scope, radius_km=radius,
-            limit=limit, offset=offset, relation=relation or "new",
+            limit=limit, offset=offset, relation=relation or "new", origin=origin,
         )  # fmt: skip
     except NoPublicPlace as exc:
         raise _no_place(exc.node_id) from None
@@ -197,7 +213,9 @@ def _people_for(
         body["relation"] = relation
     body |= {"scope": scope, "items": items, "limit": limit, "offset": offset}
     if scope == "local":
-        body["radius_km"] = radius
+        body["radius_km"] = None if origin is not None and origin.kind == "country" else radius
+    if origin is not None:
+        body["near"] = origin.as_json()
     return JSONResponse(body)
 
 
@@ -216,6 +234,7 @@ def collaborators(
     limit: LimitQuery = 10,
     offset: OffsetQuery = 0,
     relation: RelationQuery = "new",
+    near: NearQuery = None,
 ) -> JSONResponse:
     """People to work with, each explained: shared goals and sectors, the path that links
     you, matching phrases, offers that meet needs, the sectors they bridge, the distance
@@ -224,7 +243,7 @@ def collaborators(
     discoverable people open to collaborate are recommended."""
     return _people_for(
         request, services, caller, ("person", person_id), mode, scope, radius_km, limit, offset,
-        relation,
+        relation, near,
     )  # fmt: skip
 
 
@@ -262,10 +281,11 @@ def people(
     radius_km: RadiusQuery = None,
     limit: LimitQuery = 10,
     offset: OffsetQuery = 0,
+    near: NearQuery = None,
 ) -> JSONResponse:
     """People whose offers meet the initiative's needs, who care about its goals, or who
     are close to the people on it; each explained. Its own people are left out."""
     return _people_for(
         request, services, caller, ("initiative", initiative_id), mode, scope, radius_km,
-        limit, offset,
+        limit, offset, None, near,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from api.auth import Caller, audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.permissions import may_write_node, require, require_fields
+from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS, Neighborhood, NodePage
 from api.services import Services
 from graph.codec import node_record
@@ -108,7 +109,7 @@ def list_(
     sector: SectorFilter = None,
     sdg: SdgFilter = None,
     community: CommunityFilter = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$", examples=["US"])] = None,
+    country: CountryQuery = None,
     q: Annotated[str | None, Query(max_length=100, description="Prefix of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -120,7 +121,7 @@ def list_(
             "use either offset or cursor",
             errors=[{"field": "query.cursor", "reason": "cannot be combined with offset"}],
         )
-    flt = NodeFilter(_kinds(kind), sector, sdg, community, country, q or None)
+    flt = NodeFilter(_kinds(kind), sector, sdg, community, country_code(country), q or None)
     page = list_nodes(
         services.store, flt, listing_audience(caller), limit=limit, offset=offset, after=cursor
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -19,14 +20,17 @@ from api.routes.nodes import (
     SectorFilter,
     findable_node,
 )
+from api.routes.placenames import CountryQuery, NearQuery, country_code, near_place
 from api.schemas import PROBLEMS
 from graph.filters import Near, SearchFilter
 from graph.ids import ID_PATTERN
 from graph.model import Node
+from graph.places import Found, gazetteer
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=PROBLEMS, dependencies=[ReadVersion])
 
 NO_GOOD_MATCH = "no good match"
+DEFAULT_NEAR_KM = 100.0
 ExampleId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=160)]
 
 
@@ -56,6 +60,11 @@ class Explanation(BaseModel):
         default=None, description="From the given point, using coarsened places only"
     )
     distance_band: str | None = None
+    distance: str | None = Field(
+        default=None,
+        description='With a place named (near=, "near Sacramento"): how far in words, from '
+        "the public place and no finer than the person's precision",
+    )
 
 
 class SearchHit(BaseModel):
@@ -77,6 +86,11 @@ class TextSearchPage(SearchPage):
         "filters matches the query (random letters, words no text uses); items is then empty"
     )
     message: str | None = Field(description='"no good match" when no_good_match is true, else null')
+    words: str = Field(description="The words searched: q without the place named at its end")
+    near: dict[str, object] | None = Field(
+        default=None,
+        description="The place searched near (as GET /v1/places gives it, with radius_km)",
+    )
 
 
 def search_filter(
@@ -114,7 +128,8 @@ def search(
     sector: SectorFilter = None,
     sdg: SdgFilter = None,
     community: CommunityFilter = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    country: CountryQuery = None,
+    near: NearQuery = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float | None, Query(gt=0, le=20_000)] = None,
@@ -123,9 +138,32 @@ def search(
     offset: Annotated[int, Query(ge=0, le=1_000)] = 0,
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
 ) -> JSONResponse:
-    """The best matches among the nodes that pass every filter, each explained."""
-    flt = search_filter(kind, sector, sdg, community, country, lat, lon, radius_km, active)
-    page = services.search.search(caller, q, flt, mode=mode, limit=limit, offset=offset)
+    """The best matches among the nodes that pass every filter, each explained.
+
+    A place can be named with ``near=`` or at the end of ``q`` ("food bank near
+    Sacramento", "youth in Davis, CA"): it is taken out of the words searched and keeps
+    results within ``radius_km`` (default 100) of a town, or in a country; each result
+    then says how far it is in words. ``q`` that is only a place lists what is nearest."""
+    code = country_code(country)
+    origin = near_place(near)
+    words = q.strip()
+    if origin is None:
+        words, origin = gazetteer().split_query(words)
+    radius = None
+    if origin is not None:
+        code, radius = _place_filter(origin, code, lat, lon, radius_km)
+        radius_km = None  # the circle is the place's, below
+    flt = search_filter(kind, sector, sdg, community, code, lat, lon, radius_km, active)
+    if origin is not None and origin.lat is not None and origin.lon is not None and radius:
+        flt = replace(flt, near=Near(origin.lat, origin.lon, radius))
+    if words:
+        page = services.search.search(
+            caller, words, flt, mode=mode, limit=limit, offset=offset, origin=origin
+        )
+    else:
+        assert origin is not None  # q has at least one character: words or a place
+        page = services.search.nearby(caller, flt, origin, limit=limit, offset=offset)
+    shown = None if origin is None else origin.as_json() | {"radius_km": radius}
     return JSONResponse(
         {
             "items": page.items,
@@ -134,8 +172,29 @@ def search(
             "offset": offset,
             "no_good_match": page.no_good_match,
             "message": NO_GOOD_MATCH if page.no_good_match else None,
+            "words": words,
+            "near": shown,
         }
     )
+
+
+def _place_filter(
+    origin: Found, code: str | None, lat: float | None, lon: float | None, radius_km: float | None
+) -> tuple[str | None, float | None]:
+    """(country, radius) for a named place: a town is a circle, a country is
+    the country filter. Coordinates given as well are a contradiction, told on near."""
+    if lat is not None or lon is not None:
+        reason = "give a place by name or by lat and lon, not both"
+        raise Unprocessable(reason, errors=[{"field": "query.near", "reason": reason}])
+    if origin.kind == "country":
+        if radius_km is not None:
+            reason = "radius_km needs a town, not a whole country"
+            raise Unprocessable(reason, errors=[{"field": "query.radius_km", "reason": reason}])
+        if code is not None and code != origin.country:
+            reason = f"{origin.name} is not in the country given"
+            raise Unprocessable(reason, errors=[{"field": "query.country", "reason": reason}])
+        return origin.country, None
+    return code, DEFAULT_NEAR_KM if radius_km is None else radius_km
 
 
 @router.get(
@@ -150,7 +209,7 @@ def similar(
     sector: SectorFilter = None,
     sdg: SdgFilter = None,
     community: CommunityFilter = None,
-    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    country: CountryQuery = None,
     like: Annotated[
         list[ExampleId] | None, Query(description="More like these too", max_length=20)
     ] = None,
@@ -175,7 +234,7 @@ def similar(
         if example not in search.index:
             detail = f"no indexed text for '{example}'"
             raise NotFound(detail, errors=[{"field": field, "reason": detail}])
-    flt = search_filter(kind, sector, sdg, community, country, None, None, None, None)
+    flt = search_filter(kind, sector, sdg, community, country_code(country), None, None, None, None)
     page = search.similar(
         caller, node_id, flt, limit=limit,
         mmr_lambda=None if diversity is None else 1 - diversity,
