@@ -22,6 +22,7 @@ from tests.api import (
     policy_loose,
     policy_matches,
     policy_matching,
+    policy_places,
     policy_social,
     policy_web,
 )
@@ -57,6 +58,7 @@ AREAS = (
     policy_matches,
     policy_drafts,
     policy_loose,
+    policy_places,
 )
 # POST routes that write nothing (a body too large for a query string)
 READS_BY_POST = {"/v1/tags/suggest"}.union(*(area.READS_BY_POST for area in AREAS))
