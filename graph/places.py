@@ -122,17 +122,17 @@ class Gazetteer:
 
     def find(self, text: str) -> Found | None:
         """The place a name means: "Sacramento" (the biggest of that name), "Sacramento,
-        California", "Sacramento, BR", "Davis, United States", or a country ("Mexico")."""
+        California", "Sacramento, BR", "Davis, United States", a label as
+        :meth:`suggest` gives it, or a country ("Mexico")."""
         name, _, qualifier = text.partition(",")
         key = fold(name)
         if not key:
             return None
         indices = self._by_name.get(key, [])
-        wanted = fold(qualifier)
-        if wanted:
-            code = self.country_code(qualifier)
+        parts = [(fold(p), self.country_code(p)) for p in qualifier.split(",") if fold(p)]
+        if parts:  # "Sacramento, California, United States": every part must hold
             for index in indices:
-                if self._in(self.towns[index], wanted, code):
+                if all(self._in(self.towns[index], wanted, code) for wanted, code in parts):
                     return self.towns[index]
             return None
         code = self.country_code(name)

@@ -20,6 +20,10 @@ def test_names_are_found_biggest_first_and_by_region_or_country() -> None:
     brazil = g.find("sacramento, BR")
     assert brazil is not None and brazil.country == "BR"
     assert g.find("Sacramento, Peru") is None
+    assert g.find("Sacramento, California, United States") == SACRAMENTO
+    assert g.find("Sacramento, Texas, United States") is None
+    for suggested in g.suggest("Dav"):  # every label suggested finds its place again
+        assert g.find(suggested.label) == suggested
     davis = g.find("Davis, CA")
     assert davis is not None and davis.admin == "California"
     assert g.find("São Paulo") == g.find("sao paulo")

@@ -22,6 +22,7 @@ interface Hit {
     filters: Record<string, unknown>;
     distance_km?: number | null;
     distance_band?: string | null;
+    distance?: string | null;
   };
 }
 
@@ -31,9 +32,43 @@ interface PathAnswer {
 }
 
 const PAGE_SIZE = 10;
-const FILTERS = ["kind", "sector", "sdg", "community", "country", "lat", "lon", "radius_km"] as const;
+const FILTERS = ["kind", "sector", "sdg", "community", "country", "near", "lat", "lon", "radius_km"] as const;
 const SEARCHABLE_KINDS = ["person", "initiative", "organization", "community", "wisdom_entry", "event", "council", "sdg_target"];
 const RADII = [10, 50, 200, 1000, 5000];
+
+/** A place as the server understood it (GET /v1/places, and "near" of a search). */
+interface NearPlace {
+  kind: "town" | "country";
+  name: string;
+  label: string;
+  radius_km?: number | null;
+}
+
+const PLACE_IN_WORDS = /(^|\s)(near|in|around|close to)\s+\S/i;
+
+/** "Near (town or country)": suggestions from the offline gazetteer as one types. */
+function placeField(value: string | null): HTMLElement {
+  const list = h("datalist", { id: "place-suggestions" });
+  const input = h("input", { name: "near", list: "place-suggestions", autocomplete: "off", maxlength: 120, value: value ?? "", placeholder: "e.g. Sacramento" });
+  let timer: number | undefined;
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    const text = input.value.trim();
+    if (text.length < 2) return;
+    timer = window.setTimeout(() => {
+      get<{ items: NearPlace[] }>("/v1/places", { q: text, limit: 8 }).then(
+        (found) => replace(list, found.items.map((p) => h("option", { value: p.label }))),
+        () => undefined,
+      );
+    }, 200);
+  });
+  return h("div", null, field("Near (town or country)", input, "a town or a country, by name"), list);
+}
+
+function nearLine(near: NearPlace): HTMLElement {
+  const where = near.kind === "country" ? `in ${near.label}` : `within ${near.radius_km ?? 100} km of ${near.label}`;
+  return h("p", { class: "near-line", role: "status" }, `Showing what is ${where}.`);
+}
 
 function select(name: string, options: [string, string][], value: string | null): HTMLSelectElement {
   const el = h("select", { name }, options.map(([v, label]) => h("option", { value: v }, label)));
@@ -100,19 +135,19 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
   return h(
     "li",
     { class: "hit", "data-id": hit.node.id },
-    h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", h("strong", null, nodeLink(hit.node)), h("span", { class: "score", title: "score" }, formatScore(hit.score))),
+    h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", h("strong", null, nodeLink(hit.node)), e.mode === "place" ? null : h("span", { class: "score", title: "score" }, formatScore(hit.score))),
     passage ? h("p", { class: "passage" }, h("span", { class: "muted" }, `${passage.field}: `), highlight(passage.text, terms)) : null,
     h(
       "ul",
       { class: "reasons" },
       terms.length
         ? h("li", { class: "reason-terms" }, h("span", { class: "reason-label" }, "Matched words: "), terms.map((t) => h("mark", null, t)), e.fields?.length ? h("span", { class: "muted" }, ` in ${e.fields.join(", ")}`) : null)
-        : h("li", { class: "reason-terms" }, h("span", { class: "muted" }, "Found by meaning (no words in common).")),
-      e.distance_band ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Distance: "), e.distance_band) : null,
+        : e.mode === "place" ? null : h("li", { class: "reason-terms" }, h("span", { class: "muted" }, "Found by meaning (no words in common).")),
+      e.distance ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Where: "), e.distance) : e.distance_band ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Distance: "), e.distance_band) : null,
       h("li", null, goals),
       h("li", null, pathSlot),
     ),
-    whyThis(searchScores(hit), hit.score),
+    e.mode === "place" ? null : whyThis(searchScores(hit), hit.score), // listed by distance alone: no score to explain
   );
 }
 
@@ -166,12 +201,13 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
         field("Sector", sectorSelect),
         field("Goal (SDG)", select("sdg", [["", "any goal"], ...SDG_NUMBERS.map((n): [string, string] => [`sdg:${n}`, `${n}. ${SDG_NAMES[n]}`])], given.get("sdg"))),
         field("Community", communitySelect),
-        field("Country", h("input", { name: "country", maxlength: 2, pattern: "[A-Za-z]{2}", autocomplete: "country", value: given.get("country") ?? "", size: 3 }), "two letters, e.g. US"),
+        field("Country", h("input", { name: "country", maxlength: 60, autocomplete: "country-name", value: given.get("country") ?? "" }), "its name, e.g. Mexico"),
       ),
       h(
         "fieldset",
         { class: "near" },
         h("legend", null, "Near me"),
+        placeField(given.get("near")),
         h("div", { class: "filter-grid" }, field("Latitude", lat), field("Longitude", lon), field("Radius", radius)),
         h("p", null, locate, " ", locateStatus),
       ),
@@ -187,6 +223,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
     if (!next.get("radius_km")) {
       next.delete("lat");
+      next.delete("lon");
+    }
+    if (next.get("near")) {
+      next.delete("lat"); // a place by name, not by numbers
       next.delete("lon");
     }
     navigate(`/?${next.toString()}`);
@@ -238,10 +278,11 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     delete params.lat;
     delete params.lon;
   }
+  if (params.radius_km && !params.lat && !params.near && !PLACE_IN_WORDS.test(q)) delete params.radius_km;
   replace(results, h("p", { class: "loading" }, "Searching…"));
-  let page: Page<Hit> & { no_good_match?: boolean };
+  let page: Page<Hit> & { no_good_match?: boolean; near?: NearPlace | null };
   try {
-    page = await get<Page<Hit> & { no_good_match?: boolean }>("/v1/search", params);
+    page = await get<Page<Hit> & { no_good_match?: boolean; near?: NearPlace | null }>("/v1/search", params);
   } catch (error) {
     replace(results, failure(error, "Search"));
     await Promise.allSettled(tasks);
@@ -268,6 +309,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   tasks.push(sharedGoals);
 
   const summary: Child[] = [];
+  if (page.near) summary.push(nearLine(page.near));
   if (page.items.length === 0 && page.no_good_match) {
     summary.push(notice("info", "No good match for these words: nothing here is about them. Check the spelling, or say it in other words."));
   } else if (page.items.length === 0) {
