@@ -24,6 +24,7 @@ from tests.web.conftest import (
     screenshot,
     unexpected_errors,
 )
+from tests.web.test_loose_ends import _axe
 
 pytestmark = pytest.mark.slow
 
@@ -250,5 +251,31 @@ def test_the_graph_on_a_phone(site: Site, browser: Browser) -> None:
         assert box is not None and box["width"] <= 390 and box["height"] >= 300
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
         screenshot(page, "graph-explorer-phone")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_grown_graph_passes_the_accessibility_check(
+    site: Site, browser: Browser, width: int
+) -> None:
+    """axe-core (WCAG 2.1 A/AA) on the explorer after an expansion, a search and a hide:
+    the states the page walker of test_loose_ends.py does not reach."""
+    context = browser.new_context(
+        base_url=site.url, viewport={"width": width, "height": 900}, bypass_csp=True
+    )
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        start(page, HUB)
+        page.locator("details.graph-nodes > summary").evaluate("s => s.parentElement.open = true")
+        expand_from_list(page, next(i for i in list_ids(page) if i != HUB))
+        page.get_by_label("Find in the graph").fill(site.demo.nodes[HUB]["name"][:3])
+        page.locator(".graph-list li").last.focus()
+        page.keyboard.press("Delete")
+        expect(page.locator(".graph-hidden")).to_contain_text("hidden")
+        violations, contrast_checked = _axe(page)
+        assert contrast_checked > 5
+        assert violations == [], sorted({v["id"] for v in violations})
     finally:
         context.close()
