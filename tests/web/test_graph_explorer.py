@@ -168,6 +168,7 @@ def test_search_highlights_and_centres_a_node(site: Site, watched: Watched) -> N
     assert box is not None
     middle_x = (found["label"]["x1"] + found["label"]["x2"]) / 2
     assert box["width"] * 0.2 < middle_x < box["width"] * 0.8
+    screenshot(page, "graph-explorer-search")
     page.get_by_label("Find in the graph").fill("zzqx no such name")
     expect(page.locator(".graph-found")).to_contain_text("No node shown")
     assert unexpected_errors(watched.errors) == []
