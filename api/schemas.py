@@ -27,9 +27,23 @@ class EdgePage(BaseModel):
     offset: int
 
 
+class Joining(BaseModel):
+    """A stored edge, as its two ends and kind."""
+
+    source: str
+    kind: str
+    target: str
+
+
 class Neighbor(BaseModel):
     distance: int = Field(ge=1)
     node: Node
+    links: int | None = Field(
+        None, description="With order=links: how many nodes the caller may find it linked to"
+    )
+    edges: list[Joining] | None = Field(
+        None, description="With order=links, at distance 1: the edges joining it to the node"
+    )
 
 
 class Neighborhood(BaseModel):

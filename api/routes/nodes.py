@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import networkx as nx
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
@@ -21,7 +22,8 @@ from graph.ids import ID_PATTERN, id_pattern, kind_of
 from graph.interchange import parse_record
 from graph.listing import NodeFilter, list_nodes
 from graph.model import Node, NodeKind
-from graph.queries import k_hop
+from graph.queries import EdgeFilter, k_hop
+from graph.queries import neighbors as links_of
 from graph.store import Deletion
 from graph.visibility import edge_filter, listing_audience, may_see_node, node_filter, present
 
@@ -242,29 +244,71 @@ def neighbors(
     depth: Annotated[int, Query(ge=1, le=3)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    order: Annotated[
+        Literal["id", "links"],
+        Query(description="Within each distance: by id, or the most connected first"),
+    ] = "id",
 ) -> JSONResponse:
-    """Nodes within `depth` hops (edges in either direction), nearest first, then by id."""
+    """Nodes within `depth` hops (edges in either direction), nearest first, then by id.
+
+    With `order=links` each distance lists its most connected nodes first (a graph
+    explorer shows a hub's 25 best-linked neighbours, not its first 25 by name), and every
+    item carries `links`, its number of linked nodes, and at distance 1 `edges`, the
+    edges joining it to `node`. Both count only what the caller may find, so a count
+    never betrays a hidden person.
+    """
     findable_node(services, caller, node_id)
     graph = services.view.graph
     if node_id not in graph:
         raise missing(node_id, "path.node_id")
+    allow, allow_edge = node_filter(caller, graph), edge_filter(caller, graph)
     found = k_hop(
         graph,
         node_id,
         depth=depth,
         node_kinds=_kinds(kind),
-        allow=node_filter(caller, graph),
-        allow_edge=edge_filter(caller, graph),
+        allow=allow,
+        allow_edge=allow_edge,
     )
-    ordered = sorted(found.items(), key=lambda item: (item[1], item[0]))
+    links: dict[str, int] = {}
+    if order == "links":
+        links = {
+            other: len(links_of(graph, other, allow=allow, allow_edge=allow_edge))
+            for other in found
+        }
+    ordered = sorted(found.items(), key=lambda item: (item[1], -links.get(item[0], 0), item[0]))
     window = ordered[offset : offset + limit]
     nodes = services.store.get_nodes(node for node, _ in window)
-    items = [
-        {"distance": distance, "node": present(nodes[node], caller)}
-        for node, distance in window
-        if node in nodes
-    ]
+    joining = _joining(graph, node_id, allow_edge) if order == "links" else {}
+    items: list[dict[str, Any]] = []
+    for other, distance in window:
+        if other not in nodes:
+            continue
+        item: dict[str, Any] = {"distance": distance, "node": present(nodes[other], caller)}
+        if order == "links":
+            item["links"] = links[other]
+            if distance == 1:
+                item["edges"] = joining.get(other, [])
+        items.append(item)
     return JSONResponse(
         {"node": node_id, "depth": depth, "items": items, "total": len(ordered),
          "limit": limit, "offset": offset}
     )  # fmt: skip
+
+
+def _joining(
+    graph: nx.MultiDiGraph, node_id: str, allow_edge: EdgeFilter
+) -> dict[str, list[dict[str, str]]]:
+    """The allowed edges between `node_id` and each neighbour, as {source, kind, target}."""
+    joined: dict[str, list[dict[str, str]]] = {}
+    for _, target, kind in graph.out_edges(node_id, keys=True):
+        if allow_edge(node_id, kind, target):
+            joined.setdefault(target, []).append(
+                {"source": node_id, "kind": kind, "target": target}
+            )
+    for source, _, kind in graph.in_edges(node_id, keys=True):
+        if allow_edge(source, kind, node_id):
+            joined.setdefault(source, []).append(
+                {"source": source, "kind": kind, "target": node_id}
+            )
+    return joined

@@ -427,7 +427,7 @@ def test_the_graph_explorer_grows_when_a_node_is_expanded(site: Site, watched: W
     before = shown.count()
     assert before > 1
     # Expanding from the list (the keyboard's way in) adds that node's neighbours.
-    expand = page.locator(".graph-list li button").first
+    expand = page.locator(".graph-list li button.expand").first
     expand.focus()
     page.keyboard.press("Enter")
     expect(page.locator(".graph-status")).to_contain_text("Added")
