@@ -13,6 +13,7 @@ strength. Screenshots go to var/artifacts/screenshots/plain-words-*.png.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.web.conftest import (
     PAGE_TIMEOUT_MS,
+    SCREENSHOTS,
     Site,
     open_page,
     screenshot,
@@ -84,8 +86,13 @@ class Reader:
     findings: list[Finding] = field(default_factory=list)
     walked: list[str] = field(default_factory=list)
 
-    def read(self, page: Page, name: str, path: str) -> str:
+    def read(
+        self, page: Page, name: str, path: str, act: Callable[[Page], None] | None = None
+    ) -> str:
+        """Read a page (after ``act``, a form sent for example), every tab and "Why this?"."""
         open_page(page, path)
+        if act is not None:
+            act(page)
         self.walked.append(name)
         texts = [self._visible(page)]
         tabs = page.locator("main [role=tab]")
@@ -97,6 +104,9 @@ class Reader:
             )
             texts.append(self._visible(page))
         screenshot(page, f"plain-words-{name}")
+        first = page.locator("main :is(.rec, .hit) >> visible=true").first
+        if first.count():  # one result close up, to read as a volunteer would
+            first.screenshot(path=str(SCREENSHOTS / f"plain-words-{name}-first.png"))
         text = "\n".join(texts)
         self.check(name, text, page.locator("main").evaluate(LEAVES))
         return text
@@ -154,6 +164,13 @@ def anonymous_pages(site: Site) -> dict[str, str]:
     }
 
 
+def _learn(page: Page) -> None:
+    """A community asks who faced its issues: the answers are explained too."""
+    page.get_by_role("button", name="Find who faced them").click()
+    page.get_by_role("heading", name="Communities that faced these issues").wait_for()
+    page.wait_for_function("() => !document.querySelector('main .loading')")
+
+
 SIGNED_IN_PAGES = {
     "me": "/me",
     "matches": "/matches",
@@ -171,6 +188,8 @@ def test_every_page_speaks_plain_words(site: Site, browser: Browser) -> None:
         page = anonymous.new_page()
         for name, path in anonymous_pages(site).items():
             reader.read(page, name, path)
+        community = anonymous_pages(site)["community"]
+        reader.read(page, "community-learning", community, _learn)
     finally:
         anonymous.close()
     member = someone(site, "Wren Words")
@@ -183,7 +202,7 @@ def test_every_page_speaks_plain_words(site: Site, browser: Browser) -> None:
             reader.read(page, name, path)
     finally:
         signed.close()
-    assert len(reader.walked) == len(anonymous_pages(site)) + len(SIGNED_IN_PAGES)
+    assert len(reader.walked) == len(anonymous_pages(site)) + 1 + len(SIGNED_IN_PAGES)
     assert not reader.findings, reader.report()
 
 
@@ -198,7 +217,7 @@ def test_search_results_show_words_as_typed_and_strength_in_words(
         hits = page.locator("main .hit")
         assert hits.count() > 0
         typed = set(QUERY.split())
-        marked = page.locator("main .hit .reason-terms mark").all_inner_texts()
+        marked = page.locator("main .hit .summary mark").all_inner_texts()
         assert marked, "no result names the words that matched"
         assert {m.lower() for m in marked} <= typed, f"stems or other words shown: {marked}"
         strengths = page.locator("main .hit .strength").all_inner_texts()

@@ -87,9 +87,16 @@ export function strengthOf(evidence: Evidence): { key: string; label: string } {
 /** The strength as words, with what it counted in its tooltip. */
 export function strengthTag(evidence: Evidence): HTMLElement {
   const { key, label } = strengthOf(evidence);
+  return h("span", { class: `strength strength-${key}`, title: strengthSentence(evidence) }, label);
+}
+
+/** Why the strength is what it is, in a sentence: "Good match, because of: ...". */
+export function strengthSentence(evidence: Evidence): string {
+  const { label } = strengthOf(evidence);
   const said = EVIDENCE_WORDS.filter(([name]) => evidence[name]).map(([, words]) => words);
-  const title = said.length ? `Because of: ${said.join(", ")}` : "Few reasons in common";
-  return h("span", { class: `strength strength-${key}`, title }, label);
+  if (!said.length) return `${label}: none of the reasons the app looks for is clear here.`;
+  const listed = said.length === 1 ? said[0] : `${said.slice(0, -1).join(", ")} and ${said[said.length - 1]}`;
+  return `${label}, because of ${listed}.`;
 }
 
 const EVIDENCE_WORDS: [keyof Evidence, string][] = [
@@ -372,7 +379,7 @@ export function recommendation(item: Recommendation): HTMLElement {
     h("div", { class: "rec-head" }, head, strengthTag(evidenceOf(explanation))),
     explanation?.summary ? h("p", { class: "summary" }, explanation.summary) : null,
     reasons(explanation),
-    whyThis(explanation?.components, item.score),
+    whyThis(explanation?.components, item.score, [strengthSentence(evidenceOf(explanation))]),
   );
 }
 

@@ -4,7 +4,7 @@
 
 import { type NodeRecord, type Page, type EdgeRecord, communities, get, post, sectors } from "../api";
 import { type Child, failure, field, h, highlight, notice, plural, replace } from "../dom";
-import { type Evidence, distanceWords, namedLink, pathFromApi, pathView, strengthTag, whyThis } from "../explain";
+import { type Evidence, distanceWords, namedLink, pathFromApi, pathView, strengthSentence, strengthTag, whyThis } from "../explain";
 import { KIND_LABELS, kindTag, nodeLink } from "../kinds";
 import type { Params } from "../main";
 import { navigate } from "../nav";
@@ -83,18 +83,21 @@ function listed(items: string[]): string {
   return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
 }
 
-const CLOSEST = 10;
+const CLOSEST = 5;
 
 /** The sentence a hit leads with: what it has in common with the search, in words. */
-function hitSentence(hit: Hit, terms: string[], close: boolean): string {
+function hitSentence(hit: Hit, terms: string[], close: boolean): Child[] {
   const e = hit.explanation;
   const where = [...new Set((e.fields ?? []).map((f) => FIELD_WORDS[f]).filter(Boolean))].slice(0, 3);
-  const parts: string[] = [];
-  if (terms.length) parts.push(`Mentions ${listed(terms.map((t) => `“${t}”`))}${where.length ? ` in ${listed(where)}` : ""}`);
-  if (close) parts.push(`${parts.length ? "is " : "Is "}among the ${CLOSEST} closest in meaning to your search`);
-  if (!parts.length) parts.push("Close in meaning to your search, with no words in common");
-  if (e.distance_band) parts.push(distanceWords(e.distance_band).toLowerCase() + " of the place you gave");
-  return `${parts.join(parts.length > 2 ? "; " : ", and ")}.`;
+  const parts: Child[][] = [];
+  if (terms.length) {
+    const marks: Child[] = terms.map((t, i) => [i ? (i === terms.length - 1 ? " and " : ", ") : null, h("mark", null, t)]);
+    parts.push([terms.length === 1 ? "Holds the word " : "Holds the words ", marks, where.length ? ` of your search in ${listed(where)}` : " of your search"]);
+  }
+  if (close) parts.push([`${parts.length ? "is" : "Is"} among the ${CLOSEST} closest in meaning to your search`]);
+  if (!parts.length) parts.push(["Close in meaning to your search, with none of its words"]);
+  if (e.distance_band) parts.push([`${distanceWords(e.distance_band).toLowerCase()} of the place you gave`]);
+  return [parts.map((p, i) => [i ? (i === parts.length - 1 ? ", and " : ", ") : null, p]), "."];
 }
 
 function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGoals: Promise<Set<number>>, tasks: Promise<unknown>[]): HTMLElement {
@@ -108,6 +111,7 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
     near: typeof e.distance_band === "string" && ["within 10 km", "within 50 km", "within 200 km"].includes(e.distance_band),
   };
   const strength = h("span", { class: "strength-slot" }, strengthTag(evidence));
+  const strengthSaid = h("span", null, strengthSentence(evidence));
   const goals = h("span", { class: "hit-goals", "aria-busy": "true" });
   const pathSlot = h("div", { class: "hit-path" });
   tasks.push(
@@ -120,6 +124,7 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
           if (common.size) {
             evidence.goals = true;
             replace(strength, strengthTag(evidence));
+            strengthSaid.textContent = strengthSentence(evidence);
           }
         } else replace(goals);
       },
@@ -142,16 +147,16 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
     "li",
     { class: "hit", "data-id": hit.node.id },
     h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", namedLink(hit.node), strength),
-    h("p", { class: "summary" }, hitSentence(hit, terms, close)),
+    h("p", { class: "summary reason-terms" }, hitSentence(hit, terms, close)),
     passage && passage.field !== "name" ? h("p", { class: "passage" }, "“", highlight(passage.text, terms), "”") : null,
     h(
       "ul",
       { class: "reasons" },
-      terms.length ? h("li", { class: "reason-terms" }, terms.length === 1 ? "Word of your search found here: " : "Words of your search found here: ", terms.map((t) => h("mark", null, t))) : null,
       h("li", null, goals),
       h("li", null, pathSlot),
     ),
     whyThis(undefined, undefined, [
+      strengthSaid,
       terms.length ? `It has ${terms.length === 1 ? "a word" : `${terms.length} words`} of your search.` : "It has none of the words of your search: it was found by meaning.",
       close ? `It is among the ${CLOSEST} results closest in meaning to your search.` : terms.length ? "Other results are closer in meaning; it is here for its words." : "",
       e.distance_band ? `${distanceWords(e.distance_band)} of the place you gave.` : "",
