@@ -59,10 +59,11 @@ FIELD_LABELS = (
     "complement", "proximity", "diversity", "components",
 )  # fmt: skip
 FIELD_LABEL = re.compile(r"(?:^|[\s(])(" + "|".join(FIELD_LABELS) + r"):", re.MULTILINE)
-LANGUAGE_CODES = frozenset(
-    "ar bn zh nl en fa fr de el ha he hi id it ja ko ms pl pt pa ro ru es sw sv tl ta th "
-    "tr uk ur vi yo zu".split()
-)
+LANGUAGE_CODES = frozenset({
+    "ar", "bn", "zh", "nl", "en", "fa", "fr", "de", "el", "ha", "he", "hi", "id", "it", "ja",
+    "ko", "ms", "pl", "pt", "pa", "ro", "ru", "es", "sw", "sv", "tl", "ta", "th", "tr", "uk",
+    "ur", "vi", "yo", "zu",
+})  # fmt: skip
 BARE_NUMBER = re.compile(r"^\s*-?\d+(?:\.\d+)?\s*$")
 
 # Every element with no element inside it, as shown: a language code alone is one.
@@ -113,7 +114,7 @@ class Reader:
 
     @staticmethod
     def _visible(page: Page) -> str:
-        page.evaluate("document.querySelectorAll('main details').forEach((d) => { d.open = true; })")
+        page.evaluate("document.querySelectorAll('main details').forEach((d) => d.open = true)")
         return page.locator("main").inner_text()
 
     def check(self, name: str, text: str, leaves: list[str]) -> None:
@@ -255,3 +256,31 @@ def test_the_checks_catch_what_the_issue_found() -> None:
         ["English", "Spanish"],
     )
     assert not plain.findings, plain.report()
+
+
+STRENGTH_WORDS = {"Strong match", "Good match", "Some overlap", "Loosely related"}
+
+
+def test_recommendations_show_strength_in_words_and_shares_that_add_up(
+    site: Site, browser: Browser
+) -> None:
+    """On a person's page every recommendation says its strength on the one scale, and
+    each "Why this?" table's shares add up to 100%."""
+    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        open_page(page, anonymous_pages(site)["person"])
+        recs = page.locator("main .rec")
+        assert recs.count() > 0
+        strengths = page.locator("main .rec .strength").all_text_contents()
+        assert len(strengths) == recs.count()
+        assert set(strengths) <= STRENGTH_WORDS, strengths
+        tables = page.locator("main table.components")
+        assert tables.count() > 0
+        for at in range(tables.count()):
+            cells = tables.nth(at).locator("td.num").all_text_contents()
+            assert all(c.endswith("%") for c in cells), cells
+            assert sum(int(c.rstrip("%")) for c in cells) == 100, cells
+    finally:
+        context.close()

@@ -90,13 +90,13 @@ export function strengthTag(evidence: Evidence): HTMLElement {
   return h("span", { class: `strength strength-${key}`, title: strengthSentence(evidence) }, label);
 }
 
-/** Why the strength is what it is, in a sentence: "Good match, because of: ...". */
+/** Why the strength is what it is, in a sentence: "Good match: words in common and ...". */
 export function strengthSentence(evidence: Evidence): string {
   const { label } = strengthOf(evidence);
   const said = EVIDENCE_WORDS.filter(([name]) => evidence[name]).map(([, words]) => words);
   if (!said.length) return `${label}: none of the reasons the app looks for is clear here.`;
   const listed = said.length === 1 ? said[0] : `${said.slice(0, -1).join(", ")} and ${said[said.length - 1]}`;
-  return `${label}, because of ${listed}.`;
+  return `${label}: ${listed}.`;
 }
 
 const EVIDENCE_WORDS: [keyof Evidence, string][] = [
@@ -122,7 +122,7 @@ export function evidenceOf(explanation: Explanation | undefined): Evidence {
   if (!explanation) return {};
   const list = (value: unknown) => (Array.isArray(value) ? value.length > 0 : Boolean(value));
   return {
-    goals: list(explanation.shared_sdgs) || list(explanation.shared_sectors) || list(explanation.shared_communities),
+    goals: list(explanation.shared_sdgs) || list(explanation.shared_sectors) || list(explanation.shared_communities) || list(explanation.sdgs) || list(explanation.sectors),
     network: (explanation.path?.length ?? 0) >= 3,
     offers: list(explanation.offer_need),
     words: Boolean(explanation.phrases?.yours?.length || explanation.phrases?.theirs?.length) || list(explanation.matched_terms),
@@ -153,6 +153,9 @@ const PART_NAMES: Record<string, string> = {
   activity: "Recently active",
   bridging: "Brings another sector",
   overlap: "Overlap",
+  issues: "Issues like yours",
+  place: "In your campaign or a similar community",
+  link: "Linked to the campaign",
   shortfall: "Fewer than expected",
 };
 
@@ -361,7 +364,7 @@ export function whoLine(node: NodeRecord): string | null {
 /** A node's name, linked, with what tells it apart from a namesake. */
 export function namedLink(node: NodeRecord): Child[] {
   const who = whoLine(node);
-  return [h("strong", null, nodeLink(node)), who ? h("span", { class: "who muted" }, `, ${who}`) : null];
+  return [h("span", { class: "named" }, h("strong", null, nodeLink(node)), who ? h("span", { class: "who muted" }, `, ${who}`) : null)];
 }
 
 /** One recommended node with its reasons; `pair` items show both sides. */
