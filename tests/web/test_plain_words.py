@@ -105,6 +105,8 @@ class Reader:
             )
             texts.append(self._visible(page))
         screenshot(page, f"plain-words-{name}")
+        page.evaluate("window.scrollTo(0, 0)")  # the first screen, as a visitor sees it
+        page.screenshot(path=str(SCREENSHOTS / f"plain-words-{name}-top.png"))
         first = page.locator("main :is(.rec, .hit) >> visible=true").first
         if first.count():  # one result close up, to read as a volunteer would
             first.screenshot(path=str(SCREENSHOTS / f"plain-words-{name}-first.png"))

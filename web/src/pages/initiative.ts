@@ -36,7 +36,8 @@ export async function renderNodeBody(main: HTMLElement, item: NodeRecord, factFi
   const about = h("section", { class: "card", "aria-label": "About" });
   const text = item.description ?? item.summary ?? item.title;
   if (typeof text === "string") about.appendChild(h("p", { class: "bio" }, text));
-  const shown = facts(item, factFields);
+  // A fact that only repeats the text above (a goal's title) is not said twice.
+  const shown = facts(item, factFields.filter(([name]) => item[name] !== text));
   if (shown) about.appendChild(shown);
   if (typeof item.website === "string" && /^https?:\/\//.test(item.website)) {
     about.appendChild(h("p", null, h("a", { href: item.website, rel: "noopener noreferrer external" }, "Website"), h("span", { class: "muted" }, " (opens another site)")));
