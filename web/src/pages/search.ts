@@ -23,6 +23,8 @@ interface Hit {
     filters: Record<string, unknown>;
     distance_km?: number | null;
     distance_band?: string | null;
+    /** How far from a place named in the search, in words ("about 50 km away"). */
+    distance?: string | null;
   };
 }
 
@@ -90,14 +92,38 @@ function hitSentence(hit: Hit, terms: string[], close: boolean): Child[] {
   const e = hit.explanation;
   const where = [...new Set((e.fields ?? []).map((f) => FIELD_WORDS[f]).filter(Boolean))].slice(0, 3);
   const parts: Child[][] = [];
+  if (e.mode === "place") {
+    // A place alone ("near Sacramento"): listed by distance, nothing else to say.
+    const far = howFar(hit);
+    return [far ? `${far.charAt(0).toUpperCase()}${far.slice(1)}.` : "Listed by distance from the place you gave; its own place is not shared."];
+  }
   if (terms.length) {
     const marks: Child[] = terms.map((t, i) => [i ? (i === terms.length - 1 ? " and " : ", ") : null, h("mark", null, t)]);
     parts.push([terms.length === 1 ? "Holds the word " : "Holds the words ", marks, where.length ? ` of your search in ${listed(where)}` : " of your search"]);
   }
   if (close) parts.push([`${parts.length ? "is" : "Is"} among the ${CLOSEST} closest in meaning to your search`]);
   if (!parts.length) parts.push(["Close in meaning to your search, with none of its words"]);
-  if (e.distance_band) parts.push([`${distanceWords(e.distance_band).toLowerCase()} of the place you gave`]);
+  const far = howFar(hit);
+  if (far) parts.push([far]);
   return [parts.map((p, i) => [i ? (i === parts.length - 1 ? ", and " : ", ") : null, p]), "."];
+}
+
+/** How far the hit is from the place of the search, in words (none without a place). */
+function howFar(hit: Hit): string | null {
+  const e = hit.explanation;
+  if (e.distance) return e.distance; // from a place named: "in Sacramento", "about 50 km away"
+  if (e.distance_band) return `${distanceWords(e.distance_band).toLowerCase()} of the place you gave`;
+  return null;
+}
+
+/** Near, on the app's one scale: within 200 km (or in the town or region named). */
+function isNear(hit: Hit): boolean {
+  const e = hit.explanation;
+  if (typeof e.distance_band === "string") return ["within 10 km", "within 50 km", "within 200 km"].includes(e.distance_band);
+  const said = e.distance ?? "";
+  const km = /about ([\d,]+) km/.exec(said);
+  if (km) return Number(km[1].replace(/,/g, "")) <= 200;
+  return /^less than|^in the same region|^in /.test(said) && !said.includes("country");
 }
 
 function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGoals: Promise<Set<number>>, tasks: Promise<unknown>[]): HTMLElement {
@@ -108,9 +134,10 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
   const evidence: Evidence = {
     words: terms.length > 0,
     meaning: close,
-    near: typeof e.distance_band === "string" && ["within 10 km", "within 50 km", "within 200 km"].includes(e.distance_band),
+    near: isNear(hit),
   };
-  const strength = h("span", { class: "strength-slot" }, strengthTag(evidence));
+  const placeOnly = e.mode === "place"; // listed by distance alone: no strength to tell
+  const strength = h("span", { class: "strength-slot" }, placeOnly ? null : strengthTag(evidence));
   const strengthSaid = h("span", null, strengthSentence(evidence));
   const goals = h("span", { class: "hit-goals", "aria-busy": "true" });
   const pathSlot = h("div", { class: "hit-path" });
@@ -123,7 +150,7 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
           replace(goals, common.size ? "Works on goals of your search (outlined): " : "Works on these goals: ", sdgBadges(mine, common));
           if (common.size) {
             evidence.goals = true;
-            replace(strength, strengthTag(evidence));
+            if (!placeOnly) replace(strength, strengthTag(evidence));
             strengthSaid.textContent = strengthSentence(evidence);
           }
         } else replace(goals);
@@ -155,11 +182,11 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
       h("li", null, goals),
       h("li", null, pathSlot),
     ),
-    whyThis(undefined, undefined, [
+    placeOnly ? null : whyThis(undefined, undefined, [
       strengthSaid,
       terms.length ? `It has ${terms.length === 1 ? "a word" : `${terms.length} words`} of your search.` : "It has none of the words of your search: it was found by meaning.",
       close ? `It is among the ${CLOSEST} results closest in meaning to your search.` : terms.length ? "Other results are closer in meaning; it is here for its words." : "",
-      e.distance_band ? `${distanceWords(e.distance_band)} of the place you gave.` : "",
+      howFar(hit) ? `It is ${howFar(hit)}.` : "",
     ]),
   );
 }
