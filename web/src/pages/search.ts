@@ -23,7 +23,6 @@ interface Hit {
     filters: Record<string, unknown>;
     distance_km?: number | null;
     distance_band?: string | null;
-    /** How far from a place named in the search, in words ("about 50 km away"). */
     distance?: string | null;
   };
 }
@@ -94,8 +93,7 @@ function hitSentence(hit: Hit, terms: string[], close: boolean): Child[] {
   const parts: Child[][] = [];
   if (e.mode === "place") {
     // A place alone ("near Sacramento"): listed by distance, nothing else to say.
-    const far = howFar(hit);
-    return [far ? `${far.charAt(0).toUpperCase()}${far.slice(1)}.` : "Listed by distance from the place you gave; its own place is not shared."];
+    return [e.distance ? "Listed by its distance from the place you gave." : "Listed by distance from the place you gave; its own place is not shared."];
   }
   if (terms.length) {
     const marks: Child[] = terms.map((t, i) => [i ? (i === terms.length - 1 ? " and " : ", ") : null, h("mark", null, t)]);
@@ -103,8 +101,8 @@ function hitSentence(hit: Hit, terms: string[], close: boolean): Child[] {
   }
   if (close) parts.push([`${parts.length ? "is" : "Is"} among the ${CLOSEST} closest in meaning to your search`]);
   if (!parts.length) parts.push(["Close in meaning to your search, with none of its words"]);
-  const far = howFar(hit);
-  if (far) parts.push([far]);
+  // A distance from a place named is its own line ("Where: in Sacramento"), not repeated here.
+  if (!e.distance && e.distance_band) parts.push([`${distanceWords(e.distance_band).toLowerCase()} of the place you gave`]);
   return [parts.map((p, i) => [i ? (i === parts.length - 1 ? ", and " : ", ") : null, p]), "."];
 }
 
@@ -179,6 +177,7 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
     h(
       "ul",
       { class: "reasons" },
+      e.distance ? h("li", { class: "reason-distance" }, `Where: ${e.distance}`) : null,
       h("li", null, goals),
       h("li", null, pathSlot),
     ),
