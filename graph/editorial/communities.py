@@ -328,10 +328,9 @@ def _community_item(
     done = [(deed, names[deed.node_id], cos) for deed, cos in did if deed.node_id in names]
     shown = [quoted(node.name, 60) for _, node, _ in done[:2]]
     what = f"; what they did: {listing(shown)}" if shown else ""
-    summary = (
-        f"Faces issues like yours (issue match {parts['issues']:.2f}, text similarity "
-        f"{parts['text']:.2f}){_closest(matches)}{_goal_clause(row[3], names)}{what}."
-    )
+    # In words only: the numbers stay in ``components`` (issue 13: no raw scores shown).
+    alike = "very like yours" if parts["issues"] >= 0.7 else "like yours"
+    summary = f"Faces issues {alike}{_closest(matches)}{_goal_clause(row[3], names)}{what}."
     explanation = _explanation(summary, row, matches, names, tokens)
     explanation["did"] = [deed_json(deed, node, names, row[0], cos) for deed, node, cos in done]
     return Item(row[0], rounded(row[1]), explanation)
@@ -348,8 +347,7 @@ def _initiative_item(
         kin = "your own campaign" if where in asked.home else "a community with similar issues"
         located = f"; it {'tells of work' if entry else 'is'} in {names[where].name}, {kin}"
     lead = "Tells of work on issues like yours" if entry else "Works on issues like yours"
-    summary = (f"{lead} (text similarity {row[2]['text']:.2f})"
-               f"{_closest(matches)}{located}{_goal_clause(row[3], names)}.")  # fmt: skip
+    summary = f"{lead}{_closest(matches)}{located}{_goal_clause(row[3], names)}."
     explanation = _explanation(summary, row, matches, names, tokens)
     if where is not None and where in names:
         explanation["community"] = node_ref(names[where])

@@ -263,16 +263,15 @@ def _related(
     words: list[str] = []
     for match in matches:
         words += [w for w in shared_words(match.query_text, match.text, tokens) if w not in words]
-    summary = f"Close in meaning to {draft.noun} (text similarity {cosine:.2f})"
+    # In words only: the numbers stay in ``components`` (issue 13: no raw scores shown).
+    summary = f"Close in meaning to {draft.noun}"
     if matches:
         best = matches[0]
         summary += (f": its passage {quoted(best.text)} comes closest to "
                     f"{quoted(best.query_text, 70)} in {draft.noun}")  # fmt: skip
     if title.words and ranking.title > 0:
         named = listing([quoted(w) for w in title.words[:3]])
-        summary += (
-            f"; its title names {named}, as {draft.noun} does (title match {title.score:.2f})"
-        )
+        summary += f"; its title names {named}, as {draft.noun} does"
     about = [topic_name(names[t]) for t in sorted(shared, key=topic_order) if t in names]
     if about:
         summary += f"; both are about {listing(about)}"
@@ -296,7 +295,7 @@ def _duplicate(
 ) -> Item:
     summary = (
         f"Nearly the same text as {draft.noun}: {wording:.0%} of their three-word runs are "
-        f"shared (a near-duplicate from {NEAR_DUPLICATE:.0%}), text similarity {cosine:.2f}."
+        f"shared (a near-duplicate from {NEAR_DUPLICATE:.0%})."
     )
     explanation = {
         "summary": summary,

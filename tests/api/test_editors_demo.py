@@ -152,7 +152,7 @@ def test_a_school_garden_draft_finds_garden_and_food_entries(client: TestClient)
     assert all(("garden" in t or "food" in t or "meal" in t) for t in top[:2]), top
     assert any("community garden" in t for t in top), top
     best = related[0]["explanation"]
-    assert best["summary"].startswith("Close in meaning to your draft (text similarity ")
+    assert best["summary"].startswith("Close in meaning to your draft")
     assert best["summary"].endswith(".")
     assert [p["from"] for p in best["passages"][:2]] == ["related", "query"]
     assert best["matched_terms"]

@@ -103,9 +103,9 @@ def test_search_then_open_a_person_and_see_recommendations_with_reasons(
     badge = page.locator("li.hit .sdg-badge[data-sdg='4']").first
     expect(badge).to_have_text("4")
     assert badge.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(197, 25, 45)"
-    # "Why this?" opens the parts of the score.
+    # "Why this?" opens the reasons, in sentences (the strength's first).
     hits.first.locator("details.why summary").click()
-    assert hits.first.locator("table.components tr[data-component]").count() >= 2
+    assert hits.first.locator("details.why li").count() >= 2
     screenshot(page, "search-results")
 
     person_hit = page.locator("li.hit[data-id^='person:']").first
@@ -123,7 +123,7 @@ def test_search_then_open_a_person_and_see_recommendations_with_reasons(
         for summary in panel.locator("li.rec .summary").all_inner_texts():
             assert len(summary.split()) >= 4  # a readable sentence, not a code
         panel.locator("li.rec details.why summary").first.click()
-        assert panel.locator("table.components tr[data-component]").count() >= 1
+        assert panel.locator("table.components tr[data-part]").count() >= 1
         # Every recommended person is someone an anonymous visitor may see.
         listed = {p["id"] for p in site.demo.listed_people()}
         for rec_id in panel.locator("li.rec").evaluate_all("els => els.map(e => e.dataset.id)"):
@@ -198,8 +198,9 @@ def test_near_me_uses_the_browsers_position_and_shows_distance_bands(
         page.get_by_role("button", name="Search", exact=True).click()
         wait_ready(page)
         assert "lat=38.58" in page.url and "radius_km=50" in page.url
-        bands = page.locator("li.hit .reason-distance").all_inner_texts()
-        assert bands and all(b.endswith(("within 10 km", "within 50 km")) for b in bands)
+        bands = page.locator("li.hit .summary").all_inner_texts()
+        near = ("within about 10 km of the place", "within about 50 km of the place")
+        assert bands and all(any(n in b for n in near) for b in bands), bands
         screenshot(page, "search-near-me")
     finally:
         context.close()

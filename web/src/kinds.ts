@@ -1,6 +1,7 @@
 // Node kinds: how each is called, coloured (a colour-blind-safe palette) and linked.
 
 import type { NodeRecord } from "./api";
+import { countryName } from "./countries";
 import { h } from "./dom";
 import { SDG_COLOURS, sdgNumber } from "./sdg";
 
@@ -66,7 +67,8 @@ export function kindTag(kind: string): HTMLElement {
 export function placeText(node: NodeRecord): string | null {
   const place = node.place as { name?: string; country?: string; region?: string } | undefined;
   if (!place) return null;
-  const parts = [place.name, place.country, place.region].filter(Boolean);
+  // The country by its name, not its two-letter code.
+  const parts = [place.name, place.country ? countryName(place.country) : null, place.region].filter(Boolean);
   return parts.length ? parts.join(", ") : null;
 }
 

@@ -3,6 +3,7 @@
 import type { EdgeRecord, NodeRecord } from "./api";
 import { type Child, h, uid } from "./dom";
 import { kindLabel, nodeLink, placeText } from "./kinds";
+import { languageName } from "./languages";
 import { sdgBadges, sdgNumber } from "./sdg";
 
 export interface Tab {
@@ -100,7 +101,9 @@ export function facts(node: NodeRecord, fields: [string, string][]): HTMLElement
   for (const [name, label] of fields) {
     const value = node[name];
     if (Array.isArray(value) && value.length) {
-      rows.push(h("dt", null, label), h("dd", null, h("ul", { class: "inline-list" }, value.map((v) => h("li", null, String(v))))));
+      // Languages are stored as codes ("en"): a person reads their names.
+      const shown = name === "languages" ? value.map((v) => languageName(String(v))) : value.map(String);
+      rows.push(h("dt", null, label), h("dd", null, h("ul", { class: "inline-list" }, shown.map((v) => h("li", null, v)))));
     } else if (typeof value === "string" && value) {
       rows.push(h("dt", null, label), h("dd", null, value));
     } else if (typeof value === "number") {

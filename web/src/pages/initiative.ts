@@ -27,7 +27,7 @@ type SimilarHit = { node: NodeRecord; score: number; explanation: { matched_term
 
 /** "More like this" hits as recommendations with a plain reason. */
 export function asRelated(page: Page<SimilarHit>, reason: string): Recommendation[] {
-  return page.items.map((hit) => ({ node: hit.node, score: hit.score, explanation: { summary: reason } }));
+  return page.items.map((hit) => ({ node: hit.node, score: hit.score, explanation: { summary: reason, close_in_meaning: true } }));
 }
 
 export async function renderNodeBody(main: HTMLElement, item: NodeRecord, factFields: [string, string][]): Promise<void> {
@@ -36,7 +36,8 @@ export async function renderNodeBody(main: HTMLElement, item: NodeRecord, factFi
   const about = h("section", { class: "card", "aria-label": "About" });
   const text = item.description ?? item.summary ?? item.title;
   if (typeof text === "string") about.appendChild(h("p", { class: "bio" }, text));
-  const shown = facts(item, factFields);
+  // A fact that only repeats the text above (a goal's title) is not said twice.
+  const shown = facts(item, factFields.filter(([name]) => item[name] !== text));
   if (shown) about.appendChild(shown);
   if (typeof item.website === "string" && /^https?:\/\//.test(item.website)) {
     about.appendChild(h("p", null, h("a", { href: item.website, rel: "noopener noreferrer external" }, "Website"), h("span", { class: "muted" }, " (opens another site)")));
@@ -81,11 +82,11 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     }),
     section(main, "Related initiatives", async () => {
       const page = await get<Page<SimilarHit>>(`/v1/nodes/${encoded}/similar`, { kind: "initiative", limit: 6 });
-      return recommendations(asRelated(page, "Described in words close to this initiative's (text similarity)."), "No related initiatives.");
+      return recommendations(asRelated(page, "Described in words close to this initiative's."), "No related initiatives.");
     }),
     section(main, "Related Wisdom Book entries", async () => {
       const page = await get<Page<SimilarHit>>(`/v1/nodes/${encoded}/similar`, { kind: "wisdom_entry", limit: 5 });
-      return recommendations(asRelated(page, "This entry tells of work close to this initiative's (text similarity)."), "No related entries.");
+      return recommendations(asRelated(page, "This entry tells of work close to this initiative's."), "No related entries.");
     }),
     section(main, "Links", async () => linkList(await links(id))),
   ]);

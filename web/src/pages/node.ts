@@ -107,7 +107,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     related
       ? section(main, `More ${kindLabel(related, 2)} like this`, async () => {
           const page = await get<Page<{ node: NodeRecord; score: number; explanation: { matched_terms?: string[] } }>>(`/v1/nodes/${encoded}/similar`, { kind: related, limit: 6 });
-          return recommendations(asRelated(page, "Reads like this one (text similarity)."), "Nothing alike yet.");
+          return recommendations(asRelated(page, "Reads much like this one."), "Nothing alike yet.");
         })
       : Promise.resolve(),
   ]);

@@ -135,7 +135,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   similar.appendChild(similarBody);
   tasks.push(
     get<Page<Recommendation & { explanation: { matched_terms?: string[] } }>>(`/v1/nodes/${encodeURIComponent(id)}/similar`, { kind: "person", limit: 5 }).then(
-      (page) => replace(similarBody, recommendations(page.items.map((item) => ({ node: item.node, score: item.score, explanation: { summary: "Their profile reads most like this one (text similarity)." } })), "Nobody reads alike yet.")),
+      (page) => replace(similarBody, recommendations(page.items.map((item) => ({ node: item.node, score: item.score, explanation: { summary: `${item.node?.name ? `${item.node.name}’s` : "Their"} profile reads much like this one.`, close_in_meaning: true } })), "Nobody reads alike yet.")),
     ).catch(
       (error) => replace(similarBody, failure(error, "More like them")),
     ),

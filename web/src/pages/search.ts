@@ -1,9 +1,10 @@
-// Search: one box, filters, and every result explained (the words that matched, the
-// goals shared, the distance band, the path in the graph, the parts of the score).
+// Search: one box, filters, and every result explained in words: a sentence first (the
+// words of the search it holds, whether it is among the closest in meaning, how far),
+// the strength on the app's one scale, the goals shared and the path in the graph.
 
 import { type NodeRecord, type Page, type EdgeRecord, communities, get, post, sectors } from "../api";
 import { type Child, failure, field, h, highlight, notice, plural, replace } from "../dom";
-import { formatScore, pathFromApi, pathView, whyThis } from "../explain";
+import { type Evidence, distanceWords, namedLink, pathFromApi, pathView, strengthSentence, strengthTag, whyThis } from "../explain";
 import { KIND_LABELS, kindTag, nodeLink } from "../kinds";
 import type { Params } from "../main";
 import { navigate } from "../nav";
@@ -95,17 +96,81 @@ async function queryGoals(q: string): Promise<number[]> {
   return found.sdgs.filter((s) => s.suggested).map((s) => s.goal);
 }
 
-function searchScores(hit: Hit): Record<string, number> {
-  const parts: Record<string, number> = {};
-  for (const [name, value] of Object.entries(hit.explanation.scores)) {
-    if (typeof value === "number") parts[name] = value;
+/** Where in a record words were found, in words (the API names its fields). */
+const FIELD_WORDS: Record<string, string> = {
+  name: "the name",
+  bio: "the profile",
+  description: "the description",
+  interests: "the interests",
+  skills: "the skills",
+  offers: "the offers",
+  needs: "the needs",
+  issues: "the issues",
+  aliases: "other names",
+  title: "the title",
+  indicators: "the indicators",
+  summary: "the summary",
+  body: "the entry",
+};
+
+function listed(items: string[]): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+const CLOSEST = 5;
+
+/** The sentence a hit leads with: what it has in common with the search, in words. */
+function hitSentence(hit: Hit, terms: string[], close: boolean): Child[] {
+  const e = hit.explanation;
+  const where = [...new Set((e.fields ?? []).map((f) => FIELD_WORDS[f]).filter(Boolean))].slice(0, 3);
+  const parts: Child[][] = [];
+  if (e.mode === "place") {
+    // A place alone ("near Sacramento"): listed by distance, nothing else to say.
+    return [e.distance ? "Listed by its distance from the place you gave." : "Listed by distance from the place you gave; its own place is not shared."];
   }
-  return parts;
+  if (terms.length) {
+    const marks: Child[] = terms.map((t, i) => [i ? (i === terms.length - 1 ? " and " : ", ") : null, h("mark", null, t)]);
+    parts.push([terms.length === 1 ? "Holds the word " : "Holds the words ", marks, where.length ? ` of your search in ${listed(where)}` : " of your search"]);
+  }
+  if (close) parts.push([`${parts.length ? "is" : "Is"} among the ${CLOSEST} closest in meaning to your search`]);
+  if (!parts.length) parts.push(["Close in meaning to your search, with none of its words"]);
+  // A distance from a place named is its own line ("Where: in Sacramento"), not repeated here.
+  if (!e.distance && e.distance_band) parts.push([`${distanceWords(e.distance_band).toLowerCase()} of the place you gave`]);
+  return [parts.map((p, i) => [i ? (i === parts.length - 1 ? ", and " : ", ") : null, p]), "."];
+}
+
+/** How far the hit is from the place of the search, in words (none without a place). */
+function howFar(hit: Hit): string | null {
+  const e = hit.explanation;
+  if (e.distance) return e.distance; // from a place named: "in Sacramento", "about 50 km away"
+  if (e.distance_band) return `${distanceWords(e.distance_band).toLowerCase()} of the place you gave`;
+  return null;
+}
+
+/** Near, on the app's one scale: within 200 km (or in the town or region named). */
+function isNear(hit: Hit): boolean {
+  const e = hit.explanation;
+  if (typeof e.distance_band === "string") return ["within 10 km", "within 50 km", "within 200 km"].includes(e.distance_band);
+  const said = e.distance ?? "";
+  const km = /about ([\d,]+) km/.exec(said);
+  if (km) return Number(km[1].replace(/,/g, "")) <= 200;
+  return /^less than|^in the same region|^in /.test(said) && !said.includes("country");
 }
 
 function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGoals: Promise<Set<number>>, tasks: Promise<unknown>[]): HTMLElement {
   const e = hit.explanation;
   const terms = e.matched_terms ?? [];
+  const denseRank = e.scores?.dense_rank;
+  const close = typeof denseRank === "number" && denseRank <= CLOSEST;
+  const evidence: Evidence = {
+    words: terms.length > 0,
+    meaning: close,
+    near: isNear(hit),
+  };
+  const placeOnly = e.mode === "place"; // listed by distance alone: no strength to tell
+  const strength = h("span", { class: "strength-slot" }, placeOnly ? null : strengthTag(evidence));
+  const strengthSaid = h("span", null, strengthSentence(evidence));
   const goals = h("span", { class: "hit-goals", "aria-busy": "true" });
   const pathSlot = h("div", { class: "hit-path" });
   tasks.push(
@@ -114,7 +179,12 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
         goals.removeAttribute("aria-busy");
         if (mine.length) {
           const common = new Set(mine.filter((g) => shared.has(g)));
-          replace(goals, h("span", { class: "reason-label" }, common.size ? "Goals (shared ones outlined): " : "Goals: "), sdgBadges(mine, common));
+          replace(goals, common.size ? "Works on goals of your search (outlined): " : "Works on these goals: ", sdgBadges(mine, common));
+          if (common.size) {
+            evidence.goals = true;
+            if (!placeOnly) replace(strength, strengthTag(evidence));
+            strengthSaid.textContent = strengthSentence(evidence);
+          }
         } else replace(goals);
       },
       () => {
@@ -126,8 +196,8 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
   if (origin && origin.id !== hit.node.id) {
     tasks.push(
       get<PathAnswer>("/v1/paths", { source: origin.id, target: hit.node.id, max_depth: 4 }).then(
-        (found) => replace(pathSlot, h("span", { class: "reason-label" }, `Path from ${origin.name}: `), pathView(pathFromApi(found))),
-        () => replace(pathSlot, h("span", { class: "muted" }, `No path from ${origin.name} within 4 steps.`)),
+        (found) => replace(pathSlot, `Linked to ${origin.name} like this: `, pathView(pathFromApi(found))),
+        () => replace(pathSlot, h("span", { class: "muted" }, `Not linked to ${origin.name} within 4 steps.`)),
       ),
     );
   }
@@ -135,19 +205,22 @@ function hitView(hit: Hit, origin: { id: string; name: string } | null, sharedGo
   return h(
     "li",
     { class: "hit", "data-id": hit.node.id },
-    h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", h("strong", null, nodeLink(hit.node)), e.mode === "place" ? null : h("span", { class: "score", title: "score" }, formatScore(hit.score))),
-    passage ? h("p", { class: "passage" }, h("span", { class: "muted" }, `${passage.field}: `), highlight(passage.text, terms)) : null,
+    h("div", { class: "rec-head" }, kindTag(hit.node.kind), " ", namedLink(hit.node), strength),
+    h("p", { class: "summary reason-terms" }, hitSentence(hit, terms, close)),
+    passage && passage.field !== "name" ? h("p", { class: "passage" }, "“", highlight(passage.text, terms), "”") : null,
     h(
       "ul",
       { class: "reasons" },
-      terms.length
-        ? h("li", { class: "reason-terms" }, h("span", { class: "reason-label" }, "Matched words: "), terms.map((t) => h("mark", null, t)), e.fields?.length ? h("span", { class: "muted" }, ` in ${e.fields.join(", ")}`) : null)
-        : e.mode === "place" ? null : h("li", { class: "reason-terms" }, h("span", { class: "muted" }, "Found by meaning (no words in common).")),
-      e.distance ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Where: "), e.distance) : e.distance_band ? h("li", { class: "reason-distance" }, h("span", { class: "reason-label" }, "Distance: "), e.distance_band) : null,
+      e.distance ? h("li", { class: "reason-distance" }, `Where: ${e.distance}`) : null,
       h("li", null, goals),
       h("li", null, pathSlot),
     ),
-    e.mode === "place" ? null : whyThis(searchScores(hit), hit.score), // listed by distance alone: no score to explain
+    placeOnly ? null : whyThis(undefined, undefined, [
+      strengthSaid,
+      terms.length ? `It has ${terms.length === 1 ? "a word" : `${terms.length} words`} of your search.` : "It has none of the words of your search: it was found by meaning.",
+      close ? `It is among the ${CLOSEST} results closest in meaning to your search.` : terms.length ? "Other results are closer in meaning; it is here for its words." : "",
+      howFar(hit) ? `It is ${howFar(hit)}.` : "",
+    ]),
   );
 }
 
