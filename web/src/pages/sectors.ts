@@ -321,7 +321,7 @@ function onPhone(): boolean {
 
 /** What a current member brings, in words: where they are and the sectors they care about. */
 function memberBrings(m: CouncilMember): string {
-  const parts = [m.region ? `from ${m.region}` : null, m.sectors.length ? `cares about ${joinWords(m.sectors.map((s) => s.name))}` : null].filter(Boolean);
+  const parts = [m.region ? `From ${m.region}` : null, m.sectors.length ? `${m.region ? "cares" : "Cares"} about ${joinWords(m.sectors.map((s) => s.name))}` : null].filter(Boolean);
   return parts.length ? `${parts.join("; ")}.` : "";
 }
 
@@ -332,12 +332,13 @@ function proposedBrings(rec: Recommendation, current?: CouncilMember): string {
   const goals = Array.isArray(why.sdgs) ? (why.sdgs as Sdg[]).slice(0, 3).map((g) => g.name) : [];
   const group = why.group && typeof why.group === "object" ? (why.group as { label?: string }).label : undefined;
   const parts = [
-    region ? `from ${region}` : null,
+    region ? `From ${region}` : null,
     current?.sectors.length ? `cares about ${joinWords(current.sectors.map((s) => s.name))}` : null,
     goals.length ? `works on ${joinWords(goals)}` : null,
     group ? `in the group "${group}"` : null,
-  ].filter(Boolean);
-  return parts.length ? `${parts.join("; ")}.` : "";
+  ].filter((part): part is string => Boolean(part));
+  const text = parts.join("; ");
+  return text ? `${text.charAt(0).toUpperCase()}${text.slice(1)}.` : "";
 }
 
 function boardTag(board: boolean): Child {
@@ -557,13 +558,21 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
   }
   main.appendChild(h("h1", null, `${sector.name} sector`));
   const aliases = Array.isArray(sector.aliases) ? (sector.aliases as string[]) : [];
+  const about: Child = [
+    typeof sector.description === "string" ? h("p", { class: "bio" }, sector.description) : null,
+    aliases.length ? h("p", { class: "muted" }, `Also known as: ${aliases.join("; ")}.`) : null,
+    h("p", { class: "actions" }, h("a", { href: `/map?sector=${encodeURIComponent(id)}`, class: "button secondary" }, "On the map"), " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "In the graph"), " ", h("a", { href: "/sectors" }, "All sectors")),
+  ];
+  // The list of parts, then the current council: who the sector's council is, before
+  // what it studies (on a phone both fit the first screen or nearly).
+  const parts: [string, string][] = [
+    ["about", "About"], ["assistant-h", "Council assistant"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
+    ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["overlap", "Overlap"], ["numbers", "In numbers"],
+  ];
   main.appendChild(
-    h("section", { class: "card", "aria-label": "About the sector" },
-      typeof sector.description === "string" ? h("p", { class: "bio" }, sector.description) : null,
-      aliases.length ? h("p", { class: "muted" }, `Also known as: ${aliases.join("; ")}.`) : null,
-      h("p", { class: "actions" }, h("a", { href: `/map?sector=${encodeURIComponent(id)}`, class: "button secondary" }, "On the map"), " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "In the graph"), " ", h("a", { href: "/sectors" }, "All sectors")),
-    ),
+    h("nav", { class: "toc", "aria-label": "On this page" }, h("ul", { class: "inline-list" }, parts.map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label))))),
   );
+  openOnLink(main);
   const council = get<CurrentCouncil>(sectorApi(id, "council"));
   const councilOrNone = council.catch(() => null);
   const councilShown = councilCard(main, council);
@@ -599,18 +608,11 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
     );
   bridgeKind.addEventListener("change", () => void loadBridges());
 
-  const parts: [string, string][] = [
-    ["assistant-h", "Council assistant"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
-    ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["overlap", "Overlap"], ["numbers", "In numbers"],
-  ];
-  main.appendChild(
-    h("nav", { class: "toc", "aria-label": "On this page" }, h("ul", { class: "inline-list" }, parts.map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label))))),
-  );
-  openOnLink(main);
-  // On a phone only the first part is open; on wider screens all are.
+  // On a phone only the first long part (the assistant) is open; on wider screens all are.
   const open = (index: number) => index === 0 || !onPhone();
   const tasks: Promise<void>[] = [
     councilShown,
+    fold(main, "About the sector", "about", async () => about, { open: !onPhone() }),
     fold(main, "Council assistant", "assistant-h", async () => councilAssistant(id, councilOrNone), { open: open(0) }),
     fold(main, "Synergies with other sectors", "synergies", async () => {
       await loadSynergies();
