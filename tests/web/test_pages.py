@@ -360,7 +360,8 @@ def test_the_councils_heatmap_has_twelve_by_twelve_cells(site: Site, watched: Wa
     expect(detail.locator("h3")).to_have_text(re.compile(r"^\S.* and \S.*$"))
     expect(detail.locator(".cell-summary")).to_contain_text(" overlap ")
     # The strength as a percentage and in words, not as parts of a score.
-    expect(detail).to_contain_text(re.compile(r"Overlap: \d{1,3}%, they overlap (strongly|moderately|a little)"))
+    strength = r"Overlap: \d{1,3}%, they overlap (strongly|moderately|a little)"
+    expect(detail).to_contain_text(re.compile(strength))
     expect(detail.locator("li.rec").first).to_be_visible()  # the pair's synergies
     screenshot(page, "councils")
     assert unexpected_errors(watched.errors) == []
