@@ -187,8 +187,8 @@ def synergies_payload(
             "summary": (
                 f"{plural(len(ranked), 'pair')} of {_KIND_PLURAL[kind]} from {here} and "
                 f"{there} that share a goal or a community are ranked (at most {MAX_PAIRS}, "
-                f"each {_KIND_SINGULAR[kind]} in at most {PER_NODE}) by 0.5 x text similarity "
-                "+ 0.3 x shared goals + 0.2 x shared communities."
+                f"each {_KIND_SINGULAR[kind]} in at most {PER_NODE}), closest first: how alike "
+                "their work reads counts most, then the goals they share, then the places."
             )
         },
         "as_of": as_of(versioned),

@@ -22,6 +22,7 @@ from api.analytics import (
     synergies_payload,
 )
 from api.auth import Role
+from api.current_council import current_council_payload
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Unprocessable
 from api.permissions import require
@@ -216,6 +217,30 @@ class Gaps(BaseModel):
     as_of: AsOf
 
 
+class CouncilMember(BaseModel):
+    node: dict[str, Any] = Field(description="The person (as GET /v1/nodes/{id}, no contact)")
+    board_member: bool
+    since: str | None = Field(description="When their seat began (ISO date)")
+    region: str | None = Field(description="Their world region")
+    sectors: list[Ref] = Field(description="The sectors they care about, this one first")
+
+
+class CouncilRef(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class CurrentCouncil(BaseModel):
+    """Who sits on the sector's global council today, as the caller may find them."""
+
+    sector: Ref
+    council: CouncilRef | None
+    members: list[CouncilMember] = Field(description="The board member first, then by name")
+    board_member: Ref | None
+    explanation: Summary
+
+
 class CouncilRequest(BaseModel):
     """The sector, how many seats (5-8) and anyone not to propose."""
 
@@ -365,6 +390,18 @@ def gaps(sector_id: SectorPath, services: ServicesDep, caller: CallerDep) -> JSO
     gaps."""
     analytics(services).require_sector(sector_id)
     return _answer(gaps_payload(services, caller, sector_id))
+
+
+@router.get(
+    "/sectors/{sector_id}/council", response_model=CurrentCouncil, summary="Current council"
+)
+def current_council(
+    sector_id: SectorPath, services: ServicesDep, caller: CallerDep
+) -> JSONResponse:
+    """The sector's current global council and its board member: the people on it whom
+    the caller may find (others are neither listed nor counted), without contact details."""
+    analytics(services).require_sector(sector_id)
+    return JSONResponse(current_council_payload(services, caller, sector_id))
 
 
 @router.post("/councils/propose", response_model=Council, summary="Propose a sector council")

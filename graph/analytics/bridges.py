@@ -296,9 +296,14 @@ def explain_bridge(
     if only_via:
         link = "they know people or work on initiatives" if person else "its people also work"
         how.append(f"{link} in {_names(only_via, names)}")
-    summary = (
-        f"{who} links {here} with {reached}: {bridge.paths:.1f} shortest paths from those "
-        f"sectors into {here} pass through {them}" + (f"; {' and '.join(how)}." if how else ".")
+    # How much in words, relative to the strongest bridge of the kind (the path count, a
+    # fractional figure no volunteer can read, stays in ``components``).
+    share = ("more of the shortest routes from those sectors into " + here + " pass through "
+             f"{them} than through anyone else" if bridge.score >= 0.999 else
+             f"{'many' if bridge.score >= 0.5 else 'some'} of the shortest routes from those "
+             f"sectors into {here} pass through {them}")  # fmt: skip
+    summary = f"{who} links {here} with {reached}: {share}" + (
+        f"; {' and '.join(how)}." if how else "."
     )
     return {
         "summary": summary,

@@ -89,9 +89,8 @@ class SectorOverlap:
         content = float(self.components["content"][i, j])
         texts = "alike" if content >= 0.2 else ("somewhat alike" if content >= 0 else "unlike")
         return (
-            f"{a} and {b} score {self.matrix[i, j]:.2f} of 1: both work most on {goals}; "
-            f"{people} belong to both; their initiatives and entries read {texts} "
-            f"(content similarity {content:.2f})."
+            f"{a} and {b} overlap {strength(float(self.matrix[i, j]))}: both work most on "
+            f"{goals}; {people} belong to both; their initiatives and entries read {texts}."
         )
 
     def summary(self, names: Mapping[str, str], k: int = 3) -> str:
@@ -104,12 +103,22 @@ class SectorOverlap:
         )  # fmt: skip
         if not pairs:
             return "There are fewer than two sectors to compare."
-        top = [f"{names.get(a, a)} and {names.get(b, b)} ({s:.2f})" for s, a, b, _, _ in pairs[:k]]
+        top = [f"{names.get(a, a)} and {names.get(b, b)}" for _, a, b, _, _ in pairs[:k]]
         return (
-            f"The sectors that overlap most are {join_words(top)}. Each score is the mean of "
-            "shared goals, shared people and content similarity, each rescaled from the "
-            "weakest pair of sectors (0) to the strongest (1)."
+            f"The sectors that overlap most are {join_words(top)}. Three things count "
+            "equally: the goals two sectors share, the people in both, and how alike their "
+            "work reads; 100% is the pair of sectors that overlaps most, 0% the least."
         )
+
+
+def strength(value: float) -> str:
+    """An overlap (0 the weakest pair of sectors, 1 the strongest) in words, as volunteers
+    read it (issue 13: strength as words, no raw scores)."""
+    if value >= 0.67:
+        return "strongly"
+    if value >= 0.34:
+        return "moderately"
+    return "a little"
 
 
 def sector_overlap(

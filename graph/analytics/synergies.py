@@ -197,8 +197,11 @@ def explain_synergy(
     if pair.shared_communities:
         places = [names.get(c, c) for c in pair.shared_communities[:2]]
         reasons.append(f"are both linked to {join_words(places)}")
-    closeness = "close" if pair.content >= 0.5 else "related" if pair.content >= 0.3 else "apart"
-    reasons.append(f"their texts are {closeness} (similarity {pair.content:.2f})")
+    # Closeness in words: the figure itself stays in ``components`` (issue 13: no raw scores).
+    closeness = (
+        "very similar" if pair.content >= 0.5 else "related" if pair.content >= 0.3 else "different"
+    )
+    reasons.append(f"describe {closeness} work")
     return {
         "summary": f"{a} ({here}) and {b} ({there}) {join_words(reasons)}.",
         "components": {"content": pair.content, "sdgs": pair.sdgs,

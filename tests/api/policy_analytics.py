@@ -24,6 +24,7 @@ POLICY: list[Rule] = [
     Rule(200, 200, 200, 200, "GET /v1/sectors/sector:peace/bridges"),
     Rule(200, 200, 200, 200, "GET /v1/sectors/sector:peace/groups"),
     Rule(200, 200, 200, 200, "GET /v1/sectors/sector:peace/gaps"),
+    Rule(200, 200, 200, 200, "GET /v1/sectors/sector:peace/council"),
     # The council assistant: members and up.
     Rule(401, 200, 200, 200, "POST /v1/councils/propose", COUNCIL),
 ]

@@ -128,7 +128,7 @@ def test_a_cell_of_the_overlap_is_explained(http: TestClient) -> None:
     why = cell["explanation"]
     assert 16 in [s["number"] for s in why["shared_sdgs"]]
     assert set(why["components"]) == {"sdgs", "people", "content"}
-    assert why["summary"].startswith("Peace and Restorative Justice score ")
+    assert why["summary"].startswith("Peace and Restorative Justice overlap ")
     assert "SDG 16 Peace, justice and strong institutions" in why["summary"]
     sentence(why["summary"])
 

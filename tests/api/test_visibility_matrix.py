@@ -3,8 +3,9 @@
 One store, built once for the module, holds six subjects, one per (visibility,
 discoverable) pair, all alike otherwise: each works on ``initiative:mx-hub``, is interested
 in ``sector:environment``, offers what ``initiative:mx-need`` needs, shares only their city
-(``location_precision: city``) though their stored place is exact, is linked to a
-neighbourhood (finer than they share) and has a contact email of their own. Viewers: an
+(``location_precision: city``) though their stored place is exact, sits on the sector's
+global council ``council:mx-environment``, is linked to a neighbourhood (finer than they
+share) and has a contact email of their own. Viewers: an
 anonymous caller, and personal tokens of accounts (so that the account routes answer per
 viewer): a member (whose account's profile is ``person:mx-viewer``, not a subject), the
 subject's owner (a member account whose profile is the subject), an editor and an admin
@@ -55,7 +56,7 @@ from api.auth import Role
 from api.services import Services
 from graph.codec import node_record
 from graph.edges import Edge
-from graph.model import Community, Contact, Initiative, Person, Place
+from graph.model import Community, Contact, Council, Initiative, Person, Place
 from tests.api.conftest import _settings, account_token
 
 Role_ = Literal["anonymous", "member", "owner", "editor", "admin"]
@@ -68,6 +69,7 @@ HUB, NEED, HOOD, SECTOR = "initiative:mx-hub", "initiative:mx-need", "community:
 VIEWER = "person:mx-viewer"  # the member key's own profile (public, discoverable)
 ANCHOR = "person:mx-anchor"  # someone everyone may find, to ask about
 ABSENT = "person:mx-nobody"
+COUNCIL = "council:mx-environment"  # the sector's global council: every subject sits on it
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
@@ -292,6 +294,8 @@ MATRIX = [
     Entry(f"GET /v1/sectors/{SECTOR}/bridges", "mentioned", consents),
     Entry(f"GET /v1/sectors/{SECTOR}/groups?members=10", "mentioned", consents),
     Entry(f"GET /v1/sectors/{SECTOR}/gaps", "mentioned", consents),
+    # The current council lists its members as the caller may find them.
+    Entry(f"GET /v1/sectors/{SECTOR}/council", "listed", finds),
     Entry("POST /v1/councils/propose", "mentioned", consents, {"sector": SECTOR, "size": 8},
           least="member"),
     # Accounts: before signing in, answered alike whoever asks (and no one is shown).
@@ -440,6 +444,7 @@ def subject_links(person_id: str) -> list[Edge]:
         Edge(kind="works_on", source=person_id, target=HUB),
         Edge(kind="interested_in", source=person_id, target=SECTOR),
         Edge(kind="located_in", source=person_id, target=HOOD),
+        Edge(kind="member_of", source=person_id, target=COUNCIL),
     ]
 
 
@@ -460,6 +465,8 @@ def network() -> list[Any]:
             needs=["hive building", "beekeeping"],
         ),
         Community(id=HOOD, name="Midtown", scope="neighbourhood", place=sac),
+        Council(id=COUNCIL, name="Environment Council"),
+        Edge(kind="in_sector", source=COUNCIL, target=SECTOR),
         Edge(kind="works_on", source=ANCHOR, target=HUB),
         Edge(kind="interested_in", source=ANCHOR, target=SECTOR),
         Edge(kind="in_sector", source=HUB, target=SECTOR),

@@ -359,8 +359,10 @@ def test_the_councils_heatmap_has_twelve_by_twelve_cells(site: Site, watched: Wa
     table.locator("td.cell button").first.click()
     detail = page.locator(".pair-detail")
     expect(detail.locator("h3")).to_have_text(re.compile(r"^\S.* and \S.*$"))
-    expect(detail.locator(".cell-summary")).to_contain_text(" score ")
-    expect(detail.locator("table.components").first).to_be_visible()  # open: the cell's parts
+    expect(detail.locator(".cell-summary")).to_contain_text(" overlap ")
+    # The strength as a percentage and in words, not as parts of a score.
+    strength = r"Overlap: \d{1,3}%, they overlap (strongly|moderately|a little)"
+    expect(detail).to_contain_text(re.compile(strength))
     expect(detail.locator("li.rec").first).to_be_visible()  # the pair's synergies
     screenshot(page, "councils")
     assert unexpected_errors(watched.errors) == []
@@ -410,7 +412,7 @@ def test_the_council_assistant_proposes_members_with_reasons(site: Site, watched
     assert 1 <= members.count() <= 6
     for summary in assistant.locator("li.rec .summary").all_inner_texts():
         assert len(summary.split()) >= 4
-    expect(assistant.locator("h4").first).to_contain_text("What they cover")
+    expect(assistant.locator("h4", has_text="What they cover")).to_be_visible()
     screenshot(page, "council-assistant")
     assert unexpected_errors(watched.errors) == []
 

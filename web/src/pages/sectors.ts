@@ -1,10 +1,13 @@
-// For sector councils: the 12 x 12 overlap as a heatmap, ranked synergies with reasons,
-// bridge people, sub-sector groups, gaps as a goal x region grid, and the council
-// assistant that proposes members covering regions and themes.
+// For sector councils: the sector's current council and its board member, the council
+// assistant that proposes members covering regions and themes and compares them with the
+// current council, the 12 x 12 overlap as a heatmap, ranked synergies with reasons, bridge
+// people, sub-sector groups and gaps as a goal x region grid. On phones the long parts fold
+// away (the first stays open), so the first screen is the heading, the council and the list
+// of parts. Strength is shown as words or percentages, never as raw scores or formulas.
 
 import { ApiError, type NodeRecord, apiKey, currentAccount, get, node, post, sectors } from "../api";
 import { type Child, failure, field, h, notice, plural, replace, section } from "../dom";
-import { type Recommendation, formatScore, recommendations, whyThis } from "../explain";
+import { type Recommendation, recommendations } from "../explain";
 import { kindLabel, nodeLink } from "../kinds";
 import type { Params } from "../main";
 import { onLeave } from "../nav";
@@ -49,6 +52,21 @@ function sectorApi(id: string, part: string): string {
   return `/v1/sectors/${encodeURIComponent(id)}/${part}`;
 }
 
+/** A share between 0 and 1 as a whole percentage: the same reading on every page. */
+function percent(value: number): string {
+  return `${Math.round(Math.max(0, Math.min(1, value)) * 100)}%`;
+}
+
+/** An overlap in words (as the server's sentences put it). */
+function overlapWords(value: number): string {
+  return value >= 0.67 ? "overlap strongly" : value >= 0.34 ? "overlap moderately" : "overlap a little";
+}
+
+/** "a", "a and b", "a, b and c". */
+function joinWords(words: string[]): string {
+  return words.length < 2 ? (words[0] ?? "") : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
 /** A sequential colour from pale to deep blue for a value between 0 and 1. */
 function heat(value: number): { background: string; text: string } {
   const t = Math.max(0, Math.min(1, value));
@@ -67,7 +85,7 @@ export function heatmap(overlap: Overlap, options: { highlight?: string; onPick:
   const table = h(
     "table",
     { class: "heatmap", "data-size": names.length },
-    h("caption", null, "How much each pair of sectors overlaps (0 weakest, 1 strongest). Choose a cell to see the pair's synergies."),
+    h("caption", null, "How much each pair of sectors overlaps, from 0% to 100%: the goals they share, the people in both and how alike their work reads. Choose a cell to see the pair's synergies."),
     h("thead", null, h("tr", null, h("td", null), names.map((s) => h("th", { scope: "col", title: s.name }, h("span", null, shortName(s)))))),
     h(
       "tbody",
@@ -81,13 +99,13 @@ export function heatmap(overlap: Overlap, options: { highlight?: string; onPick:
             const col = names[j];
             const colours = heat(i === j ? 1 : scale(value));
             const goals = overlap.shared_sdgs?.[i]?.[j] ?? [];
-            const label = `${row.name} and ${col.name}: overlap ${formatScore(value)}${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
+            const label = `${row.name} and ${col.name}: ${overlapWords(value)} (${percent(value)})${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
             const cell = h(
               "td",
               { class: `cell${i === j ? " diagonal" : ""}`, "data-row": row.id, "data-col": col.id, "data-value": value },
               i === j
                 ? h("span", { "aria-label": `${row.name} with itself`, title: row.name }, "·")
-                : h("button", { type: "button", "aria-label": label, title: label, style: { backgroundColor: colours.background, color: colours.text } }, value.toFixed(2)),
+                : h("button", { type: "button", "aria-label": label, title: label, style: { backgroundColor: colours.background, color: colours.text } }, percent(value)),
             );
             if (i !== j) cell.querySelector("button")?.addEventListener("click", () => options.onPick(row.id, col.id));
             return cell;
@@ -99,7 +117,8 @@ export function heatmap(overlap: Overlap, options: { highlight?: string; onPick:
   return h("div", { class: "heatmap-wrap", tabindex: 0, role: "region", "aria-label": "Sector overlap heatmap (scrolls sideways on small screens)" }, table);
 }
 
-function overlapCard(parent: HTMLElement, highlight?: string): Promise<void> {
+/** The overlap heatmap's loader: the table, its legend and the chosen pair's reasons. */
+function overlapParts(highlight?: string): () => Promise<Child> {
   const detail = h("div", { class: "pair-detail", "aria-live": "polite" });
   let overlap: Overlap | null = null;
   const pick = (a: string, b: string) => {
@@ -116,14 +135,12 @@ function overlapCard(parent: HTMLElement, highlight?: string): Promise<void> {
         if (!cell) return replace(why);
         const reasons: CellReasons = { ...cell, ...(cell.explanation ?? {}) };
         const goals = reasons.shared_sdgs ?? [];
-        const whyThisCell = whyThis({ overlap: cell.score, ...(reasons.components ?? {}) }, cell.score);
-        whyThisCell?.setAttribute("open", "");
         replace(
           why,
           reasons.summary ? h("p", { class: "summary cell-summary" }, reasons.summary) : null,
+          h("p", null, h("span", { class: "reason-label" }, "Overlap: "), `${percent(cell.score)}, they ${overlapWords(cell.score)}`),
           goals.length ? h("p", null, h("span", { class: "reason-label" }, "Goals both work on: "), goals.map((g) => sdgBadge(g.number, { shared: true, name: g.name }))) : null,
           reasons.shared_people !== undefined ? h("p", null, h("span", { class: "reason-label" }, "People in both: "), String(reasons.shared_people)) : null,
-          whyThisCell,
         );
       },
     ).catch(
@@ -135,11 +152,19 @@ function overlapCard(parent: HTMLElement, highlight?: string): Promise<void> {
       (error) => replace(pairs, failure(error, "Synergies")),
     );
   };
-  return section(parent, "Overlap between the twelve sectors", async () => {
+  return async () => {
     overlap = await get<Overlap>("/v1/sectors/overlap");
     const legend = h("p", { class: "muted" }, overlap.explanation?.summary ?? "Each cell combines shared goals, shared people and similar content.");
     return [heatmap(overlap, { highlight, onPick: pick }), legend, detail];
-  }, { id: "overlap" });
+  };
+}
+
+function overlapCard(parent: HTMLElement): Promise<void> {
+  return section(parent, "Overlap between the twelve sectors", overlapParts(), { id: "overlap" });
+}
+
+function overlapFold(parent: HTMLElement, highlight: string, open: boolean): Promise<void> {
+  return fold(parent, "Overlap between the twelve sectors", "overlap", overlapParts(highlight), { open });
 }
 
 export async function renderOverview(main: HTMLElement): Promise<void> {
@@ -196,7 +221,7 @@ function gapGrid(data: Gaps): Child {
             h("th", { scope: "row" }, sdgBadge(goal.number, { name: goal.name }), key.has(goal.id) ? h("span", { title: "a key goal of the sector", "aria-label": "key goal" }, " ★") : null),
             (data.cells[i] ?? []).map((cell, j) => {
               const colours = heat(cell.count / max);
-              const label = `SDG ${goal.number} in ${data.regions[j]}: ${cell.count} (about ${formatScore(cell.expected)} expected)${cell.gap ? ", a gap" : ""}`;
+              const label = `SDG ${goal.number} in ${data.regions[j]}: ${cell.count} (about ${Math.round(cell.expected)} expected)${cell.gap ? ", a gap" : ""}`;
               return h(
                 "td",
                 { class: cell.gap ? "gap" : null, title: label, "aria-label": label, "data-gap": cell.gap ? "true" : null, style: cell.gap || !cell.count ? {} : { backgroundColor: colours.background, color: colours.text } },
@@ -211,7 +236,7 @@ function gapGrid(data: Gaps): Child {
   return [
     data.explanation?.summary ? h("p", { class: "summary" }, data.explanation.summary) : null,
     table,
-    data.gaps.length ? [h("h3", null, "The largest gaps"), h("ol", { class: "recs" }, data.gaps.slice(0, 5).map((g) => h("li", { class: "rec" }, h("p", { class: "summary" }, g.summary ?? ""), whyThis(g.components))))] : null,
+    data.gaps.length ? [h("h3", null, "The largest gaps"), h("ol", { class: "recs" }, data.gaps.slice(0, 5).map((g) => h("li", { class: "rec" }, h("p", { class: "summary" }, g.summary ?? ""))))] : null,
   ];
 }
 
@@ -271,7 +296,149 @@ function coverageView(title: string, part: { regions: string[]; sdgs: Sdg[]; gro
   );
 }
 
-/** Whether the visitor can propose a council: signed in, or with a pasted key for scripts. */
+interface CouncilMember {
+  node: NodeRecord;
+  board_member: boolean;
+  since: string | null;
+  region: string | null;
+  sectors: { id: string; name: string }[];
+}
+
+/** GET /v1/sectors/{id}/council: who sits on the sector's global council today. */
+interface CurrentCouncil {
+  sector: { id: string; name: string };
+  council: { id: string; name: string; description: string } | null;
+  members: CouncilMember[];
+  board_member: { id: string; name: string } | null;
+  explanation: { summary: string };
+}
+
+const PHONE = "(max-width: 699px)";
+
+function onPhone(): boolean {
+  return typeof window.matchMedia === "function" && window.matchMedia(PHONE).matches;
+}
+
+/** What a current member brings, in words: where they are and the sectors they care about. */
+function memberBrings(m: CouncilMember): string {
+  const parts = [m.region ? `From ${m.region}` : null, m.sectors.length ? `${m.region ? "cares" : "Cares"} about ${joinWords(m.sectors.map((s) => s.name))}` : null].filter(Boolean);
+  return parts.length ? `${parts.join("; ")}.` : "";
+}
+
+/** What a proposed member brings, in words: their region, goals and group. */
+function proposedBrings(rec: Recommendation, current?: CouncilMember): string {
+  const why = rec.explanation ?? {};
+  const region = typeof why.region === "string" ? why.region : current?.region;
+  const goals = Array.isArray(why.sdgs) ? (why.sdgs as Sdg[]).slice(0, 3).map((g) => g.name) : [];
+  const group = why.group && typeof why.group === "object" ? (why.group as { label?: string }).label : undefined;
+  const parts = [
+    region ? `From ${region}` : null,
+    current?.sectors.length ? `cares about ${joinWords(current.sectors.map((s) => s.name))}` : null,
+    goals.length ? `works on ${joinWords(goals)}` : null,
+    group ? `in the group "${group}"` : null,
+  ].filter((part): part is string => Boolean(part));
+  const text = parts.join("; ");
+  return text ? `${text.charAt(0).toUpperCase()}${text.slice(1)}.` : "";
+}
+
+function boardTag(board: boolean): Child {
+  return board ? h("span", { class: "board-tag" }, "Board member") : null;
+}
+
+/** The sector's current council: its members (the board member first) and what each brings. */
+function councilCard(parent: HTMLElement, found: Promise<CurrentCouncil>): Promise<void> {
+  const body = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Loading the council…"));
+  parent.appendChild(h("section", { class: "card council-card", id: "council", "aria-labelledby": "council-h" }, h("h2", { id: "council-h" }, "Current council"), body));
+  return found.then(
+    (council) => {
+      body.removeAttribute("aria-busy");
+      replace(
+        body,
+        h("p", { class: "summary" }, council.explanation.summary),
+        council.council?.description ? h("p", { class: "muted" }, council.council.description) : null,
+        council.members.length
+          ? h(
+              "ul",
+              { class: "council-members" },
+              council.members.map((m) =>
+                h(
+                  "li",
+                  { "data-id": m.node.id, "data-board": m.board_member ? "true" : null },
+                  h("p", { class: "member-head" }, nodeLink(m.node), " ", boardTag(m.board_member)),
+                  h("p", { class: "muted" }, memberBrings(m), m.since ? ` On the council since ${m.since.slice(0, 4)}.` : ""),
+                ),
+              ),
+            )
+          : null,
+        h("p", null, h("a", { href: "#assistant-h", "data-open": "assistant-h" }, "Compare with a proposal from the council assistant")),
+      );
+    },
+    (error: unknown) => {
+      body.removeAttribute("aria-busy");
+      replace(body, failure(error, "The current council"));
+    },
+  );
+}
+
+/** The proposal beside the current council: who stays, who is new, who would leave. */
+function comparison(current: CurrentCouncil | null, proposal: Proposal): Child {
+  if (!current) return null;
+  if (!current.council || !current.members.length) {
+    return notice("info", "The sector has no current council to compare the proposal with.");
+  }
+  const now = new Map(current.members.map((m) => [m.node.id, m]));
+  const proposed = proposal.members.filter((r): r is Recommendation & { node: NodeRecord } => Boolean(r.node));
+  const ids = new Set(proposed.map((r) => r.node.id));
+  const kept = proposed.filter((r) => now.has(r.node.id)).length;
+  const fresh = proposed.length - kept;
+  const leaving = current.members.filter((m) => !ids.has(m.node.id)).length;
+  const sentence =
+    `The proposal keeps ${kept ? `${kept} of the ${plural(now.size, "current member")}` : "none of the current members"}, ` +
+    `brings in ${fresh ? plural(fresh, "new person", "new people") : "nobody new"}` +
+    (leaving ? `, and ${plural(leaving, "current member")} would leave.` : ", and nobody would leave.");
+  const status = (text: string, kind: string) => h("span", { class: `status-tag status-${kind}` }, text);
+  return h(
+    "div",
+    { class: "comparison", "aria-label": "The proposal compared with the current council" },
+    h("h4", null, `Compared with the ${current.council.name}`),
+    h("p", { class: "summary" }, sentence),
+    h(
+      "div",
+      { class: "compare" },
+      h(
+        "div",
+        { class: "compare-side", "data-side": "current" },
+        h("h5", null, "Current council"),
+        h("ul", { class: "council-members" }, current.members.map((m) => {
+          const stays = ids.has(m.node.id);
+          return h(
+            "li",
+            { "data-id": m.node.id, "data-status": stays ? "kept" : "leaving" },
+            h("p", { class: "member-head" }, nodeLink(m.node), " ", boardTag(m.board_member), " ", stays ? status("Stays", "kept") : status("Would leave", "leaving")),
+            h("p", { class: "muted" }, memberBrings(m)),
+          );
+        })),
+      ),
+      h(
+        "div",
+        { class: "compare-side", "data-side": "proposal" },
+        h("h5", null, "Proposed council"),
+        h("ul", { class: "council-members" }, proposed.map((r) => {
+          const was = now.get(r.node.id);
+          const board = r.explanation?.board_member === true;
+          return h(
+            "li",
+            { "data-id": r.node.id, "data-status": was ? "kept" : "new" },
+            h("p", { class: "member-head" }, nodeLink(r.node), " ", boardTag(board), " ", was ? status("Stays", "kept") : status("New", "new")),
+            h("p", { class: "muted" }, proposedBrings(r, was)),
+          );
+        })),
+      ),
+    ),
+  );
+}
+
+/** Whether the visitor can propose a council: signed in, or with a key held for the session. */
 function mayPropose(): boolean {
   return currentAccount() !== null || apiKey() !== null;
 }
@@ -280,7 +447,7 @@ function signInNotice(): HTMLElement {
   return notice("info", h("a", { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, "Sign in"), " to propose a council.");
 }
 
-function councilAssistant(parent: HTMLElement, sectorId: string): void {
+function councilAssistant(sectorId: string, current: Promise<CurrentCouncil | null>): Child {
   const size = h("select", { name: "size" }, [5, 6, 7, 8].map((n) => h("option", { value: n }, String(n))));
   size.value = "7";
   const out = h("div", { "aria-live": "polite" });
@@ -303,11 +470,13 @@ function councilAssistant(parent: HTMLElement, sectorId: string): void {
       return;
     }
     replace(out, h("p", { class: "loading" }, "Composing…"));
-    post<Proposal>("/v1/councils/propose", { sector: sectorId, size: Number(size.value) }).then(
-      (found) => {
+    Promise.all([post<Proposal>("/v1/councils/propose", { sector: sectorId, size: Number(size.value) }), current]).then(
+      ([found, council]) => {
         replace(
           out,
           found.explanation?.summary ? h("p", { class: "summary" }, found.explanation.summary) : null,
+          comparison(council, found),
+          h("h4", null, "Why each of them"),
           recommendations(found.members, "No candidates found."),
           coverageView(found.coverage.board_member ? "What they cover (with a board member)" : "What they cover (no board member found)", found.coverage),
           coverageView("Not covered yet", found.uncovered),
@@ -321,8 +490,47 @@ function councilAssistant(parent: HTMLElement, sectorId: string): void {
       },
     );
   });
-  const intro = h("p", null, "Proposes members who together cover the sector's regions, key goals and groups, with the reason for each. Nothing is written: the council decides.");
-  parent.appendChild(h("section", { class: "card", "aria-labelledby": "assistant-h" }, h("h2", { id: "assistant-h" }, "Council assistant"), intro, form, out));
+  const intro = h("p", null, "Proposes members who together cover the sector's regions, key goals and groups, with the reason for each, and sets them beside the current council. Nothing is written: the council decides.");
+  return [intro, form, out];
+}
+
+/**
+ * One part of a long page, folding away behind its heading (a <details> inside the card).
+ * Open parts load at once; a folded one loads when first opened, so a phone fetches only
+ * what its reader asks for. The page is ready without the folded parts.
+ */
+function fold(parent: HTMLElement, title: string, id: string, load: () => Promise<Child>, options: { open: boolean; intro?: Child }): Promise<void> {
+  const body = h("div", { class: "section-body", "aria-busy": "true" }, h("p", { class: "loading" }, "Loading…"));
+  const details = h("details", { class: "fold" }, h("summary", null, h("h2", { id }, title)), options.intro, body);
+  details.open = options.open;
+  parent.appendChild(h("section", { class: "card", "aria-labelledby": id }, details));
+  let started: Promise<void> | null = null;
+  const start = (): Promise<void> =>
+    (started ??= load().then(
+      (content) => {
+        replace(body, content);
+        body.removeAttribute("aria-busy");
+      },
+      (error: unknown) => {
+        replace(body, failure(error, title));
+        body.removeAttribute("aria-busy");
+      },
+    ));
+  details.addEventListener("toggle", () => {
+    if (details.open) void start();
+  });
+  return details.open ? start() : Promise.resolve();
+}
+
+/** Links to folded parts open them before the browser scrolls there. */
+function openOnLink(root: HTMLElement): void {
+  root.addEventListener("click", (event) => {
+    const link = (event.target as HTMLElement).closest("a[href^='#']");
+    if (!link) return;
+    const target = document.getElementById((link.getAttribute("href") ?? "#").slice(1));
+    const details = target?.closest("details");
+    if (details && !details.open) details.open = true;
+  });
 }
 
 interface BridgesAnswer {
@@ -336,6 +544,8 @@ function selectOf(name: string, options: [string, string][]): HTMLSelectElement 
   return h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
 }
 
+const KIND_WORDS: Record<string, string> = { initiative: "initiatives", person: "people", wisdom_entry: "Wisdom Book entries" };
+
 export async function renderSector(main: HTMLElement, params: Params): Promise<void> {
   const id = `sector:${params.slug}`;
   let sector: NodeRecord;
@@ -348,19 +558,35 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
   }
   main.appendChild(h("h1", null, `${sector.name} sector`));
   const aliases = Array.isArray(sector.aliases) ? (sector.aliases as string[]) : [];
+  const about: Child = [
+    typeof sector.description === "string" ? h("p", { class: "bio" }, sector.description) : null,
+    aliases.length ? h("p", { class: "muted" }, `Also known as: ${aliases.join("; ")}.`) : null,
+    h("p", { class: "actions" }, h("a", { href: `/map?sector=${encodeURIComponent(id)}`, class: "button secondary" }, "On the map"), " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "In the graph"), " ", h("a", { href: "/sectors" }, "All sectors")),
+  ];
+  // The list of parts, then the current council: who the sector's council is, before
+  // what it studies (on a phone both fit the first screen or nearly).
+  const parts: [string, string][] = [
+    ["about", "About"], ["assistant-h", "Council assistant"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
+    ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["overlap", "Overlap"], ["numbers", "In numbers"],
+  ];
   main.appendChild(
-    h("section", { class: "card", "aria-label": "About the sector" },
-      typeof sector.description === "string" ? h("p", { class: "bio" }, sector.description) : null,
-      aliases.length ? h("p", { class: "muted" }, `Also known as: ${aliases.join("; ")}.`) : null,
-      h("p", { class: "actions" }, h("a", { href: `/map?sector=${encodeURIComponent(id)}`, class: "button secondary" }, "On the map"), " ", h("a", { href: `/graph/${id}`, class: "button secondary" }, "In the graph"), " ", h("a", { href: "/sectors" }, "All sectors")),
-    ),
+    h("nav", { class: "toc", "aria-label": "On this page" }, h("ul", { class: "inline-list" }, parts.map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label))))),
   );
+  openOnLink(main);
+  const council = get<CurrentCouncil>(sectorApi(id, "council"));
+  const councilOrNone = council.catch(() => null);
+  const councilShown = councilCard(main, council);
 
   const synergyKind = selectOf("kind", [["initiative", "initiatives"], ["person", "people"], ["wisdom_entry", "Wisdom Book entries"]]);
   const synergiesBody = h("div");
   const loadSynergies = () =>
-    get<{ items: Recommendation[]; explanation?: { summary?: string } }>(sectorApi(id, "synergies"), { with: "all", kind: synergyKind.value, limit: 10 }).then(
-      (page) => replace(synergiesBody, page.explanation?.summary ? h("p", { class: "muted" }, page.explanation.summary) : null, recommendations(page.items, "No synergies found.")),
+    get<{ items: Recommendation[] }>(sectorApi(id, "synergies"), { with: "all", kind: synergyKind.value, limit: 10 }).then(
+      (page) =>
+        replace(
+          synergiesBody,
+          h("p", { class: "muted" }, `Pairs of ${KIND_WORDS[synergyKind.value] ?? "nodes"}, one from ${sector.name} and one from another sector, that share a goal or a place and describe related work; the closest pairs first.`),
+          recommendations(page.items, "No synergies found."),
+        ),
     ).catch(
       (error) => replace(synergiesBody, failure(error, "Synergies")),
     );
@@ -373,9 +599,8 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
       (page) =>
         replace(
           bridgesBody,
-          page.explanation?.summary ? h("p", { class: "muted" }, page.explanation.summary) : null,
           recommendations(page.items, "No bridges found."),
-          page.single_points_of_failure.length ? [h("h3", null, "Single points of failure"), recommendations(page.single_points_of_failure, "")] : null,
+          page.single_points_of_failure.length ? [h("h3", null, "Single points of failure"), h("p", { class: "muted" }, "Without them a sector would lose its only link here."), recommendations(page.single_points_of_failure, "")] : null,
           page.unlinked_sectors.length ? h("p", null, h("span", { class: "reason-label" }, "Not linked to: "), page.unlinked_sectors.map((s) => s.name).join(", ")) : null,
         ),
     ).catch(
@@ -383,30 +608,25 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
     );
   bridgeKind.addEventListener("change", () => void loadBridges());
 
-  main.appendChild(
-    h(
-      "nav",
-      { class: "toc", "aria-label": "On this page" },
-      h("ul", { class: "inline-list" }, [
-        ["overlap", "Overlap"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
-        ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["assistant-h", "Council assistant"],
-      ].map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label)))),
-    ),
-  );
+  // On a phone only the first long part (the assistant) is open; on wider screens all are.
+  const open = (index: number) => index === 0 || !onPhone();
   const tasks: Promise<void>[] = [
-    overlapCard(main, id),
-    section(main, "Synergies with other sectors", async () => {
+    councilShown,
+    fold(main, "About the sector", "about", async () => about, { open: !onPhone() }),
+    fold(main, "Council assistant", "assistant-h", async () => councilAssistant(id, councilOrNone), { open: open(0) }),
+    fold(main, "Synergies with other sectors", "synergies", async () => {
       await loadSynergies();
       return [h("div", { class: "filter-grid compact" }, field("Pairs of", synergyKind)), synergiesBody];
-    }, { id: "synergies" }),
-    section(main, "Bridge people", async () => {
+    }, { open: open(1) }),
+    fold(main, "Bridge people", "bridges", async () => {
       await loadBridges();
       return [h("div", { class: "filter-grid compact" }, field("Bridges among", bridgeKind)), bridgesBody];
-    }, { id: "bridges", intro: h("p", { class: "muted section-intro" }, "Who links this sector with the others, and whose absence would cut a sector off.") }),
-    section(main, "Sub-sector groups", async () => groupList(await get<{ items: Group[]; explanation?: { summary?: string } }>(sectorApi(id, "groups"))), { id: "groups" }),
-    section(main, "Gaps by goal and region", async () => gapGrid(await get<Gaps>(sectorApi(id, "gaps"))), { id: "gaps" }),
-    section(main, "In numbers", () => hubCounts(sector)),
+    }, { open: open(2), intro: h("p", { class: "muted section-intro" }, "Who links this sector with the others, and whose absence would cut a sector off.") }),
+    fold(main, "Sub-sector groups", "groups", async () => groupList(await get<{ items: Group[]; explanation?: { summary?: string } }>(sectorApi(id, "groups"))), { open: open(3) }),
+    fold(main, "Gaps by goal and region", "gaps", async () => gapGrid(await get<Gaps>(sectorApi(id, "gaps"))), { open: open(4) }),
+    overlapFold(main, id, open(5)),
+    fold(main, "In numbers", "numbers", async () => hubCounts(sector), { open: open(6) }),
   ];
-  councilAssistant(main, id);
+  if (location.hash) document.getElementById(location.hash.slice(1))?.closest("details")?.setAttribute("open", "");
   await Promise.allSettled(tasks);
 }
