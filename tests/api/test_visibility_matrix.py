@@ -170,6 +170,12 @@ def owns(role: Role_, s: Subject) -> bool:
     return role == "owner"
 
 
+def own_records(role: Role_, s: Subject) -> bool:
+    """What one's own data names: oneself, and those one asked, blocked or reported (the
+    member asked, blocked and reported subjects; the admin reported every one)."""
+    return owns(role, s) or kept_by_member(role, s) or met_by_member(role, s) or role == "admin"
+
+
 def met_by_member(role: Role_, s: Subject) -> bool:
     """Those the member asked to be introduced to: whom they may find."""
     return role == "member" and finds(role, s)
@@ -318,7 +324,7 @@ MATRIX = [
     Entry("POST /v1/account/tokens", "none", body={"label": "matrix"}, least="member"),
     Entry(f"DELETE /v1/account/tokens/{NO_KEY}", "none", answers=everyone(404, anonymous=401)),
     Entry("GET /v1/me", "listed", owns, least="member"),
-    Entry("GET /v1/me/export", "listed", owns, least="member"),
+    Entry("GET /v1/me/export", "mentioned", own_records, least="member"),
     Entry("DELETE /v1/me", "none", body={"confirm": "nobody@example.org"},
           answers=everyone(422, anonymous=401)),
     Entry("POST /v1/me/place-preview", "none",
