@@ -125,7 +125,8 @@ def _placed_within(communities: Any, own: frozenset[str]) -> Any:
     return union(people, select(e.c.target.label("id")).where(e.c.source.in_(communities)))
 
 
-def _conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
+def filter_conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
+    """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too)."""
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
@@ -185,7 +186,7 @@ def list_nodes(
     count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
     """
     n = schema.nodes
-    conditions = _conditions(flt, audience)
+    conditions = filter_conditions(flt, audience)
     query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*conditions)
     if after is not None:
         query = query.where(n.c.id > after)

@@ -60,6 +60,8 @@ nodes = Table(
     Index("ix_nodes_name_key", "name_key"),
     # A name prefix among people (the usual search): equal kind and a range of names.
     Index("ix_nodes_kind_name_key", "kind", "name_key"),
+    # The map's view: a band of latitudes (and the unplaced, whose lat is null).
+    Index("ix_nodes_lat_lon", "lat", "lon"),
 )
 
 edges = Table(

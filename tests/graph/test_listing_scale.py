@@ -82,7 +82,9 @@ def _plan(store: Store, sql: str) -> str:
 
 def _listing_plan(store: Store, flt: NodeFilter, audience: ListingAudience) -> str:
     n = schema.nodes
-    query = select(n.c.id).where(*listing._conditions(flt, audience)).order_by(n.c.id).limit(51)
+    query = (
+        select(n.c.id).where(*listing.filter_conditions(flt, audience)).order_by(n.c.id).limit(51)
+    )
     sql = query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True})
     return _plan(store, str(sql))
 
