@@ -169,7 +169,7 @@ def map_points(
 def _everything(
     services: ServicesDep,
     caller: CallerDep,
-    kind: list[str] | None,
+    kind: list[MapKind] | None,
     sector: str | None,
     sdg: str | None,
     upper: str | None,
