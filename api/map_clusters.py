@@ -28,7 +28,10 @@ MAX_CELLS_ACROSS = 28
 """At most this many cells either way, whatever the view asked: bounds the answer."""
 ITEMS_UP_TO = 12
 """A cluster of at most this many carries its items (the list beside the map shows
-them, and people sharing one coarse place never separate by zooming)."""
+them, and the page places them itself)."""
+ITEMS_UP_TO_CLOSE = 100
+"""The same once cells are finer than a town's (0.1°): people placed to one town share
+one position and never separate by zooming, so their cluster must say who they are."""
 BUDGET = 95_000
 """Bytes of JSON an answer stays under; items are left out past it (zoom in for them)."""
 DIGITS = 5
@@ -71,7 +74,8 @@ def clusters(
 
     Shape: ``{"clusters": [{"lat", "lon", "count", "kinds": {kind: n}, "items"?: [...]}],
     "total": n, "unplaced": n, "bbox": [w, s, e, n], "cell": degrees}``; ``items`` (as
-    :class:`api.routes.map.MapPoint`) only in clusters of at most :data:`ITEMS_UP_TO`.
+    :class:`api.routes.map.MapPoint`) only in clusters of at most :data:`ITEMS_UP_TO`
+    (:data:`ITEMS_UP_TO_CLOSE` close up), smallest first, within :data:`BUDGET`.
     """
     from api.routes.map import about  # the one-line description the whole map uses
 
@@ -103,7 +107,8 @@ def clusters(
             cell["kinds"][r.kind] = r.count
             cell["lat"] += r.lat
             cell["lon"] += r.lon
-        small = sorted(key for key, cell in cells.items() if cell["count"] <= ITEMS_UP_TO)
+        most = ITEMS_UP_TO_CLOSE if view.cell < 0.1 else ITEMS_UP_TO
+        small = sorted(key for key, cell in cells.items() if cell["count"] <= most)
         items: dict[tuple[int, int], list[dict[str, Any]]] = {}
         if small:
             code = column * 100_000 + row

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
@@ -31,6 +32,7 @@ from api.schemas import PROBLEMS
 from graph import schema
 from graph.ids import id_pattern
 from graph.listing import NodeFilter
+from graph.store import Store
 from graph.visibility import listing_audience, node_filter
 
 router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion])
@@ -87,7 +89,8 @@ MAX_AGE = 30
 """Seconds a browser may reuse a view without asking; after that it asks with the
 ETag and a 304 answers when nothing changed."""
 _REMEMBERED = 512
-_answers: OrderedDict[str, bytes] = OrderedDict()
+_answers: weakref.WeakKeyDictionary[Store, OrderedDict[str, bytes]] = weakref.WeakKeyDictionary()
+"""Recent answers per store (a tag names a version of one store, not of every store)."""
 _answers_lock = threading.Lock()
 
 
@@ -151,7 +154,8 @@ def map_points(
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
     with _answers_lock:
-        known = _answers.get(tag)
+        answers = _answers.setdefault(services.store, OrderedDict())
+        known = answers.get(tag)
     if known is None:
         if view is not None:
             flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
@@ -160,9 +164,9 @@ def map_points(
             answer = _everything(services, caller, kind, sector, sdg, upper)
         known = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
         with _answers_lock:
-            _answers[tag] = known
-            while len(_answers) > _REMEMBERED:
-                _answers.popitem(last=False)
+            answers[tag] = known
+            while len(answers) > _REMEMBERED:
+                answers.popitem(last=False)
     return Response(known, media_type="application/json", headers=headers)
 
 
