@@ -30,8 +30,9 @@ ITEMS_UP_TO = 12
 """A cluster of at most this many carries its items (the list beside the map shows
 them, and the page places them itself)."""
 ITEMS_UP_TO_CLOSE = 100
-"""The same once cells are finer than a town's (0.1°): people placed to one town share
-one position and never separate by zooming, so their cluster must say who they are."""
+"""The same once cells are finer than a region's (1°, from zoom 7, where the page draws
+such people as the area they stand for): people placed to one region or town share one
+position and never separate by zooming, so their cluster must say who they are."""
 BUDGET = 95_000
 """Bytes of JSON an answer stays under; items are left out past it (zoom in for them)."""
 DIGITS = 5
@@ -107,7 +108,7 @@ def clusters(
             cell["kinds"][r.kind] = r.count
             cell["lat"] += r.lat
             cell["lon"] += r.lon
-        most = ITEMS_UP_TO_CLOSE if view.cell < 0.1 else ITEMS_UP_TO
+        most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
         small = sorted(key for key, cell in cells.items() if cell["count"] <= most)
         items: dict[tuple[int, int], list[dict[str, Any]]] = {}
         if small:

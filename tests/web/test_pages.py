@@ -284,17 +284,20 @@ def test_the_map_shows_markers_never_more_precise_than_allowed(
     body = answer.value.json()
     assert page.locator(".leaflet-marker-icon").count() > 0
     expect(page.locator(".map-status")).to_contain_text("people")
-    # What the page received for the world: every listed person with a position counted
-    # (no one else), and each person it names exactly at the position coarsened to their
+    # What the page received for its view: every listed person placed in it counted (no
+    # one else), and each person it names exactly at the position coarsened to their
     # precision.
     people = {
         i["id"]: i for c in body["clusters"] for i in c.get("items") or [] if i["kind"] == "person"
     }
+    west, south, east, north = body["bbox"]
     expected = {
         p["id"]
         for p in site.demo.listed_people()
         if p.get("place", {}).get("lat") is not None
         and p.get("location_precision", "city") != "country"
+        and south <= coarsened(site.demo.nodes[p["id"]])[0] <= north
+        and west <= coarsened(site.demo.nodes[p["id"]])[1] <= east
     }
     assert sum(c["kinds"].get("person", 0) for c in body["clusters"]) == len(expected)
     assert people and set(people) <= expected
