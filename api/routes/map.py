@@ -89,8 +89,12 @@ MAX_AGE = 30
 """Seconds a browser may reuse a view without asking; after that it asks with the
 ETag and a 304 answers when nothing changed."""
 _REMEMBERED = 512
-_answers: weakref.WeakKeyDictionary[Store, OrderedDict[str, bytes]] = weakref.WeakKeyDictionary()
-"""Recent answers per store (a tag names a version of one store, not of every store)."""
+_answers: weakref.WeakKeyDictionary[Store, tuple[str, OrderedDict[str, bytes]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Recent answers per store, all of its current version only (a tag names a version of
+one store): once the store changes they are dropped, so that nobody made private or
+erased stays in memory here either."""
 _answers_lock = threading.Lock()
 
 
@@ -154,7 +158,10 @@ def map_points(
     if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
     with _answers_lock:
-        answers = _answers.setdefault(services.store, OrderedDict())
+        held = _answers.get(services.store)
+        if held is None or held[0] != version:
+            held = _answers[services.store] = (version, OrderedDict())
+        answers = held[1]
         known = answers.get(tag)
     if known is None:
         if view is not None:

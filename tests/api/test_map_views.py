@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.map_clusters import BUDGET, MAX_CELLS_ACROSS, clusters, view_of
+from api.routes import map as map_route
 from api.routes.map import MAP_KINDS
 from api.services import Services
 from graph.demo import demo_records
@@ -179,3 +180,15 @@ def test_every_view_of_the_demo_network_is_under_100_kb(
             assert size < BUDGET
             assert len(answer["clusters"]) <= (MAX_CELLS_ACROSS + 1) ** 2
     assert worst > 1_000  # the views did show something
+
+
+def test_answers_remembered_never_outlive_a_change(client: TestClient, services: Services) -> None:
+    services.store.write([Person(id="person:k-soon", name="Soon Private", place=KISUMU)])
+    assert "Soon Private" in view(client, bbox="30,-5,40,5", zoom=6).text
+    services.store.write(
+        [Person(id="person:k-soon", name="Soon Private", place=KISUMU,
+                visibility=Visibility.private)]
+    )  # fmt: skip
+    assert "Soon Private" not in view(client, bbox="30,-5,40,5", zoom=6).text
+    _, held = map_route._answers[services.store]
+    assert held and not any(b"Soon Private" in answer for answer in held.values())
