@@ -83,8 +83,10 @@ def clusters(
     n = schema.nodes
     conditions = filter_conditions(flt, audience)
     lon = case((n.c.lon < view.west, n.c.lon + 360), else_=n.c.lon) if view.wraps else n.c.lon
-    column = cast(func.floor((lon - view.west) / view.cell), Integer)
-    row = cast(func.floor((n.c.lat - view.south) / view.cell), Integer)
+    # Both offsets are at least 0 within the view, where a cast truncates as floor would
+    # (SQLite has floor() only when built with its math functions).
+    column = cast((lon - view.west) / view.cell, Integer)
+    row = cast((n.c.lat - view.south) / view.cell, Integer)
     within = [
         n.c.lat.is_not(None),
         n.c.lat >= view.south,
