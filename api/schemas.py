@@ -15,6 +15,11 @@ class NodePage(BaseModel):
 
     items: list[Node]
     total: int = Field(description="Nodes passing the filters, over all pages")
+    total_is_estimate: bool = Field(
+        default=False,
+        description="True when `total` is above 10,000 and may be a count made up to a "
+        "minute ago: say 'about' it",
+    )
     limit: int
     offset: int
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page")

@@ -7,6 +7,9 @@ applied before paging.
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +18,7 @@ from sqlalchemy import Select, and_, case, false, func, literal, or_, select, un
 from graph import schema
 from graph.codec import node_from_row
 from graph.model import Node
-from graph.store import LOCALITY_RANK, Store
+from graph.store import LOCALITY_RANK, Store, prefix_range
 from graph.visibility import PLACING_EDGES, ListingAudience
 
 
@@ -36,6 +39,56 @@ class Page:
     items: list[Node]
     total: int
     next_after: str | None
+    total_is_estimate: bool = False
+    """Whether ``total`` is a recent count rather than one made at this version."""
+
+
+EXACT_UP_TO = 10_000
+"""Totals up to this are counted exactly on every request (a scan bounded by it)."""
+ESTIMATE_FOR = 60.0
+"""Seconds a count above :data:`EXACT_UP_TO` is reused, said to be an estimate, while
+the store changes: recounting a hundred thousand rows on every request is what made
+large listings slow, and "about 98,000" is as useful as the exact figure."""
+_REMEMBERED = 2_048
+
+
+@dataclass(frozen=True, slots=True)
+class _Count:
+    total: int
+    seq: int
+    at: float
+
+
+class _Totals:
+    """Recent counts of one store, per filter and audience (never shared between
+    audiences, so a count is only ever reused for a viewer allowed the same rows)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[NodeFilter, ListingAudience], _Count] = {}
+
+    def get(self, key: tuple[NodeFilter, ListingAudience]) -> _Count | None:
+        with self.lock:
+            return self.counts.get(key)
+
+    def put(self, key: tuple[NodeFilter, ListingAudience], count: _Count) -> None:
+        with self.lock:
+            self.counts.pop(key, None)
+            self.counts[key] = count
+            while len(self.counts) > _REMEMBERED:
+                self.counts.pop(next(iter(self.counts)))
+
+
+_TOTALS: weakref.WeakKeyDictionary[Store, _Totals] = weakref.WeakKeyDictionary()
+_TOTALS_LOCK = threading.Lock()
+
+
+def _totals(store: Store) -> _Totals:
+    with _TOTALS_LOCK:
+        found = _TOTALS.get(store)
+        if found is None:
+            found = _TOTALS[store] = _Totals()
+        return found
 
 
 def _linked_to(targets: Any) -> Any:
@@ -72,7 +125,8 @@ def _placed_within(communities: Any, own: frozenset[str]) -> Any:
     return union(people, select(e.c.target.label("id")).where(e.c.source.in_(communities)))
 
 
-def _conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
+def filter_conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
+    """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too)."""
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
@@ -94,9 +148,9 @@ def _conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
     if flt.country is not None:
         found.append(n.c.country == flt.country.upper())
     if flt.name_prefix:
-        escaped = flt.name_prefix.lower().replace("\\", "\\\\").replace("%", r"\%")
-        escaped = escaped.replace("_", r"\_")
-        found.append(func.lower(n.c.name).like(escaped + "%", escape="\\"))
+        bounds = prefix_range(flt.name_prefix)
+        if bounds is not None:
+            found.append(and_(n.c.name_key >= bounds[0], n.c.name_key < bounds[1]))
     visible = _visible(n, audience)
     if visible is not None:
         found.append(visible)
@@ -127,21 +181,52 @@ def list_nodes(
 ) -> Page:
     """The nodes passing ``flt`` that ``audience`` may see, by id, with the total count.
 
-    Page with ``offset`` or with ``after`` (the last id of the previous page).
+    Page with ``offset`` or with ``after`` (the last id of the previous page). The total
+    is exact up to :data:`EXACT_UP_TO`; beyond it, while the store changes, it may be a
+    count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
     """
     n = schema.nodes
-    conditions = _conditions(flt, audience)
-    count: Select[Any] = select(func.count()).select_from(n).where(*conditions)
+    conditions = filter_conditions(flt, audience)
     query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*conditions)
     if after is not None:
         query = query.where(n.c.id > after)
     query = query.order_by(n.c.id).offset(offset).limit(limit + 1)
     with store.engine.connect() as conn:
-        total = int(conn.execute(count).scalar_one())
+        total, estimate = _total(conn, store, (flt, audience), conditions)
         rows = conn.execute(query).all()
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None
-    return Page(items, total, next_after)
+    return Page(items, total, next_after, estimate)
+
+
+def _total(
+    conn: Any, store: Store, key: tuple[NodeFilter, ListingAudience], conditions: list[Any]
+) -> tuple[int, bool]:
+    """The number of rows passing ``conditions``, and whether it is an estimate.
+
+    A count made at this version is reused as it is; a small one is recounted with a
+    scan that stops past :data:`EXACT_UP_TO`; a large recent one is reused as an
+    estimate; otherwise everything is counted once and remembered.
+    """
+    n, totals = schema.nodes, _totals(store)
+    seq = int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
+    known, now = totals.get(key), time.monotonic()
+    if known is not None and known.seq == seq:
+        return known.total, False
+    fresh = known is not None and now - known.at < ESTIMATE_FOR
+    if known is not None and fresh and known.total > 2 * EXACT_UP_TO:
+        return known.total, True
+    bounded = select(literal(1)).select_from(n).where(*conditions).limit(EXACT_UP_TO + 1)
+    counted = int(conn.execute(select(func.count()).select_from(bounded.subquery())).scalar_one())
+    if counted <= EXACT_UP_TO:
+        totals.put(key, _Count(counted, seq, now))
+        return counted, False
+    if known is not None and fresh:
+        return known.total, True
+    everything: Select[Any] = select(func.count()).select_from(n).where(*conditions)
+    total = int(conn.execute(everything).scalar_one())
+    totals.put(key, _Count(total, seq, now))
+    return total, False
 
 
 def count_nodes(store: Store, audience: ListingAudience) -> dict[str, int]:

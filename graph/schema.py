@@ -49,8 +49,19 @@ nodes = Table(
     Column("lat", Float, nullable=True),
     Column("lon", Float, nullable=True),
     Column("active", Boolean, nullable=False),
+    # The name folded for search (see graph.store.name_key): a name prefix is a range
+    # of this index, never a scan of every name. Nullable only so that a store made
+    # before it can gain the column; the store fills it at open and on every write.
+    Column("name_key", String(300), nullable=True),
     Index("ix_nodes_kind_id", "kind", "id"),
     Index("ix_nodes_country", "country"),
+    # A country listing of one kind, already in id order: a page reads its rows only.
+    Index("ix_nodes_country_kind_id", "country", "kind", "id"),
+    Index("ix_nodes_name_key", "name_key"),
+    # A name prefix among people (the usual search): equal kind and a range of names.
+    Index("ix_nodes_kind_name_key", "kind", "name_key"),
+    # The map's view: a band of latitudes (and the unplaced, whose lat is null).
+    Index("ix_nodes_lat_lon", "lat", "lon"),
 )
 
 edges = Table(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,10 +43,12 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
@@ -348,7 +351,11 @@ class Store:
 
     def _prepare(self) -> None:
         with self._begin_write() as conn:
+            _add_missing_columns(conn)
             schema.metadata.create_all(conn)
+            for index in schema.nodes.indexes:  # create_all skips those of an older table
+                index.create(conn, checkfirst=True)
+            _fill_name_keys(conn)
             found = conn.execute(select(func.max(schema.schema_version.c.version))).scalar()
             if found is None:
                 conn.execute(schema.schema_version.insert(), {"version": schema.SCHEMA_VERSION})
@@ -673,11 +680,12 @@ class Store:
             params.append(
                 {"id": node_id, "kind": row[0], "name": row[1], "data": row[2], "seq": seq}
                 | derived[node_id]
+                | {"name_key": name_key(row[1])}
             )
         if params:
             columns = [
                 "kind", "name", "data", "seq", "country", "visibility", "discoverable",
-                "locality", "lat", "lon", "active",
+                "locality", "lat", "lon", "active", "name_key",
             ]  # fmt: skip
             statement = self._upsert_statement(t, ["id"], columns)
             writer.conn.execute(statement, params)
@@ -837,6 +845,69 @@ def locality(node: Node) -> str | None:
     if node.kind == "community":
         return COMMUNITY_LEVEL[str(node.scope)]
     return None
+
+
+def name_key(text: str) -> str:
+    """``text`` folded for prefix search: accents dropped, case folded, spaces collapsed.
+
+    Unlike :func:`graph.ids.slugify` it keeps every script (a name in Arabic or Chinese
+    stays findable) and its punctuation, so that what someone types matches as a prefix.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def prefix_range(prefix: str) -> tuple[str, str] | None:
+    """The ``[low, high)`` range of name keys starting with ``prefix`` (None: any name).
+
+    SQLite compares text byte by byte in UTF-8, whose order is that of code points, so
+    the keys starting with ``p`` are those from ``p`` up to ``p`` with its last character
+    one code point higher.
+    """
+    low = name_key(prefix)
+    if not low:
+        return None
+    last = ord(low[-1])
+    if last >= 0x10FFFF:
+        return (low, low[:-1] + chr(0x10FFFF) * 2)
+    return (low, low[:-1] + chr(last + 1))
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the columns a store made by an earlier version lacks (all nullable), so that
+    opening an old store upgrades it in place instead of refusing it."""
+    table = schema.nodes
+    existing = inspect(conn)
+    if not existing.has_table(table.name):
+        return
+    present = {c["name"] for c in existing.get_columns(table.name)}
+    preparer = conn.dialect.identifier_preparer
+    for column in table.columns:
+        if column.name not in present and column.nullable:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(
+                sql_text(
+                    f"ALTER TABLE {preparer.quote(table.name)} "
+                    f"ADD COLUMN {preparer.quote(column.name)} {kind}"
+                )
+            )
+
+
+def _fill_name_keys(conn: Connection) -> None:
+    """Fill the name keys a store made before them lacks (found by their index, so a
+    store already filled costs one index probe at open)."""
+    t = schema.nodes
+    while True:
+        rows = conn.execute(
+            select(t.c.id, t.c.name).where(t.c.name_key.is_(None)).limit(_CHUNK)
+        ).all()
+        if not rows:
+            return
+        conn.execute(
+            t.update().where(t.c.id == bindparam("key")).values(name_key=bindparam("folded")),
+            [{"key": r.id, "folded": name_key(r.name)} for r in rows],
+        )
 
 
 def _existing(conn: Connection, ids: list[str]) -> set[str]:

@@ -10,7 +10,10 @@ wrk once per scenario with a Lua script that cycles through real URLs:
   callers (people, initiatives, communities, sectors, SDGs...);
 - ``lists``: ``GET /v1/nodes?kind=person&country=XX&limit=20``, ``?sector=...``,
   ``?q=<prefix>`` and ``kind=initiative&sdg=...`` mixed;
-- ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids.
+- ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids;
+- ``map``: ``GET /v1/map?bbox=...&zoom=Z`` for the world at zoom 2 and views the size of
+  a 1280x800 screen around placed nodes at zooms 4 to 11 (without ``If-None-Match``, so
+  every request gets the whole answer).
 
 Each run records the CPU used by the server, by wrk and by everything else; a run
 during which other processes used more than ``--max-other-cpu`` % of a core is
@@ -58,7 +61,7 @@ from urllib.parse import quote, urlencode
 import psutil
 
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
-SCENARIOS = ("reads", "lists", "neighbors", "search", "similar")
+SCENARIOS = ("reads", "lists", "neighbors", "search", "similar", "map")
 MARKER = "BENCH_JSON "
 PERCENTILES = (50, 90, 95, 99, 99.9)
 
@@ -415,6 +418,9 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         names = [row[0] for row in conn.execute(f"SELECT name FROM nodes WHERE {listed}")]
         sectors = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sector'")]
         sdgs = [r[0] for r in conn.execute("SELECT id FROM nodes WHERE kind = 'sdg' ORDER BY id")]
+        placed = conn.execute(
+            f"SELECT lat, lon FROM nodes WHERE {listed} AND lat IS NOT NULL ORDER BY id"
+        ).fetchall()
         # Search queries are people's interests, as someone would type them.
         interests = [
             "; ".join(json.loads(row[0]).get("interests", [])[:2])
@@ -443,6 +449,14 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         else:
             query = {"kind": "person", "limit": "20"}
         lists.append("/v1/nodes?" + urlencode(query, safe=":"))
+    views = ["/v1/map?" + urlencode({"bbox": "-180,-85,180,85", "zoom": "2"}, safe=",")]
+    for lat, lon in rng.sample(placed, min(len(placed), max(100, sample // 4))):
+        zoom = rng.randint(4, 11)
+        half_w, half_h = 640 * 360 / (256 * 2**zoom), 400 * 360 / (256 * 2**zoom)
+        box = (max(-180, lon - half_w), max(-85, lat - half_h), min(180, lon + half_w),
+               min(85, lat + half_h))  # fmt: skip
+        bbox = ",".join(f"{v:.3f}" for v in box)
+        views.append("/v1/map?" + urlencode({"bbox": bbox, "zoom": str(zoom)}, safe=","))
     queries = rng.sample([i for i in interests if i], min(sample, sum(1 for i in interests if i)))
     search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
     similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id, _ in chosen]
@@ -454,8 +468,9 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         "list_urls": len(lists),
         "list_shapes": dict(Counter(p.split("?")[1].split("&")[1].split("=")[0] for p in lists)),
         "search_queries": len(search),
+        "map_views": len(views),
     }
-    paths = {"reads": reads, "lists": lists, "neighbors": neighbors}
+    paths = {"reads": reads, "lists": lists, "neighbors": neighbors, "map": views}
     return {**paths, "search": search, "similar": similar}, described
 
 

@@ -10,22 +10,30 @@ private, members-only (to anonymous callers) or undiscoverable person is simply 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import networkx as nx
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, select
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
+from api.errors import Unprocessable
+from api.map_clusters import clusters, view_of
 from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS
 from graph import schema
 from graph.ids import id_pattern
-from graph.visibility import node_filter
+from graph.listing import NodeFilter
+from graph.store import Store
+from graph.visibility import listing_audience, node_filter
 
 router = APIRouter(prefix="/v1/map", tags=["graph"], responses=PROBLEMS, dependencies=[ReadVersion])
 
@@ -52,22 +60,132 @@ class MapPoint(BaseModel):
     )
 
 
+class MapCluster(BaseModel):
+    lat: float = Field(description="The mean of the public positions it gathers")
+    lon: float
+    count: int
+    kinds: dict[str, int] = Field(description="How many of each kind")
+    items: list[MapPoint] | None = Field(
+        default=None, description="Its items, for a cluster small enough (by id)"
+    )
+
+
 class MapOut(BaseModel):
-    items: list[MapPoint] = Field(description="Ordered by id")
-    total: int = Field(description="Number of items")
+    items: list[MapPoint] | None = Field(
+        default=None, description="Without bbox: every item, ordered by id"
+    )
+    clusters: list[MapCluster] | None = Field(
+        default=None, description="With bbox and zoom: the view's clusters"
+    )
+    total: int = Field(description="Number of items (in the view, with bbox)")
     unplaced: int = Field(description="Nodes passing the filters that have no position to show")
+    bbox: list[float] | None = Field(
+        default=None, description="The view answered: west, south, east, north, on the grid"
+    )
+    cell: float | None = Field(default=None, description="Size of a grid cell, in degrees")
+
+
+MAX_AGE = 30
+"""Seconds a browser may reuse a view without asking; after that it asks with the
+ETag and a 304 answers when nothing changed."""
+_REMEMBERED = 512
+_answers: weakref.WeakKeyDictionary[Store, tuple[str, OrderedDict[str, bytes]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Recent answers per store, all of its current version only (a tag names a version of
+one store): once the store changes they are dropped, so that nobody made private or
+erased stays in memory here either."""
+_answers_lock = threading.Lock()
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    """``west,south,east,north`` in degrees, or 422 naming ``query.bbox``."""
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise _bad_bbox("give four numbers: west,south,east,north") from None
+    if not all(-180 <= v <= 180 for v in (west, east)) or not all(
+        -90 <= v <= 90 for v in (south, north)
+    ):
+        raise _bad_bbox("longitudes go from -180 to 180, latitudes from -90 to 90")
+    if south >= north:
+        raise _bad_bbox("south must be below north")
+    return west, south, east, north
+
+
+def _bad_bbox(reason: str) -> Unprocessable:
+    return Unprocessable(f"bbox: {reason}", errors=[{"field": "query.bbox", "reason": reason}])
 
 
 @router.get("", response_model=MapOut, summary="Positions for the map")
 def map_points(
+    request: Request,
     services: ServicesDep,
     caller: CallerDep,
     kind: Annotated[list[MapKind] | None, Query(max_length=5, description="Node kinds")] = None,
     sector: Annotated[str | None, Query(pattern=id_pattern("sector"), max_length=160)] = None,
     sdg: Annotated[str | None, Query(pattern=r"^sdg:\d{1,2}$")] = None,
     country: CountryQuery = None,
-) -> JSONResponse:
-    """Every node the caller may see in listings, with its public position, filtered."""
+    bbox: Annotated[
+        str | None,
+        Query(max_length=120, description="The view: west,south,east,north in degrees"),
+    ] = None,
+    zoom: Annotated[int, Query(ge=0, le=20, description="The map's zoom, with bbox")] = 2,
+) -> Response:
+    """Every node the caller may see in listings, with its public position, filtered;
+    with ``bbox``, the clusters of that view at ``zoom`` instead (at most about 100 kB).
+
+    Answers carry an ETag (the store's version, the caller's audience and the query), and
+    ``If-None-Match`` with it answers 304 while nothing changed.
+    """
+    upper = country_code(country) if country is not None else None
+    view = view_of(*_bbox(bbox), zoom) if bbox is not None else None
+    audience = listing_audience(caller)
+    shown = (view.west, view.south, view.east, view.north, view.cell) if view else None
+    query = json.dumps(
+        [sorted(kind or MAP_KINDS), sector, sdg, upper, shown,
+         sorted(audience.visibilities or ["*"]), audience.include_undiscoverable,
+         sorted(audience.own)]
+    )  # fmt: skip
+    # The store's version (clusters read it) and the view's (the whole map reads that).
+    version = f"{services.store.last_seq()}|{services.view.seq}"
+    tag = '"' + hashlib.sha256(f"{version}|{query}".encode()).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": tag,
+        "Cache-Control": f"private, max-age={MAX_AGE}",
+        "Vary": "Authorization, Cookie",
+    }
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    with _answers_lock:
+        held = _answers.get(services.store)
+        if held is None or held[0] != version:
+            held = _answers[services.store] = (version, OrderedDict())
+        answers = held[1]
+        known = answers.get(tag)
+    if known is None:
+        if view is not None:
+            flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
+            answer: dict[str, Any] = clusters(services.store, flt, audience, view)
+        else:
+            answer = _everything(services, caller, kind, sector, sdg, upper)
+        known = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        with _answers_lock:
+            answers[tag] = known
+            while len(answers) > _REMEMBERED:
+                answers.popitem(last=False)
+    return Response(known, media_type="application/json", headers=headers)
+
+
+def _everything(
+    services: ServicesDep,
+    caller: CallerDep,
+    kind: list[MapKind] | None,
+    sector: str | None,
+    sdg: str | None,
+    upper: str | None,
+) -> dict[str, Any]:
+    """The whole map as one list (the answer without a view)."""
     graph = services.view.graph
     nodes = graph.nodes
     allowed = node_filter(caller, graph)
@@ -83,8 +201,7 @@ def map_points(
             if key == "part_of" and nodes[source]["kind"] == "sdg_target"
         ] if sdg in graph else []  # fmt: skip
         candidates = _linked(graph, [sdg, *targets]).intersection(candidates)
-    if country is not None:
-        upper = country_code(country)
+    if upper is not None:
         candidates = (n for n in candidates if nodes[n]["country"] == upper)
     visible = sorted(n for n in candidates if nodes[n]["kind"] in kinds and allowed(n))
     placed = [n for n in visible if nodes[n]["lat"] is not None and nodes[n]["lon"] is not None]
@@ -96,9 +213,7 @@ def map_points(
         for n in placed
         if n in names
     ]  # fmt: skip
-    return JSONResponse(
-        {"items": items, "total": len(items), "unplaced": len(visible) - len(placed)}
-    )
+    return {"items": items, "total": len(items), "unplaced": len(visible) - len(placed)}
 
 
 def _linked(graph: nx.MultiDiGraph, ends: list[str]) -> set[str]:

@@ -131,6 +131,7 @@ def list_(
         {
             "items": [present(node, caller) for node in page.items],
             "total": page.total,
+            "total_is_estimate": page.total_is_estimate,
             "limit": limit,
             "offset": offset,
             "next_cursor": page.next_after,

@@ -35,5 +35,7 @@ POLICY: list[Rule] = [
     Rule(200, 200, 200, 200, "GET /assets/icon.svg"),
     # The map's positions: everyone, each seeing whom they may list.
     Rule(200, 200, 200, 200, "GET /v1/map?kind=person&kind=initiative"),
+    # One view of it, clustered: the same for everyone, each counting whom they may list.
+    Rule(200, 200, 200, 200, "GET /v1/map?bbox=-180,-85,180,85&zoom=3"),
 ]
 # fmt: on

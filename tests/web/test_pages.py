@@ -284,16 +284,23 @@ def test_the_map_shows_markers_never_more_precise_than_allowed(
     body = answer.value.json()
     assert page.locator(".leaflet-marker-icon").count() > 0
     expect(page.locator(".map-status")).to_contain_text("people")
-    # What the page received: every listed person with a position, each exactly at the
-    # position coarsened to their precision, and nobody else.
-    people = {i["id"]: i for i in body["items"] if i["kind"] == "person"}
+    # What the page received for its view: every listed person placed in it counted (no
+    # one else), and each person it names exactly at the position coarsened to their
+    # precision.
+    people = {
+        i["id"]: i for c in body["clusters"] for i in c.get("items") or [] if i["kind"] == "person"
+    }
+    west, south, east, north = body["bbox"]
     expected = {
         p["id"]
         for p in site.demo.listed_people()
         if p.get("place", {}).get("lat") is not None
         and p.get("location_precision", "city") != "country"
+        and south <= coarsened(site.demo.nodes[p["id"]])[0] <= north
+        and west <= coarsened(site.demo.nodes[p["id"]])[1] <= east
     }
-    assert set(people) == expected
+    assert sum(c["kinds"].get("person", 0) for c in body["clusters"]) == len(expected)
+    assert people and set(people) <= expected
     for person_id, item in people.items():
         assert (item["lat"], item["lon"]) == coarsened(site.demo.nodes[person_id]), person_id
     screenshot(page, "map-world")
@@ -331,7 +338,7 @@ def test_the_map_shows_markers_never_more_precise_than_allowed(
     # Filters: only initiatives in one sector.
     with page.expect_response(lambda r: "/v1/map" in r.url) as filtered:
         open_page(page, "/map?kind=initiative&sector=sector:health")
-    kinds = {i["kind"] for i in filtered.value.json()["items"]}
+    kinds = {k for c in filtered.value.json()["clusters"] for k in c["kinds"]}
     assert kinds <= {"initiative"}
     assert unexpected_errors(watched.errors) == []
 

@@ -12,6 +12,8 @@ export interface NodeRecord {
 export interface Page<T> {
   items: T[];
   total?: number | null;
+  /** True when `total` is over 10,000 and may be a recent count: say "about". */
+  total_is_estimate?: boolean;
   limit?: number;
   offset?: number;
   next_cursor?: string | null;

@@ -121,6 +121,14 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
 }
 
+/** A count as people read it: exact, or "about 98,000" when the service says it is an
+ * estimate (listings of more than 10,000 reuse a count made up to a minute ago). */
+export function countText(n: number, estimate?: boolean): string {
+  if (!estimate) return n.toLocaleString("en");
+  const step = 10 ** Math.max(0, Math.floor(Math.log10(Math.max(n, 1))) - 1);
+  return `about ${(Math.round(n / step) * step).toLocaleString("en")}`;
+}
+
 /** Escape a string for use in a regular expression. */
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

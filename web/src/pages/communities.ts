@@ -3,7 +3,7 @@
 // so the list is whole however many there are ("Show more" loads the next page).
 
 import { type NodeRecord, type Page, get } from "../api";
-import { failure, h, plural, replace } from "../dom";
+import { countText, failure, h, plural, replace } from "../dom";
 import { nodeHref, placeText } from "../kinds";
 
 const PAGE_SIZE = 50;
@@ -56,7 +56,7 @@ export async function render(main: HTMLElement): Promise<void> {
       const total = page.total ?? shown;
       summary.textContent = total
         ? shown < total
-          ? `Showing ${shown.toLocaleString("en")} of ${plural(total, "community", "communities")}.`
+          ? `Showing ${shown.toLocaleString("en")} of ${countText(total, page.total_is_estimate)} ${total === 1 ? "community" : "communities"}.`
           : `${plural(total, "community", "communities")}.`
         : "";
       if (!total) replace(status, h("p", { class: "muted" }, "No communities you may see yet."));

@@ -1,7 +1,9 @@
 // The Map of Co-creators: people, initiatives and communities at the positions the API
 // gives (a person's already coarsened to the precision they chose), on a basemap with
 // place names and borders that ships with the app (see ../basemap.ts), so it works
-// offline; a tile server may be configured. A place box finds towns, counties, states and
+// offline; a tile server may be configured. The service answers for the view only
+// (clusters on a grid by zoom, small ones with their items), asked again when the map
+// has moved, so that a network of a million stays a small answer. A place box finds towns, counties, states and
 // countries; the list beside the map names what is in view, in the markers' order.
 // People placed only to a town or a region are drawn as the area they stand for, never
 // as a pin, so that nobody reads a 110 km cell as an address.
@@ -27,8 +29,19 @@ interface MapPoint {
   about?: string;
 }
 
+/** A cluster the service made for the view (GET /v1/map?bbox=...&zoom=...): small ones
+ * carry their items, which this page places and clusters itself; big ones are drawn as
+ * they come, and zooming in on them asks again. */
+interface ViewCluster {
+  lat: number;
+  lon: number;
+  count: number;
+  kinds: Record<string, number>;
+  items?: MapPoint[] | null;
+}
+
 interface MapAnswer {
-  items: MapPoint[];
+  clusters: ViewCluster[];
   total: number;
   unplaced: number;
 }
@@ -61,6 +74,10 @@ const CELL_WORDS: Record<string, string> = { city: "about 11 km across", region:
 const CELL_SHOWN_FROM: Record<string, number> = { city: 10, region: 7 };
 const PIN_SIZE = 26;
 const RADII: Record<string, number> = { town: 50, county: 50, state: 200, country: 1000 };
+// The view is asked for with a margin (so that areas and pins just outside stay drawn
+// while panning), and again once the map has been still this long.
+const MARGIN_DEGREES = 1;
+const ASK_AFTER_MS = 250;
 
 function meta(name: string): string {
   return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
@@ -348,6 +365,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   // an area only once it is big enough to see (and joins the clusters below that).
   const layer = L.layerGroup().addTo(map);
   let grouped = new Map<string, MapPoint[]>();
+  let remote: ViewCluster[] = [];
   let indexes: { from: number; index: Supercluster<PlaceProps, ClusterProps> }[] = [];
   let dataReady = false;
   let loading = 0;
@@ -395,6 +413,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
     // Cells big enough to see at this zoom, drawn as the area they stand for.
     const view = L.latLngBounds([box[1], box[0]], [box[3], box[2]]);
+    // The service's big clusters in view, as they came (ids below zero: zooming in asks again).
+    remote.forEach((c, n) => {
+      if (view.contains([c.lat, c.lon])) shown.push({ lat: c.lat, lon: c.lon, items: [], area: false, cluster: { id: -1 - n, count: c.count, kinds: c.kinds } });
+    });
     for (const items of grouped.values()) {
       if (clustered(items, z)) continue;
       const half = CELL_DEGREES[items[0].precision] / 2;
@@ -451,6 +473,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   };
   const zoomInto = (id: number) => {
     const z = map.getZoom();
+    if (id < 0) return z + 2;
     const index = indexes.find((i) => z >= i.from)?.index;
     return index ? index.getClusterExpansionZoom(id) : z + 2;
   };
@@ -524,9 +547,12 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     replace(listNote, !dataReady ? "Loading…" : rows.length === 0 ? "Nothing in view here: move the map or zoom out." : more ? `And ${plural(more, "more")} in view: zoom in to see them.` : "");
   };
 
+  let asking: number | undefined;
   map.on("moveend", () => {
     draw();
     writeUrl();
+    window.clearTimeout(asking);
+    asking = window.setTimeout(() => void load(), ASK_AFTER_MS);
   });
 
   const load = async () => {
@@ -534,13 +560,21 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     const kindsNow = new FormData(form).getAll("kind").map(String);
     let answer: MapAnswer;
     try {
-      answer = await get<MapAnswer>("/v1/map", { kind: kindsNow.length ? kindsNow : DEFAULT_KINDS, sector: sectorNow() || null, sdg: sdgSelect.value || null });
+      const [west, south, east, north] = viewBox();
+      const wide = east - west >= 360 - 2 * MARGIN_DEGREES;
+      const bbox = wide
+        ? [-180, Math.max(-85, south - MARGIN_DEGREES), 180, Math.min(85, north + MARGIN_DEGREES)]
+        : [Math.max(-180, west - MARGIN_DEGREES), Math.max(-85, south - MARGIN_DEGREES), Math.min(180, east + MARGIN_DEGREES), Math.min(85, north + MARGIN_DEGREES)];
+      const view = { bbox: bbox.map((v) => v.toFixed(3)).join(","), zoom: String(map.getZoom()) };
+      answer = await get<MapAnswer>("/v1/map", { kind: kindsNow.length ? kindsNow : DEFAULT_KINDS, sector: sectorNow() || null, sdg: sdgSelect.value || null, ...view });
     } catch (error) {
       if (ticket === loading) replace(status, failure(error, "The map's data"));
       return;
     }
     if (ticket !== loading) return; // a later choice of filters answers instead
-    grouped = places(answer.items);
+    const items = answer.clusters.flatMap((c) => c.items ?? []);
+    remote = answer.clusters.filter((c) => !c.items);
+    grouped = places(items);
     dataReady = true;
     const entries = [...grouped];
     indexes = [
@@ -549,14 +583,16 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       { from: 0, index: clusterIndex(entries) },
     ];
     draw();
-    const parts: Child = countWords(answer.items) || "Nothing to show with these filters";
+    const counts: Record<string, number> = {};
+    for (const c of answer.clusters) for (const [kind, n] of Object.entries(c.kinds)) counts[kind] = (counts[kind] ?? 0) + n;
+    const parts: Child = kindWords(counts) || "Nothing here with these filters: move the map or zoom out";
     replace(
       status,
       parts.charAt(0).toUpperCase() + parts.slice(1),
-      answer.items.length ? ` on the map, in ${plural(grouped.size, "place")}.` : ".",
+      answer.total ? " in this part of the map." : ".",
       answer.unplaced ? ` ${plural(answer.unplaced, "more shares", "more share")} only a country, or no place, and ${answer.unplaced === 1 ? "is" : "are"} not shown.` : "",
     );
-    canvas.dataset.points = String(answer.items.length);
+    canvas.dataset.points = String(answer.total);
   };
   form.addEventListener("change", () => {
     sayFilters();

@@ -2,7 +2,7 @@
 // event): what it is, its links, and what reads like it.
 
 import { type NodeRecord, type Page, get, links, node, post } from "../api";
-import { failure, field, h, notice, replace, section } from "../dom";
+import { countText, failure, field, h, notice, replace, section } from "../dom";
 import { type Recommendation, recommendations } from "../explain";
 import { kindLabel, nodeHref } from "../kinds";
 import type { Params } from "../main";
@@ -65,12 +65,12 @@ const COUNTED = ["person", "initiative", "organization", "community", "wisdom_en
 export async function hubCounts(item: NodeRecord): Promise<HTMLElement> {
   const filter = item.kind === "sdg" ? "sdg" : "sector";
   const totals = await Promise.all(
-    COUNTED.map((kind) => get<Page<NodeRecord>>("/v1/nodes", { kind, [filter]: item.id, limit: 1 }).then((page) => [kind, page.total ?? 0] as const)),
+    COUNTED.map((kind) => get<Page<NodeRecord>>("/v1/nodes", { kind, [filter]: item.id, limit: 1 }).then((page) => [kind, page.total ?? 0, page.total_is_estimate ?? false] as const)),
   );
   return h(
     "div",
     null,
-    h("ul", { class: "counts" }, totals.filter(([, n]) => n > 0).map(([kind, n]) => h("li", null, h("strong", null, n.toLocaleString("en")), ` ${kindLabel(kind, n)}`))),
+    h("ul", { class: "counts" }, totals.filter(([, n]) => n > 0).map(([kind, n, estimate]) => h("li", null, h("strong", null, countText(n, estimate)), ` ${kindLabel(kind, n)}`))),
     h("p", null, h("a", { href: `/map?${filter}=${encodeURIComponent(item.id)}` }, "See them on the map")),
   );
 }

@@ -1,0 +1,158 @@
+"""Server-side clusters for one view of the map: what a viewport at a zoom shows.
+
+The whole map of a large network is megabytes; a view needs at most a few hundred
+clusters. Positions are those of the ``nodes`` table, which are the public ones (a
+person's place coarsened to their precision, see :mod:`graph.geo`), and the rows
+counted are those the viewer may list (:func:`graph.listing.visible_conditions`), so a
+hidden person never changes a count. Cells are aligned on a grid that depends on the
+zoom only, so that panning keeps clusters where they were and a view is cacheable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
+
+from graph import schema
+from graph.listing import NodeFilter, filter_conditions
+from graph.store import Store
+from graph.visibility import ListingAudience
+
+CELLS_PER_TILE = 4
+"""Cells across one 256-pixel map tile: a cluster stands for about 64 pixels."""
+MAX_CELLS_ACROSS = 28
+"""At most this many cells either way, whatever the view asked: bounds the answer."""
+ITEMS_UP_TO = 12
+"""A cluster of at most this many carries its items (the list beside the map shows
+them, and the page places them itself)."""
+ITEMS_UP_TO_CLOSE = 100
+"""The same once cells are finer than a region's (1°, from zoom 7, where the page draws
+such people as the area they stand for): people placed to one region or town share one
+position and never separate by zooming, so their cluster must say who they are."""
+BUDGET = 95_000
+"""Bytes of JSON an answer stays under; items are left out past it (zoom in for them)."""
+DIGITS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A viewport, snapped outward to the grid of its cell size (degrees)."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+    cell: float
+
+    @property
+    def wraps(self) -> bool:
+        return self.west > self.east
+
+
+def view_of(west: float, south: float, east: float, north: float, zoom: int) -> View:
+    """The view asked for, on the grid of ``zoom`` (coarsened until it fits in
+    :data:`MAX_CELLS_ACROSS` cells each way)."""
+    width = east - west if east >= west else east + 360 - west
+    height = max(north - south, 0.0)
+    cell = 360 / (2**zoom * CELLS_PER_TILE)
+    while width / cell > MAX_CELLS_ACROSS - 1 or height / cell > MAX_CELLS_ACROSS - 1:
+        cell *= 2
+    snap_w, snap_e = math.floor(west / cell) * cell, math.ceil(east / cell) * cell
+    south, north = math.floor(south / cell) * cell, math.ceil(north / cell) * cell
+    if width >= 360 - cell:
+        snap_w, snap_e = -180.0, 180.0
+    return View(snap_w, max(south, -90.0), snap_e, min(north, 90.0), cell)
+
+
+def clusters(
+    store: Store, flt: NodeFilter, audience: ListingAudience, view: View
+) -> dict[str, Any]:
+    """The clusters of the view, with how many nodes it shows and how many have no place.
+
+    Shape: ``{"clusters": [{"lat", "lon", "count", "kinds": {kind: n}, "items"?: [...]}],
+    "total": n, "unplaced": n, "bbox": [w, s, e, n], "cell": degrees}``; ``items`` (as
+    :class:`api.routes.map.MapPoint`) only in clusters of at most :data:`ITEMS_UP_TO`
+    (:data:`ITEMS_UP_TO_CLOSE` close up), smallest first, within :data:`BUDGET`.
+    """
+    from api.routes.map import about  # the one-line description the whole map uses
+
+    n = schema.nodes
+    conditions = filter_conditions(flt, audience)
+    lon = case((n.c.lon < view.west, n.c.lon + 360), else_=n.c.lon) if view.wraps else n.c.lon
+    # Both offsets are at least 0 within the view, where a cast truncates as floor would
+    # (SQLite has floor() only when built with its math functions).
+    column = cast((lon - view.west) / view.cell, Integer)
+    row = cast((n.c.lat - view.south) / view.cell, Integer)
+    within = [
+        n.c.lat.is_not(None),
+        n.c.lat >= view.south,
+        n.c.lat <= view.north,
+        or_(n.c.lon >= view.west, n.c.lon <= view.east)
+        if view.wraps
+        else and_(n.c.lon >= view.west, n.c.lon <= view.east),
+    ]
+    grouped = (
+        select(column.label("x"), row.label("y"), n.c.kind, func.count().label("count"),
+               func.sum(n.c.lat).label("lat"), func.sum(lon).label("lon"))
+        .where(*conditions, *within)
+        .group_by(column, row, n.c.kind)
+    )  # fmt: skip
+    unplaced = select(func.count()).select_from(n).where(*conditions, n.c.lat.is_(None))
+    cells: dict[tuple[int, int], dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for r in conn.execute(grouped):
+            cell = cells.setdefault((r.x, r.y), {"count": 0, "kinds": {}, "lat": 0.0, "lon": 0.0})
+            cell["count"] += r.count
+            cell["kinds"][r.kind] = r.count
+            cell["lat"] += r.lat
+            cell["lon"] += r.lon
+        most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
+        small = sorted(key for key, cell in cells.items() if cell["count"] <= most)
+        items: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        if small:
+            code = column * 100_000 + row
+            wanted = [x * 100_000 + y for x, y in small]
+            rows = conn.execute(
+                select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality,
+                       column.label("x"), row.label("y"))
+                .where(*conditions, *within, code.in_(wanted))
+                .order_by(n.c.id)
+            ).all()  # fmt: skip
+            for r in rows:
+                items.setdefault((r.x, r.y), []).append(
+                    {"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon,
+                     "precision": r.locality or "exact", "about": about(json.loads(r.data))}
+                )  # fmt: skip
+        unplaced_count = int(conn.execute(unplaced).scalar_one())
+    keys = sorted(cells)
+    found = []
+    for key in keys:
+        cell = cells[key]
+        mean_lon = cell["lon"] / cell["count"]
+        found.append(
+            {"lat": round(cell["lat"] / cell["count"], DIGITS),
+             "lon": round(mean_lon - 360 if mean_lon > 180 else mean_lon, DIGITS),
+             "count": cell["count"], "kinds": dict(sorted(cell["kinds"].items()))}
+        )  # fmt: skip
+    size = len(json.dumps(found)) + 200
+    # Items of the smallest clusters first: those are the ones zooming cannot split.
+    for index in sorted(range(len(found)), key=lambda i: (found[i]["count"], i)):
+        shown = items.get(keys[index])
+        if not shown:
+            continue
+        more = len(json.dumps(shown)) + 10
+        if size + more > BUDGET:
+            break
+        found[index]["items"] = shown
+        size += more
+    return {
+        "clusters": found,
+        "total": sum(cell["count"] for cell in found),
+        "unplaced": unplaced_count,
+        "bbox": [view.west, view.south, view.east, view.north],
+        "cell": view.cell,
+    }

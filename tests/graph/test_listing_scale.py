@@ -1,0 +1,145 @@
+"""Listings that stay fast on a large network: a name prefix is a range of a folded,
+indexed column, filters read indexes (checked in SQLite's query plans), and totals
+beyond a threshold are reused as estimates, said so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from graph import listing, schema
+from graph.edges import Edge
+from graph.listing import NodeFilter, list_nodes
+from graph.model import Person
+from graph.store import Store, name_key, prefix_range
+from graph.visibility import ListingAudience
+
+EVERYONE = ListingAudience(visibilities=None, include_undiscoverable=True)
+PUBLIC = ListingAudience()
+PEOPLE = frozenset({"person"})
+
+
+def names(store: Store, prefix: str) -> list[str]:
+    page = list_nodes(store, NodeFilter(kinds=PEOPLE, name_prefix=prefix), EVERYONE)
+    return sorted(node.name for node in page.items)
+
+
+def test_names_fold_accents_case_and_spaces_but_keep_every_script() -> None:
+    assert name_key("  María  DE la Cruz ") == "maria de la cruz"
+    assert name_key("Zoë Straße") == "zoe strasse"
+    assert name_key("Юлия") == "юлия"
+    assert name_key("王芳") == "王芳"
+    assert prefix_range("MA") == ("ma", "mb")
+    assert prefix_range("  ") is None
+
+
+def test_a_prefix_finds_names_whatever_their_accents_or_case(store: Store) -> None:
+    people = ["María López", "Marc Dubois", "Mbali Dlamini", "Zoë Adams", "Юлия Петрова",
+              "Ma", "Lm Ma"]  # fmt: skip
+    store.upsert(*(Person(id=f"person:p{i}", name=name) for i, name in enumerate(people)))
+    assert names(store, "mar") == ["Marc Dubois", "María López"]
+    assert names(store, "MÁR") == ["Marc Dubois", "María López"]
+    assert names(store, "ma") == ["Ma", "Marc Dubois", "María López"]  # not Mbali
+    assert names(store, "zoe") == ["Zoë Adams"]
+    assert names(store, "юл") == ["Юлия Петрова"]
+    assert names(store, "%") == []
+    assert names(store, "m_") == []
+
+
+def test_a_renamed_node_is_found_by_its_new_name_only(store: Store) -> None:
+    store.upsert(Person(id="person:a", name="Amara"))
+    store.upsert(Person(id="person:a", name="Beatriz"))
+    assert names(store, "am") == []
+    assert names(store, "bea") == ["Beatriz"]
+
+
+def test_a_store_made_before_name_keys_gains_them_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = Store.open(path)
+    store.upsert(Person(id="person:a", name="Élodie"), Person(id="person:b", name="Bo"))
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_nodes_name_key")
+        conn.exec_driver_sql("DROP INDEX ix_nodes_kind_name_key")
+        conn.exec_driver_sql("ALTER TABLE nodes DROP COLUMN name_key")
+    store.close()
+    for _ in range(2):  # and opening it again changes nothing
+        store = Store.open(path)
+        assert names(store, "elo") == ["Élodie"]
+        with store.engine.connect() as conn:
+            keys = conn.execute(select(schema.nodes.c.name_key).order_by("id")).scalars().all()
+            plan = _plan(store, "SELECT id FROM nodes WHERE name_key >= 'a' AND name_key < 'b'")
+        assert keys == ["elodie", "bo"]
+        assert "ix_nodes_name_key" in plan
+        store.close()
+
+
+def _plan(store: Store, sql: str) -> str:
+    with store.engine.connect() as conn:
+        return " | ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+
+
+def _listing_plan(store: Store, flt: NodeFilter, audience: ListingAudience) -> str:
+    n = schema.nodes
+    query = (
+        select(n.c.id).where(*listing.filter_conditions(flt, audience)).order_by(n.c.id).limit(51)
+    )
+    sql = query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True})
+    return _plan(store, str(sql))
+
+
+@pytest.mark.parametrize(
+    ("flt", "index"),
+    [
+        (NodeFilter(name_prefix="mar"), "ix_nodes_name_key"),
+        (NodeFilter(kinds=PEOPLE, name_prefix="mar"), "ix_nodes_kind_name_key"),
+        (NodeFilter(kinds=PEOPLE | {"initiative"}, name_prefix="mar"), "ix_nodes_kind_name_key"),
+        (NodeFilter(sector="sector:peace"), "ix_edges_target"),
+        (NodeFilter(kinds=PEOPLE, sdg="sdg:16"), "ix_edges_target"),
+        (NodeFilter(kinds=PEOPLE, community="community:capital-region"), "ix_edges_target"),
+        (NodeFilter(kinds=PEOPLE, country="US"), "ix_nodes_country_kind_id"),
+        (NodeFilter(kinds=PEOPLE), "ix_nodes_kind_id"),
+    ],
+)
+@pytest.mark.parametrize("audience", [PUBLIC, EVERYONE], ids=["anonymous", "admin"])
+def test_every_filter_reads_an_index_not_every_node(
+    network: Store, flt: NodeFilter, index: str, audience: ListingAudience
+) -> None:
+    plan = _listing_plan(network, flt, audience)
+    assert index in plan, plan
+    assert "SCAN nodes" not in plan and "SCAN edges" not in plan, plan
+
+
+def test_large_totals_are_reused_as_estimates_while_the_store_changes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "EXACT_UP_TO", 3)
+    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(10)))
+    people, few = NodeFilter(kinds=PEOPLE), NodeFilter(kinds=PEOPLE, name_prefix="p 1")
+
+    def total(flt: NodeFilter) -> tuple[int, bool]:
+        page = list_nodes(store, flt, PUBLIC, limit=2)
+        return page.total, page.total_is_estimate
+
+    assert total(people) == (10, False)  # counted once
+    assert total(people) == (10, False)  # nothing changed since: still exact
+    store.upsert(Person(id="person:p10", name="P 10"))
+    assert total(people) == (10, True)  # a recent count, said to be one
+    assert total(few) == (2, False)  # small totals are always exact
+    monkeypatch.setattr(listing, "ESTIMATE_FOR", 0.0)
+    assert total(people) == (11, False)
+
+
+def test_an_estimate_never_mixes_audiences(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "EXACT_UP_TO", 1)
+    store.upsert(*(Person(id=f"person:p{i}", name="P") for i in range(4)))
+    store.upsert(*(Person(id=f"person:h{i}", name="H", discoverable=False) for i in range(3)))
+    people = NodeFilter(kinds=PEOPLE)
+    assert list_nodes(store, people, EVERYONE).total == 7
+    assert list_nodes(store, people, PUBLIC).total == 4
+    store.upsert(Edge(kind="knows", source="person:p0", target="person:p1"))
+    assert (list_nodes(store, people, PUBLIC).total, list_nodes(store, people, EVERYONE).total) == (
+        4,
+        7,
+    )
