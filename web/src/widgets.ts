@@ -225,7 +225,7 @@ export function whereControls(nearSelf: string, onChange: () => void): Where {
   const send = h("button", { type: "submit", class: "secondary" }, "Show");
   const placeRow = h("div", { class: "near-place" }, nearField, list, send);
   placeRow.hidden = true;
-  const form = h("form", { class: "where", "aria-label": "Where to look" }, h("div", { class: "filter-grid compact" }, field("Where", scope), field("Radius", radius, "by coarsened places")), placeRow, formMessage());
+  const form = h("form", { class: "where", "aria-label": "Where to look" }, h("div", { class: "filter-grid compact" }, field("Where", scope), field("Radius", radius, "as precisely as each place is shared")), placeRow, formMessage());
   scope.addEventListener("change", () => {
     radius.disabled = scope.value === "global";
     placeRow.hidden = scope.value !== "place";
