@@ -100,7 +100,7 @@ export function heatmap(overlap: Overlap, options: { highlight?: string; onPick:
             const col = names[j];
             const colours = heat(i === j ? 1 : scale(value));
             const goals = overlap.shared_sdgs?.[i]?.[j] ?? [];
-            const label = `${row.name} and ${col.name}: ${overlapWords(value)} (${percent(value)})${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
+            const label = `${row.name} and ${col.name}: ${overlapWords(value)}, ${percent(value)}${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
             const cell = h(
               "td",
               { class: `cell${i === j ? " diagonal" : ""}`, "data-row": row.id, "data-col": col.id, "data-value": value },
