@@ -191,9 +191,10 @@ export interface Where {
   /**
    * GET `path` with `params` and the place chosen. A whole country takes no radius: when
    * the server says so, it is asked again without one. A place it does not know is told
-   * beside the place box, and the promise fails.
+   * beside the place box, and the promise fails. An answer to a choice changed since
+   * comes as null (to be dropped), so that a slow old answer never shows over a new one.
    */
-  ask<T>(path: string, params: Record<string, string | number | undefined>): Promise<T>;
+  ask<T>(path: string, params: Record<string, string | number | undefined>): Promise<T | null>;
 }
 
 /**
@@ -226,6 +227,11 @@ export function whereControls(nearSelf: string, onChange: () => void): Where {
   const placeRow = h("div", { class: "near-place" }, nearField, list, send);
   placeRow.hidden = true;
   const form = h("form", { class: "where", "aria-label": "Where to look" }, h("div", { class: "filter-grid compact" }, field("Where", scope), field("Radius", radius, "as precisely as each place is shared")), placeRow, formMessage());
+  let asked = 0; // the choices made so far: answers to older ones are dropped
+  const changed = () => {
+    asked += 1;
+    onChange();
+  };
   scope.addEventListener("change", () => {
     radius.disabled = scope.value === "global";
     placeRow.hidden = scope.value !== "place";
@@ -234,22 +240,28 @@ export function whereControls(nearSelf: string, onChange: () => void): Where {
       input.focus();
       if (!input.value.trim()) return; // asked when a place is written
     }
-    onChange();
+    changed();
   });
-  radius.addEventListener("change", onChange);
+  radius.addEventListener("change", changed);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    onChange();
+    changed();
   });
-  const ask = async <T>(path: string, params: Record<string, string | number | undefined>): Promise<T> => {
+  const ask = async <T>(path: string, params: Record<string, string | number | undefined>): Promise<T | null> => {
+    const mine = asked;
     const near = scope.value === "place" ? input.value.trim() : "";
     const where = scope.value === "global" ? { scope: "global" } : near ? { near, radius_km: radius.value } : { scope: "local", radius_km: radius.value };
     clearErrors(form);
     try {
-      return await get<T>(path, { ...params, ...where });
+      const found = await get<T>(path, { ...params, ...where });
+      return mine === asked ? found : null;
     } catch (error) {
+      if (mine !== asked) return null;
       const wholeCountry = error instanceof ApiError && error.errors.some((e) => e.field === "query.radius_km");
-      if (near && wholeCountry) return get<T>(path, { ...params, near });
+      if (near && wholeCountry) {
+        const found = await get<T>(path, { ...params, near });
+        return mine === asked ? found : null;
+      }
       if (error instanceof ApiError && error.errors.some((e) => e.field === "query.near")) showErrors(form, error, "The place");
       throw error;
     }

@@ -66,7 +66,11 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   main.appendChild(await joinAction(item));
   const encoded = encodeURIComponent(id);
   if (onPhone()) {
-    main.appendChild(partsList([["help-h", "People who could help"], ["related-h", "Related initiatives"], ["wisdom-h", "Wisdom Book"], ["links-h", "Links"]]));
+    // The list of parts under the name, on the first screen.
+    const toc = partsList([["help-h", "People who could help"], ["related-h", "Related initiatives"], ["wisdom-h", "Wisdom Book"], ["links-h", "Links"]]);
+    const kind = main.querySelector(".kind-line");
+    if (kind) kind.after(toc);
+    else main.appendChild(toc);
     openOnLink(main);
   }
   await Promise.allSettled([
@@ -76,7 +80,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       const load = async () => {
         try {
           const page = await where.ask<{ items: Recommendation[] }>(`/v1/initiatives/${encoded}/people`, { mode: mode.value, limit: 10 });
-          replace(body, recommendations(page.items, "Nobody to suggest yet."));
+          if (page) replace(body, recommendations(page.items, "Nobody to suggest yet."));
         } catch (error) {
           replace(body, failure(error, "People who could help"));
         }
@@ -85,7 +89,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       mode.addEventListener("change", () => void load());
       await load();
       return [h("p", { class: "muted" }, `Reasons are written from the initiative's side: “you” is ${item.name}.`), h("div", { class: "filter-grid compact" }, field("Who", mode)), where.element, body];
-    }, { open: true }),
+    }),
     part(main, "Related initiatives", "related-h", async () => {
       const page = await get<Page<SimilarHit>>(`/v1/nodes/${encoded}/similar`, { kind: "initiative", limit: 6 });
       return recommendations(asRelated(page, "Described in words close to this initiative's."), "No related initiatives.");

@@ -109,7 +109,9 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       const intro = MODES.find(([m]) => m === mode)?.[2] ?? "";
       replace(panel, h("p", { class: "muted" }, intro), h("p", { class: "loading" }, "Loading…"));
       return where.ask<{ items: Recommendation[] }>(`/v1/people/${encodeURIComponent(id)}/collaborators`, { mode, limit: 10 }).then(
-        (page) => replace(panel, h("p", { class: "muted" }, intro), recommendations(page.items, "No recommendations in this mode yet.")),
+        (page) => {
+          if (page) replace(panel, h("p", { class: "muted" }, intro), recommendations(page.items, "No recommendations in this mode yet."));
+        },
       ).catch(
         (error) => replace(panel, h("p", { class: "muted" }, intro), failure(error, "Recommended collaborators")),
       );
@@ -123,7 +125,9 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     const body = h("div", { "aria-live": "polite" });
     const load = (): Promise<void> =>
       where.ask<{ items: Recommendation[] }>(`/v1/people/${encodeURIComponent(id)}/initiatives`, { limit: 10 }).then(
-        (page) => replace(body, recommendations(page.items, "No initiatives to recommend yet.")),
+        (page) => {
+          if (page) replace(body, recommendations(page.items, "No initiatives to recommend yet."));
+        },
       ).catch(
         (error) => replace(body, failure(error, "Initiatives to join")),
       );
