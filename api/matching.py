@@ -221,10 +221,13 @@ class MatchingService:
         scope: Scope = "global",
         radius_km: float = 100.0,
         origin: Found | None = None,
+        target: str = "person",
     ) -> tuple[MatchContext, Near | None]:
         """The matching context of a caller (and, for ``local``, the circle to stay in:
         around the ``origin`` named, or the seed's public place; a country named keeps
-        to the people whose public place is in it)."""
+        to the people, or for ``target="initiative"`` the initiatives, whose public place
+        is in it). People's initiatives stay whole when people are asked for: what they
+        work on anywhere still says who is alike."""
         services = self.services
         audience_name = caller.audience
         with self._lock:
@@ -237,7 +240,12 @@ class MatchingService:
         pool: Collection[str] = people.ids
         if scope == "local" and origin is not None and origin.kind == "country":
             nodes = graph.nodes
-            pool = frozenset(p for p in people.ids if nodes[p].get("country") == origin.country)
+            if target == "initiative":
+                initiatives = frozenset(
+                    i for i in initiatives if nodes[i].get("country") == origin.country
+                )
+            else:
+                pool = frozenset(p for p in people.ids if nodes[p].get("country") == origin.country)
         elif scope == "local":
             if origin is not None and origin.lat is not None and origin.lon is not None:
                 near = Near(origin.lat, origin.lon, radius_km)
@@ -281,7 +289,9 @@ class MatchingService:
         """The page of recommendations, each presented with its explanation. For the
         caller's own person, what they said they are not interested in is left out.
         Local ones (and any near a named ``origin``) say how far they are in words."""
-        ctx, near = self.context(caller, seed, scope=scope, radius_km=radius_km, origin=origin)
+        ctx, near = self.context(
+            caller, seed, scope=scope, radius_km=radius_km, origin=origin, target=target
+        )
         hidden = Marks(self.services.store.engine).hidden(seed) if caller.owns(seed) else ()
         result = recommend(ctx, seed, target, mode=mode, limit=limit, offset=offset, near=near,
                            relation=relation, exclude=hidden)  # fmt: skip

@@ -18,6 +18,7 @@ from api.schemas import PROBLEMS
 from api.services import Services
 from graph.ids import ID_PATTERN
 from graph.model import Node
+from graph.places import Found
 
 router = APIRouter(prefix="/v1", tags=["matching"], responses=PROBLEMS, dependencies=[ReadVersion])
 
@@ -133,6 +134,9 @@ class CollaboratorsPage(BaseModel):
 
 class InitiativesPage(BaseModel):
     person: str
+    scope: str
+    radius_km: float | None = None
+    near: dict[str, object] | None = Field(default=None, description="The place named, if any")
     items: list[Match]
     limit: int
     offset: int
@@ -177,6 +181,31 @@ def _no_place(node_id: str) -> Unprocessable:
     return Unprocessable(reason, errors=[{"field": "query.scope", "reason": reason}])
 
 
+def _where(
+    near: str | None, scope: ScopeQuery, radius_km: float | None
+) -> tuple[Found | None, Scope, float]:
+    """(place named, scope, radius): a place named with ``near`` makes the scope local
+    around it; a whole country takes no radius."""
+    origin = near_place(near)
+    if origin is not None:
+        scope = "local"
+    if origin is not None and origin.kind == "country" and radius_km is not None:
+        reason = "radius_km needs a town, not a whole country"
+        raise Unprocessable(reason, errors=[{"field": "query.radius_km", "reason": reason}])
+    return origin, scope, _check_scope(scope, radius_km)
+
+
+def _local(origin: Found | None, radius: float) -> dict[str, object]:
+    """What a local page says of where it looked: the radius (none for a country) and
+    the place named, if any."""
+    body: dict[str, object] = {
+        "radius_km": None if origin is not None and origin.kind == "country" else radius
+    }
+    if origin is not None:
+        body["near"] = origin.as_json()
+    return body
+
+
 def _people_for(
     request: Request,
     services: Services,
@@ -193,13 +222,7 @@ def _people_for(
     """People recommended for a person or an initiative (``seed``: its key and id).
     A place named with ``near`` makes the scope local around it."""
     key, seed_id = seed
-    origin = near_place(near)
-    if origin is not None:
-        scope = "local"
-    if origin is not None and origin.kind == "country" and radius_km is not None:
-        reason = "radius_km needs a town, not a whole country"
-        raise Unprocessable(reason, errors=[{"field": "query.radius_km", "reason": reason}])
-    radius = _check_scope(scope, radius_km)
+    origin, scope, radius = _where(near, scope, radius_km)
     _seed(services, caller, seed_id, f"path.{key}_id")
     try:
         items = _service(request, services).recommend(
@@ -213,9 +236,7 @@ def _people_for(
         body["relation"] = relation
     body |= {"scope": scope, "items": items, "limit": limit, "offset": offset}
     if scope == "local":
-        body["radius_km"] = None if origin is not None and origin.kind == "country" else radius
-    if origin is not None:
-        body["near"] = origin.as_json()
+        body |= _local(origin, radius)
     return JSONResponse(body)
 
 
@@ -258,13 +279,27 @@ def initiatives(
     caller: CallerDep,
     limit: LimitQuery = 10,
     offset: OffsetQuery = 0,
+    scope: ScopeQuery = "global",
+    radius_km: RadiusQuery = None,
+    near: NearQuery = None,
 ) -> JSONResponse:
-    """Active initiatives to join, each explained; the person's own are left out."""
+    """Active initiatives to join, each explained; the person's own are left out. Local
+    ones (around the person's public place, or near a town or country named) say how far
+    they are in words, so that a volunteer can pick work they can reach."""
+    origin, scope, radius = _where(near, scope, radius_km)
     _seed(services, caller, person_id, "path.person_id")
-    items = _service(request, services).recommend(
-        caller, person_id, "initiative", limit=limit, offset=offset
-    )
-    return JSONResponse({"person": person_id, "items": items, "limit": limit, "offset": offset})
+    try:
+        items = _service(request, services).recommend(
+            caller, person_id, "initiative", scope=scope, radius_km=radius,
+            limit=limit, offset=offset, origin=origin,
+        )  # fmt: skip
+    except NoPublicPlace as exc:
+        raise _no_place(exc.node_id) from None
+    body: dict[str, object] = {"person": person_id, "scope": scope, "items": items}
+    body |= {"limit": limit, "offset": offset}
+    if scope == "local":
+        body |= _local(origin, radius)
+    return JSONResponse(body)
 
 
 @router.get(

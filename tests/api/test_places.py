@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from api.services import Services
+from graph.edges import Edge
 from graph.geo import public_place
-from graph.model import LocationPrecision, Place
+from graph.model import Initiative, LocationPrecision, Place
 from graph.places import distance_phrase, fold, gazetteer
 
 SACRAMENTO = gazetteer().find("Sacramento")
@@ -136,6 +138,65 @@ def test_recommendations_near_a_place(client: TestClient) -> None:
     local = client.get("/v1/people/person:pub/collaborators?scope=local").json()
     for item in local["items"]:  # measured from the seed's public place
         assert item["explanation"]["distance"]
+
+
+def _placed_initiatives(services: Services) -> None:
+    """Three gardens like Lena's, in Davis, Nairobi and Mexico City."""
+    places = {
+        "davis": Place(name="Davis", country="US", lat=38.5449, lon=-121.7405),
+        "nairobi": Place(name="Nairobi", country="KE", lat=-1.2864, lon=36.8172),
+        "mexico": Place(name="Mexico City", country="MX", lat=19.4326, lon=-99.1332),
+    }
+    services.store.write([
+        *(Initiative(id=f"initiative:{key}-gardens", name=f"{place.name} gardens",
+                     description="Community gardens on vacant lots.", place=place)
+          for key, place in places.items()),
+        *(Edge(kind="in_sector", source=f"initiative:{key}-gardens", target="sector:environment")
+          for key in places),
+    ])  # fmt: skip
+    services.catch_up()
+
+
+def test_initiatives_to_join_near_a_place(client: TestClient, services: Services) -> None:
+    _placed_initiatives(services)
+    url = "/v1/people/person:lena/initiatives?limit=50"
+    anywhere = client.get(url).json()
+    assert anywhere["scope"] == "global" and "near" not in anywhere
+    ids = {i["node"]["id"] for i in anywhere["items"]}
+    assert {"initiative:davis-gardens", "initiative:nairobi-gardens"} <= ids
+    assert not any("distance" in i["explanation"] for i in anywhere["items"])
+
+    davis = client.get(f"{url}&near=Davis&radius_km=50").json()
+    assert (davis["scope"], davis["near"]["name"], davis["radius_km"]) == ("local", "Davis", 50)
+    found = {i["node"]["id"]: i["explanation"]["distance"] for i in davis["items"]}
+    assert found == {"initiative:davis-gardens": "in Davis"}
+
+    mexico = client.get(f"{url}&near=Mexico").json()  # a country: what is in it, no radius
+    assert mexico["radius_km"] is None and mexico["near"]["kind"] == "country"
+    assert [i["node"]["id"] for i in mexico["items"]] == ["initiative:mexico-gardens"]
+
+    # Pia's public place is Sacramento: her local scope reaches Davis, not Nairobi
+    local = client.get("/v1/people/person:pub/initiatives?scope=local&limit=50").json()
+    near_pia = {i["node"]["id"]: i["explanation"]["distance"] for i in local["items"]}
+    assert "initiative:davis-gardens" in near_pia and "initiative:nairobi-gardens" not in near_pia
+    assert all(near_pia.values())
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("near=Atlantis+Undersea", "query.near"), ("near=Mexico&radius_km=20", "query.radius_km"),
+     ("radius_km=20", "query.radius_km")],
+)  # fmt: skip
+def test_initiatives_to_join_bad_places(client: TestClient, query: str, field: str) -> None:
+    response = client.get(f"/v1/people/person:pub/initiatives?{query}")
+    assert response.status_code == 422, response.text
+    assert field in {e["field"] for e in response.json()["errors"]}
+
+
+def test_initiatives_nearby_need_a_public_place(client: TestClient) -> None:
+    response = client.get("/v1/people/person:country/initiatives?scope=local")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.scope"
 
 
 # -- privacy: the words never say more than the precision --------------------------

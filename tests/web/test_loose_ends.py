@@ -26,6 +26,8 @@ from tests.web.conftest import (
     watch,
 )
 from tests.web.test_pages import first_with
+from tests.web.test_plain_words import SIGNED_IN_PAGES
+from tests.web.test_social import someone
 
 pytestmark = pytest.mark.slow
 
@@ -228,29 +230,58 @@ def _axe(page: Page) -> tuple[list[dict[str, Any]], int]:
     return found["violations"], found["contrastPassed"]
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-def test_every_page_passes_the_automated_accessibility_check(
-    site: Site, browser: Browser, width: int
-) -> None:
+def _check(
+    browser: Browser, site: Site, pages: dict[str, str], width: int, key: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """axe's violations on each page at this width (signed in with ``key``, if given)."""
     assert AXE.is_file(), "axe-core is missing: cd web && npm ci"
     # The pages' CSP allows no script but their own: the check's script is let in here only.
     context = browser.new_context(
         base_url=site.url, viewport={"width": width, "height": 900}, bypass_csp=True
     )
     context.set_default_timeout(PAGE_TIMEOUT_MS)
+    if key is not None:
+        context.add_init_script(f"sessionStorage.setItem('cocreate.key', {key!r});")
     report: dict[str, list[dict[str, Any]]] = {}
-    for name, path in _pages(site).items():
-        page = context.new_page()
-        open_page(page, path)
-        page.wait_for_load_state("networkidle")
-        violations, contrast_checked = _axe(page)
-        assert contrast_checked > 5, f"axe checked the contrast of the text on {name}"
-        if violations:
-            report[name] = violations
-        page.close()
-    context.close()
-    out = ARTIFACTS / f"axe-{width}.json"
+    try:
+        for name, path in pages.items():
+            page = context.new_page()
+            open_page(page, path)
+            page.wait_for_load_state("networkidle")
+            if key is not None:  # signed in: the page is the member's, not the sign-in form
+                expect(page.locator("form[aria-label='Sign in']")).to_have_count(0)
+            violations, contrast_checked = _axe(page)
+            assert contrast_checked > 5, f"axe checked the contrast of the text on {name}"
+            if violations:
+                report[name] = violations
+            page.close()
+    finally:
+        context.close()
+    return report
+
+
+def _verdict(report: dict[str, list[dict[str, Any]]], out: Path) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     summary = {name: sorted({v["id"] for v in found}) for name, found in report.items()}
     assert report == {}, f"{summary} (details in {Path(out).relative_to(REPO)})"
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_every_page_passes_the_automated_accessibility_check(
+    site: Site, browser: Browser, width: int
+) -> None:
+    _verdict(_check(browser, site, _pages(site), width), ARTIFACTS / f"axe-{width}.json")
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_signed_in_pages_pass_the_automated_accessibility_check(
+    site: Site, browser: Browser, width: int
+) -> None:
+    """A member's own pages (their profile, matches, inbox, settings and digest), and a
+    person's page as a member sees it (with the form to ask for an introduction)."""
+    member = someone(site, f"Axel Check {width}")
+    person = first_with(site, "person", "knows")
+    pages = {**SIGNED_IN_PAGES, "person-signed-in": f"/people/{person.split(':', 1)[1]}"}
+    report = _check(browser, site, pages, width, member.key)
+    _verdict(report, ARTIFACTS / f"axe-signed-in-{width}.json")

@@ -23,6 +23,8 @@ export interface Explanation {
   phrases?: { yours?: string[]; theirs?: string[] };
   offer_need?: unknown;
   distance_band?: string | null;
+  /** How far, in words, when asked near a place or near the seed ("about 50 km away"). */
+  distance?: string | null;
   /** Words of the query or of a text found in this one (as written). */
   matched_terms?: string[];
   /** Set where a list was found by closeness of meaning alone ("more like this"). */
@@ -330,7 +332,7 @@ export function reasons(explanation: Explanation | undefined): HTMLElement | nul
     lines.push(h("li", { class: "reason-phrases" }, yours.length ? "Your " : "Their ", quoted(yours.length ? yours : theirs), " share words with the other side."));
   }
   lines.push(...offerNeed(explanation.offer_need));
-  if (explanation.distance_band) {
+  if (explanation.distance_band && !explanation.distance) {
     lines.push(h("li", { class: "reason-distance" }, `${distanceWords(explanation.distance_band)}.`));
   }
   const path = pathView(explanation.path);
@@ -380,6 +382,8 @@ export function recommendation(item: Recommendation): HTMLElement {
     "li",
     { class: "rec", "data-id": item.node?.id ?? `${item.a?.id}|${item.b?.id}` },
     h("div", { class: "rec-head" }, head, strengthTag(evidenceOf(explanation))),
+    // Asked near a place: how far each is, on the item itself, not only under "Why this?".
+    typeof explanation?.distance === "string" && explanation.distance ? h("p", { class: "rec-distance" }, explanation.distance.charAt(0).toUpperCase() + explanation.distance.slice(1), ".") : null,
     explanation?.summary ? h("p", { class: "summary" }, explanation.summary) : null,
     reasons(explanation),
     whyThis(explanation?.components, item.score, [strengthSentence(evidenceOf(explanation))]),

@@ -1,12 +1,13 @@
-// An initiative: what it is, the people who could help it (with reasons), related
-// initiatives and the Wisdom Book entries that speak to it.
+// An initiative: what it is, the people who could help it (with reasons, and how far
+// away when asked near it or near a place), related initiatives and the Wisdom Book
+// entries that speak to it. On phones those parts fold under their headings.
 
 import { type NodeRecord, type Page, get, links, node } from "../api";
-import { failure, field, h, notice, replace, section } from "../dom";
+import { failure, field, h, notice, replace } from "../dom";
 import { type Recommendation, recommendations } from "../explain";
 import type { Params } from "../main";
 import { joinAction } from "../social";
-import { facts, kindLine, linkList } from "../widgets";
+import { facts, kindLine, linkList, onPhone, openHashed, openOnLink, part, partsList, whereControls } from "../widgets";
 
 const INITIATIVE_FACTS: [string, string][] = [
   ["needs", "Needs"],
@@ -64,30 +65,40 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   await renderNodeBody(main, item, INITIATIVE_FACTS);
   main.appendChild(await joinAction(item));
   const encoded = encodeURIComponent(id);
+  if (onPhone()) {
+    // The list of parts under the name, on the first screen.
+    const toc = partsList([["help-h", "People who could help"], ["related-h", "Related initiatives"], ["wisdom-h", "Wisdom Book"], ["links-h", "Links"]]);
+    const kind = main.querySelector(".kind-line");
+    if (kind) kind.after(toc);
+    else main.appendChild(toc);
+    openOnLink(main);
+  }
   await Promise.allSettled([
-    section(main, "People who could help", async () => {
+    part(main, "People who could help", "help-h", async () => {
       const mode = h("select", { name: "mode" }, HELP_MODES.map(([value, label]) => h("option", { value }, label)));
       const body = h("div", { "aria-live": "polite" });
       const load = async () => {
         try {
-          const page = await get<{ items: Recommendation[] }>(`/v1/initiatives/${encoded}/people`, { mode: mode.value, limit: 10 });
-          replace(body, recommendations(page.items, "Nobody to suggest yet."));
+          const page = await where.ask<{ items: Recommendation[] }>(`/v1/initiatives/${encoded}/people`, { mode: mode.value, limit: 10 });
+          if (page) replace(body, recommendations(page.items, "Nobody to suggest yet."));
         } catch (error) {
           replace(body, failure(error, "People who could help"));
         }
       };
+      const where = whereControls("near it", () => void load());
       mode.addEventListener("change", () => void load());
       await load();
-      return [h("p", { class: "muted" }, `Reasons are written from the initiative's side: “you” is ${item.name}.`), h("div", { class: "filter-grid compact" }, field("Who", mode)), body];
+      return [h("p", { class: "muted" }, `Reasons are written from the initiative's side: “you” is ${item.name}.`), h("div", { class: "filter-grid compact" }, field("Who", mode)), where.element, body];
     }),
-    section(main, "Related initiatives", async () => {
+    part(main, "Related initiatives", "related-h", async () => {
       const page = await get<Page<SimilarHit>>(`/v1/nodes/${encoded}/similar`, { kind: "initiative", limit: 6 });
       return recommendations(asRelated(page, "Described in words close to this initiative's."), "No related initiatives.");
     }),
-    section(main, "Related Wisdom Book entries", async () => {
+    part(main, "Related Wisdom Book entries", "wisdom-h", async () => {
       const page = await get<Page<SimilarHit>>(`/v1/nodes/${encoded}/similar`, { kind: "wisdom_entry", limit: 5 });
       return recommendations(asRelated(page, "This entry tells of work close to this initiative's."), "No related entries.");
     }),
-    section(main, "Links", async () => linkList(await links(id))),
+    part(main, "Links", "links-h", async () => linkList(await links(id))),
   ]);
+  if (onPhone()) openHashed();
 }

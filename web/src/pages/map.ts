@@ -459,9 +459,11 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
 
   const drawCluster = (lat: number, lon: number, cluster: { id: number; count: number; kinds: Record<string, number> }) => {
     const size = Math.round(30 + Math.min(18, Math.log2(cluster.count) * 3));
-    const label = `${kindWords(cluster.kinds)} in this area; press to zoom in`;
+    const shown = cluster.count > 999 ? `${Math.round(cluster.count / 100) / 10}k` : String(cluster.count);
+    // The name starts with the number shown, so that a voice user can say what they see.
+    const label = `${shown} in this area: ${kindWords(cluster.kinds)}; press to zoom in`;
     const marker = L.marker([lat, lon], {
-      icon: L.divIcon({ className: "map-cluster", html: h("span", null, cluster.count > 999 ? `${Math.round(cluster.count / 100) / 10}k` : String(cluster.count)), iconSize: [size, size] }),
+      icon: L.divIcon({ className: "map-cluster", html: h("span", null, shown), iconSize: [size, size] }),
       keyboard: true,
       title: label,
     }).addTo(layer);
@@ -479,8 +481,8 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   };
 
   const drawPin = (lat: number, lon: number, items: MapPoint[]) => {
-    const label = placeLabel(items, false);
     const count = items.length;
+    const label = count > 1 ? `${count} here: ${countWords(items)}` : placeLabel(items, false);
     const icon = h("span", { class: "pin", style: { backgroundColor: placeColour(items) } }, count > 1 ? String(count) : "");
     const size = count > 1 ? PIN_SIZE + 4 : PIN_SIZE;
     const marker = L.marker([lat, lon], { icon: L.divIcon({ className: "map-place", html: icon, iconSize: [size, size] }), keyboard: true, title: label }).addTo(layer);

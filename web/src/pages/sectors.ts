@@ -12,6 +12,7 @@ import { kindLabel, nodeLink } from "../kinds";
 import type { Params } from "../main";
 import { onLeave } from "../nav";
 import { hslHex, sdgBadge, textOn } from "../sdg";
+import { fold, onPhone, openHashed, openOnLink, partsList } from "../widgets";
 import { hubCounts } from "./node";
 
 interface Overlap {
@@ -99,7 +100,7 @@ export function heatmap(overlap: Overlap, options: { highlight?: string; onPick:
             const col = names[j];
             const colours = heat(i === j ? 1 : scale(value));
             const goals = overlap.shared_sdgs?.[i]?.[j] ?? [];
-            const label = `${row.name} and ${col.name}: ${overlapWords(value)} (${percent(value)})${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
+            const label = `${row.name} and ${col.name}: ${overlapWords(value)}, ${percent(value)}${goals.length ? `, both work on SDG ${goals.join(", ")}` : ""}`;
             const cell = h(
               "td",
               { class: `cell${i === j ? " diagonal" : ""}`, "data-row": row.id, "data-col": col.id, "data-value": value },
@@ -313,12 +314,6 @@ interface CurrentCouncil {
   explanation: { summary: string };
 }
 
-const PHONE = "(max-width: 699px)";
-
-function onPhone(): boolean {
-  return typeof window.matchMedia === "function" && window.matchMedia(PHONE).matches;
-}
-
 /** What a current member brings, in words: where they are and the sectors they care about. */
 function memberBrings(m: CouncilMember): string {
   const parts = [m.region ? `From ${m.region}` : null, m.sectors.length ? `${m.region ? "cares" : "Cares"} about ${joinWords(m.sectors.map((s) => s.name))}` : null].filter(Boolean);
@@ -494,45 +489,6 @@ function councilAssistant(sectorId: string, current: Promise<CurrentCouncil | nu
   return [intro, form, out];
 }
 
-/**
- * One part of a long page, folding away behind its heading (a <details> inside the card).
- * Open parts load at once; a folded one loads when first opened, so a phone fetches only
- * what its reader asks for. The page is ready without the folded parts.
- */
-function fold(parent: HTMLElement, title: string, id: string, load: () => Promise<Child>, options: { open: boolean; intro?: Child }): Promise<void> {
-  const body = h("div", { class: "section-body", "aria-busy": "true" }, h("p", { class: "loading" }, "Loading…"));
-  const details = h("details", { class: "fold" }, h("summary", null, h("h2", { id }, title)), options.intro, body);
-  details.open = options.open;
-  parent.appendChild(h("section", { class: "card", "aria-labelledby": id }, details));
-  let started: Promise<void> | null = null;
-  const start = (): Promise<void> =>
-    (started ??= load().then(
-      (content) => {
-        replace(body, content);
-        body.removeAttribute("aria-busy");
-      },
-      (error: unknown) => {
-        replace(body, failure(error, title));
-        body.removeAttribute("aria-busy");
-      },
-    ));
-  details.addEventListener("toggle", () => {
-    if (details.open) void start();
-  });
-  return details.open ? start() : Promise.resolve();
-}
-
-/** Links to folded parts open them before the browser scrolls there. */
-function openOnLink(root: HTMLElement): void {
-  root.addEventListener("click", (event) => {
-    const link = (event.target as HTMLElement).closest("a[href^='#']");
-    if (!link) return;
-    const target = document.getElementById((link.getAttribute("href") ?? "#").slice(1));
-    const details = target?.closest("details");
-    if (details && !details.open) details.open = true;
-  });
-}
-
 interface BridgesAnswer {
   items: Recommendation[];
   single_points_of_failure: Recommendation[];
@@ -569,9 +525,7 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
     ["about", "About"], ["assistant-h", "Council assistant"], ["synergies", "Synergies"], ["bridges", "Bridge people"],
     ["groups", "Sub-sector groups"], ["gaps", "Gaps"], ["overlap", "Overlap"], ["numbers", "In numbers"],
   ];
-  main.appendChild(
-    h("nav", { class: "toc", "aria-label": "On this page" }, h("ul", { class: "inline-list" }, parts.map(([anchor, label]) => h("li", null, h("a", { href: `#${anchor}` }, label))))),
-  );
+  main.appendChild(partsList(parts));
   openOnLink(main);
   const council = get<CurrentCouncil>(sectorApi(id, "council"));
   const councilOrNone = council.catch(() => null);
@@ -627,6 +581,6 @@ export async function renderSector(main: HTMLElement, params: Params): Promise<v
     overlapFold(main, id, open(5)),
     fold(main, "In numbers", "numbers", async () => hubCounts(sector), { open: open(6) }),
   ];
-  if (location.hash) document.getElementById(location.hash.slice(1))?.closest("details")?.setAttribute("open", "");
+  openHashed();
   await Promise.allSettled(tasks);
 }
