@@ -33,7 +33,7 @@ from api.app import create_app
 from api.auth import KeyRing, Role
 from api.services import Services
 from api.settings import Settings
-from tests.api.conftest import privacy_people
+from tests.api.conftest import SHARED_CACHE, privacy_people
 from tests.conftest import DATA, small_network
 
 MAX_EXAMPLES = 50  # per operation and role: well under a minute for the file on 2 cores
@@ -92,9 +92,11 @@ def target(
         reference_dir=DATA,
         rate_limit_per_minute=1_000_000,
         rate_limit_burst=1_000_000,
+        cache=SHARED_CACHE,  # the tagger's encoded reference texts, shared by the API tests
     )
     services = Services.start(settings_)
     services.store.write([*small_network(), *privacy_people()])
+    services.tagger  # noqa: B018 - fitted here, not inside a request that has 10 s to answer
     headers: dict[str, str] = {}
     if request.param == "admin":
         _, secret = KeyRing(services.store.engine).create(Role.admin)
