@@ -41,6 +41,7 @@ from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
 from api.versions import SeqHeader
+from api.warmup import Warmer
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,13 @@ see public data only. Every error is problem JSON naming the field and the reaso
 """
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env)."""
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, warm: bool | None = None
+) -> FastAPI:
+    """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env).
+
+    ``warm``: build the per-version structures in the background (:mod:`api.warmup`); by
+    default when the lifespan opens the services (a served process), not for given ones."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
@@ -62,9 +68,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = services is None
         app.state.services = services or Services.start(settings)
         log.info("ready: %s", settings.store_url)
+        warmer = None
+        if warm if warm is not None else owned:
+            warmer = app.state.warmer = Warmer(app.state.services, app.state)
+            warmer.start()
         try:
             yield
         finally:
+            if warmer is not None:
+                warmer.stop()
             if owned:
                 app.state.services.close()
 
