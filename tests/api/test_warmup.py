@@ -98,8 +98,14 @@ def test_the_first_requests_build_nothing(demo: Services, http: TestClient) -> N
 def test_a_write_is_warmed_in_the_background(demo: Services, http: TestClient) -> None:
     before = warmer_of(http).warmed.runs
     done = demo.store.write(
-        [Person(id="person:warm-new", name="Wren Warm", bio="Runs a seed library.",
-                open_to_collaborate=True)]  # fmt: skip
+        [
+            Person(
+                id="person:warm-new",
+                name="Wren Warm",
+                bio="Runs a seed library.",
+                open_to_collaborate=True,
+            )
+        ]
     )
     assert done.last_seq is not None and demo.feed.wait_for(done.last_seq, 30)
     assert warmer_of(http).wait(done.last_seq, timeout=300)
