@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
+from api.indexing import BackgroundIndexer
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import RateLimiter
@@ -66,8 +67,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.start(settings)
+        app.state.services = services or Services.start(settings, defer_indexing=True)
         log.info("ready: %s", settings.store_url)
+        indexer = app.state.indexer = BackgroundIndexer(app.state.services)
+        indexer.start()  # if vectors are missing (a new or much changed store)
         warmer = None
         if warm if warm is not None else owned:
             warmer = app.state.warmer = Warmer(app.state.services, app.state)
@@ -77,6 +80,7 @@ def create_app(
         finally:
             if warmer is not None:
                 warmer.stop()
+            indexer.stop()
             if owned:
                 app.state.services.close()
 

@@ -78,9 +78,19 @@ class Health(BaseModel):
     status: str
 
 
+class IndexingProgress(BaseModel):
+    done: int = Field(description="Texts whose vectors are in the search index")
+    total: int = Field(description="Texts whose vectors were being computed")
+
+
 class Ready(BaseModel):
     status: str
     seq: int = Field(description="The last change of the store this process reflects")
+    indexing: IndexingProgress | None = Field(
+        default=None,
+        description="While the search index's vectors are computed in the background "
+        "(searches are then partial); absent once they are all in",
+    )
 
 
 class GraphState(BaseModel):

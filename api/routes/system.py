@@ -37,11 +37,16 @@ def health() -> JSONResponse:
     responses={503: PROBLEMS[404]},
 )
 def ready(services: ServicesDep) -> JSONResponse:
-    """The store is open and the graph view is loaded; `seq` is the change it reflects.
+    """The store is open and the graph view is loaded; `seq` is the change it reflects;
+    `indexing` tells how far the search index's vectors are while they are computed.
 
     A probe asks nobody who calls, so it tells no counts (they would count hidden
     people): those are at `GET /v1/stats`, as the caller may see them."""
-    return JSONResponse({"status": "ready", "seq": services.view.seq})
+    found: dict[str, object] = {"status": "ready", "seq": services.view.seq}
+    progress = services.search.index.progress
+    if progress is not None:  # serving while the vectors are computed in the background
+        found["indexing"] = progress
+    return JSONResponse(found)
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
