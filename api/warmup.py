@@ -42,6 +42,12 @@ class Warmed:
     seconds: dict[str, float] = field(default_factory=dict)
     """How long each part of the last run took."""
     failures: int = 0
+    once: bool = False
+    """Whether the once-per-process parts (the tagger, the model's first run) are built."""
+
+    def as_json(self) -> dict[str, object]:
+        return {"seq": self.seq, "runs": self.runs, "once": self.once,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}  # fmt: skip
 
 
 class Warmer:
@@ -83,9 +89,12 @@ class Warmer:
         while not self._stop.is_set():
             if feed.seq != self.warmed.seq:
                 self.warm()
-            if tagger:  # once per process, after the first version is warmed
-                self._part("tagger", lambda: self.services.tagger)
-                tagger = False
+            if not self.warmed.once:  # once per process, after the first version is warmed
+                # The model's first run (an ONNX session's first inference is slow).
+                self._part("encoder", lambda: self.services.search.index.encoder.encode(["warm"]))
+                if tagger:
+                    self._part("tagger", lambda: self.services.tagger)
+                self.warmed.once = True
             # Wait for the next write, then for the feed to be quiet a moment.
             while not self._stop.is_set() and not feed.wait_for(feed.seq + 1, 0.5):
                 pass
