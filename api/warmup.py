@@ -22,12 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.analytics import analytics
+from api.analytics import analytics, proposal_payload
+from api.auth import ANONYMOUS, Caller, Role
 from api.matching import AUDIENCES, matching_of
 from api.services import Services
+from graph.analytics.councils import DEFAULT_SIZE
+from graph.filters import SearchFilter
 
 log = logging.getLogger(__name__)
 
+MEMBER = Caller(role=Role.member)
+"""A member with no profile: the audience of members, as council proposals are asked in."""
 QUIET_SECONDS = 0.3
 """How long the feed must stay at one version before it is warmed (writes come in bursts)."""
 
@@ -110,6 +115,7 @@ class Warmer:
         with services.feed.lock.read():
             seq = services.feed.seq
             self._part("matching", lambda: matching_of(services, self.holder).warm())
+            self._part("search", self._search)
         self._part("councils", self._councils)
         with self._done:
             self.warmed.runs += 1
@@ -131,6 +137,17 @@ class Warmer:
                 for sector in sectors:
                     engine.warm_proposal(audience, services.similarity, sector)
         engine.settle(timeout=600.0)
+        # Then as a request presents them (names and the board of this version).
+        with services.feed.lock.read():
+            for sector in sectors:
+                proposal_payload(services, MEMBER, sector, size=DEFAULT_SIZE, exclude=[])
+
+    def _search(self) -> None:
+        """A search per audience: the sets of who each may not find, kept per version."""
+        for caller in (ANONYMOUS, MEMBER):
+            self.services.search.search(
+                caller, "community", SearchFilter(), mode="hybrid", limit=10, offset=0
+            )
 
     def _part(self, name: str, build: Callable[[], object]) -> None:
         started = time.monotonic()
