@@ -28,6 +28,7 @@ from api.matching import AUDIENCES, matching_of
 from api.services import Services
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.filters import SearchFilter
+from graph.places import gazetteer
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class Warmer:
             if not self.warmed.once:  # once per process, after the first version is warmed
                 # The model's first run (an ONNX session's first inference is slow).
                 self._part("encoder", lambda: self.services.search.index.encoder.encode(["warm"]))
+                # The place names a search's words may end with (read on first use).
+                self._part("gazetteer", lambda: gazetteer().split_query("in Paris"))
                 if tagger:
                     self._part("tagger", lambda: self.services.tagger)
                 self.warmed.once = True
