@@ -291,7 +291,8 @@ def prepare_batch(
 def apply_batch(index: SemanticIndex, batch: ChangeBatch, prepared: Prepared) -> None:
     gone, encoded = prepared
     if batch.erasures:  # names no one: forget who is gone, and the next save keeps nothing
-        index.forget(batch.erased(index.vectors.ids()))
+        # whoever the index holds, with a vector or still waiting for one
+        index.forget(batch.erased([*index.vectors.ids(), *index.pending_ids()]))
     index.remove(gone)
     index.apply(encoded)
     index.watermark = batch.last_seq

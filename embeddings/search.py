@@ -255,6 +255,11 @@ class SemanticIndex:
             total = max(self._waited, waiting)
             return {"done": total - waiting, "total": total}
 
+    def pending_ids(self) -> list[str]:
+        """The ids waiting for their vectors."""
+        with self._lock:
+            return list(self._pending)
+
     def pending_items(self, limit: int) -> list[tuple[str, str]]:
         """Up to ``limit`` (id, text) items waiting for their vectors."""
         with self._lock:

@@ -156,3 +156,23 @@ def test_a_snapshot_saved_while_indexing_leaves_nothing_out(
         assert again.search.index.pending == index.pending
     finally:
         again.close()
+
+
+def test_an_erased_person_waiting_for_a_vector_is_gone_from_the_index(
+    unindexed: Settings, gate: threading.Event
+) -> None:
+    services = Services.start(unindexed, defer_indexing=True)
+    try:
+        index = services.search.index
+        assert "person:rare" in index.pending_ids()
+        done = services.store.delete_node("person:rare")
+        assert done.erased  # a person deleted is erased
+        services.catch_up()
+        assert not index.knows("person:rare")
+        assert "person:rare" not in index.pending_ids()
+        assert not index.search(RARE, 5, mode="lexical")
+        services.after_erasure(done)
+        saved = SemanticIndex.load(index.encoder, unindexed.index_dir)
+        assert not saved.search(RARE, 5, mode="lexical")
+    finally:
+        services.close()
