@@ -47,6 +47,7 @@ class BackgroundIndexer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
+        self._told = 0
 
     @property
     def progress(self) -> dict[str, int] | None:
@@ -55,6 +56,7 @@ class BackgroundIndexer:
 
     def start(self) -> None:
         if self._thread is None and self.services.search.index.pending:
+            _tell_progress()
             self._thread = threading.Thread(target=self._run, name="cocreate-index", daemon=True)
             self._thread.start()
 
@@ -108,8 +110,12 @@ class BackgroundIndexer:
         with services.feed.lock.write():  # requests read the vectors under the shared side
             added = index.apply_pending(encoded)
         done = self.progress
-        if done is not None:
-            log.info("indexing: %d of %d texts have their vectors", done["done"], done["total"])
+        if done is not None and self.encoder:
+            tenth = 10 * done["done"] // done["total"]
+            if tenth > self._told:  # every tenth of the way
+                self._told = tenth
+                log.info("indexing: %d of %d texts have their vectors (searches are partial "
+                         "meanwhile)", done["done"], done["total"])  # fmt: skip
         return added > 0 or bool(encoded.ids)
 
     def _save(self) -> None:
@@ -137,3 +143,14 @@ class BackgroundIndexer:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
             self._lock_file.close()
             self._lock_file = None
+
+
+def _tell_progress() -> None:
+    """Let the progress reach the process's standard error when nothing configured the
+    logging (a served worker): the operator sees how far the indexing is."""
+    if logging.getLogger().handlers or log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
