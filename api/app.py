@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
+from api.indexing import BackgroundIndexer
 from api.middleware import BodyLimit, Metrics, MetricsMiddleware
 from api.proxies import TrustedProxies, parse_networks
 from api.ratelimit import RateLimiter
@@ -41,6 +42,7 @@ from api.schemas import Problem
 from api.services import Services
 from api.settings import Settings
 from api.versions import SeqHeader
+from api.warmup import Warmer
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +55,32 @@ see public data only. Every error is problem JSON naming the field and the reaso
 """
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env)."""
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, warm: bool | None = None
+) -> FastAPI:
+    """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env).
+
+    ``warm``: build the per-version structures in the background (:mod:`api.warmup`); by
+    default when the lifespan opens the services (a served process), not for given ones."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.start(settings)
+        app.state.services = services or Services.start(settings, defer_indexing=True)
         log.info("ready: %s", settings.store_url)
+        indexer = app.state.indexer = BackgroundIndexer(app.state.services)
+        indexer.start()  # if vectors are missing (a new or much changed store)
+        warmer = None
+        if warm if warm is not None else owned:
+            warmer = app.state.warmer = Warmer(app.state.services, app.state)
+            warmer.start()
         try:
             yield
         finally:
+            if warmer is not None:
+                warmer.stop()
+            indexer.stop()
             if owned:
                 app.state.services.close()
 

@@ -347,10 +347,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     port = port or settings.port
     workers = workers or settings.workers
     # Before the workers start: the reference data loaded once, and the search index
-    # built (or caught up) and saved, so that each worker only loads it.
+    # caught up with the vectors the store holds and saved, so that each worker only
+    # loads it. Texts without a vector are not encoded here: the service answers at once,
+    # searching them by their words, while one worker computes their vectors
+    # (api.indexing); /ready tells how far it is.
     store = open_store(settings)
     summary = _stats(store)
-    _save_index(settings, store)
+    _save_index(settings, store, defer=True)
     store.close()
     click.echo(
         f"Cocreate: {summary['total_nodes']:,} nodes, {summary['total_edges']:,} edges "
@@ -389,8 +392,10 @@ def mail_notice(settings: Settings) -> str:
     return f"mail: sent through {parts.scheme}://{parts.hostname}:{parts.port or 'default port'}"
 
 
-def _save_index(settings: Settings, store: Store, *, rebuild: bool = False) -> int:
-    index = open_index(settings, store, progress=True)
+def _save_index(
+    settings: Settings, store: Store, *, rebuild: bool = False, defer: bool = False
+) -> int:
+    index = open_index(settings, store, progress=not defer, defer=defer)
     if rebuild:
         rebuild_index(store, index, progress=True)
     index.save(watermark=index.watermark)

@@ -39,7 +39,13 @@ from graph.model import Node, Sdg
 from graph.places import Found
 from graph.similarity import Scored, TextSimilarity
 from graph.texts import node_text
-from graph.visibility import PLACING_EDGES, edge_filter, listable, present_recommended
+from graph.visibility import (
+    PLACING_EDGES,
+    AudienceName,
+    edge_filter,
+    listable,
+    present_recommended,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ Scope = Literal["global", "local"]
 OVERFETCH = 1.3  # unfiltered answers fetched per wanted one, over the pool's share
 MIN_SHARE = 0.5  # a pool smaller than this share of the index is searched with a filter
 CIRCLES = 256  # local pools kept per view.seq
+AUDIENCES: tuple[AudienceName, ...] = ("public", "members")
 
 
 class NoPublicPlace(Exception):
@@ -210,6 +217,20 @@ class MatchingService:
                 if attrs["kind"] == "initiative" and attrs.get("active", True)
             )
         return version.initiatives
+
+    def warm(self) -> int:
+        """Build the caches of the current version (degrees of every node, each audience's
+        recommendable people, the active initiatives) so that the first request after a
+        start or a write does not; the caller holds the feed's read lock. The version warmed."""
+        with self._lock:
+            version = self._current()
+            for audience in AUDIENCES:
+                self._people(version, audience)
+            self._initiatives(version)
+            degrees = version.degrees
+        for node in self.services.view.graph:
+            degrees(node)
+        return version.seq
 
     # -- a request -------------------------------------------------------------------
 

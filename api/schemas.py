@@ -83,9 +83,19 @@ class Health(BaseModel):
     status: str
 
 
+class IndexingProgress(BaseModel):
+    done: int = Field(description="Texts whose vectors are in the search index")
+    total: int = Field(description="Texts whose vectors were being computed")
+
+
 class Ready(BaseModel):
     status: str
     seq: int = Field(description="The last change of the store this process reflects")
+    indexing: IndexingProgress | None = Field(
+        default=None,
+        description="While the search index's vectors are computed in the background "
+        "(searches are then partial); absent once they are all in",
+    )
 
 
 class GraphState(BaseModel):
@@ -105,6 +115,13 @@ class IndexState(BaseModel):
     digest: str = Field(description="sha256 of the sorted ids holding a vector, one per line")
 
 
+class WarmState(BaseModel):
+    seq: int = Field(description="The last version whose per-version structures are built")
+    runs: int = Field(description="Warm-ups done since the start")
+    once: bool = Field(description="Whether the once-per-process ones (tagger, model) are")
+    seconds: dict[str, float] = Field(description="How long each part of the last took")
+
+
 class WorkerState(BaseModel):
     """What the answering worker process holds, to compare with the store."""
 
@@ -112,6 +129,10 @@ class WorkerState(BaseModel):
     seq: int = Field(description="The last change-log entry the graph view reflects")
     graph: GraphState
     index: IndexState
+    warmed: WarmState | None = Field(
+        default=None,
+        description="What the background warm-up built (null when it does not run)",
+    )
 
 
 class AuditEntry(BaseModel):

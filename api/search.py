@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,13 +243,26 @@ def _shorten(text: str, query_terms: set[str]) -> str:
 
 
 def index_texts(
-    store: Store, index: SemanticIndex, items: list[tuple[str, str]], *, progress: bool = False
+    store: Store,
+    index: SemanticIndex,
+    items: list[tuple[str, str]],
+    *,
+    progress: bool = False,
+    defer: bool = False,
 ) -> Encoded:
     """Vectors for the (id, text) items whose text the index does not hold: the stored
-    ones, and the rest encoded (and stored for the other workers)."""
-    encoded = index.prepare(
-        items, known=known_vectors(store, index.encoder, items), progress=progress
-    )
+    ones, and the rest encoded (and stored for the other workers).
+
+    ``defer``: encode nothing now; the items new to the index with no stored vector are
+    made searchable by their words at once, their vectors left to the background
+    (:mod:`api.indexing`)."""
+    known = known_vectors(store, index.encoder, items)
+    if defer:
+        waiting = [(i, t) for i, t in items if i not in known and i not in index]
+        index.add_words_only(waiting)
+        later = {i for i, _ in waiting}
+        items = [(i, t) for i, t in items if i not in later]
+    encoded = index.prepare(items, known=known, progress=progress)
     share(store, index.encoder, encoded)
     return encoded
 
@@ -258,35 +272,50 @@ Prepared = tuple[set[str], Encoded]
 
 
 def prepare_batch(
-    store: Store, index: SemanticIndex, batch: ChangeBatch, *, progress: bool = False
+    store: Store,
+    index: SemanticIndex,
+    batch: ChangeBatch,
+    *,
+    progress: bool = False,
+    defer: bool = False,
 ) -> Prepared:
     """What a batch does to the index, for the nodes it touched as they are now. Vectors
-    stored by the writer are used; the others are encoded (and stored)."""
+    stored by the writer are used; the others are encoded (and stored), or with ``defer``
+    left to the background (see :func:`index_texts`)."""
     touched = batch.touched_nodes
     items = [(i, node_text(batch.nodes[i])) for i in sorted(touched & batch.nodes.keys())]
-    return set(touched - batch.nodes.keys()), index_texts(store, index, items, progress=progress)
+    encoded = index_texts(store, index, items, progress=progress, defer=defer)
+    return set(touched - batch.nodes.keys()), encoded
 
 
 def apply_batch(index: SemanticIndex, batch: ChangeBatch, prepared: Prepared) -> None:
     gone, encoded = prepared
     if batch.erasures:  # names no one: forget who is gone, and the next save keeps nothing
-        index.forget(batch.erased(index.vectors.ids()))
+        # whoever the index holds, with a vector or still waiting for one
+        index.forget(batch.erased([*index.vectors.ids(), *index.pending_ids()]))
     index.remove(gone)
     index.apply(encoded)
     index.watermark = batch.last_seq
 
 
-def catch_up(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
-    """Apply the store's changes since the index's watermark (before the feed follows it)."""
+def catch_up(
+    store: Store, index: SemanticIndex, *, progress: bool = False, defer: bool = False
+) -> int:
+    """Apply the store's changes since the index's watermark (before the feed follows it);
+    with ``defer`` the new texts without stored vectors are encoded in the background."""
     applied = 0
     while batch := ChangeBatch.read(store, index.watermark, limit=20_000):
-        apply_batch(index, batch, prepare_batch(store, index, batch, progress=progress))
+        prepared = prepare_batch(store, index, batch, progress=progress, defer=defer)
+        apply_batch(index, batch, prepared)
         applied += len(batch.changes)
     return applied
 
 
-def rebuild(store: Store, index: SemanticIndex, *, progress: bool = False) -> int:
-    """Index every node of the store (unchanged texts are not re-encoded); how many there are."""
+def rebuild(
+    store: Store, index: SemanticIndex, *, progress: bool = False, defer: bool = False
+) -> int:
+    """Index every node of the store (unchanged texts are not re-encoded); how many there
+    are. With ``defer`` the texts without stored vectors are encoded in the background."""
     seq = store.last_seq()
     present_ids = set()
     batch: list[tuple[str, str]] = []
@@ -294,9 +323,21 @@ def rebuild(store: Store, index: SemanticIndex, *, progress: bool = False) -> in
         present_ids.add(node.id)
         batch.append((node.id, node_text(node)))
         if len(batch) >= 5_000:
-            index.apply(index_texts(store, index, batch, progress=progress))
+            index.apply(index_texts(store, index, batch, progress=progress, defer=defer))
             batch = []
-    index.apply(index_texts(store, index, batch, progress=progress))
+    index.apply(index_texts(store, index, batch, progress=progress, defer=defer))
     index.remove([i for i in list(index.vectors.ids()) if i not in present_ids])
     index.watermark = seq
     return len(present_ids)
+
+
+def add_missing(store: Store, index: SemanticIndex, ids: Iterable[str]) -> int:
+    """Index the nodes among ``ids`` that the index does not hold, their vectors in the
+    background where none is stored: a snapshot saved while vectors were still being
+    computed left them out. How many were missing."""
+    missing = [i for i in ids if not index.knows(i)]
+    for start in range(0, len(missing), 5_000):
+        nodes = store.get_nodes(missing[start : start + 5_000])
+        items = [(i, node_text(node)) for i, node in nodes.items()]
+        index.apply(index_texts(store, index, items, defer=True))
+    return len(missing)

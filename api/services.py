@@ -19,7 +19,7 @@ from api.drafts import create_tables as create_drafts
 from api.mail import Mailer, default_sender
 from api.marks import create_tables as create_marks
 from api.marks import forget_marks
-from api.search import SearchService, catch_up, rebuild
+from api.search import SearchService, add_missing, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
 from api.social import Social, forget_social
@@ -109,17 +109,25 @@ class Services:
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def start(cls, settings: Settings, *, follow: bool = True) -> Services:
+    def start(
+        cls, settings: Settings, *, follow: bool = True, defer_indexing: bool = False
+    ) -> Services:
         """Open the store, build every projection at one sequence number, and follow the log.
 
         Without ``follow`` no thread is started: :meth:`catch_up` applies new changes.
+        With ``defer_indexing`` no text is encoded here: the texts without a stored vector
+        are searchable by their words at once, their vectors computed in the background
+        (:mod:`api.indexing`, started by the app).
         """
         single_threaded_blas()
         store = open_store(settings, busy_timeout=settings.busy_timeout)
         view = GraphView.from_store(store)
         audiences = AudienceIndex.from_graph(view.graph)
         profiles = ProfileIndex.from_store(store)
-        search = SearchService(store, view, open_index(settings, store), audiences)
+        index = open_index(settings, store, defer=defer_indexing)
+        if defer_indexing:  # those a snapshot saved while vectors were computed left out
+            add_missing(store, index, list(view.graph.nodes))
+        search = SearchService(store, view, index, audiences)
         counts = VisibleCounts(view)  # after the view: it reads the view as applied
         epochs = PrivacyEpochs(view)
         feed = ChangeFeed(
@@ -211,13 +219,18 @@ def open_mailer(settings: Settings) -> Mailer:
     return Mailer(settings.smtp_url, settings.mail_from or default_sender(settings.base_url))
 
 
-def open_index(settings: Settings, store: Store, *, progress: bool = False) -> SemanticIndex:
-    """The saved search index (built if there is none), caught up with the store."""
+def open_index(
+    settings: Settings, store: Store, *, progress: bool = False, defer: bool = False
+) -> SemanticIndex:
+    """The saved search index (built if there is none), caught up with the store; with
+    ``defer`` the texts without a stored vector wait for theirs (searched by words)."""
     index = SemanticIndex.open(load_encoder(settings.model), settings.index_dir)
     if len(index) == 0 and index.watermark == 0:
-        rebuild(store, index, progress=progress)  # reading the nodes beats replaying the log
-    applied = catch_up(store, index, progress=progress)
-    log.info("search index: %d items, %d changes applied", len(index), applied)
+        # reading the nodes beats replaying the log
+        rebuild(store, index, progress=progress, defer=defer)
+    applied = catch_up(store, index, progress=progress, defer=defer)
+    log.info("search index: %d items (%d waiting for vectors), %d changes applied",
+             len(index), index.pending, applied)  # fmt: skip
     return index
 
 

@@ -12,12 +12,13 @@ background thread and swapped in under the lock in a moment (:mod:`embeddings.re
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,6 +108,9 @@ class SemanticIndex:
         self._vectors = VectorIndex(encoder.dimension, **asdict(vectors or VectorOptions()))
         self._lexical = LexicalIndex()
         self._hashes: dict[str, str] = {}
+        self._pending: dict[str, str] = {}
+        """Items searchable by their words only, their vectors not computed yet (id: text)."""
+        self._waited = 0  # items added words-only since none was waiting
         self._lock = threading.RLock()
         self._queries: OrderedDict[str, Vector] = OrderedDict()
         self.query_cache = _query_cache_size()
@@ -212,15 +216,82 @@ class SemanticIndex:
             self._vectors.upsert(list(encoded.ids), encoded.vectors)
             self._lexical.upsert(zip(encoded.ids, encoded.texts, strict=True))
             self._hashes.update(zip(encoded.ids, encoded.hashes, strict=True))
+            for item_id in encoded.ids:
+                self._pending.pop(item_id, None)
             self._rebuilds.start_if_due(self._vectors)
         return len(encoded.ids)
+
+    # -- words first, vectors later ------------------------------------------------
+
+    def add_words_only(self, items: Iterable[tuple[str, str]]) -> int:
+        """Make new (id, text) items searchable by their words at once, their vectors to
+        come (:meth:`apply_pending`): a new store is served while it is encoded. Items the
+        index holds already are left as they are; how many were added."""
+        with self._lock:
+            fresh = [(i, t) for i, t in items if i not in self._hashes]
+            if not self._pending:
+                self._waited = 0
+            self._waited += sum(1 for i, _ in fresh if i not in self._pending)
+            self._lexical.upsert(fresh)
+            self._pending.update(fresh)
+        return len(fresh)
+
+    def knows(self, item_id: str) -> bool:
+        """Whether the item is indexed, with its vector or waiting for it."""
+        return item_id in self._hashes or item_id in self._pending
+
+    @property
+    def pending(self) -> int:
+        """How many items wait for their vectors (searched by their words only)."""
+        return len(self._pending)
+
+    @property
+    def progress(self) -> dict[str, int] | None:
+        """{"done": N, "total": M} while items wait for their vectors, None once none does."""
+        with self._lock:
+            waiting = len(self._pending)
+            if not waiting:
+                return None
+            total = max(self._waited, waiting)
+            return {"done": total - waiting, "total": total}
+
+    def pending_ids(self) -> list[str]:
+        """The ids waiting for their vectors."""
+        with self._lock:
+            return list(self._pending)
+
+    def pending_items(self, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` (id, text) items waiting for their vectors."""
+        with self._lock:
+            return list(itertools.islice(self._pending.items(), limit))
+
+    def apply_pending(self, encoded: Encoded) -> int:
+        """Apply vectors computed for waiting items, those whose text is still the one
+        waiting (a write meanwhile applied its own); how many were applied."""
+        with self._lock:
+            keep = [
+                n for n, i in enumerate(encoded.ids) if self._pending.get(i) == encoded.texts[n]
+            ]
+            if not keep:
+                return 0
+            return self.apply(
+                Encoded(
+                    tuple(encoded.ids[n] for n in keep),
+                    tuple(encoded.texts[n] for n in keep),
+                    tuple(encoded.hashes[n] for n in keep),
+                    encoded.vectors[keep],
+                    tuple(i for i in encoded.fresh if i in self._pending),
+                )
+            )
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove these ids (unknown ones are ignored); returns how many were removed."""
         with self._lock:
+            ids = list(ids)
+            waiting = [item_id for item_id in ids if self._pending.pop(item_id, None) is not None]
             gone = [item_id for item_id in ids if self._hashes.pop(item_id, None) is not None]
             self._vectors.remove(gone)
-            self._lexical.remove(gone)
+            self._lexical.remove([*gone, *(i for i in waiting if i not in gone)])
             self._rebuilds.start_if_due(self._vectors)
         return len(gone)
 
@@ -370,7 +441,14 @@ class SemanticIndex:
                 (staging / "vectors").mkdir()
                 (staging / "lexical").mkdir()
                 self._vectors.write_files(staging / "vectors")
-                self._lexical.write_files(staging / "lexical")
+                # Items waiting for their vectors are not saved: the service finds them
+                # missing at its next start and adds them again (see api.search).
+                waiting = list(self._pending.items())
+                self._lexical.remove([i for i, _ in waiting])
+                try:
+                    self._lexical.write_files(staging / "lexical")
+                finally:
+                    self._lexical.upsert(waiting)
                 write_json(staging / "hashes.json", self._hashes)
                 write_json(staging / "semantic.json", self._meta())
             self._forgotten = False
@@ -424,15 +502,30 @@ class SemanticIndex:
         method: Method | None,
     ) -> list[Fused]:
         depth = max(k, self.ranking.depth)
-        return fuse(
-            self._vectors.search(query, depth, allowed=allowed, exclude=exclude),
+        dense = self._vectors.search(query, depth, allowed=allowed, exclude=exclude)
+        waiting = self._pending
+        neutral = float(np.mean([score for _, score in dense])) if dense else 0.0
+
+        def dense_scores(ids: Iterable[str]) -> dict[str, float]:
+            # An item still waiting for its vector counts as average in meaning (not as
+            # unrelated), so that its words alone can rank it while the index is partial.
+            ids = list(ids)
+            found = self._vectors.scores(query, [i for i in ids if i not in waiting])
+            found.update((i, neutral) for i in ids if i in waiting)
+            return found
+
+        fused = fuse(
+            dense,
             self._lexical.search(text, depth, allowed=allowed, exclude=exclude),
             method=method or self.ranking.method,
             alpha=self.ranking.alpha if alpha is None else alpha,
             k=k,
-            dense_scores=lambda ids: self._vectors.scores(query, ids),
+            dense_scores=dense_scores,
             lexical_scores=lambda ids: self._lexical.scores(text, ids),
         )
+        if not waiting:
+            return fused
+        return [replace(f, dense=None) if f.id in waiting else f for f in fused]
 
     def _meta(self) -> dict[str, object]:
         return {

@@ -35,6 +35,12 @@ class ReadWriteLock:
         """
         return self._generation
 
+    @property
+    def writer_waiting(self) -> bool:
+        """Whether a writer waits (a reader waiting on another reader's work should not:
+        that reader may need to enter again, and a waiting writer keeps it out)."""
+        return self._writers_waiting > 0
+
     def try_acquire_read(self) -> bool:
         """Enter as a reader if that needs no waiting."""
         with self._cond:

@@ -78,6 +78,12 @@ class SearchPage(BaseModel):
     total: int | None = Field(description="Nodes passing the filters (null when unfiltered)")
     limit: int
     offset: int
+    partial_index: bool = Field(
+        default=False,
+        description="True while the service is still computing the meaning of some texts "
+        "(a new or much changed network): those are found by their words only, so results "
+        "may be incomplete",
+    )
 
 
 class TextSearchPage(SearchPage):
@@ -174,6 +180,7 @@ def search(
             "message": NO_GOOD_MATCH if page.no_good_match else None,
             "words": words,
             "near": shown,
+            "partial_index": services.search.index.pending > 0,
         }
     )
 
@@ -240,4 +247,5 @@ def similar(
         mmr_lambda=None if diversity is None else 1 - diversity,
         positive=like or [], negative=unlike or [],
     )  # fmt: skip
-    return JSONResponse({"items": page.items, "total": page.total, "limit": limit, "offset": 0})
+    return JSONResponse({"items": page.items, "total": page.total, "limit": limit, "offset": 0,
+                         "partial_index": services.search.index.pending > 0})  # fmt: skip

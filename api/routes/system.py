@@ -37,11 +37,16 @@ def health() -> JSONResponse:
     responses={503: PROBLEMS[404]},
 )
 def ready(services: ServicesDep) -> JSONResponse:
-    """The store is open and the graph view is loaded; `seq` is the change it reflects.
+    """The store is open and the graph view is loaded; `seq` is the change it reflects;
+    `indexing` tells how far the search index's vectors are while they are computed.
 
     A probe asks nobody who calls, so it tells no counts (they would count hidden
     people): those are at `GET /v1/stats`, as the caller may see them."""
-    return JSONResponse({"status": "ready", "seq": services.view.seq})
+    found: dict[str, object] = {"status": "ready", "seq": services.view.seq}
+    progress = services.search.index.progress
+    if progress is not None:  # serving while the vectors are computed in the background
+        found["indexing"] = progress
+    return JSONResponse(found)
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
@@ -85,12 +90,13 @@ def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     "/v1/admin/state", response_model=WorkerState, tags=["admin"], responses=PROBLEMS,
     summary="This worker's derived state", dependencies=[ReadVersion],
 )  # fmt: skip
-def worker_state(services: ServicesDep, caller: CallerDep) -> JSONResponse:
+def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> JSONResponse:
     """What the worker that answers holds: the change-log position of its graph view, the
     view's and the search index's sizes and digests of their ids, to compare with the
     store (each worker process has its own; repeat the call to reach the others), as one
     version of them."""
     require(caller.role is Role.admin, caller, "read a worker's state")
+    warmer = getattr(request.app.state, "warmer", None)
     seq = services.view.seq
     graph = services.view.graph
     index = services.search.index
@@ -112,6 +118,7 @@ def worker_state(services: ServicesDep, caller: CallerDep) -> JSONResponse:
                 "watermark": index.watermark,
                 "digest": digest(vector_ids),
             },
+            "warmed": warmer.warmed.as_json() if warmer is not None else None,
         }
     )
 

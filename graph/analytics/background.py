@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -23,6 +24,8 @@ from graph.similarity import TextSimilarity
 log = logging.getLogger(__name__)
 RETRIES = 3
 """Background attempts at a figure while the version keeps moving under it."""
+PENDING_WAIT = 60.0
+"""How long a request waits for its figure from the background before computing it itself."""
 IDLE_SECONDS = 30.0
 """How long the worker thread waits for more work before it ends."""
 
@@ -53,6 +56,22 @@ class BackgroundFigures(VersionedFigures):
                 )
                 self._worker.start()
             self._work.notify_all()
+
+    def _wait_pending(self, key: tuple[Any, ...]) -> bool:
+        """A request that finds its figure being computed in the background (warmed at
+        start or after a write) waits for it rather than computing it a second time."""
+        lock = self.lock
+        deadline = time.monotonic() + PENDING_WAIT
+        with self._work:
+            if key not in self._pending:
+                return False
+            # The request holds the read lock; the background may need to take it again,
+            # which a waiting writer prevents: then the request computes it itself.
+            while key in self._pending and time.monotonic() < deadline:
+                if lock is not None and lock.writer_waiting:
+                    break
+                self._work.wait(0.05)
+            return True
 
     def settle(self, timeout: float = 60.0) -> bool:
         """Wait until no figure is being computed in the background; whether none is."""

@@ -157,6 +157,32 @@ class SectorAnalytics(BackgroundFigures):
     ) -> Versioned[Proposal]:
         """A council proposal (reads the candidates' consent flags from the store)."""
         self.require_sector(sector)
+        return self._answer(*self._proposal(audience, similarity, sector, size, exclude))
+
+    def warm_proposal(self, audience: Audience, similarity: TextSimilarity, sector: str) -> None:
+        """Have the default proposal for ``sector`` (and the gaps, groups and bridges it is
+        made of) computed at the current version by the background thread, unless it is
+        current already: so that no request pays for the first one after a start or a
+        write (the requests meanwhile answer the older one where they may, see
+        :meth:`_answer`). Nothing happens for a node that is not a sector."""
+        attrs = self.view.graph.nodes.get(sector)
+        if attrs is None or attrs.get("kind") != "sector":
+            return
+        key, job = self._proposal(audience, similarity, sector, DEFAULT_SIZE, ())
+        with self._cache_lock:
+            entry = self._figures.get(key)
+        if entry is None or entry.seq != self.view.seq:
+            self._schedule(key, job)
+
+    def _proposal(
+        self,
+        audience: Audience,
+        similarity: TextSimilarity,
+        sector: str,
+        size: int,
+        exclude: Collection[str],
+    ) -> tuple[tuple[Any, ...], Job]:
+        """The cache key and the job of a council proposal."""
         parts = {
             ("gaps", audience, sector): self._gaps_job(audience, sector),
             ("groups", audience, sector): self._groups_job(audience, similarity, sector),
@@ -183,7 +209,7 @@ class SectorAnalytics(BackgroundFigures):
             return [*_members_of(sector)(graph, snap), *board, *targets]
 
         key = ("council", audience, sector, size, tuple(sorted(set(exclude))))
-        return self._answer(key, Job(audience, similarity, compute, needs))
+        return key, Job(audience, similarity, compute, needs)
 
 
 def _nothing(_graph: nx.MultiDiGraph, _snap: Snapshot) -> Iterable[str]:

@@ -119,6 +119,11 @@ class VersionedFigures:
         if entry is not None and self._may_answer(entry, seq, job.audience):
             self._schedule(key, job)
             return Versioned(entry.value, entry.seq, False)
+        if self._wait_pending(key):  # being computed in the background: wait for it
+            with self._cache_lock:
+                entry = self._figures.get(key)
+            if entry is not None and entry.seq == seq:
+                return Versioned(entry.value, seq, True)
         with self._compute_lock:
             with self._cache_lock:
                 entry = self._figures.get(key)
@@ -194,6 +199,11 @@ class VersionedFigures:
     def _schedule(self, key: tuple[Any, ...], job: Job) -> None:
         """Have the figure of the current version computed in the background."""
         raise NotImplementedError
+
+    def _wait_pending(self, key: tuple[Any, ...]) -> bool:
+        """Wait for the background computation of ``key`` if one is asked for; whether
+        there was one (then the caller looks for its result before computing it itself)."""
+        return False
 
     def _part(
         self,

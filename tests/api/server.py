@@ -72,14 +72,23 @@ class Server:
         return self.stderr.read_text(encoding="utf-8", errors="replace")
 
 
-def _wait_ready(server: Server, timeout: float) -> None:
+def _wait_ready(server: Server, timeout: float, *, indexed: bool = True) -> None:
+    """Until /ready answers 200 and, with ``indexed``, no longer says it is indexing (three
+    answers in a row, which may come from different workers)."""
     deadline = time.monotonic() + timeout
+    whole = 0
     with httpx.Client(base_url=server.url, timeout=2.0) as client:
         while True:
             code = server.process.poll()
             assert code is None, f"cocreate serve exited with {code}:\n{server.errors()}"
             try:
-                if client.get("/ready").status_code == 200:
+                ready = client.get("/ready")
+                if ready.status_code == 200 and not indexed:
+                    return
+                whole = (
+                    whole + 1 if ready.status_code == 200 and "indexing" not in ready.json() else 0
+                )
+                if whole >= 3:
                     return
             except httpx.TransportError:
                 pass
@@ -99,12 +108,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def serving(
-    env: dict[str, str], logs: Path, *, timeout: float = READY_TIMEOUT, workers: int | None = None
+    env: dict[str, str],
+    logs: Path,
+    *,
+    timeout: float = READY_TIMEOUT,
+    workers: int | None = None,
+    indexed: bool = True,
 ) -> Iterator[Server]:
     """Start ``cocreate serve`` on a free loopback port; stop it (SIGTERM, then SIGKILL) after.
 
     ``workers`` is passed as ``--workers``; /ready then answers from whichever worker
-    accepts the connection.
+    accepts the connection. ``indexed``: wait until the search index has every vector
+    (the service answers before, searching new texts by their words).
 
     Its output goes to files under ``logs`` rather than pipes, so a chatty server can never
     block on a full pipe.
@@ -123,7 +138,7 @@ def serving(
         )
         try:
             server = Server(f"http://127.0.0.1:{port}", process, stdout, stderr)
-            _wait_ready(server, timeout)
+            _wait_ready(server, timeout, indexed=indexed)
             yield server
         finally:
             _stop(process)

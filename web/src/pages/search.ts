@@ -353,9 +353,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   }
   if (params.radius_km && !params.lat && !params.near && !PLACE_IN_WORDS.test(q)) delete params.radius_km;
   replace(results, h("p", { class: "loading" }, "Searching…"));
-  let page: Page<Hit> & { no_good_match?: boolean; near?: NearPlace | null };
+  type SearchPage = Page<Hit> & { no_good_match?: boolean; near?: NearPlace | null; partial_index?: boolean };
+  let page: SearchPage;
   try {
-    page = await get<Page<Hit> & { no_good_match?: boolean; near?: NearPlace | null }>("/v1/search", params);
+    page = await get<SearchPage>("/v1/search", params);
   } catch (error) {
     replace(results, failure(error, "Search"));
     await Promise.allSettled(tasks);
@@ -382,6 +383,8 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   tasks.push(sharedGoals);
 
   const summary: Child[] = [];
+  // While a new network is being indexed, texts are found by their words only.
+  if (page.partial_index) summary.push(notice("info", "Results may be incomplete while we finish indexing."));
   if (page.near) summary.push(nearLine(page.near));
   if (page.items.length === 0 && page.no_good_match) {
     summary.push(notice("info", "No good match for these words: nothing here is about them. Check the spelling, or say it in other words."));

@@ -1,0 +1,156 @@
+"""Serving while the text vectors are computed: one encoder per machine, in the background.
+
+A new store (or one with many new texts) used to be encoded in full before ``serve``
+answered anything: 24 minutes at 100,000 people. Now the service starts with every text
+searchable by its words (:meth:`embeddings.search.SemanticIndex.add_words_only`), the
+graph and the listings whole, and :class:`BackgroundIndexer` computes the vectors behind
+it, adding them to the index batch by batch.
+
+Only one process encodes: the one holding an exclusive lock on a file of the index
+folder (the first worker to ask). It stores every vector it computes in the store
+(:func:`api.vectors.share`), where the other workers read them instead of encoding them
+again; once every vector is in, it saves the index so the next start loads it.
+``/ready`` tells the progress, and searches say their results come from a partial index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from api.search import index_texts
+from api.services import Services
+from api.vectors import known_vectors
+
+log = logging.getLogger(__name__)
+
+BATCH = 512
+"""Texts encoded at a time (the encoder sorts them by length into batches of 64): large
+enough for speed, small enough that searches see progress every few seconds."""
+IDLE_SECONDS = 1.0
+"""How often a worker that does not encode looks for the vectors the encoder stored."""
+LOCK_FILE = ".encoding"
+
+
+class BackgroundIndexer:
+    """Adds the vectors of the items waiting for them to ``services``' index, in a thread."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.encoder = False
+        """Whether this process is the one that encodes."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock_file: IO[bytes] | None = None
+        self._told = 0
+
+    @property
+    def progress(self) -> dict[str, int] | None:
+        """{"done", "total"} while vectors are being computed, None once they are all in."""
+        return self.services.search.index.progress
+
+    def start(self) -> None:
+        if self._thread is None and self.services.search.index.pending:
+            _tell_progress()
+            self._thread = threading.Thread(target=self._run, name="cocreate-index", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._unlock()
+
+    def wait(self, timeout: float = 600.0) -> bool:
+        """Wait until every vector is in; whether it is."""
+        deadline = time.monotonic() + timeout
+        while self.services.search.index.pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.services.search.index.pending
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            while not self._stop.is_set() and self.services.search.index.pending:
+                if not self.encoder:
+                    self.encoder = self._try_lock()
+                if not self._step():
+                    self._stop.wait(IDLE_SECONDS)
+            if not self._stop.is_set():
+                log.info("indexing: every vector is in, %.1f s after start",
+                         time.monotonic() - started)  # fmt: skip
+                if self.encoder:
+                    self._save()
+        except Exception:
+            log.exception("indexing in the background failed; searches stay partial")
+        finally:
+            self._unlock()
+
+    def _step(self) -> bool:
+        """One batch: the vectors another process stored, and, in the encoding process,
+        the rest encoded (and stored). Whether any vector was added."""
+        services = self.services
+        index = services.search.index
+        items = index.pending_items(BATCH)
+        if not items:
+            return False
+        if self.encoder:
+            encoded = index_texts(services.store, index, items)  # encodes, stores, shares
+        else:
+            known = known_vectors(services.store, index.encoder, items)
+            if not known:
+                return False
+            encoded = index.prepare([(i, t) for i, t in items if i in known], known=known)
+        with services.feed.lock.write():  # requests read the vectors under the shared side
+            added = index.apply_pending(encoded)
+        done = self.progress
+        if done is not None and self.encoder:
+            tenth = 10 * done["done"] // done["total"]
+            if tenth > self._told:  # every tenth of the way
+                self._told = tenth
+                log.info("indexing: %d of %d texts have their vectors (searches are partial "
+                         "meanwhile)", done["done"], done["total"])  # fmt: skip
+        return added > 0 or bool(encoded.ids)
+
+    def _save(self) -> None:
+        index = self.services.search.index
+        with self.services.feed.lock.read():
+            index.save(watermark=index.watermark)
+
+    def _try_lock(self) -> bool:
+        """Whether this process is now the one that encodes (the lock is released when
+        the process ends, however it ends)."""
+        folder = Path(self.services.settings.index_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / LOCK_FILE, "ab")  # noqa: SIM115 (held for the process's life)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        log.info("indexing: process %d encodes the missing vectors", os.getpid())
+        return True
+
+    def _unlock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def _tell_progress() -> None:
+    """Let the progress reach the process's standard error when nothing configured the
+    logging (a served worker): the operator sees how far the indexing is."""
+    if logging.getLogger().handlers or log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)

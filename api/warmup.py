@@ -1,0 +1,162 @@
+"""Warming the per-version structures in the background, so that no request builds them.
+
+Several answers rest on structures built once per version of the graph (``view.seq``):
+the recommender's degrees and recommendable people (:mod:`api.matching`), the councils'
+snapshots and proposals (:mod:`api.analytics`), and, once per process, the tagger fitted
+on the shipped examples. Built on first use, they made the first request of each kind
+after a start or a write pay seconds for them (13.5 s for collaborators at 100,000 people).
+
+:class:`Warmer` builds them in one background thread per process: once at start, and
+again after each batch of writes the change feed applies (once the feed has been quiet
+for a moment, so that a burst of writes costs one warming, not one per write). A request
+that comes meanwhile waits for the structure being built or answers from the previous
+version (the analytics' stale-while-recompute), never builds a second copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.analytics import analytics, proposal_payload
+from api.auth import ANONYMOUS, Caller, Role
+from api.matching import AUDIENCES, matching_of
+from api.services import Services
+from graph.analytics.councils import DEFAULT_SIZE
+from graph.filters import SearchFilter
+from graph.places import gazetteer
+
+log = logging.getLogger(__name__)
+
+MEMBER = Caller(role=Role.member)
+"""A member with no profile: the audience of members, as council proposals are asked in."""
+QUIET_SECONDS = 0.3
+"""How long the feed must stay at one version before it is warmed (writes come in bursts)."""
+
+
+@dataclass
+class Warmed:
+    """What the warmer did, for the logs, the tests and the benchmark."""
+
+    runs: int = 0
+    seq: int = -1
+    """The version last warmed."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """How long each part of the last run took."""
+    failures: int = 0
+    once: bool = False
+    """Whether the once-per-process parts (the tagger, the model's first run) are built."""
+
+    def as_json(self) -> dict[str, object]:
+        return {"seq": self.seq, "runs": self.runs, "once": self.once,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}  # fmt: skip
+
+
+class Warmer:
+    """One background thread that warms ``services`` at start and after writes.
+
+    ``holder`` is where the app keeps its per-process services (its ``state``): the
+    recommender the warmer warms must be the one requests use.
+    """
+
+    def __init__(self, services: Services, holder: Any, *, tagger: bool = True) -> None:
+        self.services = services
+        self.holder = holder
+        self.tagger = tagger
+        self.warmed = Warmed()
+        self._stop = threading.Event()
+        self._done = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cocreate-warm", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wait(self, seq: int | None = None, timeout: float = 120.0) -> bool:
+        """Wait until the version ``seq`` (default: the feed's current one) is warmed."""
+        wanted = self.services.feed.seq if seq is None else seq
+        with self._done:
+            return self._done.wait_for(lambda: self.warmed.seq >= wanted, timeout)
+
+    def _run(self) -> None:
+        feed = self.services.feed
+        tagger = self.tagger
+        while not self._stop.is_set():
+            if feed.seq != self.warmed.seq:
+                self.warm()
+            if not self.warmed.once:  # once per process, after the first version is warmed
+                # The model's first run (an ONNX session's first inference is slow).
+                self._part("encoder", lambda: self.services.search.index.encoder.encode(["warm"]))
+                # The place names a search's words may end with (read on first use).
+                self._part("gazetteer", lambda: gazetteer().split_query("in Paris"))
+                if tagger:
+                    self._part("tagger", lambda: self.services.tagger)
+                self.warmed.once = True
+            # Wait for the next write, then for the feed to be quiet a moment.
+            while not self._stop.is_set() and not feed.wait_for(feed.seq + 1, 0.5):
+                pass
+            while not self._stop.is_set():
+                seen = feed.seq
+                if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
+                    break
+
+    def warm(self) -> None:
+        """Warm the current version (the recommender's caches, then the councils')."""
+        services = self.services
+        started = time.monotonic()
+        with services.feed.lock.read():
+            seq = services.feed.seq
+            self._part("matching", lambda: matching_of(services, self.holder).warm())
+            self._part("search", self._search)
+        self._part("councils", self._councils)
+        with self._done:
+            self.warmed.runs += 1
+            self.warmed.seq = seq
+            self._done.notify_all()
+        log.info("warmed version %d in %.2f s (%s)", seq, time.monotonic() - started,
+                 ", ".join(f"{k} {v:.2f} s" for k, v in self.warmed.seconds.items()))  # fmt: skip
+
+    def _councils(self) -> None:
+        """Every sector's council proposal for the audiences that may ask for one (members,
+        and above); computed by the analytics' own background thread, off the feed's lock."""
+        services = self.services
+        engine = analytics(services)
+        with services.feed.lock.read():
+            sectors = [n for n, a in services.view.graph.nodes(data=True) if a["kind"] == "sector"]
+            for audience in AUDIENCES:
+                if audience == "public":
+                    continue  # proposing a council needs a member key
+                for sector in sectors:
+                    engine.warm_proposal(audience, services.similarity, sector)
+        engine.settle(timeout=600.0)
+        # Then as a request presents them (names and the board of this version).
+        with services.feed.lock.read():
+            for sector in sectors:
+                proposal_payload(services, MEMBER, sector, size=DEFAULT_SIZE, exclude=[])
+
+    def _search(self) -> None:
+        """A search per audience: the sets of who each may not find, kept per version."""
+        for caller in (ANONYMOUS, MEMBER):
+            self.services.search.search(
+                caller, "community", SearchFilter(), mode="hybrid", limit=10, offset=0
+            )
+
+    def _part(self, name: str, build: Callable[[], object]) -> None:
+        started = time.monotonic()
+        try:
+            build()
+        except Exception:
+            self.warmed.failures += 1
+            log.exception("warming %s failed (the first request will build it)", name)
+        self.warmed.seconds[name] = time.monotonic() - started

@@ -1,0 +1,169 @@
+#!/usr/bin/env python
+"""Benchmark: time from ``cocreate serve`` to ready, and the first request of each kind.
+
+Copies a prepared data folder (``--data-dir``: a store made with ``cocreate demo``, with
+or without its search index) to a scratch folder, starts ``cocreate serve`` there with
+the code of ``--repo`` (this checkout by default; another checkout gives the "before"
+figures), and measures:
+
+- seconds until ``/ready`` answers 200 (and, if it says ``indexing``, until it no longer
+  does: every vector in);
+- after ``--settle`` seconds, the first request of each kind (collaborators of a person,
+  a council proposal for every sector, tag suggestions, a search), then the median of
+  ``--repeat`` more of the same kind (the steady state), and their ratio.
+
+    .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var
+    .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var --repo /work/main
+    .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var --no-index
+
+Prints a Markdown table and the figures as JSON. Run on a quiet machine: figures are
+wall-clock times of one process pair, not of a load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.api.server import cocreate_env, create_key, serving  # noqa: E402
+
+
+def timed(call: Callable[[], httpx.Response]) -> float:
+    started = time.perf_counter()
+    response = call()
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--repo", type=Path, default=REPO, help="the code to serve")
+    parser.add_argument("--no-index", action="store_true", help="start without the saved index")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds to wait where warming is not told"
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-start-"))
+    try:
+        data = scratch / "var"
+        shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns(".lock", ".encoding"))
+        if args.no_index:
+            shutil.rmtree(data / "index", ignore_errors=True)
+        env = cocreate_env(data, rate_limit_per_minute="100000", rate_limit_burst="100000")
+        env["PYTHONPATH"] = str(args.repo.resolve())
+        member, admin = create_key(env, "member"), create_key(env, "admin")
+        figures = run(env, scratch, member, admin, args)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(table(figures))
+    text = json.dumps(figures, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    else:
+        print(text)
+
+
+def run(
+    env: dict[str, str], scratch: Path, member: str, admin: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    started = time.monotonic()
+    figures: dict[str, Any] = {"repo": str(args.repo), "no_index": args.no_index}
+    with serving(
+        env, scratch / "logs", workers=args.workers, timeout=7200, indexed=False
+    ) as server:
+        figures["ready_s"] = round(time.monotonic() - started, 2)
+        with httpx.Client(base_url=server.url, timeout=600) as client:
+            while "indexing" in (ready := client.get("/ready").json()):
+                time.sleep(0.5)
+            figures["all_vectors_s"] = round(time.monotonic() - started, 2)
+            figures["ready"] = ready
+            figures["warmed_s"] = warmed(client, admin, started, args.settle)
+            auth = {"Authorization": f"Bearer {member}"}
+            people = client.get("/v1/nodes", params={"kind": "person", "limit": 50}).json()
+            seeds = [item["id"] for item in people["items"]]
+            listed = client.get("/v1/nodes", params={"kind": "sector", "limit": 50}).json()
+            sectors = [item["id"] for item in listed["items"]]
+            get, post = partial(client.get), partial(client.post, headers=auth)
+            repeat = range(args.repeat + 1)
+            kinds: dict[str, list[Callable[[], httpx.Response]]] = {
+                "collaborators": [partial(get, f"/v1/people/{s}/collaborators") for s in seeds],
+                "council proposal": [
+                    partial(post, "/v1/councils/propose", json={"sector": s}) for s in sectors
+                ],
+                "tags/suggest": [
+                    partial(post, "/v1/tags/suggest", json={"text": f"clean water for {n} towns"})
+                    for n in repeat
+                ],
+                "search": [
+                    partial(get, "/v1/search", params={"q": f"food garden {n}"}) for n in repeat
+                ],
+            }
+            results = {}
+            for kind, calls in kinds.items():
+                first = timed(calls[0])
+                firsts = [first]
+                if kind == "council proposal":  # the first of every sector
+                    firsts += [timed(call) for call in calls[1:]]
+                steady = [timed(calls[1 + n % (len(calls) - 1)]) for n in range(args.repeat)]
+                p50 = statistics.median(steady)
+                results[kind] = {"first_ms": round(max(firsts) * 1000, 1),
+                                 "steady_p50_ms": round(p50 * 1000, 1),
+                                 "ratio": round(max(firsts) / p50, 1)}  # fmt: skip
+            figures["requests"] = results
+    return figures
+
+
+def warmed(client: httpx.Client, admin: str, started: float, settle: float) -> float | None:
+    """Seconds from start until the answering worker says it is warmed (this code's
+    /v1/admin/state); None, after waiting ``settle`` seconds, where it does not say."""
+    headers = {"Authorization": f"Bearer {admin}"}
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        state = client.get("/v1/admin/state", headers=headers).json()
+        found = state.get("warmed")
+        if found is None:
+            time.sleep(settle)
+            return None
+        if found["once"] and found["seq"] >= state["seq"]:
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.2)
+    raise RuntimeError("not warmed in 10 minutes")
+
+
+def table(figures: dict[str, Any]) -> str:
+    lines = [
+        f"ready in {figures['ready_s']} s; every vector in at {figures['all_vectors_s']} s; "
+        f"warmed at {figures['warmed_s']} s",
+        "",
+        "| request | first (ms) | steady p50 (ms) | first / p50 |",
+        "|---|---|---|---|",
+    ]
+    for kind, found in figures["requests"].items():
+        lines.append(f"| {kind} | {found['first_ms']} | {found['steady_p50_ms']} | "
+                     f"{found['ratio']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Serving while indexing: a store with texts that have no vectors is served at once,
+searched by words, while one process computes the vectors in the background."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.indexing import BackgroundIndexer
+from api.services import Services
+from api.settings import Settings
+from embeddings.search import SemanticIndex
+from graph.demo import demo_records
+from graph.model import Person
+from tests.api.conftest import _settings
+from tests.conftest import DATA
+
+RARE = "zorbleflax"
+
+
+@pytest.fixture
+def unindexed(tmp_path: Path, reference_index: Path) -> Settings:
+    """A store whose people were written with no vectors (an import by an older version,
+    or a store copied in): their texts must be encoded before dense search finds them."""
+    data_dir = tmp_path / "var"
+    shutil.copytree(reference_index, data_dir / "index")
+    settings = _settings(data_dir)
+    services = Services.start(settings, follow=False)
+    services.store.write(
+        [*demo_records(DATA, seed=5, people=40),
+         Person(id="person:rare", name="Rhea Rare", bio=f"Keeps a {RARE} garden for bees.")]
+    )  # fmt: skip
+    services.close()  # the index saved before the writes: they are all to catch up
+    return settings
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Hold the background indexer before its first batch until the test lets it go."""
+    opened = threading.Event()
+    step = BackgroundIndexer._step
+
+    def held(self: BackgroundIndexer) -> bool:
+        opened.wait(60)
+        return step(self)
+
+    monkeypatch.setattr(BackgroundIndexer, "_step", held)
+    yield opened
+    opened.set()
+
+
+def search(client: TestClient, q: str, mode: str = "hybrid") -> dict[str, Any]:
+    response = client.get("/v1/search", params={"q": q, "mode": mode})
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [item["node"]["id"] for item in page["items"]]
+
+
+def test_served_at_once_searched_by_words_then_whole(
+    unindexed: Settings, gate: threading.Event
+) -> None:
+    services = Services.start(unindexed, defer_indexing=True)
+    try:
+        index = services.search.index
+        waiting = index.pending
+        assert waiting > 40  # every new person, encoded nothing yet
+        with TestClient(create_app(services=services)) as client:
+            ready = client.get("/ready")
+            assert ready.status_code == 200
+            assert ready.json()["indexing"] == {"done": 0, "total": waiting}
+
+            page = search(client, RARE)
+            assert page["partial_index"] is True
+            assert "person:rare" in ids(page)  # by its words, meanwhile
+            assert "person:rare" not in ids(search(client, "a garden for bees", "dense"))
+
+            # A write meanwhile carries its vector: searchable by meaning at once.
+            services.write(
+                [Person(id="person:new", name="Nia New", bio="Mends bicycles for refugees.")],
+                within=None,
+            )
+            services.catch_up()
+            assert "person:new" in ids(search(client, "repairing bikes for refugees", "dense"))
+
+            gate.set()
+            indexer = client.app.state.indexer  # type: ignore[attr-defined]
+            assert indexer.wait(300)
+            assert "indexing" not in client.get("/ready").json()
+            page = search(client, "a garden for bees", "dense")
+            assert page["partial_index"] is False
+            assert "person:rare" in ids(page)  # by its meaning, now
+            assert indexer.encoder  # this process held the lock and encoded
+        assert index.pending == 0
+        saved = SemanticIndex.load(index.encoder, unindexed.index_dir)
+        assert "person:rare" in saved and "person:new" in saved  # the next start loads it
+    finally:
+        services.close()
+
+
+def test_one_process_encodes_the_others_read_its_vectors(
+    unindexed: Settings, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Services.start(unindexed, defer_indexing=True)
+    second = Services.start(unindexed, defer_indexing=True)
+    encoded: list[int] = []
+    index = second.search.index
+    prepare = index.prepare
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        found = prepare(*args, **kwargs)
+        encoded.append(len(found.fresh))
+        return found
+
+    monkeypatch.setattr(index, "prepare", counted)
+    encoding, reading = BackgroundIndexer(first), BackgroundIndexer(second)
+    try:
+        encoding.start()
+        deadline = time.monotonic() + 30
+        while not encoding.encoder and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert encoding.encoder
+        reading.start()
+        gate.set()
+        assert encoding.wait(300) and reading.wait(60)
+        assert encoded and not any(encoded)  # the second read every vector from the store
+        assert "person:rare" in index
+    finally:
+        encoding.stop()
+        reading.stop()
+        first.close()
+        second.close()
+
+
+def test_a_snapshot_saved_while_indexing_leaves_nothing_out(
+    unindexed: Settings, gate: threading.Event
+) -> None:
+    services = Services.start(unindexed, defer_indexing=True)
+    index = services.search.index
+    index.save(watermark=index.watermark)  # as an erasure does, with vectors still to come
+    services.close()
+    again = Services.start(unindexed, defer_indexing=True)
+    try:
+        assert again.search.index.knows("person:rare")
+        assert again.search.index.pending == index.pending
+    finally:
+        again.close()
+
+
+def test_an_erased_person_waiting_for_a_vector_is_gone_from_the_index(
+    unindexed: Settings, gate: threading.Event
+) -> None:
+    services = Services.start(unindexed, defer_indexing=True)
+    try:
+        index = services.search.index
+        assert "person:rare" in index.pending_ids()
+        done = services.store.delete_node("person:rare")
+        assert done.erased  # a person deleted is erased
+        services.catch_up()
+        assert not index.knows("person:rare")
+        assert "person:rare" not in index.pending_ids()
+        assert not index.search(RARE, 5, mode="lexical")
+        services.after_erasure(done)
+        saved = SemanticIndex.load(index.encoder, unindexed.index_dir)
+        assert not saved.search(RARE, 5, mode="lexical")
+    finally:
+        services.close()
