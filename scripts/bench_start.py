@@ -13,7 +13,7 @@ figures), and measures:
   ``--repeat`` more of the same kind (the steady state), and their ratio.
 
     .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var
-    .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var --repo /work/main
+    .venv/bin/python scripts/bench_start.py --data-dir DEMO/var --repo OLD_CHECKOUT
     .venv/bin/python scripts/bench_start.py --data-dir /tmp/demo3k/var --no-index
 
 Prints a Markdown table and the figures as JSON. Run on a quiet machine: figures are
