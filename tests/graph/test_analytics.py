@@ -170,7 +170,7 @@ def test_education_overlaps_restorative_justice_more_than_business(store: Store)
     assert found.shared_people[edu, rj] == 2 and found.shared_people[edu, biz] == 1
     why = found.cell(edu, rj, engine.names(found.sectors + found.sdgs))["explanation"]
     assert [s["number"] for s in why["shared_sdgs"]][:2] == [4, 16]
-    assert why["summary"].startswith("Education and Restorative Justice score")
+    assert why["summary"].startswith("Education and Restorative Justice overlap")
     assert (
         "SDG 4 Quality education" in why["summary"] and "2 people belong to both" in why["summary"]
     )
