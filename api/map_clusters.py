@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 
 from graph import schema
 from graph.listing import NodeFilter, filter_conditions
@@ -33,6 +33,12 @@ ITEMS_UP_TO_CLOSE = 100
 """The same once cells are finer than a region's (1°, from zoom 7, where the page draws
 such people as the area they stand for): people placed to one region or town share one
 position and never separate by zooming, so their cluster must say who they are."""
+AREAS = (("region", 1.0), ("city", 0.1))
+"""People placed to these precisions, grouped apart once the grid is finer than the area
+they stand for (a region's 1° cell, a town's 0.1°)."""
+ITEMS_UP_TO_AREA = 400
+"""The same for such an area's group: zooming never splits it, so it names its people
+(within :data:`BUDGET`, smallest groups first)."""
 BUDGET = 95_000
 """Bytes of JSON an answer stays under; items are left out past it (zoom in for them)."""
 DIGITS = 5
@@ -87,6 +93,15 @@ def clusters(
     # (SQLite has floor() only when built with its math functions).
     column = cast((lon - view.west) / view.cell, Integer)
     row = cast((n.c.lat - view.south) / view.cell, Integer)
+    # People placed only to a region (or a town) share one position, which the page draws
+    # as the area it stands for once the area is big enough to see: they are grouped apart
+    # from the pins around that position, so that their group stays small enough to say
+    # who they are (a town's centre can hold hundreds of pins).
+    band = case(
+        *[(n.c.locality == precision, index + 1)
+          for index, (precision, size) in enumerate(AREAS) if view.cell < size],
+        else_=0,
+    ) if any(view.cell < size for _, size in AREAS) else literal(0)  # fmt: skip
     within = [
         n.c.lat.is_not(None),
         n.c.lat >= view.south,
@@ -96,34 +111,39 @@ def clusters(
         else and_(n.c.lon >= view.west, n.c.lon <= view.east),
     ]
     grouped = (
-        select(column.label("x"), row.label("y"), n.c.kind, func.count().label("count"),
-               func.sum(n.c.lat).label("lat"), func.sum(lon).label("lon"))
+        select(column.label("x"), row.label("y"), band.label("band"), n.c.kind,
+               func.count().label("count"), func.sum(n.c.lat).label("lat"),
+               func.sum(lon).label("lon"))
         .where(*conditions, *within)
-        .group_by(column, row, n.c.kind)
+        .group_by(column, row, band, n.c.kind)
     )  # fmt: skip
     unplaced = select(func.count()).select_from(n).where(*conditions, n.c.lat.is_(None))
-    cells: dict[tuple[int, int], dict[str, Any]] = {}
+    cells: dict[tuple[int, int, int], dict[str, Any]] = {}
     with store.engine.connect() as conn:
         for r in conn.execute(grouped):
-            cell = cells.setdefault((r.x, r.y), {"count": 0, "kinds": {}, "lat": 0.0, "lon": 0.0})
+            cell = cells.setdefault((r.x, r.y, r.band),
+                                    {"count": 0, "kinds": {}, "lat": 0.0, "lon": 0.0})  # fmt: skip
             cell["count"] += r.count
             cell["kinds"][r.kind] = r.count
             cell["lat"] += r.lat
             cell["lon"] += r.lon
         most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
-        small = sorted(key for key, cell in cells.items() if cell["count"] <= most)
-        items: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        small = sorted(
+            key for key, cell in cells.items()
+            if cell["count"] <= (ITEMS_UP_TO_AREA if key[2] else most)
+        )  # fmt: skip
+        items: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
         if small:
-            code = column * 100_000 + row
-            wanted = [x * 100_000 + y for x, y in small]
+            code = (column * 100_000 + row) * 10 + band
+            wanted = [(x * 100_000 + y) * 10 + b for x, y, b in small]
             rows = conn.execute(
                 select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality,
-                       column.label("x"), row.label("y"))
+                       column.label("x"), row.label("y"), band.label("band"))
                 .where(*conditions, *within, code.in_(wanted))
                 .order_by(n.c.id)
             ).all()  # fmt: skip
             for r in rows:
-                items.setdefault((r.x, r.y), []).append(
+                items.setdefault((r.x, r.y, r.band), []).append(
                     {"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon,
                      "precision": r.locality or "exact", "about": about(json.loads(r.data))}
                 )  # fmt: skip

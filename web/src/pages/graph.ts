@@ -15,7 +15,9 @@ import type { Params } from "../main";
 import { navigate, onLeave } from "../nav";
 import { SDG_NAMES, sdgNumber, textOn } from "../sdg";
 
-const BATCH = 25; // neighbours added per expansion, and per "show more"
+// Neighbours added per expansion, and per "show more": fewer on a phone's narrow
+// canvas, where 25 circles leave no room for the names of the most connected.
+const BATCH = typeof window !== "undefined" && window.innerWidth < 700 ? 12 : 25;
 const PAGE = 200; // the API's largest page of neighbours
 const LABEL_PX = 13; // labels' size on screen, whatever the zoom
 const EDGE_LABEL_PX = 12;
