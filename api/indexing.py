@@ -120,7 +120,9 @@ class BackgroundIndexer:
 
     def _save(self) -> None:
         index = self.services.search.index
-        with self.services.feed.lock.read():
+        # The write side: a save sets aside the items still waiting for vectors and, after
+        # an erasure, compacts the arrays that requests read under the shared side.
+        with self.services.feed.lock.write():
             index.save(watermark=index.watermark)
 
     def _try_lock(self) -> bool:

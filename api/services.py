@@ -201,8 +201,11 @@ class Services:
         if done.last_seq is not None and not self.feed.wait_for(done.last_seq, OWN_WRITES_WAIT):
             log.warning("saving the index before this worker applied the erasure %d", done.last_seq)
         index = self.search.index
-        index.forget(())  # whether or not this process held them, older snapshots did
-        index.save(watermark=index.watermark)
+        # Under the feed's write side: the save scrubs retired rows (a compaction, when the
+        # index has no HNSW graph) from the arrays requests read under the shared side.
+        with self.feed.lock.write():
+            index.forget(())  # whether or not this process held them, older snapshots did
+            index.save(watermark=index.watermark)
 
     def close(self) -> None:
         self.ready = False
