@@ -245,11 +245,12 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       for (const id of order) {
         const n = cy.getElementById(id);
         const pos = n.renderedPosition();
-        const w = textWidth(n.data("label") as string) + 4;
+        const forced = rank(id) >= 4e9;
+        // A hovered or selected node shows its whole name, not the shortened label.
+        const w = textWidth((forced ? n.data("name") : n.data("label")) as string) + 4;
         const top = pos.y + (n.data("size") as number) * zoom * 0.5 + 3;
         const box = { x1: pos.x - w / 2, y1: top, x2: pos.x + w / 2, y2: top + LABEL_PX * 1.3 };
         const onScreen = box.x1 >= 0 && box.x2 <= width && box.y1 >= 0 && box.y2 <= height;
-        const forced = rank(id) >= 4e9;
         const clear = forced || (onScreen && kept.every((k) => apart(box, k)) && [...circles].every(([other, c]) => other === id || apart(box, c)));
         if (clear) kept.push(box);
         if (clear) n.removeClass("quiet");
@@ -520,13 +521,16 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     if (event.target === cy) select(null);
   });
   cy.on("dbltap", "node", (event) => navigate(nodeHref(event.target.id() as string)));
+  // A hovered node shows its whole name: the others make room for it at once.
   cy.on("mouseover", "node", (event) => {
     event.target.addClass("hover");
     nearEdges();
+    declutter();
   });
   cy.on("mouseout", "node", (event) => {
     event.target.removeClass("hover");
     nearEdges();
+    declutter();
   });
   cy.on("mouseover", "edge", (event) => event.target.addClass("near"));
   cy.on("mouseout", "edge", () => nearEdges());
