@@ -53,7 +53,7 @@ def overlaps(a: dict[str, float], b: dict[str, float], slack: float = 1.0) -> bo
     )
 
 
-def assert_readable(page: Page) -> list[dict[str, Any]]:
+def assert_readable(page: Page, at_least: int = 8) -> list[dict[str, Any]]:
     """Labels 12 px or more on screen, the shown ones apart, the best linked named."""
     nodes = drawn(page)
     assert all(n["fontPx"] >= 12 for n in nodes), sorted({n["fontPx"] for n in nodes})
@@ -61,7 +61,7 @@ def assert_readable(page: Page) -> list[dict[str, Any]]:
     for i, a in enumerate(labelled):
         for b in labelled[i + 1 :]:
             assert not overlaps(a["label"], b["label"]), (a["name"], b["name"])
-    assert len(labelled) >= min(8, len(nodes)), f"{len(labelled)} of {len(nodes)} labelled"
+    assert len(labelled) >= min(at_least, len(nodes)), f"{len(labelled)} of {len(nodes)} labelled"
     top = sorted(nodes, key=lambda n: -n["links"])[:5]
     # Around a dense hub the big circles of the best linked crowd each other: at least two
     # of them are named at once (the others on hover, and always in the list beside).
@@ -249,7 +249,7 @@ def test_the_graph_on_a_phone(site: Site, browser: Browser) -> None:
         page = context.new_page()
         start(page, HUB)
         screenshot(page, "graph-explorer-phone")
-        assert_readable(page)
+        assert_readable(page, at_least=6)  # a 390 px canvas: about half of 13 named at once
         box = page.locator(".graph").bounding_box()
         assert box is not None and box["width"] <= 390 and box["height"] >= 300
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
