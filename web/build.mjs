@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { basename } from "node:path";
 import { createRequire } from "node:module";
 import { US_STATES } from "./us-states.mjs";
+import { provincesAsset } from "./provinces.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -41,11 +42,21 @@ function placesModule() {
   return JSON.stringify(rows);
 }
 
-const virtualPlaces = {
-  name: "virtual-places",
+/** The first-level regions of every country but the US (web/provinces.mjs), as JSON. */
+function provincesModule() {
+  const { borders, regions, countries } = provincesAsset();
+  const text = JSON.stringify({ borders, regions });
+  console.log(`web: regions of ${countries} countries (${regions.length} named), ${Math.round(text.length / 1024)} KiB`);
+  return text;
+}
+
+const MODULES = { places: placesModule, provinces: provincesModule };
+
+const virtualModules = {
+  name: "virtual-modules",
   setup(b) {
-    b.onResolve({ filter: /^virtual:places$/ }, () => ({ path: "places", namespace: "virtual" }));
-    b.onLoad({ filter: /.*/, namespace: "virtual" }, () => ({ contents: placesModule(), loader: "json" }));
+    b.onResolve({ filter: /^virtual:(places|provinces)$/ }, (args) => ({ path: args.path.slice(8), namespace: "virtual" }));
+    b.onLoad({ filter: /.*/, namespace: "virtual" }, (args) => ({ contents: MODULES[args.path](), loader: "json" }));
   },
 };
 
@@ -67,7 +78,7 @@ const result = await build({
   loader: { ".png": "file", ".svg": "file" },
   legalComments: "linked",
   metafile: true,
-  plugins: [virtualPlaces],
+  plugins: [virtualModules],
   logLevel: "warning",
 });
 

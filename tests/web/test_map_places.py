@@ -198,3 +198,54 @@ def test_markers_are_big_enough_to_tap(screen: Any) -> None:
     assert min(sizes) >= 24, sizes
     if name == "desktop":
         screenshot(page, "map-places-pins")
+
+
+OUTSIDE_THE_US = {
+    "new-south-wales": ("lat=-33.0&lon=147.5&zoom=6", "New South Wales", {"Sydney", "Canberra"}),
+    "sao-paulo": ("lat=-22.5&lon=-48.5&zoom=7", "São Paulo", {"Campinas", "São Paulo"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OUTSIDE_THE_US))
+def test_other_countries_show_their_states_and_provinces(screen: Any, case: str) -> None:
+    """Outside the US the first-level regions (Natural Earth admin-1) are drawn and named
+    once zoomed in, beside the towns, and the place box finds them."""
+    where, region, towns = OUTSIDE_THE_US[case]
+    name, watched = screen
+    page = watched.page
+    open_page(page, f"/map?{where}")
+    basemap_ready(page)
+    expect(label(page, "region", region).first).to_be_visible()
+    regions = page.locator(".map-label-region").all_inner_texts()
+    assert region in regions, regions
+    # Regions give way to the towns: the big ones are still named.
+    assert towns & set(page.locator(".map-label-town").all_inner_texts())
+    # No name is drawn over another.
+    boxes = page.locator(".map-label .name").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom]; })"
+    )
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not (a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1)
+    attribution = page.locator(".leaflet-control-attribution")
+    expect(attribution).to_contain_text("Borders and regions: Natural Earth")
+    screenshot(page, f"map-places-region-{case}-{name}")
+
+
+def test_the_place_box_finds_a_province(screen: Any) -> None:
+    _, watched = screen
+    page = watched.page
+    open_page(page, "/map")
+    basemap_ready(page)
+    box = page.get_by_role("combobox", name="Find a place")
+    box.fill("Ontario")
+    expect(page.locator("#map-place-options option").first).to_have_attribute(
+        "value", "Ontario, Canada"
+    )
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"place=Ontario%2C\+Canada"))
+    # Fitted to its outline: the whole province, zoomed in enough for regions to show.
+    expect(page.locator("#map")).to_have_attribute("data-zoom", re.compile(r"^[4-8]$"))
+    expect(label(page, "region", "Ontario").first).to_be_visible()
+    expect(page.get_by_role("link", name="Search near Ontario")).to_be_visible()

