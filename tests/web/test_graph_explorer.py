@@ -282,3 +282,25 @@ def test_the_grown_graph_passes_the_accessibility_check(
         assert violations == [], sorted({v["id"] for v in violations})
     finally:
         context.close()
+
+
+def test_every_link_learnt_between_two_nodes_shown_is_drawn(site: Site, watched: Watched) -> None:
+    """A node that a second expansion brings may be linked to the first expanded node too
+    (one of its neighbours past the first 25): that link is drawn as soon as both ends
+    are shown. Links between two nodes neither of which is expanded are not drawn: the
+    neighbour answers name only the edges to the node asked about (docs/web.md)."""
+    page = watched.page
+    start(page, HUB)
+    for node_id in [i for i in list_ids(page) if i != HUB][:3]:
+        expand_from_list(page, node_id)
+    edges = page.evaluate("() => window.cocreateGraph.edges()")
+    shown = set(list_ids(page))
+    between_shown = {
+        e for e in edges["known"] if e.split("|")[0] in shown and e.split("|")[2] in shown
+    }
+    assert between_shown, "no edge known between two nodes shown"
+    missing = between_shown - set(edges["drawn"])
+    assert not missing, sorted(missing)[:5]
+    # Every edge drawn is one an answer told of: none is made up.
+    assert set(edges["drawn"]) <= set(edges["known"])
+    assert unexpected_errors(watched.errors) == []

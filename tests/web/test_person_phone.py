@@ -81,7 +81,11 @@ def test_on_a_phone_the_person_page_folds_and_stays_short(site: Site, browser: B
         # The first screen: the name, one line about them, the list of parts.
         line = page.locator("p.one-line")
         expect(line).to_be_visible()
-        assert person["bio"].startswith(line.inner_text().rstrip("…").strip())
+        said = line.inner_text().rstrip("…").strip()
+        assert person["bio"].startswith(said)
+        # ... and the profile goes on from there, without reading that sentence again.
+        for bio in page.locator("p.bio").all_inner_texts():
+            assert said not in bio, (said, bio)
         for part in ("h1", "p.one-line", "nav.toc"):
             box = page.locator(part).first.bounding_box()
             assert box is not None and box["y"] + box["height"] <= PHONE["height"], part
@@ -160,6 +164,9 @@ def test_recommendations_near_a_town_say_how_far_each_is(site: Site, watched: Wa
     for words in distances:
         assert re.fullmatch(r"(In|About|Less than|More than)\b.*\.", words), words
         assert not re.search(r"\d\.\d", words)  # words, not raw figures
+    # The distance is said once: the sentence under it does not end on a band again.
+    for sentence in recs.locator(".summary").all_inner_texts():
+        assert not re.search(r"(within|over) [\d,]+ km( away)?\.$", sentence, re.I), sentence
     screenshot(page, "person-near-sacramento")
     section.screenshot(path=str(SCREENSHOTS / "person-near-sacramento-part.png"))
     # Initiatives to join, in a whole country: no radius asked of a country.

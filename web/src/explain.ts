@@ -369,9 +369,27 @@ export function namedLink(node: NodeRecord): Child[] {
   return [h("span", { class: "named" }, h("strong", null, nodeLink(node)), who ? h("span", { class: "who muted" }, `, ${who}`) : null)];
 }
 
+/**
+ * The API's sentence without its last part when that is the distance band ("...; within
+ * 50 km."), for an item that has its own line saying how far it is ("About 20 km away."):
+ * the distance is said once. A sentence that was only the band gives null.
+ */
+export function summaryWithoutBand(summary: string, band: string | null | undefined): string | null {
+  if (!band) return summary;
+  const said = (band.startsWith("over") ? `${band} away` : band).toLowerCase();
+  const text = summary.trim();
+  for (const before of ["; ", ": "]) {
+    const tail = `${before}${said}.`;
+    if (text.toLowerCase().endsWith(tail)) return before === ": " ? null : `${text.slice(0, -tail.length)}.`;
+  }
+  return summary;
+}
+
 /** One recommended node with its reasons; `pair` items show both sides. */
 export function recommendation(item: Recommendation): HTMLElement {
   const explanation = item.explanation;
+  const distance = typeof explanation?.distance === "string" && explanation.distance ? explanation.distance : null;
+  const summary = explanation?.summary && distance ? summaryWithoutBand(explanation.summary, explanation.distance_band) : explanation?.summary;
   const head: Child[] = [];
   if (item.node) {
     head.push(kindTag(item.node.kind), " ", namedLink(item.node));
@@ -382,9 +400,10 @@ export function recommendation(item: Recommendation): HTMLElement {
     "li",
     { class: "rec", "data-id": item.node?.id ?? `${item.a?.id}|${item.b?.id}` },
     h("div", { class: "rec-head" }, head, strengthTag(evidenceOf(explanation))),
-    // Asked near a place: how far each is, on the item itself, not only under "Why this?".
-    typeof explanation?.distance === "string" && explanation.distance ? h("p", { class: "rec-distance" }, explanation.distance.charAt(0).toUpperCase() + explanation.distance.slice(1), ".") : null,
-    explanation?.summary ? h("p", { class: "summary" }, explanation.summary) : null,
+    // Asked near a place: how far each is, on the item itself, not only under "Why this?"
+    // (and not again at the end of the sentence).
+    distance ? h("p", { class: "rec-distance" }, distance.charAt(0).toUpperCase() + distance.slice(1), ".") : null,
+    summary ? h("p", { class: "summary" }, summary) : null,
     reasons(explanation),
     whyThis(explanation?.components, item.score, [strengthSentence(evidenceOf(explanation))]),
   );

@@ -66,7 +66,7 @@ export interface DrawnNode {
 
 declare global {
   interface Window {
-    cocreateGraph?: { drawn(): DrawnNode[]; zoom(): number };
+    cocreateGraph?: { drawn(): DrawnNode[]; zoom(): number; edges(): { drawn: string[]; known: string[] } };
   }
 }
 
@@ -359,6 +359,9 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       setLinks(item.node.id, item.links ?? 1);
       for (const edge of item.edges ?? []) addEdge(edge);
     }
+    // A node this brought may be linked to another expanded node too (one of its
+    // neighbours not shown until now): every edge learnt is drawn once both ends are.
+    for (const edge of edges.values()) addEdge(edge);
     return chosen.length;
   };
 
@@ -639,6 +642,8 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
 
   window.cocreateGraph = {
     zoom: () => cy.zoom(),
+    // The edges drawn, and every edge the answers so far told of ("source|kind|target").
+    edges: () => ({ drawn: cy.edges().map((e) => e.id()), known: [...edges.keys()] }),
     drawn: () =>
       cy.nodes().map((n) => {
         const quiet = n.hasClass("quiet") && !n.selected() && !n.hasClass("hover") && !n.hasClass("match");

@@ -38,6 +38,21 @@ export function oneLine(person: NodeRecord): string | null {
   return null;
 }
 
+/**
+ * The bio as the profile shows it under `line` (the phone's one line about them): what
+ * follows the first sentence, so that the sentence is not read twice, from "…" where the
+ * line was cut short; the whole bio when the line did not come from it.
+ */
+export function bioAfter(bio: string, line: string | null): string {
+  const text = bio.trim();
+  if (!line) return text;
+  if (line.endsWith("…")) {
+    const shown = line.slice(0, -1);
+    return text.startsWith(shown) ? `…${text.slice(shown.length).trimStart()}` : text;
+  }
+  return text.startsWith(line) ? text.slice(line.length).trim() : text;
+}
+
 export async function render(main: HTMLElement, params: Params): Promise<void> {
   const id = `person:${params.slug}`;
   let person: NodeRecord;
@@ -60,7 +75,9 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   if (line) main.appendChild(h("p", { class: "one-line" }, line));
   const precision = typeof person.location_precision === "string" ? person.location_precision : null;
   const profile: Child[] = [];
-  if (typeof person.bio === "string") profile.push(h("p", { class: "bio" }, person.bio));
+  // On a phone the bio's first sentence is the line under the name already.
+  const bio = typeof person.bio === "string" ? bioAfter(person.bio, line) : "";
+  if (bio) profile.push(h("p", { class: "bio" }, bio));
   profile.push(facts(person, PERSON_FACTS));
   if (precision && precision !== "exact") {
     profile.push(h("p", { class: "muted" }, `Their place is shown ${PRECISION_TEXT[precision] ?? precision}, as they chose.`));
