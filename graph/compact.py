@@ -19,8 +19,9 @@ real networkx graph take :meth:`CompactGraph.subgraph_nx`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import networkx as nx
@@ -53,6 +54,22 @@ class Arrays:
     in_offsets: npt.NDArray[np.int64]
     in_sources: npt.NDArray[np.int32]
     in_kinds: npt.NDArray[np.uint8]
+    out_distinct: npt.NDArray[np.int32]  # distinct neighbours per row
+    in_distinct: npt.NDArray[np.int32]
+    _lookup: Callable[[str], int] = field(init=False, repr=False, compare=False)
+
+    LOOKUPS_KEPT = 1 << 17
+    """Ids whose number a worker remembers (a search in the sorted ids costs microseconds)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_lookup", lru_cache(maxsize=self.LOOKUPS_KEPT)(self._search))
+
+    def _search(self, node: str) -> int:
+        key = node.encode()
+        at = int(self.ids.searchsorted(key))
+        if at < len(self.ids) and self.ids[at] == key:
+            return at
+        return -1
 
     @property
     def nodes(self) -> int:
@@ -66,11 +83,7 @@ class Arrays:
         """The position of ``node`` among the ids; -1 if it is not one of them."""
         if not isinstance(node, str) or not self.nodes:
             return -1
-        key = node.encode()
-        at = int(np.searchsorted(self.ids, key))
-        if at < self.nodes and self.ids[at] == key:
-            return at
-        return -1
+        return self._lookup(node)
 
     def name(self, number: int) -> str:
         return bytes(self.ids[number]).decode()
@@ -83,7 +96,7 @@ class Arrays:
         found: dict[str, Any] = {}
         columns, vocab = self.columns, self.vocab
         for name in ATTRIBUTES:
-            value = columns[name][number]
+            value = columns[name].item(number)
             if name in CODED:
                 found[name] = vocab[name][int(value)]
             elif name in FLAGS:
@@ -97,27 +110,28 @@ class Arrays:
         offsets = self.out_offsets if out else self.in_offsets
         ends = self.out_targets if out else self.in_sources
         kinds = self.out_kinds if out else self.in_kinds
-        lo, hi = int(offsets[number]), int(offsets[number + 1])
+        lo, hi = offsets.item(number), offsets.item(number + 1)
         return ends[lo:hi], kinds[lo:hi]
 
 
 class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
     """One node's adjacency row read from the arrays (no edit touched it)."""
 
-    __slots__ = ("_arrays", "_ends", "_kinds")
+    __slots__ = ("_arrays", "_ends", "_kinds", "_len")
 
     def __init__(self, arrays: Arrays, number: int, *, out: bool) -> None:
         self._arrays = arrays
         self._ends, self._kinds = arrays.row(number, out=out)
+        self._len: int = (arrays.out_distinct if out else arrays.in_distinct).item(number)
 
     def _distinct(self) -> npt.NDArray[np.int32]:
         ends = self._ends
-        if len(ends) < 2:
+        if len(ends) == self._len:
             return ends
         return ends[np.concatenate(([True], ends[1:] != ends[:-1]))]
 
     def __len__(self) -> int:
-        return len(self._distinct())
+        return self._len
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._arrays.names(self._distinct()))
@@ -126,14 +140,14 @@ class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
         number = self._arrays.number(other)
         if number < 0:
             return False
-        at = int(np.searchsorted(self._ends, number))
+        at = int(self._ends.searchsorted(number))
         return at < len(self._ends) and int(self._ends[at]) == number
 
     def __getitem__(self, other: str) -> dict[str, dict[str, Any]]:
         number = self._arrays.number(other)
         if number >= 0:
-            lo = int(np.searchsorted(self._ends, number, "left"))
-            hi = int(np.searchsorted(self._ends, number, "right"))
+            lo = int(self._ends.searchsorted(number, "left"))
+            hi = int(self._ends.searchsorted(number, "right"))
             if hi > lo:
                 edge = self._arrays.vocab["edge"]
                 return {str(edge[int(k)]): {} for k in self._kinds[lo:hi]}

@@ -35,12 +35,12 @@ from graph.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 REPLAY_LIMIT = 50_000
 """Change-log entries past a version beyond which a start writes a new version instead."""
 
 _ARRAYS = ("ids", "out_offsets", "out_targets", "out_kinds", "in_offsets", "in_sources",
-           "in_kinds")  # fmt: skip
+           "in_kinds", "out_distinct", "in_distinct")  # fmt: skip
 
 
 def read_arrays(store: Store) -> Arrays:
@@ -88,11 +88,24 @@ def build_arrays(seq: int, rows: Sequence[Sequence[Any]], edges: Sequence[Sequen
     del known, number
     out = np.lexsort((codes, targets, sources))
     inn = np.lexsort((codes, sources, targets))
+    out_offsets, in_offsets = _offsets(sources, len(ids)), _offsets(targets, len(ids))
     return Arrays(
         seq=seq, ids=ids, columns=columns, vocab=vocab,
-        out_offsets=_offsets(sources, len(ids)), out_targets=targets[out], out_kinds=codes[out],
-        in_offsets=_offsets(targets, len(ids)), in_sources=sources[inn], in_kinds=codes[inn],
+        out_offsets=out_offsets, out_targets=targets[out], out_kinds=codes[out],
+        in_offsets=in_offsets, in_sources=sources[inn], in_kinds=codes[inn],
+        out_distinct=_distinct(sources[out], targets[out], len(ids)),
+        in_distinct=_distinct(targets[inn], sources[inn], len(ids)),
     )  # fmt: skip
+
+
+def _distinct(
+    rows: npt.NDArray[np.int32], ends: npt.NDArray[np.int32], n: int
+) -> npt.NDArray[np.int32]:
+    """Distinct neighbours per row, for (row, end) pairs sorted by row then end."""
+    if not len(rows):
+        return np.zeros(n, dtype=np.int32)
+    first = np.concatenate(([True], (rows[1:] != rows[:-1]) | (ends[1:] != ends[:-1])))
+    return np.bincount(rows[first], minlength=n).astype(np.int32)
 
 
 def _offsets(ends: npt.NDArray[np.int32], n: int) -> npt.NDArray[np.int64]:
@@ -145,8 +158,10 @@ class GraphFiles:
         meta = json.loads((where / "meta.json").read_text())
         if meta.get("format") != FORMAT:
             return None
-        mapped = {k: np.load(where / f"{k}.npy", mmap_mode="r") for k in _ARRAYS}
-        columns = {k: np.load(where / f"column_{k}.npy", mmap_mode="r") for k in ATTRIBUTES}
+        # Plain arrays over the mapped pages: numpy's memmap subclass costs microseconds
+        # on every slice and element read.
+        mapped = {k: _mapped(where / f"{k}.npy") for k in _ARRAYS}
+        columns = {k: _mapped(where / f"column_{k}.npy") for k in ATTRIBUTES}
         return Arrays(seq=int(meta["seq"]), columns=columns, vocab=meta["vocab"], **mapped)
 
     def write(self, arrays: Arrays) -> str:
@@ -201,6 +216,10 @@ def _stale(store: Store, seq: int) -> bool:
         last = int(conn.execute(select(func.max(t.c.seq))).scalar() or 0)
         erased = conn.execute(select(func.max(t.c.seq)).where(t.c.op == "erase")).scalar()
     return last - seq > REPLAY_LIMIT or (erased is not None and int(erased) > seq)
+
+
+def _mapped(path: Path) -> npt.NDArray[Any]:
+    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 def _save(path: Path, array: npt.NDArray[Any]) -> None:
