@@ -57,12 +57,17 @@ class Arrays:
     out_distinct: npt.NDArray[np.int32]  # distinct neighbours per row
     in_distinct: npt.NDArray[np.int32]
     _lookup: Callable[[str], int] = field(init=False, repr=False, compare=False)
+    _readers: list[tuple[str, Any, list[str | None] | None]] = field(
+        init=False, repr=False, compare=False
+    )
 
     LOOKUPS_KEPT = 1 << 17
     """Ids whose number a worker remembers (a search in the sorted ids costs microseconds)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_lookup", lru_cache(maxsize=self.LOOKUPS_KEPT)(self._search))
+        readers = [(name, self.columns[name], self.vocab.get(name)) for name in ATTRIBUTES]
+        object.__setattr__(self, "_readers", readers)
 
     def _search(self, node: str) -> int:
         key = node.encode()
@@ -94,16 +99,14 @@ class Arrays:
     def attrs(self, number: int) -> dict[str, Any]:
         """A node's attributes as the networkx view holds them (same keys and types)."""
         found: dict[str, Any] = {}
-        columns, vocab = self.columns, self.vocab
-        for name in ATTRIBUTES:
-            value = columns[name].item(number)
-            if name in CODED:
-                found[name] = vocab[name][int(value)]
-            elif name in FLAGS:
-                found[name] = None if value < 0 else bool(value)
+        for name, column, words in self._readers:
+            value = column.item(number)
+            if words is not None:
+                found[name] = words[value]
+            elif isinstance(value, float):
+                found[name] = None if math.isnan(value) else value
             else:
-                number_ = float(value)
-                found[name] = None if math.isnan(number_) else number_
+                found[name] = None if value < 0 else bool(value)
         return found
 
     def row(self, number: int, *, out: bool) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:

@@ -148,7 +148,10 @@ class GraphView:
         name = self.files.current()
         if name is None or name == self.version:
             return None
-        arrays = self.files.load(name)
+        try:
+            arrays = self.files.load(name)
+        except FileNotFoundError:  # replaced by a newer version meanwhile: the next batch
+            return None
         if arrays is None or arrays.seq > self.seq:
             return None
         graph = CompactGraph(arrays)

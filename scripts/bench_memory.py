@@ -10,6 +10,8 @@ adjacency row once (as the audience index and the visible counts do), and report
   with their attributes are added first, then the edges) and after the whole view;
 - with every worker of a mode alive at once, each one's RSS, PSS (shared pages divided
   among the processes mapping them) and USS (pages only it holds), from psutil;
+- ``touch_seconds``: reading every node and row once; ``walk_seconds``: reading the kind
+  of every neighbour of 2,000 people (what a recommendation reads around its seed);
 - for ``compact``: the seconds and peak RSS of writing the files (one worker does it) and
   their size on disk, nodes (ids and attribute columns) and edges (both CSR directions).
 
@@ -56,6 +58,21 @@ def _touch(graph: Any) -> int:
     return seen
 
 
+def _walk(graph: Any, people: int = 2_000) -> float:
+    """Seconds to read, for ``people`` people (every k-th by id), each neighbour's kind: the
+    reads a recommendation makes around its seed."""
+    chosen = sorted(n for n in graph if n.startswith("person:"))
+    chosen = chosen[:: max(1, len(chosen) // people)][:people]
+    started = time.perf_counter()
+    nodes = graph._node
+    for node in chosen:
+        for row in (graph._succ[node], graph._pred[node]):
+            for other, keys in row.items():
+                if nodes[other]["kind"] and keys:
+                    pass
+    return time.perf_counter() - started
+
+
 def worker(mode: str, data_dir: Path) -> None:
     """One process: build the view, touch it, print the figures, wait for stdin to close."""
     import networkx as nx
@@ -82,6 +99,7 @@ def worker(mode: str, data_dir: Path) -> None:
     figures["entries_read"] = _touch(view.graph)
     figures["touch_seconds"] = round(time.perf_counter() - started, 2)
     figures["rss_after_reading"] = _rss()
+    figures["walk_seconds"] = round(_walk(view.graph), 3)
     figures["nodes"], figures["edges"] = view.graph.number_of_nodes(), view.graph.number_of_edges()
     print(json.dumps(figures), flush=True)
     sys.stdin.read()  # the parent measures every worker at once, then closes it
