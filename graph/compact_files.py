@@ -20,7 +20,8 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,14 @@ def read_arrays(store: Store) -> Arrays:
         t = schema.nodes
         rows = conn.execute(select(t.c.id, *(t.c[name] for name in ATTRIBUTES))).all()
         e = schema.edges
-        edges = conn.execute(select(e.c.source, e.c.target, e.c.kind)).all()
-    return build_arrays(seq, rows, edges)
+        # Streamed: the edges go into compact arrays as they are read, never into a list.
+        edges = conn.execute(select(e.c.source, e.c.target, e.c.kind))
+        return build_arrays(seq, rows, edges)
 
 
-def build_arrays(seq: int, rows: Sequence[Sequence[Any]], edges: Sequence[Sequence[str]]) -> Arrays:
-    """Arrays from node rows (id, then the ATTRIBUTES in order) and (source, target, kind)."""
+def build_arrays(seq: int, rows: Sequence[Sequence[Any]], edges: Iterable[Sequence[str]]) -> Arrays:
+    """Arrays from node rows (id, then the ATTRIBUTES in order) and (source, target, kind)
+    edges (read once)."""
     ids = np.array([row[0].encode() for row in rows], dtype=np.bytes_)
     if not len(ids):
         ids = np.zeros(0, dtype="S1")
@@ -78,14 +81,29 @@ def build_arrays(seq: int, rows: Sequence[Sequence[Any]], edges: Sequence[Sequen
             columns[name] = np.array(numbers, dtype=np.float64)[order]
 
     number = {bytes(b).decode(): i for i, b in enumerate(ids)}
-    kinds: list[str | None] = [*sorted({row[2] for row in edges})]
-    kind_code = {k: i for i, k in enumerate(kinds)}
-    vocab["edge"] = kinds
-    known = [row for row in edges if row[0] in number and row[1] in number]
-    sources = np.array([number[row[0]] for row in known], dtype=np.int32)
-    targets = np.array([number[row[1]] for row in known], dtype=np.int32)
-    codes = np.array([kind_code[row[2]] for row in known], dtype=np.uint8)
-    del known, number
+    ends: tuple[array[int], array[int]] = (array("i"), array("i"))
+    seen = array("B")
+    first_seen: dict[str, int] = {}
+    for source, target, kind in edges:
+        a, b = number.get(source), number.get(target)
+        if a is None or b is None:
+            continue
+        kind_code = first_seen.get(kind)
+        if kind_code is None:
+            kind_code = first_seen[kind] = len(first_seen)
+        ends[0].append(a)
+        ends[1].append(b)
+        seen.append(kind_code)
+    del number
+    kinds = sorted(first_seen)
+    vocab["edge"] = [*kinds]
+    sorted_code = np.zeros(max(1, len(first_seen)), dtype=np.uint8)
+    for kind, at in first_seen.items():
+        sorted_code[at] = kinds.index(kind)
+    sources = np.frombuffer(ends[0], dtype=np.int32).copy() if ends[0] else np.zeros(0, np.int32)
+    targets = np.frombuffer(ends[1], dtype=np.int32).copy() if ends[1] else np.zeros(0, np.int32)
+    codes = sorted_code[np.frombuffer(seen, dtype=np.uint8)] if seen else np.zeros(0, np.uint8)
+    del ends, seen
     out = np.lexsort((codes, targets, sources))
     inn = np.lexsort((codes, sources, targets))
     out_offsets, in_offsets = _offsets(sources, len(ids)), _offsets(targets, len(ids))
