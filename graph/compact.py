@@ -91,10 +91,10 @@ class Arrays:
         return self._lookup(node)
 
     def name(self, number: int) -> str:
-        return bytes(self.ids[number]).decode()
+        return str(self.ids.item(number).decode())
 
     def names(self, numbers: npt.NDArray[Any]) -> list[str]:
-        return [bytes(b).decode() for b in self.ids[numbers]]
+        return [b.decode() for b in self.ids[numbers].tolist()]
 
     def attrs(self, number: int) -> dict[str, Any]:
         """A node's attributes as the networkx view holds them (same keys and types)."""
