@@ -19,7 +19,7 @@ from tqdm import tqdm
 from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
-from api.services import open_index, open_search, open_store
+from api.services import open_index, open_search, open_store, open_view
 from api.settings import Settings
 from api.vectors import vectors_for_write
 from embeddings.encoder import Encoder, load_encoder
@@ -31,7 +31,6 @@ from graph.interchange import export_jsonl, read_jsonl, record_schema, write_jso
 from graph.model import Node
 from graph.spreadsheet import Spreadsheet, Table
 from graph.store import Store, StoredVectors
-from graph.view import GraphView
 
 log = logging.getLogger("cocreate")
 
@@ -425,7 +424,7 @@ def search(ctx: click.Context, query: str, kind: tuple[str, ...], limit: int, mo
     """Search the network as an anonymous visitor would (public profiles only)."""
     settings = _settings(ctx)
     store = open_store(settings)
-    service = open_search(settings, store, GraphView.from_store(store))
+    service = open_search(settings, store, open_view(settings, store))
     flt = SearchFilter(kinds=frozenset(kind) or None)
     page = service.search(ANONYMOUS, query, flt, mode=mode, limit=limit, offset=0)  # type: ignore[arg-type]
     if as_json:

@@ -121,7 +121,7 @@ class Services:
         """
         single_threaded_blas()
         store = open_store(settings, busy_timeout=settings.busy_timeout)
-        view = GraphView.from_store(store)
+        view = open_view(settings, store)
         audiences = AudienceIndex.from_graph(view.graph)
         profiles = ProfileIndex.from_store(store)
         index = open_index(settings, store, defer=defer_indexing)
@@ -235,6 +235,13 @@ def open_index(
     log.info("search index: %d items (%d waiting for vectors), %d changes applied",
              len(index), index.pending, applied)  # fmt: skip
     return index
+
+
+def open_view(settings: Settings, store: Store) -> GraphView:
+    """The graph view the settings ask for (``COCREATE_GRAPH``)."""
+    if settings.graph == "compact":
+        return GraphView.open_compact(store, settings.graph_dir)
+    return GraphView.from_store(store)
 
 
 def open_search(settings: Settings, store: Store, view: GraphView) -> SearchService:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -165,6 +166,16 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    graph: Literal["networkx", "compact"] = Field(
+        default="networkx",
+        description="How each worker holds the graph view: a networkx graph of its own, or "
+        "compact arrays memory-mapped from <data_dir>/graph and shared by every worker",
+    )
+
+    @property
+    def graph_dir(self) -> Path:
+        return self.data_dir / "graph"
 
     @property
     def store_url(self) -> str:

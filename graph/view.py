@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 from sqlalchemy import Row, select
 
 from graph import schema
+from graph.compact import ATTRIBUTES as _ATTRIBUTES
+from graph.compact import CompactGraph
+from graph.compact_files import GraphFiles
 from graph.feed import ChangeBatch
 from graph.model import Node
 from graph.store import Change, Store, node_columns, split_edge_ref
@@ -30,21 +35,58 @@ EdgeKey = tuple[str, str, str]
 """(source, kind, target)."""
 
 
+REWRITE_SHARE = 10
+"""A compact view asks for new files once its delta holds more than one entry in this many
+edges (at least :data:`REWRITE_MIN`)."""
+REWRITE_MIN = 50_000
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     attrs: dict[str, dict[str, Any]]
     renewed: dict[str, list[EdgeKey]]
+    swap: tuple[str, CompactGraph] | None = None  # newer files, replayed up to the view's seq
 
 
 class GraphView:
-    """A networkx graph derived from a :class:`Store`; ``seq`` is the last change applied."""
+    """A networkx graph derived from a :class:`Store`; ``seq`` is the last change applied.
+
+    The graph is a plain :class:`networkx.MultiDiGraph` (:meth:`from_store`) or a
+    :class:`~graph.compact.CompactGraph` over memory-mapped files every worker shares
+    (:meth:`open_compact`); both are read the same way.
+    """
 
     def __init__(
-        self, graph: nx.MultiDiGraph | None = None, *, seq: int = 0, store: Store | None = None
+        self,
+        graph: nx.MultiDiGraph | None = None,
+        *,
+        seq: int = 0,
+        store: Store | None = None,
+        files: GraphFiles | None = None,
+        version: str | None = None,
     ) -> None:
         self.graph: nx.MultiDiGraph = graph if graph is not None else nx.MultiDiGraph()
         self.seq = seq
         self.store = store  # read while preparing an erasure
+        self.files = files
+        self.version = version
+        self._rewriting: threading.Thread | None = None
+        self._rewrite_at = 0  # the seq the files must reach (an erasure's, or the delta's)
+
+    @classmethod
+    def open_compact(cls, store: Store, folder: Path) -> GraphView:
+        """The compact view over the files in ``folder`` (written first if need be), brought
+        up to the store's newest change."""
+        files = GraphFiles(folder)
+        arrays = files.open(store)
+        graph = CompactGraph(arrays)
+        replay(graph, store, arrays.seq, store.last_seq())
+        view = cls(graph, seq=store.last_seq(), store=store, files=files, version=files.current())
+        log.info(
+            "compact graph view: %d nodes, %d edges (files at %d, replayed to %d)",
+            graph.number_of_nodes(), graph.number_of_edges(), arrays.seq, view.seq,
+        )  # fmt: skip
+        return view
 
     @classmethod
     def from_store(cls, store: Store) -> GraphView:
@@ -70,6 +112,7 @@ class GraphView:
         """The attributes of the batch's nodes as they are now; with an erasure, the edges
         of the people written since it (see :meth:`_erase`)."""
         attrs = {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
+        swap = self._newer_files()
         renewed: dict[str, list[EdgeKey]] = {}
         if batch.people is not None and self.store is not None:
             first = min(batch.erasures)
@@ -77,9 +120,11 @@ class GraphView:
             for node, kind in self.graph.nodes(data="kind"):
                 if kind == "person" and people.get(node, first) > first:
                     renewed[node] = [e.key for e in self.store.edges_of(node)]
-        return _Prepared(attrs, renewed)
+        return _Prepared(attrs, renewed, swap)
 
     def apply(self, batch: ChangeBatch, prepared: _Prepared) -> None:
+        if prepared.swap is not None:
+            self.version, self.graph = prepared.swap
         start = 0
         for at, change in enumerate(batch.changes):
             if change.op == "erase" and batch.people is not None:
@@ -87,6 +132,55 @@ class GraphView:
                 self._erase(change.seq, batch.people, prepared.renewed)
                 start = at + 1
         self.apply_changes(list(batch.changes[start:]), prepared.attrs)
+        if isinstance(self.graph, CompactGraph):
+            if batch.erasures:
+                self._rewrite(max(batch.erasures))  # no erased person may stay in a file
+            elif self.graph.delta_size > max(REWRITE_MIN, self.graph.arrays.edges // REWRITE_SHARE):
+                self._rewrite(self.seq)
+
+    # -- the compact view's files ---------------------------------------------------
+
+    def _newer_files(self) -> tuple[str, CompactGraph] | None:
+        """Files newer than the view's, replayed up to its seq; None if there are none yet
+        (or they are ahead of it: they are taken once the view has caught up)."""
+        if self.files is None or self.store is None:
+            return None
+        name = self.files.current()
+        if name is None or name == self.version:
+            return None
+        try:
+            arrays = self.files.load(name)
+        except FileNotFoundError:  # replaced by a newer version meanwhile: the next batch
+            return None
+        if arrays is None or arrays.seq > self.seq:
+            return None
+        graph = CompactGraph(arrays)
+        replay(graph, self.store, arrays.seq, self.seq)
+        return name, graph
+
+    def _rewrite(self, at_least: int) -> None:
+        """Write new files in the background (one process writes; the others take them at
+        their next batch)."""
+        self._rewrite_at = max(self._rewrite_at, at_least)
+        if self._rewriting is not None and self._rewriting.is_alive():
+            return
+        files, store = self.files, self.store
+        if files is None or store is None:
+            return
+
+        def run() -> None:
+            try:
+                files.refresh(store, at_least=self._rewrite_at)
+            except Exception:
+                log.exception("graph files: writing a new version failed")
+
+        self._rewriting = threading.Thread(target=run, name="cocreate-graph-files", daemon=True)
+        self._rewriting.start()
+
+    def wait_for_files(self, timeout: float | None = None) -> None:
+        """Wait for a background write of new files to end (tests, shutdown)."""
+        if self._rewriting is not None:
+            self._rewriting.join(timeout)
 
     def _erase(
         self, seq: int, people: Mapping[str, int], renewed: Mapping[str, list[EdgeKey]]
@@ -137,7 +231,21 @@ class GraphView:
             self.seq = change.seq
 
 
-_ATTRIBUTES = ("kind", "visibility", "discoverable", "locality", "country", "lat", "lon", "active")
+def replay(graph: nx.MultiDiGraph, store: Store, since: int, until: int) -> None:
+    """Apply the change-log entries after ``since`` up to ``until`` to ``graph``."""
+    view = GraphView(graph, seq=since, store=store)
+    while view.seq < until:
+        batch = ChangeBatch.read(store, view.seq, limit=2_000)
+        if batch is None:
+            break
+        changes = tuple(c for c in batch.changes if c.seq <= until)
+        if not changes:
+            break
+        part = ChangeBatch(changes, batch.nodes, batch.people)
+        view.apply(part, view.prepare(part))
+        view.seq = max(view.seq, changes[-1].seq)
+
+
 _COLUMNS = [schema.nodes.c[name] for name in ("id", *_ATTRIBUTES)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,9 +13,25 @@ from graph.edges import Edge
 from graph.model import Community, Initiative, Organization, Person, Place, WisdomEntry
 from graph.reference import ensure_reference
 from graph.store import Store
+from graph.view import GraphView
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+
+
+@pytest.fixture(autouse=True)
+def graph_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``COCREATE_GRAPH=compact`` (as the service reads it), every view a test builds
+    with :meth:`GraphView.from_store` is the compact one, its files beside the store."""
+    if os.environ.get("COCREATE_GRAPH") != "compact":
+        return
+
+    def compact(cls: type[GraphView], store: Store) -> GraphView:
+        database = store.engine.url.database
+        folder = Path(database).parent / "graph" if database else Path("var/graph")
+        return cls.open_compact(store, folder)
+
+    monkeypatch.setattr(GraphView, "from_store", classmethod(compact))
 
 
 @pytest.fixture
