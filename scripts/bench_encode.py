@@ -9,9 +9,10 @@ They are encoded the way the background indexer does it (``api.indexing``): call
 first when bucketing is on (so a batch pads to similar lengths) and in their own order
 when it is off. Every combination of ``--precisions`` x ``--threads`` x ``--batches`` x
 bucketing is measured ``--rounds`` times, the rounds interleaved so that a change in the
-machine's load touches every combination alike; the table gives the best round (the
-least disturbed) and the JSON every round. Also: the median time to encode one short
-query (``--queries`` of them, each alone), per precision and thread count.
+machine's load touches every combination of one session alike (one session at a time:
+a batch of 512 long texts takes ONNX Runtime's memory arena to gigabytes); the table gives
+the best round (the least disturbed) and the JSON every round. Also: the median time to
+encode one short query (``--queries`` of them, each alone), per precision and threads.
 
     .venv/bin/python scripts/bench_encode.py
     .venv/bin/python scripts/bench_encode.py --batches 64,128 --rounds 3 --json FILE
@@ -58,19 +59,11 @@ def sample_texts(data_dir: Path, *, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, min(count, len(texts)))
 
 
-def encoders(
-    precisions: Sequence[Precision], threads: Sequence[int]
-) -> dict[tuple[str, int], OnnxEncoder]:
-    """One ONNX Runtime session per precision and thread count."""
-    out = {}
-    for precision in precisions:
-        loaded = load_encoder(backend="onnx", precision=precision)
-        assert isinstance(loaded, OnnxEncoder)
-        for count in threads:
-            out[(precision, count)] = OnnxEncoder(
-                loaded.path, loaded.onnx_path, name=loaded.name, threads=count
-            )
-    return out
+def session(precision: Precision, threads: int) -> OnnxEncoder:
+    """An ONNX Runtime session of this precision with this many intra-op threads."""
+    loaded = load_encoder(backend="onnx", precision=precision)
+    assert isinstance(loaded, OnnxEncoder)
+    return OnnxEncoder(loaded.path, loaded.onnx_path, name=loaded.name, threads=threads)
 
 
 def throughput(encoder: OnnxEncoder, texts: Sequence[str], *, batch: int, bucketing: bool) -> float:
@@ -95,21 +88,25 @@ def query_ms(encoder: OnnxEncoder, queries: Sequence[str]) -> float:
 def run(options: argparse.Namespace) -> dict[str, Any]:
     single_threaded_blas()  # as the service does
     texts = sample_texts(options.data, count=options.texts, seed=options.seed)
-    sessions = encoders(options.precisions, options.threads)
-    load_before = os.getloadavg()
-    for encoder in sessions.values():  # warm-up: first runs allocate
-        encoder.encode(texts[:64])
-    rounds: dict[str, list[float]] = {}
-    for _ in range(options.rounds):
-        for (precision, threads), encoder in sessions.items():
-            for batch in options.batches:
-                for bucketing in (True, False):
-                    key = f"{precision} threads={threads} batch={batch} bucketing={bucketing}"
-                    rate = throughput(encoder, texts, batch=batch, bucketing=bucketing)
-                    rounds.setdefault(key, []).append(round(rate, 1))
-                    print(f"{key}: {rate:.1f} texts/s", file=sys.stderr)
     queries = [t[:60] for t in texts[: options.queries]]
-    single = {f"{p} threads={t}": round(query_ms(e, queries), 2) for (p, t), e in sessions.items()}
+    load_before = os.getloadavg()
+    rounds: dict[str, list[float]] = {}
+    single: dict[str, float] = {}
+    # One session at a time: a batch of 512 long texts takes ONNX Runtime's arena to
+    # gigabytes, which four live sessions would each keep.
+    for precision in options.precisions:
+        for threads in options.threads:
+            encoder = session(precision, threads)
+            encoder.encode(texts[:64])  # warm-up: the first runs allocate
+            for _ in range(options.rounds):
+                for batch in options.batches:
+                    for bucketing in (True, False):
+                        key = f"{precision} threads={threads} batch={batch} bucketing={bucketing}"
+                        rate = throughput(encoder, texts, batch=batch, bucketing=bucketing)
+                        rounds.setdefault(key, []).append(round(rate, 1))
+                        print(f"{key}: {rate:.1f} texts/s", file=sys.stderr)
+            single[f"{precision} threads={threads}"] = round(query_ms(encoder, queries), 2)
+            del encoder
     lengths = [len(t.split()) for t in texts]
     return {
         "command": "scripts/bench_encode.py " + " ".join(options.argv),
