@@ -18,7 +18,9 @@ encode one short query (``--queries`` of them, each alone), per precision and th
     .venv/bin/python scripts/bench_encode.py --batches 64,128 --rounds 3 --json FILE
 
 The machine's load average is recorded at the start and the end: on a shared machine the
-absolute figures move with it, the comparisons within one run much less.
+wall-clock figures move with it; texts per second of the process's CPU time (user and
+system, every thread) move much less, and say what a setting costs in work (padding,
+arithmetic), though not what a second thread gains in wall-clock time.
 """
 
 from __future__ import annotations
@@ -66,13 +68,16 @@ def session(precision: Precision, threads: int) -> OnnxEncoder:
     return OnnxEncoder(loaded.path, loaded.onnx_path, name=loaded.name, threads=threads)
 
 
-def throughput(encoder: OnnxEncoder, texts: Sequence[str], *, batch: int, bucketing: bool) -> float:
-    """Texts per second, encoding in calls of ``BATCH`` texts as the indexer does."""
+def throughput(
+    encoder: OnnxEncoder, texts: Sequence[str], *, batch: int, bucketing: bool
+) -> tuple[float, float]:
+    """Texts per second of wall-clock time and per second of this process's CPU time,
+    encoding in calls of ``BATCH`` texts as the indexer does."""
     encoder.bucketing = bucketing
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(texts), BATCH):
         encoder.encode(texts[start : start + BATCH], batch_size=batch)
-    return len(texts) / (time.perf_counter() - started)
+    return len(texts) / (time.perf_counter() - started), len(texts) / (time.process_time() - cpu)
 
 
 def query_ms(encoder: OnnxEncoder, queries: Sequence[str]) -> float:
@@ -91,6 +96,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     queries = [t[:60] for t in texts[: options.queries]]
     load_before = os.getloadavg()
     rounds: dict[str, list[float]] = {}
+    per_cpu: dict[str, list[float]] = {}
     single: dict[str, float] = {}
     # One session at a time: a batch of 512 long texts takes ONNX Runtime's arena to
     # gigabytes, which four live sessions would each keep.
@@ -102,9 +108,10 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 for batch in options.batches:
                     for bucketing in (True, False):
                         key = f"{precision} threads={threads} batch={batch} bucketing={bucketing}"
-                        rate = throughput(encoder, texts, batch=batch, bucketing=bucketing)
+                        rate, cpu = throughput(encoder, texts, batch=batch, bucketing=bucketing)
                         rounds.setdefault(key, []).append(round(rate, 1))
-                        print(f"{key}: {rate:.1f} texts/s", file=sys.stderr)
+                        per_cpu.setdefault(key, []).append(round(cpu, 1))
+                        print(f"{key}: {rate:.1f} texts/s, {cpu:.1f} per CPU s", file=sys.stderr)
             single[f"{precision} threads={threads}"] = round(query_ms(encoder, queries), 2)
             del encoder
     lengths = [len(t.split()) for t in texts]
@@ -125,23 +132,25 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "call": BATCH,
         },
         "texts_per_s": {key: {"best": max(v), "rounds": v} for key, v in rounds.items()},
+        "texts_per_cpu_s": {key: {"best": max(v), "rounds": v} for key, v in per_cpu.items()},
         "query_ms_median": single,
     }
 
 
 def markdown(report: dict[str, Any], options: argparse.Namespace) -> str:
-    """Rows: precision, threads, bucketing; columns: batch sizes (best round, texts/s)."""
+    """Rows: precision, threads, bucketing; columns: batch sizes (best round: texts per
+    second of wall-clock time, in brackets per second of CPU time)."""
     head = "| precision | threads | bucketing | " + " | ".join(
         f"batch {b}" for b in options.batches
     )
     lines = [head + " |", "|---|---:|---|" + "---:|" * len(options.batches)]
-    figures = report["texts_per_s"]
+    figures, cpu = report["texts_per_s"], report["texts_per_cpu_s"]
     for precision in options.precisions:
         for threads in options.threads:
             for bucketing in (True, False):
                 keys = [f"{precision} threads={threads} batch={b} bucketing={bucketing}"
                         for b in options.batches]  # fmt: skip
-                cells = [f"{figures[key]['best']:.0f}" for key in keys]
+                cells = [f"{figures[k]['best']:.0f} ({cpu[k]['best']:.0f})" for k in keys]
                 on = "sorted by length" if bucketing else "off"
                 lines.append(f"| {precision} | {threads} | {on} | " + " | ".join(cells) + " |")
     lines.append("")

@@ -120,7 +120,7 @@ def closeness(indexes: Mapping[str, SemanticIndex], texts: Sequence[str]) -> dic
 
 def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
     """Both precisions on every set: figures, paired differences and the verdict."""
-    sets = load_sets(options)
+    sets = [s for s in load_sets(options) if not options.only or s.name in options.only]
     if not sets:
         return {}
     encoders = {p: load_encoder(precision=p) for p in PRECISIONS}
@@ -249,6 +249,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--people", type=int, default=3000, help="demo people (distractors)")
     parser.add_argument("--no-demo", action="store_true", help="Cranfield and CISI only")
+    parser.add_argument(
+        "--only", type=lambda text: text.split(","), default=[], help="these sets (e.g. cisi,dpg)"
+    )
     parser.add_argument("--half", choices=("all", "test"), default="all", help="which queries")
     parser.add_argument("--cache", type=Path, default=Path("var/eval"), help="vector cache")
     parser.add_argument("--json", type=Path, default=Path("var/eval/precision.json"))
