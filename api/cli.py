@@ -19,10 +19,10 @@ from tqdm import tqdm
 from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
-from api.services import open_index, open_search, open_store, open_view
+from api.services import open_encoder, open_index, open_search, open_store, open_view
 from api.settings import Settings
 from api.vectors import vectors_for_write
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import Encoder
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportIncomplete, ImportRejected, Problem
 from graph.filters import SearchFilter
@@ -188,7 +188,7 @@ def _vectors_for(settings: Settings, store: Store) -> VectorsFor:
 
     def vectors(nodes: list[Node]) -> StoredVectors:
         if not encoders:
-            encoders.append(load_encoder(settings.model))
+            encoders.append(open_encoder(settings))
         return vectors_for_write(store, encoders[0], nodes)
 
     return vectors

@@ -25,7 +25,8 @@ from api.similarity import IndexSimilarity
 from api.social import Social, forget_social
 from api.vectors import vectors_for_write
 from api.versions import note_seq
-from embeddings.encoder import load_encoder
+from embeddings.encoder import Encoder, load_encoder
+from embeddings.errors import EncoderMismatch
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
@@ -165,8 +166,10 @@ class Services:
         if self._tagger is None:
             with self._tagger_lock:
                 if self._tagger is None:
+                    # fp32 whatever the search encoder's precision: the tagger's
+                    # parameters (data/tagger.json) were learnt on fp32 vectors.
                     self._tagger = fit_on_shipped_data(
-                        load_encoder(self.settings.model),
+                        load_encoder(self.settings.model, precision="fp32"),
                         self.settings.reference_dir,
                         cache=self.settings.cache_dir / "tagging",
                     )
@@ -222,12 +225,25 @@ def open_mailer(settings: Settings) -> Mailer:
     return Mailer(settings.smtp_url, settings.mail_from or default_sender(settings.base_url))
 
 
+def open_encoder(settings: Settings) -> Encoder:
+    """The search encoder of the settings (model and precision), loaded once per process."""
+    return load_encoder(settings.model, precision=settings.encoder_precision)
+
+
 def open_index(
     settings: Settings, store: Store, *, progress: bool = False, defer: bool = False
 ) -> SemanticIndex:
     """The saved search index (built if there is none), caught up with the store; with
     ``defer`` the texts without a stored vector wait for theirs (searched by words)."""
-    index = SemanticIndex.open(load_encoder(settings.model), settings.index_dir)
+    encoder = open_encoder(settings)
+    try:
+        index = SemanticIndex.open(encoder, settings.index_dir)
+    except EncoderMismatch as mismatch:
+        # Another model or precision (COCREATE_ENCODER_PRECISION): its vectors and this
+        # encoder's queries must not meet, so the index is built again from the store.
+        log.warning("the saved search index was built with %s, not %s: indexing again",
+                    mismatch.expected, mismatch.got)  # fmt: skip
+        index = SemanticIndex(encoder, folder=settings.index_dir)
     if len(index) == 0 and index.watermark == 0:
         # reading the nodes beats replaying the log
         rebuild(store, index, progress=progress, defer=defer)

@@ -9,6 +9,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.proxies import parse_networks
+from embeddings.encoder import DEFAULT_PRECISION
+from embeddings.quantize import Precision, parse_precision
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -31,6 +33,17 @@ class Settings(BaseSettings):
         default=None,
         description="A sentence-transformers model folder; default: the packaged all-MiniLM-L6-v2",
     )
+    encoder_precision: Precision = Field(
+        default=DEFAULT_PRECISION,
+        description="fp32, or int8: an int8 copy of the ONNX export, quantized on this machine "
+        "(faster to encode; the search index is built again when this changes)",
+    )
+
+    @field_validator("encoder_precision", mode="before")
+    @classmethod
+    def _precision(cls, value: object) -> object:
+        return parse_precision(value) if isinstance(value, str) else value
+
     demo_seed: int = 7
     demo_people: int = Field(default=3_000, ge=0, le=1_000_000)
     host: str = "127.0.0.1"

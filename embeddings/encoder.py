@@ -15,14 +15,18 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from embeddings import onnx
-from embeddings.errors import MissingDependency, ModelNotAvailable
+from embeddings.errors import InvalidOption, MissingDependency, ModelNotAvailable
+from embeddings.quantize import Precision, parse_precision, quantize, quantized_path
 from embeddings.ranking import Matrix, normalise_rows
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_PRECISION: Precision = "fp32"
+"""The encoder's precision unless ``COCREATE_ENCODER_PRECISION`` says otherwise (int8 is
+measured against it in docs/evaluation.md, "Encoder precision")."""
 
-_cache: dict[tuple[Path, str], Encoder] = {}
+_cache: dict[tuple[Path, str, str, Path], Encoder] = {}
 _cache_lock = threading.Lock()
 
 
@@ -90,6 +94,7 @@ def load_encoder(
     model: str | Path | None = None,
     *,
     backend: Backend | None = None,
+    precision: Precision | None = None,
     cache_dir: str | Path | None = None,
 ) -> Encoder:
     """The encoder for this model folder (None: the shipped default), loaded once per process.
@@ -100,22 +105,38 @@ def load_encoder(
     ``torch`` runs sentence-transformers; ``auto`` is ``onnx`` where the model's pipeline
     allows it and the export checks out, else ``torch``. Both give the same vectors (see
     :mod:`embeddings.onnx`).
+
+    ``precision`` (default: ``COCREATE_ENCODER_PRECISION``, else :data:`DEFAULT_PRECISION`):
+    ``int8`` runs an int8 copy of the ONNX export, quantized here on first use and kept
+    beside it (:mod:`embeddings.quantize`); its encoder is named ``<model>+int8``, so an
+    index built with the other precision is rebuilt rather than mixed. It needs the ONNX
+    backend: with ``auto`` a model that cannot run there is encoded by torch in fp32.
+
+    Raises:
+        InvalidOption: an unknown precision, or int8 asked of the torch backend.
+        ModelNotAvailable: no model there, an unknown backend, or ``onnx`` asked of a
+            model that cannot run there.
     """
     path = (default_model_path() if model is None else Path(model)).resolve()
     chosen = backend or os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() or "auto"
     if chosen not in ("auto", "onnx", "torch"):
         raise ModelNotAvailable(path, f"unknown encoder backend {chosen!r}: auto, onnx or torch")
+    given = os.environ.get("COCREATE_ENCODER_PRECISION", "")
+    asked = precision or (parse_precision(given) if given.strip() else None)
+    if asked == "int8" and chosen == "torch":
+        raise InvalidOption("COCREATE_ENCODER_PRECISION", asked, "fp32 with the torch backend")
+    bits = "fp32" if chosen == "torch" else asked or DEFAULT_PRECISION
     folder = Path(cache_dir) if cache_dir is not None else _default_cache()
     with _cache_lock:
-        key = (path, chosen)
+        key = (path, chosen, bits, folder)
         encoder = _cache.get(key)
         if encoder is None:
-            encoder = _load(path, chosen, folder)
+            encoder = _load(path, chosen, bits, folder)
             _cache[key] = encoder
         return encoder
 
 
-def _load(path: Path, backend: str, cache_dir: Path) -> Encoder:
+def _load(path: Path, backend: str, precision: Precision, cache_dir: Path) -> Encoder:
     if backend == "torch":
         return SentenceTransformerEncoder(path)
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
@@ -137,7 +158,23 @@ def _load(path: Path, backend: str, cache_dir: Path) -> Encoder:
                 raise ModelNotAvailable(path, f"ONNX export failed: {exc}") from exc
             log.warning("ONNX export failed, encoding with torch: %s", exc)
             return torch_encoder
+    if precision == "int8":
+        return _int8(path, target, backend)
     return onnx.OnnxEncoder(path, target, name=_model_name(path))
+
+
+def _int8(path: Path, fp32_target: Path, backend: str) -> Encoder:
+    """The int8 encoder of this model, quantized from its fp32 export if not yet done."""
+    target = quantized_path(fp32_target)
+    if not target.with_suffix(".json").is_file() or not target.is_file():
+        try:
+            quantize(path, fp32_target, target)
+        except Exception as exc:  # as with the export: auto falls back, onnx says why
+            if backend == "onnx":
+                raise ModelNotAvailable(path, f"int8 quantization failed: {exc}") from exc
+            log.warning("int8 quantization failed, encoding in fp32: %s", exc)
+            return onnx.OnnxEncoder(path, fp32_target, name=_model_name(path))
+    return onnx.OnnxEncoder(path, target, name=f"{_model_name(path)}+int8")
 
 
 def _default_cache() -> Path:

@@ -105,7 +105,18 @@ def export_path(model_path: Path, cache_dir: Path) -> Path:
 class OnnxEncoder:
     """A sentence-transformers model run by ONNX Runtime from an export (see the module doc)."""
 
-    def __init__(self, model_path: Path, onnx_path: Path, *, name: str) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        onnx_path: Path,
+        *,
+        name: str,
+        threads: int | None = None,
+        bucketing: bool = True,
+    ) -> None:
+        """``threads``: ONNX Runtime's intra-op threads (default :func:`_threads`);
+        ``bucketing``: sort a call's texts by length so that a batch holds similar lengths
+        (off only to measure what it saves)."""
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -116,13 +127,16 @@ class OnnxEncoder:
         self.name = name
         self.pipeline = read_pipeline(model_path)
         self.dimension = self.pipeline.dimension
+        self.bucketing = bucketing
         sidecar = json.loads(onnx_path.with_suffix(".json").read_text(encoding="utf-8"))
         self._inputs: list[str] = list(sidecar["inputs"])
+        self.precision: str = str(sidecar.get("precision", "fp32"))
+        self.threads = threads if threads is not None else _threads()
         self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=self.pipeline.max_seq_length)
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads()
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle threads would spin for a while after each call, taking the CPU from the
@@ -141,7 +155,9 @@ class OnnxEncoder:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         # Similar lengths share a batch, so little time goes on padding.
-        order = sorted(range(len(texts)), key=lambda row: len(encodings[row].ids))
+        order = list(range(len(texts)))
+        if self.bucketing:
+            order.sort(key=lambda row: len(encodings[row].ids))
         bar = _bar(len(texts)) if progress else None
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -172,7 +188,7 @@ class OnnxEncoder:
         return np.asarray(summed / np.maximum(mask.sum(axis=1), 1e-9), dtype=np.float32)
 
     def __repr__(self) -> str:
-        return f"OnnxEncoder({str(self.path)!r})"
+        return f"OnnxEncoder({str(self.path)!r}, precision={self.precision!r})"
 
 
 def export(model_path: Path, target: Path, torch_model: Any) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Evaluate quality on real third-party data: ``retrieval``, ``collections``, ``tagging``,
-``recommend``, ``coauthor``, ``people``, or ``all`` of them.
+``recommend``, ``coauthor``, ``people``, ``precision``, or ``all`` of them.
 
 ``retrieval``: the index holds every node of the demo network (``demo_records`` with
 ``--people``, default 3000, plus the sectors, SDGs and SDG targets), each under the text
@@ -28,11 +28,14 @@ a paired bootstrap interval of the hybrid's gain. Prints Markdown; writes JSON.
 ``run()`` of ``scripts/evaluate_recommend.py`` (docs/matching.md), ``coauthor`` to
 ``run()`` of ``scripts/evaluate_coauthor.py`` (collaborators on the NeurIPS
 co-authorship network; docs/evaluation.md), and ``people`` to ``run()`` of
-``scripts/evaluate_coauthor_people.py`` (people for an initiative on the same network).
+``scripts/evaluate_coauthor_people.py`` (people for an initiative on the same network),
+and ``precision`` to ``run()`` of ``scripts/evaluate_precision.py`` (the encoder in fp32
+and int8 on the ``collections`` sets, paired; ``all`` leaves it out).
 
     .venv/bin/python scripts/evaluate.py retrieval
     .venv/bin/python scripts/evaluate.py recommend
     .venv/bin/python scripts/evaluate.py collections --collections ../shared/data/eval
+    .venv/bin/python scripts/evaluate.py precision
     .venv/bin/python scripts/evaluate.py all
 """
 
@@ -78,6 +81,7 @@ RECOMMEND = Path(__file__).with_name("evaluate_recommend.py")
 COLLECTIONS = Path(__file__).with_name("evaluate_collections.py")
 COAUTHOR = Path(__file__).with_name("evaluate_coauthor.py")
 PEOPLE = Path(__file__).with_name("evaluate_coauthor_people.py")
+PRECISION = Path(__file__).with_name("evaluate_precision.py")
 K_TOP, K_DEEP = 10, 100
 BASELINE = "hybrid, baseline"
 TUNED = "hybrid, tuned"
@@ -594,6 +598,11 @@ def run_people(arguments: Sequence[str]) -> int:
     return run_script(PEOPLE, "people", arguments)
 
 
+def run_precision(arguments: Sequence[str]) -> int:
+    """Run ``run()`` of scripts/evaluate_precision.py: the encoder in fp32 and in int8."""
+    return run_script(PRECISION, "precision", arguments)
+
+
 def run_script(script: Path, name: str, arguments: Sequence[str]) -> int:
     """Run ``run()`` of another evaluation script, loaded by path; 2 if it is missing."""
     if not script.is_file():
@@ -673,7 +682,14 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line. Everything after ``tagging`` or ``recommend`` goes to that script
     (argparse's REMAINDER would take ``--people 80`` for an option of its own)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    if given[:1] in (["tagging"], ["recommend"], ["collections"], ["coauthor"], ["people"]):
+    if given[:1] in (
+        ["tagging"],
+        ["recommend"],
+        ["collections"],
+        ["coauthor"],
+        ["people"],
+        ["precision"],
+    ):
         return argparse.Namespace(command=given[0], arguments=given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -699,6 +715,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="scripts/evaluate_coauthor_people.py run(): people for an initiative on NeurIPS",
     )
     people.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
+    precision = commands.add_parser(
+        "precision",
+        help="scripts/evaluate_precision.py run(): the encoder in fp32 and int8 on the "
+        "collections' sets",
+    )
+    precision.add_argument("arguments", nargs=argparse.REMAINDER, help="passed to run()")
     add_retrieval_options(
         commands.add_parser(
             "all", help="retrieval, collections, tagging, recommend, coauthor, people"
@@ -722,6 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_coauthor(options.arguments)
     if options.command == "people":
         return run_people(options.arguments)
+    if options.command == "precision":
+        return run_precision(options.arguments)
     runs = (run_collections, run_tagging, run_recommend, run_coauthor, run_people)
     return max(run_retrieval(options), *(run([]) for run in runs))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +18,7 @@ from api.app import create_app
 from api.indexing import BackgroundIndexer
 from api.services import Services
 from api.settings import Settings
+from api.vectors import model_key
 from embeddings.search import SemanticIndex
 from graph.demo import demo_records
 from graph.model import Person
@@ -176,3 +178,39 @@ def test_an_erased_person_waiting_for_a_vector_is_gone_from_the_index(
         assert not saved.search(RARE, 5, mode="lexical")
     finally:
         services.close()
+
+
+def test_a_change_of_precision_indexes_again_never_mixing_vectors(settings: Settings) -> None:
+    """The precision is part of the encoder's name: an index saved in fp32 is built again in
+    int8 (and back), each from the vectors stored for its own precision."""
+    rare = Person(id="person:rare", name="Rhea Rare", bio=f"Keeps a {RARE} garden for bees.")
+    vectors: dict[str, np.ndarray] = {}
+    sizes: set[int] = set()
+    for precision in ("fp32", "int8", "fp32"):
+        chosen = settings.model_copy(update={"encoder_precision": precision})
+        services = Services.start(chosen, follow=False)
+        try:
+            if not services.store.get_nodes([rare.id]):
+                services.store.write([rare])
+                services.catch_up()
+            index = services.search.index
+            encoder = index.encoder
+            assert (
+                encoder.name
+                == {"fp32": "all-MiniLM-L6-v2", "int8": "all-MiniLM-L6-v2+int8"}[precision]
+            )
+            assert rare.id in index
+            sizes.add(len(index))
+            key = model_key(encoder)
+            _, stored = services.store.stored_vectors(key, [rare.id])[rare.id]
+            # the index holds the vector stored for its own precision (normalised again)
+            assert np.allclose(index.vector(rare.id), np.frombuffer(stored, "<f4"), atol=1e-6)
+            vectors.setdefault(precision, index.vector(rare.id))
+            assert np.allclose(index.vector(rare.id), vectors[precision], atol=1e-6)
+            hits = index.search(f"{RARE} garden", 3, mode="dense")
+            assert hits and hits[0].id == rare.id
+            index.save(watermark=index.watermark)
+        finally:
+            services.close()
+    assert np.abs(vectors["fp32"] - vectors["int8"]).max() > 1e-3
+    assert len(sizes) == 1  # every node, each time

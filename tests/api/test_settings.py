@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from pydantic import ValidationError
+
 from api.settings import Settings
+from embeddings.encoder import DEFAULT_PRECISION
 from tests.conftest import REPO
 
 
@@ -21,3 +25,15 @@ def test_every_setting_is_in_the_readme_table() -> None:
     documented = {name for row in rows for name in re.findall(r"`(COCREATE_[A-Z_]+)`", row)}
     settings = {f"COCREATE_{name.upper()}" for name in Settings.model_fields}
     assert settings - documented == set(), "settings missing from the README table"
+
+
+def test_the_encoder_precision_is_fp32_or_int8(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().encoder_precision == DEFAULT_PRECISION
+    monkeypatch.setenv("COCREATE_ENCODER_PRECISION", " INT8")
+    assert Settings().encoder_precision == "int8"
+    monkeypatch.setenv("COCREATE_ENCODER_PRECISION", "int4")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("encoder_precision",)
+    assert "COCREATE_ENCODER_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]

@@ -1,0 +1,109 @@
+"""An int8 copy of an ONNX export, made on this machine from the fp32 one, never downloaded.
+
+ONNX Runtime's dynamic quantization stores the weights of the matrix products as 8-bit
+integers, one scale per output channel, and quantizes the activations on the fly: the
+file is a quarter of the size and a batch encodes in about half the time on a CPU
+without wide float units. The vectors are close to the fp32 ones but not the same
+(cosine about 0.99), so an int8 encoder has its own name (``<model>+int8``): a search
+index or a stored vector built with one precision is never mixed with the other's
+queries. Whether the loss matters is measured, not assumed: ``scripts/evaluate.py
+precision`` (``docs/evaluation.md``).
+
+A quantized file is checked before it is used: the probe texts must come out within
+:data:`MIN_COSINE` of the fp32 export's vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from embeddings.errors import InvalidOption, MissingDependency
+from embeddings.onnx import PROBES, OnnxEncoder, UnsupportedModel
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["fp32", "int8"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8")
+MIN_COSINE = 0.95
+"""The least cosine between a probe's int8 and fp32 vectors for the int8 file to be kept."""
+
+
+def parse_precision(value: str, *, name: str = "COCREATE_ENCODER_PRECISION") -> Precision:
+    """``fp32`` or ``int8`` (any case, blanks ignored).
+
+    Raises:
+        InvalidOption: anything else, naming ``name`` and the allowed values.
+    """
+    given = value.strip().lower()
+    for precision in PRECISIONS:
+        if given == precision:
+            return precision
+    raise InvalidOption(name, value, "fp32 or int8")
+
+
+def quantized_path(fp32_path: Path) -> Path:
+    """Where the int8 copy of this fp32 export lives: beside it, named after it."""
+    return fp32_path.with_name(f"{fp32_path.stem}-int8.onnx")
+
+
+def quantize(model_path: Path, fp32_path: Path, target: Path) -> float:
+    """Write the int8 copy of the export ``fp32_path`` (of ``model_path``) to ``target``.
+
+    The file appears only once written and checked; a failed check leaves nothing
+    behind. Returns the least cosine of a probe's vectors between the two.
+
+    Raises:
+        MissingDependency: ONNX Runtime's quantization tools (and ``onnx``) are missing.
+        UnsupportedModel: the int8 vectors are too far from the fp32 ones.
+    """
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise MissingDependency("onnx", purpose="int8 encoding") from exc
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        staged = Path(staging) / target.name
+        with _quiet_root_logger():
+            quantize_dynamic(
+                str(fp32_path), str(staged), per_channel=True, weight_type=QuantType.QInt8
+            )
+        sidecar = json.loads(fp32_path.with_suffix(".json").read_text(encoding="utf-8"))
+        sidecar["precision"] = "int8"
+        staged.with_suffix(".json").write_text(json.dumps(sidecar), encoding="utf-8")
+        reference = OnnxEncoder(model_path, fp32_path, name="probe").encode(PROBES)
+        quantized = OnnxEncoder(model_path, staged, name="probe").encode(PROBES)
+        least = float(np.min(np.sum(reference * quantized, axis=1)))
+        if not least >= MIN_COSINE:
+            raise UnsupportedModel(f"the int8 copy's vectors are {least:.3f} close to fp32's")
+        # The sidecar first: a reader only trusts an .onnx file whose sidecar exists.
+        os.replace(staged.with_suffix(".json"), target.with_suffix(".json"))
+        os.replace(staged, target)
+    log.info("quantized %s to int8 at %s (least probe cosine %.3f)", fp32_path, target, least)
+    return least
+
+
+class _DropQuantizerAdvice(logging.Filter):
+    """The quantizer advises "pre-processing" on the root logger at every call; for a
+    dynamic quantization of a transformer it changes nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    advice = _DropQuantizerAdvice()
+    root.addFilter(advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)
