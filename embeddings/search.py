@@ -117,6 +117,7 @@ class SemanticIndex:
         self._forgotten = False  # an erasure since the last save
         self._words = model_words(encoder)  # for the relevance floor
         self._rebuilds = BackgroundRebuilds(self._lock)
+        self._snapshot = ""  # the name of the snapshot last loaded, saved or adopted
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -305,6 +306,11 @@ class SemanticIndex:
         removed = self.remove(ids)
         with self._lock:
             self._forgotten = True
+            if removed and (self._vectors.mapped or self._lexical.mapped):
+                # The mapped files (the snapshot this process loaded) hold them: copy into
+                # memory without them now, rather than read that file until the next save.
+                self._vectors.scrub()
+                self._lexical.scrub()
         return removed
 
     def exclude_from_statistics(self, ids: frozenset[str]) -> None:
@@ -451,7 +457,34 @@ class SemanticIndex:
                     self._lexical.upsert(waiting)
                 write_json(staging / "hashes.json", self._hashes)
                 write_json(staging / "semantic.json", self._meta())
+                # From now on read what was just written, mapped (shared with every process
+                # that loads this snapshot); the files keep their inodes when published.
+                self._vectors.remap(staging / "vectors")
+                self._lexical = self._lexical.remapped(staging / "lexical", waiting)
             self._forgotten = False
+            self._snapshot = current_snapshot(self.folder).name
+
+    def adopt_saved(self) -> bool:
+        """Map the vectors of the snapshot another process saved last, where they are the
+        ones held here (same item, same text), in place of this process's own copies;
+        whether there was a newer snapshot to adopt. The caller holds off the readers of
+        :attr:`vectors` (the service: the change feed's write side)."""
+        if self.folder is None or not has_snapshot(self.folder):
+            return False
+        path = current_snapshot(self.folder)
+        if path.name == self._snapshot:
+            return False
+        meta = check_format(path, read_json(path / "semantic.json"), _KIND, _FORMAT)
+        if meta.get("encoder") != self.encoder.name:
+            return False  # another model's vectors
+        hashes = read_json(path / "hashes.json")
+        saved = VectorIndex.read_files(path / "vectors")
+        with self._lock:
+            same = {i for i, h in hashes.items() if self._hashes.get(i) == h}
+            self._vectors.adopt(saved, same)
+            self._snapshot = path.name
+            self._rebuilds.start_if_due(self._vectors)
+        return True
 
     @classmethod
     def load(
@@ -465,6 +498,7 @@ class SemanticIndex:
         if meta.get("dimension") != encoder.dimension:
             raise DimensionMismatch(encoder.dimension, int(meta.get("dimension", 0)))
         index = cls(encoder, folder=folder, ranking=ranking)
+        index._snapshot = path.name
         index.watermark = int(meta["watermark"])
         index._vectors = VectorIndex.read_files(path / "vectors")
         index._lexical = LexicalIndex.read_files(path / "lexical")
