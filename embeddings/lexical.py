@@ -213,7 +213,11 @@ class LexicalIndex:
             raise IndexFormatError(folder, "the postings do not match the term list")
         if len(ids) != doc_len.size or (rows.size and int(rows.max()) >= doc_len.size):
             raise IndexFormatError(folder, "the postings do not match the document list")
-        index._postings = Postings.from_arrays(vocab, offsets, rows, tfs)
+        # Plain views of the maps: a np.memmap view carries a dict of its own, and there
+        # are two per term.
+        index._postings = Postings.from_arrays(
+            vocab, offsets, np.asarray(rows), np.asarray(tfs), mapped=mapped
+        )
         index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
         index._doc_len, index._size = doc_len, len(ids)
         index._ids = [i if i is not None else "" for i in ids]

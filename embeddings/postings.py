@@ -120,13 +120,16 @@ class Postings:
         offsets: npt.NDArray[np.int64],
         rows: RowArray,
         counts: CountArray,
+        *,
+        mapped: bool = False,
     ) -> Postings:
-        """The inverse of :meth:`to_arrays` (the arrays are shared, not copied)."""
+        """The inverse of :meth:`to_arrays` (the arrays are shared, not copied; ``mapped``:
+        they are read-only views of mapped files)."""
         postings = cls()
         bounds = offsets.tolist()
         postings._vocab = {term: t for t, term in enumerate(terms)}
         postings._rows = [rows[a:z] for a, z in itertools.pairwise(bounds)]
         postings._counts = [counts[a:z] for a, z in itertools.pairwise(bounds)]
         postings._len = np.diff(offsets).tolist()
-        postings._mapped = isinstance(rows, np.memmap)
+        postings._mapped = mapped
         return postings

@@ -375,11 +375,15 @@ class VectorIndex:
         Rows past a mapped graph (added since the save) are searched exactly beside it.
         """
         graph = self._graph
+        if graph is None:
+            raise RuntimeError("an HNSW search without a graph")
         covered = int(graph.ntotal)
         part = None if mask is None else mask[:covered]
         candidates = covered if part is None else int(np.count_nonzero(part))
         wanted = min(k, candidates)
-        found = search_graph(graph, q, wanted, ef_search=self.ef_search, allowed=part)
+        found = (
+            search_graph(graph, q, wanted, ef_search=self.ef_search, allowed=part) if wanted else []
+        )
         hits = [(self._ids[label], score) for label, score in found]
         if len(hits) < wanted:
             log.debug("HNSW returned %d of %d; falling back to exact search", len(hits), wanted)

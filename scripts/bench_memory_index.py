@@ -18,6 +18,14 @@ Two measurements of a prepared data folder (``--data-dir``: a store made with
 
     .venv/bin/python scripts/bench_memory_index.py --data-dir DEMO/var --json var/bench/memory.json
     .venv/bin/python scripts/bench_memory_index.py --data-dir DEMO/var --repo OLD_CHECKOUT
+    .venv/bin/python scripts/bench_memory_index.py --data-dir DEMO30K/var --random-vectors
+
+``--random-vectors`` first gives a store with no index one whose vectors are random unit
+vectors (seeded) instead of the model's: the bytes held are the same, and the texts, the
+BM25 postings and the text digests are the real ones, so the service loads it without
+encoding anything. Encoding 30,000 people's texts takes 10 to 100 minutes on this machine
+(depending on its load); the memory does not depend on what the vectors say. Searches by
+meaning are then meaningless, which this benchmark does not look at.
 
 Run on a quiet machine; memory figures do not depend on the load, times are not taken.
 """
@@ -225,6 +233,32 @@ def serve(data: Path, env: dict[str, str], workers: int, scratch: Path) -> dict[
         }
 
 
+def random_vectors(data: Path, *, seed: int = 7) -> int:
+    """Save an index of the store in ``data`` with random unit vectors; how many items."""
+    import numpy as np
+
+    from api.services import open_store
+    from api.settings import Settings
+    from embeddings.encoder import load_encoder
+    from embeddings.search import SemanticIndex
+    from graph.texts import node_text
+
+    settings = Settings(data_dir=data)
+    store = open_store(settings)
+    encoder = load_encoder(settings.model)  # its name and dimension: nothing is encoded
+    index = SemanticIndex(encoder, folder=settings.index_dir)
+    items = [(node.id, node_text(node)) for node in store.iter_nodes()]
+    matrix = np.random.default_rng(seed).standard_normal((len(items), encoder.dimension))
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    known = {
+        item_id: row.astype(np.float32) for (item_id, _), row in zip(items, matrix, strict=True)
+    }
+    index.upsert(items, known=known)
+    index.save(watermark=store.last_seq())
+    store.close()
+    return len(items)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -232,6 +266,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip", choices=["components", "serve"], default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--random-vectors", action="store_true", help="index the store with random vectors first"
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
@@ -242,6 +279,8 @@ def main() -> None:
     try:
         data = scratch / "var"
         shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns(".lock", ".encoding"))
+        if args.random_vectors and not (data / "index" / "CURRENT").is_file():
+            figures["random_vectors"] = random_vectors(data)
         env = cocreate_env(data)
         env["PYTHONPATH"] = str(args.repo.resolve())
         env.setdefault("HF_HUB_OFFLINE", "1")
