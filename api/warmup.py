@@ -114,6 +114,7 @@ class Warmer:
             while not self._stop.is_set() and not self._again.is_set():
                 if feed.wait_for(feed.seq + 1, 0.5):
                     break
+                self._adopt()
             while not self._stop.is_set():
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
@@ -134,6 +135,21 @@ class Warmer:
             self._done.notify_all()
         log.info("warmed version %d in %.2f s (%s)", seq, time.monotonic() - started,
                  ", ".join(f"{k} {v:.2f} s" for k, v in self.warmed.seconds.items()))  # fmt: skip
+
+    def _adopt(self) -> None:
+        """Map the index another worker saved (after an erasure, or once it encoded every
+        vector) in place of this worker's own copies, so that the workers share it again."""
+        index = self.services.search.index
+        if not index.saved_elsewhere():
+            return
+        try:
+            with self.services.feed.lock.write():  # requests read the vectors
+                if index.adopt_saved():
+                    log.info("mapped the index saved by another worker (%d rows in memory)",
+                             index.vectors.tail_rows)  # fmt: skip
+        except Exception:
+            self.warmed.failures += 1
+            log.exception("mapping the index saved by another worker failed")
 
     def _councils(self) -> None:
         """Every sector's council proposal for the audiences that may ask for one (members,

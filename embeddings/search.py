@@ -303,12 +303,16 @@ class SemanticIndex:
         they used) and removes every older snapshot, even when nothing was held here:
         an older snapshot may still hold them.
         """
-        removed = self.remove(ids)
         with self._lock:
+            ids = list(ids)
+            mapped = self._vectors.maps_any(ids)
+            removed = self.remove(ids)
             self._forgotten = True
-            if removed and (self._vectors.mapped or self._lexical.mapped):
-                # The mapped files (the snapshot this process loaded) hold them: copy into
-                # memory without them now, rather than read that file until the next save.
+            if mapped or (removed and self._lexical.mapped):
+                # The files this process maps (the snapshot it loaded) hold them: copy into
+                # memory without them now, rather than read those files until the next save
+                # (a worker that does not save maps the one saved without them later:
+                # :meth:`adopt_saved`).
                 self._vectors.scrub()
                 self._lexical.scrub()
         return removed
@@ -464,6 +468,17 @@ class SemanticIndex:
             self._forgotten = False
             self._snapshot = current_snapshot(self.folder).name
 
+    def saved_elsewhere(self) -> bool:
+        """Whether the folder's current snapshot is not the one this index last loaded,
+        saved or adopted (another process saved since): cheap, one small file read."""
+        if self.folder is None:
+            return False
+        try:
+            name = (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        return bool(name) and name != self._snapshot
+
     def adopt_saved(self) -> bool:
         """Map the vectors of the snapshot another process saved last, where they are the
         ones held here (same item, same text), in place of this process's own copies;
@@ -474,6 +489,7 @@ class SemanticIndex:
         path = current_snapshot(self.folder)
         if path.name == self._snapshot:
             return False
+        self._snapshot = path.name  # tried once, whatever comes of it
         meta = check_format(path, read_json(path / "semantic.json"), _KIND, _FORMAT)
         if meta.get("encoder") != self.encoder.name:
             return False  # another model's vectors
@@ -482,7 +498,6 @@ class SemanticIndex:
         with self._lock:
             same = {i for i, h in hashes.items() if self._hashes.get(i) == h}
             self._vectors.adopt(saved, same)
-            self._snapshot = path.name
             self._rebuilds.start_if_due(self._vectors)
         return True
 

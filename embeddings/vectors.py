@@ -128,6 +128,13 @@ class VectorIndex:
         """Rows held in memory beside the mapped ones (added since the last save or load)."""
         return self._size - self._data.mapped_rows
 
+    def maps_any(self, ids: Iterable[str]) -> bool:
+        """Whether the mapped files hold the vector of any of these ids."""
+        mapped = self._data.mapped_rows
+        if self._graph is not None and self._graph_mapped:
+            mapped = max(mapped, int(self._graph.ntotal))
+        return any(-1 < self._rows.get(i, -1) < mapped for i in ids)
+
     @property
     def uses_hnsw(self) -> bool:
         """Whether searches go through the HNSW graph (else they are exact)."""

@@ -134,6 +134,10 @@ def test_an_erasure_leaves_the_person_in_no_mapped_file_and_no_delta(
             data = path.read_bytes()
             for needle in (b"glockenspiel", b"kintsugi", b"person:z", *gone):
                 assert needle not in data, (path, needle[:20])
+    # The reader then maps what the writer saved, and shares it again.
+    assert reader.saved_elsewhere() and reader.adopt_saved()
+    assert reader.vectors.mapped and reader.vectors.tail_rows == 0
+    assert not reader.saved_elsewhere() and not reader.adopt_saved()
     for index in (writer, reader, SemanticIndex.load(writer.encoder, folder)):
         assert [h.id for h in index.search("community gardens", 1)] == ["b"]
         assert not {"person:zq", "person:zz"} & {h.id for h in index.search("kintsugi", 10)}
