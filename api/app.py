@@ -69,11 +69,15 @@ def create_app(
         owned = services is None
         app.state.services = services or Services.start(settings, defer_indexing=True)
         log.info("ready: %s", settings.store_url)
-        indexer = app.state.indexer = BackgroundIndexer(app.state.services)
-        indexer.start()  # if vectors are missing (a new or much changed store)
         warmer = None
         if warm if warm is not None else owned:
             warmer = app.state.warmer = Warmer(app.state.services, app.state)
+        # Once every vector is in, what was warmed from a partial index is warmed again.
+        indexer = app.state.indexer = BackgroundIndexer(
+            app.state.services, on_complete=warmer.again if warmer is not None else None
+        )
+        indexer.start()  # if vectors are missing (a new or much changed store)
+        if warmer is not None:
             warmer.start()
         try:
             yield

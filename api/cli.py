@@ -377,7 +377,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         # X-Forwarded-For from anyone on the loopback interface.
         proxy_headers=False,
         forwarded_allow_ips="",
+        # uvicorn kills a worker that does not answer its ping within this many seconds
+        # (5 by default) and starts another: a worker loading a large index on a busy
+        # machine missed it, and was replaced again and again, never serving.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def mail_notice(settings: Settings) -> str:

@@ -20,9 +20,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from api.analytics import analytics
 from api.search import index_texts
 from api.services import Services
 from api.vectors import known_vectors
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 BATCH = 512
 """Texts encoded at a time (the encoder sorts them by length into batches of 64): large
 enough for speed, small enough that searches see progress every few seconds."""
+ADOPT_SECONDS = 600.0
+"""How long a worker that did not encode waits, once every vector is in, for the encoding
+one's saved index, to map its vectors instead of holding its own copy."""
 IDLE_SECONDS = 1.0
 """How often a worker that does not encode looks for the vectors the encoder stored."""
 LOCK_FILE = ".encoding"
@@ -40,8 +45,12 @@ LOCK_FILE = ".encoding"
 class BackgroundIndexer:
     """Adds the vectors of the items waiting for them to ``services``' index, in a thread."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, *, on_complete: Callable[[], None] | None = None
+    ) -> None:
         self.services = services
+        self.on_complete = on_complete
+        """Called once every vector is in (the app has the warmer warm again)."""
         self.encoder = False
         """Whether this process is the one that encodes."""
         self._stop = threading.Event()
@@ -87,6 +96,9 @@ class BackgroundIndexer:
                          time.monotonic() - started)  # fmt: skip
                 if self.encoder:
                     self._save()
+                self._complete()
+                if not self.encoder:
+                    self._adopt()
         except Exception:
             log.exception("indexing in the background failed; searches stay partial")
         finally:
@@ -117,6 +129,26 @@ class BackgroundIndexer:
                 log.info("indexing: %d of %d texts have their vectors (searches are partial "
                          "meanwhile)", done["done"], done["total"])  # fmt: skip
         return added > 0 or bool(encoded.ids)
+
+    def _complete(self) -> None:
+        """Every vector is in: the figures computed from text vectors meanwhile miss some
+        (the version did not change, so they would be answered until the next write)."""
+        dropped = analytics(self.services).forget_text_figures()
+        log.info("indexing: %d figures computed from a partial index dropped", dropped)
+        if self.on_complete is not None:
+            self.on_complete()
+
+    def _adopt(self) -> None:
+        """Map the vectors the encoding process saves, in place of this one's copies."""
+        deadline = time.monotonic() + ADOPT_SECONDS
+        index = self.services.search.index
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self.services.feed.lock.write():  # requests read the vectors
+                if index.adopt_saved():
+                    log.info("indexing: the saved vectors are mapped (%d held in memory)",
+                             index.vectors.tail_rows)  # fmt: skip
+                    return
+            self._stop.wait(IDLE_SECONDS)
 
     def _save(self) -> None:
         index = self.services.search.index

@@ -69,6 +69,7 @@ class Warmer:
         self.tagger = tagger
         self.warmed = Warmed()
         self._stop = threading.Event()
+        self._again = threading.Event()
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -83,6 +84,11 @@ class Warmer:
             self._thread.join(timeout)
             self._thread = None
 
+    def again(self) -> None:
+        """Warm the current version again (every text vector is now in: what was warmed
+        while some were missing was built without them)."""
+        self._again.set()
+
     def wait(self, seq: int | None = None, timeout: float = 120.0) -> bool:
         """Wait until the version ``seq`` (default: the feed's current one) is warmed."""
         wanted = self.services.feed.seq if seq is None else seq
@@ -93,7 +99,8 @@ class Warmer:
         feed = self.services.feed
         tagger = self.tagger
         while not self._stop.is_set():
-            if feed.seq != self.warmed.seq:
+            if feed.seq != self.warmed.seq or self._again.is_set():
+                self._again.clear()
                 self.warm()
             if not self.warmed.once:  # once per process, after the first version is warmed
                 # The model's first run (an ONNX session's first inference is slow).
@@ -104,8 +111,10 @@ class Warmer:
                     self._part("tagger", lambda: self.services.tagger)
                 self.warmed.once = True
             # Wait for the next write, then for the feed to be quiet a moment.
-            while not self._stop.is_set() and not feed.wait_for(feed.seq + 1, 0.5):
-                pass
+            while not self._stop.is_set() and not self._again.is_set():
+                if feed.wait_for(feed.seq + 1, 0.5):
+                    break
+                self._adopt()
             while not self._stop.is_set():
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
@@ -126,6 +135,21 @@ class Warmer:
             self._done.notify_all()
         log.info("warmed version %d in %.2f s (%s)", seq, time.monotonic() - started,
                  ", ".join(f"{k} {v:.2f} s" for k, v in self.warmed.seconds.items()))  # fmt: skip
+
+    def _adopt(self) -> None:
+        """Map the index another worker saved (after an erasure, or once it encoded every
+        vector) in place of this worker's own copies, so that the workers share it again."""
+        index = self.services.search.index
+        if not index.saved_elsewhere():
+            return
+        try:
+            with self.services.feed.lock.write():  # requests read the vectors
+                if index.adopt_saved():
+                    log.info("mapped the index saved by another worker (%d rows in memory)",
+                             index.vectors.tail_rows)  # fmt: skip
+        except Exception:
+            self.warmed.failures += 1
+            log.exception("mapping the index saved by another worker failed")
 
     def _councils(self) -> None:
         """Every sector's council proposal for the audiences that may ask for one (members,

@@ -77,5 +77,27 @@ def write_graph(graph: Graph, path: Path) -> None:
 
 
 def read_graph(path: Path) -> Graph:
-    """Read a graph written by :func:`write_graph`."""
+    """Read a graph written by :func:`write_graph` into memory."""
     return faiss_module().read_index(str(path))
+
+
+def map_graph(path: Path) -> tuple[Graph, bool]:
+    """The graph of this file memory-mapped read-only, and whether it is.
+
+    With FAISS's ``IO_FLAG_MMAP_IFC`` (1.11 and later) the graph's links and its copy of
+    the vectors are used in place in the mapped file, shared by every process mapping it.
+    Such a graph must never grow (FAISS aborts the process) nor be changed: the caller
+    searches the rows past it exactly, and works on an :func:`owned_copy` to change it.
+    Where the flag is missing the graph is read into memory (False).
+    """
+    faiss = faiss_module()
+    flag = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
+    if flag is None:
+        return faiss.read_index(str(path)), False
+    return faiss.read_index(str(path), flag), True
+
+
+def owned_copy(graph: Graph) -> Graph:
+    """A copy of the graph held in memory (of a mapped one: writable, and able to grow)."""
+    faiss = faiss_module()
+    return faiss.deserialize_index(faiss.serialize_index(graph))

@@ -198,25 +198,44 @@ class LexicalIndex:
         np.save(folder / "doc_len.npy", self._doc_len[: self._size], allow_pickle=False)
 
     @classmethod
-    def read_files(cls, folder: Path) -> LexicalIndex:
-        """Read an index written by :meth:`write_files`."""
+    def read_files(cls, folder: Path, *, mapped: bool = True) -> LexicalIndex:
+        """Read an index written by :meth:`write_files`, its postings memory-mapped
+        read-only unless ``mapped`` is false (a term's postings that grow are copied into
+        memory then; see :class:`embeddings.postings.Postings`)."""
         meta = check_format(folder, read_json(folder / "lexical.json"), _KIND, _FORMAT)
         index = cls(k1=float(meta["k1"]), b=float(meta["b"]))
         offsets = read_array(folder / "offsets.npy", np.int64, 1)
-        rows = read_array(folder / "rows.npy", np.int32, 1)
-        tfs = read_array(folder / "tfs.npy", np.float32, 1)
+        rows = read_array(folder / "rows.npy", np.int32, 1, mapped=mapped)
+        tfs = read_array(folder / "tfs.npy", np.float32, 1, mapped=mapped)
         doc_len = read_array(folder / "doc_len.npy", np.float32, 1)
         ids, vocab = meta["ids"], meta["terms"]
         if len(offsets) != len(vocab) + 1 or offsets[-1] != rows.size or rows.size != tfs.size:
             raise IndexFormatError(folder, "the postings do not match the term list")
         if len(ids) != doc_len.size or (rows.size and int(rows.max()) >= doc_len.size):
             raise IndexFormatError(folder, "the postings do not match the document list")
-        index._postings = Postings.from_arrays(vocab, offsets, rows, tfs)
+        # Plain views of the maps: a np.memmap view carries a dict of its own, and there
+        # are two per term.
+        index._postings = Postings.from_arrays(
+            vocab, offsets, np.asarray(rows), np.asarray(tfs), mapped=mapped
+        )
         index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
         index._doc_len, index._size = doc_len, len(ids)
         index._ids = [i if i is not None else "" for i in ids]
         index._rows = {i: row for row, i in enumerate(ids) if i is not None}
         return index
+
+    @property
+    def mapped(self) -> bool:
+        """Whether postings are read from memory-mapped files."""
+        return self._postings.mapped
+
+    def remapped(self, folder: Path, waiting: Iterable[tuple[str, str]] = ()) -> LexicalIndex:
+        """The index just written into ``folder`` by :meth:`write_files`, mapped, with the
+        same statistics exclusions, and these documents (left out of the write) added."""
+        fresh = LexicalIndex.read_files(folder)
+        fresh.exclude_from_statistics(self._uncounted)
+        fresh.upsert(waiting)
+        return fresh
 
     def _score_all(self, query: str) -> Scores:
         """The BM25 score of every row for this query (retired rows score zero)."""

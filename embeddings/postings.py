@@ -24,9 +24,16 @@ class Postings:
         self._rows: list[RowArray] = []
         self._counts: list[CountArray] = []
         self._len: list[int] = []
+        self._mapped = False
 
     def __len__(self) -> int:
         return len(self._vocab)
+
+    @property
+    def mapped(self) -> bool:
+        """Whether some term's postings are views of a memory-mapped file (read-only: a
+        term that grows gets new arrays in memory, its capacity being its length)."""
+        return self._mapped
 
     def get(self, term: str) -> tuple[RowArray, CountArray] | None:
         """Views of this term's rows and counts, or None for a term never seen."""
@@ -90,6 +97,7 @@ class Postings:
             compacted._counts,
             compacted._len,
         )
+        self._mapped = False
 
     def to_arrays(self) -> tuple[list[str], npt.NDArray[np.int64], RowArray, CountArray]:
         """The terms in id order, offsets into them, and all rows and counts concatenated."""
@@ -112,12 +120,16 @@ class Postings:
         offsets: npt.NDArray[np.int64],
         rows: RowArray,
         counts: CountArray,
+        *,
+        mapped: bool = False,
     ) -> Postings:
-        """The inverse of :meth:`to_arrays` (the arrays are shared, not copied)."""
+        """The inverse of :meth:`to_arrays` (the arrays are shared, not copied; ``mapped``:
+        they are read-only views of mapped files)."""
         postings = cls()
         bounds = offsets.tolist()
         postings._vocab = {term: t for t, term in enumerate(terms)}
         postings._rows = [rows[a:z] for a, z in itertools.pairwise(bounds)]
         postings._counts = [counts[a:z] for a, z in itertools.pairwise(bounds)]
         postings._len = np.diff(offsets).tolist()
+        postings._mapped = mapped
         return postings

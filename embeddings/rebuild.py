@@ -36,6 +36,7 @@ from embeddings.hnsw import Graph, new_graph
 from embeddings.ranking import Matrix, Rows
 
 if TYPE_CHECKING:
+    from embeddings.rowstore import RowStore
     from embeddings.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ CATCH_UP_ROUNDS = 100
 class RowSource(NamedTuple):
     """The index's storage as it is now: rows below ``stop`` are written and stay as they are."""
 
-    data: Matrix
+    data: RowStore
     ids: list[str]
     stop: int
 
@@ -85,7 +86,7 @@ class Rebuild:
         self.generation = generation
         self.scrubs = scrubs
         self.options = graph
-        self.data: Matrix = np.zeros((0, source.data.shape[1]), dtype=np.float32)
+        self.data: Matrix = np.zeros((0, source.data.dimension), dtype=np.float32)
         self.used = 0
         self.ids: list[str] = []
         self.rows: dict[str, int] = {}
@@ -98,14 +99,14 @@ class Rebuild:
         if source is None:
             raise RuntimeError("a rebuild is built once")
         n = self.keep.size
-        self.data = np.zeros((max(1_024, n + n // 8), source.data.shape[1]), dtype=np.float32)
-        np.take(source.data, self.keep, axis=0, out=self.data[:n])
+        self.data = np.zeros((max(1_024, n + n // 8), source.data.dimension), dtype=np.float32)
+        source.data.take(self.keep, out=self.data[:n])
         self.used = n
         self.ids = [source.ids[row] for row in self.keep.tolist()]
         self.rows = {item_id: row for row, item_id in enumerate(self.ids)}
         if self.options is not None:
             self.graph = new_graph(
-                source.data.shape[1],
+                source.data.dimension,
                 m=self.options.m,
                 ef_construction=self.options.ef_construction,
                 ef_search=self.options.ef_search,
@@ -121,7 +122,7 @@ class Rebuild:
         start, stop = self.covered, source.stop
         if stop <= start:
             return
-        added = source.data[start:stop]
+        added = source.data.rows(start, stop)
         end = self.used + added.shape[0]
         if end > self.data.shape[0]:
             grown = np.zeros((max(end, 2 * self.used), self.data.shape[1]), dtype=np.float32)

@@ -117,6 +117,7 @@ class SemanticIndex:
         self._forgotten = False  # an erasure since the last save
         self._words = model_words(encoder)  # for the relevance floor
         self._rebuilds = BackgroundRebuilds(self._lock)
+        self._snapshot = ""  # the name of the snapshot last loaded, saved or adopted
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -302,9 +303,18 @@ class SemanticIndex:
         they used) and removes every older snapshot, even when nothing was held here:
         an older snapshot may still hold them.
         """
-        removed = self.remove(ids)
         with self._lock:
+            ids = list(ids)
+            mapped = self._vectors.maps_any(ids)
+            removed = self.remove(ids)
             self._forgotten = True
+            if mapped or (removed and self._lexical.mapped):
+                # The files this process maps (the snapshot it loaded) hold them: copy into
+                # memory without them now, rather than read those files until the next save
+                # (a worker that does not save maps the one saved without them later:
+                # :meth:`adopt_saved`).
+                self._vectors.scrub()
+                self._lexical.scrub()
         return removed
 
     def exclude_from_statistics(self, ids: frozenset[str]) -> None:
@@ -451,7 +461,45 @@ class SemanticIndex:
                     self._lexical.upsert(waiting)
                 write_json(staging / "hashes.json", self._hashes)
                 write_json(staging / "semantic.json", self._meta())
+                # From now on read what was just written, mapped (shared with every process
+                # that loads this snapshot); the files keep their inodes when published.
+                self._vectors.remap(staging / "vectors")
+                self._lexical = self._lexical.remapped(staging / "lexical", waiting)
             self._forgotten = False
+            self._snapshot = current_snapshot(self.folder).name
+
+    def saved_elsewhere(self) -> bool:
+        """Whether the folder's current snapshot is not the one this index last loaded,
+        saved or adopted (another process saved since): cheap, one small file read."""
+        if self.folder is None:
+            return False
+        try:
+            name = (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        return bool(name) and name != self._snapshot
+
+    def adopt_saved(self) -> bool:
+        """Map the vectors of the snapshot another process saved last, where they are the
+        ones held here (same item, same text), in place of this process's own copies;
+        whether there was a newer snapshot to adopt. The caller holds off the readers of
+        :attr:`vectors` (the service: the change feed's write side)."""
+        if self.folder is None or not has_snapshot(self.folder):
+            return False
+        path = current_snapshot(self.folder)
+        if path.name == self._snapshot:
+            return False
+        self._snapshot = path.name  # tried once, whatever comes of it
+        meta = check_format(path, read_json(path / "semantic.json"), _KIND, _FORMAT)
+        if meta.get("encoder") != self.encoder.name:
+            return False  # another model's vectors
+        hashes = read_json(path / "hashes.json")
+        saved = VectorIndex.read_files(path / "vectors")
+        with self._lock:
+            same = {i for i, h in hashes.items() if self._hashes.get(i) == h}
+            self._vectors.adopt(saved, same)
+            self._rebuilds.start_if_due(self._vectors)
+        return True
 
     @classmethod
     def load(
@@ -465,6 +513,7 @@ class SemanticIndex:
         if meta.get("dimension") != encoder.dimension:
             raise DimensionMismatch(encoder.dimension, int(meta.get("dimension", 0)))
         index = cls(encoder, folder=folder, ranking=ranking)
+        index._snapshot = path.name
         index.watermark = int(meta["watermark"])
         index._vectors = VectorIndex.read_files(path / "vectors")
         index._lexical = LexicalIndex.read_files(path / "lexical")

@@ -93,10 +93,18 @@ def read_json(path: Path) -> Any:
         raise IndexFormatError(path, str(exc)) from exc
 
 
-def read_array(path: Path, dtype: npt.DTypeLike, ndim: int) -> npt.NDArray[Any]:
-    """Read a .npy file (never pickles), checking its dtype and number of dimensions."""
+def read_array(
+    path: Path, dtype: npt.DTypeLike, ndim: int, *, mapped: bool = False
+) -> npt.NDArray[Any]:
+    """Read a .npy file (never pickles), checking its dtype and number of dimensions.
+
+    ``mapped``: map the file read-only instead (its pages shared by every process that
+    maps it; a write to the array raises).
+    """
     try:
-        array: npt.NDArray[Any] = np.load(path, allow_pickle=False)
+        array: npt.NDArray[Any] = np.load(
+            path, allow_pickle=False, mmap_mode="r" if mapped else None
+        )
     except (OSError, ValueError) as exc:
         raise IndexFormatError(path, str(exc)) from exc
     if array.dtype != np.dtype(dtype) or array.ndim != ndim:

@@ -15,6 +15,16 @@ set: then the owner runs it in steps (:meth:`begin_rebuild`, then off the lock
 :class:`embeddings.rebuild.Rebuild`, then :meth:`finish_rebuild`; see
 :mod:`embeddings.rebuild`), and meanwhile searches go on over the old structure.
 
+A saved index is read back memory-mapped (see :mod:`embeddings.rowstore`): its vectors
+file with ``np.load(mmap_mode="r")``, its HNSW graph with FAISS's ``IO_FLAG_MMAP_IFC``
+(the graph's own copy of the vectors and its links used in place, not copied), so every
+worker of a machine shares one copy in the page cache. Rows added since the save are
+held in memory (the tail); a mapped graph cannot grow, so the tail rows past it are
+searched exactly beside it, until the next save merges them into a new file (or they
+pass ``max(exact_below, 10%)`` of the rows and the graph is rebuilt in memory). A save
+writes new files and the saving index then maps them; a reader that mapped the old
+ones keeps them (renamed away and unlinked files stay readable) until it reloads.
+
 Filters are applied before ranking: a filter that passes few items (fewer than
 ``exact_below``, or at most 20% of the index capped at 50,000) is answered exactly from
 just those vectors; a broader one goes through HNSW with a FAISS selector, and falls
@@ -34,9 +44,16 @@ import numpy as np
 import numpy.typing as npt
 
 from embeddings.errors import CountMismatch, DimensionMismatch, IndexFormatError, UnknownItem
-from embeddings.hnsw import Graph, read_graph, search_graph, write_graph, zero_vectors
+from embeddings.hnsw import (
+    Graph,
+    map_graph,
+    owned_copy,
+    read_graph,
+    search_graph,
+    write_graph,
+    zero_vectors,
+)
 from embeddings.ranking import (
-    Matrix,
     Ranked,
     RowCache,
     Rows,
@@ -46,10 +63,10 @@ from embeddings.ranking import (
     top_k,
 )
 from embeddings.rebuild import GraphOptions, Rebuild, RowSource
+from embeddings.rowstore import RowStore
 from embeddings.storage import (
     check_format,
     current_snapshot,
-    read_array,
     read_json,
     write_json,
     writing_snapshot,
@@ -63,6 +80,7 @@ _COMPACT_AT = 0.2  # retired share of the rows that triggers a compaction
 _DROP_GRAPH_BELOW = 0.8  # of exact_below
 _EXACT_FILTER_SHARE, _EXACT_FILTER_CAP = 0.2, 50_000
 _GATHER_SHARE = 0.15  # above this share of the rows, scoring all rows is faster than gathering
+_TAIL_SHARE = 0.1  # rows past a mapped graph, searched exactly, before the graph is rebuilt
 
 
 class VectorIndex:
@@ -82,12 +100,13 @@ class VectorIndex:
         self.hnsw_m = hnsw_m
         self.ef_construction = ef_construction
         self.ef_search = ef_search
-        self._data: Matrix = np.zeros((0, dimension), dtype=np.float32)
+        self._data = RowStore.empty(dimension)
         self._alive = np.zeros(0, dtype=bool)
         self._size = 0  # rows in use, retired ones included
         self._ids: list[str] = []  # row -> id; a retired row keeps its old id
         self._rows: dict[str, int] = {}  # live id -> row
         self._graph: Graph | None = None
+        self._graph_mapped = False  # a mapped graph is read-only: it never grows
         self._selections = RowCache()  # cleared whenever ids move between rows
         self.defer_rebuilds = False  # the owner runs them (see embeddings.rebuild)
         self._generation = 0  # rebuilds swapped in: a rebuild begun before another is stale
@@ -98,6 +117,23 @@ class VectorIndex:
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._rows
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the saved rows are read from a memory-mapped file (shared by processes)."""
+        return self._data.is_mapped
+
+    @property
+    def tail_rows(self) -> int:
+        """Rows held in memory beside the mapped ones (added since the last save or load)."""
+        return self._size - self._data.mapped_rows
+
+    def maps_any(self, ids: Iterable[str]) -> bool:
+        """Whether the mapped files hold the vector of any of these ids."""
+        mapped = self._data.mapped_rows
+        if self._graph is not None and self._graph_mapped:
+            mapped = max(mapped, int(self._graph.ntotal))
+        return any(-1 < self._rows.get(i, -1) < mapped for i in ids)
 
     @property
     def uses_hnsw(self) -> bool:
@@ -113,8 +149,7 @@ class VectorIndex:
         row = self._rows.get(item_id)
         if row is None:
             raise UnknownItem(item_id)
-        out: Vector = self._data[row].copy()
-        return out
+        return self._data.row(row)
 
     def upsert(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
         """Add or replace vectors; within one batch the last occurrence of an id wins."""
@@ -132,12 +167,12 @@ class VectorIndex:
                 self._alive[old] = False
         start = self._size
         self._reserve(start + len(batch))
-        self._data[start : start + len(batch)] = matrix
+        self._data.append(matrix)
         self._alive[start : start + len(batch)] = True
         self._ids.extend(batch)
         self._rows.update((item_id, start + i) for i, item_id in enumerate(batch))
         self._size += len(batch)
-        if self._graph is not None:
+        if self._graph is not None and not self._graph_mapped:
             self._graph.add(matrix)
         self._selections.clear()
         self._maintain()
@@ -161,6 +196,8 @@ class VectorIndex:
         Without a graph the retired rows are compacted away. A graph cannot delete, and
         rebuilding it is slow, so there they are overwritten with zeros, in the rows and
         in the graph's copy, and stay (masked out of every search) until a compaction.
+        Mapped rows and a mapped graph are read-only: they are first copied into memory
+        (until the next save maps the files it writes, which hold zeros there).
         """
         self._scrubs += 1
         retired = np.flatnonzero(~self._alive[: self._size])
@@ -169,8 +206,20 @@ class VectorIndex:
         if self._graph is None:
             self._rebuild(graph=False)
             return
-        self._data[retired] = 0.0
+        self._unmap()
+        self._data.zero(retired)
         zero_vectors(self._graph, retired)
+
+    def _unmap(self) -> None:
+        """Hold every row and the graph in memory (writable), no longer in mapped files."""
+        if self._data.mapped_rows:
+            self._data = self._data.unmapped()
+        if self._graph is not None and self._graph_mapped:
+            self._graph = owned_copy(self._graph)
+            self._graph_mapped = False
+            tail = self._size - self._graph.ntotal
+            if tail:
+                self._graph.add(self._data.rows(self._graph.ntotal, self._size))
 
     def search(
         self,
@@ -193,7 +242,7 @@ class VectorIndex:
             return self._ann(q, k, mask)
         excluded = self._selections.lookup(self._rows, exclude)
         if self._graph is None:
-            scores = self._data[: self._size] @ q
+            scores = self._data.scores(q)
             scores[~self._alive[: self._size]] = -np.inf
             scores[excluded] = -np.inf
             return top_k(scores, self._ids, k)
@@ -208,12 +257,13 @@ class VectorIndex:
         q = self._query(query)
         known = [item_id for item_id in ids if item_id in self._rows]
         rows = np.fromiter((self._rows[i] for i in known), dtype=np.int64, count=len(known))
-        return dict(zip(known, (self._data[rows] @ q).tolist(), strict=True))
+        return dict(zip(known, (self._data.take(rows) @ q).tolist(), strict=True))
 
     def save(self, folder: str | Path) -> None:
         """Save as a crash-safe snapshot in ``folder`` (see :mod:`embeddings.storage`)."""
         with writing_snapshot(Path(folder)) as staging:
             self.write_files(staging)
+            self.remap(staging)
 
     @classmethod
     def load(cls, folder: str | Path) -> VectorIndex:
@@ -221,37 +271,90 @@ class VectorIndex:
         return cls.read_files(current_snapshot(Path(folder)))
 
     def write_files(self, folder: Path) -> None:
-        """Write the index into an existing, empty folder."""
-        ids = [
-            self._ids[row] if alive else None for row, alive in enumerate(self._alive[: self._size])
-        ]
+        """Write the index into an existing, empty folder.
+
+        A retired row's vector is written as zeros (no search reads it). A mapped graph
+        with rows past it is merged with them in a copy made for the write.
+        """
+        alive = self._alive[: self._size]
+        ids = [self._ids[row] if live else None for row, live in enumerate(alive.tolist())]
         write_json(folder / "index.json", {"kind": _KIND, "format": _FORMAT, **self._params()})
         write_json(folder / "ids.json", ids)
-        np.save(folder / "vectors.npy", self._data[: self._size], allow_pickle=False)
-        if self._graph is not None:
-            write_graph(self._graph, folder / "hnsw.faiss")
+        retired = np.flatnonzero(~alive)
+        self._data.write(folder / "vectors.npy", blank=retired)
+        graph = self._graph
+        if graph is None:
+            return
+        if self._graph_mapped and (graph.ntotal < self._size or retired.size):
+            graph = owned_copy(graph)  # dropped once written: the saved file is mapped
+            if graph.ntotal < self._size:
+                graph.add(self._data.rows(graph.ntotal, self._size))
+            zero_vectors(graph, retired[retired < graph.ntotal])
+        write_graph(graph, folder / "hnsw.faiss")
 
     @classmethod
-    def read_files(cls, folder: Path) -> VectorIndex:
-        """Read an index written by :meth:`write_files`."""
+    def read_files(cls, folder: Path, *, mapped: bool = True) -> VectorIndex:
+        """Read an index written by :meth:`write_files`, its files memory-mapped unless
+        ``mapped`` is false (then read into memory)."""
         meta = check_format(folder, read_json(folder / "index.json"), _KIND, _FORMAT)
         index = cls(**{key: int(meta[key]) for key in _PARAMS})
         ids = read_json(folder / "ids.json")
-        data = read_array(folder / "vectors.npy", np.float32, 2)
-        if not isinstance(ids, list) or len(ids) != data.shape[0]:
+        data = RowStore.mapped(folder / "vectors.npy", index.dimension)
+        if not isinstance(ids, list) or len(ids) != data.size:
             raise IndexFormatError(folder, "ids.json and vectors.npy disagree on the row count")
-        if data.shape[1] != index.dimension:
-            raise DimensionMismatch(index.dimension, data.shape[1])
-        index._data, index._size = data, data.shape[0]
+        index._data, index._size = data if mapped else data.unmapped(), data.size
         index._alive = np.fromiter((i is not None for i in ids), dtype=bool, count=len(ids))
         index._ids = [i if i is not None else "" for i in ids]
         index._rows = {i: row for row, i in enumerate(ids) if i is not None}
         index._reserve(index._size + 1)  # room now, not in the first write (under its lock)
-        if (folder / "hnsw.faiss").is_file():
-            index._graph = read_graph(folder / "hnsw.faiss")
-            if index._graph.ntotal != index._size or index._graph.d != index.dimension:
-                raise IndexFormatError(folder, "hnsw.faiss does not match vectors.npy")
+        index._read_graph(folder, mapped=mapped)
         return index
+
+    def remap(self, folder: Path) -> None:
+        """Map the files just written by :meth:`write_files` into ``folder`` in place of
+        the rows and graph held now (the same rows: the tail is merged into the file)."""
+        data = RowStore.mapped(folder / "vectors.npy", self.dimension)
+        if data.size != self._size:
+            raise IndexFormatError(folder, "vectors.npy is not the index just written")
+        self._data = data
+        self._reserve(self._size + 1)
+        self._read_graph(folder, mapped=True)
+        self._selections.clear()
+
+    def adopt(self, saved: VectorIndex, same: Collection[str]) -> None:
+        """Read the rows of ``saved`` (an index another process saved, mapped) in place of
+        these ones where they hold the same vector: the ids in ``same`` (same text) that
+        this index holds. The others of this index are added after them, in memory.
+
+        A worker that computed nothing itself (it read what another one encoded) so comes
+        to share that one's files instead of holding its own copy of every vector.
+        """
+        keep = {i: row for i, row in saved._rows.items() if i in same and i in self._rows}
+        saved._alive[: saved._size] = False
+        saved._alive[list(keep.values())] = True
+        saved._rows = keep
+        rest = [i for i in self.ids() if i not in keep]
+        saved.defer_rebuilds = True  # the owner's rebuilds, as it runs them, come after
+        if rest:
+            rows = np.fromiter((self._rows[i] for i in rest), dtype=np.int64, count=len(rest))
+            saved.upsert(rest, self._data.take(rows))
+        self._data, self._alive, self._size = saved._data, saved._alive, saved._size
+        self._ids, self._rows = saved._ids, saved._rows
+        self._graph, self._graph_mapped = saved._graph, saved._graph_mapped
+        self._selections.clear()
+        self._generation += 1  # a rebuild begun before read rows that moved
+        if not self.defer_rebuilds:
+            self._maintain()
+
+    def _read_graph(self, folder: Path, *, mapped: bool) -> None:
+        path = folder / "hnsw.faiss"
+        self._graph, self._graph_mapped = None, False
+        if not path.is_file():
+            return
+        graph, is_mapped = map_graph(path) if mapped else (read_graph(path), False)
+        if graph.ntotal != self._size or graph.d != self.dimension:
+            raise IndexFormatError(folder, "hnsw.faiss does not match vectors.npy")
+        self._graph, self._graph_mapped = graph, is_mapped
 
     def _params(self) -> dict[str, int]:
         return {name: int(getattr(self, name)) for name in _PARAMS}
@@ -268,32 +371,45 @@ class VectorIndex:
 
     def _exact(self, q: Vector, k: int, rows: Rows) -> Ranked:
         if rows.size > _GATHER_SHARE * self._size:
-            scores = (self._data[: self._size] @ q)[rows]  # one pass beats a large gather
+            scores = self._data.scores(q)[rows]  # one pass beats a large gather
         else:
-            scores = self._data[rows] @ q
+            scores = self._data.take(rows) @ q
         return top_k(scores, self._ids, k, rows=rows)
 
     def _ann(self, q: Vector, k: int, mask: npt.NDArray[np.bool_] | None) -> Ranked:
-        candidates = len(self._rows) if mask is None else int(np.count_nonzero(mask))
+        """Through the graph; ``mask`` (None: every row is live) says which rows may come.
+
+        Rows past a mapped graph (added since the save) are searched exactly beside it.
+        """
+        graph = self._graph
+        if graph is None:
+            raise RuntimeError("an HNSW search without a graph")
+        covered = int(graph.ntotal)
+        part = None if mask is None else mask[:covered]
+        candidates = covered if part is None else int(np.count_nonzero(part))
         wanted = min(k, candidates)
-        found = search_graph(self._graph, q, wanted, ef_search=self.ef_search, allowed=mask)
+        found = (
+            search_graph(graph, q, wanted, ef_search=self.ef_search, allowed=part) if wanted else []
+        )
         hits = [(self._ids[label], score) for label, score in found]
         if len(hits) < wanted:
             log.debug("HNSW returned %d of %d; falling back to exact search", len(hits), wanted)
             rows = np.flatnonzero(self._alive[: self._size] if mask is None else mask)
             return self._exact(q, k, rows)
+        if covered < self._size:
+            rest = self._alive[covered : self._size] if mask is None else mask[covered:]
+            hits += self._exact(q, k, covered + np.flatnonzero(rest))
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:k]
 
     def _reserve(self, rows: int) -> None:
-        if rows <= self._data.shape[0]:
+        self._data.reserve(rows)
+        if rows <= self._alive.size:
             return
-        capacity = max(rows, 2 * self._data.shape[0], 1024)
-        data = np.zeros((capacity, self.dimension), dtype=np.float32)
-        data[: self._size] = self._data[: self._size]
+        capacity = max(rows, 2 * self._alive.size, 1024)
         alive = np.zeros(capacity, dtype=bool)
         alive[: self._size] = self._alive[: self._size]
-        self._data, self._alive = data, alive
+        self._alive = alive
 
     def _maintain(self) -> None:
         """Build, drop or rebuild the graph and compact the rows as the size requires."""
@@ -310,13 +426,17 @@ class VectorIndex:
             return False
         if self._size - live > _COMPACT_AT * self._size:
             return self._graph is not None
+        if self._graph is not None and self._graph_mapped:
+            past = self._size - int(self._graph.ntotal)
+            if past > max(self.exact_below, _TAIL_SHARE * self._size):
+                return True  # too many rows searched exactly beside the mapped graph
         return None
 
     def begin_rebuild(self, *, graph: bool) -> Rebuild:
         """A rebuild of the rows live now, with or without a graph, to build off the lock."""
         options = GraphOptions(self.hnsw_m, self.ef_construction, self.ef_search)
         return Rebuild(
-            RowSource(self._data, self._ids, self._size),
+            RowSource(self._data.view(), self._ids, self._size),
             np.flatnonzero(self._alive[: self._size]),
             generation=self._generation,
             scrubs=self._scrubs,
@@ -327,7 +447,7 @@ class VectorIndex:
         """The storage to take new rows from, or None if the rebuild is stale."""
         if rebuild.generation != self._generation:
             return None
-        return RowSource(self._data, self._ids, self._size)
+        return RowSource(self._data.view(), self._ids, self._size)
 
     def finish_rebuild(self, rebuild: Rebuild) -> bool:
         """Swap a built rebuild in, with every change made since it began; False if stale.
@@ -353,8 +473,9 @@ class VectorIndex:
             rebuild.data[retired] = 0.0
             if rebuild.graph is not None:
                 zero_vectors(rebuild.graph, retired)
-        self._data, self._alive, self._size = rebuild.data, alive, n
+        self._data, self._alive, self._size = RowStore.in_memory(rebuild.data, n), alive, n
         self._ids, self._rows, self._graph = rebuild.ids, rows, rebuild.graph
+        self._graph_mapped = False
         self._selections.clear()
         self._generation += 1
         return True

@@ -116,7 +116,7 @@ class BackgroundFigures(VersionedFigures):
         seq, epoch, snap, places, frozen, similarity = found
         value = job.compute(frozen, snap, places, similarity, seq)
         self.background_runs += 1
-        self._keep(key, Entry(seq, epoch, value))
+        self._keep(key, Entry(seq, epoch, value, similarity is not None))
 
     def _extract(self, key: tuple[Any, ...], job: Job, *, locked: bool) -> Any:
         """(seq, epoch, snapshot, places, frozen graph, similarity) of the current version,

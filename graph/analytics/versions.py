@@ -54,6 +54,8 @@ class Entry:
     seq: int
     epoch: int
     value: Any
+    texts: bool = False
+    """Whether it was computed from text vectors (see ``forget_text_figures``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,7 @@ class VersionedFigures:
             epoch = self._read_epoch(job.audience, seq)
             snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
             value = job.compute(self.view.graph, snap, places, job.similarity, seq)
-            self._keep(key, Entry(seq, epoch, value))
+            self._keep(key, Entry(seq, epoch, value, job.similarity is not None))
         return Versioned(value, seq, True)
 
     def _read_epoch(self, audience: Audience, seq: int) -> int:
@@ -164,6 +166,17 @@ class VersionedFigures:
                 self._figures.move_to_end(key)
             while len(self._figures) > self.max_entries:
                 self._figures.popitem(last=False)
+
+    def forget_text_figures(self) -> int:
+        """Drop the figures computed from text vectors; how many. The vectors of a store
+        being indexed come in after the version does: a figure computed meanwhile (council
+        groups, proposals, overlaps) misses some, and would be answered until the next
+        write. Its next request (or the warmer) computes it again."""
+        with self._cache_lock:
+            stale = [key for key, entry in self._figures.items() if entry.texts]
+            for key in stale:
+                del self._figures[key]
+        return len(stale)
 
     def _block(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """A building block of one version (snapshot, places, names), kept for the
@@ -224,5 +237,5 @@ class VersionedFigures:
         with self._cache_lock:
             epoch = self._epoch_at.get((seq, job.audience))
         if epoch is not None:
-            self._keep(key, Entry(seq, epoch, value))
+            self._keep(key, Entry(seq, epoch, value, similarity is not None))
         return value

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from api.analytics import analytics
 from api.app import create_app
 from api.indexing import BackgroundIndexer
 from api.services import Services
 from api.settings import Settings
 from api.vectors import model_key
+from api.warmup import MEMBER
 from embeddings.search import SemanticIndex
 from graph.demo import demo_records
 from graph.model import Person
@@ -96,9 +98,21 @@ def test_served_at_once_searched_by_words_then_whole(
             services.catch_up()
             assert "person:new" in ids(search(client, "repairing bikes for refugees", "dense"))
 
+            # A figure read from text vectors, computed while most are missing.
+            engine = analytics(services)
+            partial = engine.overlap(MEMBER.audience, services.similarity)
+
             gate.set()
             indexer = client.app.state.indexer  # type: ignore[attr-defined]
             assert indexer.wait(300)
+            deadline = time.monotonic() + 60
+            while indexer._thread is not None and indexer._thread.is_alive():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            # Computed again from every vector, though no write changed the version.
+            whole = engine.overlap(MEMBER.audience, services.similarity)
+            assert whole.seq == partial.seq and whole.current
+            assert whole.value is not partial.value
             assert "indexing" not in client.get("/ready").json()
             page = search(client, "a garden for bees", "dense")
             assert page["partial_index"] is False
@@ -138,6 +152,18 @@ def test_one_process_encodes_the_others_read_its_vectors(
         assert encoding.wait(300) and reading.wait(60)
         assert encoded and not any(encoded)  # the second read every vector from the store
         assert "person:rare" in index
+        # Then it maps the vectors the first saved instead of holding its own copies.
+        deadline = time.monotonic() + 60
+        while index.vectors.tail_rows and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert index.vectors.mapped and index.vectors.tail_rows == 0
+        assert (
+            index.vector("person:rare").tobytes()
+            == first.search.index.vector("person:rare").tobytes()
+        )
+        assert [h.id for h in index.search("a garden for bees", 3, mode="dense")] == [
+            h.id for h in first.search.index.search("a garden for bees", 3, mode="dense")
+        ]
     finally:
         encoding.stop()
         reading.stop()
