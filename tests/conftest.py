@@ -12,6 +12,8 @@ from graph.edges import Edge
 from graph.model import Community, Initiative, Organization, Person, Place, WisdomEntry
 from graph.reference import ensure_reference
 from graph.store import Store
+from tests.postgres import _close_connections as _close_connections
+from tests.postgres import postgres_cluster as postgres_cluster  # the session's server, if any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
