@@ -500,6 +500,32 @@ class Store:
                     found[row.id] = node_from_row(row.id, row.kind, row.name, row.data)
         return found
 
+    def records(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(name, canonical JSON of the other fields) of the nodes among ``ids`` that exist:
+        for callers that need a field or two of many records, not whole models."""
+        t = schema.nodes
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[str, str]] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                query = select(t.c.id, t.c.name, t.c.data).where(t.c.id.in_(chunk))
+                found.update((row.id, (row.name, row.data)) for row in conn.execute(query))
+        return found
+
+    def ids_with_record_text(self, kind: str, fragment: str) -> list[str]:
+        """Ids of the nodes of ``kind`` whose stored record (canonical JSON: sorted keys, no
+        spaces) contains ``fragment`` verbatim, in id order: a scan that narrows a search
+        the caller confirms on the parsed records."""
+        t = schema.nodes
+        query = (
+            select(t.c.id)
+            .where(t.c.kind == kind, t.c.data.contains(fragment, autoescape=True))
+            .order_by(t.c.id)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are nodes in the store."""
         wanted = list(dict.fromkeys(ids))

@@ -37,6 +37,12 @@ def enabled() -> bool:
     return os.environ.get(ENV, "sqlite").lower() in {"postgresql", "postgres", "pg"}
 
 
+sqlite_only = pytest.mark.skipif(
+    enabled(), reason="about SQLite's own files or pragmas; PostgreSQL's side is in docs/deploy.md"
+)
+"""For the few tests that inspect what only SQLite has (its database file's bytes)."""
+
+
 def _binary(name: str) -> str:
     for folder in BIN_DIRS:
         if (folder / name).exists():

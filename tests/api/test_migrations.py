@@ -104,3 +104,15 @@ def test_a_store_migrated_by_a_newer_version_is_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(SchemaVersionError, match="schema version 99"):
         Store.open(path)
+
+
+def test_migrate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from api.cli import cli
+
+    monkeypatch.setenv("COCREATE_DATA_DIR", str(tmp_path / "var"))
+    first = CliRunner().invoke(cli, ["migrate"], catch_exceptions=False)
+    again = CliRunner().invoke(cli, ["migrate"], catch_exceptions=False)
+    assert first.output.strip() == f"the schema went from revision none to {migrations.head()}"
+    assert again.output.strip() == f"the schema is at revision {migrations.head()}, the newest"
