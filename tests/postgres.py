@@ -38,9 +38,9 @@ def enabled() -> bool:
 
 
 sqlite_only = pytest.mark.skipif(
-    enabled(), reason="about SQLite's own files or pragmas; PostgreSQL's side is in docs/deploy.md"
+    enabled(), reason="about SQLite's own files or query planner (docs/deploy.md for PostgreSQL)"
 )
-"""For the few tests that inspect what only SQLite has (its database file's bytes)."""
+"""For the few tests that inspect what only SQLite has (its file's bytes, its planner)."""
 
 
 def _binary(name: str) -> str:
