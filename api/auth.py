@@ -27,17 +27,15 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
-    Integer,
     MetaData,
     String,
     Table,
     func,
-    inspect,
     select,
-    text,
     update,
 )
 
+from graph.schema import Seq
 from graph.store import ERASED, WriteResult, names
 from graph.visibility import Role as Role  # re-exported: the roles keys carry
 from graph.visibility import Viewer
@@ -62,14 +60,14 @@ api_keys = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", Seq, primary_key=True, autoincrement=True),
     Column("at", Float, nullable=False),
     Column("key_id", String(32), nullable=True),
     Column("role", String(16), nullable=False),
     Column("action", String(40), nullable=False),
     Column("ref", String(400), nullable=False),
-    Column("first_seq", Integer, nullable=True),
-    Column("last_seq", Integer, nullable=True),
+    Column("first_seq", Seq, nullable=True),
+    Column("last_seq", Seq, nullable=True),
     sqlite_autoincrement=True,
 )
 
@@ -129,7 +127,6 @@ class KeyRing:
         self.engine = engine
         self.accounts = accounts
         metadata.create_all(engine)
-        add_missing_columns(engine, api_keys)
 
     def create(
         self, role: Role, *, person_id: str | None = None, label: str | None = None
@@ -262,17 +259,6 @@ class KeyRing:
             for r in rows
             if account_id is None or r.expires_at is None or r.expires_at > now
         ]
-
-
-def add_missing_columns(engine: Engine, table: Table) -> None:
-    """Add the columns a store made by an older version lacks (all nullable)."""
-    with engine.begin() as conn:
-        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def audit(caller: Caller, action: str, ref: str) -> Any:

@@ -23,6 +23,7 @@ from api.services import open_encoder, open_index, open_search, open_store, open
 from api.settings import Settings
 from api.vectors import vectors_for_write
 from embeddings.encoder import Encoder
+from graph import migrations
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportIncomplete, ImportRejected, Problem
 from graph.filters import SearchFilter
@@ -30,7 +31,7 @@ from graph.importer import CHUNK_SIZE, RecordSource, VectorsFor, import_records,
 from graph.interchange import export_jsonl, read_jsonl, record_schema, write_jsonl
 from graph.model import Node
 from graph.spreadsheet import Spreadsheet, Table
-from graph.store import Store, StoredVectors
+from graph.store import DEFAULT_BUSY_TIMEOUT, Store, StoredVectors
 
 log = logging.getLogger("cocreate")
 
@@ -317,6 +318,22 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2))
     else:
         _print_stats(result)
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the store's schema to this version's (the service does so when it starts)."""
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store.open(settings.store_url, busy_timeout=DEFAULT_BUSY_TIMEOUT)
+    before = store.migrated_from
+    store.close()
+    now = migrations.head()
+    if before == now:
+        click.echo(f"the schema is at revision {now}, the newest")
+    else:
+        click.echo(f"the schema went from revision {before or 'none'} to {now}")
 
 
 @cli.command()

@@ -1,8 +1,13 @@
-"""Tables of the store, in SQLAlchemy Core, kept to what SQLite and PostgreSQL both accept."""
+"""Tables of the store, in SQLAlchemy Core, kept to what SQLite and PostgreSQL both accept.
+
+The database is made and upgraded by the numbered migrations in :mod:`graph.migrations`;
+these tables are what the newest migration leaves, and a test checks that they agree.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -16,7 +21,25 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The number of the newest migration; kept in ``schema_version`` too, so that a version of
+Cocreate from before the migrations (which knew version 1 only) refuses a newer store."""
+
+
+def Key(length: int) -> String:  # noqa: N802 (a type, named like one)
+    """Text compared code point by code point on every database.
+
+    SQLite compares text as bytes (UTF-8, so by code point); PostgreSQL uses the database's
+    locale unless told otherwise, which would order ids and names differently and break
+    the name-prefix ranges (:func:`graph.store.prefix_range`). The "C" collation is
+    SQLite's order.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+"""A change number: 64-bit. On SQLite INTEGER is already 64-bit, and only an INTEGER
+primary key is the rowid that ``AUTOINCREMENT`` needs."""
 
 metadata = MetaData()
 
@@ -29,13 +52,13 @@ schema_version = Table(
 nodes = Table(
     "nodes",
     metadata,
-    Column("id", String(160), primary_key=True),
-    Column("kind", String(32), nullable=False),
-    Column("name", String(300), nullable=False),
+    Column("id", Key(160), primary_key=True),
+    Column("kind", Key(32), nullable=False),
+    Column("name", Key(300), nullable=False),
     # The node's other fields as canonical JSON (sorted keys): compared byte for
     # byte to detect an unchanged upsert, so importing a file twice writes nothing.
     Column("data", Text, nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", Seq, nullable=False),
     # Derived from the fields, so that listings filter (and count) in SQL before
     # paging: a filter never drops results after the page was cut.
     Column("country", String(2), nullable=True),
@@ -52,7 +75,7 @@ nodes = Table(
     # The name folded for search (see graph.store.name_key): a name prefix is a range
     # of this index, never a scan of every name. Nullable only so that a store made
     # before it can gain the column; the store fills it at open and on every write.
-    Column("name_key", String(300), nullable=True),
+    Column("name_key", Key(300), nullable=True),
     Index("ix_nodes_kind_id", "kind", "id"),
     Index("ix_nodes_country", "country"),
     # A country listing of one kind, already in id order: a page reads its rows only.
@@ -67,11 +90,11 @@ nodes = Table(
 edges = Table(
     "edges",
     metadata,
-    Column("source", String(160), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("target", String(160), nullable=False),
+    Column("source", Key(160), nullable=False),
+    Column("kind", Key(32), nullable=False),
+    Column("target", Key(160), nullable=False),
     Column("data", Text, nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", Seq, nullable=False),
     PrimaryKeyConstraint("source", "kind", "target", name="pk_edges"),
     Index("ix_edges_target", "target"),
     Index("ix_edges_kind", "kind"),
@@ -82,10 +105,10 @@ edges = Table(
 changes = Table(
     "changes",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Seq, primary_key=True, autoincrement=True),
     Column("op", String(16), nullable=False),
     Column("entity", String(8), nullable=False),
-    Column("ref", String(400), nullable=False),
+    Column("ref", Key(400), nullable=False),
     Column("at", Float, nullable=False),
     sqlite_autoincrement=True,
 )
@@ -96,7 +119,7 @@ changes = Table(
 vectors = Table(
     "vectors",
     metadata,
-    Column("node_id", String(160), nullable=False),
+    Column("node_id", Key(160), nullable=False),
     Column("model", String(200), nullable=False),
     Column("digest", String(64), nullable=False),
     Column("vector", LargeBinary, nullable=False),

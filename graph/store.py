@@ -43,18 +43,16 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    inspect,
     or_,
     select,
     tuple_,
 )
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from graph import schema
+from graph import migrations, schema
 from graph.codec import edge_data, edge_from_row, node_data, node_from_row
 from graph.edges import Edge
 from graph.errors import (
@@ -78,6 +76,7 @@ ErasureStep = Callable[[Connection, str], None]
 """Run inside the transaction that erases a person, with their id."""
 
 _CHUNK = 500
+_MIGRATION_LOCK = 0x636F63726561  # "cocrea": the advisory lock of schema migrations
 ERASED = "erased"
 """The ref of an erasure's change-log entry (and of audit entries that named the person)."""
 
@@ -325,6 +324,9 @@ class Store:
         self._listeners: list[Listener] = []
         self._erasure_steps: list[ErasureStep] = []
         self._statements: dict[Any, _Statement] = {}
+        self.migrated_from: str | None = None
+        """The schema revision the store was at when opened (None: a new or pre-migration
+        store); it is at :func:`graph.migrations.head` once open."""
         self._prepare()
 
     @classmethod
@@ -344,23 +346,32 @@ class Store:
         elif engine.dialect.name == "postgresql":
             _configure_postgresql(engine, busy_timeout)
         _translate_errors(engine, busy_timeout)
-        return cls(engine, busy_timeout=busy_timeout)
+        try:
+            return cls(engine, busy_timeout=busy_timeout)
+        except BaseException:
+            engine.dispose()  # a store refused (a newer schema) keeps no connection open
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
 
     def _prepare(self) -> None:
-        with self._begin_write() as conn:
-            _add_missing_columns(conn)
-            schema.metadata.create_all(conn)
-            for index in schema.nodes.indexes:  # create_all skips those of an older table
-                index.create(conn, checkfirst=True)
+        """Create or upgrade the schema (:mod:`graph.migrations`), once for all processes."""
+        with self._begin_write(lock_log=False) as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Processes opening one database at once migrate it one after another.
+                conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+            self.migrated_from = migrations.current(conn)
+            if self.migrated_from != migrations.head():
+                migrations.upgrade(conn)
             _fill_name_keys(conn)
             found = conn.execute(select(func.max(schema.schema_version.c.version))).scalar()
             if found is None:
                 conn.execute(schema.schema_version.insert(), {"version": schema.SCHEMA_VERSION})
             elif found > schema.SCHEMA_VERSION:
                 raise SchemaVersionError(found, schema.SCHEMA_VERSION)
+            elif found < schema.SCHEMA_VERSION:
+                conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     # -- listeners ---------------------------------------------------------
 
@@ -383,8 +394,34 @@ class Store:
             yield conn
 
     @contextmanager
-    def _begin_write(self) -> Iterator[Connection]:
+    def _begin_write(self, *, lock_log: bool = True) -> Iterator[Connection]:
+        """A write transaction. It holds the store's write lock from its start to its commit,
+        so change numbers are committed in the order they are allocated and a follower
+        that has read up to change ``n`` can never later meet a smaller one.
+
+        SQLite's ``BEGIN IMMEDIATE`` is that lock. On PostgreSQL it is an EXCLUSIVE lock
+        on the change log (readers go on; other writers, and anything else inserting
+        into the log, wait at most ``busy_timeout``: PostgreSQL's ``lock_timeout``).
+        """
         with self.engine.connect().execution_options(cocreate_write=True) as conn, conn.begin():
+            if lock_log and self.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE changes IN EXCLUSIVE MODE")
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction whose statements all see one committed state.
+
+        SQLite's WAL gives a transaction one snapshot from its first read; PostgreSQL
+        does so at REPEATABLE READ (its default, READ COMMITTED, lets each statement
+        see the writes committed before it).
+        """
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            conn = conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with conn, conn.begin():
             yield conn
 
     # The service's hot paths (a node read, a page of neighbours, the change-log head)
@@ -462,6 +499,32 @@ class Store:
                 for row in conn.execute(query):
                     found[row.id] = node_from_row(row.id, row.kind, row.name, row.data)
         return found
+
+    def records(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(name, canonical JSON of the other fields) of the nodes among ``ids`` that exist:
+        for callers that need a field or two of many records, not whole models."""
+        t = schema.nodes
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[str, str]] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                query = select(t.c.id, t.c.name, t.c.data).where(t.c.id.in_(chunk))
+                found.update((row.id, (row.name, row.data)) for row in conn.execute(query))
+        return found
+
+    def ids_with_record_text(self, kind: str, fragment: str) -> list[str]:
+        """Ids of the nodes of ``kind`` whose stored record (canonical JSON: sorted keys, no
+        spaces) contains ``fragment`` verbatim, in id order: a scan that narrows a search
+        the caller confirms on the parsed records."""
+        t = schema.nodes
+        query = (
+            select(t.c.id)
+            .where(t.c.kind == kind, t.c.data.contains(fragment, autoescape=True))
+            .order_by(t.c.id)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are nodes in the store."""
@@ -872,26 +935,6 @@ def prefix_range(prefix: str) -> tuple[str, str] | None:
     if last >= 0x10FFFF:
         return (low, low[:-1] + chr(0x10FFFF) * 2)
     return (low, low[:-1] + chr(last + 1))
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    """Add the columns a store made by an earlier version lacks (all nullable), so that
-    opening an old store upgrades it in place instead of refusing it."""
-    table = schema.nodes
-    existing = inspect(conn)
-    if not existing.has_table(table.name):
-        return
-    present = {c["name"] for c in existing.get_columns(table.name)}
-    preparer = conn.dialect.identifier_preparer
-    for column in table.columns:
-        if column.name not in present and column.nullable:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(
-                sql_text(
-                    f"ALTER TABLE {preparer.quote(table.name)} "
-                    f"ADD COLUMN {preparer.quote(column.name)} {kind}"
-                )
-            )
 
 
 def _fill_name_keys(conn: Connection) -> None:

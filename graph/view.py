@@ -262,8 +262,8 @@ def node_attributes(node: Node) -> dict[str, Any]:
 
 def _load(store: Store, graph: nx.MultiDiGraph) -> int:
     """Fill ``graph`` with every node and edge; the change-log sequence number they reflect."""
-    with store.engine.connect() as conn, conn.begin():
-        # One read transaction: the tables and the sequence number agree.
+    with store.snapshot() as conn:
+        # One snapshot: the tables and the sequence number agree.
         seq = int(
             conn.execute(
                 select(schema.changes.c.seq).order_by(schema.changes.c.seq.desc()).limit(1)

@@ -14,6 +14,8 @@ from graph.model import Community, Initiative, Organization, Person, Place, Wisd
 from graph.reference import ensure_reference
 from graph.store import Store
 from graph.view import GraphView
+from tests.postgres import _close_connections as _close_connections
+from tests.postgres import postgres_cluster as postgres_cluster  # the session's server, if any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"

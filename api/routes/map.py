@@ -22,14 +22,12 @@ import networkx as nx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, select
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Unprocessable
 from api.map_clusters import clusters, view_of
 from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS
-from graph import schema
 from graph.ids import id_pattern
 from graph.listing import NodeFilter
 from graph.store import Store
@@ -205,7 +203,7 @@ def _everything(
         candidates = (n for n in candidates if nodes[n]["country"] == upper)
     visible = sorted(n for n in candidates if nodes[n]["kind"] in kinds and allowed(n))
     placed = [n for n in visible if nodes[n]["lat"] is not None and nodes[n]["lon"] is not None]
-    names = _names(services.store.engine, placed)
+    names = _names(services.store, placed)
     items = [
         {"id": n, "kind": nodes[n]["kind"], "name": names[n][0], "lat": nodes[n]["lat"],
          "lon": nodes[n]["lon"], "precision": nodes[n]["locality"] or "exact",
@@ -226,16 +224,9 @@ def _linked(graph: nx.MultiDiGraph, ends: list[str]) -> set[str]:
     return found
 
 
-def _names(engine: Engine, ids: list[str]) -> dict[str, tuple[str, str]]:
-    """The names and one-line descriptions of these nodes, read from the store in chunks."""
-    n = schema.nodes
-    found: dict[str, tuple[str, str]] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = conn.execute(select(n.c.id, n.c.name, n.c.data).where(n.c.id.in_(chunk)))
-            found.update({row.id: (row.name, about(json.loads(row.data))) for row in rows})
-    return found
+def _names(store: Store, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The names and one-line descriptions of these nodes."""
+    return {i: (name, about(json.loads(data))) for i, (name, data) in store.records(ids).items()}
 
 
 def about(data: dict[str, Any]) -> str:

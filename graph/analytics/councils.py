@@ -28,9 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import select
 
-from graph import schema
 from graph.analytics.bridges import SectorBridges
 from graph.analytics.gaps import SectorGaps
 from graph.analytics.groups import SectorGroups
@@ -115,10 +113,7 @@ def board_members(store: Store) -> frozenset[str]:
     those records (a string value would escape its quotes). The match is confirmed on
     the parsed records.
     """
-    t = schema.nodes
-    query = select(t.c.id).where(t.c.kind == "person", t.c.data.like('%"board_member":true%'))
-    with store.engine.connect() as conn:
-        flagged = [row.id for row in conn.execute(query)]
+    flagged = store.ids_with_record_text("person", '"board_member":true')
     records = store.get_nodes(flagged)
     return frozenset(i for i, n in records.items() if isinstance(n, Person) and n.board_member)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.postgres import database_url_for
+
 COCREATE = Path(sys.executable).with_name("cocreate")
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 240.0  # the first start builds the search index (encodes every text)
@@ -27,6 +29,9 @@ def cocreate_env(data_dir: Path, **settings: str) -> dict[str, str]:
     # (a git worktree sharing the virtual environment).
     env.update(COCREATE_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     env.update({f"COCREATE_{name.upper()}": value for name, value in settings.items()})
+    on_postgresql = database_url_for(data_dir / "cocreate.db")  # tests/postgres.py
+    if on_postgresql is not None and "database_url" not in settings:
+        env["COCREATE_DATABASE_URL"] = on_postgresql
     return env
 
 

@@ -23,6 +23,7 @@ from embeddings.encoder import load_encoder
 from graph.interchange import record_schema
 from graph.store import Store
 from tests.conftest import REPO
+from tests.postgres import database_url_for
 
 COCREATE = Path(sys.executable).with_name("cocreate")
 
@@ -31,7 +32,9 @@ COCREATE = Path(sys.executable).with_name("cocreate")
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv("COCREATE_DATA_DIR", str(tmp_path / "var"))
     # A process runs this checkout's code (the virtualenv may be shared with another).
-    return {**os.environ, "COCREATE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "COCREATE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(REPO)}
+    on_postgresql = database_url_for(tmp_path / "var" / "cocreate.db")  # tests/postgres.py
+    return env if on_postgresql is None else env | {"COCREATE_DATABASE_URL": on_postgresql}
 
 
 def run(*args: str) -> Result:

@@ -14,6 +14,7 @@ from graph.model import Contact, Person
 from graph.store import ERASED, Store
 from graph.view import GraphView
 from graph.visibility import AudienceIndex
+from tests.postgres import sqlite_only
 
 EMAIL = "zephyrine.q@quillmail.example"
 NEEDLES = ("quillmail", "zephyrin", "quillfeather", "glockenspiel", "kintsugi", "zq-7431")
@@ -65,6 +66,7 @@ def test_erasing_a_person_leaves_one_change_log_entry_that_names_no_one(network:
     assert [c.ref for c in log if c.ref.startswith("person:lena")]  # others' entries stay
 
 
+@sqlite_only
 def test_an_erased_person_leaves_no_bytes_in_the_database_files(network: Store) -> None:
     # Many SQLite builds leave secure_delete off (this one may not): start every
     # connection from off, so that only the store's own setting can turn it on.

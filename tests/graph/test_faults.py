@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from graph import schema
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportIncomplete, ImportRejected, StoreBusy
 from graph.importer import RecordSource, import_records, write_chunks
@@ -20,17 +21,26 @@ from graph.interchange import read_jsonl
 from graph.model import Person
 from graph.store import Store, WriteResult, busy_reason
 from tests.conftest import DATA
+from tests.postgres import database_url_for
 
 
 @pytest.fixture
-def path(store: Store) -> Path:
-    return Path(str(store.engine.url.database))
+def path(store: Store, tmp_path: Path) -> Path:
+    return tmp_path / "store" / "cocreate.db"  # the conftest's store (on PostgreSQL too)
 
 
-def hold_write_lock(path: Path) -> sqlite3.Connection:
-    """Another process's writer, as SQLite sees it: a connection holding the write lock."""
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
+def hold_write_lock(path: Path) -> Any:
+    """Another process's writer, as the database sees it: a connection holding the store's
+    write lock (on SQLite BEGIN IMMEDIATE, on PostgreSQL the change log's EXCLUSIVE lock)."""
+    url = database_url_for(path)
+    if url is None:
+        other: Any = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        return other
+    import psycopg
+
+    other = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    other.execute("LOCK TABLE changes IN EXCLUSIVE MODE")  # psycopg has begun a transaction
     return other
 
 
@@ -60,9 +70,10 @@ def test_raw_engine_users_get_store_busy_too(path: Path) -> None:
     """Code that uses the engine itself (API keys, the audit log) gets the same error."""
     store = Store.open(path, busy_timeout=0.1)
     other = hold_write_lock(path)
+    row = {"seq": 10**9, "op": "upsert", "entity": "node", "ref": "x", "at": 0.0}
     try:
         with pytest.raises(StoreBusy), store.engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS scratch (x INTEGER)")
+            conn.execute(schema.changes.insert(), row)
     finally:
         other.rollback()
         other.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from graph import listing, schema
 from graph.edges import Edge
@@ -15,6 +15,7 @@ from graph.listing import NodeFilter, list_nodes
 from graph.model import Person
 from graph.store import Store, name_key, prefix_range
 from graph.visibility import ListingAudience
+from tests.postgres import sqlite_only
 
 EVERYONE = ListingAudience(visibilities=None, include_undiscoverable=True)
 PUBLIC = ListingAudience()
@@ -59,19 +60,21 @@ def test_a_store_made_before_name_keys_gains_them_at_open(tmp_path: Path) -> Non
     path = tmp_path / "old.db"
     store = Store.open(path)
     store.upsert(Person(id="person:a", name="Élodie"), Person(id="person:b", name="Bo"))
-    with store.engine.begin() as conn:
+    with store.engine.begin() as conn:  # as a store made before them and the migrations
         conn.exec_driver_sql("DROP INDEX ix_nodes_name_key")
         conn.exec_driver_sql("DROP INDEX ix_nodes_kind_name_key")
         conn.exec_driver_sql("ALTER TABLE nodes DROP COLUMN name_key")
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+        conn.execute(schema.schema_version.update().values(version=1))
     store.close()
     for _ in range(2):  # and opening it again changes nothing
         store = Store.open(path)
         assert names(store, "elo") == ["Élodie"]
         with store.engine.connect() as conn:
             keys = conn.execute(select(schema.nodes.c.name_key).order_by("id")).scalars().all()
-            plan = _plan(store, "SELECT id FROM nodes WHERE name_key >= 'a' AND name_key < 'b'")
+            indexes = {i["name"] for i in inspect(conn).get_indexes("nodes")}
         assert keys == ["elodie", "bo"]
-        assert "ix_nodes_name_key" in plan
+        assert {"ix_nodes_name_key", "ix_nodes_kind_name_key"} <= indexes
         store.close()
 
 
@@ -103,6 +106,7 @@ def _listing_plan(store: Store, flt: NodeFilter, audience: ListingAudience) -> s
     ],
 )
 @pytest.mark.parametrize("audience", [PUBLIC, EVERYONE], ids=["anonymous", "admin"])
+@sqlite_only  # SQLite's query planner (PostgreSQL's weighs table sizes, not just indexes)
 def test_every_filter_reads_an_index_not_every_node(
     network: Store, flt: NodeFilter, index: str, audience: ListingAudience
 ) -> None:
