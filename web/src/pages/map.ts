@@ -529,7 +529,28 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     }
   };
 
+  // What the map shows, counted as the list beside it counts it (the service answers for a
+  // somewhat larger area than the one in view, so its own totals would say more).
+  let unplaced = 0;
+  let inView: Record<string, number> = {};
+  const sayCounts = () => {
+    if (!dataReady) return;
+    const parts: Child = kindWords(inView) || "Nothing here with these filters: move the map or zoom out";
+    replace(
+      status,
+      parts.charAt(0).toUpperCase() + parts.slice(1),
+      Object.keys(inView).length ? " in this part of the map." : ".",
+      unplaced ? ` ${plural(unplaced, "more shares", "more share")} only a country, or no place, and ${unplaced === 1 ? "is" : "are"} not shown.` : "",
+    );
+  };
+
   const drawList = (shown: Shown[]) => {
+    inView = {};
+    for (const thing of shown) {
+      const kinds = thing.cluster ? Object.entries(thing.cluster.kinds) : thing.items.map((item): [string, number] => [item.kind, 1]);
+      for (const [kind, n] of kinds) inView[kind] = (inView[kind] ?? 0) + n;
+    }
+    sayCounts();
     const rows: HTMLElement[] = [];
     let listed = 0;
     let more = 0;
@@ -595,15 +616,8 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       { from: 0, index: clusterIndex(entries) },
     ];
     draw();
-    const counts: Record<string, number> = {};
-    for (const c of answer.clusters) for (const [kind, n] of Object.entries(c.kinds)) counts[kind] = (counts[kind] ?? 0) + n;
-    const parts: Child = kindWords(counts) || "Nothing here with these filters: move the map or zoom out";
-    replace(
-      status,
-      parts.charAt(0).toUpperCase() + parts.slice(1),
-      answer.total ? " in this part of the map." : ".",
-      answer.unplaced ? ` ${plural(answer.unplaced, "more shares", "more share")} only a country, or no place, and ${answer.unplaced === 1 ? "is" : "are"} not shown.` : "",
-    );
+    unplaced = answer.unplaced;
+    sayCounts();
     canvas.dataset.points = String(answer.total);
   };
   form.addEventListener("change", () => {
