@@ -42,6 +42,7 @@ from sqlalchemy import (
 
 from api.auth import api_keys, secret_hash
 from api.drafts import forget_author
+from graph.store import transaction
 from graph.visibility import Role
 
 metadata = MetaData()
@@ -220,7 +221,7 @@ class Accounts:
         return _row_account(row)
 
     def _set_hash(self, account_id: str, password_hash: str) -> None:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(
                 update(accounts)
                 .where(accounts.c.id == account_id)
@@ -245,7 +246,7 @@ class Accounts:
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"cannot set {', '.join(sorted(unknown))} of an account")
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
     def set_password(self, conn: Connection, account_id: str, password: str) -> None:
@@ -297,7 +298,7 @@ class Accounts:
             "account_id": account_id, "data": json.dumps(data) if data else None,
             "created_at": now, "expires_at": now + LIFETIMES[purpose], "used_at": None,
         }  # fmt: skip
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(one_time_tokens.insert(), row)
         return secret
 
@@ -353,12 +354,12 @@ class Accounts:
     def count(self, *buckets: str) -> None:
         """Record one attempt in each bucket (and forget attempts older than a day)."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(attempts.insert(), [{"bucket": b, "at": now} for b in buckets])
             conn.execute(delete(attempts).where(attempts.c.at < now - 86_400))
 
     def clear(self, *buckets: str) -> None:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(delete(attempts).where(attempts.c.bucket.in_(buckets)))
 
 

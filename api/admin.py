@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, func, or_, select, update
 
 from api.accounts import Account, _row_account, accounts
+from graph.store import transaction
 from graph.visibility import Role
 
 
@@ -68,7 +69,7 @@ def set_role(engine: Engine, account_id: str, role: Role) -> Account | None:
 
     Raises :class:`LastAdmin` if it is the only admin and would stop being one.
     """
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         row = conn.execute(
             select(accounts).where(accounts.c.id == account_id, accounts.c.disabled_at.is_(None))
         ).first()

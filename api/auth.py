@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from graph.schema import Seq
-from graph.store import ERASED, WriteResult, names
+from graph.store import ERASED, WriteResult, names, transaction
 from graph.visibility import Role as Role  # re-exported: the roles keys carry
 from graph.visibility import Viewer
 
@@ -140,13 +140,13 @@ class KeyRing:
             "id": key_id, "hash": _hash(secret), "role": role.name, "person_id": person_id,
             "label": label, "created_at": time.time(), "revoked_at": None,
         }  # fmt: skip
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(api_keys.insert(), row)
         return key_id, secret
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key; False if there is no such active key."""
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -172,7 +172,7 @@ class KeyRing:
             "label": label, "created_at": now, "revoked_at": None, "kind": kind,
             "account_id": account_id, "expires_at": now + lifetime if lifetime else None,
         }  # fmt: skip
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(api_keys.insert(), row)
         return key_id, secret
 
@@ -192,7 +192,7 @@ class KeyRing:
 
     def revoke_own(self, account_id: str, key_id: str) -> bool:
         """Revoke one of an account's own tokens or sessions; False if it has no such one."""
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 update(api_keys)
                 .where(

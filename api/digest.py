@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from api.accounts import accounts
+from graph.store import transaction
 
 metadata = MetaData()
 
@@ -119,7 +120,7 @@ def was_sent(engine: Engine, account_id: str, week: str) -> bool:
 
 
 def _secret(engine: Engine) -> bytes:
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         row = conn.execute(select(digest_secret.c.secret).where(digest_secret.c.id == 1)).first()
         if row is None:
             try:

@@ -27,6 +27,7 @@ from api.services import Services
 from graph import schema
 from graph.geo import haversine_km, public_place
 from graph.model import Initiative, Node, Person
+from graph.store import transaction
 from graph.visibility import Role, Viewer, may_see_node, present_recommended
 
 NEAR_KM = 100.0
@@ -226,7 +227,7 @@ def run(
                 tally.sent += 1
             continue
         mail = mail_of(services, account, found)
-        with services.store.engine.begin() as conn:
+        with transaction(services.store.engine) as conn:
             fresh = claim(conn, account.id, week)
         if not fresh:
             tally.skipped += 1

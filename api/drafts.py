@@ -34,6 +34,8 @@ from sqlalchemy import (
     update,
 )
 
+from graph.store import transaction
+
 metadata = MetaData()
 
 drafts = Table(
@@ -117,7 +119,7 @@ class Drafts:
             "id": secrets.token_hex(8), **_values(content), "author_account_id": author_account_id,
             "created_at": now, "updated_at": now, "published_at": None, "published_node": None,
         }  # fmt: skip
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(drafts.insert(), row)
         return _row_draft(_Row(row))
 
@@ -140,7 +142,7 @@ class Drafts:
     def update(self, draft_id: str, content: Content) -> Draft | None:
         """The draft with its new content, or None if it is missing or already published
         (checked in the same statement, so a publish meanwhile is not overwritten)."""
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 update(drafts)
                 .where(drafts.c.id == draft_id, drafts.c.published_at.is_(None))
@@ -152,7 +154,7 @@ class Drafts:
         return _row_draft(row)
 
     def delete(self, draft_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             return bool(conn.execute(delete(drafts).where(drafts.c.id == draft_id)).rowcount)
 
 

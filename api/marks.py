@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from graph.store import transaction
+
 metadata = MetaData()
 
 marks = Table(
@@ -77,7 +79,7 @@ class Marks:
     def put(self, person_id: str, kind: str, node_id: str) -> tuple[Mark, bool]:
         """The mark, and whether it is new (putting it twice keeps the first time)."""
         now = time.time()
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             found = _find(conn, person_id, kind, node_id)
             if found is not None:
                 return found, False
@@ -94,7 +96,7 @@ class Marks:
         return Mark(kind, node_id, now), True
 
     def remove(self, person_id: str, kind: str, node_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 delete(marks).where(
                     marks.c.person_id == person_id,

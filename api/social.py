@@ -38,6 +38,8 @@ from sqlalchemy import (
     update,
 )
 
+from graph.store import transaction
+
 metadata = MetaData()
 
 introductions = Table(
@@ -209,7 +211,7 @@ class Social:
 
     def answer(self, intro_id: str, status: str) -> bool:
         """Answer a waiting request (once); whether it was still waiting."""
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 update(introductions)
                 .where(introductions.c.id == intro_id, introductions.c.status == "waiting")
@@ -221,7 +223,7 @@ class Social:
 
     def block(self, blocker: str, blocked: str) -> bool:
         """Block someone; whether they were not blocked already."""
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             if self.blocks(conn, blocker, blocked):
                 return False
             conn.execute(
@@ -230,7 +232,7 @@ class Social:
         return True
 
     def unblock(self, blocker: str, blocked: str) -> bool:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             done = conn.execute(
                 delete(blocks).where(blocks.c.blocker == blocker, blocks.c.blocked == blocked)
             ).rowcount
@@ -266,7 +268,7 @@ class Social:
 
     def report(self, account_id: str, reporter: str | None, node: str, reason: str) -> str:
         report_id = new_id()
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(reports.insert(), {
                 "id": report_id, "account_id": account_id, "reporter": reporter, "node": node,
                 "reason": reason, "created_at": time.time(), "resolved_at": None,
@@ -283,7 +285,7 @@ class Social:
         return [dict(row._mapping) for row in rows]
 
     def resolve(self, report_id: str) -> dict[str, Any] | None:
-        with self.engine.begin() as conn:
+        with transaction(self.engine) as conn:
             conn.execute(
                 update(reports)
                 .where(reports.c.id == report_id, reports.c.resolved_at.is_(None))

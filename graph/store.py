@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ ErasureStep = Callable[[Connection, str], None]
 """Run inside the transaction that erases a person, with their id."""
 
 _CHUNK = 500
+_SIDE_TABLES_LOCK = 0x636F_6372_7369_6465  # "cocrside"
 _MIGRATION_LOCK = 0x636F63726561  # "cocrea": the advisory lock of schema migrations
 ERASED = "erased"
 """The ref of an erasure's change-log entry (and of audit entries that named the person)."""
@@ -223,6 +226,17 @@ def _translate_errors(engine: Engine, busy_timeout: float) -> None:
         return _store_busy(context.original_exception, busy_timeout)
 
 
+@dataclass(frozen=True)
+class _WriteGate:
+    """The writers of one SQLite store in this process, one at a time."""
+
+    mutex: threading.RLock
+    busy_timeout: float
+
+
+_WRITE_GATES: weakref.WeakKeyDictionary[Engine, _WriteGate] = weakref.WeakKeyDictionary()
+
+
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     """WAL, foreign keys, and explicit BEGIN so that writers take the lock up front."""
     timeout_ms = max(0, round(busy_timeout * 1000))
@@ -241,24 +255,27 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("cocreate_write", False):
-            _begin_immediate(conn.connection.dbapi_connection, busy_timeout)
+        deadline = conn.get_execution_options().get("cocreate_write")
+        if deadline:
+            _begin_immediate(conn.connection.dbapi_connection, busy_timeout, deadline)
         else:
             conn.exec_driver_sql("BEGIN")
+
+    _WRITE_GATES[engine] = _WriteGate(threading.RLock(), busy_timeout)
 
 
 _POLL_MS = 1
 
 
-def _begin_immediate(dbapi_connection: Any, busy_timeout: float) -> None:
-    """BEGIN IMMEDIATE, trying again every millisecond or two until ``busy_timeout``.
+def _begin_immediate(dbapi_connection: Any, busy_timeout: float, deadline: float) -> None:
+    """BEGIN IMMEDIATE, trying again every millisecond or two until ``deadline`` (a
+    :func:`time.monotonic` time).
 
     SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms),
     so a writer waiting behind a series of short transactions (the chunks of an
     import) could keep missing the moments between them. Polling every millisecond
     catches the first one: the wait is at most about one chunk.
     """
-    deadline = time.monotonic() + busy_timeout
     dbapi_connection.execute(f"PRAGMA busy_timeout={_POLL_MS}")
     try:
         while True:
@@ -286,6 +303,42 @@ def _configure_postgresql(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"SET lock_timeout = {timeout_ms}")
         cursor.close()
         dbapi_connection.commit()
+
+
+@contextmanager
+def _write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that means to write: on SQLite it takes the write lock at its start
+    (``BEGIN IMMEDIATE``, waiting up to the store's busy timeout), so a read in it can
+    never be overtaken by another writer's commit: a deferred transaction that reads and
+    then writes would fail at once with "database is locked", whatever the timeout."""
+    gate = _WRITE_GATES.get(engine)
+    if gate is None:  # PostgreSQL: the server queues the writers
+        with engine.connect().execution_options(cocreate_write=True) as conn, conn.begin():
+            yield conn
+        return
+    deadline = time.monotonic() + gate.busy_timeout
+    # Threads of one process queue here, asleep, rather than each polling SQLite's lock
+    # (and each waking for the GIL every millisecond, slowing the thread that holds it).
+    if not gate.mutex.acquire(timeout=gate.busy_timeout):
+        raise StoreBusy("database is locked", retry_after=max(1, math.ceil(gate.busy_timeout)))
+    try:
+        with engine.connect().execution_options(cocreate_write=deadline) as conn, conn.begin():
+            yield conn
+    finally:
+        gate.mutex.release()
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction of the service's own tables (accounts, keys, requests, marks,
+    drafts), one at a time: a check followed by a write in it (an address not taken yet,
+    a request not asked twice) still holds at its commit. On SQLite the write lock does
+    that; on PostgreSQL a transaction-level advisory lock, waited for at most the busy
+    timeout. Graph writes go through :class:`Store`, which also locks the change log."""
+    with _write_transaction(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_SIDE_TABLES_LOCK)))
+        yield conn
 
 
 @dataclass
@@ -324,6 +377,7 @@ class Store:
         self._listeners: list[Listener] = []
         self._erasure_steps: list[ErasureStep] = []
         self._statements: dict[Any, _Statement] = {}
+        self._wal_to_truncate = False  # an erasure's checkpoint was kept from truncating
         self.migrated_from: str | None = None
         """The schema revision the store was at when opened (None: a new or pre-migration
         store); it is at :func:`graph.migrations.head` once open."""
@@ -403,7 +457,7 @@ class Store:
         on the change log (readers go on; other writers, and anything else inserting
         into the log, wait at most ``busy_timeout``: PostgreSQL's ``lock_timeout``).
         """
-        with self.engine.connect().execution_options(cocreate_write=True) as conn, conn.begin():
+        with _write_transaction(self.engine) as conn:
             if lock_log and self.engine.dialect.name == "postgresql":
                 conn.exec_driver_sql("LOCK TABLE changes IN EXCLUSIVE MODE")
             yield conn
@@ -685,6 +739,8 @@ class Store:
                 listener(result.last_seq)
         if result.erased:
             self.checkpoint()
+        elif self._wal_to_truncate:
+            self._wal_to_truncate = not self._truncate_wal()
         return result
 
     def upsert(self, *items: Node | Edge) -> WriteResult:
@@ -698,22 +754,40 @@ class Store:
         """Copy the SQLite WAL into the database file and truncate it to zero bytes.
 
         After an erasure the WAL still holds the pages as they were before it: this
-        leaves the erased rows nowhere. Waits for readers up to the busy timeout.
+        leaves the erased rows nowhere. A truncating checkpoint holds the write lock
+        while it waits for readers, so each try waits for no one (other writers go on
+        between tries); it tries for up to the busy timeout, then after later writes.
         """
         if self.engine.dialect.name != "sqlite":
             return
-        for _ in range(20):
-            raw = self.engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                cursor.close()
-            finally:
-                raw.close()
-            if not busy:
+        deadline = time.monotonic() + self.busy_timeout
+        while not self._truncate_wal():
+            if time.monotonic() >= deadline:
+                self._wal_to_truncate = True
+                log.warning("the WAL is not truncated yet after an erasure (readers kept it "
+                            "busy): trying again after the next writes")  # fmt: skip
                 return
-            time.sleep(0.05)
-        log.warning("the WAL could not be truncated after an erasure: readers kept it busy")
+            time.sleep(0.02)
+        self._wal_to_truncate = False
+
+    def _truncate_wal(self) -> bool:
+        """One try of a truncating checkpoint that waits for no lock; whether it did it."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute("PRAGMA busy_timeout=0")
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except Exception as exc:
+                if busy_reason(exc) is None:
+                    raise
+                busy = 1
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={max(0, round(self.busy_timeout * 1000))}")
+                cursor.close()
+        finally:
+            raw.close()
+        return not busy
 
     def delete_edge(self, source: str, kind: str, target: str) -> WriteResult:
         """Delete one edge; raises :class:`EdgeNotFound`."""

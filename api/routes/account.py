@@ -32,6 +32,7 @@ from api.mail import Mail
 from api.ratelimit import retry_after
 from api.schemas import PROBLEMS
 from api.services import Services
+from graph.store import transaction
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def verify(
     del caller  # asked only so that a bad key is refused
     if body.password is not None:
         _check_password(body.password)
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         used = services.accounts.redeem(conn, body.token, ("signup", "invite"))
         if used is None:
             raise _invalid("body.token", "this link is not valid any more (used or expired)")
@@ -336,7 +337,7 @@ def reset_confirm(
     """Sets the password, ends every session and token of the account, and signs in anew."""
     del caller  # asked only so that a bad key is refused
     _check_password(body.password)
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         used = services.accounts.redeem(conn, body.token, ("reset",))
         if used is None or used.account_id is None:
             raise _invalid("body.token", "this link is not valid any more (used or expired)")

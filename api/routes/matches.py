@@ -31,6 +31,7 @@ from api.schemas import PROBLEMS
 from api.services import Services
 from graph.ids import ID_PATTERN
 from graph.model import Node
+from graph.store import transaction
 from graph.visibility import may_see_node
 
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=PROBLEMS)
@@ -202,7 +203,7 @@ def unsubscribe(
     if account_id is None:
         reason = "this link does not work any more"
         raise Unprocessable(reason, errors=[{"field": "query.token", "reason": reason}])
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(digest=False))
     if "text/html" in request.headers.get("accept", ""):
         return _page("<p>Done: you will not receive the weekly digest any more.</p>")

@@ -27,7 +27,7 @@ from api.schemas import PROBLEMS
 from api.services import Services
 from graph.codec import edge_record, node_record
 from graph.model import Person
-from graph.store import Deletion
+from graph.store import Deletion, transaction
 from graph.visibility import may_see_node
 
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=PROBLEMS)
@@ -102,7 +102,7 @@ def delete_me(body: Farewell, services: ServicesDep, caller: CallerDep) -> Respo
         if done.erased:
             services.after_erasure(done)
     else:
-        with services.store.engine.begin() as conn:
+        with transaction(services.store.engine) as conn:
             services.accounts.delete(conn, account.id)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True,

@@ -31,7 +31,7 @@ from graph.edges import Edge
 from graph.errors import EdgeNotFound
 from graph.ids import ID_PATTERN
 from graph.model import Node, Person, PlainText
-from graph.store import WriteResult, edge_ref
+from graph.store import WriteResult, edge_ref, transaction
 from graph.visibility import may_see_node
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def ask_introduction(
         raise _invalid("body.to", "this person is not open to new contacts right now")
     bucket = f"introductions:{me}"
     _limit(services, bucket, services.settings.introductions_per_day, "body.to", "introductions")
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         for earlier in services.social.between(conn, me, target.id):
             if earlier.status == "accepted":
                 raise _conflict("body.to", "already introduced", "you were already introduced")
@@ -405,7 +405,7 @@ def ask_to_join(body: JoinAsk, services: ServicesDep, caller: CallerDep) -> JSON
     _limit(
         services, bucket, services.settings.introductions_per_day, "body.target", "join requests"
     )
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         for earlier in services.social.joins_between(conn, me, target.id):
             if earlier.status == "waiting" and not earlier.expired():
                 raise _conflict("body.target", "you already asked", "you already asked to join")
@@ -491,7 +491,7 @@ def accept_join(request_id: RequestId, services: ServicesDep, caller: CallerDep)
 def decline_join(request_id: RequestId, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     """Decline, silently: the one who asked keeps seeing it as waiting."""
     request = _answerable(services, caller, request_id)
-    with services.store.engine.begin() as conn:
+    with transaction(services.store.engine) as conn:
         if not services.social.answer_join(conn, request.id, "declined"):
             raise _already_answered()
     answered = services.social.join_request(request.id)

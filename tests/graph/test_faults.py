@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from graph import schema
@@ -19,7 +21,7 @@ from graph.errors import GraphError, ImportIncomplete, ImportRejected, StoreBusy
 from graph.importer import RecordSource, import_records, write_chunks
 from graph.interchange import read_jsonl
 from graph.model import Person
-from graph.store import Store, WriteResult, busy_reason
+from graph.store import Store, WriteResult, busy_reason, transaction
 from tests.conftest import DATA
 from tests.postgres import database_url_for
 
@@ -77,6 +79,40 @@ def test_raw_engine_users_get_store_busy_too(path: Path) -> None:
     finally:
         other.rollback()
         other.close()
+    store.close()
+
+
+def test_a_transaction_that_reads_then_writes_is_not_overtaken(path: Path) -> None:
+    """:func:`transaction` takes the write lock at its start, so another process's write
+    waits for its commit. (A deferred transaction that read first and wrote after that
+    other commit would fail at once with "database is locked", whatever the timeout.)"""
+    store = Store.open(path, busy_timeout=5)
+    other = Store.open(path, busy_timeout=5)  # another process (another worker)
+    read = threading.Event()
+    other_committed: list[float] = []
+
+    def write_meanwhile() -> None:
+        read.wait(10)
+        other.upsert(Person(id="person:meanwhile", name="Meanwhile"))
+        other_committed.append(time.perf_counter())
+
+    thread = threading.Thread(target=write_meanwhile)
+    thread.start()
+    try:
+        with transaction(store.engine) as conn:
+            seen = conn.execute(select(func.max(schema.changes.c.seq))).scalar()
+            read.set()
+            time.sleep(0.3)  # the other writer tries meanwhile
+            row = {"seq": seen + 1_000, "op": "upsert", "entity": "node", "ref": "x", "at": 0.0}
+            conn.execute(schema.changes.insert(), row)
+        committed = time.perf_counter()
+    finally:
+        thread.join()
+    assert other_committed, "the other writer failed"
+    if database_url_for(path) is None:  # PostgreSQL serialises these two by other locks
+        assert other_committed[0] >= committed
+    assert other.find_node("person:meanwhile") is not None
+    other.close()
     store.close()
 
 

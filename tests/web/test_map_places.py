@@ -188,12 +188,22 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
     screenshot(page, f"map-places-region-area-{name}")
 
 
+LAID_OUT = """() => {
+    const pins = [...document.querySelectorAll('.leaflet-marker-icon[data-marker]')];
+    return pins.length > 0 && pins.every((e) => e.getBoundingClientRect().width > 0);
+}"""
+
+
 def test_markers_are_big_enough_to_tap(screen: Any) -> None:
     name, watched = screen
     page = watched.page
     open_page(page, "/map?lat=38.6&lon=-121.4&zoom=9&kind=initiative&kind=community")
     pins = page.locator(".leaflet-marker-icon[data-marker]")
     expect(pins.first).to_be_visible()
+    # Once the map has its data and has laid out every marker (a phone's map may be
+    # drawn again as its size settles), none is smaller than a fingertip.
+    expect(page.locator("#map")).to_have_attribute("data-points", re.compile(r"^[1-9]"))
+    page.wait_for_function(LAID_OUT)
     sizes = pins.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
     assert min(sizes) >= 24, sizes
     if name == "desktop":

@@ -49,6 +49,8 @@ interface Expansion {
   kind: string | undefined;
   pool: Neighbour[];
   total: number;
+  /** Neighbours already on screen when a batch was chosen: counted as shown instead of bringing others. */
+  counted: Set<string>;
 }
 
 /** A label box on screen, for the tests and for anyone debugging what is drawn. */
@@ -353,6 +355,7 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
       fresh = expansion.pool.filter((item) => !shown.has(item.node.id) && !hidden.has(item.node.id));
     }
     const chosen = mixed(fresh, BATCH);
+    for (const item of expansion.pool) if (shown.has(item.node.id)) expansion.counted.add(item.node.id);
     const near = cy.getElementById(id).position();
     for (const item of chosen) addNode({ node: item.node, links: item.links ?? 1, parent: id }, near);
     for (const item of expansion.pool) {
@@ -377,11 +380,11 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     if (expansions.has(id) || !shown.has(id)) return;
     const name = shown.get(id)?.node.name ?? id;
     const kind = onlyKind.value || undefined;
-    expansions.set(id, { kind, pool: [], total: Number.POSITIVE_INFINITY });
+    expansions.set(id, { kind, pool: [], total: Number.POSITIVE_INFINITY, counted: new Set() });
     status.textContent = `Expanding ${name}…`;
     try {
       const first = await get<Page<Neighbour> & { total: number }>(`/v1/nodes/${encodeURIComponent(id)}/neighbors`, { depth: 1, limit: PAGE, kind, order: "links" });
-      const expansion = { kind, pool: first.items, total: first.total };
+      const expansion = { kind, pool: first.items, total: first.total, counted: new Set<string>() };
       expansions.set(id, expansion);
       if (!kind) setLinks(id, first.total);
       const added = await showMore(id);
@@ -407,10 +410,13 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
     }
   };
 
-  /** Whether `id` is linked, on screen, to an expanded node other than `except`. */
+  /** The expanded node other than `except` that counts `id` among its neighbours shown (it was
+   * on screen when that expansion chose a batch), if any: collapsing `except` leaves it there.
+   * A neighbour of an earlier expansion that only `except` brought goes, so collapsing gives
+   * back what was shown before. */
   const heldBy = (id: string, except: string): string | null => {
-    for (const other of cy.getElementById(id).neighborhood("node").toArray()) {
-      if (other.id() !== except && expansions.has(other.id())) return other.id();
+    for (const [other, expansion] of expansions) {
+      if (other !== except && expansion.counted.has(id)) return other;
     }
     return null;
   };

@@ -495,7 +495,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     const label = count > 1 ? `${count} here: ${countWords(items)}` : placeLabel(items, false);
     const icon = h("span", { class: "pin", style: { backgroundColor: placeColour(items) } }, count > 1 ? String(count) : "");
     const size = count > 1 ? PIN_SIZE + 4 : PIN_SIZE;
-    const marker = L.marker([lat, lon], { icon: L.divIcon({ className: "map-place", html: icon, iconSize: [size, size] }), keyboard: true, title: label }).addTo(layer);
+    const marker = L.marker([lat, lon], { icon: L.divIcon({ className: "map-pin", html: icon, iconSize: [size, size] }), keyboard: true, title: label }).addTo(layer);
     const el = marker.getElement();
     onActivate(marker, el, () => openPopup(lat, lon, items, false));
     if (el) {
