@@ -26,12 +26,11 @@ cache can never go stale.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +38,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from graph import schema
-from graph.store import Store
 from tests.api.conftest import SHARED_CACHE
 from tests.api.server import Server, cocreate, cocreate_env, create_key, serving
+from tests.api.state import differences, store_state
 from tests.api.traffic import Tally, report, run_threads
 from tests.api.workload import Network, network_of, workload
 
@@ -206,40 +203,6 @@ def test_many_readers_and_writers_get_no_server_error(cluster: Cluster, load: Ta
     assert after == cluster.pids, f"workers {cluster.pids} before the traffic, {after} after"
 
 
-def _digest(ids: Iterable[str]) -> str:
-    """As the route computes it: sha256 of the sorted ids, one per line."""
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
-
-
-def store_state(db: Path) -> dict[str, Any]:
-    """What every worker should hold, read from the SQLite file itself."""
-    store = Store.open(db)
-    try:
-        with store.engine.connect() as conn:
-            nodes = list(conn.execute(select(schema.nodes.c.id)).scalars())
-        edges = [edge.ref for edge in store.iter_edges()]
-        seq = store.last_seq()
-    finally:
-        store.close()
-    return {
-        "seq": seq,
-        "graph": {"nodes": len(nodes), "edges": len(edges), "node_digest": _digest(nodes),
-                  "edge_digest": _digest(edges)},
-        "index": {"items": len(nodes), "vectors": len(nodes), "lexical": len(nodes),
-                  "watermark": seq, "digest": _digest(nodes)},
-    }  # fmt: skip
-
-
-def _differences(expected: dict[str, Any], state: dict[str, Any], prefix: str = "") -> list[str]:
-    found = []
-    for key, value in expected.items():
-        if isinstance(value, dict):
-            found += _differences(value, state.get(key, {}), f"{prefix}{key}.")
-        elif state.get(key) != value:
-            found.append(f"{prefix}{key}: {state.get(key)!r}, the store {value!r}")
-    return found
-
-
 def test_every_worker_agrees_with_the_store_afterwards(cluster: Cluster, load: Tally) -> None:
     """Each worker's graph view and search index hold the store's nodes and edges, at its
     last change (every node's text is in the index: dense and keyword sides alike)."""
@@ -257,7 +220,7 @@ def test_every_worker_agrees_with_the_store_afterwards(cluster: Cluster, load: T
         f"of its graph view): {behind}\nstates: {states}\n"
         f"server log (last 2,000 characters):\n{cluster.server.errors()[-2000:]}"
     )
-    disagree = {pid: _differences(expected, s) for pid, s in states.items()}
+    disagree = {pid: differences(expected, s) for pid, s in states.items()}
     assert not any(disagree.values()), f"workers differ from the store: {disagree}"
 
 
