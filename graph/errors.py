@@ -117,7 +117,9 @@ class StoreBusy(GraphError):
 
     SQLite's write lock held by another writer past the busy timeout, a PostgreSQL
     lock timeout, serialization failure or deadlock, or a database that refuses
-    connections. Nothing was written. ``retry_after`` is a hint in whole seconds.
+    connections. Nothing was written, unless the database ended the connection during
+    the commit (it was restarting): then the write may have been made, and a retry finds
+    it. ``retry_after`` is a hint in whole seconds.
     """
 
     def __init__(self, reason: str, *, retry_after: int = 1) -> None:

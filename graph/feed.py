@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from graph.errors import StoreBusy
 from graph.model import Node
 from graph.rwlock import ReadWriteLock
 from graph.store import Change, Store
@@ -185,6 +186,15 @@ class ChangeFeed:
             self._wake.clear()
             try:
                 applied = self.step()
+            except StoreBusy as exc:
+                # A lock, or the database restarting: a line, not a traceback, and a
+                # short wait, so the view catches up soon after the database is back.
+                failures += 1
+                self.errors += 1
+                if failures == 1:
+                    log.warning("change feed: %s; trying again until it answers", exc)
+                self._stop.wait(min(1.0, 0.2 * failures))
+                continue
             except Exception:
                 # The store may be busy or gone for a moment; the log is still there.
                 failures += 1

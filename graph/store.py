@@ -50,7 +50,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -173,6 +173,8 @@ _PG_TRANSIENT = {
     "40001": "serialization failure",
     "40P01": "deadlock detected",
     "57014": "statement timeout",
+    "57P01": "the database is restarting",  # admin_shutdown: a fast or smart stop
+    "57P02": "the database is restarting",  # crash_shutdown: another backend crashed
     "57P03": "the database cannot accept connections yet",
     "53300": "too many connections",
     "08000": "connection failure",
@@ -186,6 +188,16 @@ _TRANSIENT_TEXT = {
     "database is busy": "database is busy",
     "connection refused": "the database refused the connection",
     "could not connect to server": "cannot connect to the database",
+    # What psycopg says when connecting to a server that is stopping or starting (a
+    # refused connection carries no SQLSTATE), or when the server ended the connection.
+    "the database system is shutting down": "the database is restarting",
+    "the database system is starting up": "the database cannot accept connections yet",
+    "the database system is in recovery mode": "the database cannot accept connections yet",
+    "the database system is not yet accepting connections": (
+        "the database cannot accept connections yet"
+    ),
+    "server closed the connection unexpectedly": "the database closed the connection",
+    "terminating connection due to administrator command": "the database is restarting",
 }
 
 
@@ -394,7 +406,9 @@ class Store:
             path = Path(url)
             path.parent.mkdir(parents=True, exist_ok=True)
             url = sqlite_url(path)
-        engine = create_engine(url)
+        # On PostgreSQL, a pooled connection is tested before use: after the server
+        # restarted, requests get new connections instead of failing on dead ones.
+        engine = create_engine(url, pool_pre_ping=make_url(url).get_backend_name() != "sqlite")
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, busy_timeout)
         elif engine.dialect.name == "postgresql":

@@ -137,6 +137,16 @@ class FakePgError(Exception):
         (FakePgError("sorry, too many clients already", "53300"), True),
         (FakePgError('connection to server at "db" (10.0.0.1), port 5432 failed: '
                      "Connection refused"), True),
+        # A restart of the server (pg_ctl restart -m fast), as psycopg reports it.
+        (FakePgError("terminating connection due to administrator command", "57P01"), True),
+        (FakePgError('connection failed: connection to server at "127.0.0.1", port 5432 '
+                     "failed: FATAL:  the database system is shutting down"), True),
+        (FakePgError('connection failed: connection to server at "127.0.0.1", port 5432 '
+                     "failed: FATAL:  the database system is starting up"), True),
+        (FakePgError('connection failed: connection to server at "127.0.0.1", port 5432 '
+                     "failed: server closed the connection unexpectedly"), True),
+        (FakePgError('connection failed: connection to server at "db", port 5432 failed: '
+                     'FATAL:  password authentication failed for user "cocreate"'), False),
         (FakePgError('relation "nodes" does not exist', "42P01"), False),
     ],
 )  # fmt: skip
