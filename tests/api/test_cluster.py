@@ -8,12 +8,15 @@ standby, three ``cocreate serve`` replicas, HAProxy in front (issue 15, items 4 
   errors are allowed only while HAProxy's health check notices (the first 2 s after the
   kill: checks every 500 ms, out after 2 failures), no acknowledged write is lost, and
   every surviving replica's graph view and search index then hold exactly what the store
-  holds, acknowledged writes included.
+  holds, acknowledged writes included; the streaming standby has them all too.
 - The killed replica, started again (``scripts/cluster restart``), catches up: it too holds
   exactly what the store holds.
+- PostgreSQL's primary restarted under writes (``scripts/cluster restart primary``):
+  writes answer 503 problem JSON with Retry-After meanwhile and succeed after; nothing
+  acknowledged is lost.
 
-``scripts/cluster down`` runs whatever happens. The figures of the last run are in
-docs/deploy.md; run with ``-s`` to see them.
+``scripts/cluster down`` runs whatever happens. Figures of runs are in docs/deploy.md; run
+with ``-s`` to see them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from graph import schema
 from graph.store import Store
@@ -73,6 +76,7 @@ class Cluster:
     url: str
     replicas: list[dict[str, Any]]  # {"url", "pid"}
     database_url: str
+    standby_url: str
     folder: Path
     editor: dict[str, str]
     admin: dict[str, str]
@@ -109,8 +113,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         env = cocreate_env(folder / "cli", database_url=found["database_url"])
         editor = {"Authorization": f"Bearer {create_key(env, 'editor')}"}
         admin = {"Authorization": f"Bearer {create_key(env, 'admin')}"}
-        yield Cluster(found["url"], found["replicas"], found["database_url"], folder, editor,
-                      admin)  # fmt: skip
+        yield Cluster(found["url"], found["replicas"], found["database_url"],
+                      found["standby_url"], folder, editor, admin)  # fmt: skip
     finally:
         run_cluster("down", "--folder", str(folder))
 
@@ -265,6 +269,22 @@ def stored_ids(url: str) -> set[str]:
         store.close()
 
 
+def standby_ids(url: str, wanted: set[str]) -> set[str]:
+    """The node ids on the standby (read-only: no store opened, which would migrate), once
+    it has every one of ``wanted`` or SETTLE seconds have passed."""
+    engine = create_engine(url)
+    deadline = time.monotonic() + SETTLE
+    try:
+        while True:
+            with engine.connect() as conn:
+                found = set(conn.execute(select(schema.nodes.c.id)).scalars())
+            if wanted <= found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
 def assert_hold_the_store(cluster: Cluster, replicas: list[dict[str, Any]], what: str) -> None:
     expected = store_state(cluster.database_url)
     states = replica_states(cluster, replicas, expected["seq"])
@@ -309,6 +329,9 @@ def test_a_replica_killed_under_load_loses_nothing_and_catches_up(cluster: Clust
     assert not lost, f"{len(lost)} acknowledged writes are not in the store: {sorted(lost)[:5]}"
     surviving = [r for i, r in enumerate(cluster.replicas, start=1) if i != victim]
     assert_hold_the_store(cluster, surviving, "after the traffic")
+    acknowledged = {i for i, _, _ in load.acknowledged}
+    missing = acknowledged - standby_ids(cluster.standby_url, acknowledged)
+    assert not missing, f"{len(missing)} acknowledged writes never reached the standby"
 
     # The killed replica, started again on its port, catches up with what it missed.
     began = time.monotonic()
