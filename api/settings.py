@@ -50,11 +50,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65_535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
     busy_timeout: float = Field(
-        default=2.0,
+        default=5.0,
         gt=0,
         le=60,
         description="Seconds a request's write waits for the store's write lock before the "
-        "service answers 503 with Retry-After (the CLI's batch commands wait 10 s)",
+        "service answers 503 with Retry-After (the CLI's batch commands wait 10 s). A write "
+        "holds the lock for milliseconds, but on a machine short of CPU the writers ahead "
+        "of it can take seconds between them: 5 s rides that out, as Python's sqlite3 does",
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, description="Largest request body")
     max_page_size: int = Field(default=200, ge=1, le=10_000)
