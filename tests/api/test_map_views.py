@@ -4,6 +4,7 @@ list, small answers for any view, and ETags that spare unchanged views."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -177,11 +178,12 @@ def test_the_grid_stays_small_whatever_the_view_asks() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = Store.open(tmp_path_factory.mktemp("map-demo") / "demo.db")
     ensure_reference(store, DATA)
     store.write(list(demo_records(DATA, seed=7, people=1500)))
-    return store
+    yield store
+    store.close()  # on PostgreSQL, the connections the module's later tests opened
 
 
 @pytest.mark.parametrize(
