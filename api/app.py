@@ -68,7 +68,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or Services.start(settings, defer_indexing=True)
-        log.info("ready: %s", settings.store_url)
+        log.info("ready: %s", settings.shown_store_url)
         warmer = None
         if warm if warm is not None else owned:
             warmer = app.state.warmer = Warmer(app.state.services, app.state)

@@ -373,7 +373,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     store.close()
     click.echo(
         f"Cocreate: {summary['total_nodes']:,} nodes, {summary['total_edges']:,} edges "
-        f"in {settings.store_url}"
+        f"in {settings.shown_store_url}"
     )
     click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
     click.echo(mail_notice(settings))

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from graph import schema
 from graph.listing import NodeFilter, filter_conditions
@@ -89,10 +89,10 @@ def clusters(
     n = schema.nodes
     conditions = filter_conditions(flt, audience)
     lon = case((n.c.lon < view.west, n.c.lon + 360), else_=n.c.lon) if view.wraps else n.c.lon
-    # Both offsets are at least 0 within the view, where a cast truncates as floor would
-    # (SQLite has floor() only when built with its math functions).
-    column = cast((lon - view.west) / view.cell, Integer)
-    row = cast((n.c.lat - view.south) / view.cell, Integer)
+    # Both offsets are at least 0 within the view, where truncating is flooring (SQLite
+    # has floor() only when built with its math functions).
+    column = schema.truncated((lon - view.west) / view.cell)
+    row = schema.truncated((n.c.lat - view.south) / view.cell)
     # People placed only to a region (or a town) share one position, which the page draws
     # as the area it stands for once the area is big enough to see: they are grouped apart
     # from the pins around that position, so that their group stays small enough to say

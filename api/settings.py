@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from api.proxies import parse_networks
 from embeddings.encoder import DEFAULT_PRECISION
@@ -197,3 +198,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'cocreate.db'}"
+
+    @property
+    def shown_store_url(self) -> str:
+        """The store's URL as logs and the console may show it: a PostgreSQL URL's
+        password is ``***``."""
+        return make_url(self.store_url).render_as_string(hide_password=True)

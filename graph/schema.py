@@ -20,6 +20,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 SCHEMA_VERSION = 2
 """The number of the newest migration; kept in ``schema_version`` too, so that a version of
@@ -40,6 +43,30 @@ def Key(length: int) -> String:  # noqa: N802 (a type, named like one)
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 """A change number: 64-bit. On SQLite INTEGER is already 64-bit, and only an INTEGER
 primary key is the rowid that ``AUTOINCREMENT`` needs."""
+
+
+class truncated(FunctionElement[int]):  # noqa: N801 (an SQL function, named like one)
+    """SQL: a number's integer part, toward zero, as an INTEGER on every database.
+
+    ``CAST(x AS INTEGER)`` truncates on SQLite but rounds to the nearest on PostgreSQL,
+    which would put a point 0.6 cells past a grid line into the next cell; ``trunc()``
+    exists on PostgreSQL, and on SQLite only when built with its math functions.
+    """
+
+    type = Integer()
+    name = "truncated"
+    inherit_cache = True
+
+
+@compiles(truncated)
+def _truncated(element: truncated, compiler: SQLCompiler, **kw: object) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(truncated, "postgresql")
+def _truncated_postgresql(element: truncated, compiler: SQLCompiler, **kw: object) -> str:
+    return f"CAST(trunc({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
 
 metadata = MetaData()
 

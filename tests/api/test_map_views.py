@@ -4,6 +4,7 @@ list, small answers for any view, and ETags that spare unchanged views."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -103,6 +104,28 @@ def test_a_view_across_the_date_line_wraps(client: TestClient, services: Service
     assert body["bbox"][0] > body["bbox"][2]
 
 
+def test_a_cluster_is_what_lies_in_one_cell_of_the_grid(
+    client: TestClient, services: Services
+) -> None:
+    """Two places 0.3 and 0.7 cells east of one grid line share that cell: the cell a
+    place falls in is its offset's integer part (a cast that rounds, as PostgreSQL's
+    does, would put the second in the next cell)."""
+    grid = view_of(30, -5, 40, 5, 6)
+    lat = grid.south + 3.5 * grid.cell
+    near, far = (grid.west + share * grid.cell for share in (0.3, 0.7))
+    services.store.write(
+        [Initiative(id="initiative:near", name="Near", place=KISUMU.model_copy(
+            update={"lat": lat, "lon": near})),
+         Initiative(id="initiative:far", name="Far", place=KISUMU.model_copy(
+            update={"lat": lat, "lon": far}))]
+    )  # fmt: skip
+    body = view(client, bbox="30,-5,40,5", zoom=6).json()
+    both = {"initiative:near", "initiative:far"}
+    holding = [c for c in body["clusters"] if both & set(items_of({"clusters": [c]}))]
+    assert len(holding) == 1, holding
+    assert both <= set(items_of({"clusters": holding}))
+
+
 def test_an_unchanged_view_answers_304_and_audiences_get_their_own_tags(
     client: TestClient, services: Services, keys: dict[str, dict[str, str]]
 ) -> None:
@@ -155,11 +178,12 @@ def test_the_grid_stays_small_whatever_the_view_asks() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = Store.open(tmp_path_factory.mktemp("map-demo") / "demo.db")
     ensure_reference(store, DATA)
     store.write(list(demo_records(DATA, seed=7, people=1500)))
-    return store
+    yield store
+    store.close()  # on PostgreSQL, the connections the module's later tests opened
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -37,3 +38,14 @@ def test_the_encoder_precision_is_fp32_or_int8(monkeypatch: pytest.MonkeyPatch) 
     (error,) = caught.value.errors()
     assert error["loc"] == ("encoder_precision",)
     assert "COCREATE_ENCODER_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
+
+
+def test_the_store_url_is_shown_without_its_password(tmp_path: Path) -> None:
+    """`cocreate serve` prints the store it opens and the service logs it: a PostgreSQL
+    URL's password must not go to the console or the log."""
+    url = "postgresql+psycopg://cocreate:s3cret-pass@db.example.org:5432/cocreate"
+    shown = Settings(database_url=url).shown_store_url
+    assert "s3cret-pass" not in shown
+    assert shown == "postgresql+psycopg://cocreate:***@db.example.org:5432/cocreate"
+    sqlite = Settings(data_dir=tmp_path).shown_store_url
+    assert sqlite == f"sqlite:///{tmp_path / 'cocreate.db'}"
