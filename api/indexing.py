@@ -28,11 +28,13 @@ from api.analytics import analytics
 from api.search import index_texts
 from api.services import Services
 from api.vectors import known_vectors
+from embeddings.encoder import Encoder
+from embeddings.onnx import with_every_core
 
 log = logging.getLogger(__name__)
 
 BATCH = 512
-"""Texts encoded at a time (the encoder sorts them by length into batches of 64): large
+"""Texts encoded at a time (the encoder sorts them by length into small batches): large
 enough for speed, small enough that searches see progress every few seconds."""
 ADOPT_SECONDS = 600.0
 """How long a worker that did not encode waits, once every vector is in, for the encoding
@@ -53,6 +55,8 @@ class BackgroundIndexer:
         """Called once every vector is in (the app has the warmer warm again)."""
         self.encoder = False
         """Whether this process is the one that encodes."""
+        self._bulk: Encoder | None = None
+        """The encoder of the backlog: the index's model on every core."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
@@ -102,6 +106,7 @@ class BackgroundIndexer:
         except Exception:
             log.exception("indexing in the background failed; searches stay partial")
         finally:
+            self._bulk = None  # its session's memory goes with it
             self._unlock()
 
     def _step(self) -> bool:
@@ -113,7 +118,10 @@ class BackgroundIndexer:
         if not items:
             return False
         if self.encoder:
-            encoded = index_texts(services.store, index, items)  # encodes, stores, shares
+            if self._bulk is None:
+                self._bulk = with_every_core(index.encoder)
+            # encodes, stores, shares
+            encoded = index_texts(services.store, index, items, encoder=self._bulk)
         else:
             known = known_vectors(services.store, index.encoder, items)
             if not known:

@@ -16,6 +16,7 @@ from typing import Any
 
 from api.auth import Caller
 from api.vectors import known_vectors, share
+from embeddings.encoder import Encoder
 from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
 from graph.feed import ChangeBatch
@@ -249,9 +250,11 @@ def index_texts(
     *,
     progress: bool = False,
     defer: bool = False,
+    encoder: Encoder | None = None,
 ) -> Encoded:
     """Vectors for the (id, text) items whose text the index does not hold: the stored
-    ones, and the rest encoded (and stored for the other workers).
+    ones, and the rest encoded (by ``encoder`` if given, else the index's own) and
+    stored for the other workers.
 
     ``defer``: encode nothing now; the items new to the index with no stored vector are
     made searchable by their words at once, their vectors left to the background
@@ -262,7 +265,7 @@ def index_texts(
         index.add_words_only(waiting)
         later = {i for i, _ in waiting}
         items = [(i, t) for i, t in items if i not in later]
-    encoded = index.prepare(items, known=known, progress=progress)
+    encoded = index.prepare(items, known=known, progress=progress, encoder=encoder)
     share(store, index.encoder, encoded)
     return encoded
 

@@ -26,6 +26,8 @@ DEFAULT_PRECISION: Precision = "fp32"
 """The encoder's precision unless ``COCREATE_ENCODER_PRECISION`` says otherwise (int8 is
 measured against it in docs/evaluation.md, "Encoder precision")."""
 
+BATCH_SIZE = onnx.BATCH_SIZE
+
 _cache: dict[tuple[Path, str, str, Path], Encoder] = {}
 _cache_lock = threading.Lock()
 
@@ -38,7 +40,7 @@ class Encoder(Protocol):
     dimension: int
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
     ) -> Matrix:
         """Vectors of shape (len(texts), dimension); an empty text gets a valid vector too."""
         ...
@@ -69,7 +71,7 @@ class SentenceTransformerEncoder:
         self.dimension = dimension
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
     ) -> Matrix:
         """Vectors of shape (len(texts), dimension), rows L2-normalised."""
         if not texts:
@@ -234,7 +236,7 @@ class HashingEncoder:
         self.dimension = dimension
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
     ) -> Matrix:
         """Vectors of shape (len(texts), dimension), rows L2-normalised."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,13 @@ import numpy as np
 
 from embeddings.errors import MissingDependency
 from embeddings.ranking import Matrix, normalise_rows
+
+BATCH_SIZE = 16
+"""Texts per call of the model, for texts of :data:`ROW_TOKENS` tokens: a call holds at
+most ``batch_size * ROW_TOKENS`` tokens, padding included, so shorter texts go more to a
+call and longer ones fewer. Small calls of texts sorted by length were the fastest on 2
+cores (docs/benchmarks.md, "Encoding"); bigger ones spill out of the CPU's caches."""
+ROW_TOKENS = 128
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +154,7 @@ class OnnxEncoder:
         )
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
     ) -> Matrix:
         """Vectors of shape (len(texts), dimension), rows L2-normalised."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
@@ -159,8 +166,8 @@ class OnnxEncoder:
         if self.bucketing:
             order.sort(key=lambda row: len(encodings[row].ids))
         bar = _bar(len(texts)) if progress else None
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        lengths = [len(encoding.ids) for encoding in encodings]
+        for rows in _calls(order, lengths, batch_size * ROW_TOKENS):
             out[rows] = self._run([encodings[row] for row in rows])
             if bar is not None:
                 bar.update(len(rows))
@@ -258,6 +265,37 @@ def _exportable(transformer: Any, inputs: list[str]) -> Any:
             return self.transformer(**named).last_hidden_state
 
     return Exportable()
+
+
+def _calls(order: list[int], lengths: list[int], budget: int) -> Iterator[list[int]]:
+    """``order`` cut into runs whose padded size (rows x the longest) stays within
+    ``budget`` tokens; a text longer than the budget goes alone."""
+    rows: list[int] = []
+    width = 0
+    for row in order:
+        wider = max(width, lengths[row])
+        if rows and wider * (len(rows) + 1) > budget:
+            yield rows
+            rows, wider = [], lengths[row]
+        rows.append(row)
+        width = wider
+    if rows:
+        yield rows
+
+
+def with_every_core(encoder: Any) -> Any:
+    """The same model on every core (at most 8), for encoding many texts in the background.
+
+    A served worker's own session has only its share of the cores (``cocreate serve``
+    divides them between the workers, for queries), so the one worker that encodes a
+    whole store would leave the other cores idle. Another encoder is returned as it is."""
+    cores = max(1, min(os.cpu_count() or 1, 8))
+    if not isinstance(encoder, OnnxEncoder) or encoder.threads >= cores:
+        return encoder
+    return OnnxEncoder(
+        encoder.path, encoder.onnx_path, name=encoder.name, threads=cores,
+        bucketing=encoder.bucketing,
+    )  # fmt: skip
 
 
 def _threads() -> int:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings.encoder import Encoder
+from embeddings.encoder import BATCH_SIZE, Encoder
 from embeddings.errors import (
     DimensionMismatch,
     EncoderMismatch,
@@ -172,7 +172,7 @@ class SemanticIndex:
         *,
         known: Mapping[str, Vector] | None = None,
         progress: bool = False,
-        batch_size: int = 64,
+        batch_size: int = BATCH_SIZE,
     ) -> int:
         """Index (id, text) items, encoding only texts that changed; returns how many did."""
         encoded = self.prepare(items, known=known, progress=progress, batch_size=batch_size)
@@ -184,13 +184,16 @@ class SemanticIndex:
         *,
         known: Mapping[str, Vector] | None = None,
         progress: bool = False,
-        batch_size: int = 64,
+        batch_size: int = BATCH_SIZE,
+        encoder: Encoder | None = None,
     ) -> Encoded:
         """Vectors for the texts among ``items`` that differ from the indexed ones.
 
         ``known`` gives vectors already computed for some of these texts (by another
-        process); the rest are encoded here. No lock is held while encoding: the result
-        goes to :meth:`apply`, and meanwhile searches run against the index as it was.
+        process); the rest are encoded here, by ``encoder`` if given (the same model
+        with other settings, such as more threads), else the index's own. No lock is
+        held while encoding: the result goes to :meth:`apply`, and meanwhile searches run
+        against the index as it was.
         """
         latest = {item_id: (text, text_sha1(text)) for item_id, text in items}
         with self._lock:
@@ -200,7 +203,7 @@ class SemanticIndex:
         missing = [i for i in ids if i not in known]
         vectors = np.zeros((len(ids), self.encoder.dimension), dtype=np.float32)
         if missing:
-            fresh = self.encoder.encode(
+            fresh = (encoder or self.encoder).encode(
                 [changed[i] for i in missing], batch_size=batch_size, progress=progress
             )
             at = {item_id: row for row, item_id in enumerate(missing)}

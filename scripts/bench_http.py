@@ -13,7 +13,11 @@ wrk once per scenario with a Lua script that cycles through real URLs:
 - ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids;
 - ``map``: ``GET /v1/map?bbox=...&zoom=Z`` for the world at zoom 2 and views the size of
   a 1280x800 screen around placed nodes at zooms 4 to 11 (without ``If-None-Match``, so
-  every request gets the whole answer).
+  every request gets the whole answer);
+- ``collaborators``: ``GET /v1/people/{id}/collaborators?limit=10`` over listed people,
+  while a writer changes a bio or adds a ``knows`` edge through the API once a second
+  (``--write-rate``, ``--writes-during``);
+- ``proposal``: ``POST /v1/councils/propose`` for every sector, with a member's key.
 
 Each run records the CPU used by the server, by wrk and by everything else; a run
 during which other processes used more than ``--max-other-cpu`` % of a core is
@@ -47,6 +51,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -61,7 +66,9 @@ from urllib.parse import quote, urlencode
 import psutil
 
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
-SCENARIOS = ("reads", "lists", "neighbors", "search", "similar", "map")
+SCENARIOS = (
+    "reads", "lists", "neighbors", "search", "similar", "map", "collaborators", "proposal"
+)  # fmt: skip
 MARKER = "BENCH_JSON "
 PERCENTILES = (50, 90, 95, 99, 99.9)
 
@@ -81,11 +88,16 @@ end
 
 function init(args)
   index = (offset or 0) %% count
+%(headers)s
 end
 
 function request()
   index = index %% count + 1
-  return wrk.format("GET", paths[index])
+  local entry = paths[index]
+  if type(entry) == "table" then
+    return wrk.format(entry[1], entry[2], nil, entry[3])
+  end
+  return wrk.format("GET", entry)
 end
 
 function done(summary, latency, requests)
@@ -125,6 +137,8 @@ class Options:
     data_dir: Path | None
     skip_index: bool
     vector_cache: Path | None
+    writes_during: tuple[str, ...]
+    write_rate: float
 
 
 def parse_options() -> Options:
@@ -176,6 +190,12 @@ def parse_options() -> Options:
     )
     parser.add_argument("--attempts", type=int, default=3, help="runs per scenario at most")
     parser.add_argument(
+        "--writes-during",
+        default="collaborators",
+        help="scenarios during which writes are made through the API (comma-separated)",
+    )
+    parser.add_argument("--write-rate", type=float, default=1.0, help="writes per second")
+    parser.add_argument(
         "--settle-timeout", type=float, default=60.0, help="seconds to wait for a quiet machine"
     )
     args = parser.parse_args()
@@ -205,6 +225,8 @@ def parse_options() -> Options:
         data_dir=args.data_dir.resolve() if args.data_dir else None,
         skip_index=args.skip_index,
         vector_cache=args.vector_cache,
+        writes_during=tuple(w.strip() for w in args.writes_during.split(",") if w.strip()),
+        write_rate=args.write_rate,
     )
 
 
@@ -240,15 +262,22 @@ def wrk_version(wrk: str) -> str:
     return first[0] if first else "wrk"
 
 
-def write_lua(paths: list[str], target: Path) -> None:
-    for path in paths:
-        if not re.fullmatch(r"[A-Za-z0-9/?&=%:._~-]+", path):
-            raise ValueError(f"unsafe path for the Lua script: {path!r}")
-    body = ",\n".join(f'  "{path}"' for path in paths)
+def write_lua(requests: list[str], target: Path, headers: dict[str, str] | None = None) -> None:
+    """A wrk script cycling through ``requests``: a path (GET) or ``"POST <path> <json>"``."""
+    entries = []
+    for request in requests:
+        method, path, body = ("GET", request, "") if " " not in request else request.split(" ", 2)
+        if not re.fullmatch(r"[A-Za-z0-9/?&=%:._~-]+", path) or "]]" in body:
+            raise ValueError(f"unsafe request for the Lua script: {request!r}")
+        entries.append(
+            f'  "{path}"' if method == "GET" else f'  {{"{method}", "{path}", [[{body}]]}}'
+        )
+    header_lines = [f'  wrk.headers["{k}"] = [[{v}]]' for k, v in (headers or {}).items()]
     target.write_text(
         LUA
         % {
-            "paths": body,
+            "paths": ",\n".join(entries),
+            "headers": "\n".join(header_lines),
             "percentiles": ", ".join(str(p) for p in PERCENTILES),
             "marker": MARKER,
         },
@@ -312,6 +341,17 @@ def build_store(env: dict[str, str], people: int, seed: int) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"cocreate demo failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - started
+
+
+def create_key(env: dict[str, str], role: str) -> str:
+    """A new API key of ``role`` (``cocreate keys create``; the secret is its only line)."""
+    done = subprocess.run(
+        [COCREATE, "keys", "create", "--role", role], env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"cocreate keys create failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout.strip()
 
 
 def prepare_data(data: Path, env: dict[str, str], options: Options) -> float | None:
@@ -421,6 +461,7 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         placed = conn.execute(
             f"SELECT lat, lon FROM nodes WHERE {listed} AND lat IS NOT NULL ORDER BY id"
         ).fetchall()
+        listed_people = conn.execute(f"SELECT id FROM nodes WHERE {listed} ORDER BY id").fetchall()
         # Search queries are people's interests, as someone would type them.
         interests = [
             "; ".join(json.loads(row[0]).get("interests", [])[:2])
@@ -457,6 +498,14 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
                min(85, lat + half_h))  # fmt: skip
         bbox = ",".join(f"{v:.3f}" for v in box)
         views.append("/v1/map?" + urlencode({"bbox": bbox, "zoom": str(zoom)}, safe=","))
+    people = [row[0] for row in listed_people]
+    collaborators = [
+        f"/v1/people/{_q(person)}/collaborators?limit=10"
+        for person in rng.sample(people, min(sample, len(people)))
+    ]
+    proposals = [
+        f'POST /v1/councils/propose {{"sector": "{sector}"}}' for sector in sorted(sectors)
+    ]
     queries = rng.sample([i for i in interests if i], min(sample, sum(1 for i in interests if i)))
     search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
     similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id, _ in chosen]
@@ -471,7 +520,10 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         "map_views": len(views),
     }
     paths = {"reads": reads, "lists": lists, "neighbors": neighbors, "map": views}
-    return {**paths, "search": search, "similar": similar}, described
+    described["collaborator_seeds"] = len(collaborators)
+    described["proposal_sectors"] = len(proposals)
+    extra = {"collaborators": collaborators, "proposal": proposals}
+    return {**paths, "search": search, "similar": similar, **extra}, described
 
 
 # -- the server ------------------------------------------------------------------
@@ -610,6 +662,68 @@ def run_scenario(
     return best
 
 
+class Writer:
+    """Writes through the API at ``rate`` per second while the block runs, alternating a
+    changed person's bio (a text to encode again) and a new ``knows`` edge between two
+    people (a new version of the graph); records each write's status and latency."""
+
+    def __init__(self, url: str, key: str, people: list[str], rate: float, seed: int) -> None:
+        self.url, self.key, self.people, self.rate = url, key, people, rate
+        self.rng = random.Random(seed)
+        self.latencies: list[float] = []
+        self.failures: Counter[int] = Counter()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def __enter__(self) -> Writer:
+        if self.rate > 0 and len(self.people) >= 2:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=30)
+
+    def loop(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+        count = 0
+        while not self.stopping.wait(1.0 / self.rate):
+            count += 1
+            one, other = self.rng.sample(self.people, 2)
+            if count % 2:
+                method, path = "PATCH", f"/v1/nodes/{_q(one)}"
+                body = {"bio": f"Neighbourhood organiser, note {count} of the benchmark."}
+            else:
+                method, path = "POST", "/v1/edges"
+                body = {"kind": "knows", "source": one, "target": other}
+            request = urllib.request.Request(
+                self.url + path, data=json.dumps(body).encode(), headers=headers, method=method
+            )
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                self.latencies.append(time.perf_counter() - started)
+            except urllib.error.HTTPError as error:
+                if error.code != 409:  # the two already know each other: not a failure
+                    self.failures[error.code] += 1
+            except OSError:
+                self.failures[0] += 1
+
+    def summary(self) -> dict[str, Any] | None:
+        if not self.latencies and not self.failures:
+            return None
+        ordered = sorted(self.latencies)
+        return {
+            "writes": len(ordered),
+            "rate_per_second": self.rate,
+            "p50_ms": round(1000 * ordered[len(ordered) // 2], 1) if ordered else None,
+            "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
+            "failures": {str(code): n for code, n in self.failures.items()},
+        }
+
+
 # -- the report ------------------------------------------------------------------
 
 
@@ -686,6 +800,8 @@ def main() -> None:
         index_seconds = None if options.vector_cache is None else prebuild_index(data, options)
         database = data / "cocreate.db"
         paths, described = scenario_paths(database, options.seed, options.sample)
+        member, admin = (create_key(env, role) for role in ("member", "admin"))
+        headers = {"Authorization": f"Bearer {member}", "Content-Type": "application/json"}
 
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -705,16 +821,21 @@ def main() -> None:
             )
             for name in options.scenarios:
                 script = work / f"{name}.lua"
-                write_lua(paths[name], script)
+                write_lua(paths[name], script, headers if name == "proposal" else None)
+                rate = options.write_rate if name in options.writes_during else 0.0
+                people = [p.split("/")[3].replace("%3A", ":") for p in paths["collaborators"]]
                 try:
-                    results[name] = run_scenario(name, wrk, url, script, options, server)
+                    with Writer(url, admin, people, rate, options.seed) as writer:
+                        results[name] = run_scenario(name, wrk, url, script, options, server)
+                    results[name]["writes"] = writer.summary()
                 except RuntimeError:
                     tail = log.read_text(errors="replace").replace("\r", "\n")[-3000:]
                     print(f"the server's output ended with:\n{tail}", file=sys.stderr)
                     raise
-            server_rss = sum(
-                p.memory_info().rss for p in [server, *server.children(recursive=True)]
-            )
+            processes = [server, *server.children(recursive=True)]
+            server_rss = sum(p.memory_info().rss for p in processes)
+            # Pages shared between the workers (mapped files) count once in the PSS total.
+            server_pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in processes)
     table = markdown(results, options.people)
     print()
     print(table)
@@ -735,6 +856,8 @@ def main() -> None:
             "workers": options.workers,
             "worker_processes_seen": workers,
             "rss_mib": round(server_rss / 2**20, 1),
+            "pss_mib": round(server_pss / 2**20, 1),
+            "graph": env.get("COCREATE_GRAPH", "networkx"),
             "uvicorn": installed("uvicorn"),
             "uvloop": installed("uvloop"),
             "httptools": installed("httptools"),

@@ -62,7 +62,12 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="move the served data folder here at the end"
+    )
     args = parser.parse_args()
+    if args.keep and args.keep.exists():
+        parser.error(f"--keep: {args.keep} exists already")
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-start-"))
     try:
@@ -74,6 +79,8 @@ def main() -> None:
         env["PYTHONPATH"] = str(args.repo.resolve())
         member, admin = create_key(env, "member"), create_key(env, "admin")
         figures = run(env, scratch, member, admin, args)
+        if args.keep:  # with the index the service made, for the benchmarks that follow
+            shutil.move(data, args.keep)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(table(figures))

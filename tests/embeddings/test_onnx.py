@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoder import SentenceTransformerEncoder, default_model_path, load_encoder
+from embeddings.encoder import (
+    HashingEncoder,
+    SentenceTransformerEncoder,
+    default_model_path,
+    load_encoder,
+)
 from embeddings.errors import ModelNotAvailable
 from embeddings.onnx import OnnxEncoder, UnsupportedModel, export_path, read_pipeline
 
@@ -100,3 +105,47 @@ def test_an_unsupported_pipeline_keeps_torch(model_copy: Path, tmp_path: Path) -
 def test_an_unknown_backend_is_named() -> None:
     with pytest.raises(ModelNotAvailable, match="'tensorflow'"):
         load_encoder(backend="tensorflow")  # type: ignore[arg-type]
+
+
+def test_calls_hold_a_budget_of_padded_tokens_and_every_text_once() -> None:
+    from embeddings.onnx import _calls
+
+    lengths = [3, 5, 5, 9, 40, 41, 200, 7]
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    calls = list(_calls(order, lengths, budget=80))
+    assert [row for call in calls for row in call] == order  # each once, in order
+    for call in calls:
+        padded = len(call) * max(lengths[row] for row in call)
+        assert padded <= 80 or len(call) == 1  # a text over the budget goes alone
+    assert calls[-1] == [6]  # 200 tokens
+    # Short texts share a call; long ones do not.
+    assert len(calls[0]) == 5 and [5] in calls and [4] in calls
+
+
+def test_a_call_of_many_short_texts_and_few_long_ones_gives_the_same_vectors() -> None:
+    from embeddings.onnx import ROW_TOKENS
+
+    encoder = load_encoder()
+    assert isinstance(encoder, OnnxEncoder)
+    texts = [f"garden {n}" for n in range(40)] + ["water for towns " * 60] * 3
+    together = encoder.encode(texts, batch_size=2)  # 256 tokens a call: the long ones alone
+    alone = np.stack([encoder.encode([text])[0] for text in texts])
+    assert len(texts[-1].split()) > ROW_TOKENS  # two long texts never share a call
+    assert np.abs(together - alone).max() < 1e-5
+
+
+def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from embeddings.onnx import with_every_core
+
+    encoder = load_encoder()
+    assert isinstance(encoder, OnnxEncoder)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    one = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1)
+    every = with_every_core(one)
+    assert isinstance(every, OnnxEncoder) and every is not one and every.threads == 4
+    assert np.abs(every.encode(TEXTS) - one.encode(TEXTS)).max() < 1e-6
+    assert with_every_core(every) is every  # already on every core
+    hashing = HashingEncoder()  # not ONNX: returned as it is
+    assert with_every_core(hashing) is hashing
