@@ -56,7 +56,7 @@ def attach_vector_cache(store: Store, folder: Path) -> VectorCache:
     lock = threading.Lock()
 
     def forget_in_transaction(conn: Connection, person_id: str) -> None:
-        cache.forget(person_id)
+        cache.forget(person_id, truncate=False)  # not while holding the store's write lock
         with lock:
             erased.add(person_id)
 
@@ -68,7 +68,8 @@ def attach_vector_cache(store: Store, folder: Path) -> VectorCache:
             erased.clear()
         for person_id in people:
             try:
-                cache.forget(person_id)
+                cache.forget(person_id, truncate=False)
+                cache.truncate_wal()
             except Exception as error:  # committed already: say so, and try after the next
                 log.error("could not remove an erased person's vectors from the vector "
                           "cache: %s", error)  # fmt: skip

@@ -172,11 +172,12 @@ class VectorCache:
             log.warning("could not keep %d vectors in the vector cache: %s", len(rows), error)
             return 0
         if gone:
-            self._truncate_wal()
+            self.truncate_wal()
         return added
 
-    def forget(self, owner: str) -> int:
-        """Remove every vector ``owner`` had (under any model); how many.
+    def forget(self, owner: str, *, truncate: bool = True) -> int:
+        """Remove every vector ``owner`` had (under any model); how many. ``truncate``:
+        truncate the WAL after (:meth:`truncate_wal`; which may wait for readers).
 
         Raises:
             sqlite3.Error: the cache could not be written (an erasure must then fail).
@@ -190,11 +191,11 @@ class VectorCache:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        if removed:
-            self._truncate_wal()
+        if removed and truncate:
+            self.truncate_wal()
         return removed
 
-    def _truncate_wal(self) -> None:
+    def truncate_wal(self) -> None:
         """Leave the removed vectors in no older page image of the WAL (a few tries: a
         reader in another process keeps the WAL until it is done)."""
         deadline = time.monotonic() + 5.0
