@@ -23,7 +23,7 @@ from api.search import SearchService, add_missing, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
 from api.social import Social, forget_social
-from api.vectors import vectors_for_write
+from api.vectors import attach_vector_cache, vectors_for_write
 from api.versions import note_seq
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EncoderMismatch
@@ -67,6 +67,8 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     store.add_erasure_step(forget_digests)  # before the account goes: it finds it
     store.add_erasure_step(forget_account)
     store.add_erasure_step(forget_social)
+    if settings.vector_cache is not None:
+        attach_vector_cache(store, settings.vector_cache)
     loaded = ensure_reference(store, settings.reference_dir)
     if loaded.changed:
         log.info(

@@ -179,6 +179,19 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.cache or self.data_dir / "cache"
 
+    vector_cache: Path | None = Field(
+        default=None,
+        description="Folder of a content-addressed cache of text vectors (model, precision "
+        "and text digest to vector), shared by every process and store pointed at it, so "
+        "that a text is encoded once; an erasure removes the person's vectors from it. "
+        "Default: none (every store keeps only its own vectors)",
+    )
+
+    @field_validator("vector_cache", mode="before")
+    @classmethod
+    def _no_vector_cache(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"

@@ -36,6 +36,33 @@ def graph_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(GraphView, "from_store", classmethod(compact))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """One vector cache for the whole session (``COCREATE_VECTOR_CACHE``, see
+    :mod:`embeddings.vector_cache`): the demo network's texts, which many fixtures load
+    each into a store of its own, are encoded once per session, by this process or by the
+    ``cocreate`` processes the tests start (:func:`tests.api.server.cocreate_env` passes
+    the setting on). Tests of the indexing itself turn it off (:func:`no_vector_cache`).
+    A ``COCREATE_VECTOR_CACHE`` set by the caller is kept (empty: none at all)."""
+    if "COCREATE_VECTOR_CACHE" in os.environ:
+        given = os.environ["COCREATE_VECTOR_CACHE"].strip()
+        yield Path(given) if given else None
+        return
+    folder = tmp_path_factory.mktemp("vector-cache")
+    os.environ["COCREATE_VECTOR_CACHE"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("COCREATE_VECTOR_CACHE", None)
+
+
+@pytest.fixture
+def no_vector_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every text is encoded by the model, as without the session's vector cache (for
+    tests of encoding and indexing themselves, in this process or a started one)."""
+    monkeypatch.delenv("COCREATE_VECTOR_CACHE", raising=False)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

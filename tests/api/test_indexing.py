@@ -29,6 +29,10 @@ from tests.conftest import DATA
 
 RARE = "zorbleflax"
 
+# The texts are encoded here, in the background, as a new store's are: a vector from the
+# session's cache would skip the very indexing these tests watch.
+pytestmark = pytest.mark.usefixtures("no_vector_cache")
+
 
 @pytest.fixture
 def unindexed(tmp_path: Path, reference_index: Path) -> Settings:
