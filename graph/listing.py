@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, literal, or_, select, union
+from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select, union
 
 from graph import schema
 from graph.codec import node_from_row
@@ -91,6 +91,20 @@ def _totals(store: Store) -> _Totals:
         return found
 
 
+def _links_to(node: Any, targets: Any) -> Any:
+    """The condition that the row ``node`` of ``nodes`` is joined by an edge (either
+    direction) to any of ``targets``: two probes of an edge index per row, so a page in
+    id order stops after its last row instead of first collecting every linked id (tens
+    of thousands for a sector)."""
+    e = schema.edges
+    # ``target || ''``: not the index on ``target``, which SQLite's planner would pick,
+    # thinking a target has few edges; a sector has tens of thousands.
+    return or_(
+        exists().where(e.c.source == node.c.id, (e.c.target + literal("")).in_(targets)),
+        exists().where(e.c.target == node.c.id, e.c.source.in_(targets)),
+    )
+
+
 def _linked_to(targets: Any) -> Any:
     """Ids of nodes joined by an edge (either direction) to any of ``targets``."""
     e = schema.edges
@@ -125,18 +139,25 @@ def _placed_within(communities: Any, own: frozenset[str]) -> Any:
     return union(people, select(e.c.target.label("id")).where(e.c.source.in_(communities)))
 
 
-def filter_conditions(flt: NodeFilter, audience: ListingAudience) -> list[Any]:
-    """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too)."""
+def filter_conditions(
+    flt: NodeFilter, audience: ListingAudience, *, per_row: bool = False
+) -> list[Any]:
+    """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too).
+
+    ``per_row``: links to a sector or goal checked row by row (for a page, which stops
+    at its last row) rather than as the set of every linked id (for a count or the map,
+    which read every row: building the set once is cheaper there)."""
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
         found.append(n.c.kind.in_(sorted(flt.kinds)))
+    linked = _links_to if per_row else lambda node, targets: node.c.id.in_(_linked_to(targets))
     if flt.sector is not None:
-        found.append(n.c.id.in_(_linked_to([flt.sector])))
+        found.append(linked(n, [flt.sector]))
     if flt.sdg is not None:
         # A goal also matches what addresses or cares about one of its targets.
         targets = select(e.c.source).where(e.c.kind == "part_of", e.c.target == flt.sdg)
-        found.append(n.c.id.in_(_linked_to(union(select(literal(flt.sdg)), targets))))
+        found.append(linked(n, union(select(literal(flt.sdg)), targets)))
     if flt.community is not None:
         # A community also covers the communities that are part of it (one level).
         parts = select(e.c.source).where(e.c.kind == "part_of", e.c.target == flt.community)
@@ -187,7 +208,8 @@ def list_nodes(
     """
     n = schema.nodes
     conditions = filter_conditions(flt, audience)
-    query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*conditions)
+    page = filter_conditions(flt, audience, per_row=True)
+    query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*page)
     if after is not None:
         query = query.where(n.c.id > after)
     query = query.order_by(n.c.id).offset(offset).limit(limit + 1)

@@ -7,7 +7,8 @@ people, as in a real network) drawn with ``--seed`` from ``demo_records(people=3
 They are encoded the way the background indexer does it (``api.indexing``): calls of
 ``BATCH`` (512) texts, each call cut into model calls of at most ``batch_size`` x 128
 padded tokens (``embeddings.onnx.ROW_TOKENS``), sorted by length first when bucketing is
-on (so a call pads to similar lengths) and in their own order when it is off. Every combination of ``--precisions`` x ``--threads`` x ``--batches`` x
+on (so a call pads to similar lengths) and in their own order when it is off.
+Every combination of ``--precisions`` x ``--threads`` x ``--batches`` x
 bucketing is measured ``--rounds`` times, the rounds interleaved so that a change in the
 machine's load touches every combination of one session alike (one session at a time:
 a batch of 512 long texts takes ONNX Runtime's memory arena to gigabytes); the table gives

@@ -267,7 +267,7 @@ def write_lua(requests: list[str], target: Path, headers: dict[str, str] | None 
     entries = []
     for request in requests:
         method, path, body = ("GET", request, "") if " " not in request else request.split(" ", 2)
-        if not re.fullmatch(r"[A-Za-z0-9/?&=%:._~-]+", path) or "]]" in body:
+        if not re.fullmatch(r"[A-Za-z0-9/?&=%:.,_~+-]+", path) or "]]" in body:
             raise ValueError(f"unsafe request for the Lua script: {request!r}")
         entries.append(
             f'  "{path}"' if method == "GET" else f'  {{"{method}", "{path}", [[{body}]]}}'
@@ -439,13 +439,23 @@ def _q(value: str) -> str:
     return quote(value, safe=":")
 
 
+def network_size(db: Path) -> dict[str, int]:
+    """How many nodes and edges the store holds (``/ready`` does not say)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return {
+            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("nodes", "edges")
+        }
+
+
 def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """The URL paths of each scenario, drawn from the store, and what they contain."""
     rng = random.Random(seed)
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         # What an anonymous caller may read directly: every non-person node, public people.
         visible = conn.execute(
-            "SELECT id, kind FROM nodes WHERE kind != 'person' OR visibility = 'public' ORDER BY id"
+            "SELECT id, kind, kind != 'person' OR discoverable FROM nodes"
+            " WHERE kind != 'person' OR visibility = 'public' ORDER BY id"
         ).fetchall()
         listed = "kind = 'person' AND visibility = 'public' AND discoverable"
         countries = [
@@ -472,8 +482,11 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     if not visible:
         raise RuntimeError("the store has no visible nodes")
     chosen = rng.sample(visible, min(sample, len(visible)))
-    reads = [f"/v1/nodes/{_q(node_id)}" for node_id, _ in chosen]
-    neighbors = [f"/v1/nodes/{_q(node_id)}/neighbors?depth=1&limit=20" for node_id, _ in chosen]
+    reads = [f"/v1/nodes/{_q(node_id)}" for node_id, _, _ in chosen]
+    # A public person who is not discoverable can be read, but is in no one's
+    # neighbourhood or similar list, and has none (404).
+    found = [node_id for node_id, _, discoverable in chosen if discoverable]
+    neighbors = [f"/v1/nodes/{_q(node_id)}/neighbors?depth=1&limit=20" for node_id in found]
 
     prefixes = sorted({name[:2].lower() for name in names if len(name) >= 2 and name.isascii()})
     lists: list[str] = []
@@ -508,8 +521,8 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     ]
     queries = rng.sample([i for i in interests if i], min(sample, sum(1 for i in interests if i)))
     search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
-    similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id, _ in chosen]
-    mix = Counter(kind for _, kind in chosen)
+    similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id in found]
+    mix = Counter(kind for _, kind, _ in chosen)
     described = {
         "visible_nodes": len(visible),
         "read_sample": len(reads),
@@ -811,8 +824,9 @@ def main() -> None:
         with running_server(command, env, log) as pid:
             server = psutil.Process(pid)
             started = time.perf_counter()
-            ready = wait_ready(url, server, options.ready_timeout, log)
+            wait_ready(url, server, options.ready_timeout, log)
             ready_seconds = time.perf_counter() - started
+            ready = network_size(database)
             workers = len(server.children(recursive=False))
             print(
                 f"serving {ready['nodes']:,} nodes, {ready['edges']:,} edges at {url} "

@@ -60,6 +60,10 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=5.0, help="seconds to wait where warming is not told"
     )
+    parser.add_argument(
+        "--graph", choices=("networkx", "compact"), default=None,
+        help="COCREATE_GRAPH for the service (default: the service's own)",
+    )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
@@ -77,6 +81,8 @@ def main() -> None:
             shutil.rmtree(data / "index", ignore_errors=True)
         env = cocreate_env(data, rate_limit_per_minute="100000", rate_limit_burst="100000")
         env["PYTHONPATH"] = str(args.repo.resolve())
+        if args.graph:
+            env["COCREATE_GRAPH"] = args.graph
         member, admin = create_key(env, "member"), create_key(env, "admin")
         figures = run(env, scratch, member, admin, args)
         if args.keep:  # with the index the service made, for the benchmarks that follow
@@ -95,7 +101,8 @@ def run(
     env: dict[str, str], scratch: Path, member: str, admin: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     started = time.monotonic()
-    figures: dict[str, Any] = {"repo": str(args.repo), "no_index": args.no_index}
+    figures: dict[str, Any] = {"repo": str(args.repo), "no_index": args.no_index,
+                               "graph": env.get("COCREATE_GRAPH", "networkx")}  # fmt: skip
     with serving(
         env, scratch / "logs", workers=args.workers, timeout=7200, indexed=False
     ) as server:
