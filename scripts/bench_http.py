@@ -25,10 +25,12 @@ repeated (``--attempts``), keeping the quietest. Prints a Markdown table and wri
 the figures as JSON. The server is stopped at the end, also on an error, Ctrl-C or
 SIGTERM. wrk comes from Debian (``apt-get install wrk``; installed here if missing).
 
-``cocreate serve`` builds the semantic search index before it serves (over an hour for
-100,000 people on 2 cores): ``--data-dir DIR`` keeps the store and the index in DIR and
-reuses them on the next run; ``--skip-index`` starts the same uvicorn app directly
-(its workers still load or build the index when they start).
+``cocreate serve`` serves a store with no vectors at once, searching it by its words
+while one worker encodes it (half an hour for 100,000 people on 2 cores); the scenarios
+are meant for a served index, so ``--data-dir DIR`` keeps the store and the index in DIR
+and reuses them on the next run (a folder kept by ``scripts/bench_start.py --keep`` may
+be used once it holds ``bench-http.json`` naming its people and seed); ``--skip-index``
+starts the same uvicorn app directly.
 
     .venv/bin/python scripts/bench_http.py                    # the demo network
     .venv/bin/python scripts/bench_http.py --people 100000
