@@ -689,6 +689,7 @@ class Writer:
         self.failures: Counter[int] = Counter()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.warmed: dict[str, Any] | None = None
 
     def __enter__(self) -> Writer:
         if self.rate > 0 and len(self.people) >= 2:
@@ -699,6 +700,20 @@ class Writer:
         self.stopping.set()
         if self.thread.is_alive():
             self.thread.join(timeout=30)
+            self.warmed = self.worker_state().get("warmed")
+
+    def worker_state(self) -> dict[str, Any]:
+        """``/v1/admin/state`` of the worker that answers: how long its warmer's last run
+        took, part by part (the per-version structures each write makes it build again)."""
+        request = urllib.request.Request(
+            self.url + "/v1/admin/state", headers={"Authorization": f"Bearer {self.key}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                found: dict[str, Any] = json.loads(response.read())
+                return found
+        except (OSError, ValueError):
+            return {}
 
     def loop(self) -> None:
         headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
@@ -736,6 +751,7 @@ class Writer:
             "p50_ms": round(1000 * ordered[len(ordered) // 2], 1) if ordered else None,
             "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
             "failures": {str(code): n for code, n in self.failures.items()},
+            "last_warming": self.warmed,
         }
 
 
