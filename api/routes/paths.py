@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.routes.nodes import findable_node
 from api.schemas import PROBLEMS, PathOut
+from graph.errors import NoPath
 from graph.ids import ID_PATTERN
 from graph.queries import shortest_path
 from graph.visibility import edge_filter, node_filter, present
@@ -43,6 +44,12 @@ def path(
     )
     ids = [source, *(step.target for step in steps)]
     nodes = services.store.get_nodes(ids)
+    if any(i not in nodes for i in ids):
+        # A node of the path was deleted after the graph view (which follows the store's
+        # writes a moment later) found it: the path no longer holds.
+        findable_node(services, caller, source, field="query.source")
+        findable_node(services, caller, target, field="query.target")
+        raise NoPath(source, target, max_depth)
     return JSONResponse(
         {
             "source": source,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import pytest
 from fastapi.testclient import TestClient
 
 from api.services import Services
+from graph.model import Node
 
 Headers = dict[str, dict[str, str]]
 
@@ -64,6 +68,27 @@ def test_neighbors_and_paths(client: TestClient, keys: Headers) -> None:
     assert [s["kind"] for s in body["steps"]] == ["works_on", "works_on", "knows"]
     assert next(n["id"] for n in body["nodes"]) == "person:maria"
     assert client.get("/v1/paths", params=ends).status_code == 404  # only via Ahmed
+
+
+def test_a_path_through_a_node_deleted_since_the_view_found_it_is_no_path(
+    client: TestClient, keys: Headers, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view applies the store's writes a moment after them: a path it finds may pass
+    through a node deleted meanwhile. The answer is "no path" (404), not a server error."""
+    ends = {"source": "person:maria", "target": "person:lena"}
+    member = keys["member"]
+    assert client.get("/v1/paths", params=ends, headers=member).status_code == 200
+    store_nodes = services.store.get_nodes
+
+    def deleted_meanwhile(ids: Iterable[str]) -> dict[str, Node]:
+        found = store_nodes(ids)
+        found.pop("initiative:safe-streets", None)  # on the path found above
+        return found
+
+    monkeypatch.setattr(services.store, "get_nodes", deleted_meanwhile)
+    answer = client.get("/v1/paths", params=ends, headers=member)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["title"] == "No path"
 
 
 def test_editor_writes_content_and_every_write_is_audited(
