@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -87,7 +87,12 @@ def clusters(
     from api.routes.map import about  # the one-line description the whole map uses
 
     n = schema.nodes
-    conditions = filter_conditions(flt, audience)
+    # The kinds as a plain test of each row (``kind || ''``), not through the index on
+    # ``kind``: SQLite's planner would take that one (every person of the network) over
+    # the view's band of latitudes in the map's index, which holds the kind too.
+    conditions = filter_conditions(replace(flt, kinds=None), audience)
+    if flt.kinds is not None:
+        conditions.append((n.c.kind + literal("")).in_(sorted(flt.kinds)))
     lon = case((n.c.lon < view.west, n.c.lon + 360), else_=n.c.lon) if view.wraps else n.c.lon
     # Both offsets are at least 0 within the view, where truncating is flooring (SQLite
     # has floor() only when built with its math functions).
