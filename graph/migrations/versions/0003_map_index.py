@@ -13,6 +13,7 @@ Revises: 0002
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -24,10 +25,22 @@ COLUMNS = ["lat", "lon", "kind", "visibility", "discoverable", "locality", "id"]
 
 
 def upgrade() -> None:
-    op.create_index("ix_nodes_place", "nodes", COLUMNS)
-    op.drop_index("ix_nodes_lat_lon", table_name="nodes")
+    # Either may be there already or not: a store adopted into the migrations (made
+    # before them, see graph.migrations.initial) has the indexes it was made with.
+    have = _indexes()
+    if "ix_nodes_place" not in have:
+        op.create_index("ix_nodes_place", "nodes", COLUMNS)
+    if "ix_nodes_lat_lon" in have:
+        op.drop_index("ix_nodes_lat_lon", table_name="nodes")
 
 
 def downgrade() -> None:
-    op.create_index("ix_nodes_lat_lon", "nodes", ["lat", "lon"])
-    op.drop_index("ix_nodes_place", table_name="nodes")
+    have = _indexes()
+    if "ix_nodes_lat_lon" not in have:
+        op.create_index("ix_nodes_lat_lon", "nodes", ["lat", "lon"])
+    if "ix_nodes_place" in have:
+        op.drop_index("ix_nodes_place", table_name="nodes")
+
+
+def _indexes() -> set[str]:
+    return {index["name"] for index in sa.inspect(op.get_bind()).get_indexes("nodes")}
