@@ -43,4 +43,5 @@ def downgrade() -> None:
 
 
 def _indexes() -> set[str]:
-    return {index["name"] for index in sa.inspect(op.get_bind()).get_indexes("nodes")}
+    found = sa.inspect(op.get_bind()).get_indexes("nodes")
+    return {index["name"] for index in found if index["name"] is not None}
