@@ -170,9 +170,15 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
     area = page.locator(f'path[data-area=region][data-ids~="{person["id"]}"]')
     expect(area).to_have_count(1)
     assert float(area.get_attribute("data-lat") or 0) == lat
-    # An area, about 110 km across: far bigger than a pin, and no pin for this person.
-    drawn = area.bounding_box()
-    assert drawn is not None and drawn["width"] > 100 and drawn["height"] > 100
+    # An area, about 110 km across: far bigger than a pin, and no pin for this person. The
+    # map redraws its layers when a later view's data comes in, so the size is read in the
+    # page, in one step, from whichever path is drawn at that moment.
+    page.wait_for_function(
+        """(id) => [...document.querySelectorAll('path[data-area=region]')]
+            .filter((e) => (e.dataset.ids || '').split(' ').includes(id))
+            .some((e) => { const r = e.getBoundingClientRect(); return r.width > 100 && r.height > 100; })""",
+        arg=person["id"],
+    )
     assert page.locator(f'.leaflet-marker-icon[data-ids~="{person["id"]}"]').count() == 0
     # It opens with the keyboard and says who is somewhere in it, and how roughly.
     area.focus()

@@ -331,7 +331,11 @@ export async function render(main: HTMLElement, params: Params): Promise<void> {
   const addNode = (entry: Shown, near?: cytoscape.Position) => {
     const n = entry.node;
     shown.set(n.id, entry);
-    const angle = Math.random() * 2 * Math.PI;
+    // Each node starts at its own angle around the one it came from, the same every time
+    // (from its id), so the same network is always laid out the same way.
+    let hash = 2166136261;
+    for (let i = 0; i < n.id.length; i++) hash = Math.imul(hash ^ n.id.charCodeAt(i), 16777619);
+    const angle = ((hash >>> 0) / 2 ** 32) * 2 * Math.PI;
     const position = near ? { x: near.x + 120 * Math.cos(angle), y: near.y + 120 * Math.sin(angle) } : { x: 0, y: 0 };
     cy.add({ group: "nodes", position, data: { id: n.id, name: n.name, label: shortLabel(n.name), colour: kindColour(n.kind, n.id), kind: n.kind, size: sizeFor(entry.links) } });
   };
