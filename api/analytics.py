@@ -58,7 +58,7 @@ def analytics(services: Services) -> SectorAnalytics:
             )
             engine = SectorAnalytics(services.store, services.view, regions,
                                      lock=services.feed.lock, epochs=services.epochs,
-                                     staleness=staleness)  # fmt: skip
+                                     staleness=staleness, touches=services.touches)  # fmt: skip
             _ENGINES[key] = engine
             weakref.finalize(services, _ENGINES.pop, key, None)
     return engine

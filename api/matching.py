@@ -39,6 +39,7 @@ from graph.model import Node, Sdg
 from graph.places import Found
 from graph.similarity import Scored, TextSimilarity
 from graph.texts import node_text
+from graph.touches import MAX_CARRY_NODES
 from graph.visibility import (
     PLACING_EDGES,
     AudienceName,
@@ -166,6 +167,8 @@ class MatchingService:
         self.services = services
         self._version: _Version | None = None
         self._lock = threading.Lock()  # guards the per-version caches
+        self.carried = 0
+        """Versions whose caches were carried over from the one before (not built anew)."""
 
     # -- state kept in step with the store ----------------------------------------
 
@@ -178,36 +181,89 @@ class MatchingService:
         view = self.services.view
         version = self._version
         if version is None or version.seq != view.seq:
-            version = _Version(view.seq, Degrees(view.graph))
+            version = self._next(version, view.seq)
             self._version = version
         return version
+
+    def _next(self, old: _Version | None, seq: int) -> _Version:
+        """The caches of version ``seq``: those of ``old`` with what the changes since
+        touched read again (:mod:`graph.touches`), or empty when that is not known."""
+        graph = self.services.view.graph
+        version = _Version(seq, Degrees(graph))
+        touches = self.services.touches
+        if old is None or touches is None:
+            return version
+        touched = touches.between(old.seq, seq)
+        if touched is None or len(touched.nodes) > MAX_CARRY_NODES:
+            return version
+        nodes = touched.nodes
+        version.degrees.carry(old.degrees, nodes)
+        for audience, people in old.people.items():
+            version.people[audience] = self._people_after(people, audience, nodes)
+        if old.initiatives is not None:
+            kept = set(old.initiatives) - nodes
+            kept.update(n for n in nodes if self._active_initiative(n))
+            version.initiatives = frozenset(kept)
+        self.carried += 1
+        return version
+
+    def _recommendable(self, node: str, audience: str) -> tuple[float, float] | bool:
+        """Whether ``node`` is a person the audience may be recommended (consent,
+        visibility, open to it); their public place when they have one."""
+        attrs = self.services.view.graph._node.get(node)
+        if attrs is None or attrs["kind"] != "person":
+            return False
+        if not listable(audience, attrs["visibility"], attrs["discoverable"]):
+            return False
+        profile = self.profiles.get(node)
+        if profile is None or not profile.open_to_collaborate:
+            return False
+        if attrs.get("lat") is not None and attrs.get("lon") is not None:
+            return float(attrs["lat"]), float(attrs["lon"])
+        return True
 
     def _people(self, version: _Version, audience: str) -> People:
         """Recommendable people for an audience: consent, visibility, and open to it."""
         found = version.people.get(audience)
         if found is not None:
             return found
-        profiles = self.profiles
         ids: set[str] = set()
         placed: list[str] = []
         lat: list[float] = []
         lon: list[float] = []
-        for node, attrs in self.services.view.graph.nodes(data=True):
-            if attrs["kind"] != "person":
-                continue
-            if not listable(audience, attrs["visibility"], attrs["discoverable"]):
-                continue
-            profile = profiles.get(node)
-            if profile is None or not profile.open_to_collaborate:
+        for node in self.services.view.graph:
+            at = self._recommendable(node, audience)
+            if at is False:
                 continue
             ids.add(node)
-            if attrs.get("lat") is not None and attrs.get("lon") is not None:
+            if isinstance(at, tuple):
                 placed.append(node)
-                lat.append(float(attrs["lat"]))
-                lon.append(float(attrs["lon"]))
+                lat.append(at[0])
+                lon.append(at[1])
         found = People(frozenset(ids), placed, np.array(lat), np.array(lon))
         version.people[audience] = found
         return found
+
+    def _people_after(self, old: People, audience: str, nodes: frozenset[str]) -> People:
+        """``old`` with the ``nodes`` a write touched read again."""
+        ids = set(old.ids) - nodes
+        keep = [i for i, n in enumerate(old.placed) if n not in nodes]
+        placed = [old.placed[i] for i in keep]
+        lat, lon = old.lat[keep].tolist(), old.lon[keep].tolist()
+        for node in sorted(nodes):
+            at = self._recommendable(node, audience)
+            if at is False:
+                continue
+            ids.add(node)
+            if isinstance(at, tuple):
+                placed.append(node)
+                lat.append(at[0])
+                lon.append(at[1])
+        return People(frozenset(ids), placed, np.array(lat), np.array(lon))
+
+    def _active_initiative(self, node: str) -> bool:
+        attrs = self.services.view.graph._node.get(node)
+        return attrs is not None and attrs["kind"] == "initiative" and attrs.get("active", True)
 
     def _initiatives(self, version: _Version) -> frozenset[str]:
         if version.initiatives is None:

@@ -37,6 +37,7 @@ from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
 from graph.reference import ensure_reference
 from graph.store import DEFAULT_BUSY_TIMEOUT, Item, Store, WriteResult
+from graph.touches import Touches
 from graph.view import GraphView
 from graph.visibility import AudienceIndex
 
@@ -108,6 +109,8 @@ class Services:
     """Nodes and edges per kind and audience (/v1/stats), a projection of the feed."""
     epochs: PrivacyEpochs | None = field(default=None, repr=False)
     """What each audience had withdrawn, by version (which older figures may be answered)."""
+    touches: Touches | None = field(default=None, repr=False)
+    """What each batch of changes touched (what per-version structures may carry over)."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -133,8 +136,9 @@ class Services:
         search = SearchService(store, view, index, audiences)
         counts = VisibleCounts(view)  # after the view: it reads the view as applied
         epochs = PrivacyEpochs(view)
+        touches = Touches(view)
         feed = ChangeFeed(
-            store, [view, counts, epochs, audiences, profiles, search], seq=view.seq,
+            store, [view, touches, counts, epochs, audiences, profiles, search], seq=view.seq,
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
@@ -146,7 +150,7 @@ class Services:
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
                        open_mailer(settings), Social(store.engine), counts=counts,
-                       epochs=epochs)  # fmt: skip
+                       epochs=epochs, touches=touches)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()

@@ -21,6 +21,7 @@ from graph.analytics.overlap import SectorOverlap, sector_overlap
 from graph.analytics.snapshot import CONTENT_KINDS, Audience, Places, Snapshot
 from graph.analytics.synergies import Synergy, SynergyKind, sector_synergies
 from graph.analytics.versions import Job, Versioned
+from graph.model import Person
 from graph.similarity import TextSimilarity
 
 
@@ -31,6 +32,11 @@ class SectorAnalytics(BackgroundFigures):
     the regions, and the change feed's lock, privacy epochs and staleness bounds when
     figures of an older version may be answered while the current one is computed).
     """
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._board_seen: set[str] = set()
+        """Everyone found on the board at some version this engine read."""
 
     # -- building blocks ------------------------------------------------------
 
@@ -59,7 +65,26 @@ class SectorAnalytics(BackgroundFigures):
         return {i: n.name for i, n in self.store.get_nodes(ids).items()}
 
     def _board(self, seq: int) -> frozenset[str]:
-        return self._block((seq, "board"), lambda: board_members(self.store))
+        def read() -> frozenset[str]:
+            found = board_members(self.store)
+            with self._cache_lock:
+                self._board_seen |= found
+            return found
+
+        return self._block((seq, "board"), read)
+
+    def _reads_beyond_sector(self, key: tuple[Any, ...], nodes: frozenset[str]) -> bool:
+        """A council proposal reads the board, wherever its members are: touching someone
+        who is or was on it (or whose record now says so) touches every proposal."""
+        if key[0] != "council":
+            return False
+        with self._cache_lock:
+            if not nodes.isdisjoint(self._board_seen):
+                return True
+        people = [n for n in nodes if n.startswith("person:")]
+        return any(
+            isinstance(n, Person) and n.board_member for n in self.store.get_nodes(people).values()
+        )
 
     # -- figures --------------------------------------------------------------
 
@@ -171,7 +196,10 @@ class SectorAnalytics(BackgroundFigures):
         key, job = self._proposal(audience, similarity, sector, DEFAULT_SIZE, ())
         with self._cache_lock:
             entry = self._figures.get(key)
-        if entry is None or entry.seq != self.view.seq:
+        seq = self.view.seq
+        if entry is not None and entry.seq != seq and self._carry(key, entry, seq) is not None:
+            return  # nothing it reads changed since
+        if entry is None or entry.seq != seq:
             self._schedule(key, job)
 
     def _proposal(

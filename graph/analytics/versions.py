@@ -30,9 +30,13 @@ from graph.analytics.snapshot import Audience, Places, Snapshot, build_places, b
 from graph.rwlock import ReadWriteLock
 from graph.similarity import TextSimilarity
 from graph.store import Store
+from graph.touches import MAX_CARRY_NODES, Touches
 from graph.view import GraphView
 
 T = TypeVar("T")
+CARRIED = frozenset({"bridges", "groups", "council"})
+"""Figures of one sector (the sector is the key's third part) that carry over to a later
+version when the changes since touched nothing they read (:mod:`graph.touches`)."""
 NEVER_BEHIND = Staleness()
 NO_PLACES = Places({}, {}, {})
 
@@ -92,6 +96,7 @@ class VersionedFigures:
         lock: ReadWriteLock | None = None,
         epochs: PrivacyEpochs | None = None,
         staleness: Staleness = NEVER_BEHIND,
+        touches: Touches | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -100,6 +105,9 @@ class VersionedFigures:
         self.lock = lock
         self.epochs = epochs
         self.staleness = staleness
+        self.touches = touches
+        self.carried = 0
+        """Figures carried over to a later version instead of computed again."""
         self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
         self._figures: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -118,6 +126,8 @@ class VersionedFigures:
                 self._figures.move_to_end(key)
         if entry is not None and entry.seq == seq:
             return Versioned(entry.value, seq, True)
+        if entry is not None and (carried := self._carry(key, entry, seq)) is not None:
+            return Versioned(carried.value, seq, True)
         if entry is not None and self._may_answer(entry, seq, job.audience):
             self._schedule(key, job)
             return Versioned(entry.value, entry.seq, False)
@@ -145,6 +155,38 @@ class VersionedFigures:
                 self._epoch_at = {k: v for k, v in self._epoch_at.items() if k[0] >= seq}
             self._epoch_at[(seq, audience)] = epoch
         return epoch
+
+    def _carry(
+        self, key: tuple[Any, ...], entry: Entry, seq: int, epoch: int | None = None
+    ) -> Entry | None:
+        """``entry``, of an older version, made the figure of version ``seq`` when the
+        changes since touched neither its sector nor anything else it reads (see
+        :data:`CARRIED`); None otherwise. The caller holds the feed's read lock at ``seq``,
+        or gives the audience's privacy epoch at ``seq``.
+
+        Withdrawals since do not stop it: whoever withdrew is a touched node, which touches
+        the sectors they are in and those of everyone linked to them.
+        """
+        if self.touches is None or key[0] not in CARRIED or entry.seq >= seq:
+            return None
+        touched = self.touches.between(entry.seq, seq)
+        if touched is None or len(touched.nodes) > MAX_CARRY_NODES or touched.sector(key[2]):
+            return None
+        if self._reads_beyond_sector(key, touched.nodes):
+            return None
+        audience: Audience = key[1]
+        if epoch is None:
+            epoch = self._read_epoch(audience, seq)
+        carried = Entry(seq, epoch, entry.value, entry.texts)
+        self._keep(key, carried)
+        with self._cache_lock:
+            self.carried += 1
+        return carried
+
+    def _reads_beyond_sector(self, key: tuple[Any, ...], nodes: frozenset[str]) -> bool:
+        """Whether the figure ``key`` reads one of ``nodes`` although they touch none of
+        its sector (a subclass's figures that read more than their sector say so)."""
+        return False
 
     def _may_answer(self, entry: Entry, seq: int, audience: Audience) -> bool:
         if self.epochs is None or self.lock is None or not self.staleness.allowed:
@@ -233,9 +275,12 @@ class VersionedFigures:
             entry = self._figures.get(key)
         if entry is not None and entry.seq == seq:
             return entry.value
-        value = job.compute(graph, snap, places, similarity, seq)
         with self._cache_lock:
             epoch = self._epoch_at.get((seq, job.audience))
+        carried = None if entry is None or epoch is None else self._carry(key, entry, seq, epoch)
+        if carried is not None:
+            return carried.value
+        value = job.compute(graph, snap, places, similarity, seq)
         if epoch is not None:
             self._keep(key, Entry(seq, epoch, value, similarity is not None))
         return value

@@ -13,7 +13,7 @@ call. ``people`` and ``initiatives``, when given, are the pools text search look
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -47,6 +47,14 @@ class Degrees:
             found = len(succ) + sum(1 for other in pred if other not in succ)
             self._seen[node] = found
         return found
+
+    def carry(self, older: Degrees, changed: Iterable[str]) -> None:
+        """Keep the degrees ``older`` (of an earlier version) found, but for ``changed``:
+        the nodes whose links the changes since touched (:mod:`graph.touches`)."""
+        seen = dict(older._seen)
+        for node in changed:
+            seen.pop(node, None)
+        self._seen = seen
 
     def weight(self, node: str) -> float:
         """The Adamic-Adar weight of a common neighbour: 1 / log(degree)."""

@@ -176,7 +176,10 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
     page.wait_for_function(
         """(id) => [...document.querySelectorAll('path[data-area=region]')]
             .filter((e) => (e.dataset.ids || '').split(' ').includes(id))
-            .some((e) => { const r = e.getBoundingClientRect(); return r.width > 100 && r.height > 100; })""",
+            .some((e) => {
+                const r = e.getBoundingClientRect();
+                return r.width > 100 && r.height > 100;
+            })""",
         arg=person["id"],
     )
     assert page.locator(f'.leaflet-marker-icon[data-ids~="{person["id"]}"]').count() == 0

@@ -1,0 +1,213 @@
+"""Per-version structures carried over a write that did not touch what they read.
+
+After each kind of write (a new bio, a link between two people, joining and leaving a
+sector, going private, a new place, a board seat, an initiative's deletion, a
+person's erasure), every sector's council
+proposal, groups and bridges and the recommender's caches, as the service holds them
+after the write (carried over or computed again), equal those computed from nothing on
+the same version; and the quiet writes carry most of them over instead of computing them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.analytics import analytics
+from api.matching import MatchingService
+from api.services import Services
+from graph.analytics import SectorAnalytics, load_regions
+from graph.analytics.councils import DEFAULT_SIZE
+from graph.demo import demo_records
+from graph.edges import Edge
+from graph.model import Person
+from graph.touches import Touches, _sectors_of
+from tests.api.conftest import _settings
+from tests.conftest import DATA
+
+AUDIENCE = "members"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Iterator[Services]:
+    data_dir = tmp_path_factory.mktemp("carry") / "var"
+    shutil.copytree(reference_index, data_dir / "index")
+    services = Services.start(_settings(data_dir), follow=False)
+    services.store.write(demo_records(DATA, seed=5, people=200))
+    services.catch_up()
+    yield services
+    services.close()
+
+
+def sectors(services: Services) -> list[str]:
+    return sorted(n for n, a in services.view.graph.nodes(data=True) if a["kind"] == "sector")
+
+
+def people_in(services: Services, sector: str) -> list[str]:
+    graph = services.view.graph
+    return sorted(p for p in graph.predecessors(sector) if p.startswith("person:"))
+
+
+def changed(services: Services, node_id: str, **fields: Any) -> Person:
+    """A person's record with ``fields`` changed (validated as a new record is)."""
+    found = services.store.get_nodes([node_id])[node_id]
+    assert isinstance(found, Person)
+    return Person.model_validate({**found.model_dump(), **fields})
+
+
+def warm(services: Services) -> dict[str, int]:
+    """What the warmer does after a write: every sector's proposal carried or computed;
+    how many of each."""
+    engine = analytics(services)
+    carried, runs = engine.carried, engine.background_runs
+    with services.feed.lock.read():
+        for sector in sectors(services):
+            engine.warm_proposal(AUDIENCE, services.similarity, sector)
+    assert engine.settle(300)
+    return {"carried": engine.carried - carried, "computed": engine.background_runs - runs}
+
+
+def assert_as_if_from_nothing(services: Services, matching: MatchingService) -> None:
+    """The held figures and caches equal those of a service that computes everything now."""
+    engine = analytics(services)
+    fresh = SectorAnalytics(services.store, services.view, load_regions(DATA))
+    seq = services.view.seq
+    with services.feed.lock.read():
+        for sector in sectors(services):
+            held = engine._figures[("council", AUDIENCE, sector, DEFAULT_SIZE, ())]
+            assert held.seq == seq, sector
+            now = fresh.propose(AUDIENCE, services.similarity, sector).value
+            assert held.value == now, sector
+            for what in ("groups", "bridges"):
+                part = engine._figures.get((what, AUDIENCE, sector))
+                if part is not None and part.seq == seq:
+                    again: Any = (
+                        fresh.groups(AUDIENCE, services.similarity, sector)
+                        if what == "groups"
+                        else fresh.bridges(AUDIENCE, sector)
+                    )
+                    assert part.value == again.value, (what, sector)
+        kept = matching._current()
+        for audience in ("public", "members"):
+            matching._people(kept, audience)
+        matching._initiatives(kept)
+        new = MatchingService(services)
+        built = new._current()
+        for audience in ("public", "members"):
+            a, b = kept.people[audience], new._people(built, audience)
+            assert a.ids == b.ids, audience
+            assert dict(zip(a.placed, zip(a.lat, a.lon, strict=True), strict=True)) == dict(
+                zip(b.placed, zip(b.lat, b.lon, strict=True), strict=True)
+            )
+        assert kept.initiatives == new._initiatives(built)
+        for node in services.view.graph:
+            assert kept.degrees(node) == built.degrees(node), node
+
+
+def write(services: Services, *items: Any) -> None:
+    done = services.store.write(list(items))
+    assert done.last_seq is not None
+    services.catch_up()
+    assert services.view.seq >= done.last_seq
+
+
+def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Services) -> None:
+    matching = MatchingService(demo)
+    with demo.feed.lock.read():
+        matching._current()
+    warm(demo)
+    assert_as_if_from_nothing(demo, matching)
+    carried_before = matching.carried
+    all_sectors = sectors(demo)
+    first, second = all_sectors[0], all_sectors[1]
+    a, b = people_in(demo, first)[:2]
+    c = people_in(demo, second)[0]
+    outsider = next(p for p in people_in(demo, all_sectors[2]) if p not in people_in(demo, first))
+    writes: list[tuple[str, list[Any]]] = [
+        ("a new bio", [changed(demo, a, bio="Mends bicycles for free.")]),
+        ("two people meet", [Edge(source=a, target=c, kind="knows")]),
+        ("joining a sector", [Edge(source=outsider, target=first, kind="interested_in")]),
+        ("a new place", [changed(demo, b, place={"country": "KE"})]),
+        ("going private", [changed(demo, c, visibility="private")]),
+        ("a board seat", [changed(demo, b, board_member=True)]),
+    ]
+    counts = {}
+    for name, items in writes:
+        write(demo, *items)
+        counts[name] = warm(demo)
+        assert_as_if_from_nothing(demo, matching), name
+    # Leaving a sector, and a deletion.
+    demo.store.delete_edge(outsider, "interested_in", first)
+    demo.catch_up()
+    counts["leaving a sector"] = warm(demo)
+    assert_as_if_from_nothing(demo, matching)
+    initiative = next(
+        n for n in demo.view.graph.predecessors(second) if n.startswith("initiative:")
+    )
+    demo.store.delete_node(initiative)  # its links are deleted first, each in the log
+    demo.catch_up()
+    counts["an initiative's deletion"] = warm(demo)
+    assert_as_if_from_nothing(demo, matching)
+    demo.store.delete_node(a)  # a person's deletion erases them: nothing is carried over
+    demo.catch_up()
+    counts["an erasure"] = warm(demo)
+    assert_as_if_from_nothing(demo, matching)
+    assert counts["an erasure"] == {"carried": 0, "computed": len(all_sectors)}
+    # A new bio touches its person's sectors only: the other councils are carried over.
+    bio = counts["a new bio"]
+    assert bio["carried"] >= len(all_sectors) - 4, counts
+    assert bio["computed"] <= 4, counts
+    # A board seat touches every proposal (the board is read wherever its members are).
+    # (their groups and bridges, which do not read the board, are carried over)
+    assert counts["a board seat"]["computed"] == len(all_sectors), counts
+    # The recommender's caches were carried over every write but the erasure.
+    assert matching.carried - carried_before == len(writes) + 2
+
+
+def test_touches_name_the_sectors_of_whom_a_write_touched(demo: Services) -> None:
+    touches = demo.touches
+    assert isinstance(touches, Touches)
+    first = sectors(demo)[3]
+    someone = people_in(demo, first)[0]
+    since = demo.view.seq
+    write(demo, changed(demo, someone, bio="Teaches sign language."))
+    touched = touches.between(since, demo.view.seq)
+    assert touched is not None
+    assert someone in touched.nodes
+    graph = demo.view.graph
+    kinds = graph.nodes(data="kind")
+    own = {s for s in graph.successors(someone) if kinds[s] == "sector"}
+    for council in (c for c in graph.successors(someone) if kinds[c] == "council"):
+        own |= {s for s in graph.successors(council) if kinds[s] == "sector"}
+    assert touched.sectors is not None and own <= touched.sectors
+    # A bio is read by the person's own sectors' figures alone.
+    assert touched.sectors == own
+    # Nothing between a version and itself; nothing known before the records start.
+    assert touches.between(demo.view.seq, demo.view.seq) == touches.between(0, 0)
+    assert touches.between(-1, demo.view.seq) is None
+
+
+def test_a_proposal_request_after_a_quiet_write_is_current_at_once(demo: Services) -> None:
+    """The request that comes after a write touching other sectors finds its sector's
+    proposal of the new version, carried over, without waiting for a computation."""
+    engine = analytics(demo)
+    all_sectors = sectors(demo)
+    warm(demo)
+    target = all_sectors[-1]
+    board = engine._board(demo.view.seq)
+    elsewhere = next(
+        p
+        for s in all_sectors[:-1]
+        for p in people_in(demo, s)
+        if target not in _sectors_of(demo.view.graph, p) and p not in board
+    )
+    write(demo, changed(demo, elsewhere, bio="Plants street trees."))
+    runs = engine.background_runs
+    with demo.feed.lock.read():
+        found = engine.propose(AUDIENCE, demo.similarity, target)
+    assert found.current and found.seq == demo.view.seq
+    assert engine.background_runs == runs
