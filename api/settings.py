@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         description="How long after a write the councils' figures of the version before "
         "it may still be answered while the new ones are computed (0: never)",
     )
+    analytics_refresh_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Least time between two recomputations of the councils' figures that "
+        "writes touched, in the background (figures of untouched sectors carry over at "
+        "once; between two, the older ones are answered, marked with their version)",
+    )
     analytics_stale_changes: int = Field(
         default=1000,
         ge=0,

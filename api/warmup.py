@@ -45,6 +45,8 @@ class Warmed:
     runs: int = 0
     seq: int = -1
     """The version last warmed."""
+    councils_seq: int = -1
+    """The version whose councils' figures were last brought up to date."""
     seconds: dict[str, float] = field(default_factory=dict)
     """How long each part of the last run took."""
     failures: int = 0
@@ -52,7 +54,8 @@ class Warmed:
     """Whether the once-per-process parts (the tagger, the model's first run) are built."""
 
     def as_json(self) -> dict[str, object]:
-        return {"seq": self.seq, "runs": self.runs, "once": self.once,
+        return {"seq": self.seq, "councils_seq": self.councils_seq, "runs": self.runs,
+                "once": self.once,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}  # fmt: skip
 
 
@@ -63,11 +66,27 @@ class Warmer:
     recommender the warmer warms must be the one requests use.
     """
 
-    def __init__(self, services: Services, holder: Any, *, tagger: bool = True) -> None:
+    def __init__(
+        self,
+        services: Services,
+        holder: Any,
+        *,
+        tagger: bool = True,
+        councils_every: float | None = None,
+    ) -> None:
         self.services = services
         self.holder = holder
         self.tagger = tagger
+        settings = services.settings
+        if councils_every is None:
+            # Older figures are answered for ``analytics_stale_seconds`` after a write:
+            # the next ones must be in well before that.
+            councils_every = min(
+                settings.analytics_refresh_seconds, settings.analytics_stale_seconds / 2
+            )
+        self.councils_every = councils_every
         self.warmed = Warmed()
+        self._councils_at = -float("inf")
         self._stop = threading.Event()
         self._again = threading.Event()
         self._done = threading.Condition()
@@ -89,11 +108,20 @@ class Warmer:
         while some were missing was built without them)."""
         self._again.set()
 
-    def wait(self, seq: int | None = None, timeout: float = 120.0) -> bool:
-        """Wait until the version ``seq`` (default: the feed's current one) is warmed."""
+    def wait(
+        self, seq: int | None = None, timeout: float = 120.0, *, councils: bool = False
+    ) -> bool:
+        """Wait until the version ``seq`` (default: the feed's current one) is warmed
+        (with ``councils``: its councils' figures too, which may come later)."""
         wanted = self.services.feed.seq if seq is None else seq
+
+        def done() -> bool:
+            return self.warmed.seq >= wanted and (
+                not councils or self.warmed.councils_seq >= wanted
+            )
+
         with self._done:
-            return self._done.wait_for(lambda: self.warmed.seq >= wanted, timeout)
+            return self._done.wait_for(done, timeout)
 
     def _run(self) -> None:
         feed = self.services.feed
@@ -110,11 +138,13 @@ class Warmer:
                 if tagger:
                     self._part("tagger", lambda: self.services.tagger)
                 self.warmed.once = True
-            # Wait for the next write, then for the feed to be quiet a moment.
+            # Wait for the next write, then for the feed to be quiet a moment; meanwhile
+            # the councils' figures a write touched are brought up to date when due.
             while not self._stop.is_set() and not self._again.is_set():
                 if feed.wait_for(feed.seq + 1, 0.5):
                     break
                 self._adopt()
+                self._councils_when_due()
             while not self._stop.is_set():
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
@@ -128,13 +158,34 @@ class Warmer:
             seq = services.feed.seq
             self._part("matching", lambda: matching_of(services, self.holder).warm())
             self._part("search", self._search)
-        self._part("councils", self._councils)
         with self._done:
             self.warmed.runs += 1
             self.warmed.seq = seq
             self._done.notify_all()
+        self._councils_when_due()
         log.info("warmed version %d in %.2f s (%s)", seq, time.monotonic() - started,
                  ", ".join(f"{k} {v:.2f} s" for k, v in self.warmed.seconds.items()))  # fmt: skip
+
+    def _councils_when_due(self) -> None:
+        """The councils' figures of the current version, unless they are current or the
+        last ones were brought up to date less than ``councils_every`` seconds ago.
+
+        Figures of the sectors no write touched carry over at once (:mod:`graph.touches`);
+        a touched sector's groups and bridges take seconds at 100,000 people, so with a
+        write a second they are computed at this pace, not once per write, and the
+        version before is answered meanwhile (marked as such, and never once something
+        was withdrawn from its audience).
+        """
+        seq = self.services.feed.seq
+        if seq <= self.warmed.councils_seq:
+            return
+        if time.monotonic() - self._councils_at < self.councils_every:
+            return
+        self._councils_at = time.monotonic()
+        self._part("councils", self._councils)
+        with self._done:
+            self.warmed.councils_seq = seq
+            self._done.notify_all()
 
     def _adopt(self) -> None:
         """Map the index another worker saved (after an erasure, or once it encoded every

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from api.analytics import analytics
 from api.matching import MatchingService
 from api.services import Services
+from api.warmup import Warmer
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.demo import demo_records
@@ -211,3 +213,36 @@ def test_a_proposal_request_after_a_quiet_write_is_current_at_once(demo: Service
         found = engine.propose(AUDIENCE, demo.similarity, target)
     assert found.current and found.seq == demo.view.seq
     assert engine.background_runs == runs
+
+
+def test_touched_councils_are_brought_up_to_date_at_their_pace(demo: Services) -> None:
+    """The warmer brings the councils a write touched up to date at most once per
+    ``councils_every``, not once per write: meanwhile the version before is answered,
+    marked as older, and the untouched sectors' proposals are current at once."""
+    engine = analytics(demo)
+    warmer = Warmer(demo, SimpleNamespace(), tagger=False, councils_every=3600)
+    warmer.warm()
+    assert engine.settle(300)
+    assert warmer.warmed.councils_seq == demo.view.seq
+    board = engine._board(demo.view.seq)
+    target = sectors(demo)[2]
+    someone = next(p for p in people_in(demo, target) if p not in board)
+    before = demo.view.seq
+    write(demo, changed(demo, someone, bio="Repairs fishing nets with the harbour youth."))
+    warmer.warm()
+    assert warmer.warmed.seq == demo.view.seq
+    assert warmer.warmed.councils_seq == before  # not due yet
+    with demo.feed.lock.read():
+        touched = demo.touches.between(before, demo.view.seq)
+        assert touched is not None and touched.sectors is not None
+        for sector in sectors(demo):
+            found = engine.propose(AUDIENCE, demo.similarity, sector)
+            if sector in touched.sectors:
+                assert not found.current and found.seq == before, sector
+            else:
+                assert found.current, sector
+    assert engine.settle(300)
+    warmer.councils_every = 0
+    warmer._councils_when_due()
+    assert warmer.warmed.councils_seq == demo.view.seq
+    assert_as_if_from_nothing(demo, MatchingService(demo))

@@ -38,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Ite
 @pytest.fixture(scope="module")
 def http(demo: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services=demo, warm=True)) as test_client:
-        assert warmer_of(test_client).wait(timeout=300)
+        assert warmer_of(test_client).wait(timeout=300, councils=True)
         yield test_client
 
 
@@ -108,7 +108,7 @@ def test_a_write_is_warmed_in_the_background(demo: Services, http: TestClient) -
         ]
     )
     assert done.last_seq is not None and demo.feed.wait_for(done.last_seq, 30)
-    assert warmer_of(http).wait(done.last_seq, timeout=300)
+    assert warmer_of(http).wait(done.last_seq, timeout=300, councils=True)
     assert warmer_of(http).warmed.runs > before
     version = matching_of(demo, http.app.state)._version  # type: ignore[attr-defined]
     assert version is not None and version.seq >= done.last_seq
