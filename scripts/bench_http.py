@@ -684,15 +684,21 @@ class Writer:
 
     def __init__(self, url: str, key: str, people: list[str], rate: float, seed: int) -> None:
         self.url, self.key, self.people, self.rate = url, key, people, rate
-        self.rng = random.Random(seed)
+        # Each run writes what no earlier run on the same folder wrote (the same bio or
+        # an existing link would be an unchanged write: no new version at all).
+        self.run = time.time_ns()
+        self.rng = random.Random(f"{seed}-{self.run}")
         self.latencies: list[float] = []
         self.failures: Counter[int] = Counter()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.warmed: dict[str, Any] | None = None
+        self.seq_before: int | None = None
+        self.seq_after: int | None = None
 
     def __enter__(self) -> Writer:
         if self.rate > 0 and len(self.people) >= 2:
+            self.seq_before = self.worker_state().get("seq")
             self.thread.start()
         return self
 
@@ -700,7 +706,9 @@ class Writer:
         self.stopping.set()
         if self.thread.is_alive():
             self.thread.join(timeout=30)
-            self.warmed = self.worker_state().get("warmed")
+            state = self.worker_state()
+            self.warmed = state.get("warmed")
+            self.seq_after = state.get("seq")
 
     def worker_state(self) -> dict[str, Any]:
         """``/v1/admin/state`` of the worker that answers: how long its warmer's last run
@@ -723,7 +731,7 @@ class Writer:
             one, other = self.rng.sample(self.people, 2)
             if count % 2:
                 method, path = "PATCH", f"/v1/nodes/{_q(one)}"
-                body = {"bio": f"Neighbourhood organiser, note {count} of the benchmark."}
+                body = {"bio": f"Neighbourhood organiser, note {count} of run {self.run}."}
             else:
                 method, path = "POST", "/v1/edges"
                 body = {"kind": "knows", "source": one, "target": other}
@@ -751,6 +759,10 @@ class Writer:
             "p50_ms": round(1000 * ordered[len(ordered) // 2], 1) if ordered else None,
             "max_ms": round(1000 * ordered[-1], 1) if ordered else None,
             "failures": {str(code): n for code, n in self.failures.items()},
+            # Change-log entries the writes made (an unchanged write makes none).
+            "changes": None
+            if self.seq_before is None or self.seq_after is None
+            else self.seq_after - self.seq_before,
             "last_warming": self.warmed,
         }
 
@@ -808,6 +820,23 @@ def installed(name: str) -> str | None:
         return None
 
 
+def wait_warmed(url: str, admin: str, workers: int, timeout: float) -> float:
+    """Seconds until every worker's warmer has warmed its current version, councils
+    included (``/v1/admin/state`` answers for whichever worker takes the request)."""
+    started = time.perf_counter()
+    probe = Writer(url, admin, [], 0.0, 0)
+    warmed: set[int] = set()
+    while time.perf_counter() - started < timeout:
+        state = probe.worker_state()
+        done = state.get("warmed") or {}
+        if done.get("once") and done.get("councils_seq", -1) >= state.get("seq", 0):
+            warmed.add(int(state.get("pid", 0)))
+            if len(warmed) >= max(1, workers):
+                return time.perf_counter() - started
+        time.sleep(2.0)  # the state's digests read the whole view: not too often
+    raise RuntimeError(f"the workers were not warmed within {timeout:.0f} s")
+
+
 def main() -> None:
     options = parse_options()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
@@ -851,7 +880,14 @@ def main() -> None:
                 f"({options.workers} workers, ready in {ready_seconds:.1f} s)",
                 flush=True,
             )
+            # The scenarios measure the steady state: each worker's warmer has built the
+            # per-version structures of the start (how long that took is reported).
+            warmed_seconds = wait_warmed(url, admin, options.workers, options.ready_timeout)
+            print(f"every worker warmed {warmed_seconds:.1f} s after ready", flush=True)
             for name in options.scenarios:
+                # Each scenario starts from a settled service: what an earlier one's writes
+                # left to warm is done first (how long that took is reported with it).
+                settled = wait_warmed(url, admin, options.workers, options.ready_timeout)
                 script = work / f"{name}.lua"
                 write_lua(paths[name], script, headers if name == "proposal" else None)
                 rate = options.write_rate if name in options.writes_during else 0.0
@@ -860,6 +896,7 @@ def main() -> None:
                     with Writer(url, admin, people, rate, options.seed) as writer:
                         results[name] = run_scenario(name, wrk, url, script, options, server)
                     results[name]["writes"] = writer.summary()
+                    results[name]["settled_before_seconds"] = round(settled, 1)
                 except RuntimeError:
                     tail = log.read_text(errors="replace").replace("\r", "\n")[-3000:]
                     print(f"the server's output ended with:\n{tail}", file=sys.stderr)
@@ -880,6 +917,7 @@ def main() -> None:
         "load_seconds": None if load_seconds is None else round(load_seconds, 1),
         "index_seconds": None if index_seconds is None else round(index_seconds, 1),
         "ready_seconds": round(ready_seconds, 1),
+        "warmed_seconds": round(warmed_seconds, 1),
         "server": {
             "command": " ".join(
                 Path(part).name if part in (COCREATE, sys.executable) else part for part in command
