@@ -125,7 +125,7 @@ def create_app(
         settings.key_failures_per_minute, burst=settings.key_failures_burst
     )
     app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.replica)
     install_error_handlers(app)
     # An unknown path answers the app's "Page not found" to a browser (problem JSON under /v1).
     app.add_exception_handler(404, web.unknown_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -70,19 +72,33 @@ class BodyLimit:
 
 
 class Metrics:
-    """Request counts and latencies by method, route template and status."""
+    """Request counts and latencies by method, route template and status, labelled with
+    the replica and the worker process that counted them.
 
-    def __init__(self) -> None:
+    Each worker process keeps its own figures, and a scrape of ``/metrics`` reaches one of
+    them: the ``replica`` (``COCREATE_REPLICA``, default the host's name) and ``worker``
+    (its process id) labels keep the series of different processes apart, to be summed
+    by the monitoring system rather than mistaken for one counter going up and down.
+    """
+
+    def __init__(self, replica: str | None = None) -> None:
+        self.replica = replica or socket.gethostname()
+        self.worker = str(os.getpid())
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "cocreate_http_requests_total", "HTTP requests", ["method", "route", "status"],
-            registry=self.registry,
+            "cocreate_http_requests_total", "HTTP requests",
+            ["method", "route", "status", "replica", "worker"], registry=self.registry,
         )  # fmt: skip
         self.latency = Histogram(
-            "cocreate_http_request_seconds", "HTTP request latency", ["method", "route"],
-            registry=self.registry,
+            "cocreate_http_request_seconds", "HTTP request latency",
+            ["method", "route", "replica", "worker"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )  # fmt: skip
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request answered."""
+        self.requests.labels(method, route, str(status), self.replica, self.worker).inc()
+        self.latency.labels(method, route, self.replica, self.worker).observe(seconds)
 
 
 class MetricsMiddleware:
@@ -111,5 +127,4 @@ class MetricsMiddleware:
             matched = scope.get("route")
             route = str(getattr(matched, "path", "unmatched"))
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.observe(method, route, status, time.perf_counter() - started)

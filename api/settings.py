@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Requests with an unknown key a minute per client address"
     )
     key_failures_burst: int = Field(default=10, ge=1)
+    replica: str | None = Field(
+        default=None,
+        max_length=100,
+        description="This replica's name in the metrics' labels; default: the host's name",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses or networks of reverse proxies whose "

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -174,6 +175,16 @@ def test_a_write_through_the_balancer_is_soon_on_every_replica(cluster: Cluster)
     print(f"\nwrite to search on every replica: median {lags[len(lags) // 2]:.3f} s, "
           f"90th percentile {lags[len(lags) * 9 // 10]:.3f} s, max {lags[-1]:.3f} s over "
           f"{len(lags)} reads", file=sys.stderr)  # fmt: skip
+
+
+def test_each_replica_labels_its_metrics(cluster: Cluster) -> None:
+    """A monitoring system scraping every replica tells their series apart."""
+    for number, replica in enumerate(cluster.replicas, start=1):
+        with httpx.Client(base_url=replica["url"], timeout=30) as client:
+            assert client.get("/ready").status_code == 200
+            metrics = client.get("/metrics").text
+        labelled = re.findall(r'cocreate_http_requests_total\{[^}]*replica="([^"]+)"', metrics)
+        assert labelled and set(labelled) == {f"replica-{number}"}, labelled
 
 
 # --- a replica killed under load -------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 
 import pytest
@@ -22,10 +24,12 @@ def test_health_ready_metrics_and_docs(client: TestClient) -> None:
     assert sum(client.get("/v1/stats").json()["nodes"].values()) > 200
     client.get("/v1/nodes/sdg:4")
     metrics = client.get("/metrics").text
-    assert (
-        'cocreate_http_requests_total{method="GET",route="/v1/nodes/{node_id}",status="200"}'
-        in (metrics)
+    # Labelled with the replica (the host's name by default) and the worker process.
+    series = (
+        f'cocreate_http_requests_total{{method="GET",replica="{socket.gethostname()}",'
+        f'route="/v1/nodes/{{node_id}}",status="200",worker="{os.getpid()}"}}'
     )
+    assert series in metrics
     spec = client.get("/openapi.json").json()
     assert "/v1/nodes/{node_id}/neighbors" in spec["paths"]
     assert client.get("/docs").status_code == 200
