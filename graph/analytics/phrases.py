@@ -36,6 +36,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from graph.model import Initiative, Node, Person, WisdomEntry
 
@@ -108,7 +109,14 @@ class Phrases:
 
     def words(self, key: str) -> frozenset[str]:
         """The stems of a phrase's content words: phrases sharing one say the same thing."""
-        return frozenset(_stem(w) for w in re.split(r"[\s-]+", key) if w and w not in STOP_WORDS)
+        return phrase_words(key)
+
+
+@lru_cache(maxsize=1 << 16)
+def phrase_words(key: str) -> frozenset[str]:
+    """:meth:`Phrases.words`, kept for the phrases asked most (labels ask each phrase's
+    words many times over, for every group of every sector)."""
+    return frozenset(_stem(w) for w in re.split(r"[\s-]+", key) if w and w not in STOP_WORDS)
 
 
 def node_texts(node: Node) -> list[str]:
