@@ -58,7 +58,8 @@ def analytics(services: Services) -> SectorAnalytics:
             )
             engine = SectorAnalytics(services.store, services.view, regions,
                                      lock=services.feed.lock, epochs=services.epochs,
-                                     staleness=staleness, touches=services.touches)  # fmt: skip
+                                     staleness=staleness, touches=services.touches,
+                                     shared=services.figures)  # fmt: skip
             _ENGINES[key] = engine
             weakref.finalize(services, _ENGINES.pop, key, None)
     return engine

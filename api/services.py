@@ -31,6 +31,7 @@ from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
 from graph.analytics.freshness import PrivacyEpochs
+from graph.analytics.shared import SharedFigures
 from graph.counts import VisibleCounts
 from graph.feed import ChangeFeed
 from graph.matching.profiles import ProfileIndex
@@ -111,6 +112,8 @@ class Services:
     """What each audience had withdrawn, by version (which older figures may be answered)."""
     touches: Touches | None = field(default=None, repr=False)
     """What each batch of changes touched (what per-version structures may carry over)."""
+    figures: SharedFigures | None = field(default=None, repr=False)
+    """Councils' figures computed once for every process of the data folder."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -137,8 +140,10 @@ class Services:
         counts = VisibleCounts(view)  # after the view: it reads the view as applied
         epochs = PrivacyEpochs(view)
         touches = Touches(view)
+        figures = SharedFigures(settings.data_dir / "figures")
         feed = ChangeFeed(
-            store, [view, touches, counts, epochs, audiences, profiles, search], seq=view.seq,
+            store, [view, touches, counts, epochs, audiences, profiles, search, figures],
+            seq=view.seq,
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
         feed.catch_up()
@@ -150,7 +155,7 @@ class Services:
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
                        open_mailer(settings), Social(store.engine), counts=counts,
-                       epochs=epochs, touches=touches)  # fmt: skip
+                       epochs=epochs, touches=touches, figures=figures)  # fmt: skip
         store.subscribe(services._written)
         if follow:
             feed.start()

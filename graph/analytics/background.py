@@ -114,7 +114,7 @@ class BackgroundFigures(VersionedFigures):
         if found is None:
             return  # already current
         seq, epoch, snap, places, frozen, similarity = found
-        value = job.compute(frozen, snap, places, similarity, seq)
+        value = self._compute(key, job, frozen, snap, places, similarity, seq)
         self.background_runs += 1
         self._keep(key, Entry(seq, epoch, value, similarity is not None))
 

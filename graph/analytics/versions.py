@@ -26,6 +26,7 @@ import networkx as nx
 
 from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.regions import Regions
+from graph.analytics.shared import SharedFigures
 from graph.analytics.snapshot import Audience, Places, Snapshot, build_places, build_snapshot
 from graph.rwlock import ReadWriteLock
 from graph.similarity import TextSimilarity
@@ -97,6 +98,7 @@ class VersionedFigures:
         epochs: PrivacyEpochs | None = None,
         staleness: Staleness = NEVER_BEHIND,
         touches: Touches | None = None,
+        shared: SharedFigures | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -106,6 +108,7 @@ class VersionedFigures:
         self.epochs = epochs
         self.staleness = staleness
         self.touches = touches
+        self.shared = shared
         self.carried = 0
         """Figures carried over to a later version instead of computed again."""
         self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
@@ -143,7 +146,7 @@ class VersionedFigures:
                 return Versioned(entry.value, seq, True)
             epoch = self._read_epoch(job.audience, seq)
             snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
-            value = job.compute(self.view.graph, snap, places, job.similarity, seq)
+            value = self._compute(key, job, self.view.graph, snap, places, job.similarity, seq)
             self._keep(key, Entry(seq, epoch, value, job.similarity is not None))
         return Versioned(value, seq, True)
 
@@ -183,6 +186,28 @@ class VersionedFigures:
             self.carried += 1
         return carried
 
+    def _compute(
+        self,
+        key: tuple[Any, ...],
+        job: Job,
+        graph: nx.MultiDiGraph,
+        snap: Snapshot,
+        places: Places,
+        similarity: TextSimilarity | None,
+        seq: int,
+    ) -> Any:
+        """``job``'s figure of version ``seq``; a sector's (see :data:`CARRIED`) computed
+        once per machine (:mod:`graph.analytics.shared`)."""
+        if self.shared is None or key[0] not in CARRIED:
+            return job.compute(graph, snap, places, similarity, seq)
+        # The version is named by its number and the entry that made it: a folder that
+        # outlived its store (a new import into the same data folder) names other ones.
+        made = self.store.changes_since(seq - 1, limit=1)
+        version = (seq, made[0].ref if made and made[0].seq == seq else "")
+        return self.shared.get(
+            (*key, version), seq, lambda: job.compute(graph, snap, places, similarity, seq)
+        )
+
     def _reads_beyond_sector(self, key: tuple[Any, ...], nodes: frozenset[str]) -> bool:
         """Whether the figure ``key`` reads one of ``nodes`` although they touch none of
         its sector (a subclass's figures that read more than their sector say so)."""
@@ -218,6 +243,8 @@ class VersionedFigures:
             stale = [key for key, entry in self._figures.items() if entry.texts]
             for key in stale:
                 del self._figures[key]
+        if self.shared is not None:
+            self.shared.clear()
         return len(stale)
 
     def _block(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -280,7 +307,7 @@ class VersionedFigures:
         carried = None if entry is None or epoch is None else self._carry(key, entry, seq, epoch)
         if carried is not None:
             return carried.value
-        value = job.compute(graph, snap, places, similarity, seq)
+        value = self._compute(key, job, graph, snap, places, similarity, seq)
         if epoch is not None:
             self._keep(key, Entry(seq, epoch, value, similarity is not None))
         return value

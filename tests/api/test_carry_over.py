@@ -24,9 +24,12 @@ from api.services import Services
 from api.warmup import Warmer
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.councils import DEFAULT_SIZE
+from graph.analytics.shared import SharedFigures
 from graph.demo import demo_records
 from graph.edges import Edge
+from graph.feed import ChangeBatch
 from graph.model import Person
+from graph.store import Change
 from graph.touches import Touches, _sectors_of
 from tests.api.conftest import _settings
 from tests.conftest import DATA
@@ -246,3 +249,36 @@ def test_touched_councils_are_brought_up_to_date_at_their_pace(demo: Services) -
     warmer._councils_when_due()
     assert warmer.warmed.councils_seq == demo.view.seq
     assert_as_if_from_nothing(demo, MatchingService(demo))
+
+
+def test_a_figure_is_computed_once_for_the_processes_of_a_data_folder(
+    demo: Services, tmp_path: Path
+) -> None:
+    """Two engines (two worker processes of one data folder) over one folder of figures:
+    the second reads what the first computed; an erasure empties the folder and no figure
+    of a version before it is written again."""
+    regions = load_regions(DATA)
+    first = SharedFigures(tmp_path / "figures")
+    second = SharedFigures(tmp_path / "figures")
+    one = SectorAnalytics(demo.store, demo.view, regions, shared=first)
+    two = SectorAnalytics(demo.store, demo.view, regions, shared=second)
+    sector = sectors(demo)[4]
+    with demo.feed.lock.read():
+        mine = one.propose(AUDIENCE, demo.similarity, sector).value
+        theirs = two.propose(AUDIENCE, demo.similarity, sector).value
+        alone = SectorAnalytics(demo.store, demo.view, regions).propose(
+            AUDIENCE, demo.similarity, sector
+        )
+    assert mine == theirs == alone.value
+    # The proposal and the groups and bridges it is made of: computed once, read once.
+    assert first.computed == 3 and first.read == 0
+    assert second.computed == 0 and second.read == 1
+    assert len(list((tmp_path / "figures").glob("*.figure"))) == 3
+    seq = demo.view.seq
+    erasure = ChangeBatch((Change(seq + 1, "erase", "node", ""),), {}, {})
+    first.apply(erasure, first.prepare(erasure))
+    assert list((tmp_path / "figures").glob("*.figure")) == []
+    # A process that had not applied the erasure yet computes, and keeps nothing on disk.
+    assert second.get(("council", "members", sector), seq, lambda: mine) == mine
+    assert second.computed == 1
+    assert list((tmp_path / "figures").glob("*.figure")) == []

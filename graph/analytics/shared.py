@@ -1,0 +1,155 @@
+"""Councils' figures computed once per machine, not once per worker process.
+
+Every worker of a service holds the same version of the graph (they follow one change
+log) and the same text vectors (one index, mapped by all), and a figure is a
+deterministic function of the version: two workers computing the bridges or groups of a
+sector at one version compute the same value, each taking seconds at 100,000 people
+(41-45 s for the twelve sectors' proposals at start). :class:`SharedFigures` keeps each
+figure computed by one process in a folder (``<cache>/figures``) for the others:
+
+- a figure is named by its key (what, audience, arguments) and its version;
+- the first process to want it takes an exclusive lock on its name (``fcntl.flock``,
+  released by the system if the process dies), computes it and writes it (to a
+  temporary file, then renamed: a reader never sees half of one); a process that wants
+  it meanwhile waits on the lock and then reads it;
+- older versions of a figure are removed when a newer one is written;
+- a batch of changes with an erasure empties the folder and records the erasure's
+  number, after which no process writes a figure of an earlier version (the figures
+  name people, and an erased person must be nowhere);
+- figures computed while some text vectors were missing are dropped with the folder
+  when the vectors are all in (:meth:`VersionedFigures.forget_text_figures`).
+
+The files are pickles: the folder is the service's own cache, written and read only by
+its processes, as its index and graph files are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from graph.feed import ChangeBatch
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+SUFFIX = ".figure"
+
+
+class SharedFigures:
+    """A folder of figures shared by the processes of one machine (see the module doc);
+    also a projection of the change feed, for erasures."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.computed = 0
+        """Figures this process computed and wrote."""
+        self.read = 0
+        """Figures this process read from another's computation."""
+
+    def get(self, key: tuple[Any, ...], seq: int, compute: Callable[[], T]) -> T:
+        """The figure ``key`` of version ``seq``: read if a process computed it, else
+        computed here (the other processes wait for it meanwhile) and written."""
+        name = _name(key)
+        path = self.folder / f"{seq}-{name}{SUFFIX}"
+        found = _load(path)
+        if found is not None:
+            self.read += 1
+            return found[0]  # type: ignore[no-any-return]
+        with self._locked(name):
+            found = _load(path)
+            if found is not None:
+                self.read += 1
+                return found[0]  # type: ignore[no-any-return]
+            value = compute()
+            self.computed += 1
+            if self._erased() < seq:  # (one of a version before an erasure is not kept)
+                self._write(path, value)
+                if self._erased() >= seq:  # an erasure came while it was being written
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                self._prune(name, seq)
+        return value
+
+    def clear(self, erased: int | None = None) -> None:
+        """Remove every figure; ``erased``: the last erasure's sequence number, after which
+        no figure of an earlier version is written again (by any process)."""
+        if erased is not None and erased > self._erased():
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+            with os.fdopen(handle, "w") as out:
+                out.write(str(erased))
+            os.replace(temporary, self.folder / "erased")
+        for path in self.folder.glob(f"*{SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _erased(self) -> int:
+        try:
+            return int((self.folder / "erased").read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    # -- a projection of the change feed ----------------------------------------------
+
+    def prepare(self, batch: ChangeBatch) -> None:
+        return None
+
+    def apply(self, batch: ChangeBatch, _prepared: None) -> None:
+        if batch.erasures:
+            self.clear(max(batch.erasures))
+
+    # -- files ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        with open(self.folder / f"{name}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, path: Path, value: Any) -> None:
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump((value,), out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+
+    def _prune(self, name: str, seq: int) -> None:
+        """Remove this figure's files of versions before ``seq``."""
+        for path in self.folder.glob(f"*-{name}{SUFFIX}"):
+            version = path.name.partition("-")[0]
+            if version.isdigit() and int(version) < seq:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+
+def _name(key: tuple[Any, ...]) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def _load(path: Path) -> tuple[Any] | None:
+    """The figure in ``path`` (as a 1-tuple), None if there is none (or it is unreadable:
+    then it is computed again)."""
+    try:
+        with open(path, "rb") as file:
+            found = pickle.load(file)
+    except FileNotFoundError:
+        return None
+    except Exception:
+        log.warning("unreadable shared figure %s: computed again", path.name)
+        return None
+    return found if isinstance(found, tuple) and len(found) == 1 else None
