@@ -225,32 +225,30 @@ class MatchingService:
     def _people(self, version: _Version, audience: str) -> People:
         """Recommendable people for an audience: consent, visibility, and open to it."""
         found = version.people.get(audience)
-        if found is not None:
-            return found
-        ids: set[str] = set()
-        placed: list[str] = []
-        lat: list[float] = []
-        lon: list[float] = []
-        for node in self.services.view.graph:
-            at = self._recommendable(node, audience)
-            if at is False:
-                continue
-            ids.add(node)
-            if isinstance(at, tuple):
-                placed.append(node)
-                lat.append(at[0])
-                lon.append(at[1])
-        found = People(frozenset(ids), placed, np.array(lat), np.array(lon))
-        version.people[audience] = found
+        if found is None:
+            graph = self.services.view.graph
+            found = version.people[audience] = self._people_with(audience, graph, set(), [], [], [])
         return found
 
     def _people_after(self, old: People, audience: str, nodes: frozenset[str]) -> People:
         """``old`` with the ``nodes`` a write touched read again."""
-        ids = set(old.ids) - nodes
         keep = [i for i, n in enumerate(old.placed) if n not in nodes]
         placed = [old.placed[i] for i in keep]
         lat, lon = old.lat[keep].tolist(), old.lon[keep].tolist()
-        for node in sorted(nodes):
+        return self._people_with(audience, sorted(nodes), set(old.ids) - nodes, placed, lat, lon)
+
+    def _people_with(
+        self,
+        audience: str,
+        nodes: Iterable[str],
+        ids: set[str],
+        placed: list[str],
+        lat: list[float],
+        lon: list[float],
+    ) -> People:
+        """The people kept so far (``ids``, and the ``placed`` ones' coordinates) with
+        those of ``nodes`` the audience may be recommended."""
+        for node in nodes:
             at = self._recommendable(node, audience)
             if at is False:
                 continue
