@@ -33,11 +33,6 @@ class SectorAnalytics(BackgroundFigures):
     figures of an older version may be answered while the current one is computed).
     """
 
-    def __init__(self, *args: Any, **options: Any) -> None:
-        super().__init__(*args, **options)
-        self._board_seen: set[str] = set()
-        """Everyone found on the board at some version this engine read."""
-
     # -- building blocks ------------------------------------------------------
 
     def snapshot(self, audience: Audience) -> Snapshot:
@@ -65,22 +60,17 @@ class SectorAnalytics(BackgroundFigures):
         return {i: n.name for i, n in self.store.get_nodes(ids).items()}
 
     def _board(self, seq: int) -> frozenset[str]:
-        def read() -> frozenset[str]:
-            found = board_members(self.store)
-            with self._cache_lock:
-                self._board_seen |= found
-            return found
+        return self._block((seq, "board"), lambda: board_members(self.store))
 
-        return self._block((seq, "board"), read)
-
-    def _reads_beyond_sector(self, key: tuple[Any, ...], nodes: frozenset[str]) -> bool:
-        """A council proposal reads the board, wherever its members are: touching someone
-        who is or was on it (or whose record now says so) touches every proposal."""
+    def _reads_beyond_sector(self, key: tuple[Any, ...], value: Any, nodes: frozenset[str]) -> bool:
+        """A council proposal also reads the board, wherever its members are. A touched
+        person on the board now (their record says so) may take a seat; one who left it
+        changes the proposal only if they hold a seat in it (the board seat goes to the
+        best of the board, and nothing else a seat earns depends on the board)."""
         if key[0] != "council":
             return False
-        with self._cache_lock:
-            if not nodes.isdisjoint(self._board_seen):
-                return True
+        if not nodes.isdisjoint(seat.candidate.node for seat in value.seats):
+            return True
         people = [n for n in nodes if n.startswith("person:")]
         return any(
             isinstance(n, Person) and n.board_member for n in self.store.get_nodes(people).values()

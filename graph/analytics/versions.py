@@ -175,7 +175,7 @@ class VersionedFigures:
         touched = self.touches.between(entry.seq, seq)
         if touched is None or len(touched.nodes) > MAX_CARRY_NODES or touched.sector(key[2]):
             return None
-        if self._reads_beyond_sector(key, touched.nodes):
+        if self._reads_beyond_sector(key, entry.value, touched.nodes):
             return None
         audience: Audience = key[1]
         if epoch is None:
@@ -208,9 +208,10 @@ class VersionedFigures:
             (*key, version), seq, lambda: job.compute(graph, snap, places, similarity, seq)
         )
 
-    def _reads_beyond_sector(self, key: tuple[Any, ...], nodes: frozenset[str]) -> bool:
-        """Whether the figure ``key`` reads one of ``nodes`` although they touch none of
-        its sector (a subclass's figures that read more than their sector say so)."""
+    def _reads_beyond_sector(self, key: tuple[Any, ...], value: Any, nodes: frozenset[str]) -> bool:
+        """Whether the figure ``key`` (``value``) reads one of ``nodes`` although they
+        touch none of its sector (a subclass's figures that read more than their sector
+        say so)."""
         return False
 
     def _may_answer(self, entry: Entry, seq: int, audience: Audience) -> bool:

@@ -1,11 +1,11 @@
 """Per-version structures carried over a write that did not touch what they read.
 
 After each kind of write (a new bio, a link between two people, joining and leaving a
-sector, going private, a new place, a board seat, an initiative's deletion, a
-person's erasure), every sector's council
-proposal, groups and bridges and the recommender's caches, as the service holds them
-after the write (carried over or computed again), equal those computed from nothing on
-the same version; and the quiet writes carry most of them over instead of computing them.
+sector, going private, a new place, a board seat and leaving it, an initiative's
+deletion, a person's erasure), every sector's council proposal, groups and bridges and
+the recommender's caches, as the service holds them after the write (carried over or
+computed again), equal those computed from nothing on the same version; and the quiet
+writes carry most of them over instead of computing them.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
         ("a new place", [changed(demo, b, place={"country": "KE"})]),
         ("going private", [changed(demo, c, visibility="private")]),
         ("a board seat", [changed(demo, b, board_member=True)]),
+        ("leaving the board", [changed(demo, b, board_member=False)]),
     ]
     counts = {}
     for name, items in writes:
