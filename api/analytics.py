@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,13 @@ _KIND_SINGULAR = {"initiative": "initiative", "person": "person",
                   "wisdom_entry": "entry"}  # fmt: skip
 
 
+def partial_texts(services: Services) -> Callable[[], bool]:
+    """Whether some text vectors are still being computed (``/ready``'s ``indexing``);
+    holds the search service, not ``services`` (whose engine it goes into)."""
+    search = services.search
+    return lambda: search.index.progress is not None
+
+
 def analytics(services: Services) -> SectorAnalytics:
     """The analytics engine of these services (one per process, made on first use)."""
     key = id(services)
@@ -59,7 +66,8 @@ def analytics(services: Services) -> SectorAnalytics:
             engine = SectorAnalytics(services.store, services.view, regions,
                                      lock=services.feed.lock, epochs=services.epochs,
                                      staleness=staleness, touches=services.touches,
-                                     shared=services.figures)  # fmt: skip
+                                     shared=services.figures,
+                                     partial_texts=partial_texts(services))  # fmt: skip
             _ENGINES[key] = engine
             weakref.finalize(services, _ENGINES.pop, key, None)
     return engine

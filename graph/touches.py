@@ -18,9 +18,12 @@ changed, and :meth:`Touches.between` answers for a range of versions.
   sector (or a council, whose seats put people in its sector) also touches the sectors
   of its neighbours, whose links now lead to something else.
   Both are read before the batch is applied (:meth:`prepare`) and after (:meth:`apply`).
-  A node with more than :data:`HUB_LINKS` links, a sector node's own attributes or a
-  batch of more than :data:`MANY_CHANGES` entries touch every sector. An erasure names
-  nobody (:mod:`graph.store`): what it touched is not known.
+  A node with more than :data:`HUB_LINKS` links, a change of a sector or community
+  node, a link to or from a community (which places and counts people: two links away
+  from where it is made) or a batch of more than :data:`MANY_CHANGES` entries touch every
+  sector; a council joining or leaving a sector also touches the sectors of its seat
+  holders' neighbours. An erasure names nobody (:mod:`graph.store`): what it touched is
+  not known.
 
 Records are kept for the last :data:`KEEP` batches; a range older than that is unknown
 (``None``), and whoever asked builds from nothing, as before.
@@ -40,7 +43,7 @@ from graph.view import GraphView, node_attributes
 
 HUB_LINKS = 5_000
 """A node with more links than this touches every sector (its neighbourhood is most of one)."""
-MANY_CHANGES = 2_000
+MANY_CHANGES = 1_000
 """A batch with more entries than this touches every sector (an import, a catch-up)."""
 KEEP = 10_000
 """Batches remembered."""
@@ -49,6 +52,10 @@ MAX_CARRY_NODES = 500
 node by node."""
 MEMBERSHIP_KINDS = frozenset({"sector", "council"})
 """Kinds of node a link to which puts a node in a sector."""
+EVERYWHERE_KINDS = frozenset({"sector", "community"})
+"""Kinds of node whose own change, or (for a community) any change of whose links,
+touches every sector: every sector's bridges list the others, and a community places
+everyone in it and in the communities below it, and counts them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,8 @@ class Touches:
                 self._records.clear()  # a gap (should not happen): start again from here
             if not self._records:
                 self._start = since
+            if len(self._records) == self._records.maxlen:
+                self._start = self._records[0].seq  # the oldest record is dropped now
             self._records.append(record)
 
     def between(self, since: int, until: int) -> Touched | None:
@@ -165,19 +174,25 @@ def _sectors_touched(
     named: set[str] = set()
     for change in batch.changes:
         if change.entity == "node":
+            if _kind_of(graph, change.ref) in EVERYWHERE_KINDS:
+                return None
             named.add(change.ref)
             continue
         source, _kind, target = split_edge_ref(change.ref)
         named.update((source, target))
-        for one, other in ((source, target), (target, source)):
-            if _kind_of(graph, other) in MEMBERSHIP_KINDS:
+        kinds = (_kind_of(graph, source), _kind_of(graph, target))
+        if "community" in kinds:
+            return None
+        for one, mine, other in ((source, *kinds), (target, *kinds[::-1])):
+            if other in MEMBERSHIP_KINDS:
                 widened.add(one)
+                if mine == "council" and other == "sector":
+                    # a council joining or leaving a sector moves its seat holders with it
+                    widened.update(_neighbours(graph, one))
     for node in named:
         if node not in graph:
             continue
         if _kind_of(graph, node) == "sector":
-            if node in changed:
-                return None  # a sector's own record: every figure names it
             found.add(node)
             continue
         found |= _sectors_of(graph, node)

@@ -114,9 +114,9 @@ class BackgroundFigures(VersionedFigures):
         if found is None:
             return  # already current
         seq, epoch, snap, places, frozen, similarity = found
-        value = self._compute(key, job, frozen, snap, places, similarity, seq)
+        value, foreign = self._compute(key, job, frozen, snap, places, similarity, seq)
         self.background_runs += 1
-        self._keep(key, Entry(seq, epoch, value, similarity is not None))
+        self._keep(key, Entry(seq, epoch, value, similarity is not None, foreign))
 
     def _extract(self, key: tuple[Any, ...], job: Job, *, locked: bool) -> Any:
         """(seq, epoch, snapshot, places, frozen graph, similarity) of the current version,

@@ -7,7 +7,9 @@ sector at one version compute the same value, each taking seconds at 100,000 peo
 (41-45 s for the twelve sectors' proposals at start). :class:`SharedFigures` keeps each
 figure computed by one process in a folder (``<cache>/figures``) for the others:
 
-- a figure is named by its key (what, audience, arguments) and its version;
+- a figure is named by its key (what, audience, arguments) and its version's number,
+  and holds the change-log entry that made the version (a folder that outlived its
+  store, a new import into the same data folder, names other versions);
 - the first process to want it takes an exclusive lock on its name (``fcntl.flock``,
   released by the system if the process dies), computes it and writes it (to a
   temporary file, then renamed: a reader never sees half of one); a process that wants
@@ -16,8 +18,10 @@ figure computed by one process in a folder (``<cache>/figures``) for the others:
 - a batch of changes with an erasure empties the folder and records the erasure's
   number, after which no process writes a figure of an earlier version (the figures
   name people, and an erased person must be nowhere);
-- figures computed while some text vectors were missing are dropped with the folder
-  when the vectors are all in (:meth:`VersionedFigures.forget_text_figures`).
+- figures computed from text vectors are not shared while some vectors are missing;
+- a worker's view of a version may hold attributes read a moment later than another's
+  (:mod:`graph.feed`): a figure read from another process is never carried over to a
+  later version (:mod:`graph.touches`), only one computed here.
 
 The files are pickles: the folder is the service's own cache, written and read only by
 its processes, as its index and graph files are.
@@ -55,29 +59,33 @@ class SharedFigures:
         self.read = 0
         """Figures this process read from another's computation."""
 
-    def get(self, key: tuple[Any, ...], seq: int, compute: Callable[[], T]) -> T:
-        """The figure ``key`` of version ``seq``: read if a process computed it, else
-        computed here (the other processes wait for it meanwhile) and written."""
+    def get(
+        self, key: tuple[Any, ...], seq: int, made_by: str, compute: Callable[[], T]
+    ) -> tuple[T, bool]:
+        """The figure ``key`` of version ``seq`` (``made_by``: the change-log entry that
+        made the version, so that a folder that outlived its store names no other one):
+        read if a process computed it, else computed here (the other processes wait for it
+        meanwhile) and written; and whether it was read."""
         name = _name(key)
         path = self.folder / f"{seq}-{name}{SUFFIX}"
-        found = _load(path)
+        found = _load(path, made_by)
         if found is not None:
             self.read += 1
-            return found[0]  # type: ignore[no-any-return]
+            return found[0], True
         with self._locked(name):
-            found = _load(path)
+            found = _load(path, made_by)
             if found is not None:
                 self.read += 1
-                return found[0]  # type: ignore[no-any-return]
+                return found[0], True
             value = compute()
             self.computed += 1
             if self._erased() < seq:  # (one of a version before an erasure is not kept)
-                self._write(path, value)
+                self._write(path, (made_by, value))
                 if self._erased() >= seq:  # an erasure came while it was being written
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
                 self._prune(name, seq)
-        return value
+        return value, False
 
     def clear(self, erased: int | None = None) -> None:
         """Remove every figure; ``erased``: the last erasure's sequence number, after which
@@ -121,7 +129,7 @@ class SharedFigures:
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
         try:
             with os.fdopen(handle, "wb") as out:
-                pickle.dump((value,), out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -141,9 +149,9 @@ def _name(key: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
-def _load(path: Path) -> tuple[Any] | None:
-    """The figure in ``path`` (as a 1-tuple), None if there is none (or it is unreadable:
-    then it is computed again)."""
+def _load(path: Path, made_by: str) -> tuple[Any] | None:
+    """The figure in ``path`` (as a 1-tuple) if it is of the version ``made_by`` made;
+    None if there is none (or it is unreadable: then it is computed again)."""
     try:
         with open(path, "rb") as file:
             found = pickle.load(file)
@@ -152,4 +160,6 @@ def _load(path: Path) -> tuple[Any] | None:
     except Exception:
         log.warning("unreadable shared figure %s: computed again", path.name)
         return None
-    return found if isinstance(found, tuple) and len(found) == 1 else None
+    if not isinstance(found, tuple) or len(found) != 2 or found[0] != made_by:
+        return None
+    return (found[1],)

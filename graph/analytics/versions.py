@@ -61,6 +61,9 @@ class Entry:
     value: Any
     texts: bool = False
     """Whether it was computed from text vectors (see ``forget_text_figures``)."""
+    foreign: bool = False
+    """Whether it was read from another process's computation (:mod:`graph.analytics.shared`):
+    never carried over to a later version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ class VersionedFigures:
         staleness: Staleness = NEVER_BEHIND,
         touches: Touches | None = None,
         shared: SharedFigures | None = None,
+        partial_texts: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -109,6 +113,9 @@ class VersionedFigures:
         self.staleness = staleness
         self.touches = touches
         self.shared = shared
+        self.partial_texts = partial_texts
+        """Whether some text vectors are still being computed (then a figure computed from
+        them is neither carried over nor shared: it lacks some)."""
         self.carried = 0
         """Figures carried over to a later version instead of computed again."""
         self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
@@ -146,8 +153,10 @@ class VersionedFigures:
                 return Versioned(entry.value, seq, True)
             epoch = self._read_epoch(job.audience, seq)
             snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
-            value = self._compute(key, job, self.view.graph, snap, places, job.similarity, seq)
-            self._keep(key, Entry(seq, epoch, value, job.similarity is not None))
+            value, foreign = self._compute(
+                key, job, self.view.graph, snap, places, job.similarity, seq
+            )
+            self._keep(key, Entry(seq, epoch, value, job.similarity is not None, foreign))
         return Versioned(value, seq, True)
 
     def _read_epoch(self, audience: Audience, seq: int) -> int:
@@ -170,7 +179,9 @@ class VersionedFigures:
         Withdrawals since do not stop it: whoever withdrew is a touched node, which touches
         the sectors they are in and those of everyone linked to them.
         """
-        if self.touches is None or key[0] not in CARRIED or entry.seq >= seq:
+        if self.touches is None or key[0] not in CARRIED or entry.seq >= seq or entry.foreign:
+            return None
+        if entry.texts and self._texts_partial():
             return None
         touched = self.touches.between(entry.seq, seq)
         if touched is None or len(touched.nodes) > MAX_CARRY_NODES or touched.sector(key[2]):
@@ -180,7 +191,7 @@ class VersionedFigures:
         audience: Audience = key[1]
         if epoch is None:
             epoch = self._read_epoch(audience, seq)
-        carried = Entry(seq, epoch, entry.value, entry.texts)
+        carried = Entry(seq, epoch, entry.value, entry.texts)  # (not foreign: checked above)
         self._keep(key, carried)
         with self._cache_lock:
             self.carried += 1
@@ -195,18 +206,27 @@ class VersionedFigures:
         places: Places,
         similarity: TextSimilarity | None,
         seq: int,
-    ) -> Any:
-        """``job``'s figure of version ``seq``; a sector's (see :data:`CARRIED`) computed
-        once per machine (:mod:`graph.analytics.shared`)."""
-        if self.shared is None or key[0] not in CARRIED:
+    ) -> tuple[Any, bool]:
+        """``job``'s figure of version ``seq``, and whether it was read from another
+        process's computation: a sector's (see :data:`CARRIED`) is computed once per
+        machine (:mod:`graph.analytics.shared`), unless it reads text vectors while some
+        are missing."""
+
+        def compute() -> Any:
             return job.compute(graph, snap, places, similarity, seq)
-        # The version is named by its number and the entry that made it: a folder that
-        # outlived its store (a new import into the same data folder) names other ones.
+
+        if self.shared is None or key[0] not in CARRIED:
+            return compute(), False
+        if job.similarity is not None and self._texts_partial():
+            return compute(), False
         made = self.store.changes_since(seq - 1, limit=1)
-        version = (seq, made[0].ref if made and made[0].seq == seq else "")
-        return self.shared.get(
-            (*key, version), seq, lambda: job.compute(graph, snap, places, similarity, seq)
+        made_by = (
+            f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
         )
+        return self.shared.get(key, seq, made_by, compute)
+
+    def _texts_partial(self) -> bool:
+        return self.partial_texts is not None and self.partial_texts()
 
     def _reads_beyond_sector(self, key: tuple[Any, ...], value: Any, nodes: frozenset[str]) -> bool:
         """Whether the figure ``key`` (``value``) reads one of ``nodes`` although they
@@ -308,7 +328,7 @@ class VersionedFigures:
         carried = None if entry is None or epoch is None else self._carry(key, entry, seq, epoch)
         if carried is not None:
             return carried.value
-        value = self._compute(key, job, graph, snap, places, similarity, seq)
+        value, foreign = self._compute(key, job, graph, snap, places, similarity, seq)
         if epoch is not None:
-            self._keep(key, Entry(seq, epoch, value, similarity is not None))
+            self._keep(key, Entry(seq, epoch, value, similarity is not None, foreign))
         return value

@@ -195,6 +195,24 @@ def test_touches_name_the_sectors_of_whom_a_write_touched(demo: Services) -> Non
     # Nothing between a version and itself; nothing known before the records start.
     assert touches.between(demo.view.seq, demo.view.seq) == touches.between(0, 0)
     assert touches.between(-1, demo.view.seq) is None
+    # A link to a community places and counts people two links away: every sector.
+    community = next(n for n, k in graph.nodes(data="kind") if k == "community")
+    since = demo.view.seq
+    write(demo, Edge(source=someone, target=community, kind="member_of"))
+    touched = touches.between(since, demo.view.seq)
+    assert touched is not None and touched.sectors is None
+    # What is older than the records kept is not known (not answered from what is left).
+    short = Touches(demo.view, keep=2)
+    demo.feed.projections.append(short)
+    try:
+        first = demo.view.seq
+        for n in range(3):
+            write(demo, changed(demo, someone, bio=f"Teaches sign language, year {n}."))
+        assert short.between(first, demo.view.seq) is None
+        last = short._records[-1]
+        assert short.between(last.since, last.seq) is not None
+    finally:
+        demo.feed.projections.remove(short)
 
 
 def test_a_proposal_request_after_a_quiet_write_is_current_at_once(demo: Services) -> None:
@@ -280,6 +298,6 @@ def test_a_figure_is_computed_once_for_the_processes_of_a_data_folder(
     first.apply(erasure, first.prepare(erasure))
     assert list((tmp_path / "figures").glob("*.figure")) == []
     # A process that had not applied the erasure yet computes, and keeps nothing on disk.
-    assert second.get(("council", "members", sector), seq, lambda: mine) == mine
+    assert second.get(("council", "members", sector), seq, "", lambda: mine) == (mine, False)
     assert second.computed == 1
     assert list((tmp_path / "figures").glob("*.figure")) == []
