@@ -24,12 +24,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from api.auth import Caller
+from api.auth import Caller, Role
 from api.marks import Marks
 from api.search import public_distance
 from api.services import Services
 from graph.geo import EARTH_RADIUS_KM, public_place
 from graph.matching.context import Audience, Degrees, MatchContext
+from graph.matching.cowork import Teams
 from graph.matching.explain import Described, explanation, ids_to_describe
 from graph.matching.features import Near, Relation
 from graph.matching.profiles import ProfileIndex
@@ -93,6 +94,7 @@ class _Version:
         self.degrees = degrees
         self.people: dict[str, People] = {}
         self.initiatives: frozenset[str] | None = None
+        self.teams: dict[str, Teams] = {}  # by audience: "public", "members", "all"
         self.circles: OrderedDict[tuple[str, float, float, float], frozenset[str]] = OrderedDict()
 
     def within(self, audience: str, people: People, near: Near) -> frozenset[str]:
@@ -200,6 +202,9 @@ class MatchingService:
         version.degrees.carry(old.degrees, nodes)
         for audience, people in old.people.items():
             version.people[audience] = self._people_after(people, audience, nodes)
+        for audience, teams in old.teams.items():
+            version.teams[audience] = Teams()
+            version.teams[audience].carry(teams, nodes, graph)
         if old.initiatives is not None:
             kept = set(old.initiatives) - nodes
             kept.update(n for n in nodes if self._active_initiative(n))
@@ -272,6 +277,21 @@ class MatchingService:
             )
         return version.initiatives
 
+    def _teams(self, version: _Version, caller: Caller, hidden: frozenset[str]) -> Teams | None:
+        """The hubs' members as the caller's audience sees them, shared with every caller
+        who sees the same nodes; None for a caller who sees themselves where their
+        audience does not (a private person: read for the request alone)."""
+        if caller.role is Role.admin:
+            key = "all"
+        elif hidden is self.services.search.audiences.hidden(caller.audience):
+            key = caller.audience
+        else:
+            return None
+        found = version.teams.get(key)
+        if found is None:
+            found = version.teams[key] = Teams()
+        return found
+
     def warm(self) -> int:
         """Build the caches of the current version (degrees of every node, each audience's
         recommendable people, the active initiatives) so that the first request after a
@@ -305,12 +325,13 @@ class MatchingService:
         work on anywhere still says who is alike."""
         services = self.services
         audience_name = caller.audience
+        hidden = services.search.hidden_from(caller)
         with self._lock:
             version = self._current()
             people = self._people(version, audience_name)
             initiatives = self._initiatives(version)
+            teams = self._teams(version, caller, hidden)
         graph = services.view.graph
-        hidden = services.search.hidden_from(caller)
         near = None
         pool: Collection[str] = people.ids
         if scope == "local" and origin is not None and origin.kind == "country":
@@ -343,7 +364,7 @@ class MatchingService:
         inner = services.similarity
         similarity = PoolSimilarity(inner, people.ids, len(inner.index))
         ctx = MatchContext(
-            graph, similarity, self.profiles, audience, version.degrees, pool, initiatives
+            graph, similarity, self.profiles, audience, version.degrees, pool, initiatives, teams
         )
         return ctx, near
 

@@ -6,6 +6,7 @@ licences) and loaded idempotently: loading twice writes nothing the second time.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,18 @@ def reference_records(data_dir: Path) -> Iterator[Record]:
     yield from sdg_records(data_dir)
 
 
+@functools.lru_cache(maxsize=4)
+def _records(data_dir: Path, stamp: tuple[tuple[str, int, int], ...]) -> tuple[Record, ...]:
+    """The records of a folder as its files were at ``stamp`` (records are frozen)."""
+    return tuple(reference_records(data_dir))
+
+
 def ensure_reference(store: Store, data_dir: Path) -> WriteResult:
-    """Load the reference data; a no-op when the store already holds it unchanged."""
-    return store.write(reference_records(data_dir))
+    """Load the reference data; a no-op when the store already holds it unchanged.
+
+    The records are read once per process while the files stay the same (every store a
+    process opens checks them)."""
+    files = (data_dir / "sectors.json", data_dir / "sdg" / "goals.json",
+             data_dir / "sdg" / "targets.json")  # fmt: skip
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return store.write(_records(data_dir, stamp))

@@ -127,6 +127,13 @@ class Cluster:
             self.made.add(name)
         return self.url(name)
 
+    def copy(self, source: str, target: str) -> None:
+        """Database ``target`` as a copy of ``source`` (nobody may be connected to it)."""
+        with self._admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {target}")
+            conn.execute(f"CREATE DATABASE {target} TEMPLATE {source} STRATEGY FILE_COPY")
+        self.made.add(target)
+
 
 _CLUSTER: Cluster | None = None
 _OPENED: list[Any] = []
@@ -143,6 +150,15 @@ def database_url_for(path: Path) -> str | None:
     if _CLUSTER is None:
         return None
     return _CLUSTER.database(database_name(path))
+
+
+def copy_data_dir(source: Path, target: Path) -> None:
+    """Copy a closed service's data folder (its store, index and other files): on
+    PostgreSQL the database standing for its store file is copied too."""
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    if _CLUSTER is not None:
+        store = "cocreate.db"
+        _CLUSTER.copy(database_name(source / store), database_name(target / store))
 
 
 def _sqlite_path(url: Any) -> Path | None:

@@ -17,8 +17,8 @@ Sources, each capped so that a request never walks the whole graph:
 - **co-work**: co-workers' co-workers (:mod:`graph.matching.cowork`), the
   ``cowork_k`` with the largest resource allocation in the co-work graph.
 - **work**: the people on the ``near_work_k`` initiatives nearest by text to each of
-  the first ``work_seeds`` the seed works on: people near by what they work on, when
-  their own text is thin.
+  the first ``work_seeds`` the seed works on, the nearest first, at most
+  ``work_people_k``: people near by what they work on, when their own text is thin.
 - **complement**: the nearest by text among the nodes that offer what the seed needs
   or need what it offers, when that set is at most ``complement_set_cap``; the
   reservoir covers the common skills, whose sets are larger.
@@ -55,6 +55,7 @@ class Limits:
     cowork_k: int = 150
     max_coworkers: int = 200
     near_work_k: int = 15
+    work_people_k: int = 300
 
 
 @dataclass
@@ -183,23 +184,31 @@ def work_candidates(
     exclude: Collection[str],
     limits: Limits,
 ) -> list[str]:
-    """People on the initiatives nearest by text to what the seed works on."""
+    """People on the initiatives nearest by text to what the seed works on: the nearest
+    initiatives of every work first, then the next nearest, at most ``work_people_k``
+    people (an initiative of a hundred people would otherwise fill the pool alone)."""
     similarity, kind = ctx.similarity, ctx.kind
-    found: list[str] = []
     nodes = ctx.graph._node
-    for work in seed.works[: limits.work_seeds]:
+    ranked: list[tuple[int, int, str]] = []  # (rank by text, which work, initiative)
+    for index, work in enumerate(seed.works[: limits.work_seeds]):
         if kind(work) != "initiative":
             continue
         near = similarity.nearest(work, limits.near_work_k, among=ctx.initiatives,
                                   exclude=seed.works)  # fmt: skip
-        for initiative, _ in near:
-            if initiative not in nodes or kind(initiative) != "initiative":
+        ranked += [(rank, index, initiative) for rank, (initiative, _) in enumerate(near)]
+    found: list[str] = []
+    seen: set[str] = set()
+    for _, _, initiative in sorted(ranked):
+        if initiative not in nodes or kind(initiative) != "initiative":
+            continue
+        for other, _, _ in sorted(ctx.incident(initiative)):
+            if other in seen or other in exclude or kind(other) != "person":
                 continue
-            for other, _, _ in sorted(ctx.incident(initiative)):
-                if other in exclude or kind(other) != "person":
-                    continue
-                if pool is None or other in pool:
-                    found.append(other)
+            if pool is None or other in pool:
+                seen.add(other)
+                found.append(other)
+                if len(found) >= limits.work_people_k:
+                    return found
     return found
 
 

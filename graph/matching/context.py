@@ -15,12 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from graph.matching.profiles import ProfileIndex
 from graph.queries import EdgeFilter
 from graph.similarity import TextSimilarity
+
+if TYPE_CHECKING:
+    from graph.matching.cowork import Teams
 
 Incident = tuple[str, str, bool]
 """(neighbour, edge kind, forward): forward when the stored edge points at the neighbour."""
@@ -86,6 +90,9 @@ class MatchContext:
     degrees: Degrees | None = None
     people: Collection[str] | None = None
     initiatives: Collection[str] | None = None
+    teams: Teams | None = None
+    """The members of each hub as this audience sees them, shared between requests
+    (:class:`graph.matching.cowork.Teams`); None: read per request."""
 
     def __post_init__(self) -> None:
         if self.degrees is None:
@@ -97,7 +104,8 @@ class MatchContext:
         return self.degrees
 
     def kind(self, node: str) -> str:
-        return str(self.graph._node[node]["kind"])
+        kind: str = self.graph._node[node]["kind"]
+        return kind
 
     def incident(self, node: str) -> list[Incident]:
         """The node's edges the audience may use, to neighbours it may see (either direction)."""

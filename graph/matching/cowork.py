@@ -14,9 +14,12 @@ step of a walk; team sizes and co-work degrees count only visible members.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import networkx as nx
 
 from graph.matching.context import Incident, MatchContext
 
@@ -29,12 +32,42 @@ TEAM_KINDS = frozenset({"initiative", "council"})
 TEAM_EDGES = frozenset({"works_on", "member_of"})
 
 
+class Teams:
+    """The people linked to each hub, as one audience sees them in one version of the
+    graph: read once and shared by every request of that audience (a person's second
+    circle reads the members of the hubs of up to ``max_coworkers`` co-workers).
+
+    Keep one per audience and ``view.seq``; :meth:`carry` keeps those of an earlier
+    version that no change since could have altered. What an audience may see is its
+    hidden nodes alone here: the only links an audience's edge rule refuses are those to
+    communities, whose members are never read as a team's.
+    """
+
+    def __init__(self) -> None:
+        self.members: dict[str, list[Incident]] = {}
+
+    def carry(self, older: Teams, changed: Iterable[str], graph: nx.MultiDiGraph) -> None:
+        """Keep what ``older`` read, but for the hubs ``changed`` nodes (those whose
+        links or attributes the changes touched, :mod:`graph.touches`) are or are
+        linked to: a link added or removed touches both its ends, and a person whose
+        visibility changed is linked to every hub whose members that changes."""
+        kept = dict(older.members)
+        succ, pred = graph._succ, graph._pred
+        for node in changed:
+            kept.pop(node, None)
+            if node in succ:
+                for hub in (*succ[node], *pred[node]):
+                    kept.pop(hub, None)
+        self.members = kept
+
+
 class CoWork:
-    """Co-work neighbourhoods read through one context; each hub's members are read once."""
+    """Co-work neighbourhoods read through one context; each hub's members are read once
+    (once per version and audience when the context carries its :class:`Teams`)."""
 
     def __init__(self, ctx: MatchContext) -> None:
         self.ctx = ctx
-        self._members: dict[str, list[Incident]] = {}
+        self._members: dict[str, list[Incident]] = {} if ctx.teams is None else ctx.teams.members
         self._collaborators: dict[tuple[str, int | None], dict[str, Walk]] = {}
 
     def members(self, hub: str) -> list[Incident]:
@@ -74,9 +107,10 @@ class CoWork:
             members = self.members(hub)
             if hub_cap is not None and len(members) > hub_cap:
                 continue
-            for other, kind2, forward2 in members:
-                if other != person:
-                    found.setdefault(other, ((hub, kind, forward), (other, kind2, forward2)))
+            step = (hub, kind, forward)
+            for member in members:
+                if member[0] != person and member[0] not in found:
+                    found[member[0]] = (step, member)
         self._collaborators[key] = found
         return found
 
@@ -105,25 +139,31 @@ def second_circle(
     co-worker's number of collaborators), ties by id. At most ``max_coworkers`` of the
     person's co-workers (the fewest-connected first, as they say the most) are walked,
     each through hubs of at most ``hub_cap`` members."""
-    ra: dict[str, list[float]] = defaultdict(list)
-    aa: dict[str, list[float]] = defaultdict(list)
-    walks: dict[str, Walk] = {}
+    # Sums in one fixed order (co-workers sorted, each one's collaborators in the order
+    # read): the same neighbourhood always gives the same figures and ties.
+    ra: dict[str, float] = {}
+    aa: dict[str, float] = {}
+    first: dict[str, str] = {}  # the co-worker each was reached through first
     circles = [(w, cowork.collaborators(w, hub_cap=hub_cap)) for w in sorted(mine)]
     circles.sort(key=lambda wc: (len(wc[1]), wc[0]))
-    for w, theirs in circles[:max_coworkers]:
+    circles = circles[:max_coworkers]
+    for w, theirs in circles:
         degree = len(theirs)
         if not degree:
             continue
-        for other, walk in theirs.items():
+        by_ra, by_aa = 1.0 / degree, 1.0 / math.log(max(degree, 2))
+        for other in theirs:
             if other == person or other in mine:
                 continue
-            ra[other].append(1.0 / degree)
-            aa[other].append(1.0 / math.log(max(degree, 2)))
-            walks.setdefault(other, mine[w] + walk)
-    strength = {other: math.fsum(values) for other, values in ra.items()}
-    kept = sorted(strength, key=lambda other: (-strength[other], other))[:keep]
-    return SecondCircle(
-        {other: walks[other] for other in kept},
-        strength,
-        {other: math.fsum(values) for other, values in aa.items()},
-    )
+            if other in ra:
+                ra[other] += by_ra
+                aa[other] += by_aa
+            else:
+                ra[other], aa[other], first[other] = by_ra, by_aa, w
+    kept = heapq.nsmallest(keep, ((-value, other) for other, value in ra.items()))
+    theirs_of = dict(circles)
+    walks = {}
+    for _, other in kept:
+        w = first[other]
+        walks[other] = mine[w] + theirs_of[w][other]
+    return SecondCircle(walks, ra, aa)

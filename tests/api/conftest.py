@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from graph.edges import Edge
 from graph.model import Contact, Initiative, Person, Place
 from tests.conftest import DATA, small_network
 from tests.mailbox import Mailbox, smtp_server
+from tests.postgres import copy_data_dir
 
 EXACT = Place(name="Midtown Sacramento", country="US", region="Northern America",
               lat=38.5741, lon=-121.4831)  # fmt: skip
@@ -82,10 +84,26 @@ def settings(tmp_path: Path, reference_index: Path) -> Settings:
     return _settings(tmp_path / "var")
 
 
-@pytest.fixture
-def services(settings: Settings) -> Iterator[Services]:
-    started = Services.start(settings)
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory, reference_index: Path) -> Path:
+    """A data folder holding the small network and the privacy people, written and
+    indexed once per session: a test's own copy starts with nothing left to encode."""
+    data_dir = tmp_path_factory.mktemp("seeded") / "var"
+    shutil.copytree(reference_index, data_dir / "index")
+    started = Services.start(_settings(data_dir))
     started.store.write([*small_network(), *privacy_people()])
+    started.catch_up()
+    started.search.index.save(watermark=started.search.index.watermark)
+    started.close()
+    return data_dir
+
+
+@pytest.fixture
+def services(settings: Settings, seeded: Path) -> Iterator[Services]:
+    """The service on its own copy of the seeded data folder."""
+    shutil.rmtree(settings.data_dir)
+    copy_data_dir(seeded, settings.data_dir)
+    started = Services.start(settings)
     started.catch_up()  # tests look at the projections directly too
     yield started
     started.close()
@@ -97,12 +115,18 @@ def client(services: Services) -> Iterator[TestClient]:
         yield test_client
 
 
+@functools.cache
+def _passphrase_hash() -> str:
+    """One hash for every test account (hashing is slow on purpose: once per session)."""
+    return hash_password("a long passphrase")
+
+
 def account_token(services: Services, role: Role, person_id: str | None = None) -> tuple[str, str]:
     """A personal token (key id, secret) of a new account with ``role`` (and profile)."""
     with services.store.engine.begin() as conn:
         account = services.accounts.create(
             conn, f"{role.name}-{secrets.token_hex(4)}@example.org", role.name.title(),
-            hash_password("a long passphrase"), role.name,
+            _passphrase_hash(), role.name,
         )  # fmt: skip
     if person_id is not None:
         services.accounts.update(account.id, person_id=person_id)

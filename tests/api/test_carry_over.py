@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from api.analytics import analytics
+from api.auth import Caller, Role
 from api.matching import MatchingService
 from api.services import Services
 from api.warmup import Warmer
@@ -28,6 +29,7 @@ from graph.analytics.shared import SharedFigures
 from graph.demo import demo_records
 from graph.edges import Edge
 from graph.feed import ChangeBatch
+from graph.matching.cowork import CoWork
 from graph.model import Person
 from graph.store import Change
 from graph.touches import Touches, _sectors_of
@@ -35,6 +37,7 @@ from tests.api.conftest import _settings
 from tests.conftest import DATA
 
 AUDIENCE = "members"
+CALLERS = {"public": Caller(), "members": Caller(role=Role.member), "all": Caller(role=Role.admin)}
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +116,36 @@ def assert_as_if_from_nothing(services: Services, matching: MatchingService) -> 
             assert kept.degrees(node) == built.degrees(node), node
 
 
+def recommend_some(services: Services, matching: MatchingService) -> None:
+    """Collaborators for some people, as each audience: the hubs' members they read are
+    kept for the version (and carried over to the next)."""
+    graph = services.view.graph
+    people = sorted(n for n in graph if n.startswith("person:"))[:40:4]
+    with services.feed.lock.read():
+        for caller in CALLERS.values():
+            for person in people:
+                if person in graph:
+                    matching.recommend(caller, person, "person")
+
+
+def assert_teams_as_if_read_now(services: Services, matching: MatchingService) -> int:
+    """The hubs' members each audience's requests share equal those read now; how many
+    hubs were held."""
+    held = 0
+    with services.feed.lock.read():
+        kept = matching._current()
+        seed = next(n for n in services.view.graph if n.startswith("person:"))
+        for key, teams in kept.teams.items():
+            ctx, _ = MatchingService(services).context(CALLERS[key], seed)
+            ctx.teams = None
+            fresh = CoWork(ctx)
+            for hub, members in teams.members.items():
+                assert hub in services.view.graph, (key, hub)
+                assert members == fresh.members(hub), (key, hub)
+                held += 1
+    return held
+
+
 def write(services: Services, *items: Any) -> None:
     done = services.store.write(list(items))
     assert done.last_seq is not None
@@ -142,26 +175,36 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
         ("leaving the board", [changed(demo, b, board_member=False)]),
     ]
     counts = {}
+    held = []
     for name, items in writes:
+        recommend_some(demo, matching)
         write(demo, *items)
         counts[name] = warm(demo)
         assert_as_if_from_nothing(demo, matching), name
+        held.append(assert_teams_as_if_read_now(demo, matching))
+    assert min(held) > 0, held  # the hubs' members were carried over each quiet write
     # Leaving a sector, and a deletion.
+    recommend_some(demo, matching)
     demo.store.delete_edge(outsider, "interested_in", first)
     demo.catch_up()
     counts["leaving a sector"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
+    assert assert_teams_as_if_read_now(demo, matching) > 0
     initiative = next(
         n for n in demo.view.graph.predecessors(second) if n.startswith("initiative:")
     )
+    recommend_some(demo, matching)
     demo.store.delete_node(initiative)  # its links are deleted first, each in the log
     demo.catch_up()
     counts["an initiative's deletion"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
+    assert assert_teams_as_if_read_now(demo, matching) > 0
+    recommend_some(demo, matching)
     demo.store.delete_node(a)  # a person's deletion erases them: nothing is carried over
     demo.catch_up()
     counts["an erasure"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
+    assert assert_teams_as_if_read_now(demo, matching) == 0  # nothing carried over an erasure
     assert counts["an erasure"] == {"carried": 0, "computed": len(all_sectors)}
     # A new bio touches its person's sectors only: the other councils are carried over.
     bio = counts["a new bio"]
