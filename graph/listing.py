@@ -50,6 +50,8 @@ ESTIMATE_FOR = 60.0
 the store changes: recounting a hundred thousand rows on every request is what made
 large listings slow, and "about 98,000" is as useful as the exact figure."""
 _REMEMBERED = 2_048
+FEW_MATCHES = 200
+"""Up to this many matches, a page's links to a sector or goal are read as one set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +146,10 @@ def filter_conditions(
 ) -> list[Any]:
     """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too).
 
-    ``per_row``: links to a sector or goal checked row by row (for a page, which stops
-    at its last row) rather than as the set of every linked id (for a count or the map,
-    which read every row: building the set once is cheaper there)."""
+    ``per_row``: links to a sector or goal checked row by row (for a page of a filter
+    with many matches, which stops at its last row) rather than as the set of every
+    linked id (for a count, the map, or a page of few matches: building the set once is
+    cheaper there)."""
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
@@ -208,13 +211,17 @@ def list_nodes(
     """
     n = schema.nodes
     conditions = filter_conditions(flt, audience)
-    page = filter_conditions(flt, audience, per_row=True)
-    query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*page)
-    if after is not None:
-        query = query.where(n.c.id > after)
-    query = query.order_by(n.c.id).offset(offset).limit(limit + 1)
     with store.engine.connect() as conn:
         total, estimate = _total(conn, store, (flt, audience), conditions)
+        # Few matches: the linked ids as a set (a page read row by row in id order would
+        # pass over every node of the kind to find them); many: row by row, which stops
+        # at the page's last row.
+        per_row = total > FEW_MATCHES
+        page = conditions if not per_row else filter_conditions(flt, audience, per_row=True)
+        query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*page)
+        if after is not None:
+            query = query.where(n.c.id > after)
+        query = query.order_by(n.c.id).offset(offset).limit(limit + 1)
         rows = conn.execute(query).all()
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None
@@ -238,13 +245,15 @@ def _total(
     fresh = known is not None and now - known.at < ESTIMATE_FOR
     if known is not None and fresh and known.total > 2 * EXACT_UP_TO:
         return known.total, True
-    bounded = select(literal(1)).select_from(n).where(*conditions).limit(EXACT_UP_TO + 1)
-    counted = int(conn.execute(select(func.count()).select_from(bounded.subquery())).scalar_one())
-    if counted <= EXACT_UP_TO:
-        totals.put(key, _Count(counted, seq, now))
-        return counted, False
-    if known is not None and fresh:
-        return known.total, True
+    if known is None or known.total <= 2 * EXACT_UP_TO:  # else surely large: count it all
+        bounded = select(literal(1)).select_from(n).where(*conditions).limit(EXACT_UP_TO + 1)
+        query = select(func.count()).select_from(bounded.subquery())
+        counted = int(conn.execute(query).scalar_one())
+        if counted <= EXACT_UP_TO:
+            totals.put(key, _Count(counted, seq, now))
+            return counted, False
+        if known is not None and fresh:
+            return known.total, True
     everything: Select[Any] = select(func.count()).select_from(n).where(*conditions)
     total = int(conn.execute(everything).scalar_one())
     totals.put(key, _Count(total, seq, now))

@@ -147,3 +147,48 @@ def test_an_estimate_never_mixes_audiences(store: Store, monkeypatch: pytest.Mon
         4,
         7,
     )
+
+
+@pytest.mark.parametrize("audience", [PUBLIC, EVERYONE], ids=["anonymous", "admin"])
+def test_pages_of_few_and_of_many_matches_agree_whichever_way_links_are_read(
+    store: Store, monkeypatch: pytest.MonkeyPatch, audience: ListingAudience
+) -> None:
+    # 300 people, every tenth in a sector and every third caring about a goal; some
+    # private or not discoverable: the pages must be those of a plain filter in Python.
+    people = [
+        Person(
+            id=f"person:p{i:03}",
+            name=f"P {i}",
+            visibility="private" if i % 7 == 0 else "public",
+            discoverable=i % 11 != 0,
+        )
+        for i in range(300)
+    ]
+    links = [Edge(kind="interested_in", source=p.id, target="sector:peace")
+             for i, p in enumerate(people) if i % 10 == 0]  # fmt: skip
+    links += [Edge(kind="interested_in", source=p.id, target="sdg:16")
+              for i, p in enumerate(people) if i % 3 == 0]  # fmt: skip
+    store.write([*people, *links])
+    seen = {p.id for p in people if audience is EVERYONE or (p.visibility == "public" and
+                                                               p.discoverable)}  # fmt: skip
+    wanted = {
+        NodeFilter(kinds=PEOPLE, sector="sector:peace"): sorted(
+            p.id for i, p in enumerate(people) if i % 10 == 0 and p.id in seen),
+        NodeFilter(kinds=PEOPLE, sdg="sdg:16"): sorted(
+            p.id for i, p in enumerate(people) if i % 3 == 0 and p.id in seen),
+    }  # fmt: skip
+    for few in (0, 10_000):  # every filter read row by row, then every one as a set
+        monkeypatch.setattr(listing, "FEW_MATCHES", few)
+        for flt, ids in wanted.items():
+            got: list[str] = []
+            after = None
+            while True:
+                page = list_nodes(store, flt, audience, limit=7, after=after)
+                assert page.total == len(ids)
+                got += [node.id for node in page.items]
+                if page.next_after is None:
+                    break
+                after = page.next_after
+            assert got == ids, (few, flt)
+            offset = list_nodes(store, flt, audience, limit=5, offset=10)
+            assert [node.id for node in offset.items] == ids[10:15]
