@@ -14,7 +14,7 @@ from api.app import create_app
 from api.routes.web import PAGES, WEB_DIST
 from api.services import Services
 from api.settings import Settings
-from tests.api.conftest import client, reference_index, services, settings  # noqa: F401
+from tests.api.conftest import client, reference_index, seeded, services, settings  # noqa: F401
 
 MAIN_TS = WEB_DIST.parent / "src" / "main.ts"
 EXAMPLE_PAGES = ["/", "/search", "/people/maria", "/initiatives/hub", "/nodes/sdg:4", "/sectors",
