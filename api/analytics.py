@@ -67,7 +67,8 @@ def analytics(services: Services) -> SectorAnalytics:
                                      lock=services.feed.lock, epochs=services.epochs,
                                      staleness=staleness, touches=services.touches,
                                      shared=services.figures,
-                                     partial_texts=partial_texts(services))  # fmt: skip
+                                     partial_texts=partial_texts(services),
+                                     follow=settings.councils_followed)  # fmt: skip
             _ENGINES[key] = engine
             weakref.finalize(services, _ENGINES.pop, key, None)
     return engine

@@ -71,7 +71,11 @@ def create_app(
         log.info("ready: %s", settings.shown_store_url)
         warmer = None
         if warm if warm is not None else owned:
-            warmer = app.state.warmer = Warmer(app.state.services, app.state)
+            warmer = app.state.warmer = Warmer(
+                app.state.services,
+                app.state,
+                councils="follow" if settings.councils_followed else "here",
+            )
         # Once every vector is in, what was warmed from a partial index is warmed again.
         indexer = app.state.indexer = BackgroundIndexer(
             app.state.services, on_complete=warmer.again if warmer is not None else None

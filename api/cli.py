@@ -374,27 +374,42 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
+    councils = None
+    if settings.councils_process:
+        # The councils' figures in a process of their own (api/figures.py); the workers
+        # read them.
+        from api.figures import CouncilsProcess
+
+        address = f"[{host}]" if ":" in host else host
+        reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
+        councils = CouncilsProcess(settings, f"http://{reachable}:{port}/ready")
+        councils.start()
+        os.environ["COCREATE_COUNCILS_FOLLOWED"] = "1"
+    try:
+        _run_workers(uvicorn, host, port, workers)
+    finally:
+        if councils is not None:
+            councils.stop()
+
+
+def _run_workers(uvicorn: Any, host: str, port: int, workers: int) -> None:
+    options: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
         # The app itself decides whom to believe about the client's address
         # (COCREATE_TRUSTED_PROXIES, api/proxies.py): uvicorn's own default believes
         # X-Forwarded-For from anyone on the loopback interface.
-        proxy_headers=False,
-        forwarded_allow_ips="",
-        # uvicorn kills a worker that does not answer its ping within this many seconds
-        # (5 by default) and starts another: a worker loading a large index on a busy
-        # machine missed it, and was replaced again and again, never serving.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-    )
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+    }
+    if workers == 1:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, **options)
+        return
+    # Each worker on a socket of its own, so that connections opened at once are spread
+    # between them (api/serving.py).
+    from api.serving import run_workers
 
-
-WORKER_HEALTHCHECK_SECONDS = 60
+    run_workers(host, port, workers, options)
 
 
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:

@@ -48,10 +48,17 @@ class BackgroundIndexer:
     """Adds the vectors of the items waiting for them to ``services``' index, in a thread."""
 
     def __init__(
-        self, services: Services, *, on_complete: Callable[[], None] | None = None
+        self,
+        services: Services,
+        *,
+        on_complete: Callable[[], None] | None = None,
+        may_encode: bool = True,
     ) -> None:
         self.services = services
         self.on_complete = on_complete
+        self.may_encode = may_encode
+        """Whether this process may become the one that encodes (the councils process,
+        at a lower priority, only reads the vectors the encoding one stores)."""
         """Called once every vector is in (the app has the warmer warm again)."""
         self.encoder = False
         """Whether this process is the one that encodes."""
@@ -91,7 +98,7 @@ class BackgroundIndexer:
         started = time.monotonic()
         try:
             while not self._stop.is_set() and self.services.search.index.pending:
-                if not self.encoder:
+                if not self.encoder and self.may_encode:
                     self.encoder = self._try_lock()
                 if not self._step():
                     self._stop.wait(IDLE_SECONDS)

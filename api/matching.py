@@ -14,6 +14,7 @@ never part of a recommendation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -236,11 +237,43 @@ class MatchingService:
         return found
 
     def _people_after(self, old: People, audience: str, nodes: frozenset[str]) -> People:
-        """``old`` with the ``nodes`` a write touched read again."""
-        keep = [i for i, n in enumerate(old.placed) if n not in nodes]
-        placed = [old.placed[i] for i in keep]
-        lat, lon = old.lat[keep].tolist(), old.lon[keep].tolist()
-        return self._people_with(audience, sorted(nodes), set(old.ids) - nodes, placed, lat, lon)
+        """``old`` with the ``nodes`` a write touched read again; ``old`` itself when none
+        of them changed what it holds (a new bio, a new link: the usual write). Runs
+        while every request of the worker waits for the new version: it copies nothing
+        it need not (copying 100,000 people took some 30 ms per audience)."""
+        removed: list[str] = []  # those to read again
+        gone: list[int] = []  # their positions in ``placed``
+        added: list[tuple[str, tuple[float, float] | None]] = []
+        for node in sorted(nodes):
+            at = self._recommendable(node, audience)
+            place = at if isinstance(at, tuple) else None
+            if node in old.ids:
+                position = None
+                with contextlib.suppress(ValueError):
+                    position = old.placed.index(node)
+                was = None
+                if position is not None:
+                    was = (float(old.lat[position]), float(old.lon[position]))
+                if at is not False and place == was:
+                    continue  # recommendable as before, at the same place
+                removed.append(node)
+                if position is not None:
+                    gone.append(position)
+            if at is not False:
+                added.append((node, place))
+        if not removed and not added:
+            return old
+        ids = set(old.ids)
+        ids.difference_update(removed)
+        ids.update(node for node, _ in added)
+        placed = list(old.placed)
+        for position in sorted(gone, reverse=True):
+            del placed[position]
+        spots = [(node, place) for node, place in added if place is not None]
+        placed.extend(node for node, _ in spots)
+        lat = np.concatenate([np.delete(old.lat, gone), [p[0] for _, p in spots]])
+        lon = np.concatenate([np.delete(old.lon, gone), [p[1] for _, p in spots]])
+        return People(frozenset(ids), placed, lat, lon)
 
     def _people_with(
         self,

@@ -114,6 +114,18 @@ class Settings(BaseSettings):
         "writes touched, in the background (figures of untouched sectors carry over at "
         "once; between two, the older ones are answered, marked with their version)",
     )
+    councils_process: bool = Field(
+        default=True,
+        description="`cocreate serve` computes the councils' figures (groups, bridges, "
+        "proposals) in one process of their own at a lower priority, and its workers read "
+        "them; off: each worker computes them in a background thread, where they compete "
+        "with its requests for the interpreter",
+    )
+    councils_followed: bool = Field(
+        default=False,
+        description="Set by `cocreate serve` for its workers while its councils process "
+        "runs: they read the councils' figures it writes rather than computing them",
+    )
     analytics_stale_changes: int = Field(
         default=1000,
         ge=0,

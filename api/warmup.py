@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from api.analytics import analytics, proposal_payload
 from api.auth import ANONYMOUS, Caller, Role
@@ -36,6 +36,10 @@ MEMBER = Caller(role=Role.member)
 """A member with no profile: the audience of members, as council proposals are asked in."""
 QUIET_SECONDS = 0.3
 """How long the feed must stay at one version before it is warmed (writes come in bursts)."""
+Councils = Literal["here", "publish", "follow"]
+"""Where the councils' figures are computed: ``here`` (this process, in the background),
+``publish`` (this process computes them for the others, :mod:`api.figures`), ``follow``
+(another process does: this one reads them from the shared folder)."""
 
 
 @dataclass
@@ -73,10 +77,12 @@ class Warmer:
         *,
         tagger: bool = True,
         councils_every: float | None = None,
+        councils: Councils = "here",
     ) -> None:
         self.services = services
         self.holder = holder
         self.tagger = tagger
+        self.councils = councils
         settings = services.settings
         if councils_every is None:
             # Older figures are answered for ``analytics_stale_seconds`` after a write:
@@ -106,6 +112,9 @@ class Warmer:
     def again(self) -> None:
         """Warm the current version again (every text vector is now in: what was warmed
         while some were missing was built without them)."""
+        with self._done:  # the councils' figures too, though the version is the same
+            self.warmed.councils_seq = -1
+        self._councils_at = -float("inf")
         self._again.set()
 
     def wait(
@@ -130,6 +139,8 @@ class Warmer:
             if feed.seq != self.warmed.seq or self._again.is_set():
                 self._again.clear()
                 self.warm()
+            if not self.warmed.once and self.councils == "publish":
+                self.warmed.once = True  # (it answers no request)
             if not self.warmed.once:  # once per process, after the first version is warmed
                 # The model's first run (an ONNX session's first inference is slow).
                 self._part("encoder", lambda: self.services.search.index.encoder.encode(["warm"]))
@@ -156,8 +167,9 @@ class Warmer:
         started = time.monotonic()
         with services.feed.lock.read():
             seq = services.feed.seq
-            self._part("matching", lambda: matching_of(services, self.holder).warm())
-            self._part("search", self._search)
+            if self.councils != "publish":  # (what requests read: this process answers none)
+                self._part("matching", lambda: matching_of(services, self.holder).warm())
+                self._part("search", self._search)
         with self._done:
             self.warmed.runs += 1
             self.warmed.seq = seq
@@ -177,6 +189,14 @@ class Warmer:
         was withdrawn from its audience).
         """
         seq = self.services.feed.seq
+        if self.councils == "follow":
+            figures = self.services.figures
+            published = figures.published() if figures is not None else -1
+            if published > self.warmed.councils_seq:
+                with self._done:
+                    self.warmed.councils_seq = published
+                    self._done.notify_all()
+            return
         if seq <= self.warmed.councils_seq:
             return
         if time.monotonic() - self._councils_at < self.councils_every:
@@ -215,6 +235,13 @@ class Warmer:
                 for sector in sectors:
                     engine.warm_proposal(audience, services.similarity, sector)
         engine.settle(timeout=600.0)
+        if self.councils == "publish":
+            with services.feed.lock.read():
+                seq = services.feed.seq
+                written = engine.publish()
+            if written is not None and services.figures is not None:
+                services.figures.mark_published(seq)
+            return
         # Then as a request presents them (names and the board of this version).
         with services.feed.lock.read():
             for sector in sectors:

@@ -303,12 +303,14 @@ def run_wrk(
         str(script),
         url,
     ]
-    before, busy_before = server_cpu_seconds(server), busy_cpu_seconds()
+    each_before, busy_before = cpu_by_process(server), busy_cpu_seconds()
+    before = sum(seconds for seconds, _ in each_before.values())
     client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60, check=False)
     wall = time.perf_counter() - started
-    cpu = server_cpu_seconds(server) - before
+    each_after = cpu_by_process(server)
+    cpu = sum(seconds for seconds, _ in each_after.values()) - before
     client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     client = (client_after.ru_utime + client_after.ru_stime) - (
         client_before.ru_utime + client_before.ru_stime
@@ -321,6 +323,13 @@ def run_wrk(
         raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
     figures: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
     figures["server_cpu_percent"] = round(100 * cpu / wall, 1)
+    # Each process's share: the workers (wrk's connections may not reach them evenly)
+    # and, at a lower priority (a higher nice), the councils process.
+    figures["process_cpu_percent"] = [
+        {"nice": nice, "cpu_percent": round(100 * (seconds - each_before.get(pid, (0.0, 0))[0])
+                                            / wall, 1)}
+        for pid, (seconds, nice) in sorted(each_after.items())
+    ]  # fmt: skip
     figures["wrk_cpu_percent"] = round(100 * client / wall, 1)
     # Whatever else ran on the machine meanwhile (other jobs skew the figures).
     figures["other_cpu_percent"] = round(max(0.0, 100 * (busy - cpu - client) / wall), 1)
@@ -559,13 +568,19 @@ def busy_cpu_seconds() -> float:
 
 def server_cpu_seconds(server: psutil.Process) -> float:
     """User + system CPU seconds of the server process and its workers."""
-    total = 0.0
+    return sum(seconds for seconds, _ in cpu_by_process(server).values())
+
+
+def cpu_by_process(server: psutil.Process) -> dict[int, tuple[float, int]]:
+    """(user + system CPU seconds, nice) of the server process and each of its children
+    (the workers, and at a higher nice the councils process)."""
+    found: dict[int, tuple[float, int]] = {}
     with contextlib.suppress(psutil.Error):
         for process in [server, *server.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 times = process.cpu_times()
-                total += times.user + times.system
-    return total
+                found[process.pid] = (times.user + times.system, process.nice())
+    return found
 
 
 def server_command(port: int, workers: int, *, skip_index: bool) -> list[str]:
@@ -905,6 +920,12 @@ def main() -> None:
             server_rss = sum(p.memory_info().rss for p in processes)
             # Pages shared between the workers (mapped files) count once in the PSS total.
             server_pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in processes)
+            # What the server said of failed requests (a non-2xx answer is explained here).
+            server_said = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if any(word in line for word in ("ERROR", "WARNING", "Traceback", "Error:"))
+            ][-20:]
     table = markdown(results, options.people)
     print()
     print(table)
@@ -947,6 +968,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         "results": results,
+        "server_warnings": server_said,
         "markdown": table,
     }
     options.json.parent.mkdir(parents=True, exist_ok=True)

@@ -58,10 +58,29 @@ class PrivacyEpochs:
         self.view = view
         self._epochs: dict[str, int] = dict.fromkeys(VISIBLE_TO, 0)
         self._applied: deque[tuple[int, float]] = deque(maxlen=self.KEPT)
+        self._withdrawals: deque[tuple[int, frozenset[str]]] = deque()
+        """(version made, audiences it withdrew from) of the batches since ``_known_from``."""
+        self._known_from: int | None = None
+        """The version after which every withdrawal this process applied is recorded."""
         self._lock = threading.Lock()
 
     def epoch(self, audience: str) -> int:
         return self._epochs[audience]
+
+    def withdrawn_between(self, audience: str, since: int, until: int) -> bool | None:
+        """Whether a change after version ``since`` up to ``until`` withdrew something
+        from ``audience``; None when this process cannot tell (``since`` is older than
+        what it applied and remembers). For a figure another process computed at
+        ``since`` (:mod:`graph.analytics.shared`): counters are this process's own."""
+        if since == until:
+            return False
+        with self._lock:
+            if self._known_from is None or since < self._known_from or since > until:
+                return None
+            return any(
+                since < seq <= until and audience in audiences
+                for seq, audiences in self._withdrawals
+            )
 
     def behind_since(self, seq: int) -> float | None:
         """When (``time.monotonic()``) the first change after ``seq`` was applied; None if
@@ -102,6 +121,12 @@ class PrivacyEpochs:
         for audience in prepared:
             self._epochs[audience] += 1
         with self._lock:
+            if self._known_from is None:
+                self._known_from = batch.changes[0].seq - 1
+            if prepared:
+                self._withdrawals.append((batch.last_seq, frozenset(prepared)))
+                if len(self._withdrawals) > self.KEPT:
+                    self._known_from = self._withdrawals.popleft()[0]
             if not self._applied or batch.last_seq > self._applied[-1][0]:
                 self._applied.append((batch.last_seq, time.monotonic()))
 

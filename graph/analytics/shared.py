@@ -87,6 +87,65 @@ class SharedFigures:
                 self._prune(name, seq)
         return value, False
 
+    def put(self, key: tuple[Any, ...], seq: int, made_by: str, value: Any) -> bool:
+        """Write the figure ``key`` of version ``seq`` unless it is there already (or the
+        version is one before an erasure); whether it was written. For a process that
+        computes figures for the others (a figure it carried over from an earlier version
+        is as good as one computed anew, and the others never carry one over)."""
+        name = _name(key)
+        path = self.folder / f"{seq}-{name}{SUFFIX}"
+        if path.exists() or self._erased() >= seq:
+            return False
+        with self._locked(name):
+            if path.exists():
+                return False
+            self._write(path, (made_by, value))
+            if self._erased() >= seq:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                return False
+            self._prune(name, seq)
+        return True
+
+    def latest(self, key: tuple[Any, ...], until: int) -> tuple[int, str, Any] | None:
+        """The newest figure ``key`` of a version at most ``until`` in the folder, as
+        (version, the change-log entry that made it, value); None if there is none."""
+        name = _name(key)
+        erased = self._erased()  # (no figure of a version before an erasure is read)
+        versions = []
+        for path in self.folder.glob(f"*-{name}{SUFFIX}"):
+            number = path.name.partition("-")[0]
+            if number.isdigit() and erased < int(number) <= until:
+                versions.append(int(number))
+        for version in sorted(versions, reverse=True):
+            try:
+                with open(self.folder / f"{version}-{name}{SUFFIX}", "rb") as file:
+                    found = pickle.load(file)
+            except FileNotFoundError:
+                continue  # pruned meanwhile: a newer one was written
+            except Exception:
+                log.warning("unreadable shared figure %s-%s: skipped", version, name)
+                continue
+            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
+                self.read += 1
+                return version, found[0], found[1]
+        return None
+
+    def mark_published(self, seq: int) -> None:
+        """Record that every figure of version ``seq`` the computing process keeps is in
+        the folder (:meth:`published` tells the processes that read them)."""
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        with os.fdopen(handle, "w") as out:
+            out.write(str(seq))
+        os.replace(temporary, self.folder / "published")
+
+    def published(self) -> int:
+        """The last version whose figures the computing process wrote in full; -1 if none."""
+        try:
+            return int((self.folder / "published").read_text() or -1)
+        except (FileNotFoundError, ValueError):
+            return -1
+
     def clear(self, erased: int | None = None) -> None:
         """Remove every figure; ``erased``: the last erasure's sequence number, after which
         no figure of an earlier version is written again (by any process)."""

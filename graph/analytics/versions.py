@@ -103,6 +103,7 @@ class VersionedFigures:
         touches: Touches | None = None,
         shared: SharedFigures | None = None,
         partial_texts: Callable[[], bool] | None = None,
+        follow: bool = False,
     ) -> None:
         self.store = store
         self.view = view
@@ -114,6 +115,14 @@ class VersionedFigures:
         self.touches = touches
         self.shared = shared
         self.partial_texts = partial_texts
+        self.follow = follow and shared is not None and lock is not None and epochs is not None
+        """Whether another process computes the figures of :data:`CARRIED` kinds into
+        ``shared`` (:mod:`api.figures`): then the newest one there is answered where an
+        older figure may be (see :meth:`_followed`), and none is computed in the
+        background here; a request computes one only when none there may be answered."""
+        self.followed = 0
+        """Figures read from the process that computes them for this one."""
+        self._looked: dict[tuple[Any, ...], tuple[int, float]] = {}
         """Whether some text vectors are still being computed (then a figure computed from
         them is neither carried over nor shared: it lacks some)."""
         self.carried = 0
@@ -138,7 +147,16 @@ class VersionedFigures:
             return Versioned(entry.value, seq, True)
         if entry is not None and (carried := self._carry(key, entry, seq)) is not None:
             return Versioned(carried.value, seq, True)
-        if entry is not None and self._may_answer(entry, seq, job.audience):
+        if self.follow and key[0] in CARRIED:
+            entry = self._followed(key, job, entry, seq)
+            if entry is not None and entry.seq == seq:
+                return Versioned(entry.value, seq, True)
+            if entry is not None and self._may_answer(entry, seq, job.audience):
+                assert self.shared is not None
+                if self.shared.published() == seq:  # and it has not written this one:
+                    self._schedule(key, job)  # one it does not compute (a custom size)
+                return Versioned(entry.value, entry.seq, False)
+        elif entry is not None and self._may_answer(entry, seq, job.audience):
             self._schedule(key, job)
             return Versioned(entry.value, entry.seq, False)
         if self._wait_pending(key):  # being computed in the background: wait for it
@@ -158,6 +176,66 @@ class VersionedFigures:
             )
             self._keep(key, Entry(seq, epoch, value, job.similarity is not None, foreign))
         return Versioned(value, seq, True)
+
+    LOOK_EVERY = 0.5
+    """Seconds between two looks into the shared folder for a newer figure of one key."""
+
+    def _followed(
+        self, key: tuple[Any, ...], job: Job, entry: Entry | None, seq: int
+    ) -> Entry | None:
+        """``entry``, or the newest figure of ``key`` the computing process wrote at a
+        version up to ``seq`` when it is newer (looked for at most every
+        :data:`LOOK_EVERY` seconds per key and version). It may be answered only when
+        this process applied every change since its version and none of them withdrew
+        anything from the audience (then it takes the audience's current privacy epoch:
+        a later withdrawal makes it unanswerable, as any figure). The caller holds the
+        feed's read lock at ``seq``."""
+        assert self.shared is not None and self.epochs is not None
+        now = time.monotonic()
+        with self._cache_lock:
+            looked = self._looked.get(key)
+            if looked is not None and looked[0] == seq and now - looked[1] < self.LOOK_EVERY:
+                return entry
+            if len(self._looked) > 4 * self.max_entries:
+                self._looked.clear()
+            self._looked[key] = (seq, now)
+        found = self.shared.latest(key, seq)
+        if found is None or (entry is not None and found[0] <= entry.seq):
+            return entry
+        version, made_by, value = found
+        if made_by != self._made_by(version):
+            return entry  # of another store, or another import into the same folder
+        audience: Audience = key[1]
+        if self.epochs.withdrawn_between(audience, version, seq) is not False:
+            return entry
+        if job.similarity is not None and self._texts_partial():
+            return entry
+        followed = Entry(version, self._read_epoch(audience, seq), value,
+                         job.similarity is not None, foreign=True)  # fmt: skip
+        self._keep(key, followed)
+        with self._cache_lock:
+            self.followed += 1
+        return followed
+
+    def publish(self) -> int | None:
+        """Write every figure of :data:`CARRIED` kinds held at the current version to the
+        shared folder (those carried over too), for the processes that follow it; how
+        many were written; None when none may be (some text vectors are still being
+        computed: the figures read from them miss some). The caller holds the feed's read
+        lock."""
+        if self.shared is None or self._texts_partial():
+            return None
+        seq = self.view.seq
+        made_by = self._made_by(seq)
+        with self._cache_lock:
+            held = [(k, e.value) for k, e in self._figures.items()
+                    if k[0] in CARRIED and e.seq == seq]  # fmt: skip
+        return sum(self.shared.put(key, seq, made_by, value) for key, value in held)
+
+    def _made_by(self, seq: int) -> str:
+        """The change-log entry that made version ``seq``, as the shared folder names it."""
+        made = self.store.changes_since(seq - 1, limit=1)
+        return f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
 
     def _read_epoch(self, audience: Audience, seq: int) -> int:
         """The audience's privacy epoch at version ``seq``; the caller holds the read lock."""
@@ -219,11 +297,7 @@ class VersionedFigures:
             return compute(), False
         if job.similarity is not None and self._texts_partial():
             return compute(), False
-        made = self.store.changes_since(seq - 1, limit=1)
-        made_by = (
-            f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
-        )
-        return self.shared.get(key, seq, made_by, compute)
+        return self.shared.get(key, seq, self._made_by(seq), compute)
 
     def _texts_partial(self) -> bool:
         return self.partial_texts is not None and self.partial_texts()
@@ -264,7 +338,9 @@ class VersionedFigures:
             stale = [key for key, entry in self._figures.items() if entry.texts]
             for key in stale:
                 del self._figures[key]
-        if self.shared is not None:
+        if self.shared is not None and not self.follow:
+            # (a follower leaves the folder to the process that writes it: what that one
+            # writes once every vector is in must stay)
             self.shared.clear()
         return len(stale)
 

@@ -80,7 +80,7 @@ class Near:
     radius_km: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """One candidate with what its features were computed from (for the explanation)."""
 

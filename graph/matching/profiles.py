@@ -40,6 +40,10 @@ class Profile:
     offer_keys: dict[str, Key] = field(default_factory=dict, compare=False)
     need_keys: dict[str, Key] = field(default_factory=dict, compare=False)
     topic_keys: dict[str, Key] = field(default_factory=dict, compare=False)
+    offer_words: frozenset[str] = field(default=frozenset(), compare=False)
+    need_words: frozenset[str] = field(default=frozenset(), compare=False)
+    """Every word of the offers' (needs') keys: an offer meets a need only when one's key
+    holds the other's, so two sides that share no word meet nowhere (checked first)."""
 
     @classmethod
     def of(cls, node: Node) -> Profile | None:
@@ -74,8 +78,10 @@ class Profile:
         offers, needs = tuple(offers), tuple(needs)
         return cls(
             node_id, kind, interests, skills, offers, needs, open_to_collaborate, words,
-            offer_keys=keys_of(offers), need_keys=keys_of(needs),
+            offer_keys=(offer_keys := keys_of(offers)), need_keys=(need_keys := keys_of(needs)),
             topic_keys=keys_of((*interests, *skills)),
+            offer_words=frozenset().union(*offer_keys.values()),
+            need_words=frozenset().union(*need_keys.values()),
         )  # fmt: skip
 
 
@@ -95,6 +101,10 @@ class OfferNeed:
 def offer_need_pairs(mine: Profile, theirs: Profile) -> list[OfferNeed]:
     """Every need of one side that an offer of the other meets, each need once, stable."""
     found: list[OfferNeed] = []
+    if mine.need_words.isdisjoint(theirs.offer_words) and theirs.need_words.isdisjoint(
+        mine.offer_words
+    ):
+        return found  # no word in common: nothing meets (the usual case)
     for need, need_key in mine.need_keys.items():
         offer = _first_meeting(theirs.offer_keys, need_key)
         if offer is not None:

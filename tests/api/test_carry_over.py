@@ -24,7 +24,7 @@ from api.matching import MatchingService
 from api.services import Services
 from api.warmup import Warmer
 from graph.analytics import SectorAnalytics, load_regions
-from graph.analytics.councils import DEFAULT_SIZE
+from graph.analytics.councils import DEFAULT_SIZE, board_members
 from graph.analytics.shared import SharedFigures
 from graph.demo import demo_records
 from graph.edges import Edge
@@ -84,6 +84,8 @@ def assert_as_if_from_nothing(services: Services, matching: MatchingService) -> 
     engine = analytics(services)
     fresh = SectorAnalytics(services.store, services.view, load_regions(DATA))
     seq = services.view.seq
+    # The board, carried from version to version, is the one every record says.
+    assert engine._board(seq) == board_members(services.store)
     with services.feed.lock.read():
         for sector in sectors(services):
             held = engine._figures[("council", AUDIENCE, sector, DEFAULT_SIZE, ())]

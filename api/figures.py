@@ -1,0 +1,142 @@
+"""The councils process: the councils' figures computed once per machine, beside the workers.
+
+A council proposal is made of a sector's groups and bridges, each taking seconds at
+100,000 people. Computed in a worker's background thread, they held that worker's
+interpreter lock two thirds of the time under a write a second, and its requests waited
+for it (collaborators answered a third as fast as without writes). ``cocreate serve``
+starts this process beside its workers instead:
+
+- it follows the change log as a worker does and brings every sector's proposal up to
+  date after writes, at the warmer's pace (:class:`api.warmup.Warmer` with
+  ``councils="publish"``), writing each figure it holds, computed or carried over, to the
+  shared folder (:mod:`graph.analytics.shared`);
+- it runs at a lower priority (``nice``): the workers' requests come first, and the
+  figures catch up when the machine has a moment;
+- the workers read the newest figures there (:mod:`graph.analytics.versions`, ``follow``)
+  where an older figure may be answered, and compute one themselves only when none may
+  (just after something was withdrawn from its audience, say, until this process has
+  caught up);
+- ``serve`` starts it again if it ends, and stops it when it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import urllib.request
+from multiprocessing.process import BaseProcess
+from types import SimpleNamespace
+
+from api.indexing import BackgroundIndexer
+from api.services import Services
+from api.settings import Settings
+from api.warmup import Warmer
+
+log = logging.getLogger(__name__)
+
+NICE = 10
+"""How much lower the process's priority is than the workers'."""
+PID_FILE = "councils.pid"
+"""In the shared folder: the process's id."""
+RESTART_SECONDS = 5.0
+"""How long ``serve`` waits before starting the process again after it ended."""
+
+
+def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
+    """The process's body: until the process ``parent`` (``serve``) is gone. With
+    ``ready_url`` (the workers' ``/ready``), it loads the network only once they answer
+    it: the workers' start comes first."""
+    logging.basicConfig(level=logging.WARNING, format="councils: %(message)s")
+    # Ctrl-C in a terminal reaches every process of ``serve``: this one is stopped by
+    # ``serve`` itself (SIGTERM), after the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICE)
+    if ready_url is not None:
+        _wait_ready(ready_url, parent)
+    services = Services.start(settings, defer_indexing=True)
+    if services.figures is not None:  # which process it is, for whoever looks after it
+        (services.figures.folder / PID_FILE).write_text(str(os.getpid()))
+    warmer = Warmer(services, SimpleNamespace(), tagger=False, councils="publish")
+    # The vectors a worker computes for a new store, read as it stores them; once they
+    # are all in, what was computed without some is computed again.
+    indexer = BackgroundIndexer(services, on_complete=warmer.again, may_encode=False)
+    indexer.start()
+    warmer.start()
+    try:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+    finally:
+        warmer.stop()
+        indexer.stop()
+        services.close()
+
+
+def _wait_ready(url: str, parent: int, timeout: float = 3600.0) -> None:
+    """Until ``url`` answers 200 (or ``timeout`` seconds, or ``serve`` is gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and os.getppid() == parent:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (OSError, ValueError):
+            pass
+        time.sleep(1.0)
+
+
+class CouncilsProcess:
+    """The councils process of one ``serve``, kept running while ``serve`` runs."""
+
+    def __init__(self, settings: Settings, ready_url: str | None = None) -> None:
+        self.settings = settings
+        self.ready_url = ready_url
+        self.process: BaseProcess | None = None
+        self.starts = 0
+        self._stopping = threading.Event()
+        self._keeper: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._keeper = threading.Thread(target=self._keep, name="cocreate-councils", daemon=True)
+        self._keeper.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout)
+
+    def _spawn(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        process = context.Process(
+            target=run,
+            args=(self.settings, os.getpid(), self.ready_url),
+            name="cocreate-councils",
+            daemon=True,
+        )
+        process.start()
+        self.process = process
+        self.starts += 1
+
+    def _keep(self) -> None:
+        """Start the process again whenever it ends before ``serve`` does (meanwhile the
+        workers compute what they need themselves)."""
+        while not self._stopping.is_set():
+            process = self.process
+            if process is not None:
+                process.join(1.0)
+                if process.is_alive() or self._stopping.is_set():
+                    continue
+                log.warning("the councils process ended (exit code %s): starting it again",
+                            process.exitcode)  # fmt: skip
+            if self._stopping.wait(RESTART_SECONDS):
+                return
+            self._spawn()

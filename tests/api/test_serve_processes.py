@@ -1,0 +1,260 @@
+"""The processes of ``cocreate serve`` beside its workers, and how connections reach them.
+
+The councils' figures computed by one process for the workers (api/figures.py).
+
+In-process: a warmer in ``publish`` mode writes every sector's proposal (and the groups
+and bridges it is made of) to the shared folder, a follower engine answers them without
+computing anything, answers the older ones after a quiet write, and never one that
+names someone withdrawn from its audience since. On a real ``cocreate serve``: the
+process runs at a lower priority, the workers answer what it wrote, and it is started
+again when it dies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from http.client import HTTPConnection
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from api.figures import NICE, PID_FILE
+from api.services import Services
+from api.warmup import Warmer
+from graph.analytics import SectorAnalytics, load_regions
+from graph.analytics.freshness import PrivacyEpochs, Staleness
+from graph.analytics.shared import SharedFigures
+from graph.feed import ChangeBatch
+from graph.store import Change
+from tests.api.server import Server, cocreate, cocreate_env, create_key, serving
+from tests.api.test_carry_over import AUDIENCE, changed, demo, people_in, sectors, write
+from tests.conftest import DATA
+
+__all__ = ["demo"]  # the module's store (tests/api/test_carry_over.py)
+
+
+def follower(services: Services) -> SectorAnalytics:
+    """An engine as a worker's, reading what the councils process writes to the folder."""
+    assert services.figures is not None
+    engine = SectorAnalytics(
+        services.store, services.view, load_regions(DATA), lock=services.feed.lock,
+        epochs=services.epochs, staleness=Staleness(1000, 600.0), touches=services.touches,
+        shared=SharedFigures(services.figures.folder), follow=True,
+    )  # fmt: skip
+    engine.LOOK_EVERY = 0.0  # (a test looks again at once)
+    return engine
+
+
+def fresh(services: Services, sector: str) -> object:
+    """The proposal computed from nothing at the current version."""
+    return (
+        SectorAnalytics(services.store, services.view, load_regions(DATA))
+        .propose(AUDIENCE, services.similarity, sector)
+        .value
+    )
+
+
+def test_workers_answer_what_the_councils_process_wrote_and_nothing_withdrawn_since(
+    demo: Services,
+) -> None:
+    assert demo.figures is not None
+    publisher = Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0,
+                       councils="publish")  # fmt: skip
+    publisher.warm()
+    seq = demo.view.seq
+    assert publisher.warmed.councils_seq == seq
+    assert demo.figures.published() == seq
+    worker = follower(demo)
+    all_sectors = sectors(demo)
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = worker.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.seq == seq, sector
+            assert found.value == fresh(demo, sector), sector
+    # Read, not computed: the proposals alone (not the groups and bridges inside them).
+    assert worker.followed == len(all_sectors)
+    assert worker.shared is not None and worker.shared.computed == 0
+    assert worker.background_runs == 0
+
+    # A quiet write: the proposals of before are answered, marked as older, and nothing
+    # is computed here; once the councils process has caught up, the new ones.
+    target = all_sectors[1]
+    someone = people_in(demo, target)[0]
+    write(demo, changed(demo, someone, bio="Teaches bread baking to new neighbours."))
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = worker.propose(AUDIENCE, demo.similarity, sector)
+            assert not found.current and found.seq == seq, sector
+    assert worker.shared.computed == 0 and worker.background_runs == 0
+    publisher.warm()
+    after = demo.view.seq
+    assert demo.figures.published() == after
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = worker.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.seq == after, sector
+            assert found.value == fresh(demo, sector), sector
+    assert worker.shared.computed == 0
+
+    # Someone who holds a seat goes private: members may no longer see them, so the
+    # proposal that seats them is never answered again, though the councils process has
+    # not caught up; the worker computes the current one itself.
+    with demo.feed.lock.read():
+        proposal = worker.propose(AUDIENCE, demo.similarity, target).value
+    seated = sorted(seat.candidate.node for seat in proposal.seats)
+    assert seated, proposal
+    write(demo, changed(demo, seated[0], visibility="private"))
+    # A worker that reads it from the folder for the first time (started since, or never
+    # asked for it before) computes the current one itself (and shares it); so does one
+    # that held the older proposal (or reads the one just shared).
+    newcomer = follower(demo)
+    for engine in (newcomer, worker):
+        with demo.feed.lock.read():
+            found = engine.propose(AUDIENCE, demo.similarity, target)
+            assert found.current and found.seq == demo.view.seq
+            assert seated[0] not in {seat.candidate.node for seat in found.value.seats}
+            assert found.value == fresh(demo, target)
+    assert newcomer.shared is not None and newcomer.shared.computed > 0
+
+    # A proposal the councils process does not compute (another size) is brought up to
+    # date by the worker itself, in the background, once that process has published
+    # the version without it.
+    with demo.feed.lock.read():
+        assert worker.propose(AUDIENCE, demo.similarity, target, size=6).current
+    write(demo, changed(demo, people_in(demo, target)[1], bio="Sews costumes for the fair."))
+    publisher.warm()
+    with demo.feed.lock.read():
+        assert not worker.propose(AUDIENCE, demo.similarity, target, size=6).current
+    assert worker.settle(120)
+    with demo.feed.lock.read():
+        found = worker.propose(AUDIENCE, demo.similarity, target, size=6)
+    assert found.current and found.seq == demo.view.seq
+
+
+def test_what_a_process_cannot_tell_was_withdrawn_is_unknown(demo: Services) -> None:
+    """A process knows the withdrawals after the first version it applied changes to;
+    a figure of a version before that (computed before it started) is never answered."""
+    epochs = PrivacyEpochs(demo.view)
+    seq = demo.view.seq
+    assert epochs.withdrawn_between(AUDIENCE, seq, seq) is False
+    assert epochs.withdrawn_between(AUDIENCE, seq - 1, seq) is None  # nothing applied yet
+    quiet = ChangeBatch((Change(seq + 1, "upsert", "node", "person:x"),), {})
+    epochs.apply(quiet, set())
+    withdrawing = ChangeBatch((Change(seq + 2, "upsert", "node", "person:y"),), {})
+    epochs.apply(withdrawing, {"members"})
+    assert epochs.withdrawn_between(AUDIENCE, seq - 1, seq + 2) is None  # before the first
+    assert epochs.withdrawn_between(AUDIENCE, seq, seq + 1) is False
+    assert epochs.withdrawn_between(AUDIENCE, seq, seq + 2) is True
+    assert epochs.withdrawn_between("public", seq, seq + 2) is False
+    assert epochs.withdrawn_between(AUDIENCE, seq + 2, seq + 2) is False
+
+
+# -- a real server --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path, str]]:
+    root = tmp_path_factory.mktemp("councils")
+    env = cocreate_env(root / "var", rate_limit_per_minute="100000", rate_limit_burst="10000",
+                       analytics_refresh_seconds="0")  # fmt: skip
+    cocreate(env, "demo", "--people", "120")
+    member = create_key(env, "member")
+    admin = create_key(env, "admin")
+    with serving(env, root / "logs", workers=2) as server:
+        yield server, root / "var", json.dumps({"member": member, "admin": admin})
+
+
+def councils_pid(data_dir: Path, other_than: int | None = None, timeout: float = 120.0) -> int:
+    """The councils process's id, once it has written it (one other than ``other_than``)."""
+    deadline = time.monotonic() + timeout
+    path = data_dir / "figures" / PID_FILE
+    while time.monotonic() < deadline:
+        text = path.read_text().strip() if path.exists() else ""
+        if text and int(text) != other_than:
+            return int(text)
+        time.sleep(0.2)
+    raise AssertionError("no (new) councils process wrote its id")
+
+
+def published(data_dir: Path) -> int:
+    return SharedFigures(data_dir / "figures").published()
+
+
+def test_serve_runs_the_councils_process_and_starts_it_again(
+    served: tuple[Server, Path, str],
+) -> None:
+    server, data_dir, keys = served
+    member = {"Authorization": f"Bearer {json.loads(keys)['member']}"}
+    admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
+    pid = councils_pid(data_dir)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        state = client.get("/v1/admin/state", headers=admin).json()
+        # At a lower priority than the workers (/v1/admin/state names the one answering).
+        nice = os.getpriority(os.PRIO_PROCESS, pid)
+        assert nice == os.getpriority(os.PRIO_PROCESS, state["pid"]) + NICE
+        listed = client.get("/v1/nodes", params={"kind": "sector", "limit": 1}).json()
+        sector = listed["items"][0]["id"]
+
+        def proposal_at(seq: int) -> None:
+            """Wait until the proposal a member is answered is current at ``seq`` or later."""
+            deadline = time.monotonic() + 120
+            while True:
+                found = client.post("/v1/councils/propose", json={"sector": sector},
+                                    headers=member)  # fmt: skip
+                assert found.status_code == 200, found.text
+                as_of = found.json()["as_of"]
+                if as_of["current"] and as_of["seq"] >= seq:
+                    return
+                assert time.monotonic() < deadline, as_of
+                time.sleep(0.5)
+
+        proposal_at(state["seq"])
+        deadline = time.monotonic() + 120
+        while published(data_dir) < state["seq"]:
+            assert time.monotonic() < deadline, "the councils process published nothing"
+            time.sleep(0.5)
+
+        os.kill(pid, signal.SIGKILL)
+        again = councils_pid(data_dir, other_than=pid)
+        assert os.getpriority(os.PRIO_PROCESS, again) == nice
+        # A write: the new process computes and publishes the figures of its version.
+        person = client.get("/v1/nodes", params={"kind": "person", "limit": 1}).json()
+        bio = {"bio": "Mends bicycles on Saturdays."}
+        written = client.patch(f"/v1/nodes/{person['items'][0]['id']}", json=bio, headers=admin)
+        assert written.status_code == 200, written.text
+        seq = int(written.headers["X-Cocreate-Seq"])
+        deadline = time.monotonic() + 120
+        while published(data_dir) < seq:
+            assert time.monotonic() < deadline, "the restarted process published nothing"
+            time.sleep(0.5)
+        proposal_at(seq)
+
+
+def test_connections_opened_at_once_are_spread_between_the_workers(
+    served: tuple[Server, Path, str],
+) -> None:
+    """Sixteen connections opened together (as a benchmark or a proxy's pool opens them)
+    are answered by both workers, not all by the first to accept (each worker listens on
+    a socket of its own: api/serving.py)."""
+    server, _, keys = served
+    admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
+    address = urlsplit(server.url)
+    connections = [HTTPConnection(address.hostname or "", address.port, timeout=60)
+                   for _ in range(16)]  # fmt: skip
+    for connection in connections:
+        connection.connect()
+    answered_by = set()
+    for connection in connections:
+        connection.request("GET", "/v1/admin/state", headers=admin)
+        answer = connection.getresponse()
+        assert answer.status == 200
+        answered_by.add(json.loads(answer.read())["pid"])
+        connection.close()
+    assert len(answered_by) == 2
