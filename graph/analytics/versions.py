@@ -115,16 +115,17 @@ class VersionedFigures:
         self.touches = touches
         self.shared = shared
         self.partial_texts = partial_texts
+        """Whether some text vectors are still being computed (then a figure computed from
+        them is neither carried over nor shared: it lacks some)."""
         self.follow = follow and shared is not None and lock is not None and epochs is not None
         """Whether another process computes the figures of :data:`CARRIED` kinds into
         ``shared`` (:mod:`api.figures`): then the newest one there is answered where an
-        older figure may be (see :meth:`_followed`), and none is computed in the
-        background here; a request computes one only when none there may be answered."""
+        older figure may be (see :meth:`_followed`); the background here computes only
+        those it has published a version without (a proposal of another size, another
+        audience's), and a request one only when none there may be answered."""
         self.followed = 0
         """Figures read from the process that computes them for this one."""
         self._looked: dict[tuple[Any, ...], tuple[int, float]] = {}
-        """Whether some text vectors are still being computed (then a figure computed from
-        them is neither carried over nor shared: it lacks some)."""
         self.carried = 0
         """Figures carried over to a later version instead of computed again."""
         self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
