@@ -363,6 +363,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
+    from api.serving import check_free
+
+    try:  # before any work: an address already taken is said at once
+        check_free(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     # In a child process, so that the memory it takes goes back to the system before the
     # workers start (at 100,000 people, a third of a gigabyte this process kept for good).
     with multiprocessing.get_context("spawn").Pool(1) as pool:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -29,11 +31,12 @@ STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
 
 
-def bind(host: str, port: int, *, listen: bool) -> socket.socket:
-    """A TCP socket bound to (``host``, ``port``) with ``SO_REUSEPORT``."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def bind(host: str, port: int, *, listen: bool, reuse_address: bool = True) -> socket.socket:
+    """A TCP socket bound to (``host``, ``port``) with ``SO_REUSEPORT`` (and, with
+    ``reuse_address``, ``SO_REUSEADDR``)."""
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    if reuse_address:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host.strip("[]"), port))
     if listen:
@@ -41,21 +44,45 @@ def bind(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
+def check_free(host: str, port: int) -> None:
+    """Raise OSError (address in use) unless (``host``, ``port``) is free: bound alone,
+    without ``SO_REUSEPORT``, so that an address another program or another ``serve``
+    listens on (or holds, below) is refused rather than shared with it."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as alone:
+        alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        alone.bind((host.strip("[]"), port))
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def worker(host: str, port: int, options: dict[str, Any]) -> None:
     """One worker process: uvicorn serving the app on a socket of its own."""
     import uvicorn
 
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
     uvicorn.Server(config).run(sockets=[bind(host, port, listen=True)])
+
+
+def _end_with(parent: int) -> None:
+    """Stop this worker (as SIGTERM does: the requests under way are finished) once
+    ``serve``, its parent, is gone however it ended, rather than serve on alone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:
     """Run ``workers`` worker processes until SIGTERM or SIGINT, starting again any that
     ends; ``options``: uvicorn's (``uvicorn.Config``). Fails at once if the address is
     taken by another program."""
-    # Held for as long as the workers run: the address is known to be ours before any
-    # starts (bound, not listening: the kernel hands connections to listening sockets).
-    holder = bind(host, port, listen=False)
+    check_free(host, port)
+    # Held for as long as the workers run (bound, not listening: the kernel hands
+    # connections to listening sockets only), and without SO_REUSEADDR, so that a later
+    # ``serve``'s check_free is refused even before the workers listen.
+    holder = bind(host, port, listen=False, reuse_address=False)
     stopping = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set())

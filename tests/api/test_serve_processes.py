@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from http.client import HTTPConnection
@@ -23,6 +24,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import pytest
 
 from api.figures import NICE, PID_FILE
@@ -33,7 +35,7 @@ from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.shared import SharedFigures
 from graph.feed import ChangeBatch
 from graph.store import Change
-from tests.api.server import Server, cocreate, cocreate_env, create_key, serving
+from tests.api.server import COCREATE, Server, cocreate, cocreate_env, create_key, serving
 from tests.api.test_carry_over import AUDIENCE, changed, demo, people_in, sectors, write
 from tests.conftest import DATA
 
@@ -258,3 +260,32 @@ def test_connections_opened_at_once_are_spread_between_the_workers(
         answered_by.add(json.loads(answer.read())["pid"])
         connection.close()
     assert len(answered_by) == 2
+
+
+def test_a_second_serve_on_the_same_address_is_refused(
+    served: tuple[Server, Path, str], tmp_path: Path
+) -> None:
+    """The workers' sockets share their address with each other only: another ``serve``
+    on it fails at once, saying so, instead of taking a share of the connections."""
+    server, _, _ = served
+    port = str(urlsplit(server.url).port)
+    env = cocreate_env(tmp_path / "var")
+    done = subprocess.run(
+        [str(COCREATE), "serve", "--port", port, "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr
+
+
+def test_the_processes_of_serve_end_with_it(tmp_path: Path) -> None:
+    """``serve`` killed outright (``kill -9``): its workers and its councils process end
+    within seconds rather than serve on alone."""
+    env = cocreate_env(tmp_path / "var")
+    with serving(env, tmp_path / "logs", workers=2) as server:
+        children = psutil.Process(server.process.pid).children()
+        assert len(children) >= 3  # two workers and the councils process
+        server.process.kill()
+        server.process.wait()
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [p.cmdline() for p in alive]
