@@ -408,13 +408,13 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int) -> None:
         "proxy_headers": False,
         "forwarded_allow_ips": "",
     }
+    from api.serving import APP, run_workers
+
     if workers == 1:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, **options)
+        uvicorn.run(APP, factory=True, host=host, port=port, **options)
         return
     # Each worker on a socket of its own, so that connections opened at once are spread
     # between them (api/serving.py).
-    from api.serving import run_workers
-
     run_workers(host, port, workers, options)
 
 

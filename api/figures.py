@@ -33,6 +33,7 @@ from types import SimpleNamespace
 
 from api.indexing import BackgroundIndexer
 from api.services import Services
+from api.serving import wait_orphaned
 from api.settings import Settings
 from api.warmup import Warmer
 
@@ -67,8 +68,7 @@ def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
     indexer.start()
     warmer.start()
     try:
-        while os.getppid() == parent:
-            time.sleep(1.0)
+        wait_orphaned(parent)
     finally:
         warmer.stop()
         indexer.stop()

@@ -69,9 +69,14 @@ def worker(host: str, port: int, options: dict[str, Any]) -> None:
 def _end_with(parent: int) -> None:
     """Stop this worker (as SIGTERM does: the requests under way are finished) once
     ``serve``, its parent, is gone however it ended, rather than serve on alone."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
+    wait_orphaned(parent)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def wait_orphaned(parent: int, every: float = 1.0) -> None:
+    """Return once this process's parent is no longer ``parent`` (it ended, however)."""
+    while os.getppid() == parent:
+        time.sleep(every)
 
 
 def run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:

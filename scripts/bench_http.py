@@ -288,7 +288,12 @@ def write_lua(requests: list[str], target: Path, headers: dict[str, str] | None 
 
 
 def run_wrk(
-    wrk: str, url: str, script: Path, options: Options, seconds: int, server: psutil.Process
+    wrk: str,
+    url: str,
+    script: Path,
+    options: Options,
+    seconds: int,
+    server: psutil.Process | list[psutil.Process],
 ) -> dict[str, Any]:
     """One wrk run; its done() figures plus the server's CPU use over the run."""
     args = [
@@ -321,7 +326,9 @@ def run_wrk(
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
     if not lines:
         raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
-    figures: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
+    figures: dict[str, Any] = {}
+    for line in lines:  # done()'s figures, and whatever else a script reports
+        figures.update(json.loads(line[len(MARKER) :]))
     figures["server_cpu_percent"] = round(100 * cpu / wall, 1)
     # Each process's share: the workers (wrk's connections may not reach them evenly)
     # and, at a lower priority (a higher nice), the councils process.
@@ -571,15 +578,16 @@ def server_cpu_seconds(server: psutil.Process) -> float:
     return sum(seconds for seconds, _ in cpu_by_process(server).values())
 
 
-def cpu_by_process(server: psutil.Process) -> dict[int, tuple[float, int]]:
+def cpu_by_process(server: psutil.Process | list[psutil.Process]) -> dict[int, tuple[float, int]]:
     """(user + system CPU seconds, nice) of the server process and each of its children
-    (the workers, and at a higher nice the councils process)."""
+    (the workers, and at a higher nice the councils process); of each, for a list."""
     found: dict[int, tuple[float, int]] = {}
-    with contextlib.suppress(psutil.Error):
-        for process in [server, *server.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                found[process.pid] = (times.user + times.system, process.nice())
+    for root in server if isinstance(server, list) else [server]:
+        with contextlib.suppress(psutil.Error):
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    found[process.pid] = (times.user + times.system, process.nice())
     return found
 
 

@@ -126,6 +126,7 @@ class VersionedFigures:
         self.followed = 0
         """Figures read from the process that computes them for this one."""
         self._looked: dict[tuple[Any, ...], tuple[int, float]] = {}
+        self._published_seen = (-1, -float("inf"))  # (version, when read)
         self.carried = 0
         """Figures carried over to a later version instead of computed again."""
         self._blocks: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # (seq, what, ...)
@@ -154,7 +155,7 @@ class VersionedFigures:
                 return Versioned(entry.value, seq, True)
             if entry is not None and self._may_answer(entry, seq, job.audience):
                 assert self.shared is not None
-                if self.shared.published() == seq:  # and it has not written this one:
+                if self._published(seq):  # and it has not written this one:
                     self._schedule(key, job)  # one it does not compute (a custom size)
                 return Versioned(entry.value, entry.seq, False)
         elif entry is not None and self._may_answer(entry, seq, job.audience):
@@ -233,8 +234,20 @@ class VersionedFigures:
                     if k[0] in CARRIED and e.seq == seq]  # fmt: skip
         return sum(self.shared.put(key, seq, made_by, value) for key, value in held)
 
+    def _published(self, seq: int) -> bool:
+        """Whether the computing process has written every figure it keeps of version
+        ``seq`` (its marker read at most every :data:`LOOK_EVERY` seconds: it only grows)."""
+        assert self.shared is not None
+        seen, when = self._published_seen
+        now = time.monotonic()
+        if seen < seq and now - when >= self.LOOK_EVERY:
+            seen = self.shared.published()
+            self._published_seen = (seen, now)
+        return seen == seq
+
     def _made_by(self, seq: int) -> str:
-        """The change-log entry that made version ``seq``, as the shared folder names it."""
+        """The change-log entry that made version ``seq``, as the shared folder names it
+        (read each time, not kept: an erasure removes the entries that named the person)."""
         made = self.store.changes_since(seq - 1, limit=1)
         return f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
 

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, select
 from api.accounts import Accounts, hash_password
 from api.accounts import accounts as accounts_table
 from api.auth import KeyRing
+from tests.postgres import database_url_for
 from tests.web.conftest import Site, Watched, open_page, screenshot, unexpected_errors
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,8 @@ def account_key(site: Site, *, profile: bool) -> str:
     """A token of a new member account, made in the site's store; with a ``profile``, it
     is linked to a listed demo person no other account has (a reused site keeps them)."""
     data_dir = Path(site.server.stdout).parents[1] / "var"
-    engine = create_engine(f"sqlite:///{data_dir / 'cocreate.db'}")
+    store = data_dir / "cocreate.db"
+    engine = create_engine(database_url_for(store) or f"sqlite:///{store}")  # the site's store
     try:
         accounts = Accounts(engine)
         person_id = None
