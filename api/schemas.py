@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -127,6 +127,11 @@ class WorkerState(BaseModel):
 
     pid: int = Field(description="The worker's process id")
     seq: int = Field(description="The last change-log entry the graph view reflects")
+    follows: Literal["store", "standby"] = Field(
+        default="store",
+        description="Where the graph view and the indexes are loaded from and follow the "
+        "change log: the store itself, or its standby (COCREATE_READ_DATABASE_URL)",
+    )
     graph: GraphState
     index: IndexState
     warmed: WarmState | None = Field(

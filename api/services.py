@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
 from api.accounts import Accounts, forget_account
 from api.auth import KeyRing, forget_person
@@ -79,6 +79,18 @@ def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     return store
 
 
+def open_reader(settings: Settings, store: Store) -> Store:
+    """Where the projections load from and follow the change log: the standby of
+    ``COCREATE_READ_DATABASE_URL`` when one is set (read-only), else ``store`` itself."""
+    if not settings.read_database_url:
+        return store
+    reader = Store.open(settings.read_database_url, busy_timeout=settings.busy_timeout,
+                        read_only=True)  # fmt: skip
+    log.info("the graph is loaded and followed from %s",
+             make_url(settings.read_database_url).render_as_string(hide_password=True))  # fmt: skip
+    return reader
+
+
 @dataclass
 class Services:
     """Everything a request needs, built once per process.
@@ -114,6 +126,8 @@ class Services:
     """What each batch of changes touched (what per-version structures may carry over)."""
     figures: SharedFigures | None = field(default=None, repr=False)
     """Councils' figures computed once for every process of the data folder."""
+    reader: Store | None = field(default=None, repr=False)
+    """The standby the projections load from and follow (None: ``store`` itself)."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -130,9 +144,10 @@ class Services:
         """
         single_threaded_blas()
         store = open_store(settings, busy_timeout=settings.busy_timeout)
-        view = open_view(settings, store)
+        reader = open_reader(settings, store)
+        view = open_view(settings, reader)
         audiences = AudienceIndex.from_graph(view.graph)
-        profiles = ProfileIndex.from_store(store)
+        profiles = ProfileIndex.from_store(reader)
         index = open_index(settings, store, defer=defer_indexing)
         if defer_indexing:  # those a snapshot saved while vectors were computed left out
             add_missing(store, index, list(view.graph.nodes))
@@ -142,7 +157,7 @@ class Services:
         touches = Touches(view)
         figures = SharedFigures(settings.data_dir / "figures")
         feed = ChangeFeed(
-            store, [view, touches, counts, epochs, audiences, profiles, search, figures],
+            reader, [view, touches, counts, epochs, audiences, profiles, search, figures],
             seq=view.seq,
             poll_seconds=settings.follow_interval,
         )  # fmt: skip
@@ -155,8 +170,11 @@ class Services:
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
                        open_mailer(settings), Social(store.engine), counts=counts,
-                       epochs=epochs, touches=touches, figures=figures)  # fmt: skip
+                       epochs=epochs, touches=touches, figures=figures,
+                       reader=reader if reader is not store else None)  # fmt: skip
         store.subscribe(services._written)
+        if reader is not store:  # a write here wakes the follower of the standby
+            store.subscribe(feed.wake)
         if follow:
             feed.start()
         services.ready = True
@@ -228,6 +246,9 @@ class Services:
         self.store.unsubscribe(self._written)
         self.jobs.shutdown(wait=True, cancel_futures=False)
         self.mailer.close()
+        if self.reader is not None:
+            self.store.unsubscribe(self.feed.wake)
+            self.reader.close()
         self.store.close()
 
 

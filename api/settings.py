@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -27,6 +27,30 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir"
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="A PostgreSQL streaming standby of database_url: each worker loads the "
+        "graph and follows the change log from it, taking that load off the primary "
+        "(writes, keys, accounts and listings stay on the primary)",
+    )
+
+    @field_validator("read_database_url", mode="after")
+    @classmethod
+    def _read_database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("postgresql://", "postgresql+")):
+            raise ValueError("must be a PostgreSQL URL (a standby of the primary)")
+        return value
+
+    @model_validator(mode="after")
+    def _standby_of_postgresql(self) -> Settings:
+        if self.read_database_url and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "read_database_url needs database_url to be the PostgreSQL primary it follows"
+            )
+        return self
+
     reference_dir: Path = Field(
         default=REPO_DATA, description="Folder with sectors, SDGs and the DPG demo data"
     )

@@ -112,6 +112,23 @@ class SchemaVersionError(GraphError):
         )
 
 
+class ReadOnlyStore(GraphError):
+    """A write was asked of a store opened read-only (a standby follows its primary)."""
+
+
+class StoreNotMigrated(GraphError):
+    """A read-only store (a standby) is not at the schema revision this code writes: the
+    primary was not migrated, or the standby does not follow it."""
+
+    def __init__(self, found: str | None, wanted: str) -> None:
+        self.found = found
+        self.wanted = wanted
+        super().__init__(
+            f"the read-only store is at schema revision {found or 'none'}, not {wanted}: "
+            "migrate the primary (cocreate migrate) and check that this standby follows it"
+        )
+
+
 class StoreBusy(GraphError):
     """The store could not take the write (or could not be reached) in time; try again soon.
 

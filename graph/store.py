@@ -61,8 +61,10 @@ from graph.errors import (
     EdgeNotFound,
     MissingEndpoint,
     NodeNotFound,
+    ReadOnlyStore,
     SchemaVersionError,
     StoreBusy,
+    StoreNotMigrated,
 )
 from graph.geo import public_place
 from graph.ids import kind_of
@@ -164,6 +166,8 @@ def sqlite_url(path: Path) -> str:
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 """Seconds a writer waits for the write lock unless told otherwise (the CLI's batch jobs)."""
+READ_ONLY_SCHEMA_WAIT = 30.0
+"""Seconds a read-only store (a standby) may take to show the schema this code writes."""
 
 # SQLite's primary result codes for "another connection holds the lock".
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
@@ -305,16 +309,21 @@ def _begin_immediate(dbapi_connection: Any, busy_timeout: float, deadline: float
         dbapi_connection.execute(f"PRAGMA busy_timeout={max(0, round(busy_timeout * 1000))}")
 
 
-def _configure_postgresql(engine: Engine, busy_timeout: float) -> None:
-    """A statement waiting for a lock gives up after ``busy_timeout`` (SQLSTATE 55P03)."""
+def _configure_postgresql(engine: Engine, busy_timeout: float, *, read_only: bool = False) -> None:
+    """A statement waiting for a lock gives up after ``busy_timeout`` (SQLSTATE 55P03);
+    with ``read_only`` every transaction is read-only (a write fails, SQLSTATE 25006)."""
     timeout_ms = max(1, round(busy_timeout * 1000))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET lock_timeout = {timeout_ms}")
+        if read_only:
+            cursor.execute("SET default_transaction_read_only = on")
         cursor.close()
         dbapi_connection.commit()
+        if read_only:  # psycopg's own flag too: it never begins one as READ WRITE then
+            dbapi_connection.read_only = True  # (a standby refuses that, whatever follows)
 
 
 @contextmanager
@@ -383,9 +392,16 @@ class _Writer:
 class Store:
     """Nodes and edges in a SQL database (SQLite by default)."""
 
-    def __init__(self, engine: Engine, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        read_only: bool = False,
+    ) -> None:
         self.engine = engine
         self.busy_timeout = busy_timeout
+        self.read_only = read_only
         self._listeners: list[Listener] = []
         self._erasure_steps: list[ErasureStep] = []
         self._statements: dict[Any, _Statement] = {}
@@ -393,14 +409,28 @@ class Store:
         self.migrated_from: str | None = None
         """The schema revision the store was at when opened (None: a new or pre-migration
         store); it is at :func:`graph.migrations.head` once open."""
-        self._prepare()
+        if read_only:
+            self._check_schema()
+        else:
+            self._prepare()
 
     @classmethod
-    def open(cls, url: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+    def open(
+        cls,
+        url: str | Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        read_only: bool = False,
+    ) -> Store:
         """Open (creating if needed) the store at a SQLAlchemy URL or a SQLite file path.
 
         A write waits at most ``busy_timeout`` seconds for another writer's lock, then
         raises :class:`StoreBusy`.
+
+        ``read_only``: a PostgreSQL standby of a store that is opened for writing
+        elsewhere: nothing is created or migrated, every transaction is read-only, and
+        the schema must be the one this code writes (a standby lags the primary's
+        migration by its replay: :data:`READ_ONLY_SCHEMA_WAIT` seconds are allowed).
         """
         if isinstance(url, Path) or "://" not in url:
             path = Path(url)
@@ -412,16 +442,30 @@ class Store:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, busy_timeout)
         elif engine.dialect.name == "postgresql":
-            _configure_postgresql(engine, busy_timeout)
+            _configure_postgresql(engine, busy_timeout, read_only=read_only)
         _translate_errors(engine, busy_timeout)
         try:
-            return cls(engine, busy_timeout=busy_timeout)
+            return cls(engine, busy_timeout=busy_timeout, read_only=read_only)
         except BaseException:
             engine.dispose()  # a store refused (a newer schema) keeps no connection open
             raise
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _check_schema(self) -> None:
+        """A read-only store's schema is this code's (waiting for a standby's replay of
+        the primary's migration for at most :data:`READ_ONLY_SCHEMA_WAIT` seconds)."""
+        deadline = time.monotonic() + READ_ONLY_SCHEMA_WAIT
+        while True:
+            with self.engine.connect() as conn:
+                revision = migrations.current(conn)
+            if revision == migrations.head():
+                self.migrated_from = revision
+                return
+            if time.monotonic() >= deadline:
+                raise StoreNotMigrated(revision, migrations.head())
+            time.sleep(0.2)
 
     def _prepare(self) -> None:
         """Create or upgrade the schema (:mod:`graph.migrations`), once for all processes."""
@@ -471,6 +515,8 @@ class Store:
         on the change log (readers go on; other writers, and anything else inserting
         into the log, wait at most ``busy_timeout``: PostgreSQL's ``lock_timeout``).
         """
+        if self.read_only:
+            raise ReadOnlyStore("this store is read-only (a standby): write to the primary")
         with _write_transaction(self.engine) as conn:
             if lock_log and self.engine.dialect.name == "postgresql":
                 conn.exec_driver_sql("LOCK TABLE changes IN EXCLUSIVE MODE")
@@ -485,7 +531,11 @@ class Store:
         see the writes committed before it).
         """
         conn = self.engine.connect()
-        if self.engine.dialect.name == "postgresql":
+        if self.engine.dialect.name == "postgresql" and self.read_only:
+            # Every transaction is read-only already; SQLAlchemy would reset the flag to
+            # READ WRITE afterwards, which a standby refuses.
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        elif self.engine.dialect.name == "postgresql":
             conn = conn.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )

@@ -32,7 +32,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -59,7 +61,7 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(%(seed)d * 1000 + (id or 0))
+  math.randomseed(os.time() * 1000 + (id or 0))  -- each run draws pairs of its own
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = [[Bearer %(key)s]]
@@ -106,6 +108,9 @@ def parse() -> argparse.Namespace:
                         help="comma-separated: sqlite, postgresql")  # fmt: skip
     parser.add_argument("--vector-cache", type=Path, default=REPO / "var" / "bench" / "vectors",
                         help="text vectors kept between runs (COCREATE_VECTOR_CACHE)")  # fmt: skip
+    parser.add_argument("--visibility-writes", type=int, default=30,
+                        help="writes through the load balancer whose arrival on each replica "
+                        "is timed (PostgreSQL; 0: none)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None,
                         help="default var/bench/replicas-<people>.json")  # fmt: skip
     options = parser.parse_args()
@@ -163,8 +168,7 @@ def scripts(work: Path, db: Path, options: argparse.Namespace, key: str) -> dict
             drawn = random.Random(7).sample(people, min(len(people), options.sample))
             listed = ",\n".join(f'  "{p}"' for p in drawn if re.fullmatch(r"[\w:.-]+", p))
             target.write_text(
-                report
-                + WRITES_LUA % {"people": listed, "seed": 7, "key": key, "marker": http.MARKER}
+                report + WRITES_LUA % {"people": listed, "key": key, "marker": http.MARKER}
             )
         else:
             http.write_lua(paths[name], target, {"Authorization": f"Bearer {key}"})
@@ -250,10 +254,95 @@ def cluster_setup(work: Path, options: argparse.Namespace) -> Iterator[tuple[str
             "haproxy": [psutil.Process(state["haproxy_pid"])],
         }
         env = {**env, "COCREATE_DATABASE_URL": up["database_url"]}
-        yield up["url"], {"env": env, "loaded_seconds": round(loaded, 1), "processes": processes}
+        quiet(processes["service"], 1800)  # the replicas warm up after /ready answers
+        yield up["url"], {"env": env, "loaded_seconds": round(loaded, 1), "processes": processes,
+                          "replicas": [r["url"] for r in up["replicas"]]}  # fmt: skip
     finally:
         subprocess.run([*cluster, "down", "--folder", str(folder)], env=env, check=False,
                        capture_output=True)  # fmt: skip
+
+
+def arrival(replica: str, word: str, written: float, arrived: list[float]) -> None:
+    """Poll ``replica``'s lexical search for ``word`` every 10 ms (30 s at most); append the
+    seconds since ``written`` when it is found."""
+    query = f"{replica}/v1/search?q={word}&mode=lexical"
+    while time.monotonic() - written < 30:
+        with urllib.request.urlopen(query, timeout=30) as answer:
+            if word in answer.read().decode():
+                arrived.append(time.monotonic() - written)
+                return
+        time.sleep(0.01)
+
+
+def visibility(
+    url: str, replicas: list[str], key: str, options: argparse.Namespace,
+    load: tuple[str, Path] | None = None, found: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Seconds from a write's acknowledgement by the load balancer until each replica,
+    asked directly and without a sequence number, finds the new node by its word
+    (lexical search): each replica polled by a thread of its own every 10 ms. With
+    ``load``, wrk sends that script's requests through the load balancer meanwhile."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    lags: list[float] = []
+    background = None
+    if load is not None:
+        wrk, script = load
+        seconds = options.visibility_writes * 2 + 30
+        background = subprocess.Popen(
+            [wrk, "-t1", f"-c{options.connections}", f"-d{seconds}s", "-s", str(script), url],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(3)
+    try:
+        for n in range(options.visibility_writes):
+            word = f"vis{time.time_ns() % 10**12:012d}x{n}"
+            body = {"kind": "initiative", "id": f"initiative:{word}", "name": f"Circle {word}",
+                    "description": f"The {word} circle mends bicycles."}  # fmt: skip
+            request = urllib.request.Request(f"{url}/v1/nodes", data=json.dumps(body).encode(),
+                                             headers=headers, method="POST")  # fmt: skip
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                answer.read()
+            written = time.monotonic()
+            arrived: list[float] = []
+
+            threads = [threading.Thread(target=arrival, args=(r, word, written, arrived))
+                       for r in replicas]  # fmt: skip
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if len(arrived) < len(replicas):
+                raise RuntimeError(f"initiative:{word} not on every replica within 30 s")
+            lags += arrived
+            time.sleep(0.5)
+    finally:
+        if background is not None:
+            background.terminate()
+            background.wait(timeout=30)
+    lags.sort()
+    figures = {
+        "reads": len(lags),
+        "median_s": round(lags[len(lags) // 2], 3),
+        "p90_s": round(lags[len(lags) * 9 // 10], 3),
+        "max_s": round(lags[-1], 3),
+        "within_1s_percent": round(100 * sum(lag <= 1.0 for lag in lags) / len(lags), 1),
+    }
+    print(f"  visibility{' under reads' if load else ''}: {figures}", flush=True)
+    return figures
+
+
+def quiet(processes: list[psutil.Process], timeout: float) -> None:
+    """Wait until ``processes`` and their children spend under 5% of a core for 2 s
+    (a replica builds its per-version structures after answering /ready)."""
+    deadline = time.monotonic() + timeout
+    last = sum(s for s, _ in http.cpu_by_process(processes).values())
+    while time.monotonic() < deadline:
+        time.sleep(2.0)
+        now = sum(s for s, _ in http.cpu_by_process(processes).values())
+        if now - last < 0.1:
+            return
+        last = now
+    raise RuntimeError(f"the replicas were still busy after {timeout:.0f} s")
 
 
 def main() -> None:
@@ -295,6 +384,12 @@ def main() -> None:
                 }
                 results["setups"][setup] = {"load_seconds": found["loaded_seconds"],
                                             "scenarios": figures}  # fmt: skip
+                if setup == "postgresql" and options.visibility_writes:
+                    results["setups"][setup]["visibility"] = {
+                        "quiet": visibility(url, found["replicas"], key, options),
+                        "under_reads": visibility(url, found["replicas"], key, options,
+                                                  load=(wrk, keyed["reads"]), found=found),
+                    }  # fmt: skip
     options.json.parent.mkdir(parents=True, exist_ok=True)
     options.json.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

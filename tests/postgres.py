@@ -82,6 +82,10 @@ class Cluster:
             _binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
+        self._start_server()
+        self._make_template()
+
+    def _start_server(self) -> None:
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
@@ -89,7 +93,25 @@ class Cluster:
         log = self.folder / "server.log"
         self._run(_binary("pg_ctl"), "-D", str(self.data), "-l", str(log), "-o", options,
                   "-w", "start")  # fmt: skip
-        self._make_template()
+
+    def standby(self) -> Cluster:
+        """A hot standby of this server, streaming its WAL (``pg_basebackup -R``), started
+        in a temporary folder of its own (stop it with :meth:`stop`)."""
+        other = Cluster()
+        if other.user is not None:
+            shutil.chown(other.folder, other.user)
+        self._run(
+            _binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", str(other.data), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        other._start_server()
+        return other
+
+    def execute(self, statement: str) -> list[tuple[Any, ...]]:
+        """One statement run as the server's superuser (autocommit); the rows it returns."""
+        with self._admin() as conn:
+            cursor = conn.execute(statement)
+            return cursor.fetchall() if cursor.description else []
 
     def stop(self) -> None:
         try:

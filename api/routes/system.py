@@ -105,6 +105,7 @@ def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> 
         {
             "pid": os.getpid(),
             "seq": seq,
+            "follows": "store" if services.reader is None else "standby",
             "graph": {
                 "nodes": graph.number_of_nodes(),
                 "edges": graph.number_of_edges(),

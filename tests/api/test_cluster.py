@@ -46,9 +46,15 @@ from graph.store import Store
 from tests.api.conftest import SHARED_CACHE
 from tests.api.server import REPO, cocreate_env, create_key
 from tests.api.state import differences, store_state
+from tests.postgres import enabled as postgres_pass
 
 pytestmark = [
     pytest.mark.slow,
+    # Its cluster is PostgreSQL's whatever the pass: it runs once in CI, in the second.
+    pytest.mark.skipif(
+        not postgres_pass(),
+        reason="runs in the PostgreSQL pass (COCREATE_TEST_DATABASE=postgresql), as in CI",
+    ),
     pytest.mark.skipif(
         not list(Path("/usr/lib/postgresql").glob("*/bin/pg_basebackup"))
         and shutil.which("pg_basebackup") is None,

@@ -199,8 +199,11 @@ def test_a_region_precision_person_is_drawn_as_an_area(site: Site, screen: Any) 
 
 LAID_OUT = """() => {
     const pins = [...document.querySelectorAll('.leaflet-marker-icon[data-marker]')];
-    return pins.length > 0 && pins.every((e) => e.getBoundingClientRect().width > 0);
+    const widths = pins.map((e) => e.getBoundingClientRect().width);
+    return widths.length > 0 && widths.every((w) => w > 0) ? widths : null;
 }"""
+"""The markers' widths once every one is laid out (read in the same moment: the map may
+draw its markers again, replacing them, between two separate reads)."""
 
 
 def test_markers_are_big_enough_to_tap(screen: Any) -> None:
@@ -212,8 +215,7 @@ def test_markers_are_big_enough_to_tap(screen: Any) -> None:
     # Once the map has its data and has laid out every marker (a phone's map may be
     # drawn again as its size settles), none is smaller than a fingertip.
     expect(page.locator("#map")).to_have_attribute("data-points", re.compile(r"^[1-9]"))
-    page.wait_for_function(LAID_OUT)
-    sizes = pins.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    sizes = page.wait_for_function(LAID_OUT).json_value()
     assert min(sizes) >= 24, sizes
     if name == "desktop":
         screenshot(page, "map-places-pins")
