@@ -40,6 +40,7 @@ from api.routes import (
 from api.routes import map as places
 from api.schemas import Problem
 from api.services import Services
+from api.serving import exempt_from_collection
 from api.settings import Settings
 from api.versions import SeqHeader
 from api.warmup import Warmer
@@ -68,6 +69,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or Services.start(settings, defer_indexing=True)
+        if owned:
+            exempt_from_collection()  # what it loaded: the view, the index, ...
         log.info("ready: %s", settings.shown_store_url)
         warmer = None
         if warm if warm is not None else owned:

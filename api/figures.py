@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 from api.indexing import BackgroundIndexer
 from api.services import Services
-from api.serving import wait_orphaned
+from api.serving import exempt_from_collection, wait_orphaned
 from api.settings import Settings
 from api.warmup import Warmer
 
@@ -59,6 +59,7 @@ def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
     if ready_url is not None:
         _wait_ready(ready_url, parent)
     services = Services.start(settings, defer_indexing=True)
+    exempt_from_collection()
     if services.figures is not None:  # which process it is, for whoever looks after it
         (services.figures.folder / PID_FILE).write_text(str(os.getpid()))
     warmer = Warmer(services, SimpleNamespace(), tagger=False, councils="publish")

@@ -134,6 +134,12 @@ class WorkerState(BaseModel):
     )
     graph: GraphState
     index: IndexState
+    frozen_objects: int = Field(
+        default=0,
+        description="Objects the worker loaded at start and keeps out of the garbage "
+        "collector's full collections (the graph view, the index, the profiles): 0 in a "
+        "process that was given its services rather than opening them",
+    )
     warmed: WarmState | None = Field(
         default=None,
         description="What the background warm-up built (null when it does not run)",

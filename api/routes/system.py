@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Iterable
@@ -119,6 +120,7 @@ def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> 
                 "watermark": index.watermark,
                 "digest": digest(vector_ids),
             },
+            "frozen_objects": gc.get_freeze_count(),
             "warmed": warmer.warmed.as_json() if warmer is not None else None,
         }
     )

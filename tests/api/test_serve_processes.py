@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -260,6 +261,26 @@ def test_connections_opened_at_once_are_spread_between_the_workers(
         answered_by.add(json.loads(answer.read())["pid"])
         connection.close()
     assert len(answered_by) == 2
+
+
+def test_workers_keep_what_they_loaded_out_of_full_collections(
+    served: tuple[Server, Path, str],
+) -> None:
+    """Each worker freezes what it loaded at start (api/app.py): the garbage collector's
+    full collections, which walked the whole graph with the interpreter lock held, leave
+    it out. Each graph node and edge is at least one object of its own (its attributes)."""
+    server, _, keys = served
+    admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
+    seen: dict[int, dict[str, Any]] = {}
+    for _ in range(60):  # a connection of its own each time: either worker may answer
+        state = httpx.get(f"{server.url}/v1/admin/state", headers=admin, timeout=60).json()
+        seen[state["pid"]] = state
+        if len(seen) == 2:
+            break
+    assert len(seen) == 2, "both workers answer"
+    for state in seen.values():
+        loaded = state["graph"]["nodes"] + state["graph"]["edges"]
+        assert state["frozen_objects"] > loaded > 0, state
 
 
 def test_a_second_serve_on_the_same_address_is_refused(
