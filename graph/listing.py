@@ -7,6 +7,7 @@ applied before paging.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -50,8 +51,12 @@ ESTIMATE_FOR = 60.0
 the store changes: recounting a hundred thousand rows on every request is what made
 large listings slow, and "about 98,000" is as useful as the exact figure."""
 _REMEMBERED = 2_048
-FEW_MATCHES = 200
-"""Up to this many matches, a page's links to a sector or goal are read as one set."""
+ROW_COST = 8
+"""A row checked for its links costs about this many entries of a set of links (both
+measured at 100,000 people: 7 us a row passed over, 0.9 us an edge collected)."""
+SIZES_FOR = 60.0
+"""Seconds the sizes that choose how links are read (:func:`_row_by_row`) are reused:
+they only weigh two ways of reading the same rows, so a minute-old figure is as good."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,86 @@ def _totals(store: Store) -> _Totals:
         if found is None:
             found = _TOTALS[store] = _Totals()
         return found
+
+
+class _Sizes:
+    """Recent sizes of one store (nodes per kind, edges at a sector or goal), to choose
+    how a filter's links are read; never shown to anyone."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sizes: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, measure: Any) -> Any:
+        now = time.monotonic()
+        with self.lock:
+            found = self.sizes.get(key)
+        if found is not None and now - found[0] < SIZES_FOR:
+            return found[1]
+        value = measure()
+        with self.lock:
+            self.sizes[key] = (now, value)
+            while len(self.sizes) > _REMEMBERED:
+                self.sizes.pop(next(iter(self.sizes)))
+        return value
+
+
+_SIZES: weakref.WeakKeyDictionary[Store, _Sizes] = weakref.WeakKeyDictionary()
+
+
+def _sizes(store: Store) -> _Sizes:
+    with _TOTALS_LOCK:
+        found = _SIZES.get(store)
+        if found is None:
+            found = _SIZES[store] = _Sizes()
+        return found
+
+
+def _topics(flt: NodeFilter) -> list[tuple[str, str]]:
+    """The sector and goal of a filter, as ("sector" | "sdg", id)."""
+    named = [("sector", flt.sector), ("sdg", flt.sdg)]
+    return [(kind, topic) for kind, topic in named if topic is not None]
+
+
+def _row_by_row(conn: Any, store: Store, flt: NodeFilter, share: float) -> bool:
+    """Whether a filter's links to a sector or goal are best checked row by row, for a
+    read that needs ``share`` (0 to 1) of the rows of its kinds in id order, rather
+    than read as the set of every node linked to them.
+
+    Row by row costs two probes of the edges for each row of the kinds passed over
+    (:data:`ROW_COST` times an entry of the set); the set, one entry for each edge at
+    the sector or goal, whatever kind of node is at its other end: a goal has a few
+    hundred initiatives and over ten thousand people's interests, so a page of a goal's
+    initiatives is found faster by passing over initiatives than by first collecting
+    every node linked to it.
+    """
+    topics = _topics(flt)
+    if not topics:
+        return False
+    sizes = _sizes(store)
+    per_kind = sizes.get("kinds", lambda: _rows_per_kind(conn))
+    kinds = flt.kinds if flt.kinds is not None else per_kind.keys()
+    passed = share * sum(per_kind.get(kind, 0) for kind in kinds)
+    linked = sum(sizes.get(topic, lambda t=topic: _edges_at(conn, *t)) for topic in topics)
+    return passed * ROW_COST * len(topics) < linked
+
+
+def _rows_per_kind(conn: Any) -> dict[str, int]:
+    n = schema.nodes
+    query = select(n.c.kind, func.count()).group_by(n.c.kind)
+    return {kind: int(count) for kind, count in conn.execute(query)}
+
+
+def _edges_at(conn: Any, kind: str, topic: str) -> int:
+    """Edges at a sector or at a goal and its targets (either direction)."""
+    e = schema.edges
+    targets: Any = [topic]
+    if kind == "sdg":
+        parts = select(e.c.source).where(e.c.kind == "part_of", e.c.target == topic)
+        targets = union(select(literal(topic)), parts)
+    into = select(func.count()).select_from(e).where(e.c.target.in_(targets))
+    out = select(func.count()).select_from(e).where(e.c.source.in_(targets))
+    return int(conn.execute(into).scalar_one()) + int(conn.execute(out).scalar_one())
 
 
 def _links_to(node: Any, targets: Any) -> Any:
@@ -146,10 +231,18 @@ def filter_conditions(
 ) -> list[Any]:
     """The SQL conditions on ``nodes`` of a filter for an audience (the map uses them too).
 
-    ``per_row``: links to a sector or goal checked row by row (for a page of a filter
-    with many matches, which stops at its last row) rather than as the set of every
-    linked id (for a count, the map, or a page of few matches: building the set once is
-    cheaper there)."""
+    ``per_row``: links to a sector or goal checked row by row (a page of a filter with
+    many matches, which stops at its last row; or a filter on kinds with few rows)
+    rather than as the set of every linked id (:func:`_row_by_row` chooses).
+
+    Built once per filter, audience and form (the last :data:`_REMEMBERED`): building
+    the expressions cost more than running the statement of a page.
+    """
+    return list(_conditions(flt, audience, per_row))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _conditions(flt: NodeFilter, audience: ListingAudience, per_row: bool) -> tuple[Any, ...]:
     n, e = schema.nodes, schema.edges
     found: list[Any] = []
     if flt.kinds is not None:
@@ -178,7 +271,7 @@ def filter_conditions(
     visible = _visible(n, audience)
     if visible is not None:
         found.append(visible)
-    return found
+    return tuple(found)
 
 
 def _visible(table: Any, audience: ListingAudience) -> Any:
@@ -210,18 +303,25 @@ def list_nodes(
     count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
     """
     n = schema.nodes
-    conditions = filter_conditions(flt, audience)
     with store.engine.connect() as conn:
-        total, estimate = _total(conn, store, (flt, audience), conditions)
-        # Few matches: the linked ids as a set (a page read row by row in id order would
-        # pass over every node of the kind to find them); many: row by row, which stops
-        # at the page's last row.
-        per_row = total > FEW_MATCHES
-        page = conditions if not per_row else filter_conditions(flt, audience, per_row=True)
-        query = select(n.c.id, n.c.kind, n.c.name, n.c.data).where(*page)
+        counting = filter_conditions(flt, audience, per_row=_row_by_row(conn, store, flt, 1.0))
+        total, estimate = _total(conn, store, (flt, audience), counting)
+        # Few matches: a page read row by row in id order would pass over most nodes of
+        # the kind to find them; many: row by row stops at the page's last row.
+        share = min(1.0, (offset + limit + 1) / total) if total else 1.0
+        per_row = _row_by_row(conn, store, flt, share)
+        page = filter_conditions(flt, audience, per_row=per_row)
+        # The page's ids first, from the indexes alone (they hold what the filters
+        # test), then only their rows: not the row of every match before the sort.
+        ids = select(n.c.id).where(*page)
         if after is not None:
-            query = query.where(n.c.id > after)
-        query = query.order_by(n.c.id).offset(offset).limit(limit + 1)
+            ids = ids.where(n.c.id > after)
+        chosen = ids.order_by(n.c.id).offset(offset).limit(limit + 1).subquery()
+        query = (
+            select(n.c.id, n.c.kind, n.c.name, n.c.data)
+            .join_from(n, chosen, n.c.id == chosen.c.id)
+            .order_by(n.c.id)
+        )
         rows = conn.execute(query).all()
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None

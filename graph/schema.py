@@ -103,13 +103,16 @@ nodes = Table(
     # of this index, never a scan of every name. Nullable only so that a store made
     # before it can gain the column; the store fills it at open and on every write.
     Column("name_key", Key(300), nullable=True),
-    Index("ix_nodes_kind_id", "kind", "id"),
+    # The indexes listings filter by hold what every listing tests, the viewer's right
+    # to list a row (visibility, discoverable), so that a page and a count read them
+    # only (migration 0004).
+    Index("ix_nodes_kind_listed", "kind", "id", "visibility", "discoverable"),
     Index("ix_nodes_country", "country"),
     # A country listing of one kind, already in id order: a page reads its rows only.
-    Index("ix_nodes_country_kind_id", "country", "kind", "id"),
+    Index("ix_nodes_country_listed", "country", "kind", "id", "visibility", "discoverable"),
     Index("ix_nodes_name_key", "name_key"),
     # A name prefix among people (the usual search): equal kind and a range of names.
-    Index("ix_nodes_kind_name_key", "kind", "name_key"),
+    Index("ix_nodes_name_listed", "kind", "name_key", "visibility", "discoverable", "id"),
     # The map's view: a band of latitudes (and the unplaced, whose lat is null), with
     # every column a view groups by or checks, so that it reads this index only.
     Index("ix_nodes_place", "lat", "lon", "kind", "visibility", "discoverable", "locality", "id"),
@@ -124,7 +127,9 @@ edges = Table(
     Column("data", Text, nullable=False),
     Column("seq", Seq, nullable=False),
     PrimaryKeyConstraint("source", "kind", "target", name="pk_edges"),
-    Index("ix_edges_target", "target"),
+    # Edges by target with their source: whether a node is linked to a sector, and who
+    # is, read from the index alone (migration 0004).
+    Index("ix_edges_target_source", "target", "source"),
     Index("ix_edges_kind", "kind"),
 )
 
