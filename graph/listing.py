@@ -153,10 +153,10 @@ def _row_by_row(conn: Any, store: Store, flt: NodeFilter, share: float) -> bool:
     if not topics:
         return False
     sizes = _sizes(store)
-    per_kind = sizes.get("kinds", lambda: _rows_per_kind(conn))
+    per_kind: dict[str, int] = sizes.get("kinds", lambda: _rows_per_kind(conn))
     kinds = flt.kinds if flt.kinds is not None else per_kind.keys()
     passed = share * sum(per_kind.get(kind, 0) for kind in kinds)
-    linked = sum(sizes.get(topic, lambda t=topic: _edges_at(conn, *t)) for topic in topics)
+    linked: int = sum(sizes.get(topic, lambda t=topic: _edges_at(conn, *t)) for topic in topics)
     return passed * ROW_COST * len(topics) < linked
 
 
