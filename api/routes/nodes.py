@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from api.auth import Caller, audit
-from api.deps import CallerDep, ReadVersion, ServicesDep
+from api.deps import CallerDep, ReadVersion, ServicesDep, read_store
 from api.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api.permissions import may_write_node, require, require_fields
 from api.routes.placenames import CountryQuery, country_code
@@ -140,8 +140,9 @@ def list_(
 
 
 @router.get("/{node_id}", dependencies=[ReadVersion], response_model=Node, summary="Read a node")
-def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
-    return JSONResponse(present(visible_node(services, caller, node_id), caller))
+async def read(node_id: NodeIdPath, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    node = await read_store(services, visible_node, services, caller, node_id)
+    return JSONResponse(present(node, caller))
 
 
 @router.post(
