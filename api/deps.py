@@ -218,11 +218,12 @@ ReadVersion = Depends(read_version)
 
 
 async def read_store(services: Services, read: Callable[..., T], *args: Any) -> T:
-    """A short read of the store (a node by its key, a page of a listing): on the event
-    loop when the store is a SQLite file, where it takes tens of microseconds to a few
-    milliseconds and the hand-over to a thread of the pool and back cost more than the
-    read (a node read spent a fifth of its time there); in the pool otherwise, where
-    the read waits on a database server."""
+    """A short read of the store (a node by its key): on the event loop when the store
+    is a SQLite file, where it takes tens of microseconds and the hand-over to a thread
+    of the pool and back cost more than the read (a node read spent a fifth of its time
+    there); in the pool otherwise, where the read waits on a database server. Listings
+    stay in the pool: a filter's first count can take 50 ms, which would hold up every
+    other request of the worker."""
     if services.store.engine.dialect.name == "sqlite":
         return read(*args)
     return await run_in_threadpool(read, *args)
