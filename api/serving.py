@@ -136,7 +136,7 @@ def exempt_from_collection() -> None:
     at 100,000 people: p50 3.5 ms, p99 1.6 s; docs/benchmarks.md). Frozen objects are
     still freed when their last reference goes; only a reference cycle among them would
     outlive its use, and what is loaded here is replaced piece by piece (a node's
-    attributes), not in cycles.
+    attributes), not in cycles. Nothing is collected first: loading makes no garbage in
+    cycles (a collection at 100,000 people found none, and took 1.6 s of the start).
     """
-    gc.collect()
     gc.freeze()

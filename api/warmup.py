@@ -28,10 +28,17 @@ from api.matching import AUDIENCES, matching_of
 from api.services import Services
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.filters import SearchFilter
+from graph.listing import ESTIMATE_FOR, NodeFilter, warm_totals
 from graph.places import gazetteer
+from graph.visibility import listing_audience
 
 log = logging.getLogger(__name__)
 
+LISTINGS_EVERY = ESTIMATE_FOR / 2
+"""Seconds between two countings of the sectors' and goals' listings: a large count is
+answered as an estimate for :data:`graph.listing.ESTIMATE_FOR` seconds, so counting again
+at half that keeps every such listing counted before a request would need to."""
+LISTED_KINDS = ("person", "initiative", "organization")
 MEMBER = Caller(role=Role.member)
 """A member with no profile: the audience of members, as council proposals are asked in."""
 QUIET_SECONDS = 0.3
@@ -93,6 +100,7 @@ class Warmer:
         self.councils_every = councils_every
         self.warmed = Warmed()
         self._councils_at = -float("inf")
+        self._listed_at = -float("inf")
         self._stop = threading.Event()
         self._again = threading.Event()
         self._done = threading.Condition()
@@ -170,6 +178,9 @@ class Warmer:
             if self.councils != "publish":  # (what requests read: this process answers none)
                 self._part("matching", lambda: matching_of(services, self.holder).warm())
                 self._part("search", self._search)
+        if self.councils != "publish" and time.monotonic() - self._listed_at >= LISTINGS_EVERY:
+            self._listed_at = time.monotonic()
+            self._part("listings", self._listings)
         with self._done:
             self.warmed.runs += 1
             self.warmed.seq = seq
@@ -253,6 +264,23 @@ class Warmer:
             self.services.search.search(
                 caller, "community", SearchFilter(), mode="hybrid", limit=10, offset=0
             )
+
+    def _listings(self) -> None:
+        """The totals of each sector's and goal's listings of people, initiatives and
+        organisations, and of everything, for the public and for members (a member's own
+        profile makes theirs a count of its own); off the feed's lock: a count reads the
+        store."""
+        services = self.services
+        with services.feed.lock.read():
+            topics = [(n, a["kind"]) for n, a in services.view.graph.nodes(data=True)
+                      if a["kind"] in ("sector", "sdg")]  # fmt: skip
+        filters = [
+            NodeFilter(kinds, sector=topic) if kind == "sector" else NodeFilter(kinds, sdg=topic)
+            for topic, kind in sorted(topics)
+            for kinds in (None, *(frozenset({k}) for k in LISTED_KINDS))
+        ]
+        audiences = [listing_audience(ANONYMOUS), listing_audience(MEMBER)]
+        warm_totals(services.store, filters, audiences)
 
     def _part(self, name: str, build: Callable[[], object]) -> None:
         started = time.monotonic()

@@ -118,6 +118,7 @@ class SemanticIndex:
         self._words = model_words(encoder)  # for the relevance floor
         self._rebuilds = BackgroundRebuilds(self._lock)
         self._snapshot = ""  # the name of the snapshot last loaded, saved or adopted
+        self._saved: tuple[str, int] | None = None  # (snapshot, watermark) loaded or saved
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -470,6 +471,14 @@ class SemanticIndex:
                 self._lexical = self._lexical.remapped(staging / "lexical", waiting)
             self._forgotten = False
             self._snapshot = current_snapshot(self.folder).name
+            self._saved = (self._snapshot, self.watermark)
+
+    @property
+    def as_saved(self) -> bool:
+        """Whether this index is the snapshot it was loaded from or last saved, as far as
+        the change log goes: its watermark has not moved since and nobody was forgotten.
+        (``serve`` then does not write the same snapshot again at every start.)"""
+        return self._saved == (self._snapshot, self.watermark) and not self._forgotten
 
     def saved_elsewhere(self) -> bool:
         """Whether the folder's current snapshot is not the one this index last loaded,
@@ -518,6 +527,7 @@ class SemanticIndex:
         index = cls(encoder, folder=folder, ranking=ranking)
         index._snapshot = path.name
         index.watermark = int(meta["watermark"])
+        index._saved = (path.name, index.watermark)
         index._vectors = VectorIndex.read_files(path / "vectors")
         index._lexical = LexicalIndex.read_files(path / "lexical")
         index._hashes = dict(read_json(path / "hashes.json"))

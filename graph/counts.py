@@ -128,6 +128,13 @@ def _tally_all(graph: nx.MultiDiGraph) -> Tallies:
     edges = Counter(k for links in succ.values() for kinds in links.values() for k in kinds)
     out: Tallies = {"all": _Tally(nodes, edges)}
     people = [(n, a) for n, a in attrs.items() if a["kind"] == "person"]
+    placing = [  # a placed person's links to a community that may place them (any audience)
+        (node, a, attrs[target], kinds)
+        for node, a in people
+        if a.get("locality") is not None
+        for target, kinds in succ[node].items()
+        if not PLACING_EDGES.isdisjoint(kinds) and attrs[target]["kind"] == "community"
+    ]
     for audience in ("public", "members"):
         hidden = {n for n, a in people if not _counts(audience, a)}
         gone = _Tally(Counter(attrs[n]["kind"] for n in hidden), Counter())
@@ -140,14 +147,11 @@ def _tally_all(graph: nx.MultiDiGraph) -> Tallies:
                 if source not in hidden:  # an edge between two hidden people went above
                     for kind in kinds:
                         lost[kind] += 1
-        for node, a in people:
-            if node in hidden or a.get("locality") is None:
-                continue
-            for target, kinds in succ[node].items():
-                if attrs[target]["kind"] == "community" and not PLACING_EDGES.isdisjoint(kinds):
-                    for kind in kinds:
-                        if _finer(kind, a, attrs[target]):
-                            lost[kind] += 1
+        for node, a, community, kinds in placing:
+            if node not in hidden:
+                for kind in kinds:
+                    if _finer(kind, a, community):
+                        lost[kind] += 1
         tally = _Tally(Counter(nodes), Counter(edges))
         tally.add(gone, -1)
         out[audience] = tally

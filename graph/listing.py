@@ -11,6 +11,7 @@ import functools
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,6 +359,26 @@ def _total(
     total = int(conn.execute(everything).scalar_one())
     totals.put(key, _Count(total, seq, now))
     return total, False
+
+
+def warm_totals(
+    store: Store, filters: Iterable[NodeFilter], audiences: Iterable[ListingAudience]
+) -> int:
+    """Count each filter for each audience now, as a listing does, so that no request pays
+    for a first count (a sector's people at 100,000 people: 20 to 50 ms); how many.
+
+    A count made at the store's current version, or a large one still fresh enough to
+    answer as an estimate, costs no query (:func:`_total`).
+    """
+    done = 0
+    for flt in filters:
+        for audience in audiences:
+            with store.engine.connect() as conn:
+                per_row = _row_by_row(conn, store, flt, 1.0)
+                conditions = filter_conditions(flt, audience, per_row=per_row)
+                _total(conn, store, (flt, audience), conditions)
+            done += 1
+    return done
 
 
 def count_nodes(store: Store, audience: ListingAudience) -> dict[str, int]:

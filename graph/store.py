@@ -652,6 +652,15 @@ class Store:
 
     def iter_nodes(self, *, kind: str | None = None, batch_size: int = 2_000) -> Iterator[Node]:
         """All nodes (of one kind) in id order, read in batches."""
+        for row in self.iter_records(kind=kind, batch_size=batch_size):
+            yield node_from_row(*row)
+
+    def iter_records(
+        self, *, kind: str | None = None, batch_size: int = 2_000
+    ) -> Iterator[tuple[str, str, str, str]]:
+        """The stored columns (id, kind, name, canonical JSON of the other fields) of all
+        nodes (of one kind) in id order, read in batches and not validated again: for
+        projections that read a few fields of every node (:mod:`graph.codec`)."""
         t = schema.nodes
         after = ""
         while True:
@@ -663,7 +672,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield node_from_row(row.id, row.kind, row.name, row.data)
+                yield row.id, row.kind, row.name, row.data
             after = rows[-1].id
 
     def iter_edges(self, *, kind: str | None = None, batch_size: int = 5_000) -> Iterator[Edge]:

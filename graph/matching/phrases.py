@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 Key = frozenset[str]
 
@@ -28,6 +29,8 @@ _SIBILANT = ("ss", "x", "z", "ch", "sh")  # "classes" -> "class", but "resources
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose: casefold is lower for ASCII
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -58,8 +61,13 @@ def words(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(_fold(text)) if w not in _FILLER and len(w) > 1]
 
 
+@lru_cache(maxsize=1 << 16)
 def phrase_key(phrase: str) -> Key:
-    """The key of one phrase: its set of stemmed content words (empty for filler only)."""
+    """The key of one phrase: its set of stemmed content words (empty for filler only).
+
+    Held for the last 65,536 phrases: people reuse the same phrases ("community
+    gardening", "mentoring"), so a network's profiles share their keys, computed once.
+    """
     return frozenset(words(phrase))
 
 

@@ -10,15 +10,18 @@ like the graph view: after a write it re-reads only the nodes that changed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from graph.feed import ChangeBatch
 from graph.matching.phrases import Key, keys_of, meets
 from graph.model import Initiative, Node, Person
 from graph.store import Store
+from graph.view import collection_paused
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,26 @@ class Profile:
         return None
 
     @classmethod
+    def of_record(cls, node_id: str, kind: str, data: str) -> Profile | None:
+        """The same as :meth:`of`, from a stored record: the node's fields as canonical JSON,
+        defaults left out (:mod:`graph.codec`), read without validating the node again (it
+        was when written). Start-up reads every person's profile this way: validating
+        100,000 nodes took three of the four seconds."""
+        if kind not in _DEFAULTS:
+            return None
+        fields: dict[str, Any] = {**_DEFAULTS[kind], **json.loads(data)}
+        needs = fields["needs"]
+        if kind == "initiative":
+            words = len(fields["description"].split()) + _words(needs)
+            return cls.build(node_id, kind, needs=needs, words=words)
+        interests, skills, offers = fields["interests"], fields["skills"], fields["offers"]
+        return cls.build(
+            node_id, kind, interests=interests, skills=skills, offers=offers, needs=needs,
+            open_to_collaborate=fields["open_to_collaborate"],
+            words=len(fields["bio"].split()) + _words(interests, skills, offers, needs),
+        )  # fmt: skip
+
+    @classmethod
     def build(
         cls,
         node_id: str,
@@ -87,6 +110,17 @@ class Profile:
 
 def _words(*phrase_lists: Iterable[str]) -> int:
     return sum(len(phrase.split()) for phrases in phrase_lists for phrase in phrases)
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    model.model_fields["kind"].default: {
+        name: info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+        if not info.is_required()
+    }
+    for model in (Person, Initiative)
+}
+"""The fields a stored record leaves out (its defaults), for each kind with a profile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +259,10 @@ class ProfileIndex:
         """Every person's and initiative's profile, as of the store's last change."""
         seq = store.last_seq()
         index = cls()
-        for kind in PROFILE_KINDS:
-            index.upsert(p for p in map(Profile.of, store.iter_nodes(kind=kind)) if p is not None)
+        with collection_paused():
+            for kind in PROFILE_KINDS:
+                records = store.iter_records(kind=kind)
+                index.upsert(p for row in records if (p := Profile.of_record(*row[:2], row[3])))
         index.seq = seq
         log.info("profile index: %d profiles at change %d", len(index), seq)
         # Writes committed while reading are set again (idempotently) by the change feed.

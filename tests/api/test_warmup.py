@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 
 from api.analytics import analytics
 from api.app import create_app
-from api.auth import KeyRing, Role
+from api.auth import ANONYMOUS, KeyRing, Role
 from api.matching import matching_of
 from api.services import Services
-from api.warmup import Warmer
+from api.warmup import MEMBER, Warmer
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.demo import demo_records
+from graph.listing import NodeFilter, _totals
 from graph.model import Person
+from graph.visibility import listing_audience
 from tests.api.conftest import _settings
 from tests.conftest import DATA
 
@@ -93,6 +95,29 @@ def test_the_first_requests_build_nothing(demo: Services, http: TestClient) -> N
     assert matching._version is version  # the same caches, none built again
     assert all(version.people[a] is people[a] for a in people)
     assert engine._figures[council_key(sector)] is entry
+
+
+def test_the_first_listing_of_a_sector_or_goal_counts_nothing(
+    demo: Services, http: TestClient
+) -> None:
+    _, secret = KeyRing(demo.store.engine).create(Role.member)
+    member = {"Authorization": f"Bearer {secret}"}
+    totals = _totals(demo.store)
+    goal = min(n for n, a in demo.view.graph.nodes(data=True) if a["kind"] == "sdg")
+    for query, flt in [
+        (f"kind=person&sector={sectors(demo)[0]}", NodeFilter(frozenset({"person"}),
+                                                              sector=sectors(demo)[0])),
+        (f"kind=initiative&sdg={goal}", NodeFilter(frozenset({"initiative"}), sdg=goal)),
+        (f"sector={sectors(demo)[-1]}", NodeFilter(sector=sectors(demo)[-1])),
+    ]:  # fmt: skip
+        for headers, caller in (({}, ANONYMOUS), (member, MEMBER)):
+            key = (flt, listing_audience(caller))
+            counted = totals.get(key)
+            assert counted is not None, (query, caller)  # counted by the warmer
+            found = http.get(f"/v1/nodes?{query}&limit=5", headers=headers)
+            assert found.status_code == 200, found.text
+            assert found.json()["total"] == counted.total
+            assert totals.get(key) is counted  # not counted again by the request
 
 
 def test_a_write_is_warmed_in_the_background(demo: Services, http: TestClient) -> None:

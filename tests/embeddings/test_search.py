@@ -216,3 +216,21 @@ def test_a_save_after_forgetting_keeps_no_trace_of_the_forgotten(
         "snapshot-000003",
         "snapshot-000004",
     ]
+
+
+def test_an_index_knows_whether_it_is_its_saved_snapshot(tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    index = SemanticIndex(HashingEncoder(64), folder=folder)
+    index.upsert([("a", "community gardens"), ("b", "clean water wells")])
+    assert not index.as_saved  # never saved
+    index.save(watermark=5)
+    assert index.as_saved
+    loaded = SemanticIndex.load(index.encoder, folder)
+    assert loaded.as_saved and loaded.watermark == 5
+    loaded.upsert([("c", "youth mentoring")])
+    loaded.watermark = 6  # what applying the change log does
+    assert not loaded.as_saved
+    loaded.save(watermark=6)
+    assert loaded.as_saved
+    assert loaded.forget(["a"]) == 1
+    assert not loaded.as_saved  # the snapshot on disk still holds who was forgotten

@@ -417,6 +417,26 @@ def test_profile_index_follows_the_store(store_with_people: Store) -> None:
     assert np.isclose(len(profiles), len(ProfileIndex.from_store(store_with_people)))
 
 
+def test_profiles_read_from_records_equal_those_of_validated_nodes(
+    store_with_people: Store,
+) -> None:
+    store_with_people.write([person("bare"), person("full", bio=" Two  words ", offers=["x y"])])
+    nodes = list(store_with_people.iter_nodes())
+    expected = ProfileIndex.from_nodes(nodes)
+    read = ProfileIndex.from_store(store_with_people)
+    assert len(read) == len(expected) > 10
+    for node in nodes:
+        mine, theirs = read.get(node.id), expected.get(node.id)
+        assert mine == theirs
+        if mine is not None and theirs is not None:
+            assert (mine.offer_keys, mine.need_keys, mine.topic_keys) == (
+                theirs.offer_keys, theirs.need_keys, theirs.topic_keys,
+            )  # fmt: skip
+    assert read.get("person:hal") is not None
+    assert not read.get("person:hal").open_to_collaborate  # type: ignore[union-attr]
+    assert read.get("person:full").words == 4  # type: ignore[union-attr]
+
+
 def test_a_thin_person_on_an_initiative_counts_by_their_work_not_their_name() -> None:
     """``text_work`` of people for an initiative: a person on it whose text is a name only
     is read as the mean of what they work on, as everywhere else (their name's vector

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import networkx as nx
+
 from graph.edges import Edge
 from graph.feed import ChangeFeed
 from graph.model import Person
 from graph.store import Store
-from graph.view import GraphView
+from graph.view import GraphView, _add_edges
 
 
 def _structure(view: GraphView) -> tuple[set[str], set[tuple[str, str, str]]]:
@@ -18,6 +20,22 @@ def test_the_view_mirrors_the_store(network: Store) -> None:
     assert edges == {(e.source, e.target, e.kind) for e in network.iter_edges()}
     assert view.graph.nodes["person:maria"]["kind"] == "person"
     assert view.seq == network.last_seq()
+
+
+def test_edges_written_into_the_adjacency_equal_networkx_own() -> None:
+    rows = [("a", "b", "knows"), ("a", "b", "member_of"), ("b", "a", "knows"),
+            ("b", "c", "knows"), ("c", "gone", "knows"), ("a", "a", "knows")]  # fmt: skip
+    ours, theirs = nx.MultiDiGraph(), nx.MultiDiGraph()
+    for graph in (ours, theirs):
+        graph.add_nodes_from([("a", {"kind": "person"}), ("b", {}), ("c", {})])
+    assert _add_edges(ours, rows) == len(rows)
+    theirs.add_edges_from((s, t, k, {}) for s, t, k in rows)
+    assert nx.utils.graphs_equal(ours, theirs)
+    assert sorted(ours.edges(keys=True, data=True)) == sorted(theirs.edges(keys=True, data=True))
+    assert sorted(ours.in_edges("a", keys=True)) == [("a", "a", "knows"), ("b", "a", "knows")]
+    assert ours.number_of_edges("a", "b") == 2 and "gone" in ours
+    ours.remove_edge("a", "b", "knows")  # the pair's keys are one dict, seen from both ends
+    assert list(ours.pred["b"]["a"]) == ["member_of"]
 
 
 def test_the_feed_updates_the_view_without_a_rebuild(network: Store) -> None:
