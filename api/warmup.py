@@ -176,6 +176,8 @@ class Warmer:
         with services.feed.lock.read():
             seq = services.feed.seq
             if self.councils != "publish":  # (what requests read: this process answers none)
+                if (counts := services.counts) is not None:  # /v1/stats, per audience
+                    self._part("counts", lambda: counts.counts("all"))
                 self._part("matching", lambda: matching_of(services, self.holder).warm())
                 self._part("search", self._search)
         if self.councils != "publish" and time.monotonic() - self._listed_at >= LISTINGS_EVERY:

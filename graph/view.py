@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from graph import schema
 from graph.compact import ATTRIBUTES as _ATTRIBUTES
-from graph.compact import CompactGraph
+from graph.compact import CODED, CompactGraph
 from graph.compact_files import GraphFiles
 from graph.feed import ChangeBatch
 from graph.model import Node
@@ -259,12 +259,6 @@ def collection_paused() -> Iterator[None]:
 _COLUMNS = [schema.nodes.c[name] for name in ("id", *_ATTRIBUTES)]
 
 
-def _attrs(row: Row[Any]) -> dict[str, Any]:
-    attrs = dict(row._mapping)
-    del attrs["id"]
-    return attrs
-
-
 def node_attributes(node: Node) -> dict[str, Any]:
     """What the view keeps of a node: the same values as the store's filter columns."""
     return {"kind": node.kind, **node_columns(node)}
@@ -282,10 +276,29 @@ def _load(store: Store, graph: nx.MultiDiGraph) -> tuple[int, int]:
             or 0
         )
         nodes = conn.execute(select(*_COLUMNS))
-        graph.add_nodes_from((row.id, _attrs(row)) for row in nodes)
+        _add_nodes(graph, nodes)
         t = schema.edges
         edges = _add_edges(graph, conn.execute(select(t.c.source, t.c.target, t.c.kind)))
     return seq, edges
+
+
+def _add_nodes(graph: nx.MultiDiGraph, rows: Iterable[Sequence[Any]]) -> None:
+    """Add (id, *attributes) rows as nodes with those attributes, as ``add_nodes_from``
+    does, written straight into the graph (a quarter of its time). The texts of the coded
+    columns (kind, visibility, locality, country) are one string per value, not a copy per
+    node read."""
+    node, succ, pred = graph._node, graph._succ, graph._pred
+    shared: dict[str, str] = {}
+    for row in rows:
+        attrs = dict(zip(_ATTRIBUTES, row[1:], strict=True))
+        for name in CODED:
+            value = attrs[name]
+            if value is not None:
+                attrs[name] = shared.setdefault(value, value)
+        node_id = row[0]
+        node[node_id] = attrs
+        succ[node_id] = {}
+        pred[node_id] = {}
 
 
 def _add_edges(graph: nx.MultiDiGraph, edges: Iterable[Sequence[str]]) -> int:

@@ -64,6 +64,7 @@ def test_start_warms_every_kind_without_a_request(demo: Services, http: TestClie
     assert version is not None and version.seq == seq
     assert set(version.people) == {"public", "members"}
     assert version.initiatives is not None
+    assert demo.counts is not None and demo.counts._totals is not None  # /v1/stats
     engine = analytics(demo)
     for sector in sectors(demo):
         entry = engine._figures.get(council_key(sector))

@@ -6,7 +6,7 @@ from graph.edges import Edge
 from graph.feed import ChangeFeed
 from graph.model import Person
 from graph.store import Store
-from graph.view import GraphView, _add_edges
+from graph.view import GraphView, _add_edges, node_attributes
 
 
 def _structure(view: GraphView) -> tuple[set[str], set[tuple[str, str, str]]]:
@@ -20,6 +20,11 @@ def test_the_view_mirrors_the_store(network: Store) -> None:
     assert edges == {(e.source, e.target, e.kind) for e in network.iter_edges()}
     assert view.graph.nodes["person:maria"]["kind"] == "person"
     assert view.seq == network.last_seq()
+    # the attributes read from the columns are those a write gives the view
+    assert dict(view.graph.nodes(data=True)) == {
+        n.id: node_attributes(n) for n in network.iter_nodes()
+    }
+    assert set(view.graph.succ) == set(view.graph.pred) == nodes
 
 
 def test_edges_written_into_the_adjacency_equal_networkx_own() -> None:
