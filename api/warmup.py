@@ -38,7 +38,8 @@ LISTINGS_EVERY = ESTIMATE_FOR / 2
 """Seconds between two countings of the sectors' and goals' listings: a large count is
 answered as an estimate for :data:`graph.listing.ESTIMATE_FOR` seconds, so counting again
 at half that keeps every such listing counted before a request would need to."""
-LISTED_KINDS = ("person", "initiative", "organization")
+LISTED_KINDS = ("person", "initiative", "organization", "community", "wisdom_entry", "event")
+"""The kinds a sector's or goal's page in the web app counts (web/src/pages/node.ts)."""
 MEMBER = Caller(role=Role.member)
 """A member with no profile: the audience of members, as council proposals are asked in."""
 QUIET_SECONDS = 0.3
@@ -268,10 +269,9 @@ class Warmer:
             )
 
     def _listings(self) -> None:
-        """The totals of each sector's and goal's listings of people, initiatives and
-        organisations, and of everything, for the public and for members (a member's own
-        profile makes theirs a count of its own); off the feed's lock: a count reads the
-        store."""
+        """The totals of each sector's and goal's listing of each kind its page counts,
+        for the public and for members (a member's own profile makes theirs a count of its
+        own); off the feed's lock: a count reads the store."""
         services = self.services
         with services.feed.lock.read():
             topics = [(n, a["kind"]) for n, a in services.view.graph.nodes(data=True)
@@ -279,7 +279,7 @@ class Warmer:
         filters = [
             NodeFilter(kinds, sector=topic) if kind == "sector" else NodeFilter(kinds, sdg=topic)
             for topic, kind in sorted(topics)
-            for kinds in (None, *(frozenset({k}) for k in LISTED_KINDS))
+            for kinds in (frozenset({k}) for k in LISTED_KINDS)
         ]
         audiences = [listing_audience(ANONYMOUS), listing_audience(MEMBER)]
         warm_totals(services.store, filters, audiences)

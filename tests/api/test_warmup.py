@@ -109,7 +109,8 @@ def test_the_first_listing_of_a_sector_or_goal_counts_nothing(
         (f"kind=person&sector={sectors(demo)[0]}", NodeFilter(frozenset({"person"}),
                                                               sector=sectors(demo)[0])),
         (f"kind=initiative&sdg={goal}", NodeFilter(frozenset({"initiative"}), sdg=goal)),
-        (f"sector={sectors(demo)[-1]}", NodeFilter(sector=sectors(demo)[-1])),
+        (f"kind=event&sector={sectors(demo)[-1]}", NodeFilter(frozenset({"event"}),
+                                                              sector=sectors(demo)[-1])),
     ]:  # fmt: skip
         for headers, caller in (({}, ANONYMOUS), (member, MEMBER)):
             key = (flt, listing_audience(caller))
