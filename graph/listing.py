@@ -12,10 +12,21 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select, union
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)  # fmt: skip
 
 from graph import schema
 from graph.codec import node_from_row
@@ -305,8 +316,7 @@ def list_nodes(
     """
     n = schema.nodes
     with store.engine.connect() as conn:
-        counting = filter_conditions(flt, audience, per_row=_row_by_row(conn, store, flt, 1.0))
-        total, estimate = _total(conn, store, (flt, audience), counting)
+        total, estimate = _shared_total(conn, store, flt, audience)
         # Few matches: a page read row by row in id order would pass over most nodes of
         # the kind to find them; many: row by row stops at the page's last row.
         share = min(1.0, (offset + limit + 1) / total) if total else 1.0
@@ -327,6 +337,35 @@ def list_nodes(
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None
     return Page(items, total, next_after, estimate)
+
+
+def _shared_total(
+    conn: Any, store: Store, flt: NodeFilter, audience: ListingAudience
+) -> tuple[int, bool]:
+    """The total of a listing, and whether it is an estimate.
+
+    A viewer's own profile is listed to them whatever its visibility, so each member
+    with a profile is an audience of their own. Their total is counted as that of the
+    audience without it (counted once for every member, and by the warmer) plus their
+    own profile where it passes the filter but not the audience's rule (two lookups by
+    id). Not for a filter on a community: whose links place someone there depends on
+    who is asking.
+    """
+    if audience.own and flt.community is None:
+        base = replace(audience, own=frozenset())
+        total, estimate = _shared_total(conn, store, flt, base)
+        # The two audiences list the same rows but for the viewer's own.
+        for sign, which in ((1, audience), (-1, base)):
+            own = (
+                select(func.count())
+                .select_from(schema.nodes)
+                .where(*filter_conditions(flt, which, per_row=True))
+                .where(schema.nodes.c.id.in_(sorted(audience.own)))
+            )
+            total += sign * int(conn.execute(own).scalar_one())
+        return total, estimate
+    counting = filter_conditions(flt, audience, per_row=_row_by_row(conn, store, flt, 1.0))
+    return _total(conn, store, (flt, audience), counting)
 
 
 def _total(
@@ -374,9 +413,7 @@ def warm_totals(
     for flt in filters:
         for audience in audiences:
             with store.engine.connect() as conn:
-                per_row = _row_by_row(conn, store, flt, 1.0)
-                conditions = filter_conditions(flt, audience, per_row=per_row)
-                _total(conn, store, (flt, audience), conditions)
+                _shared_total(conn, store, flt, audience)
             done += 1
     return done
 

@@ -68,3 +68,37 @@ def test_offset_and_cursor_paging_agree(network: Store, size: int) -> None:
         by_offset += ids(network, flt, limit=size, offset=offset)
     assert by_offset == by_cursor == everything
     assert list_nodes(network, flt, EVERYONE, limit=size).total == len(everything)
+
+
+@pytest.mark.parametrize("audience", [PUBLIC, MEMBERS], ids=["public", "members"])
+def test_a_viewer_s_own_profile_is_counted_beside_the_shared_total(
+    network: Store, audience: Audience
+) -> None:
+    from graph.edges import Edge
+
+    network.upsert(Person(id="person:secret", name="Secret", visibility="private"))
+    network.upsert(Person(id="person:hidden", name="Hidden", discoverable=False))
+    network.upsert(Person(id="person:open", name="Open"))
+    for person in ("secret", "hidden", "open"):
+        network.upsert(Edge(kind="interested_in", source=f"person:{person}",
+                            target="sector:peace"))  # fmt: skip
+    filters = [
+        NodeFilter(kinds=frozenset({"person"})),
+        NodeFilter(kinds=frozenset({"person"}), sector="sector:peace"),
+        NodeFilter(sector="sector:peace"),
+        NodeFilter(kinds=frozenset({"initiative"})),  # the viewer's own is not among them
+        NodeFilter(name_prefix="se"),
+        NodeFilter(country="US"),
+    ]
+    for own in ("person:secret", "person:hidden", "person:open", "person:maria"):
+        viewer = Audience(audience.visibilities, own=frozenset({own}))
+        for flt in filters:
+            list_nodes(network, flt, audience)  # the shared count, as the warmer makes it
+            page = list_nodes(network, flt, viewer, limit=200)
+            assert page.total == len(page.items), (own, flt)  # the page applies the rule
+            unshared = list_nodes(network, flt, audience, limit=200).items
+            mine = {n.id for n in page.items} - {n.id for n in unshared}
+            assert mine <= {own}, (own, flt)
+    secret = Audience(audience.visibilities, own=frozenset({"person:secret"}))
+    peace = NodeFilter(kinds=frozenset({"person"}), sector="sector:peace")
+    assert list_nodes(network, peace, secret).total == list_nodes(network, peace, audience).total + 1
