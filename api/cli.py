@@ -421,9 +421,10 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int) -> None:
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:
     """What ``serve`` does before the workers start: the reference data loaded once, and
     the search index caught up with the vectors the store holds and saved (unless it was
-    in step already), so that each worker only loads it. Texts without a vector are not encoded here: the service answers
-    at once, searching them by their words, while one worker computes their vectors
-    (api.indexing); /ready tells how far it is. Returns the store's nodes and edges."""
+    in step already), so that each worker only loads it. Texts without a vector are not
+    encoded here: the service answers at once, searching them by their words, while one
+    worker computes their vectors (api.indexing); /ready tells how far it is. Returns the
+    store's nodes and edges."""
     store = open_store(settings)
     try:
         summary = _stats(store)
