@@ -270,8 +270,9 @@ class Warmer:
 
     def _listings(self) -> None:
         """The totals of each sector's and goal's listing of each kind its page counts,
-        for the public and for members (a member's own profile makes theirs a count of its
-        own); off the feed's lock: a count reads the store."""
+        for the public and for members (whose own profile is added to the members' count
+        by lookup, :func:`graph.listing._shared_total`); off the feed's lock: a count
+        reads the store."""
         services = self.services
         with services.feed.lock.read():
             topics = [(n, a["kind"]) for n, a in services.view.graph.nodes(data=True)

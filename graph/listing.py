@@ -15,18 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    and_,
-    case,
-    exists,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    union,
-)  # fmt: skip
+from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select, union
 
 from graph import schema
 from graph.codec import node_from_row
@@ -402,20 +391,17 @@ def _total(
 
 def warm_totals(
     store: Store, filters: Iterable[NodeFilter], audiences: Iterable[ListingAudience]
-) -> int:
+) -> None:
     """Count each filter for each audience now, as a listing does, so that no request pays
-    for a first count (a sector's people at 100,000 people: 20 to 50 ms); how many.
+    for a first count (a sector's people at 100,000 people: 20 to 50 ms).
 
     A count made at the store's current version, or a large one still fresh enough to
     answer as an estimate, costs no query (:func:`_total`).
     """
-    done = 0
     for flt in filters:
         for audience in audiences:
             with store.engine.connect() as conn:
                 _shared_total(conn, store, flt, audience)
-            done += 1
-    return done
 
 
 def count_nodes(store: Store, audience: ListingAudience) -> dict[str, int]:
