@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 from api.indexing import BackgroundIndexer
 from api.services import Services
-from api.serving import exempt_from_collection, wait_orphaned
+from api.serving import end_with, exempt_from_collection, wait_orphaned
 from api.settings import Settings
 from api.warmup import Warmer
 
@@ -56,8 +56,11 @@ def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
     # ``serve`` itself (SIGTERM), after the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICE)
+    end_with(parent)  # the cleaning up below, once serve is gone, is given a limit
     if ready_url is not None:
         _wait_ready(ready_url, parent)
+    if os.getppid() != parent:
+        return
     services = Services.start(settings, defer_indexing=True)
     exempt_from_collection()
     if services.figures is not None:  # which process it is, for whoever looks after it

@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -30,6 +31,11 @@ RESTART_SECONDS = 1.0
 """How long to wait before starting a worker again in place of one that ended."""
 STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
+ORPHAN_SECONDS = 10.0
+"""How long a process of ``serve`` may take to end once ``serve`` is gone (killed
+outright, so that nobody is left to stop it) before it ends at once: its requests under
+way are finished by then, and its background work (warming, figures) is of no use to
+anyone any more."""
 
 
 def bind(host: str, port: int, *, listen: bool, reuse_address: bool = True) -> socket.socket:
@@ -63,15 +69,25 @@ def worker(host: str, port: int, options: dict[str, Any]) -> None:
     import uvicorn
 
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
-    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
+    end_with(os.getppid(), then=lambda: os.kill(os.getpid(), signal.SIGTERM))
     uvicorn.Server(config).run(sockets=[bind(host, port, listen=True)])
 
 
-def _end_with(parent: int) -> None:
-    """Stop this worker (as SIGTERM does: the requests under way are finished) once
-    ``serve``, its parent, is gone however it ended, rather than serve on alone."""
-    wait_orphaned(parent)
-    os.kill(os.getpid(), signal.SIGTERM)
+def end_with(parent: int, then: Callable[[], None] | None = None) -> None:
+    """End this process once ``parent`` (``serve``) is gone however it ended, rather than
+    serve on alone: ``then`` is called first (a worker stops as SIGTERM stops it, its
+    requests under way finished), and whatever is still running ``ORPHAN_SECONDS`` later
+    (a shutdown waiting on a warmer in the middle of its work) ends at once."""
+
+    def watch() -> None:
+        wait_orphaned(parent)
+        if then is not None:
+            then()
+        time.sleep(ORPHAN_SECONDS)
+        log.warning("serve is gone: ending now, %.0f s after it", ORPHAN_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="cocreate-end-with", daemon=True).start()
 
 
 def wait_orphaned(parent: int, every: float = 1.0) -> None:

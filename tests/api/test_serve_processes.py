@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from http.client import HTTPConnection
@@ -30,6 +31,7 @@ import pytest
 
 from api.figures import NICE, PID_FILE
 from api.services import Services
+from api.serving import ORPHAN_SECONDS
 from api.warmup import Warmer
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.freshness import PrivacyEpochs, Staleness
@@ -310,3 +312,41 @@ def test_the_processes_of_serve_end_with_it(tmp_path: Path) -> None:
         server.process.wait()
         _, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, [p.cmdline() for p in alive]
+
+
+STUCK = """
+import os, signal, time
+from api.serving import end_with
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a shutdown that never finishes
+end_with(os.getppid(), then=lambda: os.kill(os.getpid(), signal.SIGTERM))
+print("watching", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_process_of_serve_stuck_in_its_shutdown_still_ends_without_serve() -> None:
+    """``serve`` gone, a process of its whose shutdown hangs (a warmer in the middle of
+    its work) ends anyway, ``ORPHAN_SECONDS`` later, instead of running on alone."""
+    middle = subprocess.Popen(
+        [sys.executable, "-c",
+         "import subprocess, sys, time\n"
+         f"child = subprocess.Popen([sys.executable, '-c', {STUCK!r}], stdout=subprocess.PIPE)\n"
+         "child.stdout.readline()\n"
+         "print(child.pid, flush=True)\n"
+         "time.sleep(600)\n"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        stuck = psutil.Process(int(middle.stdout.readline()))  # once it watches
+        assert stuck.is_running()
+        middle.kill()
+        middle.wait()
+        started = time.monotonic()
+        stuck.wait(timeout=ORPHAN_SECONDS + 20)
+        assert time.monotonic() - started >= ORPHAN_SECONDS - 1.5  # it waited on its shutdown
+    finally:
+        middle.kill()
+        middle.wait()
+        middle.stdout.close()
+        for process in psutil.Process().children(recursive=True):
+            process.kill()
