@@ -57,18 +57,30 @@ see public data only. Every error is problem JSON naming the field and the reaso
 
 
 def create_app(
-    settings: Settings | None = None, *, services: Services | None = None, warm: bool | None = None
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    warm: bool | None = None,
+    forked: Services | None = None,
 ) -> FastAPI:
     """The app. Without ``services`` the lifespan opens them from ``settings`` (or the env).
 
     ``warm``: build the per-version structures in the background (:mod:`api.warmup`); by
-    default when the lifespan opens the services (a served process), not for given ones."""
+    default when the lifespan opens the services (a served process), not for given ones.
+    ``forked``: services ``serve`` loaded before it forked this worker
+    (:meth:`Services.part`): the lifespan resumes them with ``settings`` and owns them
+    as if it had opened them."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or Services.start(settings, defer_indexing=True)
+        if forked is not None:
+            forked.resume(settings)
+            forked.begin()
+            app.state.services = forked
+        else:
+            app.state.services = services or Services.start(settings, defer_indexing=True)
         if owned:
             exempt_from_collection()  # what it loaded: the view, the index, ...
         log.info("ready: %s", settings.shown_store_url)

@@ -20,7 +20,14 @@ from tqdm import tqdm
 from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
-from api.services import open_encoder, open_index, open_search, open_store, open_view
+from api.services import (
+    Services,
+    open_encoder,
+    open_index,
+    open_search,
+    open_store,
+    open_view,
+)
 from api.settings import Settings
 from api.vectors import vectors_for_write
 from embeddings.encoder import Encoder
@@ -369,17 +376,24 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         check_free(host, port)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    # In a child process, so that the memory it takes goes back to the system before the
-    # workers start (at 100,000 people, a third of a gigabyte this process kept for good).
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        nodes, edges = pool.apply(_prepare_to_serve, (settings,))
-    click.echo(f"Cocreate: {nodes:,} nodes, {edges:,} edges in {settings.shown_store_url}")
-    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
-    click.echo(mail_notice(settings))
     os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
     # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))
+    from api import preload
+
+    forked = None
+    if preload.forkable(settings):
+        # Loaded once here; the workers and the councils process are forked from it.
+        forked, nodes, edges = preload.load(settings)
+    else:
+        # In a child process, so that the memory it takes goes back to the system before
+        # the workers start (at 100,000 people, a third of a gigabyte kept for good).
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            nodes, edges = pool.apply(_prepare_to_serve, (settings,))
+    click.echo(f"Cocreate: {nodes:,} nodes, {edges:,} edges in {settings.shown_store_url}")
+    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
+    click.echo(mail_notice(settings))
     councils = None
     if settings.councils_process:
         # The councils' figures in a process of their own (api/figures.py); the workers
@@ -388,17 +402,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
         address = f"[{host}]" if ":" in host else host
         reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
-        councils = CouncilsProcess(settings, f"http://{reachable}:{port}/ready")
+        councils = CouncilsProcess(settings, f"http://{reachable}:{port}/ready", forked=forked)
         councils.start()
         os.environ["COCREATE_COUNCILS_FOLLOWED"] = "1"
     try:
-        _run_workers(uvicorn, host, port, workers)
+        _run_workers(uvicorn, host, port, workers, forked)
     finally:
         if councils is not None:
             councils.stop()
 
 
-def _run_workers(uvicorn: Any, host: str, port: int, workers: int) -> None:
+def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Services | None) -> None:
     options: dict[str, Any] = {
         "log_level": "warning",
         "access_log": False,
@@ -411,11 +425,16 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int) -> None:
     from api.serving import APP, run_workers
 
     if workers == 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, **options)
+        if forked is None:
+            uvicorn.run(APP, factory=True, host=host, port=port, **options)
+        else:
+            from api.app import create_app
+
+            uvicorn.run(create_app(forked=forked), host=host, port=port, **options)
         return
     # Each worker on a socket of its own, so that connections opened at once are spread
     # between them (api/serving.py).
-    run_workers(host, port, workers, options)
+    run_workers(host, port, workers, options, forked)
 
 
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:

@@ -47,10 +47,16 @@ RESTART_SECONDS = 5.0
 """How long ``serve`` waits before starting the process again after it ended."""
 
 
-def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
+def run(
+    settings: Settings,
+    parent: int,
+    ready_url: str | None = None,
+    forked: Services | None = None,
+) -> None:
     """The process's body: until the process ``parent`` (``serve``) is gone. With
     ``ready_url`` (the workers' ``/ready``), it loads the network only once they answer
-    it: the workers' start comes first."""
+    it: the workers' start comes first. ``forked``: what ``serve`` loaded before it
+    forked this process (:mod:`api.preload`), resumed instead of loaded."""
     logging.basicConfig(level=logging.WARNING, format="councils: %(message)s")
     # Ctrl-C in a terminal reaches every process of ``serve``: this one is stopped by
     # ``serve`` itself (SIGTERM), after the workers.
@@ -61,7 +67,12 @@ def run(settings: Settings, parent: int, ready_url: str | None = None) -> None:
         _wait_ready(ready_url, parent)
     if os.getppid() != parent:
         return
-    services = Services.start(settings, defer_indexing=True)
+    if forked is None:
+        services = Services.start(settings, defer_indexing=True)
+    else:
+        services = forked
+        services.resume(settings)
+        services.begin()
     exempt_from_collection()
     if services.figures is not None:  # which process it is, for whoever looks after it
         (services.figures.folder / PID_FILE).write_text(str(os.getpid()))
@@ -95,9 +106,12 @@ def _wait_ready(url: str, parent: int, timeout: float = 3600.0) -> None:
 class CouncilsProcess:
     """The councils process of one ``serve``, kept running while ``serve`` runs."""
 
-    def __init__(self, settings: Settings, ready_url: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, ready_url: str | None = None, forked: Services | None = None
+    ) -> None:
         self.settings = settings
         self.ready_url = ready_url
+        self.forked = forked
         self.process: BaseProcess | None = None
         self.starts = 0
         self._stopping = threading.Event()
@@ -119,10 +133,14 @@ class CouncilsProcess:
                 process.join(timeout)
 
     def _spawn(self) -> None:
-        context = multiprocessing.get_context("spawn")
+        context = (
+            multiprocessing.get_context("spawn")
+            if self.forked is None
+            else multiprocessing.get_context("fork")
+        )
         process = context.Process(
             target=run,
-            args=(self.settings, os.getpid(), self.ready_url),
+            args=(self.settings, os.getpid(), self.ready_url, self.forked),
             name="cocreate-councils",
             daemon=True,
         )

@@ -142,6 +142,15 @@ class Services:
         are searchable by their words at once, their vectors computed in the background
         (:mod:`api.indexing`, started by the app).
         """
+        services = cls.load(settings, defer_indexing=defer_indexing)
+        services.begin(follow=follow)
+        return services
+
+    @classmethod
+    def load(cls, settings: Settings, *, defer_indexing: bool = False) -> Services:
+        """Every projection built at one sequence number, and nothing started: no thread
+        runs and no model is loaded (:meth:`begin` starts them), so that ``serve`` can load
+        once and fork its workers from what it loaded (:meth:`part`, :meth:`resume`)."""
         single_threaded_blas()
         store = open_store(settings, busy_timeout=settings.busy_timeout)
         reader = open_reader(settings, store)
@@ -164,9 +173,6 @@ class Services:
             )  # fmt: skip
             feed.catch_up()
             # The counts (/v1/stats: 1.5 s at 100,000 people) are built by the warmer.
-        # From now on a write never waits for a rebuild; the swap holds the feed's write
-        # side, since requests read the vector index under its shared side only.
-        search.index.rebuild_in_background(swap_under=feed.lock.write)
         accounts = Accounts(store.engine)
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
@@ -176,10 +182,37 @@ class Services:
         store.subscribe(services._written)
         if reader is not store:  # a write here wakes the follower of the standby
             store.subscribe(feed.wake)
-        if follow:
-            feed.start()
-        services.ready = True
         return services
+
+    def begin(self, *, follow: bool = True) -> None:
+        """Serve from now on: a write never waits for a rebuild of the vector index (the
+        swap holds the feed's write side, since requests read the vector index under its
+        shared side only), and with ``follow`` the feed's thread applies the log."""
+        self.search.index.rebuild_in_background(swap_under=self.feed.lock.write)
+        if follow:
+            self.feed.start()
+        self.ready = True
+
+    def part(self) -> None:
+        """Before this process forks workers from what it loaded: no connection to the
+        store stays open, so that no child inherits one (each opens its own)."""
+        self.store.engine.dispose()
+        if self.reader is not None:
+            self.reader.engine.dispose()
+
+    def resume(self, settings: Settings | None = None) -> None:
+        """In a process forked after :meth:`part` (a worker of ``serve``): what belongs to
+        one process made again, and every change since the load applied (the parent's
+        copy is as old as the start, or as old as ``serve`` when a worker is started
+        again), before :meth:`begin`. ``settings``: this process's, if not those it was
+        loaded with (a worker's are read from the environment ``serve`` made for it)."""
+        if settings is not None:
+            self.settings = settings
+        self.store.engine.dispose(close=False)
+        if self.reader is not None:
+            self.reader.engine.dispose(close=False)
+        self.jobs = ThreadPoolExecutor(1, thread_name_prefix="jobs")
+        self.feed.catch_up()
 
     def _written(self, seq: int) -> None:
         self.written_seq = max(self.written_seq, seq)

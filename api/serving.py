@@ -22,7 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +67,19 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def worker(host: str, port: int, options: dict[str, Any]) -> None:
-    """One worker process: uvicorn serving the app on a socket of its own."""
+def worker(host: str, port: int, options: dict[str, Any], forked: Services | None = None) -> None:
+    """One worker process: uvicorn serving the app on a socket of its own; ``forked``:
+    the services ``serve`` loaded before it forked this process (else it opens its own)."""
     import uvicorn
 
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
+    if forked is None:
+        config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
+    else:
+        from api.app import create_app
+
+        for signum in (signal.SIGTERM, signal.SIGINT):  # serve's own, until uvicorn's
+            signal.signal(signum, signal.SIG_DFL)
+        config = uvicorn.Config(create_app(forked=forked), host=host, port=port, **options)
     end_with(os.getppid(), then=lambda: os.kill(os.getpid(), signal.SIGTERM))
     uvicorn.Server(config).run(sockets=[bind(host, port, listen=True)])
 
@@ -96,10 +107,14 @@ def wait_orphaned(parent: int, every: float = 1.0) -> None:
         time.sleep(every)
 
 
-def run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> None:
+def run_workers(
+    host: str, port: int, workers: int, options: dict[str, Any], forked: Services | None = None
+) -> None:
     """Run ``workers`` worker processes until SIGTERM or SIGINT, starting again any that
     ends; ``options``: uvicorn's (``uvicorn.Config``). Fails at once if the address is
-    taken by another program."""
+    taken by another program. With ``forked`` (services loaded here and parted,
+    :meth:`Services.part`) each worker is forked from this process and resumes them:
+    what was loaded is shared by every worker's memory until a worker changes it."""
     check_free(host, port)
     # Held for as long as the workers run (bound, not listening: the kernel hands
     # connections to listening sockets only), and without SO_REUSEADDR, so that a later
@@ -110,10 +125,16 @@ def run_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> 
         signum: signal.signal(signum, lambda *_: stopping.set())
         for signum in (signal.SIGTERM, signal.SIGINT)
     }
-    context = multiprocessing.get_context("spawn")
+    context = (
+        multiprocessing.get_context("spawn")
+        if forked is None
+        else multiprocessing.get_context("fork")
+    )
 
     def start() -> BaseProcess:
-        process = context.Process(target=worker, args=(host, port, options), name="cocreate-worker")
+        process = context.Process(
+            target=worker, args=(host, port, options, forked), name="cocreate-worker"
+        )
         process.start()
         return process
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -144,6 +145,14 @@ class Settings(BaseSettings):
         "proposals) in one process of their own at a lower priority, and its workers read "
         "them; off: each worker computes them in a background thread, where they compete "
         "with its requests for the interpreter",
+    )
+    preload: bool = Field(
+        default=sys.platform == "linux",
+        description="`cocreate serve` loads the network once and forks its workers (and "
+        "its councils process) from what it loaded, which they share until they change "
+        "it: a start in the time of one load, and memory that grows with the network, "
+        "not with the number of workers; off (the default where fork is not the "
+        "system's way): each process loads its own",
     )
     councils_followed: bool = Field(
         default=False,

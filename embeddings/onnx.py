@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -125,7 +126,7 @@ class OnnxEncoder:
         ``bucketing``: sort a call's texts by length so that a batch holds similar lengths
         (off only to measure what it saves)."""
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 (here: a missing package is said at load)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingDependency("onnxruntime", purpose="fast encoding") from exc
@@ -142,16 +143,29 @@ class OnnxEncoder:
         self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=self.pipeline.max_seq_length)
         self._tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads would spin for a while after each call, taking the CPU from the
-        # server's other work on a small machine.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session: Any = None
+        self._opening = threading.Lock()
+
+    def _opened(self) -> Any:
+        """ONNX Runtime's session, made on first use: its threads belong to the process
+        that encodes, so a process that loaded the index (``serve``, before it forks its
+        workers: api/preload.py) never starts threads its children would lack."""
+        if self._session is None:
+            with self._opening:
+                if self._session is None:
+                    import onnxruntime as ort
+
+                    options = ort.SessionOptions()
+                    options.intra_op_num_threads = self.threads
+                    options.inter_op_num_threads = 1
+                    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                    # Idle threads would spin for a while after each call, taking the CPU
+                    # from the server's other work on a small machine.
+                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                    self._session = ort.InferenceSession(
+                        str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+                    )
+        return self._session
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
@@ -187,7 +201,7 @@ class OnnxEncoder:
             arrays["input_ids"][row, :n] = encoding.ids
             arrays["attention_mask"][row, :n] = encoding.attention_mask
             arrays["token_type_ids"][row, :n] = encoding.type_ids
-        (hidden,) = self._session.run(None, {name: arrays[name] for name in self._inputs})
+        (hidden,) = self._opened().run(None, {name: arrays[name] for name in self._inputs})
         if self.pipeline.pooling == "cls":
             return np.asarray(hidden[:, 0], dtype=np.float32)
         mask = arrays["attention_mask"][..., None].astype(np.float32)

@@ -23,7 +23,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import psutil
@@ -285,6 +285,59 @@ def test_workers_keep_what_they_loaded_out_of_full_collections(
         assert state["frozen_objects"] > loaded > 0, state
 
 
+def test_a_worker_started_again_is_forked_from_what_serve_loaded_and_catches_up(
+    served: tuple[Server, Path, str],
+) -> None:
+    """The workers and the councils process are forked from what ``serve`` loaded
+    (api/preload.py: they keep its command line, where a spawned process has its own). A
+    worker started again after a crash is forked from that same load, made before the
+    writes since: it applies them before it answers (a bio changed, a person erased)."""
+    server, data_dir, keys = served
+    admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
+    serve = psutil.Process(server.process.pid)
+    forked = {p.pid for p in serve.children() if p.cmdline() == serve.cmdline()}
+    councils = councils_pid(data_dir)
+    workers = forked - {councils}
+    assert councils in forked and len(workers) == 2, (forked, councils)
+    bio = "Restores old clocks for the town library."
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        people = client.get("/v1/nodes", params={"kind": "person", "limit": 2}).json()["items"]
+        kept, erased = people[0]["id"], people[1]
+        written = client.patch(f"/v1/nodes/{kept}", json={"bio": bio}, headers=admin)
+        assert written.status_code == 200, written.text
+        assert client.delete(f"/v1/nodes/{erased['id']}", headers=admin).status_code == 204
+    crashed = workers.pop()
+    os.kill(crashed, signal.SIGKILL)
+    address = urlsplit(server.url)
+    deadline = time.monotonic() + 120
+    while True:  # a connection of its own each time, until the new worker answers one
+        assert time.monotonic() < deadline, "no worker answered in place of the one killed"
+        connection = HTTPConnection(address.hostname or "", address.port, timeout=60)
+        try:
+            connection.request("GET", "/v1/admin/state", headers=admin)
+            state = json.loads(connection.getresponse().read())
+            if state["pid"] in (crashed, *workers):
+                time.sleep(0.2)
+                continue
+            assert psutil.Process(state["pid"]).cmdline() == serve.cmdline()
+            # the same connection: the same, new, worker
+            connection.request("GET", f"/v1/nodes/{kept}")
+            assert json.loads(connection.getresponse().read())["bio"] == bio
+            connection.request("GET", f"/v1/nodes/{erased['id']}")
+            read = connection.getresponse()
+            read.read()
+            assert read.status == 404
+            query = urlencode({"q": erased["name"], "kind": "person"})
+            connection.request("GET", f"/v1/nodes?{query}")
+            found = json.loads(connection.getresponse().read())
+            assert erased["id"] not in {item["id"] for item in found["items"]}
+            connection.request("GET", f"/v1/search?{urlencode({'q': erased['name']})}")
+            assert erased["id"] not in connection.getresponse().read().decode()
+            return
+        finally:
+            connection.close()
+
+
 def test_a_second_serve_on_the_same_address_is_refused(
     served: tuple[Server, Path, str], tmp_path: Path
 ) -> None:
@@ -301,12 +354,17 @@ def test_a_second_serve_on_the_same_address_is_refused(
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr
 
 
-def test_the_processes_of_serve_end_with_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preload", ["1", "0"])
+def test_the_processes_of_serve_end_with_it(tmp_path: Path, preload: str) -> None:
     """``serve`` killed outright (``kill -9``): its workers and its councils process end
-    within seconds rather than serve on alone."""
-    env = cocreate_env(tmp_path / "var")
+    within seconds rather than serve on alone, whether they were forked from what it
+    loaded or each loaded its own (``COCREATE_PRELOAD=0``)."""
+    env = cocreate_env(tmp_path / "var", preload=preload)
     with serving(env, tmp_path / "logs", workers=2) as server:
-        children = psutil.Process(server.process.pid).children()
+        serve = psutil.Process(server.process.pid)
+        children = serve.children()
+        forked = [p for p in children if p.cmdline() == serve.cmdline()]
+        assert len(forked) == (3 if preload == "1" else 0)
         assert len(children) >= 3  # two workers and the councils process
         server.process.kill()
         server.process.wait()

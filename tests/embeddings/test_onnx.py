@@ -149,3 +149,36 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     assert with_every_core(every) is every  # already on every core
     hashing = HashingEncoder()  # not ONNX: returned as it is
     assert with_every_core(hashing) is hashing
+
+
+
+FORKED = """
+import os
+import psutil
+from embeddings.encoder import load_encoder
+from embeddings.onnx import OnnxEncoder
+base = load_encoder()
+me = psutil.Process()
+before = me.num_threads()
+encoder = OnnxEncoder(base.path, base.onnx_path, name=base.name, threads=3)
+loaded = me.num_threads()
+child = os.fork()
+if child == 0:
+    os._exit(0 if encoder.encode(["clean water"]).shape == (1, 384) else 3)
+_, status = os.waitpid(child, 0)
+encoder.encode(["clean water"])
+print(loaded - before, os.waitstatus_to_exitcode(status), me.num_threads() - before)
+"""
+
+
+def test_an_encoder_starts_its_threads_on_first_use_in_the_process_that_encodes() -> None:
+    """ONNX Runtime's session, with its threads, is made on first use: loading the
+    encoder starts none, so that a process forked after the load (``serve``'s workers,
+    api/preload.py) has every thread its encoder uses; the child and the parent encode."""
+    load_encoder()  # makes sure the export exists
+    done = subprocess.run([sys.executable, "-c", FORKED], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    started_by_load, child, started_by_use = map(int, done.stdout.split())
+    assert (started_by_load, child) == (0, 0)
+    assert started_by_use >= 2  # the session's intra-op threads, besides the caller
