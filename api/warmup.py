@@ -207,6 +207,8 @@ class Warmer:
             figures = self.services.figures
             published = figures.published() if figures is not None else -1
             if published > self.warmed.councils_seq:
+                # Each sector's proposal read from the folder now, not by its first request.
+                self._part("councils", self._read_proposals)
                 with self._done:
                     self.warmed.councils_seq = published
                     self._done.notify_all()
@@ -235,6 +237,18 @@ class Warmer:
         except Exception:
             self.warmed.failures += 1
             log.exception("mapping the index saved by another worker failed")
+
+    def _read_proposals(self) -> None:
+        """Every sector's council proposal the councils process published, read into this
+        worker's cache for the audiences that may ask for one (as :meth:`_councils`)."""
+        services = self.services
+        engine = analytics(services)
+        with services.feed.lock.read():
+            sectors = [n for n, a in services.view.graph.nodes(data=True) if a["kind"] == "sector"]
+            for audience in AUDIENCES:
+                if audience != "public":  # proposing a council needs a member key
+                    for sector in sectors:
+                        engine.read_proposal(audience, services.similarity, sector)
 
     def _councils(self) -> None:
         """Every sector's council proposal for the audiences that may ask for one (members,

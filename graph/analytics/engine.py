@@ -220,6 +220,14 @@ class SectorAnalytics(BackgroundFigures):
         if entry is None or entry.seq != seq:
             self._schedule(key, job)
 
+    def read_proposal(self, audience: Audience, similarity: TextSimilarity, sector: str) -> bool:
+        """The default proposal for ``sector`` as the computing process wrote it, read into
+        this process's cache (a process that follows it: :meth:`read_followed`)."""
+        attrs = self.view.graph.nodes.get(sector)
+        if attrs is None or attrs.get("kind") != "sector":
+            return False
+        return self.read_followed(*self._proposal(audience, similarity, sector, DEFAULT_SIZE, ()))
+
     def _proposal(
         self,
         audience: Audience,

@@ -143,6 +143,27 @@ def test_workers_answer_what_the_councils_process_wrote_and_nothing_withdrawn_si
     assert found.current and found.seq == demo.view.seq
 
 
+def test_a_follower_reads_every_published_proposal_before_it_is_asked(demo: Services) -> None:
+    """A worker's warmer reads the proposals the councils process published into its
+    cache (``read_proposal``), so that no request waits for the file; nothing is computed
+    and the requests after it read nothing more."""
+    assert demo.figures is not None
+    Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0, councils="publish").warm()
+    worker = follower(demo)
+    all_sectors = sectors(demo)
+    with demo.feed.lock.read():
+        assert all(worker.read_proposal(AUDIENCE, demo.similarity, s) for s in all_sectors)
+        assert not worker.read_proposal(AUDIENCE, demo.similarity, "sdg:1")  # a goal
+    assert worker.followed == len(all_sectors)
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = worker.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.value == fresh(demo, sector), sector
+    assert worker.followed == len(all_sectors)  # answered from the cache
+    assert worker.shared is not None and worker.shared.computed == 0
+    assert worker.background_runs == 0
+
+
 def test_what_a_process_cannot_tell_was_withdrawn_is_unknown(demo: Services) -> None:
     """A process knows the withdrawals after the first version it applied changes to;
     a figure of a version before that (computed before it started) is never answered."""

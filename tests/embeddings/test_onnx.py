@@ -151,7 +151,6 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     assert with_every_core(hashing) is hashing
 
 
-
 FORKED = """
 import os
 import psutil
