@@ -139,6 +139,9 @@ def run_workers(
         return process
 
     processes = [start() for _ in range(workers)]
+    if forked is not None:
+        # (after the councils process too: serve forks it before the workers)
+        forked.release_index()
     try:
         while not stopping.wait(0.5):
             for slot, process in enumerate(processes):

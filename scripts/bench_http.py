@@ -930,8 +930,21 @@ def main() -> None:
                     raise
             processes = [server, *server.children(recursive=True)]
             server_rss = sum(p.memory_info().rss for p in processes)
-            # Pages shared between the workers (mapped files) count once in the PSS total.
-            server_pss = sum(getattr(p.memory_full_info(), "pss", 0) for p in processes)
+            # Pages shared between the workers (mapped files, what serve loaded before it
+            # forked them) count once in the PSS total; USS is what a process alone holds.
+            memory = [(p, p.memory_full_info()) for p in processes]
+            server_pss = sum(getattr(m, "pss", 0) for _, m in memory)
+            councils_file = data / "figures" / "councils.pid"
+            councils = int(councils_file.read_text()) if councils_file.exists() else None
+            roles = {server.pid: "serve", councils: "councils"}
+            per_process = [
+                {"pid": p.pid, "role": roles.get(p.pid, "tracker" if "resource_tracker"
+                                                  in " ".join(p.cmdline()) else "worker"),
+                 "rss_mib": round(m.rss / 2**20, 1),
+                 "pss_mib": round(getattr(m, "pss", 0) / 2**20, 1),
+                 "uss_mib": round(getattr(m, "uss", 0) / 2**20, 1)}
+                for p, m in memory
+            ]  # fmt: skip
             # What the server said of failed requests (a non-2xx answer is explained here).
             server_said = [
                 line
@@ -961,6 +974,7 @@ def main() -> None:
             "worker_processes_seen": workers,
             "rss_mib": round(server_rss / 2**20, 1),
             "pss_mib": round(server_pss / 2**20, 1),
+            "processes": per_process,
             "graph": env.get("COCREATE_GRAPH", "networkx"),
             "uvicorn": installed("uvicorn"),
             "uvloop": installed("uvloop"),

@@ -335,8 +335,12 @@ def test_a_worker_started_again_is_forked_from_what_serve_loaded_and_catches_up(
         assert time.monotonic() < deadline, "no worker answered in place of the one killed"
         connection = HTTPConnection(address.hostname or "", address.port, timeout=60)
         try:
-            connection.request("GET", "/v1/admin/state", headers=admin)
-            state = json.loads(connection.getresponse().read())
+            try:
+                connection.request("GET", "/v1/admin/state", headers=admin)
+                state = json.loads(connection.getresponse().read())
+            except ConnectionError:  # queued for the killed worker's socket
+                time.sleep(0.2)
+                continue
             if state["pid"] in (crashed, *workers):
                 time.sleep(0.2)
                 continue
@@ -354,9 +358,29 @@ def test_a_worker_started_again_is_forked_from_what_serve_loaded_and_catches_up(
             assert erased["id"] not in {item["id"] for item in found["items"]}
             connection.request("GET", f"/v1/search?{urlencode({'q': erased['name']})}")
             assert erased["id"] not in connection.getresponse().read().decode()
-            return
+            break
         finally:
             connection.close()
+    # The save after the erasure removed every older snapshot of the index: no process
+    # of serve keeps one on disk by keeping its files mapped (serve itself maps none).
+    assert index_files_mapped(serve.pid, data_dir) == set()
+    deadline = time.monotonic() + 60
+    while deleted := {p.pid: gone for p in serve.children()
+                      if (gone := index_files_mapped(p.pid, data_dir, deleted=True))}:  # fmt: skip
+        assert time.monotonic() < deadline, deleted
+        time.sleep(0.5)
+
+
+def index_files_mapped(pid: int, data_dir: Path, *, deleted: bool = False) -> set[str]:
+    """The files of the search index folder the process maps (only those removed since,
+    with ``deleted``)."""
+    folder = str((data_dir / "index").resolve())
+    found = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        path = line.split(maxsplit=5)[5] if len(line.split(maxsplit=5)) == 6 else ""
+        if path.startswith(folder) and (not deleted or path.endswith(" (deleted)")):
+            found.add(path)
+    return found
 
 
 def test_a_second_serve_on_the_same_address_is_refused(
