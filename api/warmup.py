@@ -248,7 +248,11 @@ class Warmer:
             for audience in AUDIENCES:
                 if audience != "public":  # proposing a council needs a member key
                     for sector in sectors:
-                        engine.read_proposal(audience, services.similarity, sector)
+                        current = engine.read_proposal(audience, services.similarity, sector)
+                        if current and audience == MEMBER.audience:
+                            # Then as a request presents it (the names of this version).
+                            proposal_payload(services, MEMBER, sector, size=DEFAULT_SIZE,
+                                             exclude=[])  # fmt: skip
 
     def _councils(self) -> None:
         """Every sector's council proposal for the audiences that may ask for one (members,
