@@ -28,16 +28,21 @@ from api.matching import AUDIENCES, matching_of
 from api.services import Services
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.filters import SearchFilter
-from graph.listing import ESTIMATE_FOR, NodeFilter, warm_totals
+from graph.listing import NodeFilter, warm_totals
 from graph.places import gazetteer
 from graph.visibility import listing_audience
 
 log = logging.getLogger(__name__)
 
-LISTINGS_EVERY = ESTIMATE_FOR / 2
-"""Seconds between two countings of the sectors' and goals' listings: a large count is
-answered as an estimate for :data:`graph.listing.ESTIMATE_FOR` seconds, so counting again
-at half that keeps every such listing counted before a request would need to."""
+LISTINGS_EVERY = 300.0
+"""Seconds between two countings of the sectors' and goals' listings: at start, then after
+writes at most this often. A count stays good while nothing is written; after a write a
+listing recounts its own filter (a small count with a scan that stops past
+:data:`graph.listing.EXACT_UP_TO`, a large one answered as an estimate for
+:data:`graph.listing.ESTIMATE_FOR` seconds). Counting every sector's and goal's listings
+again every 30 s under a write a second took 21.6 s of each worker's 30 (100,000
+people), and the requests beside it waited: collaborators 13 req/s, p50 563 ms, against
+19 req/s, p50 385 ms without (docs/benchmarks.md)."""
 LISTED_KINDS = ("person", "initiative", "organization", "community", "wisdom_entry", "event")
 """The kinds a sector's or goal's page in the web app counts (web/src/pages/node.ts)."""
 MEMBER = Caller(role=Role.member)
