@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 from api.indexing import BackgroundIndexer
 from api.services import Services
-from api.serving import end_with, exempt_from_collection, wait_orphaned
+from api.serving import FORKING, end_with, exempt_from_collection, wait_orphaned
 from api.settings import Settings
 from api.warmup import Warmer
 
@@ -144,7 +144,8 @@ class CouncilsProcess:
             name="cocreate-councils",
             daemon=True,
         )
-        process.start()
+        with FORKING:
+            process.start()
         self.process = process
         self.starts += 1
 

@@ -13,8 +13,8 @@ started again after a crash is forked from the same load and catches up the same
 What must not cross a fork is kept out of the load: threads (the feed's follower, the
 vector index's rebuilds, the warmer: all started after it), connections (closed before
 it), ONNX Runtime's session (made on first use, in the process that encodes) and
-OpenMP's threads (one thread while loading, so that none exists in the parent; a
-child sets its own number back). An encoder run by torch is loaded at once and uses
+OpenMP's threads (one thread while loading, so that none exists in the parent; the
+number is set back after it, and each child starts its own). An encoder run by torch is loaded at once and uses
 OpenMP, so with it each process loads its own, as without the setting.
 """
 
@@ -37,6 +37,8 @@ def forkable(settings: Settings) -> bool:
     to load before a fork)."""
     if not settings.preload or not hasattr(os, "fork"):
         return False
+    if os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() == "torch":
+        return False  # (said before loading it: this process would keep it for nothing)
     if isinstance(open_encoder(settings), SentenceTransformerEncoder):
         log.info("the encoder runs on torch: each process of serve loads its own")
         return False

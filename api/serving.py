@@ -34,6 +34,11 @@ RESTART_SECONDS = 1.0
 """How long to wait before starting a worker again in place of one that ended."""
 STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
+FORKING = threading.Lock()
+"""Held while ``serve`` forks a process from what it loaded and while it changes that
+load (:meth:`api.services.Services.release_index`): the councils process is started again
+from another thread than the workers, and a child must not inherit a lock held by a
+thread it does not have."""
 ORPHAN_SECONDS = 10.0
 """How long a process of ``serve`` may take to end once ``serve`` is gone (killed
 outright, so that nobody is left to stop it) before it ends at once: its requests under
@@ -135,13 +140,15 @@ def run_workers(
         process = context.Process(
             target=worker, args=(host, port, options, forked), name="cocreate-worker"
         )
-        process.start()
+        with FORKING:
+            process.start()
         return process
 
     processes = [start() for _ in range(workers)]
     if forked is not None:
         # (after the councils process too: serve forks it before the workers)
-        forked.release_index()
+        with FORKING:
+            forked.release_index()
     try:
         while not stopping.wait(0.5):
             for slot, process in enumerate(processes):
