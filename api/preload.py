@@ -14,8 +14,9 @@ What must not cross a fork is kept out of the load: threads (the feed's follower
 vector index's rebuilds, the warmer: all started after it), connections (closed before
 it), ONNX Runtime's session (made on first use, in the process that encodes) and
 OpenMP's threads (one thread while loading, so that none exists in the parent; the
-number is set back after it, and each child starts its own). An encoder run by torch is loaded at once and uses
-OpenMP, so with it each process loads its own, as without the setting.
+number is set back after it, and each child starts its own). An encoder run by torch is
+loaded at once and uses OpenMP, so with it each process loads its own, as without the
+setting.
 """
 
 from __future__ import annotations
