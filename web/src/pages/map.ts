@@ -598,6 +598,9 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
       const bbox = wide
         ? [-180, Math.max(-85, south - MARGIN_DEGREES), 180, Math.min(85, north + MARGIN_DEGREES)]
         : [Math.max(-180, west - MARGIN_DEGREES), Math.max(-85, south - MARGIN_DEGREES), Math.min(180, east + MARGIN_DEGREES), Math.min(85, north + MARGIN_DEGREES)];
+      // A map not laid out (a page being left, or not yet shown) has no view to ask for:
+      // its next move asks again.
+      if (!bbox.every(Number.isFinite) || bbox[0] >= bbox[2] || bbox[1] >= bbox[3]) return;
       const view = { bbox: bbox.map((v) => v.toFixed(3)).join(","), zoom: String(map.getZoom()) };
       answer = await get<MapAnswer>("/v1/map", { kind: kindsNow.length ? kindsNow : DEFAULT_KINDS, sector: sectorNow() || null, sdg: sdgSelect.value || null, ...view });
     } catch (error) {
