@@ -72,9 +72,19 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def worker(host: str, port: int, options: dict[str, Any], forked: Services | None = None) -> None:
-    """One worker process: uvicorn serving the app on a socket of its own; ``forked``:
-    the services ``serve`` loaded before it forked this process (else it opens its own)."""
+def worker(
+    host: str, port: int, options: dict[str, Any], parent: int, forked: Services | None = None
+) -> None:
+    """One worker process of ``serve`` (process ``parent``): uvicorn serving the app on a
+    socket of its own; ``forked``: the services ``serve`` loaded before it forked this
+    process (else it opens its own)."""
+    if forked is not None:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # serve's own, until uvicorn's
+            signal.signal(signum, signal.SIG_DFL)
+    # First, and with serve's id as serve knew it: serve may be gone before this process
+    # gets here (killed while this worker still loads), and the parent it has by then is
+    # whoever adopted it, which would never go.
+    end_with(parent, then=lambda: os.kill(os.getpid(), signal.SIGTERM))
     import uvicorn
 
     if forked is None:
@@ -82,10 +92,7 @@ def worker(host: str, port: int, options: dict[str, Any], forked: Services | Non
     else:
         from api.app import create_app
 
-        for signum in (signal.SIGTERM, signal.SIGINT):  # serve's own, until uvicorn's
-            signal.signal(signum, signal.SIG_DFL)
         config = uvicorn.Config(create_app(forked=forked), host=host, port=port, **options)
-    end_with(os.getppid(), then=lambda: os.kill(os.getpid(), signal.SIGTERM))
     uvicorn.Server(config).run(sockets=[bind(host, port, listen=True)])
 
 
@@ -138,7 +145,9 @@ def run_workers(
 
     def start() -> BaseProcess:
         process = context.Process(
-            target=worker, args=(host, port, options, forked), name="cocreate-worker"
+            target=worker,
+            args=(host, port, options, os.getpid(), forked),
+            name="cocreate-worker",
         )
         with FORKING:
             process.start()

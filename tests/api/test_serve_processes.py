@@ -38,7 +38,15 @@ from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.shared import SharedFigures
 from graph.feed import ChangeBatch
 from graph.store import Change
-from tests.api.server import COCREATE, Server, cocreate, cocreate_env, create_key, serving
+from tests.api.server import (
+    COCREATE,
+    Server,
+    cocreate,
+    cocreate_env,
+    create_key,
+    free_port,
+    serving,
+)
 from tests.api.test_carry_over import AUDIENCE, changed, demo, people_in, sectors, write
 from tests.conftest import DATA
 
@@ -415,6 +423,28 @@ def test_the_processes_of_serve_end_with_it(tmp_path: Path, preload: str) -> Non
         server.process.wait()
         _, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, [p.cmdline() for p in alive]
+
+
+def test_a_worker_whose_serve_is_gone_before_it_starts_ends(tmp_path: Path) -> None:
+    """``serve`` killed while a worker of its still loads: the worker watches the process
+    ``serve`` was (not whoever adopted it since) and ends rather than serve on alone."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a serve that has already ended
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-c",
+         "from api.serving import worker\n"
+         f"worker('127.0.0.1', {port}, {{}}, parent={gone.pid})\n"],
+        env=cocreate_env(tmp_path / "var"), cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        worker.wait(timeout=ORPHAN_SECONDS + 20)
+    finally:
+        worker.kill()
+        worker.wait()
+    with pytest.raises(OSError):  # and it does not listen
+        HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/ready")
 
 
 STUCK = """
