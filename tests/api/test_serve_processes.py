@@ -443,7 +443,7 @@ def test_a_worker_whose_serve_is_gone_before_it_starts_ends(tmp_path: Path) -> N
     finally:
         worker.kill()
         worker.wait()
-    with pytest.raises(OSError):  # and it does not listen
+    with pytest.raises(ConnectionRefusedError):  # and it does not listen
         HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/ready")
 
 
