@@ -19,9 +19,9 @@ real networkx graph take :meth:`CompactGraph.subgraph_nx`.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import networkx as nx
@@ -56,25 +56,27 @@ class Arrays:
     in_kinds: npt.NDArray[np.uint8]
     out_distinct: npt.NDArray[np.int32]  # distinct neighbours per row
     in_distinct: npt.NDArray[np.int32]
-    _lookup: Callable[[str], int] = field(init=False, repr=False, compare=False)
+    _names: list[str] = field(init=False, repr=False, compare=False)
+    _numbers: dict[str, int] = field(init=False, repr=False, compare=False)
+    _kinds: list[str] = field(init=False, repr=False, compare=False)
     _readers: list[tuple[str, Any, list[str | None] | None]] = field(
         init=False, repr=False, compare=False
     )
 
-    LOOKUPS_KEPT = 1 << 17
-    """Ids whose number a worker remembers (a search in the sorted ids costs microseconds)."""
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_lookup", lru_cache(maxsize=self.LOOKUPS_KEPT)(self._search))
+        # The ids as Python strings, and each one's number: a lookup in a dict holds the
+        # interpreter lock throughout, where a search in the sorted array gave it up (to a
+        # warmer rebuilding, under writes) several times for every neighbour a request
+        # read. About 110 bytes a node in each process that reads the view.
+        names = [b.decode() for b in self.ids.tolist()]
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_numbers", {name: at for at, name in enumerate(names)})
         readers = [(name, self.columns[name], self.vocab.get(name)) for name in ATTRIBUTES]
         object.__setattr__(self, "_readers", readers)
-
-    def _search(self, node: str) -> int:
-        key = node.encode()
-        at = int(self.ids.searchsorted(key))
-        if at < len(self.ids) and self.ids[at] == key:
-            return at
-        return -1
+        # Each node's kind, the attribute read most (for every neighbour of every
+        # candidate of a recommendation): a list of references to a few strings.
+        kinds = self.vocab["kind"]
+        object.__setattr__(self, "_kinds", [kinds[c] for c in self.columns["kind"].tolist()])
 
     @property
     def nodes(self) -> int:
@@ -86,15 +88,17 @@ class Arrays:
 
     def number(self, node: object) -> int:
         """The position of ``node`` among the ids; -1 if it is not one of them."""
-        if not isinstance(node, str) or not self.nodes:
-            return -1
-        return self._lookup(node)
+        return self._numbers.get(node, -1) if isinstance(node, str) else -1
 
     def name(self, number: int) -> str:
-        return str(self.ids.item(number).decode())
+        return self._names[number]
 
     def names(self, numbers: npt.NDArray[Any]) -> list[str]:
-        return [b.decode() for b in self.ids[numbers].tolist()]
+        names = self._names
+        return [names[at] for at in numbers.tolist()]
+
+    def kind(self, number: int) -> str:
+        return self._kinds[number]
 
     def attrs(self, number: int) -> dict[str, Any]:
         """A node's attributes as the networkx view holds them (same keys and types)."""
@@ -120,12 +124,21 @@ class Arrays:
 class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
     """One node's adjacency row read from the arrays (no edit touched it)."""
 
-    __slots__ = ("_arrays", "_ends", "_kinds", "_len")
+    __slots__ = ("_arrays", "_ends", "_kinds", "_len", "_sorted")
 
     def __init__(self, arrays: Arrays, number: int, *, out: bool) -> None:
         self._arrays = arrays
         self._ends, self._kinds = arrays.row(number, out=out)
         self._len: int = (arrays.out_distinct if out else arrays.in_distinct).item(number)
+        self._sorted: list[int] | None = None
+
+    def _numbers(self) -> list[int]:
+        """The row's ends as a Python list, searched with :mod:`bisect`: numpy's search
+        gives up the interpreter lock, and a request asking whether each neighbour of a
+        candidate is also linked the other way waited on other threads at every one."""
+        if self._sorted is None:
+            self._sorted = self._ends.tolist()
+        return self._sorted
 
     def _distinct(self) -> npt.NDArray[np.int32]:
         ends = self._ends
@@ -143,17 +156,19 @@ class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
         number = self._arrays.number(other)
         if number < 0:
             return False
-        at = int(self._ends.searchsorted(number))
-        return at < len(self._ends) and int(self._ends[at]) == number
+        ends = self._numbers()
+        at = bisect_left(ends, number)
+        return at < len(ends) and ends[at] == number
 
     def __getitem__(self, other: str) -> dict[str, dict[str, Any]]:
         number = self._arrays.number(other)
         if number >= 0:
-            lo = int(self._ends.searchsorted(number, "left"))
-            hi = int(self._ends.searchsorted(number, "right"))
+            ends = self._numbers()
+            lo = bisect_left(ends, number)
+            hi = bisect_right(ends, number, lo)
             if hi > lo:
                 edge = self._arrays.vocab["edge"]
-                return {str(edge[int(k)]): {} for k in self._kinds[lo:hi]}
+                return {str(edge[k]): {} for k in self._kinds[lo:hi].tolist()}
         raise KeyError(other)
 
     def items(self) -> list[tuple[str, dict[str, dict[str, Any]]]]:  # type: ignore[override]
@@ -191,6 +206,20 @@ class _Nodes(Mapping[str, dict[str, Any]]):
         if number < 0:
             raise KeyError(node)
         return graph._arrays.attrs(number)
+
+    def kind(self, node: str) -> str:
+        """``self[node]["kind"]`` without reading the node's other attributes."""
+        graph = self._graph
+        changed = graph._changed
+        if node in changed:
+            found = changed[node]
+            if found is None:
+                raise KeyError(node)
+            return str(found["kind"])
+        number = graph._arrays.number(node)
+        if number < 0:
+            raise KeyError(node)
+        return graph._arrays._kinds[number]
 
     def __contains__(self, node: object) -> bool:
         changed = self._graph._changed
@@ -380,3 +409,16 @@ class CompactGraph(nx.MultiDiGraph):  # type: ignore[misc]
         for edge in list(ebunch):
             if len(edge) >= 3 and self.has_edge(edge[0], edge[1], edge[2]):
                 self.remove_edge(edge[0], edge[1], edge[2])
+
+
+def kind_reader(graph: nx.MultiDiGraph) -> Callable[[str], str]:
+    """A node's kind in either graph view (KeyError for a node it does not hold): the
+    compact view reads it alone rather than every attribute of the node."""
+    nodes = graph._node
+    if isinstance(nodes, _Nodes):
+        return nodes.kind
+
+    def kind(node: str) -> str:
+        return str(nodes[node]["kind"])
+
+    return kind

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from graph.compact import kind_reader
 from graph.matching.profiles import ProfileIndex
 from graph.queries import EdgeFilter
 from graph.similarity import TextSimilarity
@@ -97,15 +98,12 @@ class MatchContext:
     def __post_init__(self) -> None:
         if self.degrees is None:
             self.degrees = Degrees(self.graph)
+        self.kind: Callable[[str], str] = kind_reader(self.graph)
 
     @property
     def degree(self) -> Degrees:
         assert self.degrees is not None
         return self.degrees
-
-    def kind(self, node: str) -> str:
-        kind: str = self.graph._node[node]["kind"]
-        return kind
 
     def incident(self, node: str) -> list[Incident]:
         """The node's edges the audience may use, to neighbours it may see (either direction)."""

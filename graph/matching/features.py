@@ -264,7 +264,7 @@ def _featurise(
     # The adjacency dicts are read directly and each neighbour is handled once (whatever
     # the number of edges to it): this loop runs for every candidate of every request.
     graph, audience = ctx.graph, ctx.audience
-    nodes, succ, pred = graph._node, graph._succ, graph._pred
+    succ, pred = graph._succ, graph._pred
     allow, allow_edge, checked = audience.allow, audience.allow_edge, audience.edge_kinds_checked
     for cand in chosen:
         v = cand.id
@@ -290,7 +290,7 @@ def _featurise(
                         break
                 if edge is None:
                     continue
-                kind = nodes[z]["kind"]
+                kind = kind_of(z)
                 if z in through_work:
                     aa_work.append(through_work[z])
                 shared = mine.get(z)
