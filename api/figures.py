@@ -36,6 +36,7 @@ from api.services import Services
 from api.serving import FORKING, end_with, exempt_from_collection, wait_orphaned
 from api.settings import Settings
 from api.warmup import Warmer
+from graph.analytics.shared import made_by
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,12 @@ def run(
     exempt_from_collection()
     if services.figures is not None:  # which process it is, for whoever looks after it
         (services.figures.folder / PID_FILE).write_text(str(os.getpid()))
+        if services.epochs is not None:  # for the workers of the next start
+            with services.feed.lock.read():
+                seq = services.feed.seq
+                services.figures.keep_withdrawals(
+                    services.epochs, seq, made_by(services.store, seq)
+                )
     warmer = Warmer(services, SimpleNamespace(), tagger=False, councils="publish")
     # The vectors a worker computes for a new store, read as it stores them; once they
     # are all in, what was computed without some is computed again.

@@ -169,6 +169,12 @@ class Services:
             epochs = PrivacyEpochs(view)
             touches = Touches(view)
             figures = SharedFigures(settings.data_dir / "figures")
+            # What the councils process of an earlier start judged withdrawn, so that the
+            # figures it wrote may be answered (for a while) before they are computed again.
+            kept = figures.withdrawals(reader)
+            if kept is not None:
+                record, after = kept
+                epochs.seed(record, view.seq, [c for c in after if c.seq <= view.seq])
             feed = ChangeFeed(
                 reader, [view, touches, counts, epochs, audiences, profiles, search, figures],
                 seq=view.seq,

@@ -23,12 +23,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graph.feed import ChangeBatch
-from graph.store import split_edge_ref
+from graph.store import Change, split_edge_ref
 from graph.view import GraphView, node_attributes
 from graph.visibility import VISIBLE_TO, listable
 
@@ -60,8 +60,9 @@ class PrivacyEpochs:
         self._applied: deque[tuple[int, float]] = deque(maxlen=self.KEPT)
         self._withdrawals: deque[tuple[int, frozenset[str]]] = deque()
         """(version made, audiences it withdrew from) of the batches since ``_known_from``."""
-        self._known_from: int | None = None
-        """The version after which every withdrawal this process applied is recorded."""
+        self._known_from: int | None = view.seq
+        """The version after which every withdrawal is recorded (this process's load, or
+        the start of the record :meth:`seed` took from an earlier process)."""
         self._lock = threading.Lock()
 
     def epoch(self, audience: str) -> int:
@@ -92,6 +93,50 @@ class PrivacyEpochs:
                     forgotten = position == 0 and len(self._applied) == self.KEPT
                     return None if forgotten else at
         return None
+
+    # -- kept across a restart ----------------------------------------------------------
+
+    def record(self, seq: int) -> dict[str, Any] | None:
+        """What this process knows of the withdrawals up to version ``seq`` (the view's,
+        read under the feed's lock), for the processes of a later start (:meth:`seed`):
+        the figures written for them are of versions before their load."""
+        with self._lock:
+            if self._known_from is None or seq < self._known_from:
+                return None
+            withdrawals = [[at, sorted(audiences)] for at, audiences in self._withdrawals
+                           if at <= seq]  # fmt: skip
+            return {"known_from": self._known_from, "through": seq, "withdrawals": withdrawals}
+
+    def seed(self, record: Mapping[str, Any], seq: int, gap: Sequence[Change] = ()) -> bool:
+        """At a start (nothing applied yet, the view loaded at ``seq``): take the
+        withdrawals a process of an earlier start judged (:meth:`record`, read by the caller
+        from the shared folder and checked to be this store's), so that a figure it wrote
+        before this load may be answered here when nothing was withdrawn from its audience
+        since. ``gap``: the change-log entries after the record's last version up to
+        ``seq``, which nobody judged: any that could have withdrawn something (an
+        erasure, a person written or deleted, a placing link removed) counts as a
+        withdrawal from every audience. Changes up to ``seq`` count as applied now, for
+        the time bound of :class:`Staleness`. Whether the record was taken."""
+        known_from, through = int(record["known_from"]), int(record["through"])
+        if known_from > seq:
+            return False
+        withdrawals = [(int(at), frozenset(audiences)) for at, audiences in record["withdrawals"]
+                       if known_from < int(at) <= min(through, seq)]  # fmt: skip
+        if through < seq:
+            if not gap or gap[0].seq <= through or gap[-1].seq != seq:
+                return False  # the entries between are not all there
+            if any(_may_withdraw(change) for change in gap):
+                withdrawals.append((seq, frozenset(VISIBLE_TO)))
+        with self._lock:
+            if self._applied or self._known_from != seq:
+                return False  # not at a start
+            self._known_from = known_from
+            self._withdrawals.extend(sorted(withdrawals, key=lambda w: w[0]))
+            while len(self._withdrawals) > self.KEPT:
+                self._known_from = self._withdrawals.popleft()[0]
+            if known_from < seq:
+                self._applied.append((seq, time.monotonic()))
+        return True
 
     # -- a projection of the change feed (graph.feed) -------------------------------
 
@@ -129,6 +174,17 @@ class PrivacyEpochs:
                     self._known_from = self._withdrawals.popleft()[0]
             if not self._applied or batch.last_seq > self._applied[-1][0]:
                 self._applied.append((batch.last_seq, time.monotonic()))
+
+
+def _may_withdraw(change: Change) -> bool:
+    """Whether a change-log entry could have withdrawn something from an audience, judged
+    without the view before it (a person's entry names no field)."""
+    if change.op == "erase":
+        return True
+    if change.entity == "node":
+        return change.ref.partition(":")[0] == "person"
+    kind = split_edge_ref(change.ref)[1]
+    return change.op != "upsert" and kind in PLACING_EDGES
 
 
 def _seeing(person: Mapping[str, Any]) -> set[str]:

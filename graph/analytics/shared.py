@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -40,11 +41,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from graph.analytics.freshness import PrivacyEpochs
 from graph.feed import ChangeBatch
+from graph.store import Change, Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 SUFFIX = ".figure"
+WITHDRAWALS = "withdrawals.json"
+"""The computing process's record of withdrawals, for the processes of the next start."""
+GAP_READ = 4096
+"""Most change-log entries read after that record (beyond them, it is not used)."""
 
 
 class SharedFigures:
@@ -58,6 +65,7 @@ class SharedFigures:
         """Figures this process computed and wrote."""
         self.read = 0
         """Figures this process read from another's computation."""
+        self._epochs: PrivacyEpochs | None = None
 
     def get(
         self, key: tuple[Any, ...], seq: int, made_by: str, compute: Callable[[], T]
@@ -146,6 +154,44 @@ class SharedFigures:
         except (FileNotFoundError, ValueError):
             return -1
 
+    def keep_withdrawals(self, epochs: PrivacyEpochs, seq: int, made_by: str) -> None:
+        """Keep what ``epochs`` (this process's projection, applied before this one) knows
+        of the withdrawals (:meth:`PrivacyEpochs.record`) in the folder, now (at version
+        ``seq``, made by the change-log entry ``made_by``; the caller holds the feed's
+        read lock) and after every batch of changes from now on, for the processes of a
+        later start (:meth:`withdrawals`): the figures this process wrote are of versions
+        before their load. For the process that computes the figures (one per machine)."""
+        self._epochs = epochs
+        self._keep(seq, made_by)
+
+    def _keep(self, seq: int, made_by: str) -> None:
+        if self._epochs is None:
+            return
+        record = self._epochs.record(seq)
+        if record is None:
+            return
+        record["made_by"] = made_by
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        with os.fdopen(handle, "w") as out:
+            json.dump(record, out)
+        os.replace(temporary, self.folder / WITHDRAWALS)
+
+    def withdrawals(self, store: Store) -> tuple[dict[str, Any], list[Change]] | None:
+        """The record kept (:meth:`keep_withdrawals`) if it is of this store (its last
+        version made by the entry it names), with the change-log entries after it; None
+        if there is none, or it is another store's, or too many entries came after it."""
+        try:
+            record = json.loads((self.folder / WITHDRAWALS).read_text())
+            through = int(record["through"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(record, dict) or made_by(store, through) != record.get("made_by"):
+            return None
+        after = store.changes_since(through, limit=GAP_READ + 1)
+        if len(after) > GAP_READ:
+            return None
+        return record, after
+
     def clear(self, erased: int | None = None) -> None:
         """Remove every figure; ``erased``: the last erasure's sequence number, after which
         no figure of an earlier version is written again (by any process)."""
@@ -172,6 +218,8 @@ class SharedFigures:
     def apply(self, batch: ChangeBatch, _prepared: None) -> None:
         if batch.erasures:
             self.clear(max(batch.erasures))
+        last = batch.changes[-1]
+        self._keep(batch.last_seq, f"{last.op} {last.entity} {last.ref}")
 
     # -- files ------------------------------------------------------------------------
 
@@ -202,6 +250,13 @@ class SharedFigures:
             if version.isdigit() and int(version) < seq:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def made_by(store: Store, seq: int) -> str:
+    """The change-log entry that made version ``seq``, as the folder names it; "" if the
+    log no longer holds it (an erasure removes the entries that named the person)."""
+    made = store.changes_since(seq - 1, limit=1)
+    return f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
 
 
 def _name(key: tuple[Any, ...]) -> str:

@@ -26,7 +26,7 @@ import networkx as nx
 
 from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.regions import Regions
-from graph.analytics.shared import SharedFigures
+from graph.analytics.shared import SharedFigures, made_by
 from graph.analytics.snapshot import Audience, Places, Snapshot, build_places, build_snapshot
 from graph.rwlock import ReadWriteLock
 from graph.similarity import TextSimilarity
@@ -262,8 +262,7 @@ class VersionedFigures:
     def _made_by(self, seq: int) -> str:
         """The change-log entry that made version ``seq``, as the shared folder names it
         (read each time, not kept: an erasure removes the entries that named the person)."""
-        made = self.store.changes_since(seq - 1, limit=1)
-        return f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
+        return made_by(self.store, seq)
 
     def _read_epoch(self, audience: Audience, seq: int) -> int:
         """The audience's privacy epoch at version ``seq``; the caller holds the read lock."""

@@ -35,7 +35,7 @@ from api.serving import ORPHAN_SECONDS
 from api.warmup import Warmer
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.freshness import PrivacyEpochs, Staleness
-from graph.analytics.shared import SharedFigures
+from graph.analytics.shared import WITHDRAWALS, SharedFigures, made_by
 from graph.feed import ChangeBatch
 from graph.store import Change
 from tests.api.server import (
@@ -188,6 +188,91 @@ def test_what_a_process_cannot_tell_was_withdrawn_is_unknown(demo: Services) -> 
     assert epochs.withdrawn_between(AUDIENCE, seq, seq + 2) is True
     assert epochs.withdrawn_between("public", seq, seq + 2) is False
     assert epochs.withdrawn_between(AUDIENCE, seq + 2, seq + 2) is False
+
+
+def test_a_new_start_takes_the_withdrawals_an_earlier_one_recorded(demo: Services) -> None:
+    """The record a process keeps of what it judged withdrawn (``PrivacyEpochs.record``,
+    kept as JSON in the shared folder) lets a process of a later start tell whether a
+    figure of a version before its load may be answered; the entries after the record,
+    which nobody judged, count as withdrawals whenever they could be one."""
+    seq = demo.view.seq
+    before = PrivacyEpochs(demo.view)
+    before.apply(ChangeBatch((Change(seq + 1, "upsert", "node", "person:x"),), {}), set())
+    before.apply(ChangeBatch((Change(seq + 2, "upsert", "node", "person:y"),), {}), {"members"})
+    knows = Change(seq + 3, "upsert", "edge", "person:x|knows|person:y")
+    before.apply(ChangeBatch((knows,), {}), set())
+    record = json.loads(json.dumps(before.record(seq + 3)))
+
+    later = PrivacyEpochs(SimpleNamespace(seq=seq + 3))  # loaded at seq + 3
+    assert later.withdrawn_between(AUDIENCE, seq, seq + 3) is None  # cannot tell
+    assert later.behind_since(seq) is None
+    assert later.seed(record, seq + 3)
+    assert later.withdrawn_between(AUDIENCE, seq, seq + 1) is False
+    assert later.withdrawn_between(AUDIENCE, seq + 1, seq + 3) is True
+    assert later.withdrawn_between("public", seq, seq + 3) is False
+    assert later.withdrawn_between(AUDIENCE, seq + 2, seq + 3) is False
+    assert later.behind_since(seq) is not None  # (counted as applied at the start)
+    assert not later.seed(record, seq + 3)  # once, at the start only
+
+    for entry, withdraws in [
+        (Change(seq + 4, "upsert", "edge", "person:x|knows|person:z"), False),
+        (Change(seq + 4, "upsert", "node", "initiative:bakery"), False),
+        (Change(seq + 4, "upsert", "node", "person:z"), True),  # its visibility, perhaps
+        (Change(seq + 4, "delete", "node", "person:z"), True),
+        (Change(seq + 4, "delete", "edge", "person:z|located_in|community:c"), True),
+        (Change(seq + 4, "erase", "node", "erased"), True),
+    ]:
+        after = PrivacyEpochs(SimpleNamespace(seq=seq + 4))
+        assert after.seed(record, seq + 4, [entry]), entry
+        assert after.withdrawn_between("public", seq, seq + 4) is withdraws, entry
+    missing = PrivacyEpochs(SimpleNamespace(seq=seq + 5))  # seq + 5 not among the entries
+    assert not missing.seed(record, seq + 5, [Change(seq + 4, "upsert", "node", "sdg:1")])
+    assert missing.withdrawn_between("public", seq, seq + 5) is None
+
+
+def test_after_a_restart_the_figures_of_before_are_answered_unless_withdrawn(
+    demo: Services,
+) -> None:
+    """``serve`` started again on a store written since the councils process last
+    published: a worker answers the proposals of before at once (marked as older) while
+    they are computed again, because the record the councils process kept says nothing
+    was withdrawn since; once someone seated went private, it computes the current one."""
+    assert demo.figures is not None and demo.epochs is not None
+    with demo.feed.lock.read():
+        seq = demo.view.seq
+        demo.figures.keep_withdrawals(demo.epochs, seq, made_by(demo.store, seq))
+    Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0, councils="publish").warm()
+    published_at = demo.figures.published()
+    all_sectors = sectors(demo)
+    target = all_sectors[2]
+    write(demo, changed(demo, people_in(demo, target)[0], bio="Mends nets at the harbour."))
+    assert (demo.figures.folder / WITHDRAWALS).exists()
+
+    restarted = Services.load(demo.settings)  # as serve loads, before it forks
+    try:
+        assert restarted.view.seq > published_at
+        worker = follower(restarted)
+        with restarted.feed.lock.read():
+            for sector in all_sectors:
+                found = worker.propose(AUDIENCE, restarted.similarity, sector)
+                assert not found.current and found.seq == published_at, sector
+            seated = sorted(s.candidate.node for s in worker.propose(
+                AUDIENCE, restarted.similarity, target).value.seats)  # fmt: skip
+        assert worker.shared is not None and worker.shared.computed == 0
+    finally:
+        restarted.close()
+
+    assert seated
+    write(demo, changed(demo, seated[0], visibility="private"))
+    restarted = Services.load(demo.settings)
+    try:
+        worker = follower(restarted)
+        with restarted.feed.lock.read():
+            found = worker.propose(AUDIENCE, restarted.similarity, target)
+        assert found.current and found.seq == restarted.view.seq
+        assert seated[0] not in {s.candidate.node for s in found.value.seats}
+    finally:
+        restarted.close()
 
 
 # -- a real server --------------------------------------------------------------------
