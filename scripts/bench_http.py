@@ -634,6 +634,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+def read_ready(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/ready", timeout=30) as response:
+        return dict(json.loads(response.read()))
+
+
 def wait_ready(url: str, server: psutil.Process, timeout: float, log: Path) -> float:
     """Wait for /ready, then until every process of the service is quiet (the workers'
     loading and first warming, the councils' figures); the seconds until /ready answered."""
@@ -651,6 +656,11 @@ def wait_ready(url: str, server: psutil.Process, timeout: float, log: Path) -> f
         except (OSError, urllib.error.URLError):
             time.sleep(0.2)
     answered = time.monotonic() - started
+    if ready.get("indexing"):
+        # Served while its vectors are computed (hours for a million people): the
+        # processes are not quiet before that, and the scenarios run beside it.
+        print(f"  /ready says indexing: {ready['indexing']}", flush=True)
+        return answered
     # A worker still building its graph view does not accept connections yet, so /ready
     # can answer before all of them are up; wait until no process is busy.
     last = server_cpu_seconds(server)
@@ -846,16 +856,22 @@ def installed(name: str) -> str | None:
         return None
 
 
-def wait_warmed(url: str, admin: str, workers: int, timeout: float) -> float:
+def wait_warmed(
+    url: str, admin: str, workers: int, timeout: float, *, councils: bool = True
+) -> float:
     """Seconds until every worker's warmer has warmed its current version, councils
-    included (``/v1/admin/state`` answers for whichever worker takes the request)."""
+    included unless ``councils`` is false (while vectors are computed the councils'
+    figures are not published); ``/v1/admin/state`` answers for whichever worker takes
+    the request."""
     started = time.perf_counter()
     probe = Writer(url, admin, [], 0.0, 0)
     warmed: set[int] = set()
     while time.perf_counter() - started < timeout:
         state = probe.worker_state()
         done = state.get("warmed") or {}
-        if done.get("once") and done.get("councils_seq", -1) >= state.get("seq", 0):
+        if done.get("once") and (
+            not councils or done.get("councils_seq", -1) >= state.get("seq", 0)
+        ):
             warmed.add(int(state.get("pid", 0)))
             if len(warmed) >= max(1, workers):
                 return time.perf_counter() - started
@@ -909,12 +925,17 @@ def main() -> None:
             )
             # The scenarios measure the steady state: each worker's warmer has built the
             # per-version structures of the start (how long that took is reported).
-            warmed_seconds = wait_warmed(url, admin, options.workers, options.ready_timeout)
+            indexing = bool(read_ready(url).get("indexing"))
+            warmed_seconds = wait_warmed(
+                url, admin, options.workers, options.ready_timeout, councils=not indexing
+            )
             print(f"every worker warmed {warmed_seconds:.1f} s after ready", flush=True)
             for name in options.scenarios:
                 # Each scenario starts from a settled service: what an earlier one's writes
                 # left to warm is done first (how long that took is reported with it).
-                settled = wait_warmed(url, admin, options.workers, options.ready_timeout)
+                settled = wait_warmed(
+                    url, admin, options.workers, options.ready_timeout, councils=not indexing
+                )
                 script = work / f"{name}.lua"
                 write_lua(paths[name], script, headers if name == "proposal" else None)
                 rate = options.write_rate if name in options.writes_during else 0.0
