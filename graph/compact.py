@@ -194,7 +194,8 @@ class _Nodes(Mapping[str, dict[str, Any]]):
     def __init__(self, graph: CompactGraph) -> None:
         self._graph = graph
 
-    def __getitem__(self, node: str) -> dict[str, Any]:
+    def _find(self, node: str) -> dict[str, Any] | int:
+        """The node's attributes from the delta, or its number in the arrays."""
         graph = self._graph
         changed = graph._changed
         if node in changed:
@@ -205,21 +206,16 @@ class _Nodes(Mapping[str, dict[str, Any]]):
         number = graph._arrays.number(node)
         if number < 0:
             raise KeyError(node)
-        return graph._arrays.attrs(number)
+        return number
+
+    def __getitem__(self, node: str) -> dict[str, Any]:
+        found = self._find(node)
+        return self._graph._arrays.attrs(found) if isinstance(found, int) else found
 
     def kind(self, node: str) -> str:
         """``self[node]["kind"]`` without reading the node's other attributes."""
-        graph = self._graph
-        changed = graph._changed
-        if node in changed:
-            found = changed[node]
-            if found is None:
-                raise KeyError(node)
-            return str(found["kind"])
-        number = graph._arrays.number(node)
-        if number < 0:
-            raise KeyError(node)
-        return graph._arrays._kinds[number]
+        found = self._find(node)
+        return self._graph._arrays.kind(found) if isinstance(found, int) else str(found["kind"])
 
     def __contains__(self, node: object) -> bool:
         changed = self._graph._changed
