@@ -181,11 +181,18 @@ class SharedFigures:
         version made by the entry it names), with the change-log entries after it; None
         if there is none, or it is another store's, or too many entries came after it."""
         try:
-            record = json.loads((self.folder / WITHDRAWALS).read_text())
-            through = int(record["through"])
-        except (FileNotFoundError, ValueError, KeyError, TypeError):
-            return None
-        if not isinstance(record, dict) or made_by(store, through) != record.get("made_by"):
+            found = json.loads((self.folder / WITHDRAWALS).read_text())
+            through = int(found["through"])
+            withdrawals = [[int(at), [str(a) for a in audiences]]
+                           for at, audiences in found["withdrawals"]]  # fmt: skip
+            record = {
+                "known_from": int(found["known_from"]),
+                "through": through,
+                "withdrawals": withdrawals,
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # none, or not one this code wrote: not taken
+        if made_by(store, through) != found.get("made_by"):
             return None
         after = store.changes_since(through, limit=GAP_READ + 1)
         if len(after) > GAP_READ:

@@ -262,6 +262,23 @@ def test_after_a_restart_the_figures_of_before_are_answered_unless_withdrawn(
     finally:
         restarted.close()
 
+    # A record this code did not write, or of another store, is not taken: the start
+    # goes on, and the figures of before are not answered.
+    kept = (demo.figures.folder / WITHDRAWALS).read_text()
+    malformed = json.dumps({**json.loads(kept), "withdrawals": 5})
+    other_store = kept.replace('"made_by": "', '"made_by": "x')
+    for unusable in ('{"through": "x"}', "[1, 2", malformed, other_store):
+        (demo.figures.folder / WITHDRAWALS).write_text(unusable)
+        assert demo.figures.withdrawals(demo.store) is None
+        restarted = Services.load(demo.settings)
+        try:
+            with restarted.feed.lock.read():
+                found = follower(restarted).propose(AUDIENCE, restarted.similarity, target)
+            assert found.current and found.seq == restarted.view.seq
+        finally:
+            restarted.close()
+    (demo.figures.folder / WITHDRAWALS).write_text(kept)
+
     assert seated
     write(demo, changed(demo, seated[0], visibility="private"))
     restarted = Services.load(demo.settings)
