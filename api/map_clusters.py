@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from graph import schema
 from graph.listing import NodeFilter, filter_conditions
 from graph.store import Store
 from graph.visibility import ListingAudience
+
+if TYPE_CHECKING:
+    from api.map_points import MapPoints
 
 CELLS_PER_TILE = 4
 """Cells across one 256-pixel map tile: a cluster stands for about 64 pixels."""
@@ -42,6 +47,8 @@ ITEMS_UP_TO_AREA = 400
 BUDGET = 95_000
 """Bytes of JSON an answer stays under; items are left out past it (zoom in for them)."""
 DIGITS = 5
+FETCH_RUN = 400
+"""Items of small clusters are read from the store in runs of about this many."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,11 @@ def view_of(west: float, south: float, east: float, north: float, zoom: int) -> 
 
 
 def clusters(
-    store: Store, flt: NodeFilter, audience: ListingAudience, view: View
+    store: Store,
+    flt: NodeFilter,
+    audience: ListingAudience,
+    view: View,
+    points: MapPoints | None = None,
 ) -> dict[str, Any]:
     """The clusters of the view, with how many nodes it shows and how many have no place.
 
@@ -83,7 +94,73 @@ def clusters(
     "total": n, "unplaced": n, "bbox": [w, s, e, n], "cell": degrees}``; ``items`` (as
     :class:`api.routes.map.MapPoint`) only in clusters of at most :data:`ITEMS_UP_TO`
     (:data:`ITEMS_UP_TO_CLOSE` close up), smallest first, within :data:`BUDGET`.
+
+    With ``points`` (the rows held in memory, :mod:`api.map_points`) the cells are counted
+    there, unless the filter needs links the points do not hold; the same answer either way.
     """
+    mask = points.listed(flt, audience) if points is not None else None
+    if points is not None and mask is not None:
+        cells, unplaced, members = _cells_in_memory(points, mask, view)
+        fetch = _fetcher(store, flt, audience, points, members)
+    else:
+        cells, unplaced, eager = _cells_by_sql(store, flt, audience, view)
+
+        def fetch(wanted: list[Key]) -> dict[Key, list[dict[str, Any]]]:
+            return {key: eager[key] for key in wanted if key in eager}
+
+    keys = sorted(cells)
+    found = []
+    for key in keys:
+        cell = cells[key]
+        mean_lon = cell["lon"] / cell["count"]
+        found.append(
+            {"lat": round(cell["lat"] / cell["count"], DIGITS),
+             "lon": round(mean_lon - 360 if mean_lon > 180 else mean_lon, DIGITS),
+             "count": cell["count"], "kinds": dict(sorted(cell["kinds"].items()))}
+        )  # fmt: skip
+    size = len(json.dumps(found)) + 200
+    most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
+    # Items of the smallest clusters first: those are the ones zooming cannot split.
+    small = [
+        index for index in sorted(range(len(found)), key=lambda i: (found[i]["count"], i))
+        if found[index]["count"] <= (ITEMS_UP_TO_AREA if keys[index][2] else most)
+    ]  # fmt: skip
+    full, next_small = False, 0
+    while next_small < len(small) and not full:
+        # Read in runs of about FETCH_RUN items, in the order they are shown.
+        run, counted = [], 0
+        while next_small < len(small) and counted < FETCH_RUN:
+            run.append(small[next_small])
+            counted += found[run[-1]]["count"]
+            next_small += 1
+        read = fetch([keys[index] for index in run])
+        for index in run:
+            shown = read.get(keys[index])
+            if not shown:
+                continue
+            more = len(json.dumps(shown)) + 10
+            if size + more > BUDGET:
+                full = True
+                break
+            found[index]["items"] = shown
+            size += more
+    return {
+        "clusters": found,
+        "total": sum(cell["count"] for cell in found),
+        "unplaced": unplaced,
+        "bbox": [view.west, view.south, view.east, view.north],
+        "cell": view.cell,
+    }
+
+
+Key = tuple[int, int, int]
+"""A cell: its column and row in the view, and its band (0, or the area it stands for)."""
+
+
+def _cells_by_sql(
+    store: Store, flt: NodeFilter, audience: ListingAudience, view: View
+) -> tuple[dict[Key, dict[str, Any]], int, dict[Key, list[dict[str, Any]]]]:
+    """The view's cells counted by the store, the unplaced, and the small cells' items."""
     from api.routes.map import about  # the one-line description the whole map uses
 
     n = schema.nodes
@@ -123,7 +200,7 @@ def clusters(
         .group_by(column, row, band, n.c.kind)
     )  # fmt: skip
     unplaced = select(func.count()).select_from(n).where(*conditions, n.c.lat.is_(None))
-    cells: dict[tuple[int, int, int], dict[str, Any]] = {}
+    cells: dict[Key, dict[str, Any]] = {}
     with store.engine.connect() as conn:
         for r in conn.execute(grouped):
             cell = cells.setdefault((r.x, r.y, r.band),
@@ -137,7 +214,7 @@ def clusters(
             key for key, cell in cells.items()
             if cell["count"] <= (ITEMS_UP_TO_AREA if key[2] else most)
         )  # fmt: skip
-        items: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+        items: dict[Key, list[dict[str, Any]]] = {}
         if small:
             code = (column * 100_000 + row) * 10 + band
             wanted = [(x * 100_000 + y) * 10 + b for x, y, b in small]
@@ -153,31 +230,74 @@ def clusters(
                      "precision": r.locality or "exact", "about": about(json.loads(r.data))}
                 )  # fmt: skip
         unplaced_count = int(conn.execute(unplaced).scalar_one())
-    keys = sorted(cells)
-    found = []
-    for key in keys:
-        cell = cells[key]
-        mean_lon = cell["lon"] / cell["count"]
-        found.append(
-            {"lat": round(cell["lat"] / cell["count"], DIGITS),
-             "lon": round(mean_lon - 360 if mean_lon > 180 else mean_lon, DIGITS),
-             "count": cell["count"], "kinds": dict(sorted(cell["kinds"].items()))}
-        )  # fmt: skip
-    size = len(json.dumps(found)) + 200
-    # Items of the smallest clusters first: those are the ones zooming cannot split.
-    for index in sorted(range(len(found)), key=lambda i: (found[i]["count"], i)):
-        shown = items.get(keys[index])
-        if not shown:
-            continue
-        more = len(json.dumps(shown)) + 10
-        if size + more > BUDGET:
-            break
-        found[index]["items"] = shown
-        size += more
-    return {
-        "clusters": found,
-        "total": sum(cell["count"] for cell in found),
-        "unplaced": unplaced_count,
-        "bbox": [view.west, view.south, view.east, view.north],
-        "cell": view.cell,
-    }
+    return cells, unplaced_count, items
+
+
+def _cells_in_memory(
+    points: MapPoints, mask: Any, view: View
+) -> tuple[dict[Key, dict[str, Any]], int, dict[Key, list[int]]]:
+    """The view's cells counted from the points, the unplaced, and each cell's rows."""
+    found = points.cells(mask, view, AREAS)
+    cells: dict[Key, dict[str, Any]] = {}
+    if not found.rows.size:
+        return cells, found.unplaced, {}
+    across, bands, kinds = int(found.y.max()) + 1, len(AREAS) + 1, len(points.kinds.values)
+    place = (found.x * across + found.y) * bands + found.band
+    code = place * kinds + found.kind
+    counts = np.bincount(code)
+    lats = np.bincount(code, weights=found.lat)
+    lons = np.bincount(code, weights=found.lon)
+    for at in np.flatnonzero(counts).tolist():
+        spot, kind = divmod(at, kinds)
+        square, band = divmod(spot, bands)
+        x, y = divmod(square, across)
+        cell = cells.setdefault((x, y, band), {"count": 0, "kinds": {}, "lat": 0.0, "lon": 0.0})
+        cell["count"] += int(counts[at])
+        cell["kinds"][points.kind_of(kind)] = int(counts[at])
+        cell["lat"] += float(lats[at])
+        cell["lon"] += float(lons[at])
+    order = np.argsort(place, kind="stable")
+    ends = np.flatnonzero(np.diff(place[order])) + 1
+    members: dict[Key, list[int]] = {}
+    for group in np.split(order, ends):
+        square, band = divmod(int(place[group[0]]), bands)
+        x, y = divmod(square, across)
+        members[(x, y, band)] = found.rows[group].tolist()
+    return cells, found.unplaced, members
+
+
+def _fetcher(
+    store: Store,
+    flt: NodeFilter,
+    audience: ListingAudience,
+    points: MapPoints,
+    members: dict[Key, list[int]],
+) -> Callable[[list[Key]], dict[Key, list[dict[str, Any]]]]:
+    """The items of a cell, read from the store when asked (their rights checked again
+    there: a node made private since the points' version is left out)."""
+    from api.routes.map import about
+
+    n = schema.nodes
+    conditions = filter_conditions(replace(flt, kinds=None), audience)
+
+    def items(keys: list[Key]) -> dict[Key, list[dict[str, Any]]]:
+        wanted = {key: sorted(points.id_of(row) for row in members.get(key, [])) for key in keys}
+        ids = [i for found_ids in wanted.values() for i in found_ids]
+        if not ids:
+            return {}
+        query = select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality)
+        with store.engine.connect() as conn:
+            found = {r.id: r for r in conn.execute(query.where(n.c.id.in_(ids), *conditions))}
+        shown: dict[Key, list[dict[str, Any]]] = {}
+        for key, key_ids in wanted.items():
+            for i in key_ids:
+                r = found.get(i)
+                if r is None or r.lat is None:
+                    continue
+                shown.setdefault(key, []).append(
+                    {"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon,
+                     "precision": r.locality or "exact", "about": about(json.loads(r.data))}
+                )  # fmt: skip
+        return shown
+
+    return items

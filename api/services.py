@@ -17,6 +17,7 @@ from api.digest import create_tables as create_digests
 from api.digest import forget_digests
 from api.drafts import create_tables as create_drafts
 from api.mail import Mailer, default_sender
+from api.map_points import MapPoints
 from api.marks import create_tables as create_marks
 from api.marks import forget_marks
 from api.search import SearchService, add_missing, catch_up, rebuild
@@ -125,6 +126,8 @@ class Services:
     touches: Touches | None = field(default=None, repr=False)
     """What each batch of changes touched (what per-version structures may carry over)."""
     figures: SharedFigures | None = field(default=None, repr=False)
+    map_points: MapPoints | None = field(default=None, repr=False)
+    """Every node's public position and what the map filters on (views of the map)."""
     """Councils' figures computed once for every process of the data folder."""
     reader: Store | None = field(default=None, repr=False)
     """The standby the projections load from and follow (None: ``store`` itself)."""
@@ -166,6 +169,7 @@ class Services:
                 add_missing(store, index, list(view.graph.nodes))
             search = SearchService(store, view, index, audiences)
             counts = VisibleCounts(view)  # after the view: it reads the view as applied
+            points = MapPoints.from_store(reader)
             epochs = PrivacyEpochs(view)
             touches = Touches(view)
             figures = SharedFigures(settings.data_dir / "figures")
@@ -176,7 +180,8 @@ class Services:
                 record, after = kept
                 epochs.seed(record, view.seq, [c for c in after if c.seq <= view.seq])
             feed = ChangeFeed(
-                reader, [view, touches, counts, epochs, audiences, profiles, search, figures],
+                reader,
+                [view, touches, counts, epochs, audiences, profiles, search, figures, points],
                 seq=view.seq,
                 poll_seconds=settings.follow_interval,
             )  # fmt: skip
@@ -186,7 +191,7 @@ class Services:
         keys = KeyRing(store.engine, accounts=accounts.standing)
         services = cls(settings, store, view, keys, audiences, profiles, search, feed, accounts,
                        open_mailer(settings), Social(store.engine), counts=counts,
-                       epochs=epochs, touches=touches, figures=figures,
+                       epochs=epochs, touches=touches, figures=figures, map_points=points,
                        reader=reader if reader is not store else None)  # fmt: skip
         store.subscribe(services._written)
         if reader is not store:  # a write here wakes the follower of the standby

@@ -164,7 +164,9 @@ def map_points(
     if known is None:
         if view is not None:
             flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
-            answer: dict[str, Any] = clusters(services.store, flt, audience, view)
+            answer: dict[str, Any] = clusters(
+                services.store, flt, audience, view, services.map_points
+            )
         else:
             answer = _everything(services, caller, kind, sector, sdg, upper)
         known = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,150 @@
+"""Views of the map counted in memory (api.map_points) give the answer the store gives by
+SQL, for every audience and filter they serve, and stay so as the feed applies writes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.map_clusters import clusters, view_of
+from api.map_points import MapPoints
+from api.routes.map import MAP_KINDS
+from graph.demo import demo_records
+from graph.feed import ChangeBatch
+from graph.listing import NodeFilter
+from graph.model import LocationPrecision, Person, Place, Visibility
+from graph.reference import ensure_reference
+from graph.store import Store
+from graph.visibility import VISIBLE_TO, ListingAudience
+from tests.conftest import DATA
+
+KISUMU = Place(name="Kisumu", country="KE", region="Africa", lat=-0.0917, lon=34.768)
+SUVA = Place(name="Suva", country="FJ", region="Oceania", lat=-18.1416, lon=178.4419)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    store = Store.open(tmp_path_factory.mktemp("map-points") / "demo.db")
+    ensure_reference(store, DATA)
+    store.write(list(demo_records(DATA, seed=11, people=800)))
+    yield store
+    store.close()
+
+
+def views(
+    store: Store, seed: int, count: int
+) -> list[tuple[tuple[float, float, float, float], int]]:
+    """Screens at every zoom around places where nodes are, one across the date line, and
+    the world."""
+    rng = random.Random(seed)
+    placed = sorted(
+        (node.place.lat, node.place.lon) for node in store.iter_nodes()
+        if getattr(node, "place", None) is not None and node.place.lat is not None
+    )  # fmt: skip
+    found: list[tuple[tuple[float, float, float, float], int]] = [((-180, -85, 180, 85), 2)]
+    found.append(((170, -50, -170, 10), 4))
+    for lat, lon in rng.sample(placed, count):
+        zoom = rng.randint(0, 14)
+        half_w, half_h = 640 * 360 / (256 * 2**zoom), 400 * 360 / (256 * 2**zoom)
+        west, east = lon - half_w, lon + half_w
+        west = west + 360 if west < -180 else west
+        east = east - 360 if east > 180 else east
+        found.append(((west, max(-85, lat - half_h), east, min(85, lat + half_h)), zoom))
+    return found
+
+
+def audiences(store: Store) -> list[ListingAudience]:
+    private = next(
+        node.id for node in store.iter_nodes(kind="person")
+        if node.visibility is not Visibility.public
+    )  # fmt: skip
+    return [
+        ListingAudience(),
+        ListingAudience(VISIBLE_TO["members"], own=frozenset({private})),
+        ListingAudience(None, include_undiscoverable=True, respect_locality=False),
+    ]
+
+
+FILTERS = [
+    NodeFilter(MAP_KINDS),
+    NodeFilter(frozenset({"person"})),
+    NodeFilter(frozenset({"initiative", "community"}), country="US"),
+    NodeFilter(MAP_KINDS, country="ke"),
+]
+
+
+def same(in_memory: dict[str, Any], by_sql: dict[str, Any]) -> None:
+    """Equal answers; a cluster's mean position may differ in its last digit, as sums
+    taken in another order may."""
+    assert {k: v for k, v in in_memory.items() if k != "clusters"} == {
+        k: v for k, v in by_sql.items() if k != "clusters"
+    }
+    assert len(in_memory["clusters"]) == len(by_sql["clusters"])
+    for ours, theirs in zip(in_memory["clusters"], by_sql["clusters"], strict=True):
+        assert ours["lat"] == pytest.approx(theirs["lat"], abs=2e-5)
+        assert ours["lon"] == pytest.approx(theirs["lon"], abs=2e-5)
+        assert {k: v for k, v in ours.items() if k not in ("lat", "lon")} == {
+            k: v for k, v in theirs.items() if k not in ("lat", "lon")
+        }
+
+
+def compare(store: Store, points: MapPoints, seed: int, count: int) -> int:
+    """Every view, filter and audience both ways; how many clusters carried items."""
+    with_items = 0
+    for box, zoom in views(store, seed, count):
+        view = view_of(*box, zoom)
+        for audience in audiences(store):
+            for flt in FILTERS:
+                ours = clusters(store, flt, audience, view, points)
+                same(ours, clusters(store, flt, audience, view))
+                with_items += sum(1 for c in ours["clusters"] if c.get("items"))
+    return with_items
+
+
+def test_views_counted_in_memory_equal_those_counted_by_the_store(demo_store: Store) -> None:
+    points = MapPoints.from_store(demo_store)
+    assert compare(demo_store, points, seed=3, count=40) > 100  # items were compared too
+
+
+def test_a_filter_on_links_is_left_to_the_store(demo_store: Store) -> None:
+    points = MapPoints.from_store(demo_store)
+    assert points.listed(NodeFilter(MAP_KINDS, sector="sector:health"), ListingAudience()) is None
+    view = view_of(-180, -85, 180, 85, 2)
+    flt = NodeFilter(MAP_KINDS, sector="sector:health")
+    answer = clusters(demo_store, flt, ListingAudience(), view, points)
+    assert answer == clusters(demo_store, flt, ListingAudience(), view)
+    assert answer["total"] > 0
+
+
+def test_the_points_follow_the_feed(demo_store: Store) -> None:
+    points = MapPoints.from_store(demo_store)
+    seq = demo_store.last_seq()
+    people = [node for node in demo_store.iter_nodes(kind="person")][:40]
+    demo_store.write(
+        [
+            Person(id="person:pts-new", name="New Pin", place=KISUMU),
+            Person(id="person:pts-far", name="Far Pin", place=SUVA,
+                   location_precision=LocationPrecision.city),
+            # moved, made private, made undiscoverable, coarsened, unplaced
+            people[0].model_copy(update={"place": SUVA}),
+            people[1].model_copy(update={"visibility": Visibility.private}),
+            people[2].model_copy(update={"discoverable": False}),
+            people[3].model_copy(update={"location_precision": LocationPrecision.region}),
+            people[4].model_copy(update={"place": None}),
+        ]
+    )  # fmt: skip
+    demo_store.delete_node(people[5].id)  # a person's deletion is an erasure
+    demo_store.delete_node(people[6].id)
+    while (batch := ChangeBatch.read(demo_store, seq, limit=3)) is not None:
+        points.apply(batch, points.prepare(batch))
+        seq = batch.last_seq
+    assert len(points) == len(MapPoints.from_store(demo_store))
+    assert compare(demo_store, points, seed=5, count=25) > 50
+    anonymous = points.listed(NodeFilter(MAP_KINDS), ListingAudience())
+    assert anonymous is not None
+    listed = {points.id_of(row) for row in anonymous.nonzero()[0].tolist()}
+    assert "person:pts-new" in listed and people[0].id in listed
+    assert not {people[1].id, people[2].id, people[5].id, people[6].id} & listed
