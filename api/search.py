@@ -182,7 +182,8 @@ class SearchService:
                 "matched_terms": list(hit.matched_terms),
                 "filters": _jsonable(flt.given()),
             }
-            explanation.update(_passage(node, query_terms))
+            # A hit sharing no word with the query has no passage that matched.
+            explanation.update(_passage(node, query_terms if hit.matched_terms else set()))
             if flt.near is not None:
                 attrs = self.view.graph.nodes[hit.id]
                 lat, lon = attrs.get("lat"), attrs.get("lon")
@@ -227,7 +228,7 @@ def _passage(node: Node, query_terms: set[str]) -> dict[str, Any]:
     """The fields whose words matched, and the best-matching passage (shortened)."""
     passages = node_passages(node)
     scored = [
-        (len(query_terms & set(terms(text))), -index, field, text)
+        (len(query_terms & set(terms(text))) if query_terms else 0, -index, field, text)
         for index, (field, text) in enumerate(passages)
     ]
     fields = [field for count, _, field, _ in scored if count]

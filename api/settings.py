@@ -125,7 +125,10 @@ class Settings(BaseSettings):
         "(X-Cocreate-Min-Seq, or this process's own writes)",
     )
     analytics_stale_seconds: float = Field(
-        default=30.0,
+        # Longer than one recomputation of every sector's figures by the councils process
+        # (about 41 s at 100,000 people on 2 cores, more under load): with a shorter
+        # bound, a request arriving late in such a run computed its own (2 to 3 s).
+        default=120.0,
         ge=0,
         le=3600,
         description="How long after a write the councils' figures of the version before "

@@ -119,28 +119,35 @@ class LexicalIndex:
         *,
         allowed: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        scored: Scores | None = None,
     ) -> Ranked:
         """The best k (id, BM25 score) among ``allowed`` (all if None) minus ``exclude``.
 
-        Only documents holding at least one query term are returned.
+        Only documents holding at least one query term are returned. ``scored``: the
+        query's :meth:`score_all`, when the caller has it already (it is not changed).
         """
         if k <= 0 or not self._rows:
             return []
-        scores = self._score_all(query)
+        scores = self._score_all(query) if scored is None else scored
         if allowed is None:
-            scores[self._selections.lookup(self._rows, exclude)] = 0.0
+            if exclude:
+                scores = scores.copy()
+                scores[self._selections.lookup(self._rows, exclude)] = 0.0
             rows = np.flatnonzero(scores > 0)
         else:
             rows = self._selections.lookup(self._rows, allowed, exclude)
             rows = rows[scores[rows] > 0]
         return top_k(scores[rows], self._ids, k, rows=rows)
 
-    def scores(self, query: str, ids: Iterable[str]) -> dict[str, float]:
-        """The BM25 score of each of these ids for the query (unknown ids are left out)."""
+    def scores(
+        self, query: str, ids: Iterable[str], scored: Scores | None = None
+    ) -> dict[str, float]:
+        """The BM25 score of each of these ids for the query (unknown ids are left out);
+        ``scored`` as in :meth:`search`."""
         known = [item_id for item_id in ids if item_id in self._rows]
         if not known:
             return {}
-        scores = self._score_all(query)
+        scores = self._score_all(query) if scored is None else scored
         return {item_id: float(scores[self._rows[item_id]]) for item_id in known}
 
     def known_share(self, query: str, lexicon: Collection[str] = frozenset()) -> float:
@@ -236,6 +243,11 @@ class LexicalIndex:
         fresh.exclude_from_statistics(self._uncounted)
         fresh.upsert(waiting)
         return fresh
+
+    def score_all(self, query: str) -> Scores:
+        """The BM25 score of every row for this query, for :meth:`search` and :meth:`scores`
+        of the same query to share (one pass over the postings instead of two)."""
+        return self._score_all(query)
 
     def _score_all(self, query: str) -> Scores:
         """The BM25 score of every row for this query (retired rows score zero)."""

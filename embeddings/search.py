@@ -576,14 +576,15 @@ class SemanticIndex:
             found.update((i, neutral) for i in ids if i in waiting)
             return found
 
+        scored = self._lexical.score_all(text)
         fused = fuse(
             dense,
-            self._lexical.search(text, depth, allowed=allowed, exclude=exclude),
+            self._lexical.search(text, depth, allowed=allowed, exclude=exclude, scored=scored),
             method=method or self.ranking.method,
             alpha=self.ranking.alpha if alpha is None else alpha,
             k=k,
             dense_scores=dense_scores,
-            lexical_scores=lambda ids: self._lexical.scores(text, ids),
+            lexical_scores=lambda ids: self._lexical.scores(text, ids, scored),
         )
         if not waiting:
             return fused

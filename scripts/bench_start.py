@@ -8,6 +8,10 @@ figures), and measures:
 
 - seconds until ``/ready`` answers 200 (and, if it says ``indexing``, until it no longer
   does: every vector in);
+- with ``--writes-before N``, the copied folder is served first and N people's bios are
+  edited through the API, then it is stopped once the councils process has recorded
+  them: the councils' figures saved in the folder are older than the store (a restart
+  shortly after writes, see :func:`write_before`);
 - after ``--settle`` seconds, the first request of each kind (collaborators of a person,
   a council proposal for every sector, tag suggestions, a search), then the median of
   ``--repeat`` more of the same kind (the steady state), and their ratio.
@@ -42,12 +46,18 @@ sys.path.insert(0, str(REPO))
 from tests.api.server import cocreate_env, create_key, serving  # noqa: E402
 
 
-def timed(call: Callable[[], httpx.Response]) -> float:
+def timed(call: Callable[[], httpx.Response], seen: list[dict[str, Any]] | None = None) -> float:
+    """Seconds the call took; with ``seen``, the call's milliseconds and the version its
+    figures are of (``X-Cocreate-As-Of``: ``<seq>``, ``; stale`` when older than the
+    current one) are added to it."""
     started = time.perf_counter()
     response = call()
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:200]}")
+    if seen is not None:
+        seen.append({"ms": round(elapsed * 1000, 1),
+                     "as_of": response.headers.get("x-cocreate-as-of")})  # fmt: skip
     return elapsed
 
 
@@ -65,6 +75,10 @@ def main() -> None:
         help="COCREATE_GRAPH for the service (default: the service's own)",
     )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--writes-before", type=int, default=0,
+        help="bios edited through a first serve of the copy (figures on disk older)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--keep", type=Path, default=None, help="move the served data folder here at the end"
@@ -84,7 +98,9 @@ def main() -> None:
         if args.graph:
             env["COCREATE_GRAPH"] = args.graph
         member, admin = create_key(env, "member"), create_key(env, "admin")
+        before = write_before(env, data, scratch, admin, args) if args.writes_before else None
         figures = run(env, scratch, member, admin, args)
+        figures["before"] = before
         if args.keep:  # with the index the service made, for the benchmarks that follow
             shutil.move(data, args.keep)
     finally:
@@ -97,12 +113,49 @@ def main() -> None:
         print(text)
 
 
+def write_before(
+    env: dict[str, str], data: Path, scratch: Path, admin: str, args: Any
+) -> dict[str, Any]:
+    """Serve the copied folder, edit ``args.writes_before`` bios through the API (one
+    every half second), and stop once the councils process has recorded them
+    (``figures/withdrawals.json`` through the last write): a restart shortly after
+    writes, with the councils' figures on disk of a version before them."""
+    record = data / "figures" / "withdrawals.json"
+    auth = {"Authorization": f"Bearer {admin}"}
+    before = serving(env, scratch / "logs-before", workers=args.workers, timeout=7200,
+                     indexed=False)  # fmt: skip
+    with before as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        listed = client.get("/v1/nodes", params={"kind": "person", "limit": 50}).json()
+        last = 0
+        for n, item in enumerate(listed["items"][: args.writes_before]):
+            body = {"bio": f"Edited before a restart, {time.time_ns()} ({n})."}
+            response = client.patch(f"/v1/nodes/{item['id']}", json=body, headers=auth)
+            response.raise_for_status()
+            last = max(last, int(response.headers.get("x-cocreate-seq", 0)))
+            time.sleep(0.5)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            through = json.loads(record.read_text()).get("through", 0) if record.is_file() else 0
+            if through >= last:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"the councils process did not record change {last}")
+    published = data / "figures" / "published"
+    return {
+        "last_write": last,
+        "record_through": through,
+        "figures_published": published.read_text().strip() if published.is_file() else None,
+    }
+
+
 def run(
     env: dict[str, str], scratch: Path, member: str, admin: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     started = time.monotonic()
     figures: dict[str, Any] = {"repo": str(args.repo), "no_index": args.no_index,
-                               "graph": env.get("COCREATE_GRAPH", "networkx")}  # fmt: skip
+                               "graph": env.get("COCREATE_GRAPH", "networkx"),
+                               "writes_before": args.writes_before}  # fmt: skip
     with serving(
         env, scratch / "logs", workers=args.workers, timeout=7200, indexed=False
     ) as server:
@@ -134,17 +187,22 @@ def run(
                 ],
             }
             results = {}
+            seen: list[dict[str, Any]] = []
             for kind, calls in kinds.items():
-                first = timed(calls[0])
+                first = timed(calls[0], seen if kind == "council proposal" else None)
                 firsts = [first]
                 if kind == "council proposal":  # the first of every sector
-                    firsts += [timed(call) for call in calls[1:]]
+                    firsts += [timed(call, seen) for call in calls[1:]]
                 steady = [timed(calls[1 + n % (len(calls) - 1)]) for n in range(args.repeat)]
                 p50 = statistics.median(steady)
                 results[kind] = {"first_ms": round(max(firsts) * 1000, 1),
                                  "steady_p50_ms": round(p50 * 1000, 1),
                                  "ratio": round(max(firsts) / p50, 1)}  # fmt: skip
             figures["requests"] = results
+            figures["first_proposals"] = seen
+            figures["first_answers_of_an_older_version"] = sum(
+                1 for found in seen if "stale" in (found["as_of"] or "")
+            )
     return figures
 
 
@@ -168,7 +226,8 @@ def warmed(client: httpx.Client, admin: str, started: float, settle: float) -> f
 def table(figures: dict[str, Any]) -> str:
     lines = [
         f"ready in {figures['ready_s']} s; every vector in at {figures['all_vectors_s']} s; "
-        f"warmed at {figures['warmed_s']} s",
+        f"warmed at {figures['warmed_s']} s; first answers of an older version: "
+        f"{figures.get('first_answers_of_an_older_version', 0)}",
         "",
         "| request | first (ms) | steady p50 (ms) | first / p50 |",
         "|---|---|---|---|",
