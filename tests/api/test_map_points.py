@@ -122,7 +122,7 @@ def test_a_filter_on_links_is_left_to_the_store(demo_store: Store) -> None:
 def test_the_points_follow_the_feed(demo_store: Store) -> None:
     points = MapPoints.from_store(demo_store)
     seq = demo_store.last_seq()
-    people = [node for node in demo_store.iter_nodes(kind="person")][:40]
+    people = list(demo_store.iter_nodes(kind="person"))[:40]
     demo_store.write(
         [
             Person(id="person:pts-new", name="New Pin", place=KISUMU),
