@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 Floats = npt.NDArray[np.float64]
 Codes = npt.NDArray[np.int16]
 Mask = npt.NDArray[np.bool_]
+_READ_AT_ONCE = 20_000
+"""Rows read from the store at a time while the points are built (not a million at once)."""
 Row = tuple[str, str, float | None, float | None, str | None, str, bool, str | None]
 """id, kind, lat, lon, locality, visibility, discoverable, country: as the table has them."""
 
@@ -107,8 +109,9 @@ class MapPoints:
                        n.c.discoverable, n.c.country)  # fmt: skip
         points = cls()
         with store.engine.connect() as conn:
-            rows = [tuple(row) for row in conn.execute(query)]
-        points._set(rows)
+            found = conn.execution_options(stream_results=True, yield_per=_READ_AT_ONCE)
+            for part in found.execute(query).partitions():
+                points._set([tuple(row) for row in part])
         log.info("map points: %d nodes", len(points))
         return points
 
