@@ -339,6 +339,8 @@ def open_index(
         log.warning("the saved search index was built with %s, not %s: indexing again",
                     mismatch.expected, mismatch.got)  # fmt: skip
         index = SemanticIndex(encoder, folder=settings.index_dir)
+    if settings.query_precision not in (None, settings.encoder_precision):
+        index.ask_with(load_encoder(settings.model, precision=settings.query_precision))
     if len(index) == 0 and index.watermark == 0:
         # reading the nodes beats replaying the log
         rebuild(store, index, progress=progress, defer=defer)

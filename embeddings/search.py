@@ -102,6 +102,9 @@ class SemanticIndex:
         ranking: RankingOptions | None = None,
     ) -> None:
         self.encoder = encoder
+        self.query_encoder = encoder
+        """What encodes a search's text (:meth:`ask_with`); the items' vectors are
+        ``encoder``'s."""
         self.folder = Path(folder) if folder is not None else None
         self.ranking = ranking or RankingOptions()
         self.watermark = 0
@@ -385,19 +388,33 @@ class SemanticIndex:
                 for f in fused
             ]
 
+    def ask_with(self, encoder: Encoder) -> None:
+        """Encode the searches' texts with ``encoder`` (the items keep theirs): the int8
+        copy of the same model, whose queries over fp32 items the retrieval evaluation
+        measured (docs/evaluation.md, "Encoder precision").
+
+        Raises:
+            DimensionMismatch: its vectors are not of the items' dimension.
+        """
+        if encoder.dimension != self.encoder.dimension:
+            raise DimensionMismatch(self.encoder.dimension, encoder.dimension)
+        with self._lock:
+            self.query_encoder = encoder
+            self._queries.clear()
+
     def query_vector(self, text: str) -> Vector:
         """The vector of a query text. The last ``query_cache`` distinct ones are kept
         (``COCREATE_QUERY_CACHE``, default 1024; 0 keeps none), so the next page of the same
         search, or the same search by someone else, is not encoded again."""
         if self.query_cache <= 0:
-            vector: Vector = self.encoder.encode([text])[0]
+            vector: Vector = self.query_encoder.encode([text])[0]
             return vector
         with self._lock:
             cached = self._queries.get(text)
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        vector = self.encoder.encode([text])[0]
+        vector = self.query_encoder.encode([text])[0]
         with self._lock:
             self._queries[text] = vector
             while len(self._queries) > self.query_cache:

@@ -19,6 +19,9 @@ when the whole interval of the paired difference is below zero for dense or hybr
 int8 may become the default only if that happens on no set. Also reported: how close
 the two precisions' vectors are (cosine of each item's two vectors) and how many of
 fp32's dense top 10 int8 keeps. Vectors are cached per precision under ``--cache``.
+
+A third configuration keeps the items' fp32 vectors and encodes only the queries in
+int8 (what a search pays for per request), compared with fp32 by the same rule.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def build_index(
     encoder: Encoder,
     cache: Path,
     warm: Sequence[list[str]] = (),
+    query_encoder: Encoder | None = None,
 ) -> SemanticIndex:
     """The index of the items, encoded in length-sorted batches of 64 as the indexer does,
     with each query's vector encoded alone, as the service encodes a search.
@@ -76,6 +80,8 @@ def build_index(
     In int8 a text's vector depends a little on the other texts of its batch (ONNX
     Runtime quantizes a batch's activations with one scale), so a query encoded among
     others would not be the query a user sends. Vectors are cached under ``cache``.
+    ``query_encoder``: the queries encoded by this one instead (int8 queries over fp32
+    items).
     """
     memo = evaluate.MemoEncoder(encoder)
     for texts in warm:
@@ -85,9 +91,10 @@ def build_index(
     index = SemanticIndex(memo)
     index.upsert(items)  # before the queries' vectors join the memo: a query may be an item
     alone = list(dict.fromkeys(queries))
-    path = evaluate.cache_path(cache, f"{encoder.name}-alone", alone)
+    asking = query_encoder or encoder
+    path = evaluate.cache_path(cache, f"{asking.name}-alone", alone)
     if not path.is_file():
-        vectors = np.stack([encoder.encode([text])[0] for text in alone])
+        vectors = np.stack([asking.encode([text])[0] for text in alone])
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, vectors, allow_pickle=False)
     memo.load(path, alone)
@@ -140,7 +147,17 @@ def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
                 warm = query_set.warm if precision == "fp32" else ()
                 built[key] = build_index(query_set.items, texts, encoder, options.cache, warm)
             indexes[precision] = built[key]
+        mixed_key = (id(query_set.items), "int8-queries")
+        if mixed_key not in built:
+            texts = [q.text for s in sets if s.items is query_set.items for q in s.queries]
+            built[mixed_key] = build_index(query_set.items, texts, encoders["fp32"],
+                                           options.cache, query_set.warm,
+                                           query_encoder=encoders["int8"])  # fmt: skip
         runs = {p: per_query(index, queries) for p, index in indexes.items()}
+        mixed = per_query(built[mixed_key], queries)
+        mixed_paired = {
+            s: evaluate.paired_bootstrap(mixed[s], runs["fp32"][s]) for s in (DENSE, HYBRID)
+        }
         figures = {
             p: {s: bootstrap_mean(run[s]) for s in (BM25, DENSE, HYBRID)} for p, run in runs.items()
         }
@@ -162,6 +179,11 @@ def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
                 <= (figures["fp32"][s]["ci95_high"] - figures["fp32"][s]["ci95_low"]) / 2
                 for s, d in paired.items()
             },
+            "int8_queries": {
+                "ndcg@10": {s: bootstrap_mean(mixed[s]) for s in (DENSE, HYBRID)},
+                "minus_fp32": mixed_paired,
+                "loses_beyond_interval": [s for s, d in mixed_paired.items() if d["ci95_high"] < 0],
+            },
             "dense_top10_kept": round(float(np.mean(kept)), 4),
             "item_cosine": closeness(indexes, [t for _, t in query_set.items]),
         }
@@ -169,6 +191,11 @@ def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
         name: r["loses_beyond_interval"]
         for name, r in results.items()
         if r["loses_beyond_interval"]
+    }
+    queries_losing = {
+        name: r["int8_queries"]["loses_beyond_interval"]
+        for name, r in results.items()
+        if r["int8_queries"]["loses_beyond_interval"]
     }
     return {
         "command": "scripts/evaluate.py precision " + " ".join(options.argv),
@@ -187,6 +214,8 @@ def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
             "int8 - fp32 (nDCG@10, dense or hybrid) lies wholly below zero",
             "int8_acceptable": not losing,
             "losing": losing,
+            "int8_queries_acceptable": not queries_losing,
+            "int8_queries_losing": queries_losing,
         },
     }
 
@@ -221,6 +250,16 @@ def markdown(report: Mapping[str, Any]) -> str:
                     f"{diff['wins']}/{diff['ties']}/{diff['losses']}",
                 ]
             lines.append(f"| {system} | " + " | ".join(cells) + " |")
+        queries = result["int8_queries"]
+        for system in (DENSE, HYBRID):
+            f, d = queries["ndcg@10"][system], queries["minus_fp32"][system]
+            lines.append(
+                f"| {system}, int8 queries over fp32 items | "
+                f"{result['ndcg@10']['fp32'][system]['mean']:.3f} | "
+                f"{f['mean']:.3f} ({f['ci95_low']:.3f}-{f['ci95_high']:.3f}) | "
+                f"{d['mean']:+.3f} ({d['ci95_low']:+.3f} to {d['ci95_high']:+.3f}) | "
+                f"{d['wins']}/{d['ties']}/{d['losses']} |"
+            )
     verdict = report["verdict"]
     lines += [
         "",
@@ -229,6 +268,11 @@ def markdown(report: Mapping[str, Any]) -> str:
             "int8 acceptable."
             if verdict["int8_acceptable"]
             else f"int8 loses: {verdict['losing']}."
+        )
+        + (
+            " int8 queries over fp32 items acceptable."
+            if verdict["int8_queries_acceptable"]
+            else f" int8 queries over fp32 items lose: {verdict['int8_queries_losing']}."
         ),
     ]
     return "\n".join(lines)

@@ -244,3 +244,27 @@ def test_a_change_of_precision_indexes_again_never_mixing_vectors(settings: Sett
             services.close()
     assert np.abs(vectors["fp32"] - vectors["int8"]).max() > 1e-3
     assert len(sizes) == 1  # every node, each time
+
+
+def test_queries_in_int8_search_the_items_fp32_vectors(settings: Settings) -> None:
+    """COCREATE_QUERY_PRECISION=int8: a search's text is encoded by the int8 copy of the
+    model, the items keep the fp32 vectors stored for them (nothing indexed again)."""
+    rare = Person(id="person:rare", name="Rhea Rare", bio=f"Keeps a {RARE} garden for bees.")
+    chosen = settings.model_copy(update={"encoder_precision": "fp32", "query_precision": "int8"})
+    services = Services.start(chosen, follow=False)
+    try:
+        services.store.write([rare])
+        services.catch_up()
+        index = services.search.index
+        assert index.encoder.name == "all-MiniLM-L6-v2"
+        assert index.query_encoder.name == "all-MiniLM-L6-v2+int8"
+        _, stored = services.store.stored_vectors(model_key(index.encoder), [rare.id])[rare.id]
+        assert np.allclose(index.vector(rare.id), np.frombuffer(stored, "<f4"), atol=1e-6)
+        query = f"{RARE} garden"
+        asked = index.query_vector(query)
+        assert np.allclose(asked, index.query_encoder.encode([query])[0], atol=1e-6)
+        assert np.abs(asked - index.encoder.encode([query])[0]).max() > 1e-4
+        hits = index.search(query, 3, mode="dense")
+        assert hits and hits[0].id == rare.id
+    finally:
+        services.close()

@@ -40,6 +40,20 @@ def test_the_encoder_precision_is_fp32_or_int8(monkeypatch: pytest.MonkeyPatch) 
     assert "COCREATE_ENCODER_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
 
 
+def test_the_query_precision_is_the_encoders_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().query_precision is None
+    monkeypatch.setenv("COCREATE_QUERY_PRECISION", " ")
+    assert Settings().query_precision is None
+    monkeypatch.setenv("COCREATE_QUERY_PRECISION", "Int8")
+    assert Settings().query_precision == "int8"
+    monkeypatch.setenv("COCREATE_QUERY_PRECISION", "int4")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("query_precision",)
+    assert "COCREATE_QUERY_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
+
+
 def test_the_store_url_is_shown_without_its_password(tmp_path: Path) -> None:
     """`cocreate serve` prints the store it opens and the service logs it: a PostgreSQL
     URL's password must not go to the console or the log."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from embeddings.encoder import Encoder, HashingEncoder
-from embeddings.errors import EncoderMismatch, InvalidOption, UnknownItem
+from embeddings.errors import DimensionMismatch, EncoderMismatch, InvalidOption, UnknownItem
 from embeddings.options import RankingOptions, VectorOptions
 from embeddings.ranking import Matrix
 from embeddings.search import Mode, SemanticIndex, text_sha1
@@ -234,3 +234,16 @@ def test_an_index_knows_whether_it_is_its_saved_snapshot(tmp_path: Path) -> None
     assert loaded.as_saved
     assert loaded.forget(["a"]) == 1
     assert not loaded.as_saved  # the snapshot on disk still holds who was forgotten
+
+
+def test_queries_are_asked_of_an_encoder_of_the_items_dimension() -> None:
+    index = SemanticIndex(HashingEncoder(64))
+    index.upsert([("a", "community gardens in the city"), ("b", "river clean-up days")])
+    other = HashingEncoder(64)
+    other.name = "hashing-64-queries"
+    index.ask_with(other)
+    assert index.query_encoder is other and index.encoder.name == "hashing-64"
+    assert index.search("community gardens", 1, mode="dense")[0].id == "a"
+    with pytest.raises(DimensionMismatch):
+        index.ask_with(HashingEncoder(32))
+    assert index.query_encoder is other
