@@ -119,11 +119,10 @@ def clusters(
              "count": cell["count"], "kinds": dict(sorted(cell["kinds"].items()))}
         )  # fmt: skip
     size = len(json.dumps(found)) + 200
-    most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
     # Items of the smallest clusters first: those are the ones zooming cannot split.
     small = [
         index for index in sorted(range(len(found)), key=lambda i: (found[i]["count"], i))
-        if found[index]["count"] <= (ITEMS_UP_TO_AREA if keys[index][2] else most)
+        if _carries_items(keys[index], found[index]["count"], view)
     ]  # fmt: skip
     full, next_small = False, 0
     while next_small < len(small) and not full:
@@ -209,11 +208,9 @@ def _cells_by_sql(
             cell["kinds"][r.kind] = r.count
             cell["lat"] += r.lat
             cell["lon"] += r.lon
-        most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
         small = sorted(
-            key for key, cell in cells.items()
-            if cell["count"] <= (ITEMS_UP_TO_AREA if key[2] else most)
-        )  # fmt: skip
+            key for key, cell in cells.items() if _carries_items(key, cell["count"], view)
+        )
         items: dict[Key, list[dict[str, Any]]] = {}
         if small:
             code = (column * 100_000 + row) * 10 + band
@@ -256,14 +253,27 @@ def _cells_in_memory(
         cell["kinds"][points.kind_of(kind)] = int(counts[at])
         cell["lat"] += float(lats[at])
         cell["lon"] += float(lons[at])
-    order = np.argsort(place, kind="stable")
+    # The rows of the cells small enough to carry their items, cell by cell.
+    small = [
+        (key[0] * across + key[1]) * bands + key[2]
+        for key, cell in cells.items()
+        if _carries_items(key, cell["count"], view)
+    ]
+    chosen = np.flatnonzero(np.isin(place, small))
+    order = chosen[np.argsort(place[chosen], kind="stable")]
     ends = np.flatnonzero(np.diff(place[order])) + 1
     members: dict[Key, list[int]] = {}
-    for group in np.split(order, ends):
+    for group in np.split(order, ends) if order.size else []:
         square, band = divmod(int(place[group[0]]), bands)
         x, y = divmod(square, across)
         members[(x, y, band)] = found.rows[group].tolist()
     return cells, found.unplaced, members
+
+
+def _carries_items(key: Key, count: int, view: View) -> bool:
+    """Whether a cluster of ``count`` in cell ``key`` is small enough to name its items."""
+    most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
+    return count <= (ITEMS_UP_TO_AREA if key[2] else most)
 
 
 def _fetcher(
