@@ -160,8 +160,6 @@ def _cells_by_sql(
     store: Store, flt: NodeFilter, audience: ListingAudience, view: View
 ) -> tuple[dict[Key, dict[str, Any]], int, dict[Key, list[dict[str, Any]]]]:
     """The view's cells counted by the store, the unplaced, and the small cells' items."""
-    from api.routes.map import about  # the one-line description the whole map uses
-
     n = schema.nodes
     # The kinds as a plain test of each row (``kind || ''``), not through the index on
     # ``kind``: SQLite's planner would take that one (every person of the network) over
@@ -222,10 +220,7 @@ def _cells_by_sql(
                 .order_by(n.c.id)
             ).all()  # fmt: skip
             for r in rows:
-                items.setdefault((r.x, r.y, r.band), []).append(
-                    {"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon,
-                     "precision": r.locality or "exact", "about": about(json.loads(r.data))}
-                )  # fmt: skip
+                items.setdefault((r.x, r.y, r.band), []).append(_item(r))
         unplaced_count = int(conn.execute(unplaced).scalar_one())
     return cells, unplaced_count, items
 
@@ -270,6 +265,14 @@ def _cells_in_memory(
     return cells, found.unplaced, members
 
 
+def _item(row: Any) -> dict[str, Any]:
+    """A map item (:class:`api.routes.map.MapPoint`) from a row of ``nodes``."""
+    from api.routes.map import about  # the one-line description the whole map uses
+
+    return {"id": row.id, "kind": row.kind, "name": row.name, "lat": row.lat, "lon": row.lon,
+            "precision": row.locality or "exact", "about": about(json.loads(row.data))}  # fmt: skip
+
+
 def _carries_items(key: Key, count: int, view: View) -> bool:
     """Whether a cluster of ``count`` in cell ``key`` is small enough to name its items."""
     most = ITEMS_UP_TO_CLOSE if view.cell < 1 else ITEMS_UP_TO
@@ -285,8 +288,6 @@ def _fetcher(
 ) -> Callable[[list[Key]], dict[Key, list[dict[str, Any]]]]:
     """The items of a cell, read from the store when asked (their rights checked again
     there: a node made private since the points' version is left out)."""
-    from api.routes.map import about
-
     n = schema.nodes
     conditions = filter_conditions(replace(flt, kinds=None), audience)
 
@@ -304,10 +305,7 @@ def _fetcher(
                 r = found.get(i)
                 if r is None or r.lat is None:
                     continue
-                shown.setdefault(key, []).append(
-                    {"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon,
-                     "precision": r.locality or "exact", "about": about(json.loads(r.data))}
-                )  # fmt: skip
+                shown.setdefault(key, []).append(_item(r))
         return shown
 
     return items

@@ -126,9 +126,9 @@ class Services:
     touches: Touches | None = field(default=None, repr=False)
     """What each batch of changes touched (what per-version structures may carry over)."""
     figures: SharedFigures | None = field(default=None, repr=False)
+    """Councils' figures computed once for every process of the data folder."""
     map_points: MapPoints | None = field(default=None, repr=False)
     """Every node's public position and what the map filters on (views of the map)."""
-    """Councils' figures computed once for every process of the data folder."""
     reader: Store | None = field(default=None, repr=False)
     """The standby the projections load from and follow (None: ``store`` itself)."""
     index_released: bool = field(default=False, repr=False)

@@ -128,7 +128,7 @@ class LexicalIndex:
         """
         if k <= 0 or not self._rows:
             return []
-        scores = self._score_all(query) if scored is None else scored
+        scores = self.score_all(query) if scored is None else scored
         if allowed is None:
             if exclude:
                 scores = scores.copy()
@@ -147,7 +147,7 @@ class LexicalIndex:
         known = [item_id for item_id in ids if item_id in self._rows]
         if not known:
             return {}
-        scores = self._score_all(query) if scored is None else scored
+        scores = self.score_all(query) if scored is None else scored
         return {item_id: float(scores[self._rows[item_id]]) for item_id in known}
 
     def known_share(self, query: str, lexicon: Collection[str] = frozenset()) -> float:
@@ -245,12 +245,8 @@ class LexicalIndex:
         return fresh
 
     def score_all(self, query: str) -> Scores:
-        """The BM25 score of every row for this query, for :meth:`search` and :meth:`scores`
-        of the same query to share (one pass over the postings instead of two)."""
-        return self._score_all(query)
-
-    def _score_all(self, query: str) -> Scores:
-        """The BM25 score of every row for this query (retired rows score zero)."""
+        """The BM25 score of every row for this query (retired rows score zero); a caller
+        that runs :meth:`search` and :meth:`scores` for one query passes it to both."""
         scores = np.zeros(self._size, dtype=np.float32)
         norm = self._length_norm()
         counted = self._counted_rows()
