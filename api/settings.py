@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     query_precision: Precision | None = Field(
         default=None,
         description="The precision of a search's query alone (default: the encoder's): int8 "
-        "encodes it in about half the time over the items' fp32 vectors, within the "
-        'retrieval evaluation\'s intervals (docs/evaluation.md, "Encoder precision")',
+        "encodes it in about half the time over the items' fp32 vectors; its rankings "
+        "depend on the machine, so measure it there first (docs/evaluation.md, "
+        '"Encoder precision")',
     )
 
     @field_validator("encoder_precision", mode="before")

@@ -116,8 +116,13 @@ def demo_queries(items: Sequence[tuple[str, str]]) -> list[evaluate.Query]:
     ]
 
 
-def load_sets(options: argparse.Namespace) -> list[QuerySet]:
-    """Cranfield and CISI when present, and the DPG evidence and demo queries."""
+def load_sets(options: argparse.Namespace, *, siblings: bool = False) -> list[QuerySet]:
+    """Cranfield and CISI when present, and the DPG evidence and demo queries.
+
+    ``siblings``: also ``evaluate.py retrieval``'s ``siblings`` family over the same index
+    (an initiative's description finding the other initiatives of its owner, itself
+    excluded).
+    """
     sets = []
     for name in COLLECTIONS:
         folder = options.collections / name
@@ -131,4 +136,6 @@ def load_sets(options: argparse.Namespace) -> list[QuerySet]:
         warm = (list(dict.fromkeys(every)),)
         sets.append(QuerySet("dpg", data.items, data.families["evidence"], warm))
         sets.append(QuerySet("demo", data.items, demo_queries(data.items), warm))
+        if siblings:
+            sets.append(QuerySet("siblings", data.items, data.families["siblings"], warm))
     return sets

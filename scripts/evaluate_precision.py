@@ -4,13 +4,14 @@
 ``scripts/evaluate.py precision`` runs :func:`run`. The query sets are those of
 ``evaluate.py collections`` (``collections_sets.py``): Cranfield and CISI from
 ``--collections`` (default ``../shared/data/eval`` beside the repository), the DPG evidence
-queries and the demo queries over the demo network. Each set is indexed twice through
-:class:`embeddings.search.SemanticIndex`, once with each precision of the same model
-(:func:`embeddings.encoder.load_encoder` with ``precision=``), and every judged query is
-run against both: BM25 (the same for both: it does not use the encoder), dense, and the
-shipped hybrid (``SemanticIndex.search``, floor included). Neither precision was tuned on
-any of these queries, so both halves of each set count (``--half test`` keeps the test
-half only).
+queries and the demo queries over the demo network, and ``evaluate.py retrieval``'s
+``siblings`` family over the same network (each initiative excluded from its own query).
+Each set is indexed twice through :class:`embeddings.search.SemanticIndex`, once with
+each precision of the same model (:func:`embeddings.encoder.load_encoder` with
+``precision=``), and every judged query is run against both: BM25 (the same for both: it
+does not use the encoder), dense, and the shipped hybrid (``SemanticIndex.search``, floor
+included). Neither precision was tuned on any of these queries, so both halves of each
+set count (``--half test`` keeps the test half only).
 
 Per set and system: mean nDCG@10 with a 95% bootstrap interval (2,000 resamples of the
 queries, seed 0), and the paired difference int8 - fp32 with its interval and the
@@ -127,7 +128,9 @@ def closeness(indexes: Mapping[str, SemanticIndex], texts: Sequence[str]) -> dic
 
 def evaluate_sets(options: argparse.Namespace) -> dict[str, Any]:
     """Both precisions on every set: figures, paired differences and the verdict."""
-    sets = [s for s in load_sets(options) if not options.only or s.name in options.only]
+    sets = [
+        s for s in load_sets(options, siblings=True) if not options.only or s.name in options.only
+    ]
     if not sets:
         return {}
     encoders = {p: load_encoder(precision=p) for p in PRECISIONS}

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from api.indexing import BackgroundIndexer
 from api.services import Services
 from api.settings import Settings
 from api.vectors import model_key
-from api.warmup import MEMBER
+from api.warmup import MEMBER, Warmer
 from embeddings.search import SemanticIndex
 from graph.demo import demo_records
 from graph.model import Person
@@ -266,5 +267,22 @@ def test_queries_in_int8_search_the_items_fp32_vectors(settings: Settings) -> No
         assert np.abs(asked - index.encoder.encode([query])[0]).max() > 1e-4
         hits = index.search(query, 3, mode="dense")
         assert hits and hits[0].id == rare.id
+    finally:
+        services.close()
+
+
+def test_the_warmer_runs_the_searches_encoder_once_too(settings: Settings) -> None:
+    """With COCREATE_QUERY_PRECISION=int8 a search has its own encoder: its first run
+    (an ONNX session's first inference is slow) is the warmer's, not a request's."""
+    chosen = settings.model_copy(update={"encoder_precision": "fp32", "query_precision": "int8"})
+    services = Services.start(chosen, follow=False)
+    try:
+        index = services.search.index
+        assert index.query_encoder is not index.encoder
+        for encoder in (index.encoder, index.query_encoder):
+            encoder._session = None  # as in a new process: opened on first use
+        Warmer(services, SimpleNamespace(), tagger=False)._first_runs()
+        assert index.encoder._session is not None
+        assert index.query_encoder._session is not None
     finally:
         services.close()

@@ -96,3 +96,23 @@ def test_random_letters_are_stable_and_letters_only() -> None:
     assert first == collections.random_letters(50, seed=3)
     assert first != collections.random_letters(50, seed=4)
     assert all(q.replace(" ", "").isalpha() and q.islower() for q in first)
+
+
+def test_the_siblings_family_joins_only_when_asked(tmp_path: Path) -> None:
+    from argparse import Namespace
+
+    from tests.conftest import DATA
+
+    options = Namespace(
+        collections=tmp_path / "absent", no_demo=False, data=DATA, seed=7, people=20
+    )
+    plain = {s.name: s for s in query_sets.load_sets(options)}
+    assert set(plain) == {"dpg", "demo"}
+    both = {s.name: s for s in query_sets.load_sets(options, siblings=True)}
+    assert set(both) == {"dpg", "demo", "siblings"}
+    siblings = both["siblings"]
+    assert siblings.items == both["dpg"].items  # the same index as the evidence queries
+    assert siblings.queries
+    for query in siblings.queries:
+        assert query.exclude == (query.key,)  # never finds itself
+        assert query.key not in query.relevance and query.relevance
