@@ -166,13 +166,24 @@ class LexicalIndex:
 
     def matched_terms(self, query: str, item_id: str) -> list[str]:
         """The query's words found in this document, in query order, as written in the query."""
-        row = self._rows.get(item_id)
-        if row is None:
-            raise UnknownItem(item_id)
+        return self.matched_terms_of(query, [item_id])[item_id]
+
+    def matched_terms_of(self, query: str, ids: Iterable[str]) -> dict[str, list[str]]:
+        """:meth:`matched_terms` of each of these documents, the query read once."""
+        ids = list(ids)
+        rows = np.empty(len(ids), dtype=np.int32)
+        for at, item_id in enumerate(ids):
+            row = self._rows.get(item_id)
+            if row is None:
+                raise UnknownItem(item_id)
+            rows[at] = row
         first_surface: dict[str, str] = {}
         for surface, term in tokens(query):
             first_surface.setdefault(term, surface)
-        return [s for term, s in first_surface.items() if self._postings.holds(term, row)]
+        held = [(s, self._postings.holding(term, rows)) for term, s in first_surface.items()]
+        return {
+            item_id: [s for s, holding in held if holding[at]] for at, item_id in enumerate(ids)
+        }
 
     def save(self, folder: str | Path) -> None:
         """Save as a crash-safe snapshot in ``folder`` (see :mod:`embeddings.storage`)."""

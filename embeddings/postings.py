@@ -43,14 +43,15 @@ class Postings:
         length = self._len[term_id]
         return self._rows[term_id][:length], self._counts[term_id][:length]
 
-    def holds(self, term: str, row: int) -> bool:
-        """Whether this row holds this term."""
+    def holding(self, term: str, rows: RowArray) -> npt.NDArray[np.bool_]:
+        """Whether each of these rows holds this term (one search for them all)."""
         found = self.get(term)
-        if found is None:
-            return False
-        rows = found[0]
-        at = int(np.searchsorted(rows, row))
-        return at < rows.size and int(rows[at]) == row
+        if found is None or found[0].size == 0:
+            return np.zeros(rows.size, dtype=bool)
+        held = found[0]
+        at = np.minimum(np.searchsorted(held, rows), held.size - 1)
+        holding: npt.NDArray[np.bool_] = held[at] == rows
+        return holding
 
     def extend(self, batch: dict[str, tuple[list[int], list[int]]]) -> None:
         """Append (rows, counts) per term; the rows must follow every row already held."""

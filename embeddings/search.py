@@ -375,6 +375,7 @@ class SemanticIndex:
             if query is not None and self._lexical.known_share(text, self._words) <= 0.5:
                 floor = self.ranking.floor
                 fused = [f for f in fused if (f.lexical or 0.0) > 0 or (f.dense or 0.0) >= floor]
+            matched = self._lexical.matched_terms_of(text, [f.id for f in fused])
             return [
                 Hit(
                     f.id,
@@ -383,7 +384,7 @@ class SemanticIndex:
                     lexical=f.lexical,
                     dense_rank=f.dense_rank,
                     lexical_rank=f.lexical_rank,
-                    matched_terms=tuple(self._lexical.matched_terms(text, f.id)),
+                    matched_terms=tuple(matched[f.id]),
                 )
                 for f in fused
             ]

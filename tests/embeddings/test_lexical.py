@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+import random
+import string
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 
 from embeddings.errors import UnknownItem
 from embeddings.lexical import LexicalIndex
-from embeddings.tokenize import fold, terms, tokens
+from embeddings.tokenize import STOP_WORDS, fold, terms, tokens
 from tests.embeddings.conftest import CORPUS
 
 
@@ -61,6 +63,20 @@ def test_tokenizer(text: str, expected: list[str]) -> None:
     assert terms(text) == expected
 
 
+def test_the_ascii_path_finds_the_terms_of_the_general_one() -> None:
+    """``terms`` reads an ASCII text another way: it must index exactly what ``tokens`` does
+    (a query and a document must meet), for every kind of character ASCII has."""
+    rng = random.Random(3)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \t\n"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(500)]
+    words = [w for t in CORPUS.values() for w in t.split()] + sorted(STOP_WORDS)
+    texts += [" ".join(rng.choice(words) for _ in range(12)).upper() for _ in range(200)]
+    for text in texts:
+        assert text.isascii()
+        assert terms(text) == [term for _, term in tokens(text)], text
+    assert terms("İstanbul ﬁsh") == [term for _, term in tokens("İstanbul ﬁsh")]  # not ASCII
+
+
 def test_tokens_keep_the_words_as_written() -> None:
     assert tokens("Mentoring GANGS") == [("Mentoring", "mentor"), ("GANGS", "gang")]
 
@@ -105,6 +121,18 @@ def test_matched_terms_are_in_query_order_as_typed(corpus: LexicalIndex) -> None
     assert corpus.matched_terms(query, "solar") == []
     with pytest.raises(UnknownItem):
         corpus.matched_terms(query, "nope")
+    ids = list(CORPUS)
+    firsts = {term: surface for surface, term in reversed(tokens(query))}
+    expected = {
+        i: [s for term, s in sorted(firsts.items(), key=lambda f: query.index(f[1]))
+            if term in set(terms(CORPUS[i]))]
+        for i in ids
+    }  # fmt: skip
+    assert corpus.matched_terms_of(query, ids) == expected
+    assert any(expected.values()) and not all(expected.values())
+    assert corpus.matched_terms_of("zzz unknown words", ids) == {i: [] for i in ids}
+    with pytest.raises(UnknownItem):
+        corpus.matched_terms_of(query, ["mentoring", "nope"])
 
 
 def test_an_update_is_found_by_its_new_text_only(corpus: LexicalIndex) -> None:
