@@ -70,22 +70,30 @@ def fuse(
     union = list(dict.fromkeys([*dense_rank, *lexical_rank]))
     dense_of = _complete(dict(dense), union, dense_scores)
     lexical_of = _complete(dict(lexical), union, lexical_scores)
-    top = max((s for s in lexical_of.values() if s > 0), default=1.0)
-    dense_z = _standardised([dense_of.get(i, 0.0) for i in union])
-    lexical_z = _standardised([lexical_of.get(i, 0.0) for i in union])
-    fused = []
-    for at, item_id in enumerate(union):
-        d_rank, l_rank = dense_rank.get(item_id), lexical_rank.get(item_id)
-        d_score, l_score = dense_of.get(item_id), lexical_of.get(item_id)
-        if method == "zscore":
-            score = alpha * dense_z[at] + (1.0 - alpha) * lexical_z[at]
-        elif method == "weighted":
-            score = alpha * (d_score or 0.0) + (1.0 - alpha) * (l_score or 0.0) / top
-        else:
-            score = 2.0 * (_rrf(alpha, d_rank) + _rrf(1.0 - alpha, l_rank))
-        fused.append(Fused(item_id, score, d_score, l_score, d_rank, l_rank))
-    fused.sort(key=lambda f: (-f.score, f.id))
-    return fused[: max(k, 0)]
+    if method == "zscore":
+        dense_z = _standardised([dense_of.get(i, 0.0) for i in union])
+        lexical_z = _standardised([lexical_of.get(i, 0.0) for i in union])
+        scores = [
+            alpha * d + (1.0 - alpha) * lex for d, lex in zip(dense_z, lexical_z, strict=True)
+        ]
+    elif method == "weighted":
+        top = max((s for s in lexical_of.values() if s > 0), default=1.0)
+        scores = [
+            alpha * (dense_of.get(i) or 0.0) + (1.0 - alpha) * (lexical_of.get(i) or 0.0) / top
+            for i in union
+        ]
+    else:
+        scores = [
+            2.0 * (_rrf(alpha, dense_rank.get(i)) + _rrf(1.0 - alpha, lexical_rank.get(i)))
+            for i in union
+        ]
+    # Only the k kept become results.
+    best = sorted(range(len(union)), key=lambda at: (-scores[at], union[at]))[: max(k, 0)]
+    return [
+        Fused(union[at], scores[at], dense_of.get(union[at]), lexical_of.get(union[at]),
+              dense_rank.get(union[at]), lexical_rank.get(union[at]))
+        for at in best
+    ]  # fmt: skip
 
 
 def _standardised(scores: list[float]) -> list[float]:
