@@ -275,10 +275,9 @@ def _load(store: Store, graph: nx.MultiDiGraph) -> tuple[int, int]:
             ).scalar()
             or 0
         )
-        nodes = conn.execute(select(*_COLUMNS))
-        _add_nodes(graph, nodes)
-        t = schema.edges
-        edges = _add_edges(graph, conn.execute(select(t.c.source, t.c.target, t.c.kind)))
+        _add_nodes(graph, conn.execute(select(*_COLUMNS)))  # (typed: booleans, floats)
+        t = schema.edges  # three plain strings a row, a million rows: read without SQLAlchemy
+        edges = _add_edges(graph, Store.raw_rows(conn, select(t.c.source, t.c.target, t.c.kind)))
     return seq, edges
 
 
