@@ -157,7 +157,7 @@ class Warmer:
                 self.warmed.once = True  # (it answers no request)
             if not self.warmed.once:  # once per process, after the first version is warmed
                 # The model's first run (an ONNX session's first inference is slow).
-                self._part("encoder", self._first_runs)
+                self._first_runs()
                 # The place names a search's words may end with (read on first use).
                 self._part("gazetteer", lambda: gazetteer().split_query("in Paris"))
                 if tagger:
@@ -174,13 +174,6 @@ class Warmer:
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
                     break
-
-    def _first_runs(self) -> None:
-        """Each encoder's first run: the items' and, when another, the searches' own."""
-        index = self.services.search.index
-        index.encoder.encode(["warm"])
-        if index.query_encoder is not index.encoder:
-            index.query_encoder.encode(["warm"])
 
     def warm(self) -> None:
         """Warm the current version (the recommender's caches, then the councils')."""
@@ -314,6 +307,14 @@ class Warmer:
         ]
         audiences = [listing_audience(ANONYMOUS), listing_audience(MEMBER)]
         warm_totals(services.store, filters, audiences)
+
+    def _first_runs(self) -> None:
+        """Each encoder's first run: the items' and, when another, the searches' own
+        (``COCREATE_QUERY_PRECISION``), each warmed and timed on its own."""
+        index = self.services.search.index
+        self._part("encoder", lambda: index.encoder.encode(["warm"]))
+        if index.query_encoder is not index.encoder:
+            self._part("query encoder", lambda: index.query_encoder.encode(["warm"]))
 
     def _part(self, name: str, build: Callable[[], object]) -> None:
         started = time.monotonic()

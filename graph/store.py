@@ -542,17 +542,30 @@ class Store:
         with conn, conn.begin():
             yield conn
 
-    @staticmethod
-    def raw_rows(conn: Connection, query: Any, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    @contextmanager
+    def raw_rows(
+        self, conn: Connection, query: Any, batch: int = 20_000
+    ) -> Iterator[Iterator[tuple[Any, ...]]]:
         """The rows of a SELECT without parameters as the DB-API gives them, read on the
         DB-API connection of ``conn``'s transaction (so within its :meth:`snapshot`): for
         the million rows a graph view reads at start, SQLAlchemy's result layer costs as
-        much again as the reading itself."""
+        much again as the reading itself. The cursor is closed on leaving the block,
+        however it is left; a busy store raises :class:`StoreBusy`, as on every path."""
         cursor = conn.connection.cursor()
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            try:
+                cursor.execute(str(query.compile(dialect=conn.dialect)))
+                while fetched := cursor.fetchmany(batch):
+                    yield from fetched
+            except Exception as exc:  # raw DB-API: SQLAlchemy's handle_error never sees it
+                busy = _store_busy(exc, self.busy_timeout)
+                if busy is not None:
+                    raise busy from exc
+                raise
+
         try:
-            cursor.execute(str(query.compile(dialect=conn.dialect)))
-            while rows := cursor.fetchmany(batch):
-                yield from rows
+            yield rows()
         finally:
             cursor.close()
 

@@ -277,7 +277,8 @@ def _load(store: Store, graph: nx.MultiDiGraph) -> tuple[int, int]:
         )
         _add_nodes(graph, conn.execute(select(*_COLUMNS)))  # (typed: booleans, floats)
         t = schema.edges  # three plain strings a row, a million rows: read without SQLAlchemy
-        edges = _add_edges(graph, Store.raw_rows(conn, select(t.c.source, t.c.target, t.c.kind)))
+        with store.raw_rows(conn, select(t.c.source, t.c.target, t.c.kind)) as rows:
+            edges = _add_edges(graph, rows)
     return seq, edges
 
 

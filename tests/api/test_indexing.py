@@ -281,8 +281,11 @@ def test_the_warmer_runs_the_searches_encoder_once_too(settings: Settings) -> No
         assert index.query_encoder is not index.encoder
         for encoder in (index.encoder, index.query_encoder):
             encoder._session = None  # as in a new process: opened on first use
-        Warmer(services, SimpleNamespace(), tagger=False)._first_runs()
+        warmer = Warmer(services, SimpleNamespace(), tagger=False)
+        warmer._first_runs()
         assert index.encoder._session is not None
         assert index.query_encoder._session is not None
+        assert {"encoder", "query encoder"} <= set(warmer.warmed.seconds)
+        assert warmer.warmed.failures == 0
     finally:
         services.close()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import networkx as nx
+from sqlalchemy import select
 
+from graph import schema
 from graph.edges import Edge
 from graph.feed import ChangeFeed
 from graph.model import Person
@@ -74,3 +76,23 @@ def test_a_view_catches_up_with_writes_from_another_process(network: Store) -> N
     assert not view.graph.has_edge("person:ahmed", "person:lena")
     assert feed.catch_up() == 0
     other.close()
+
+
+def test_raw_rows_are_the_snapshots_rows_and_leave_nothing_open(network: Store) -> None:
+    """What the view reads its edges with: the DB-API rows of the snapshot's own
+    transaction, the cursor closed however the block is left."""
+    t = schema.edges
+    query = select(t.c.source, t.c.target, t.c.kind)
+    with network.snapshot() as conn:
+        expected = [tuple(row) for row in conn.execute(query)]
+        assert len(expected) > 3
+        network.write([Person(id="person:during", name="Written during the read")])
+        with network.raw_rows(conn, query, batch=3) as rows:
+            assert list(rows) == expected
+        with network.raw_rows(conn, select(schema.nodes.c.id)) as rows:
+            assert "person:during" not in {row[0] for row in rows}  # the snapshot's
+        with network.raw_rows(conn, query, batch=1) as rows:
+            next(rows)  # left early
+    network.write([Person(id="person:after", name="Written after")])
+    with network.snapshot() as conn, network.raw_rows(conn, select(schema.nodes.c.id)) as rows:
+        assert {"person:during", "person:after"} <= {row[0] for row in rows}
