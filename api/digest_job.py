@@ -10,7 +10,7 @@ an account without the digest on or without a profile, nor twice for one week
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,12 @@ class New:
 
 def added_in(services: Services, week: str) -> list[New]:
     """People and initiatives whose first change-log entry falls in the week, newest first."""
+    return list(iter_added(services, week))
+
+
+def iter_added(services: Services, week: str, *, batch: int = 500) -> Iterator[New]:
+    """:func:`added_in` read lazily, ``batch`` nodes at a time: a digest page that has
+    found enough stops early even in the week a whole network was imported."""
     start, end = week_bounds(week)
     t = schema.changes
     first = func.min(t.c.at)
@@ -61,21 +67,18 @@ def added_in(services: Services, week: str) -> list[New]:
         .having(first >= start, first < end)
     )
     with services.store.engine.connect() as conn:
-        rows = {row.ref: row.first for row in conn.execute(query)}
-    nodes = services.store.get_nodes(rows)
-    found = []
-    for node_id, node in nodes.items():
-        if isinstance(node, Initiative) and not node.active:
-            continue
-        topics = frozenset(
-            edge.target
-            for edge in services.store.edges_of(node_id)
-            if edge.source == node_id and edge.kind in TOPIC_EDGES
-        )
-        place, country = _public(node)
-        found.append(New(node, rows[node_id], place, country, topics))
-    found.sort(key=lambda n: (-n.at, n.node.id))
-    return found
+        rows = sorted(((row.first, row.ref) for row in conn.execute(query)),
+                      key=lambda row: (-row[0], row[1]))  # fmt: skip
+    for offset in range(0, len(rows), batch):
+        chunk = rows[offset : offset + batch]
+        nodes = services.store.get_nodes(node_id for _, node_id in chunk)
+        linked = services.store.targets_of(nodes, TOPIC_EDGES)
+        for at, node_id in chunk:
+            node = nodes.get(node_id)
+            if node is None or (isinstance(node, Initiative) and not node.active):
+                continue
+            place, country = _public(node)
+            yield New(node, at, place, country, frozenset(linked.get(node_id, ())))
 
 
 def _public(node: Node) -> tuple[tuple[float, float] | None, str | None]:
@@ -120,7 +123,7 @@ def content(
     start, end = week_bounds(week)
     people: list[dict[str, Any]] = []
     initiatives: list[dict[str, Any]] = []
-    for item in new if new is not None else added_in(services, week):
+    for item in new if new is not None else iter_added(services, week):
         node = item.node
         if node.id == person_id or node.id in hidden:
             continue
@@ -132,6 +135,8 @@ def content(
         bucket = people if isinstance(node, Person) else initiatives
         if len(bucket) < EACH:
             bucket.append({"node": present_recommended(node, viewer), "why": why})
+        if len(people) == len(initiatives) == EACH:
+            break
     matches = []
     if me is not None and person_id in services.view.graph:
         matches = [

@@ -15,10 +15,52 @@ from graph.reference import ensure_reference
 from graph.store import Store
 from graph.view import GraphView
 from tests.postgres import _close_connections as _close_connections
+from tests.postgres import enabled as postgres_pass
 from tests.postgres import postgres_cluster as postgres_cluster  # the session's server, if any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+
+# CI runs the suite twice side by side, on SQLite (the README's command) and on PostgreSQL
+# (COCREATE_TEST_DATABASE=postgresql). These run in the SQLite pass only, since the second
+# would run the very same code again, and both passes must fit CI's time on two cores:
+STORE_FREE = ("tests/embeddings/", "tests/test_data_files.py")
+"""Tests that open no store at all (the encoder, tagging, the search index's files, the
+shipped data): checked in the SQLite pass, where opening one fails the test."""
+PRESENTATION = tuple(
+    f"tests/web/test_{name}.py"
+    for name in ("loose_ends", "pages", "map_places", "plain_words", "graph_explorer",
+                 "routes", "person_phone", "sector_page", "places_search")
+)  # fmt: skip
+"""Browser tests of how the pages read and behave (layout, phone screens, accessibility,
+plain words, the map's drawing): the server's answers they show are checked on
+PostgreSQL by ``tests/api``, and the browser tests that write, sign in or guard private
+data (accounts, journey, matches, privacy, profile, social) run in both passes."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not postgres_pass():
+        return
+    once = pytest.mark.skip(reason="runs in the SQLite pass only (tests/conftest.py, STORE_FREE "
+                            "and PRESENTATION): the same code, whatever the store")  # fmt: skip
+    for item in items:
+        if item.nodeid.startswith(STORE_FREE + PRESENTATION):
+            item.add_marker(once)
+
+
+@pytest.fixture(autouse=True)
+def store_free_opens_none(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test listed in :data:`STORE_FREE` that opens a store fails, saying to take it off
+    the list (so that it runs on PostgreSQL too)."""
+    nodeid = request.node.nodeid
+    if not nodeid.startswith(STORE_FREE):
+        return
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(f"{nodeid} opens a store: take it off STORE_FREE in "
+                             "tests/conftest.py so that it runs on PostgreSQL too")  # fmt: skip
+
+    monkeypatch.setattr(Store, "__init__", refuse)
 
 
 @pytest.fixture(autouse=True)

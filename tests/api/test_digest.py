@@ -14,7 +14,7 @@ from sqlalchemy import select
 from api.accounts import Account, hash_password
 from api.cli import cli
 from api.digest import digests_sent, last_week, parse_week, this_week, token_account, week_bounds
-from api.digest_job import run
+from api.digest_job import added_in, content, iter_added, run
 from api.matching import MatchingService
 from api.services import Services
 from api.settings import Settings
@@ -123,6 +123,26 @@ def test_the_digest_page_shows_the_same_as_the_mail(
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.week"
     earlier = web.get("/v1/me/digest?week=2020-W01", headers=headers).json()
     assert earlier["people"] == [] and earlier["initiatives"] == []
+
+
+def test_new_nodes_read_lazily_in_batches_are_the_whole_list_newest_first(
+    web: TestClient,
+    town: dict[str, Account],
+) -> None:
+    services = served(web)
+    later = [Person(id=f"person:new-{i}", name=f"New {i}", place=NEARBY) for i in range(12)]
+    for person in later:  # one write each: each its own moment in the change log
+        services.store.write([person, Edge(kind="interested_in", source=person.id,
+                                           target="sdg:4")])  # fmt: skip
+    services.catch_up()
+    whole = added_in(services, this_week())
+    assert [n.node.id for n in whole[:12]] == [p.id for p in reversed(later)]
+    assert [n.at for n in whole] == sorted((n.at for n in whole), reverse=True)
+    assert whole[0].topics == frozenset({"sdg:4"}) and whole[0].place is not None
+    assert list(iter_added(services, this_week(), batch=5)) == whole
+    # The page keeps the newest five people it may show, as before.
+    found = content(services, MatchingService(services), town["rosa"], this_week())
+    assert [p["node"]["id"] for p in found["people"]] == [p.id for p in reversed(later)][:5]
 
 
 def test_one_click_unsubscribe(

@@ -23,6 +23,25 @@ def test_nodes_and_edges_round_trip(network: Store) -> None:
     assert network.edge_counts()["works_on"] == 3
 
 
+def test_targets_of_many_sources_in_one_call(network: Store) -> None:
+    kinds = {"in_sector", "addresses", "interested_in"}
+    sources = ["initiative:safe-streets", "person:lena", "person:maria", "person:nobody"]
+    found = network.targets_of(sources, kinds)
+    assert found == {
+        "initiative:safe-streets": {"sdg:16", "sector:peace"},
+        "person:lena": {"sdg:15"},
+    }
+    # The same as asking edges_of node by node, also across more than one chunk.
+    many = [f"person:nobody-{i}" for i in range(1_200)] + sources
+    expected = {}
+    for source in sources:
+        if targets := {e.target for e in network.edges_of(source)
+                       if e.source == source and e.kind in kinds}:  # fmt: skip
+            expected[source] = targets
+    assert network.targets_of(many, kinds) == expected
+    assert network.targets_of([], kinds) == {}
+
+
 def test_the_store_is_durable_across_reopen(network: Store) -> None:
     url = network.engine.url
     network.close()
