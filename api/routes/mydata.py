@@ -43,10 +43,12 @@ class Farewell(BaseModel):
 def _edges(services: Services, owner: Caller, person_id: str) -> list[dict[str, Any]]:
     """The person's edges, but those whose other end the owner may not find (a private
     person who claims to know them is not theirs to learn about)."""
+    edges = services.store.edges_of(person_id)
+    others = services.store.get_nodes(e.target if e.source == person_id else e.source
+                                      for e in edges)  # fmt: skip
     found = []
-    for edge in services.store.edges_of(person_id):
-        other_id = edge.target if edge.source == person_id else edge.source
-        other = services.store.find_node(other_id)
+    for edge in edges:
+        other = others.get(edge.target if edge.source == person_id else edge.source)
         if other is not None and may_see_node(owner, other, listing=True):
             found.append(edge_record(edge))
     return found
