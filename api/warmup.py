@@ -43,6 +43,11 @@ listing recounts its own filter (a small count with a scan that stops past
 again every 30 s under a write a second took 21.6 s of each worker's 30 (100,000
 people), and the requests beside it waited: collaborators 13 req/s, p50 563 ms, against
 19 req/s, p50 385 ms without (docs/benchmarks.md)."""
+PROFILES_EVERY = 600.0
+"""Seconds between two saves of the profile index by the process that publishes the
+councils' figures (:meth:`api.services.Services.keep_profiles`): at its start, then after
+writes at most this often, so that a start reads the profiles saved with the changes since
+(at most :data:`api.services.PROFILES_GAP`) rather than every person's record."""
 LISTED_KINDS = ("person", "initiative", "organization", "community", "wisdom_entry", "event")
 """The kinds a sector's or goal's page in the web app counts (web/src/pages/node.ts)."""
 MEMBER = Caller(role=Role.member)
@@ -107,6 +112,7 @@ class Warmer:
         self.warmed = Warmed()
         self._councils_at = -float("inf")
         self._listed_at = -float("inf")
+        self._profiles_at = -float("inf")
         self._stop = threading.Event()
         self._again = threading.Event()
         self._done = threading.Condition()
@@ -189,6 +195,9 @@ class Warmer:
         if self.councils != "publish" and time.monotonic() - self._listed_at >= LISTINGS_EVERY:
             self._listed_at = time.monotonic()
             self._part("listings", self._listings)
+        if self.councils == "publish" and time.monotonic() - self._profiles_at >= PROFILES_EVERY:
+            self._profiles_at = time.monotonic()
+            self._part("profiles", services.keep_profiles)
         with self._done:
             self.warmed.runs += 1
             self.warmed.seq = seq

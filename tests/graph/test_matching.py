@@ -7,6 +7,7 @@ knows which profiles are alike; the real model is exercised by the API tests.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -435,6 +436,61 @@ def test_profiles_read_from_records_equal_those_of_validated_nodes(
     assert read.get("person:hal") is not None
     assert not read.get("person:hal").open_to_collaborate  # type: ignore[union-attr]
     assert read.get("person:full").words == 4  # type: ignore[union-attr]
+
+
+def same_profiles(index: ProfileIndex, expected: ProfileIndex) -> None:
+    """Every profile (with its phrase keys and words) and both posting lists equal."""
+    assert index._profiles == expected._profiles and len(index) > 10
+    for node_id, profile in expected._profiles.items():
+        mine = index._profiles[node_id]
+        fields = ("offer_keys", "need_keys", "topic_keys", "offer_words", "need_words")
+        assert [getattr(mine, f) for f in fields] == [getattr(profile, f) for f in fields]
+    for postings, others in ((index._offers, expected._offers), (index._needs, expected._needs)):
+        assert postings.nodes == others.nodes and postings.keys_by_word == others.keys_by_word
+
+
+def test_a_profile_index_made_again_from_its_saved_state_is_the_same(
+    store_with_people: Store,
+) -> None:
+    read = ProfileIndex.from_store(store_with_people)
+    again = ProfileIndex.from_state(pickle.loads(pickle.dumps(read.state())))
+    same_profiles(again, read)
+    assert again.seq == read.seq == store_with_people.last_seq()
+    ana = again.get("person:ana")
+    assert ana is not None and again.offering(ana.need_keys.values()) == {"person:cai"}
+    with pytest.raises(ValueError, match="of form 0"):
+        ProfileIndex.from_state((0, *read.state()[1:]))
+
+
+def test_a_saved_profile_index_catches_up_with_the_changes_since(
+    store_with_people: Store,
+) -> None:
+    state = ProfileIndex.from_store(store_with_people).state()
+    cai = store_with_people.get_node("person:cai")
+    assert isinstance(cai, Person)
+    store_with_people.write([cai.model_copy(update={"offers": ["bookkeeping"]})])
+    store_with_people.write([person("jo", offers=["Grant-writing help"])])
+    store_with_people.write([Initiative(id="initiative:new", name="New", needs=["bookkeeping"])])
+    store_with_people.delete_node("initiative:new")
+    behind = ProfileIndex.from_state(state)
+    assert not behind.catch_up(store_with_people, most=3)  # four changes since
+    assert behind.seq == state[1]
+    assert behind.catch_up(store_with_people, most=4)
+    same_profiles(behind, ProfileIndex.from_store(store_with_people))
+    assert behind.seq == store_with_people.last_seq()
+    ana = behind.get("person:ana")
+    assert ana is not None and behind.offering(ana.need_keys.values()) == {"person:jo"}
+
+
+def test_a_saved_profile_index_is_not_caught_up_past_an_erasure(
+    store_with_people: Store,
+) -> None:
+    state = ProfileIndex.from_store(store_with_people).state()
+    store_with_people.write([person("jo", offers=["Grant-writing help"])])
+    store_with_people.delete_node("person:cai")  # a person deleted is erased
+    behind = ProfileIndex.from_state(state)
+    assert "person:cai" in behind
+    assert not behind.catch_up(store_with_people, most=100)
 
 
 def test_a_thin_person_on_an_initiative_counts_by_their_work_not_their_name() -> None:

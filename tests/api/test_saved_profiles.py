@@ -1,0 +1,119 @@
+"""The profile index saved for the next start: read back and caught up, never of another
+store, and gone with an erased person."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from api.services import PROFILES, Services, open_profiles
+from api.settings import Settings
+from api.warmup import Warmer
+from graph.analytics.shared import SharedFigures, made_by
+from graph.matching.profiles import ProfileIndex
+from graph.model import Person
+from tests.graph.test_matching import same_profiles
+
+NEEDLE = "person:saved-profile-needle"
+
+
+def holding(folder: Path, text: str) -> list[str]:
+    """The files under ``folder`` holding ``text``."""
+    return [
+        p.name for p in sorted(folder.rglob("*")) if p.is_file() and text.encode() in p.read_bytes()
+    ]
+
+
+def test_a_start_reads_the_saved_profiles_and_the_changes_since(
+    services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
+    services.catch_up()
+    assert services.keep_profiles()
+    assert not services.keep_profiles()  # one of this version is there already
+    folder = settings.data_dir / "figures"
+    assert holding(folder, NEEDLE)
+    services.store.write([Person(id="person:later", name="Later", needs=["kintsugi"])])
+    services.store.write([Person(id=NEEDLE, name="Nee", offers=["bookbinding"])])
+
+    with caplog.at_level(logging.INFO, logger="api.services"):
+        loaded = Services.load(settings)
+    try:
+        assert "saved at change" in caplog.text
+        same_profiles(loaded.profiles, ProfileIndex.from_store(services.store))
+        assert loaded.profiles.seq == services.store.last_seq()
+        needle = loaded.profiles.get(NEEDLE)
+        assert needle is not None and needle.offers == ("bookbinding",)
+    finally:
+        loaded.close()
+
+
+def test_saved_profiles_of_another_store_or_another_form_are_not_read(
+    services: Services, settings: Settings
+) -> None:
+    store = services.store
+    seq = store.last_seq()
+    figures = SharedFigures(settings.data_dir / "figures")
+    planted = ProfileIndex.from_store(store)
+    planted.upsert(ProfileIndex.from_nodes([Person(id=NEEDLE, name="Nee")])._profiles.values())
+    # A folder that outlived its store: the version's number names another change.
+    assert figures.put(PROFILES, seq, "upsert node person:someone-else", planted.state())
+    read = open_profiles(store, figures)
+    assert NEEDLE not in read
+    same_profiles(read, ProfileIndex.from_store(store))
+    # Of this store, but of a form this code does not read.
+    store.write([Person(id="person:later", name="Later")])
+    state = (-1, *planted.state()[1:])
+    assert figures.put(PROFILES, store.last_seq(), made_by(store, store.last_seq()), state)
+    read = open_profiles(store, figures)
+    assert NEEDLE not in read and "person:later" in read
+
+
+def test_an_erasure_removes_the_saved_profiles_and_none_older_is_saved_again(
+    services: Services, settings: Settings
+) -> None:
+    services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
+    services.catch_up()
+    state, before = services.profiles.state(), services.profiles.seq
+    assert services.keep_profiles()
+    folder = settings.data_dir / "figures"
+    assert holding(folder, NEEDLE)
+
+    services.store.delete_node(NEEDLE)  # a person deleted is erased
+    services.catch_up()  # the shared folder is a projection of the feed: it is emptied
+    assert holding(folder, NEEDLE) == []
+    figures = services.figures
+    assert figures is not None
+    # A process that took the state before the erasure cannot write it after.
+    assert not figures.put(PROFILES, before, made_by(services.store, before), state)
+    assert holding(folder, NEEDLE) == []
+    assert not services.keep_profiles()  # not even of the erasure's own version
+    services.store.write([Person(id="person:later", name="Later")])
+    services.catch_up()
+    assert services.keep_profiles()  # a version after the erasure, without the person
+    assert holding(folder, NEEDLE) == []
+    read = open_profiles(services.store, figures)
+    assert NEEDLE not in read
+    same_profiles(read, ProfileIndex.from_store(services.store))
+
+
+def test_the_process_that_publishes_the_councils_figures_saves_the_profiles(
+    services: Services,
+) -> None:
+    figures = services.figures
+    assert figures is not None and figures.latest(PROFILES, until=10**9) is None
+    warmer = Warmer(services, SimpleNamespace(), tagger=False, councils="publish")
+    warmer.warm()
+    assert "profiles" in warmer.warmed.seconds and not warmer.warmed.failures
+    found = figures.latest(PROFILES, until=10**9)
+    assert found is not None and found[0] == services.profiles.seq == services.feed.seq
+    saved = ProfileIndex.from_state(found[2])
+    same_profiles(saved, services.profiles)
+    # Once every PROFILES_EVERY seconds: a write and a warming later, the same save.
+    services.store.write([Person(id="person:later", name="Later")])
+    services.catch_up()
+    warmer.warm()
+    assert figures.latest(PROFILES, until=10**9)[0] == found[0]  # type: ignore[index]
