@@ -21,6 +21,7 @@ from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
 from api.services import (
+    RESAVE_AFTER,
     Services,
     open_encoder,
     open_index,
@@ -470,8 +471,8 @@ def _save_index(
     index = open_index(settings, store, progress=not defer, defer=defer)
     if rebuild:
         rebuild_index(store, index, progress=True)
-    elif index.as_saved:
-        return len(index)  # in step with the log already (165 MB at 100,000 people)
+    elif not index.worth_saving(moved=RESAVE_AFTER):
+        return len(index)  # in step with the log, or nearly (165 MB at 100,000 people)
     index.save(watermark=index.watermark)
     return len(index)
 

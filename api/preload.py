@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 
-from api.services import Services, open_encoder
+from api.services import RESAVE_AFTER, Services, open_encoder
 from api.serving import exempt_from_collection
 from api.settings import Settings
 from embeddings.encoder import SentenceTransformerEncoder
@@ -58,7 +58,7 @@ def load(settings: Settings) -> tuple[Services, int, int]:
         services = Services.load(settings, defer_indexing=True)
         exempt_from_collection()
     index = services.search.index
-    if not index.as_saved:  # so that the next start loads it as it is
+    if index.worth_saving(moved=RESAVE_AFTER):  # so that the next start loads it as it is
         index.save(watermark=index.watermark)
     store = services.store
     nodes, edges = sum(store.node_counts().values()), sum(store.edge_counts().values())
