@@ -115,6 +115,12 @@ class SharedFigures:
             self._prune(name, seq)
         return True
 
+    def writable(self, key: tuple[Any, ...], seq: int) -> bool:
+        """Whether :meth:`put` would write the figure ``key`` of version ``seq`` now (none
+        is there, and the version is after the last erasure)."""
+        path = self.folder / f"{seq}-{_name(key)}{SUFFIX}"
+        return not path.exists() and self._erased() < seq
+
     def latest(self, key: tuple[Any, ...], until: int) -> tuple[int, str, Any] | None:
         """The newest figure ``key`` of a version at most ``until`` in the folder, as
         (version, the change-log entry that made it, value); None if there is none."""
