@@ -441,7 +441,8 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Servi
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:
     """What ``serve`` does before the workers start: the reference data loaded once, and
     the search index caught up with the vectors the store holds and saved (unless it was
-    in step already), so that each worker only loads it. Texts without a vector are not
+    in step already or nearly, :data:`api.services.RESAVE_AFTER`), so that each worker
+    only loads it and applies at most those changes again. Texts without a vector are not
     encoded here: the service answers at once, searching them by their words, while one
     worker computes their vectors (api.indexing); /ready tells how far it is. Returns the
     store's nodes and edges."""

@@ -49,8 +49,9 @@ def forkable(settings: Settings) -> bool:
 
 def load(settings: Settings) -> tuple[Services, int, int]:
     """The services every process of ``serve`` is forked from: loaded here, the search
-    index saved if it was not in step, and parted (no connection left open); with the
-    store's nodes and edges (what ``serve`` says at start)."""
+    index saved if it is worth it (:meth:`SemanticIndex.worth_saving`), and parted (no
+    connection left open); with the store's nodes and edges (what ``serve`` says at
+    start)."""
     # No OpenMP thread in this process: its children lack them. What is loaded is left
     # out of the collector's work before it runs again: its first collection after the
     # load would walk every object the load made (0.8 s at 100,000 people).
@@ -62,10 +63,10 @@ def load(settings: Settings) -> tuple[Services, int, int]:
         index.save(watermark=index.watermark)
     store = services.store
     nodes, edges = sum(store.node_counts().values()), sum(store.edge_counts().values())
-    exempt_from_collection()
     # The app's modules, imported once here rather than by each process after the fork
     # (0.7 s each, while they start at once on the same cores).
     import api.app  # noqa: F401
 
+    exempt_from_collection()
     services.part()
     return services, nodes, edges

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -57,9 +58,9 @@ RESAVE_AFTER = 2_000
 applied again by the next start (milliseconds) rather than saved now (3.2 s at 100,000
 people, for 19 changes). An erasure since the last save is saved at once, whatever the
 count (the snapshot on disk may hold the person)."""
-KEEP_PROFILES_SECONDS = 600.0
+KEEP_PROFILES_SECONDS = 60.0
 """How long the child process that saves the profile index may take (1 s at 100,000
-people on a quiet machine) before it is killed."""
+people on a quiet machine, 7 s beside two workers warming) before it is killed."""
 PROFILES = ("profiles",)
 """The profile index's key in the shared folder (:func:`open_profiles`)."""
 PROFILES_GAP = 20_000
@@ -181,6 +182,7 @@ class Services:
             view = open_view(settings, reader)
             audiences = AudienceIndex.from_graph(view.graph)
             figures = SharedFigures(settings.data_dir / "figures")
+            figures.clear_unseen_erasures(reader)  # before anything is read from it
             profiles = open_profiles(reader, figures)
             index = open_index(settings, store, defer=defer_indexing)
             if defer_indexing:  # those a snapshot saved while vectors were computed left out
@@ -281,18 +283,22 @@ class Services:
             if not figures.writable(PROFILES, seq):
                 return False
             maker = made_by(store, seq)
+            if not maker:  # an erasure removed that entry: this version may hold the person
+                return False
             if not hasattr(os, "fork"):
                 return figures.put(PROFILES, seq, maker, self.profiles.state())
             child = os.fork()
             if child == 0:
                 code = 2
                 try:
+                    gc.disable()  # (a collection would copy pages and run others' finalisers)
                     code = 0 if figures.put(PROFILES, seq, maker, self.profiles.state()) else 1
                 finally:
                     os._exit(code)
         code = _exit_code(child, KEEP_PROFILES_SECONDS)
         if code not in (0, 1):
             log.warning("saving the profile index failed (exit code %s)", code)
+            figures.sweep()  # what the child left half-written
         return code == 0
 
     def _written(self, seq: int) -> None:
@@ -425,7 +431,7 @@ def open_profiles(store: Store, figures: SharedFigures) -> ProfileIndex:
         found = figures.latest(PROFILES, until=store.last_seq())
         if found is not None:
             version, maker, state = found
-            if maker == made_by(store, version):
+            if maker and maker == made_by(store, version):
                 profiles = ProfileIndex.from_state(state)
                 if profiles.seq == version and profiles.catch_up(store, most=PROFILES_GAP):
                     log.info("profile index: %d profiles saved at change %d, at %d now",

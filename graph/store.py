@@ -804,6 +804,14 @@ class Store:
         with self._read() as conn:
             return [Change(r.seq, r.op, r.entity, r.ref) for r in conn.execute(query)]
 
+    def last_erasure(self, *, after: int = 0) -> int | None:
+        """The sequence number of the last erasure after ``after``; None if none."""
+        t = schema.changes
+        query = select(func.max(t.c.seq)).where(t.c.seq > after, t.c.op == "erase")
+        with self._read() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
     # -- writes ------------------------------------------------------------
 
     def write(

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 SUFFIX = ".figure"
 WITHDRAWALS = "withdrawals.json"
 """The computing process's record of withdrawals, for the processes of the next start."""
+WRITING = ".writing-"
+"""The name of a file being written starts so, then its writer's process id and ``-``."""
 GAP_READ = 4096
 """Most change-log entries read after that record (beyond them, it is not used)."""
 
@@ -61,6 +63,7 @@ class SharedFigures:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self.sweep()
         self.computed = 0
         """Figures this process computed and wrote."""
         self.read = 0
@@ -115,6 +118,33 @@ class SharedFigures:
             self._prune(name, seq)
         return True
 
+    def sweep(self) -> int:
+        """Remove the files left half-written by processes that are no longer running
+        (killed while writing: a figure or a saved profile index, which may name people
+        and which no erasure would otherwise remove); how many."""
+        removed = 0
+        for path in self.folder.glob(f"{WRITING}*"):
+            writer = path.name[len(WRITING) :].partition("-")[0]
+            if writer.isdigit() and _running(int(writer)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        return removed
+
+    def clear_unseen_erasures(self, store: Store) -> None:
+        """Empty the folder if the store's log has an erasure after the oldest figure in
+        it that the folder was not told of (the service stopped before any of its
+        processes applied it): a figure of a version before it may name the person."""
+        versions = [int(number) for path in self.folder.glob(f"*{SUFFIX}")
+                    if (number := path.name.partition("-")[0]).isdigit()]  # fmt: skip
+        if not versions:
+            return
+        erased = store.last_erasure(after=max(min(versions), self._erased()))
+        if erased is not None:
+            log.warning("an erasure at change %d no process applied: figures cleared", erased)
+            self.clear(erased)
+
     def writable(self, key: tuple[Any, ...], seq: int) -> bool:
         """Whether :meth:`put` would write the figure ``key`` of version ``seq`` now (none
         is there, and the version is after the last erasure)."""
@@ -148,7 +178,7 @@ class SharedFigures:
     def mark_published(self, seq: int) -> None:
         """Record that every figure of version ``seq`` the computing process keeps is in
         the folder (:meth:`published` tells the processes that read them)."""
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        handle, temporary = _temporary(self.folder)
         with os.fdopen(handle, "w") as out:
             out.write(str(seq))
         os.replace(temporary, self.folder / "published")
@@ -177,7 +207,7 @@ class SharedFigures:
         if record is None:
             return
         record["made_by"] = made_by
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        handle, temporary = _temporary(self.folder)
         with os.fdopen(handle, "w") as out:
             json.dump(record, out)
         os.replace(temporary, self.folder / WITHDRAWALS)
@@ -209,7 +239,7 @@ class SharedFigures:
         """Remove every figure; ``erased``: the last erasure's sequence number, after which
         no figure of an earlier version is written again (by any process)."""
         if erased is not None and erased > self._erased():
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+            handle, temporary = _temporary(self.folder)
             with os.fdopen(handle, "w") as out:
                 out.write(str(erased))
             os.replace(temporary, self.folder / "erased")
@@ -246,7 +276,7 @@ class SharedFigures:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, path: Path, value: Any) -> None:
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".writing-")
+        handle, temporary = _temporary(self.folder)
         try:
             with os.fdopen(handle, "wb") as out:
                 pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -263,6 +293,22 @@ class SharedFigures:
             if version.isdigit() and int(version) < seq:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def _temporary(folder: Path) -> tuple[int, str]:
+    """A new file to write in ``folder`` before it is renamed, named by this process (so
+    that :meth:`SharedFigures.sweep` can tell whether its writer still runs)."""
+    return tempfile.mkstemp(dir=folder, prefix=f"{WRITING}{os.getpid()}-")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # (another user's process)
+    return True
 
 
 def made_by(store: Store, seq: int) -> str:

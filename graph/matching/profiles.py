@@ -251,9 +251,10 @@ class ProfileIndex:
         return index
 
     def state(self) -> tuple[Any, ...]:
-        """What :meth:`from_state` makes this index again from: tuples of strings, phrase
-        keys and numbers (a pickle of them loads in a third of the time of reading every
-        profile from the store: 1.3 s against 4 s at 100,000 people)."""
+        """What :meth:`from_state` makes this index again from: a tuple per profile of
+        its strings, numbers and phrase keys (dicts of frozensets); a pickle of them loads
+        in a third of the time of reading every profile from the store (1.2 s against
+        3.8 s at 100,000 people)."""
         rows = [(p.id, p.kind, p.interests, p.skills, p.offers, p.needs, p.open_to_collaborate,
                  p.words, p.offer_keys, p.need_keys, p.topic_keys)
                 for p in self._profiles.values()]  # fmt: skip
@@ -283,10 +284,10 @@ class ProfileIndex:
         return index
 
     def catch_up(self, store: Store, *, most: int) -> bool:
-        """Apply the store's changes since ``seq``; whether it did. Not when more than
-        ``most`` came after it (reading them would take longer than reading every
-        profile), nor when one is an erasure (a state saved before an erasure is not to
-        be used: it may hold the person)."""
+        """Apply the store's changes since ``seq``; whether it did. Not when, as it
+        starts, more than ``most`` are there (reading them would take longer than reading
+        every profile) or one is an erasure (a state saved before an erasure is not to be
+        used: it may hold the person). Changes committed meanwhile are applied too."""
         after = store.changes_since(self.seq, limit=most + 1)
         if len(after) > most or any(change.op == "erase" for change in after):
             return False

@@ -4,6 +4,9 @@ store, and gone with an erased person."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,9 +15,10 @@ import pytest
 from api.services import PROFILES, Services, open_profiles
 from api.settings import Settings
 from api.warmup import Warmer
-from graph.analytics.shared import SharedFigures, made_by
+from graph.analytics.shared import SharedFigures, _temporary, made_by
 from graph.matching.profiles import ProfileIndex
 from graph.model import Person
+from graph.store import Store
 from tests.graph.test_matching import same_profiles
 
 NEEDLE = "person:saved-profile-needle"
@@ -66,10 +70,21 @@ def test_saved_profiles_of_another_store_or_another_form_are_not_read(
     same_profiles(read, ProfileIndex.from_store(store))
     # Of this store, but of a form this code does not read.
     store.write([Person(id="person:later", name="Later")])
-    state = (-1, *planted.state()[1:])
-    assert figures.put(PROFILES, store.last_seq(), made_by(store, store.last_seq()), state)
+    planted.seq = seq = store.last_seq()
+    assert figures.put(PROFILES, seq, made_by(store, seq), (-1, *planted.state()[1:]))
     read = open_profiles(store, figures)
     assert NEEDLE not in read and "person:later" in read
+    # Of the right form, but not of the version it is filed as.
+    store.write([Person(id="person:later-still", name="Later still")])
+    seq = store.last_seq()
+    assert figures.put(PROFILES, seq, made_by(store, seq), planted.state())
+    read = open_profiles(store, figures)
+    assert NEEDLE not in read and "person:later-still" in read
+    # And the state planted, filed as what it is, is read (the checks above are the cause).
+    store.write([Person(id="person:last", name="Last")])
+    planted.seq = seq = store.last_seq()
+    assert figures.put(PROFILES, seq, made_by(store, seq), planted.state())
+    assert NEEDLE in open_profiles(store, figures)
 
 
 def test_an_erasure_removes_the_saved_profiles_and_none_older_is_saved_again(
@@ -117,3 +132,56 @@ def test_the_process_that_publishes_the_councils_figures_saves_the_profiles(
     services.catch_up()
     warmer.warm()
     assert figures.latest(PROFILES, until=10**9)[0] == found[0]  # type: ignore[index]
+
+
+def test_an_erasure_no_process_applied_clears_the_folder_at_the_next_start(
+    services: Services, settings: Settings
+) -> None:
+    services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
+    services.store.write([Person(id="person:later", name="Later")])
+    services.catch_up()
+    assert services.keep_profiles()
+    folder = settings.data_dir / "figures"
+    services.feed.stop()  # as if stopped: nobody follows the log
+    other = Store.open(settings.store_url)
+    other.delete_node(NEEDLE)  # erased while the service is down
+    other.close()
+    assert holding(folder, NEEDLE)
+    loaded = Services.load(settings)
+    try:
+        assert holding(folder, NEEDLE) == []
+        assert NEEDLE not in loaded.profiles
+    finally:
+        loaded.close()
+
+
+def test_what_a_killed_writer_left_half_written_is_removed(
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = settings.data_dir / "figures"
+    (folder / ".writing-abc").write_text(NEEDLE)  # a writer that named no process
+    (folder / f".writing-{os.getpid()}-x").write_text(NEEDLE)  # one that still runs
+    dead = _ended_pid()
+    (folder / f".writing-{dead}-y").write_text(NEEDLE)
+    assert SharedFigures(folder).sweep() == 0  # (opening the folder swept them already)
+    assert holding(folder, NEEDLE) == [f".writing-{os.getpid()}-x"]
+    (folder / f".writing-{os.getpid()}-x").unlink()
+
+    def killed_while_writing(self: SharedFigures, *args: object) -> bool:
+        handle, _ = _temporary(self.folder)
+        os.write(handle, NEEDLE.encode())
+        os.kill(os.getpid(), signal.SIGKILL)
+        return True
+
+    services.store.write([Person(id=NEEDLE, name="Nee")])
+    services.catch_up()
+    monkeypatch.setattr(SharedFigures, "put", killed_while_writing)
+    assert not services.keep_profiles()  # the child was killed: its file removed
+    assert holding(folder, NEEDLE) == []
+
+
+def _ended_pid() -> int:
+    """The id of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
