@@ -295,11 +295,11 @@ class Services:
                     code = 0 if figures.put(PROFILES, seq, maker, self.profiles.state()) else 1
                 finally:
                     os._exit(code)
-        code = _exit_code(child, KEEP_PROFILES_SECONDS)
-        if code not in (0, 1):
-            log.warning("saving the profile index failed (exit code %s)", code)
+        ended = _exit_code(child, KEEP_PROFILES_SECONDS)
+        if ended not in (0, 1):
+            log.warning("saving the profile index failed (exit code %s)", ended)
             figures.sweep()  # what the child left half-written
-        return code == 0
+        return ended == 0
 
     def _written(self, seq: int) -> None:
         self.written_seq = max(self.written_seq, seq)
