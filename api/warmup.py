@@ -10,7 +10,9 @@ after a start or a write pay seconds for them (13.5 s for collaborators at 100,0
 again after each batch of writes the change feed applies (once the feed has been quiet
 for a moment, so that a burst of writes costs one warming, not one per write). A request
 that comes meanwhile waits for the structure being built or answers from the previous
-version (the analytics' stale-while-recompute), never builds a second copy.
+version (the analytics' stale-while-recompute), never builds a second copy. The process
+that publishes the councils' figures also saves the profile index for the next start
+(:data:`PROFILES_EVERY`).
 """
 
 from __future__ import annotations

@@ -18,13 +18,19 @@ figure computed by one process in a folder (``<cache>/figures``) for the others:
 - a batch of changes with an erasure empties the folder and records the erasure's
   number, after which no process writes a figure of an earlier version (the figures
   name people, and an erased person must be nowhere);
+- a start empties the folder when the store's log holds an erasure after its oldest
+  figure that no process applied (the service stopped first), and a file left
+  half-written by a writer killed meanwhile (named by its process id) is removed when
+  the folder is next opened;
 - figures computed from text vectors are not shared while some vectors are missing;
 - a worker's view of a version may hold attributes read a moment later than another's
   (:mod:`graph.feed`): a figure read from another process is never carried over to a
   later version (:mod:`graph.touches`), only one computed here.
 
 The files are pickles: the folder is the service's own cache, written and read only by
-its processes, as its index and graph files are.
+its processes, as its index and graph files are. The profile index saved for the next
+start is kept here too (:meth:`api.services.Services.keep_profiles`), under the same
+rules.
 """
 
 from __future__ import annotations
