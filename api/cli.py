@@ -21,7 +21,6 @@ from api.accounts import Account, Accounts
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.search import rebuild as rebuild_index
 from api.services import (
-    RESAVE_AFTER,
     Services,
     open_encoder,
     open_index,
@@ -441,8 +440,7 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Servi
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:
     """What ``serve`` does before the workers start: the reference data loaded once, and
     the search index caught up with the vectors the store holds and saved (unless it was
-    in step already or nearly, :data:`api.services.RESAVE_AFTER`), so that each worker
-    only loads it and applies at most those changes again. Texts without a vector are not
+    in step already), so that each worker only loads it. Texts without a vector are not
     encoded here: the service answers at once, searching them by their words, while one
     worker computes their vectors (api.indexing); /ready tells how far it is. Returns the
     store's nodes and edges."""
@@ -472,8 +470,8 @@ def _save_index(
     index = open_index(settings, store, progress=not defer, defer=defer)
     if rebuild:
         rebuild_index(store, index, progress=True)
-    elif not index.worth_saving(moved=RESAVE_AFTER):
-        return len(index)  # in step with the log, or nearly (165 MB at 100,000 people)
+    elif index.as_saved:
+        return len(index)  # in step with the log already (165 MB at 100,000 people)
     index.save(watermark=index.watermark)
     return len(index)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 
-from api.services import RESAVE_AFTER, Services, open_encoder
+from api.services import Services, open_encoder
 from api.serving import exempt_from_collection
 from api.settings import Settings
 from embeddings.encoder import SentenceTransformerEncoder
@@ -49,9 +49,8 @@ def forkable(settings: Settings) -> bool:
 
 def load(settings: Settings) -> tuple[Services, int, int]:
     """The services every process of ``serve`` is forked from: loaded here, the search
-    index saved if it is worth it (:meth:`SemanticIndex.worth_saving`), and parted (no
-    connection left open); with the store's nodes and edges (what ``serve`` says at
-    start)."""
+    index saved if it was not in step, and parted (no connection left open); with the
+    store's nodes and edges (what ``serve`` says at start)."""
     # No OpenMP thread in this process: its children lack them. What is loaded is left
     # out of the collector's work before it runs again: its first collection after the
     # load would walk every object the load made (0.8 s at 100,000 people).
@@ -59,7 +58,7 @@ def load(settings: Settings) -> tuple[Services, int, int]:
         services = Services.load(settings, defer_indexing=True)
         exempt_from_collection()
     index = services.search.index
-    if index.worth_saving(moved=RESAVE_AFTER):  # so that the next start loads it as it is
+    if not index.as_saved:  # so that the next start loads it as it is
         index.save(watermark=index.watermark)
     store = services.store
     nodes, edges = sum(store.node_counts().values()), sum(store.edge_counts().values())

@@ -53,11 +53,6 @@ T = TypeVar("T")
 OWN_WRITES_WAIT = 60.0
 """How long a worker waits for its feed to apply its own writes (an API write applies in
 milliseconds; only a bulk write made in-process takes long) before going on regardless."""
-RESAVE_AFTER = 2_000
-"""Changes a start applies to the saved search index before it saves it again: fewer are
-applied again by the next start (milliseconds) rather than saved now (3.2 s at 100,000
-people, for 19 changes). An erasure since the last save is saved at once, whatever the
-count (the snapshot on disk may hold the person)."""
 KEEP_PROFILES_SECONDS = 60.0
 """How long the child process that saves the profile index may take (1 s at 100,000
 people on a quiet machine, 7 s beside two workers warming) before it is killed."""
