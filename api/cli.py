@@ -440,9 +440,10 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Servi
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:
     """What ``serve`` does before the workers start: the reference data loaded once, and
     the search index caught up with the vectors the store holds and saved (unless it was
-    in step already), so that each worker only loads it. Texts without a vector are not
-    encoded here: the service answers at once, searching them by their words, while one
-    worker computes their vectors (api.indexing); /ready tells how far it is. Returns the
+    in step already, or nearly: ``index_resave_after``), so that each worker only loads
+    it. Texts without a vector are not encoded here: the service answers at once,
+    searching them by their words, while one worker computes their vectors
+    (api.indexing); /ready tells how far it is. Returns the
     store's nodes and edges."""
     store = open_store(settings)
     try:
@@ -470,8 +471,8 @@ def _save_index(
     index = open_index(settings, store, progress=not defer, defer=defer)
     if rebuild:
         rebuild_index(store, index, progress=True)
-    elif index.as_saved:
-        return len(index)  # in step with the log already (165 MB at 100,000 people)
+    elif not index.worth_saving(moved=settings.index_resave_after):
+        return len(index)  # in step with the log, or nearly (165 MB at 100,000 people)
     index.save(watermark=index.watermark)
     return len(index)
 

@@ -58,7 +58,7 @@ def load(settings: Settings) -> tuple[Services, int, int]:
         services = Services.load(settings, defer_indexing=True)
         exempt_from_collection()
     index = services.search.index
-    if not index.as_saved:  # so that the next start loads it as it is
+    if index.worth_saving(moved=settings.index_resave_after):  # the next start loads it
         index.save(watermark=index.watermark)
     store = services.store
     nodes, edges = sum(store.node_counts().values()), sum(store.edge_counts().values())

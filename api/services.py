@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, make_url
 
@@ -53,15 +53,19 @@ T = TypeVar("T")
 OWN_WRITES_WAIT = 60.0
 """How long a worker waits for its feed to apply its own writes (an API write applies in
 milliseconds; only a bulk write made in-process takes long) before going on regardless."""
-KEEP_PROFILES_SECONDS = 60.0
-"""How long the child process that saves the profile index may take (1 s at 100,000
-people on a quiet machine, 7 s beside two workers warming) before it is killed."""
+KEEP_SECONDS = 60.0
+"""How long the child process that saves the profile index and the graph view may take
+(3 s at 100,000 people on a quiet machine, more beside two workers warming) before it is
+killed."""
 PROFILES = ("profiles",)
 """The profile index's key in the shared folder (:func:`open_profiles`)."""
-PROFILES_GAP = 20_000
-"""Most changes a saved profile index is caught up with at start; beyond them it is read
-from the store. At 100,000 people the last 20,000 changes of an import (a sixth of them
-nodes) took 0.35 s to catch up with, reading every profile 3.7 s."""
+VIEW = ("graph-view",)
+"""The networkx graph view's key in the shared folder (:func:`open_view`)."""
+SAVED_GAP = 20_000
+"""Most changes a saved profile index or graph view is caught up with at start; beyond
+them it is read from the store. At 100,000 people the last 20,000 changes of an import (a
+sixth of them nodes) took 0.35 s to catch up with for the profiles, reading every profile
+3.7 s."""
 
 
 def open_store(settings: Settings, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -174,10 +178,10 @@ class Services:
         store = open_store(settings, busy_timeout=settings.busy_timeout)
         reader = open_reader(settings, store)
         with collection_paused():  # millions of objects kept for good: nothing to collect
-            view = open_view(settings, reader)
-            audiences = AudienceIndex.from_graph(view.graph)
             figures = SharedFigures(settings.data_dir / "figures")
             figures.clear_unseen_erasures(reader)  # before anything is read from it
+            view = open_view(settings, reader, figures)
+            audiences = AudienceIndex.from_graph(view.graph)
             profiles = open_profiles(reader, figures)
             index = open_index(settings, store, defer=defer_indexing)
             if defer_indexing:  # those a snapshot saved while vectors were computed left out
@@ -257,42 +261,47 @@ class Services:
             self.index_released = False
         self.feed.catch_up()
 
-    def keep_profiles(self) -> bool:
-        """Save the profile index in the shared folder, for the next start
-        (:func:`open_profiles`); whether it was written (not when one of this version is
-        there, nor unless the version is after the last erasure). For the process that
-        computes the councils' figures.
+    def keep_for_next_start(self) -> bool:
+        """Save the profile index and the networkx graph view in the shared folder, for
+        the next start (:func:`open_profiles`, :func:`open_view`); whether one was written
+        (not when one of this version is there, nor unless the version is after the last
+        erasure). For the process that computes the councils' figures.
 
         Written by a child process forked for it (where ``fork`` exists), under the
         feed's shared lock so that the child has one version: reading every profile here
         would make this process's own copy of each page of them it shares with the
         workers (CPython writes reference counts into what it reads), 130 MiB more at
-        100,000 people, for good. The child does nothing else, and ends without cleaning
-        up what it inherited (connections, threads' state)."""
+        100,000 people for the profiles alone, for good. The child does nothing else, and
+        ends without cleaning up what it inherited (connections, threads' state)."""
         figures = self.figures
         if figures is None:
             return False
         store = self.reader if self.reader is not None else self.store
         with self.feed.lock.read():
-            seq = self.profiles.seq
-            if not figures.writable(PROFILES, seq):
-                return False
-            maker = made_by(store, seq)
-            if not maker:  # an erasure removed that entry: this version may hold the person
+            kept: list[tuple[Any, ...]] = [(PROFILES, self.profiles.seq, self.profiles.state)]
+            if self.view.files is None:  # (the compact view is its own files)
+                kept.append((VIEW, self.view.seq, self.view.state))
+            saving = []
+            for key, seq, state in kept:
+                maker = made_by(store, seq) if figures.writable(key, seq) else ""
+                if maker:  # (none: an erasure removed that entry, the version may hold them)
+                    saving.append((key, seq, maker, state))
+            if not saving:
                 return False
             if not hasattr(os, "fork"):
-                return figures.put(PROFILES, seq, maker, self.profiles.state())
+                return sum(figures.put(k, q, m, state()) for k, q, m, state in saving) > 0
             child = os.fork()
             if child == 0:
                 code = 2
                 try:
                     gc.disable()  # (a collection would copy pages and run others' finalisers)
-                    code = 0 if figures.put(PROFILES, seq, maker, self.profiles.state()) else 1
+                    written = sum(figures.put(k, q, m, state()) for k, q, m, state in saving)
+                    code = 0 if written else 1
                 finally:
                     os._exit(code)
-        ended = _exit_code(child, KEEP_PROFILES_SECONDS)
+        ended = _exit_code(child, KEEP_SECONDS)
         if ended not in (0, 1):
-            log.warning("saving the profile index failed (exit code %s)", ended)
+            log.warning("saving the profile index and graph view failed (exit code %s)", ended)
             figures.sweep()  # what the child left half-written
         return ended == 0
 
@@ -419,16 +428,16 @@ def _exit_code(pid: int, timeout: float) -> int | None:
 
 
 def open_profiles(store: Store, figures: SharedFigures) -> ProfileIndex:
-    """The profile index saved in the shared folder (:meth:`Services.keep_profiles`) and
+    """The profile index saved in the shared folder (:meth:`Services.keep_for_next_start`) and
     caught up with the store, if it is of this store, and neither more than
-    :data:`PROFILES_GAP` changes nor an erasure behind; else read from the store."""
+    :data:`SAVED_GAP` changes nor an erasure behind; else read from the store."""
     try:
         found = figures.latest(PROFILES, until=store.last_seq())
         if found is not None:
             version, maker, state = found
             if maker and maker == made_by(store, version):
                 profiles = ProfileIndex.from_state(state)
-                if profiles.seq == version and profiles.catch_up(store, most=PROFILES_GAP):
+                if profiles.seq == version and profiles.catch_up(store, most=SAVED_GAP):
                     log.info("profile index: %d profiles saved at change %d, at %d now",
                              len(profiles), version, profiles.seq)  # fmt: skip
                     return profiles
@@ -438,10 +447,28 @@ def open_profiles(store: Store, figures: SharedFigures) -> ProfileIndex:
     return ProfileIndex.from_store(store)
 
 
-def open_view(settings: Settings, store: Store) -> GraphView:
-    """The graph view the settings ask for (``COCREATE_GRAPH``)."""
+def open_view(settings: Settings, store: Store, figures: SharedFigures | None = None) -> GraphView:
+    """The graph view the settings ask for (``COCREATE_GRAPH``). The networkx view is the
+    one saved in the shared folder (:meth:`Services.keep_for_next_start`) caught up with
+    the store, if it is of this store, and neither more than :data:`SAVED_GAP` changes
+    nor an erasure behind; else it is built from the store."""
     if settings.graph == "compact":
         return GraphView.open_compact(store, settings.graph_dir)
+    if figures is not None:
+        try:
+            with collection_paused():
+                found = figures.latest(VIEW, until=store.last_seq())
+            if found is not None:
+                version, maker, state = found
+                if maker and maker == made_by(store, version):
+                    view = GraphView.from_state(state, store)
+                    if view.seq == version and view.catch_up(store, most=SAVED_GAP):
+                        log.info("graph view: %d nodes saved at change %d, at %d now",
+                                 view.graph.number_of_nodes(), version, view.seq)  # fmt: skip
+                        return view
+        except Exception:  # (the folder is the service's own: a state this code did not write)
+            log.warning("the saved graph view could not be used: built from the store",
+                        exc_info=True)  # fmt: skip
     return GraphView.from_store(store)
 
 

@@ -11,8 +11,8 @@ again after each batch of writes the change feed applies (once the feed has been
 for a moment, so that a burst of writes costs one warming, not one per write). A request
 that comes meanwhile waits for the structure being built or answers from the previous
 version (the analytics' stale-while-recompute), never builds a second copy. The process
-that publishes the councils' figures also saves the profile index for the next start
-(:data:`PROFILES_EVERY`).
+that publishes the councils' figures also saves the profile index and the graph view
+for the next start (:data:`PROFILES_EVERY`).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ again every 30 s under a write a second took 21.6 s of each worker's 30 (100,000
 people), and the requests beside it waited: collaborators 13 req/s, p50 563 ms, against
 19 req/s, p50 385 ms without (docs/benchmarks.md)."""
 PROFILES_EVERY = 600.0
-"""Seconds between two saves of the profile index by the process that publishes the
-councils' figures (:meth:`api.services.Services.keep_profiles`): at its start, then after
-writes at most this often, so that a start reads the profiles saved with the changes since
-(at most :data:`api.services.PROFILES_GAP`) rather than every person's record."""
+"""Seconds between two saves of the profile index and the graph view by the process that
+publishes the councils' figures (:meth:`api.services.Services.keep_for_next_start`): at
+its start, then after writes at most this often, so that a start reads them as saved with
+the changes since (at most :data:`api.services.SAVED_GAP`) rather than every record."""
 LISTED_KINDS = ("person", "initiative", "organization", "community", "wisdom_entry", "event")
 """The kinds a sector's or goal's page in the web app counts (web/src/pages/node.ts)."""
 MEMBER = Caller(role=Role.member)
@@ -199,7 +199,7 @@ class Warmer:
             self._part("listings", self._listings)
         if self.councils == "publish" and time.monotonic() - self._profiles_at >= PROFILES_EVERY:
             self._profiles_at = time.monotonic()
-            self._part("profiles", services.keep_profiles)
+            self._part("profiles", services.keep_for_next_start)
         with self._done:
             self.warmed.runs += 1
             self.warmed.seq = seq

@@ -498,6 +498,15 @@ class SemanticIndex:
         (``serve`` then does not write the same snapshot again at every start.)"""
         return self._saved == (self._snapshot, self.watermark) and not self._forgotten
 
+    def worth_saving(self, *, moved: int) -> bool:
+        """Whether a start should save this index rather than leave the next start to apply
+        the same changes again: it was never saved, someone was forgotten since (an
+        erasure: the snapshot on disk may hold them), or its watermark moved by more than
+        ``moved`` since the snapshot it was loaded from or last saved."""
+        if self.as_saved:
+            return False
+        return self._saved is None or self._forgotten or self.watermark - self._saved[1] > moved
+
     def saved_elsewhere(self) -> bool:
         """Whether the folder's current snapshot is not the one this index last loaded,
         saved or adopted (another process saved since): cheap, one small file read."""

@@ -40,6 +40,8 @@ REWRITE_SHARE = 10
 """A compact view asks for new files once its delta holds more than one entry in this many
 edges (at least :data:`REWRITE_MIN`)."""
 REWRITE_MIN = 50_000
+STATE_FORMAT = 1
+"""The form of :meth:`GraphView.state`; a saved state of another form is not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,42 @@ class GraphView:
             seq, edges = _load(store, graph)
         log.info("graph view: %d nodes, %d edges", graph.number_of_nodes(), edges)
         return cls(graph, seq=seq, store=store)
+
+    def state(self) -> tuple[Any, ...]:
+        """What :meth:`from_state` makes this view again from (the networkx view only):
+        its nodes' attributes and its adjacency, whose pickle shares what the graph
+        shares (each pair's dict of edge keys between successors and predecessors, the
+        node ids and coded texts). At 100,000 people it loads in a fraction of the time
+        of reading the store's million edges."""
+        if isinstance(self.graph, CompactGraph):
+            raise TypeError("the compact view is saved as its own files")
+        graph = self.graph
+        return (STATE_FORMAT, self.seq, graph._node, graph._succ, graph._pred)
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...], store: Store) -> GraphView:
+        """The view :meth:`state` describes (at its ``seq``), over ``store``."""
+        form, seq, nodes, succ, pred = state
+        if form != STATE_FORMAT:
+            raise ValueError(f"a graph view state of form {form!r}, not {STATE_FORMAT}")
+        if not (isinstance(nodes, dict) and nodes.keys() == succ.keys() == pred.keys()):
+            raise ValueError("a graph view state whose nodes and adjacency disagree")
+        graph = nx.MultiDiGraph()
+        graph._node, graph._succ, graph._pred = nodes, succ, pred  # (_succ sets _adj too)
+        return cls(graph, seq=seq, store=store)
+
+    def catch_up(self, store: Store, *, most: int) -> bool:
+        """Apply the store's changes since ``seq``; whether it did. Not when, as it
+        starts, more than ``most`` are there or one is an erasure (a state saved before
+        an erasure is not to be used: it may hold the person). Changes committed
+        meanwhile are applied too."""
+        after = store.changes_since(self.seq, limit=most + 1)
+        if len(after) > most or any(change.op == "erase" for change in after):
+            return False
+        with collection_paused():
+            while batch := ChangeBatch.read(store, self.seq, limit=5_000):
+                self.apply(batch, self.prepare(batch))
+        return True
 
     # -- a projection of the change feed (graph.feed) ---------------------------
 

@@ -125,7 +125,9 @@ def write_before(
     before = serving(env, scratch / "logs-before", workers=args.workers, timeout=7200,
                      indexed=False)  # fmt: skip
     with before as server, httpx.Client(base_url=server.url, timeout=60) as client:
-        listed = client.get("/v1/nodes", params={"kind": "person", "limit": 50}).json()
+        page = {"kind": "person", "limit": args.writes_before}  # (a page holds at most 200)
+        listed = client.get("/v1/nodes", params=page).json()
+        assert len(listed["items"]) == args.writes_before, "--writes-before: at most 200"
         last = 0
         for n, item in enumerate(listed["items"][: args.writes_before]):
             body = {"bio": f"Edited before a restart, {time.time_ns()} ({n})."}

@@ -28,9 +28,9 @@ figure computed by one process in a folder (``<cache>/figures``) for the others:
   later version (:mod:`graph.touches`), only one computed here.
 
 The files are pickles: the folder is the service's own cache, written and read only by
-its processes, as its index and graph files are. The profile index saved for the next
-start is kept here too (:meth:`api.services.Services.keep_profiles`), under the same
-rules.
+its processes, as its index and graph files are. The profile index and the graph view
+saved for the next start are kept here too
+(:meth:`api.services.Services.keep_for_next_start`), under the same rules.
 """
 
 from __future__ import annotations

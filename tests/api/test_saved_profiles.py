@@ -1,8 +1,11 @@
-"""The profile index saved for the next start: read back and caught up, never of another
-store, and gone with an erased person."""
+"""What a start saves for the next one. The profile index: read back and caught up, never
+of another store, and gone with an erased person. The search index: saved again only once
+enough changed since its snapshot."""
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
 import os
 import signal
@@ -12,14 +15,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from api.services import PROFILES, Services, open_profiles
+from api import preload
+from api.cli import _prepare_to_serve
+from api.services import PROFILES, VIEW, Services, open_profiles, open_store, open_view
 from api.settings import Settings
 from api.warmup import Warmer
 from graph.analytics.shared import SharedFigures, _temporary, made_by
 from graph.matching.profiles import ProfileIndex
 from graph.model import Person
 from graph.store import Store
+from graph.view import GraphView
 from tests.graph.test_matching import same_profiles
+from tests.graph.test_view import same_view
 
 NEEDLE = "person:saved-profile-needle"
 
@@ -36,8 +43,8 @@ def test_a_start_reads_the_saved_profiles_and_the_changes_since(
 ) -> None:
     services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
     services.catch_up()
-    assert services.keep_profiles()
-    assert not services.keep_profiles()  # one of this version is there already
+    assert services.keep_for_next_start()
+    assert not services.keep_for_next_start()  # one of this version is there already
     folder = settings.data_dir / "figures"
     assert holding(folder, NEEDLE)
     services.store.write([Person(id="person:later", name="Later", needs=["kintsugi"])])
@@ -46,13 +53,34 @@ def test_a_start_reads_the_saved_profiles_and_the_changes_since(
     with caplog.at_level(logging.INFO, logger="api.services"):
         loaded = Services.load(settings)
     try:
-        assert "saved at change" in caplog.text
+        assert "profiles saved at change" in caplog.text
+        assert "graph view:" in caplog.text and "nodes saved at change" in caplog.text
         same_profiles(loaded.profiles, ProfileIndex.from_store(services.store))
+        same_view(loaded.view, GraphView.from_store(services.store))
+        assert loaded.view.graph.has_node("person:later")
         assert loaded.profiles.seq == services.store.last_seq()
         needle = loaded.profiles.get(NEEDLE)
         assert needle is not None and needle.offers == ("bookbinding",)
     finally:
         loaded.close()
+
+
+def test_a_saved_graph_view_of_another_store_is_not_read(
+    services: Services, settings: Settings
+) -> None:
+    store = services.store
+    seq = store.last_seq()
+    figures = SharedFigures(settings.data_dir / "figures")
+    planted = GraphView.from_store(store)
+    planted.graph.add_node(NEEDLE, kind="person")
+    assert figures.put(VIEW, seq, "upsert node person:someone-else", planted.state())
+    assert NEEDLE not in open_view(settings, store, figures).graph
+    # Filed under the change that made its version, the same state is read: the name of
+    # that change is what told them apart.
+    store.write([Person(id="person:later", name="Later")])
+    planted.seq = seq = store.last_seq()
+    assert figures.put(VIEW, seq, made_by(store, seq), planted.state())
+    assert NEEDLE in open_view(settings, store, figures).graph
 
 
 def test_saved_profiles_of_another_store_or_another_form_are_not_read(
@@ -93,7 +121,7 @@ def test_an_erasure_removes_the_saved_profiles_and_none_older_is_saved_again(
     services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
     services.catch_up()
     state, before = services.profiles.state(), services.profiles.seq
-    assert services.keep_profiles()
+    assert services.keep_for_next_start()
     folder = settings.data_dir / "figures"
     assert holding(folder, NEEDLE)
 
@@ -105,10 +133,10 @@ def test_an_erasure_removes_the_saved_profiles_and_none_older_is_saved_again(
     # A process that took the state before the erasure cannot write it after.
     assert not figures.put(PROFILES, before, made_by(services.store, before), state)
     assert holding(folder, NEEDLE) == []
-    assert not services.keep_profiles()  # not even of the erasure's own version
+    assert not services.keep_for_next_start()  # not even of the erasure's own version
     services.store.write([Person(id="person:later", name="Later")])
     services.catch_up()
-    assert services.keep_profiles()  # a version after the erasure, without the person
+    assert services.keep_for_next_start()  # a version after the erasure, without the person
     assert holding(folder, NEEDLE) == []
     read = open_profiles(services.store, figures)
     assert NEEDLE not in read
@@ -140,7 +168,7 @@ def test_an_erasure_no_process_applied_clears_the_folder_at_the_next_start(
     services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
     services.store.write([Person(id="person:later", name="Later")])
     services.catch_up()
-    assert services.keep_profiles()
+    assert services.keep_for_next_start()
     folder = settings.data_dir / "figures"
     services.feed.stop()  # as if stopped: nobody follows the log
     other = Store.open(settings.store_url)
@@ -176,7 +204,7 @@ def test_what_a_killed_writer_left_half_written_is_removed(
     services.store.write([Person(id=NEEDLE, name="Nee")])
     services.catch_up()
     monkeypatch.setattr(SharedFigures, "put", killed_while_writing)
-    assert not services.keep_profiles()  # the child was killed: its file removed
+    assert not services.keep_for_next_start()  # the child was killed: its file removed
     assert holding(folder, NEEDLE) == []
 
 
@@ -185,3 +213,38 @@ def _ended_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+@pytest.mark.parametrize("start", ["preload", "serve"])
+def test_a_start_saves_the_search_index_again_only_once_enough_changed(
+    settings: Settings, start: str
+) -> None:
+    """``serve`` loading what its processes are forked from (``preload``), or preparing
+    the folder for workers that load their own (``serve``)."""
+
+    def started(resave_after: int) -> str:
+        """The snapshot the folder holds after a start (its name changes with a save)."""
+        setting = settings.model_copy(update={"index_resave_after": resave_after})
+        if start == "serve":
+            _prepare_to_serve(setting)
+        else:
+            try:
+                loaded, _, _ = preload.load(setting)
+                loaded.close()
+            finally:
+                gc.unfreeze()  # (this test process goes on collecting as before)
+        return (settings.data_dir / "index" / "CURRENT").read_text(encoding="utf-8").strip()
+
+    first = started(0)  # the reference data's snapshot, in step with the fresh store
+    store = open_store(settings)
+    try:
+        store.write([Person(id=f"person:resave-{i}", name=f"Re {i}") for i in range(3)])
+        changed = store.last_seq()
+    finally:
+        store.close()
+    assert started(3) == first  # three changes: the next start applies them again
+    saved = started(2)
+    assert saved != first  # more than two: saved
+    meta = json.loads((settings.data_dir / "index" / saved / "semantic.json").read_text())
+    assert meta["watermark"] == changed
+    assert started(0) == saved  # in step: nothing to save, however low the bound

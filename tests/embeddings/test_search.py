@@ -223,17 +223,21 @@ def test_an_index_knows_whether_it_is_its_saved_snapshot(tmp_path: Path) -> None
     index = SemanticIndex(HashingEncoder(64), folder=folder)
     index.upsert([("a", "community gardens"), ("b", "clean water wells")])
     assert not index.as_saved  # never saved
+    assert index.worth_saving(moved=100)
     index.save(watermark=5)
-    assert index.as_saved
+    assert index.as_saved and not index.worth_saving(moved=0)
     loaded = SemanticIndex.load(index.encoder, folder)
     assert loaded.as_saved and loaded.watermark == 5
     loaded.upsert([("c", "youth mentoring")])
-    loaded.watermark = 6  # what applying the change log does
+    loaded.watermark = 8  # what applying the change log does
     assert not loaded.as_saved
-    loaded.save(watermark=6)
+    # A start saves it once the log moved on by more than it would apply again.
+    assert not loaded.worth_saving(moved=3) and loaded.worth_saving(moved=2)
+    loaded.save(watermark=8)
     assert loaded.as_saved
     assert loaded.forget(["a"]) == 1
     assert not loaded.as_saved  # the snapshot on disk still holds who was forgotten
+    assert loaded.worth_saving(moved=1_000)  # saved at once, however little moved
 
 
 def test_queries_are_asked_of_an_encoder_of_the_items_dimension() -> None:
