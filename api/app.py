@@ -148,7 +148,12 @@ def create_app(
     install_error_handlers(app)
     # An unknown path answers the app's "Page not found" to a browser (problem JSON under /v1).
     app.add_exception_handler(404, web.unknown_path)
+    # Nodes first: their reads and listings are the most frequent requests, and a request
+    # is matched against the routes in this order (about a microsecond each: the 40
+    # routes before a node read took 9% of its time). No other router's path is one of
+    # theirs (a node's "similar" is search's, a path of its own).
     routers = (
+        nodes,
         system,
         account,
         me,
@@ -157,7 +162,6 @@ def create_app(
         matches,
         search,
         tags,
-        nodes,
         edges,
         paths,
         places,

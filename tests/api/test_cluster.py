@@ -46,6 +46,7 @@ from graph.store import Store
 from tests.api.conftest import SHARED_CACHE
 from tests.api.server import REPO, cocreate_env, create_key
 from tests.api.state import differences, store_state
+from tests.api.traffic import made_up_word
 from tests.postgres import enabled as postgres_pass
 
 pytestmark = [
@@ -126,12 +127,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         run_cluster("down", "--folder", str(folder))
 
 
-def made_up_word(n: int) -> str:
-    """A word no text of the demo holds, different for each ``n``."""
-    rng = random.Random(f"cluster-{n}")
-    return "zu" + "".join(rng.choice("bdfgklmnprtvz") + rng.choice("aeiou") for _ in range(4))
-
-
 def new_initiative(name: str, word: str) -> dict[str, Any]:
     return {"kind": "initiative", "id": f"initiative:{name}", "name": name.replace("-", " "),
             "description": f"The {word} circle mends bicycles for neighbours."}  # fmt: skip
@@ -159,7 +154,7 @@ def test_a_write_through_the_balancer_is_soon_on_every_replica(cluster: Cluster)
             for r in cluster.replicas
         ]
         for n in range(WRITES):
-            word = made_up_word(n)
+            word = made_up_word(n, "zu")
             node = new_initiative(f"first-write-{n}", word)
             created = writer.post("/v1/nodes", json=node)
             assert created.status_code == 201, created.text
@@ -219,7 +214,7 @@ def writer(cluster: Cluster, load: Load, index: int, stop: threading.Event) -> N
     with httpx.Client(base_url=cluster.url, headers=cluster.editor, timeout=30) as client:
         while not stop.is_set():
             n += 1
-            word = made_up_word(10_000 * (index + 1) + n)
+            word = made_up_word(10_000 * (index + 1) + n, "zu")
             node = new_initiative(f"load-{index}-{n}", word)
             load.count()
             try:
@@ -382,8 +377,8 @@ def test_writes_while_the_primary_restarts_are_503_then_succeed(cluster: Cluster
         with httpx.Client(base_url=cluster.url, headers=cluster.editor, timeout=30) as client:
             while not stop.is_set():
                 n += 1
-                node = new_initiative(f"restart-{index}-{n}", made_up_word(90_000 + 1000 * index
-                                                                           + n))  # fmt: skip
+                word = made_up_word(900_000 + 100_000 * index + n, "zu")  # (none of the others)
+                node = new_initiative(f"restart-{index}-{n}", word)
                 try:
                     answer: httpx.Response | None = client.post("/v1/nodes", json=node)
                 except httpx.TransportError:

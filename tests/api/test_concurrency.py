@@ -27,7 +27,6 @@ cache can never go stale.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ import pytest
 from tests.api.conftest import SHARED_CACHE
 from tests.api.server import Server, cocreate, cocreate_env, create_key, serving
 from tests.api.state import differences, store_state
-from tests.api.traffic import Tally, report, run_threads
+from tests.api.traffic import Tally, made_up_word, report, run_threads
 from tests.api.workload import Network, network_of, workload
 
 pytestmark = pytest.mark.slow
@@ -227,12 +226,6 @@ def test_every_worker_agrees_with_the_store_afterwards(cluster: Cluster, load: T
 # --- read-your-writes ------------------------------------------------------------------------
 
 
-def made_up_word(n: int) -> str:
-    """A word no text of the demo holds, different for each ``n`` (kept by the tokenizer)."""
-    rng = random.Random(f"concurrency-{n}")
-    return "qu" + "".join(rng.choice("bdfgklmnprtvz") + rng.choice("aeiou") for _ in range(4))
-
-
 def new_initiative(n: int, word: str) -> dict[str, Any]:
     return {"kind": "initiative", "id": f"initiative:read-back-{n}", "name": f"Read Back {n}",
             "description": f"The {word} circle lends tools to neighbours."}  # fmt: skip
@@ -276,7 +269,7 @@ def test_a_writer_reads_its_write_back_at_once_through_the_other_worker(
     and the neighbourhood on the other worker show the new node at once."""
     with cluster.client("editor") as writer:
         for n in range(ITERATIONS):
-            word = made_up_word(n)
+            word = made_up_word(n, "qu")
             node = new_initiative(n, word)
             writer_pid = worker_state(writer, cluster)["pid"]
             reader = pinned_to_other_worker(cluster, "editor", writer_pid)
@@ -317,7 +310,7 @@ def test_everyone_sees_a_write_soon_through_the_other_worker(
     base = ITERATIONS  # new ids and words, after the previous test's
     with cluster.client("editor") as writer:
         for n in range(base, base + ITERATIONS):
-            word = made_up_word(n)
+            word = made_up_word(n, "qu")
             node = new_initiative(n, word)
             writer_pid = worker_state(writer, cluster)["pid"]
             reader = pinned_to_other_worker(cluster, "anonymous", writer_pid)

@@ -157,3 +157,17 @@ def report(tally: Tally, log: str, outcomes: list[Outcome], what: str) -> str:
         f"that connection):\n{top}\n"
         f"server log (last 2,000 characters):\n{log[-2000:]}"
     )
+
+
+def made_up_word(n: int, start: str) -> str:
+    """A word no text of the demo holds: ``start`` and six syllables spelling ``n`` (below
+    65**6), so different for each ``n``, as a search for one expects. (Syllables drawn at
+    random met now and then among the thousands of writes of a load run, and a search
+    then found two nodes.) The tokenizer keeps them apart: only a final "e" is folded."""
+    if not 0 <= n < 65**6:
+        raise ValueError(f"made_up_word: {n} is out of range")
+    syllables = []
+    for _ in range(6):
+        n, at = divmod(n, 65)
+        syllables.append("bdfgklmnprtvz"[at // 5] + "aeiou"[at % 5])
+    return start + "".join(syllables)
