@@ -181,6 +181,9 @@ class Services:
             figures = SharedFigures(settings.data_dir / "figures")
             figures.clear_unseen_erasures(reader)  # before anything is read from it
             view = open_view(settings, reader, figures)
+            # And again: the feed starts at the view's version, so an erasure committed
+            # while it was read would reach neither the first look nor the folder.
+            figures.clear_unseen_erasures(reader)
             audiences = AudienceIndex.from_graph(view.graph)
             profiles = open_profiles(reader, figures)
             index = open_index(settings, store, defer=defer_indexing)

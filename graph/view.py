@@ -22,7 +22,7 @@ from typing import Any
 import networkx as nx
 from sqlalchemy import select
 
-from graph import schema
+from graph import code_stamp, schema
 from graph.compact import ATTRIBUTES as _ATTRIBUTES
 from graph.compact import CODED, CompactGraph
 from graph.compact_files import GraphFiles
@@ -41,7 +41,8 @@ REWRITE_SHARE = 10
 edges (at least :data:`REWRITE_MIN`)."""
 REWRITE_MIN = 50_000
 STATE_FORMAT = 1
-"""The form of :meth:`GraphView.state`; a saved state of another form is not read."""
+"""The form of :meth:`GraphView.state`; a saved state of another form, or saved by
+another version of the code (:func:`graph.code_stamp`), is not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +111,14 @@ class GraphView:
         if isinstance(self.graph, CompactGraph):
             raise TypeError("the compact view is saved as its own files")
         graph = self.graph
-        return (STATE_FORMAT, self.seq, graph._node, graph._succ, graph._pred)
+        return ((STATE_FORMAT, code_stamp()), self.seq, graph._node, graph._succ, graph._pred)
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...], store: Store) -> GraphView:
         """The view :meth:`state` describes (at its ``seq``), over ``store``."""
         form, seq, nodes, succ, pred = state
-        if form != STATE_FORMAT:
-            raise ValueError(f"a graph view state of form {form!r}, not {STATE_FORMAT}")
+        if form != (STATE_FORMAT, code_stamp()):
+            raise ValueError(f"a graph view state of form {form!r}, not this code's")
         if not (isinstance(nodes, dict) and nodes.keys() == succ.keys() == pred.keys()):
             raise ValueError("a graph view state whose nodes and adjacency disagree")
         graph = nx.MultiDiGraph()

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph import code_stamp
 from graph.feed import ChangeBatch
 from graph.matching.phrases import Key, keys_of, meets
 from graph.model import Initiative, Node, Person
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 PROFILE_KINDS = ("person", "initiative")
 STATE_FORMAT = 1
-"""The form of :meth:`ProfileIndex.state` (a saved state of another form is not read)."""
+"""The form of :meth:`ProfileIndex.state` (a saved state of another form, or saved by
+another version of the code, :func:`graph.code_stamp`, is not read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,14 +260,14 @@ class ProfileIndex:
         rows = [(p.id, p.kind, p.interests, p.skills, p.offers, p.needs, p.open_to_collaborate,
                  p.words, p.offer_keys, p.need_keys, p.topic_keys)
                 for p in self._profiles.values()]  # fmt: skip
-        return (STATE_FORMAT, self.seq, rows)
+        return ((STATE_FORMAT, code_stamp()), self.seq, rows)
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> ProfileIndex:
         """The index :meth:`state` describes (at its ``seq``)."""
         form, seq, rows = state
-        if form != STATE_FORMAT:
-            raise ValueError(f"a profile index state of form {form!r}, not {STATE_FORMAT}")
+        if form != (STATE_FORMAT, code_stamp()):
+            raise ValueError(f"a profile index state of form {form!r}, not this code's")
         index = cls()
         profiles = index._profiles
         nothing: frozenset[str] = frozenset()

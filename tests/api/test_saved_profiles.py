@@ -183,6 +183,35 @@ def test_an_erasure_no_process_applied_clears_the_folder_at_the_next_start(
         loaded.close()
 
 
+def test_an_erasure_while_a_start_reads_the_view_clears_the_folder(
+    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committed after the start's first look at the log and before the view it starts
+    the feed at: no process will apply it to the folder, so the start clears it."""
+    services.store.write([Person(id=NEEDLE, name="Nee", offers=["kintsugi repair"])])
+    services.store.write([Person(id="person:later", name="Later")])
+    services.catch_up()
+    assert services.keep_for_next_start()
+    folder = settings.data_dir / "figures"
+    services.feed.stop()
+    reading = GraphView.catch_up
+
+    def erased_meanwhile(view: GraphView, store: Store, *, most: int) -> bool:
+        other = Store.open(settings.store_url)
+        other.delete_node(NEEDLE)  # (another process, or another replica)
+        other.close()
+        return reading(view, store, most=most)
+
+    monkeypatch.setattr(GraphView, "catch_up", erased_meanwhile)
+    assert holding(folder, NEEDLE)
+    loaded = Services.load(settings)
+    try:
+        assert NEEDLE not in loaded.view.graph and loaded.view.seq == loaded.store.last_seq()
+        assert holding(folder, NEEDLE) == []
+    finally:
+        loaded.close()
+
+
 def test_what_a_killed_writer_left_half_written_is_removed(
     services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
