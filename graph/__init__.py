@@ -19,3 +19,6 @@ def code_stamp() -> str:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+code_stamp()  # at import: the code this process runs, not what the files hold later
