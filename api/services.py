@@ -38,7 +38,7 @@ from embeddings.threads import single_threaded_blas
 from graph.analytics.freshness import PrivacyEpochs
 from graph.analytics.shared import SharedFigures, made_by
 from graph.counts import VisibleCounts
-from graph.feed import ChangeFeed
+from graph.feed import ChangeFeed, Saved, catch_up_saved
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
 from graph.reference import ensure_reference
@@ -49,6 +49,7 @@ from graph.visibility import AudienceIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+S = TypeVar("S", bound=Saved)
 
 OWN_WRITES_WAIT = 60.0
 """How long a worker waits for its feed to apply its own writes (an API write applies in
@@ -430,48 +431,47 @@ def _exit_code(pid: int, timeout: float) -> int | None:
         time.sleep(0.05)
 
 
-def open_profiles(store: Store, figures: SharedFigures) -> ProfileIndex:
-    """The profile index saved in the shared folder (:meth:`Services.keep_for_next_start`) and
-    caught up with the store, if it is of this store, and neither more than
-    :data:`SAVED_GAP` changes nor an erasure behind; else read from the store."""
+def open_saved(
+    figures: SharedFigures, store: Store, key: tuple[str, ...], read: Callable[[Any], S]
+) -> S | None:
+    """What :meth:`Services.keep_for_next_start` saved under ``key``, made again by
+    ``read`` and caught up with the store, if it is of this store (the change that made it
+    is this store's) and neither more than :data:`SAVED_GAP` changes nor an erasure
+    behind (:func:`graph.feed.catch_up_saved`); else None."""
     try:
-        found = figures.latest(PROFILES, until=store.last_seq())
-        if found is not None:
+        with collection_paused():
+            found = figures.latest(key, until=store.last_seq())
+            if found is None:
+                return None
             version, maker, state = found
-            if maker and maker == made_by(store, version):
-                profiles = ProfileIndex.from_state(state)
-                if profiles.seq == version and profiles.catch_up(store, most=SAVED_GAP):
-                    log.info("profile index: %d profiles saved at change %d, at %d now",
-                             len(profiles), version, profiles.seq)  # fmt: skip
-                    return profiles
+            if not maker or maker != made_by(store, version):
+                return None
+            saved = read(state)
+            if saved.seq == version and catch_up_saved(saved, store, most=SAVED_GAP):
+                log.info("%s saved at change %d, at %d now", key[0], version, saved.seq)
+                return saved
     except Exception:  # (the folder is the service's own: a state this code did not write)
-        log.warning("the saved profile index could not be used: read from the store",
+        log.warning("the saved %s could not be used: read from the store", key[0],
                     exc_info=True)  # fmt: skip
-    return ProfileIndex.from_store(store)
+    return None
+
+
+def open_profiles(store: Store, figures: SharedFigures) -> ProfileIndex:
+    """The profile index saved in the shared folder (:func:`open_saved`), else read from
+    the store."""
+    saved = open_saved(figures, store, PROFILES, ProfileIndex.from_state)
+    return saved if saved is not None else ProfileIndex.from_store(store)
 
 
 def open_view(settings: Settings, store: Store, figures: SharedFigures | None = None) -> GraphView:
     """The graph view the settings ask for (``COCREATE_GRAPH``). The networkx view is the
-    one saved in the shared folder (:meth:`Services.keep_for_next_start`) caught up with
-    the store, if it is of this store, and neither more than :data:`SAVED_GAP` changes
-    nor an erasure behind; else it is built from the store."""
+    one saved in the shared folder (:func:`open_saved`), else built from the store."""
     if settings.graph == "compact":
         return GraphView.open_compact(store, settings.graph_dir)
     if figures is not None:
-        try:
-            with collection_paused():
-                found = figures.latest(VIEW, until=store.last_seq())
-            if found is not None:
-                version, maker, state = found
-                if maker and maker == made_by(store, version):
-                    view = GraphView.from_state(state, store)
-                    if view.seq == version and view.catch_up(store, most=SAVED_GAP):
-                        log.info("graph view: %d nodes saved at change %d, at %d now",
-                                 view.graph.number_of_nodes(), version, view.seq)  # fmt: skip
-                        return view
-        except Exception:  # (the folder is the service's own: a state this code did not write)
-            log.warning("the saved graph view could not be used: built from the store",
-                        exc_info=True)  # fmt: skip
+        saved = open_saved(figures, store, VIEW, lambda state: GraphView.from_state(state, store))
+        if saved is not None:
+            return saved
     return GraphView.from_store(store)
 
 

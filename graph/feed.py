@@ -91,6 +91,25 @@ class Projection(Protocol):
         """Apply the batch; runs while no request reads, so it must be quick."""
 
 
+class Saved(Projection, Protocol):
+    """A projection read back from a saved state; ``seq`` is the last change it holds."""
+
+    seq: int
+
+
+def catch_up_saved(saved: Saved, store: Store, *, most: int) -> bool:
+    """Apply the store's changes since ``saved.seq`` to it; whether it did. Not when, as
+    it starts, more than ``most`` are there (reading them would take longer than reading
+    the store) or one is an erasure (a state saved before an erasure is not to be used: it
+    may hold the person). Changes committed meanwhile are applied too."""
+    after = store.changes_since(saved.seq, limit=most + 1)
+    if len(after) > most or any(change.op == "erase" for change in after):
+        return False
+    while batch := ChangeBatch.read(store, saved.seq, limit=5_000):
+        saved.apply(batch, saved.prepare(batch))
+    return True
+
+
 class ChangeFeed:
     """Follows the store's change log and applies each batch to every projection at once."""
 

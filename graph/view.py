@@ -125,19 +125,6 @@ class GraphView:
         graph._node, graph._succ, graph._pred = nodes, succ, pred  # (_succ sets _adj too)
         return cls(graph, seq=seq, store=store)
 
-    def catch_up(self, store: Store, *, most: int) -> bool:
-        """Apply the store's changes since ``seq``; whether it did. Not when, as it
-        starts, more than ``most`` are there or one is an erasure (a state saved before
-        an erasure is not to be used: it may hold the person). Changes committed
-        meanwhile are applied too."""
-        after = store.changes_since(self.seq, limit=most + 1)
-        if len(after) > most or any(change.op == "erase" for change in after):
-            return False
-        with collection_paused():
-            while batch := ChangeBatch.read(store, self.seq, limit=5_000):
-                self.apply(batch, self.prepare(batch))
-        return True
-
     # -- a projection of the change feed (graph.feed) ---------------------------
 
     def prepare(self, batch: ChangeBatch) -> _Prepared:

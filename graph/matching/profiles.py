@@ -285,18 +285,6 @@ class ProfileIndex:
         index.seq = seq
         return index
 
-    def catch_up(self, store: Store, *, most: int) -> bool:
-        """Apply the store's changes since ``seq``; whether it did. Not when, as it
-        starts, more than ``most`` are there (reading them would take longer than reading
-        every profile) or one is an erasure (a state saved before an erasure is not to be
-        used: it may hold the person). Changes committed meanwhile are applied too."""
-        after = store.changes_since(self.seq, limit=most + 1)
-        if len(after) > most or any(change.op == "erase" for change in after):
-            return False
-        while batch := ChangeBatch.read(store, self.seq, limit=5_000):
-            self.apply(batch, self.prepare(batch))
-        return True
-
     @classmethod
     def from_store(cls, store: Store) -> ProfileIndex:
         """Every person's and initiative's profile, as of the store's last change."""

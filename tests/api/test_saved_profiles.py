@@ -15,12 +15,14 @@ from types import SimpleNamespace
 
 import pytest
 
+import api.services
 from api import preload
 from api.cli import _prepare_to_serve
 from api.services import PROFILES, VIEW, Services, open_profiles, open_store, open_view
 from api.settings import Settings
 from api.warmup import Warmer
 from graph.analytics.shared import SharedFigures, _temporary, made_by
+from graph.feed import Saved, catch_up_saved
 from graph.matching.profiles import ProfileIndex
 from graph.model import Person
 from graph.store import Store
@@ -54,7 +56,7 @@ def test_a_start_reads_the_saved_profiles_and_the_changes_since(
         loaded = Services.load(settings)
     try:
         assert "profiles saved at change" in caplog.text
-        assert "graph view:" in caplog.text and "nodes saved at change" in caplog.text
+        assert "graph-view saved at change" in caplog.text
         same_profiles(loaded.profiles, ProfileIndex.from_store(services.store))
         same_view(loaded.view, GraphView.from_store(services.store))
         assert loaded.view.graph.has_node("person:later")
@@ -194,15 +196,15 @@ def test_an_erasure_while_a_start_reads_the_view_clears_the_folder(
     assert services.keep_for_next_start()
     folder = settings.data_dir / "figures"
     services.feed.stop()
-    reading = GraphView.catch_up
 
-    def erased_meanwhile(view: GraphView, store: Store, *, most: int) -> bool:
-        other = Store.open(settings.store_url)
-        other.delete_node(NEEDLE)  # (another process, or another replica)
-        other.close()
-        return reading(view, store, most=most)
+    def erased_meanwhile(saved: Saved, store: Store, *, most: int) -> bool:
+        if isinstance(saved, GraphView):
+            other = Store.open(settings.store_url)
+            other.delete_node(NEEDLE)  # (another process, or another replica)
+            other.close()
+        return catch_up_saved(saved, store, most=most)
 
-    monkeypatch.setattr(GraphView, "catch_up", erased_meanwhile)
+    monkeypatch.setattr(api.services, "catch_up_saved", erased_meanwhile)
     assert holding(folder, NEEDLE)
     loaded = Services.load(settings)
     try:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from graph.edges import Edge
-from graph.feed import ChangeFeed
+from graph.feed import ChangeFeed, catch_up_saved
 from graph.matching.context import Audience, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
 from graph.matching.features import Near, gather
@@ -473,9 +473,9 @@ def test_a_saved_profile_index_catches_up_with_the_changes_since(
     store_with_people.write([Initiative(id="initiative:new", name="New", needs=["bookkeeping"])])
     store_with_people.delete_node("initiative:new")
     behind = ProfileIndex.from_state(state)
-    assert not behind.catch_up(store_with_people, most=3)  # four changes since
+    assert not catch_up_saved(behind, store_with_people, most=3)  # four changes since
     assert behind.seq == state[1]
-    assert behind.catch_up(store_with_people, most=4)
+    assert catch_up_saved(behind, store_with_people, most=4)
     same_profiles(behind, ProfileIndex.from_store(store_with_people))
     assert behind.seq == store_with_people.last_seq()
     ana = behind.get("person:ana")
@@ -490,7 +490,7 @@ def test_a_saved_profile_index_is_not_caught_up_past_an_erasure(
     store_with_people.delete_node("person:cai")  # a person deleted is erased
     behind = ProfileIndex.from_state(state)
     assert "person:cai" in behind
-    assert not behind.catch_up(store_with_people, most=100)
+    assert not catch_up_saved(behind, store_with_people, most=100)
 
 
 def test_a_thin_person_on_an_initiative_counts_by_their_work_not_their_name() -> None:
