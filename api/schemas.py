@@ -140,6 +140,12 @@ class WorkerState(BaseModel):
         "collector's full collections (the graph view, the index, the profiles): 0 in a "
         "process that was given its services rather than opening them",
     )
+    threads: dict[str, int] = Field(
+        default_factory=dict,
+        description="The most threads the worker's numerical libraries may use: `blas` "
+        "(numpy's products) 1, as the worker's requests share the cores with each other "
+        "and with the other workers; `openmp` (faiss's)",
+    )
     warmed: WarmState | None = Field(
         default=None,
         description="What the background warm-up built (null when it does not run)",

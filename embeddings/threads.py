@@ -13,12 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 
 def single_threaded_blas() -> None:
     """Limit BLAS (OpenBLAS, MKL, BLIS) to one thread for the rest of this process."""
     threadpool_limits(limits=1, user_api="blas")
+
+
+def thread_limits() -> dict[str, int]:
+    """The most threads the BLAS libraries with threads of their own (numpy's) and the
+    OpenMP runtimes (faiss's, and the BLAS it threads) loaded in this process may use; 0
+    for a kind none of which is loaded. A service process keeps ``blas`` at 1."""
+    found = {"blas": 0, "openmp": 0}
+    for library in ThreadpoolController().lib_controllers:
+        if library.user_api == "openmp":
+            found["openmp"] = max(found["openmp"], library.num_threads)
+        elif getattr(library, "threading_layer", "") != "openmp":
+            found["blas"] = max(found["blas"], library.num_threads)
+    return found
 
 
 @contextmanager
@@ -27,8 +40,20 @@ def openmp_threads(limit: int) -> Iterator[None]:
 
     With one, no OpenMP thread is ever started: a process that forks afterwards (``serve``
     with its workers) leaves its children no pool of threads they do not have, which
-    GNU OpenMP would wait on forever."""
+    GNU OpenMP would wait on forever.
+
+    Only OpenMP's own limit is put back after the block. (threadpoolctl's
+    ``threadpool_limits`` puts back every library's, so BLAS limited to one thread
+    within the block, as ``serve``'s load does, would again run on every core after it,
+    in every process forked from it: its idle threads spinning beside each request.)"""
     with suppress(ImportError):
         import faiss  # noqa: F401 (loaded first, so that the limit reaches its OpenMP)
-    with threadpool_limits(limits=limit, user_api="openmp"):
+    openmp = ThreadpoolController().select(user_api="openmp").lib_controllers
+    before = [library.num_threads for library in openmp]
+    for library in openmp:
+        library.set_num_threads(limit)
+    try:
         yield
+    finally:
+        for library, threads in zip(openmp, before, strict=True):
+            library.set_num_threads(threads)

@@ -402,6 +402,20 @@ def test_workers_keep_what_they_loaded_out_of_full_collections(
     """Each worker freezes what it loaded at start (api/app.py): the garbage collector's
     full collections, which walked the whole graph with the interpreter lock held, leave
     it out. Each graph node and edge is at least one object of its own (its attributes)."""
+    for state in _workers_states(served):
+        loaded = state["graph"]["nodes"] + state["graph"]["edges"]
+        assert state["frozen_objects"] > loaded > 0, state
+
+
+def test_workers_run_their_products_on_one_thread(served: tuple[Server, Path, str]) -> None:
+    """Each worker's BLAS (numpy's products) is limited to one thread: with one per core,
+    its idle threads spun beside every request (a recommendation took two cores' time)."""
+    for state in _workers_states(served):
+        assert state["threads"]["blas"] == 1, state
+
+
+def _workers_states(served: tuple[Server, Path, str]) -> list[dict[str, Any]]:
+    """``/v1/admin/state`` from each of the two workers."""
     server, _, keys = served
     admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
     seen: dict[int, dict[str, Any]] = {}
@@ -411,9 +425,7 @@ def test_workers_keep_what_they_loaded_out_of_full_collections(
         if len(seen) == 2:
             break
     assert len(seen) == 2, "both workers answer"
-    for state in seen.values():
-        loaded = state["graph"]["nodes"] + state["graph"]["edges"]
-        assert state["frozen_objects"] > loaded > 0, state
+    return list(seen.values())
 
 
 def test_a_worker_started_again_is_forked_from_what_serve_loaded_and_catches_up(
