@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import api.matching
 from api.app import create_app
 from api.auth import ANONYMOUS, KeyRing, Role
 from api.matching import matching_of
@@ -455,3 +459,41 @@ def test_a_seed_deleted_since_the_view_was_read_gets_an_empty_page(demo: Service
         demo.store.delete_node(seed.id)  # ...while the store no longer does
         assert matching.recommend(ANONYMOUS, seed.id, "person") == []
     demo.catch_up()
+
+
+def test_a_worker_computes_one_recommendation_at_a_time(
+    demo: Services, people: dict[str, Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests of one worker take turns at the recommender (api/matching.py): threads
+    interleaving it on one core each took a quarter more time than alone. Each answer
+    is the one it gets alone."""
+    seeds = public(people)[:6]
+    matching = matching_of(demo, SimpleNamespace())
+    with demo.feed.reading():
+        alone = {seed: matching.recommend(ANONYMOUS, seed, "person") for seed in seeds}
+    inside, most = 0, 0
+    count = threading.Lock()
+    computing = api.matching.recommend
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with count:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.02)  # (long enough for the others to arrive)
+            return computing(*args, **kwargs)
+        finally:
+            with count:
+                inside -= 1
+
+    monkeypatch.setattr(api.matching, "recommend", counted)
+
+    def ask(seed: str) -> list[dict[str, Any]]:
+        with demo.feed.reading():
+            return matching.recommend(ANONYMOUS, seed, "person")
+
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        together = dict(zip(seeds, pool.map(ask, seeds), strict=True))
+    assert most == 1
+    assert together == alone
