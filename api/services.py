@@ -38,6 +38,7 @@ from embeddings.threads import single_threaded_blas
 from graph.analytics.freshness import PrivacyEpochs
 from graph.analytics.shared import SharedFigures, made_by
 from graph.counts import VisibleCounts
+from graph.errors import SavedByOtherCode
 from graph.feed import ChangeFeed, Saved, catch_up_saved
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
@@ -446,7 +447,15 @@ def open_saved(
             version, maker, state = found
             if not maker or maker != made_by(store, version):
                 return None
-            saved = read(state)
+            try:
+                saved = read(state)
+            except SavedByOtherCode:
+                # Never read by this code: removed, so that the next save of this version
+                # (the councils process's, at its start) is not refused as done already.
+                figures.discard(key, version)
+                log.info("%s of change %d was saved by other code: read from the store",
+                         key[0], version)  # fmt: skip
+                return None
             if saved.seq == version and catch_up_saved(saved, store, most=SAVED_GAP):
                 log.info("%s saved at change %d, at %d now", key[0], version, saved.seq)
                 return saved

@@ -14,6 +14,16 @@ class GraphError(Exception):
     """Root of every error raised by the graph package."""
 
 
+class SavedByOtherCode(GraphError, ValueError):
+    """A saved state (a graph view, a profile index) of another form or written by
+    another version of the code (:func:`graph.code_stamp`): this code never reads it."""
+
+    def __init__(self, what: str, form: object) -> None:
+        super().__init__(f"a {what} state of form {form!r}, not this code's")
+        self.what = what
+        self.form = form
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with one input record.

@@ -26,6 +26,7 @@ from graph import code_stamp, schema
 from graph.compact import ATTRIBUTES as _ATTRIBUTES
 from graph.compact import CODED, CompactGraph
 from graph.compact_files import GraphFiles
+from graph.errors import SavedByOtherCode
 from graph.feed import ChangeBatch
 from graph.model import Node
 from graph.store import Change, Store, node_columns, split_edge_ref
@@ -118,7 +119,7 @@ class GraphView:
         """The view :meth:`state` describes (at its ``seq``), over ``store``."""
         form, seq, nodes, succ, pred = state
         if form != (STATE_FORMAT, code_stamp()):
-            raise ValueError(f"a graph view state of form {form!r}, not this code's")
+            raise SavedByOtherCode("graph view", form)
         if not (isinstance(nodes, dict) and nodes.keys() == succ.keys() == pred.keys()):
             raise ValueError("a graph view state whose nodes and adjacency disagree")
         graph = nx.MultiDiGraph()

@@ -151,6 +151,11 @@ class SharedFigures:
             log.warning("an erasure at change %d no process applied: figures cleared", erased)
             self.clear(erased)
 
+    def discard(self, key: tuple[Any, ...], seq: int) -> None:
+        """Remove the figure ``key`` of version ``seq``, if it is there."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.folder / f"{seq}-{_name(key)}{SUFFIX}").unlink()
+
     def writable(self, key: tuple[Any, ...], seq: int) -> bool:
         """Whether :meth:`put` would write the figure ``key`` of version ``seq`` now (none
         is there, and the version is after the last erasure)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph import code_stamp
+from graph.errors import SavedByOtherCode
 from graph.feed import ChangeBatch
 from graph.matching.phrases import Key, keys_of, meets
 from graph.model import Initiative, Node, Person
@@ -267,7 +268,7 @@ class ProfileIndex:
         """The index :meth:`state` describes (at its ``seq``)."""
         form, seq, rows = state
         if form != (STATE_FORMAT, code_stamp()):
-            raise ValueError(f"a profile index state of form {form!r}, not this code's")
+            raise SavedByOtherCode("profile index", form)
         index = cls()
         profiles = index._profiles
         nothing: frozenset[str] = frozenset()

@@ -23,9 +23,11 @@ from api.settings import Settings
 from api.warmup import Warmer
 from graph.analytics.shared import SharedFigures, _temporary, made_by
 from graph.feed import Saved, catch_up_saved
+from graph.matching.profiles import STATE_FORMAT as PROFILES_FORM
 from graph.matching.profiles import ProfileIndex
 from graph.model import Person
 from graph.store import Store
+from graph.view import STATE_FORMAT as VIEW_FORM
 from graph.view import GraphView
 from tests.graph.test_matching import same_profiles
 from tests.graph.test_view import same_view
@@ -40,6 +42,17 @@ def holding(folder: Path, text: str) -> list[str]:
     ]
 
 
+def load_reading_saved(settings: Settings, caplog: pytest.LogCaptureFixture) -> Services:
+    """A start that reads the saved profile index and graph view (its log says so)."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="api.services"):
+        loaded = Services.load(settings)
+    if "profiles saved at change" in caplog.text and "graph-view saved at change" in caplog.text:
+        return loaded
+    loaded.close()
+    raise AssertionError(f"a saved state was not read: {caplog.text}")
+
+
 def test_a_start_reads_the_saved_profiles_and_the_changes_since(
     services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -52,11 +65,8 @@ def test_a_start_reads_the_saved_profiles_and_the_changes_since(
     services.store.write([Person(id="person:later", name="Later", needs=["kintsugi"])])
     services.store.write([Person(id=NEEDLE, name="Nee", offers=["bookbinding"])])
 
-    with caplog.at_level(logging.INFO, logger="api.services"):
-        loaded = Services.load(settings)
+    loaded = load_reading_saved(settings, caplog)
     try:
-        assert "profiles saved at change" in caplog.text
-        assert "graph-view saved at change" in caplog.text
         same_profiles(loaded.profiles, ProfileIndex.from_store(services.store))
         same_view(loaded.view, GraphView.from_store(services.store))
         assert loaded.view.graph.has_node("person:later")
@@ -115,6 +125,39 @@ def test_saved_profiles_of_another_store_or_another_form_are_not_read(
     planted.seq = seq = store.last_seq()
     assert figures.put(PROFILES, seq, made_by(store, seq), planted.state())
     assert NEEDLE in open_profiles(store, figures)
+
+
+def test_states_saved_by_other_code_give_way_to_this_codes(
+    services: Services, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After an upgrade, with no write since, the folder holds the version's states as the
+    code before saved them: this code reads none of them, and they must not stop it from
+    saving its own (every start would then read the store)."""
+    services.catch_up()
+    seq = services.store.last_seq()
+    maker = made_by(services.store, seq)
+    figures = SharedFigures(settings.data_dir / "figures")
+    figures.discard(PROFILES, seq)
+    figures.discard(VIEW, seq)
+    before = "the code before"
+    profiles, view = services.profiles.state(), services.view.state()
+    assert figures.put(PROFILES, seq, maker, ((PROFILES_FORM, before), *profiles[1:]))
+    assert figures.put(VIEW, seq, maker, ((VIEW_FORM, before), *view[1:]))
+    assert not services.keep_for_next_start()  # (one of each is there)
+    services.feed.stop()
+    with caplog.at_level(logging.INFO, logger="api.services"):
+        upgraded = Services.load(settings)
+    try:
+        assert "saved by other code" in caplog.text and "saved at change" not in caplog.text
+        assert figures.writable(PROFILES, seq) and figures.writable(VIEW, seq)  # removed
+        assert upgraded.keep_for_next_start()
+    finally:
+        upgraded.close()
+    again = load_reading_saved(settings, caplog)
+    try:
+        same_view(again.view, GraphView.from_store(services.store))
+    finally:
+        again.close()
 
 
 def test_an_erasure_removes_the_saved_profiles_and_none_older_is_saved_again(
