@@ -144,7 +144,8 @@ class WorkerState(BaseModel):
         default_factory=dict,
         description="The most threads the worker's numerical libraries may use: `blas` "
         "(numpy's products) 1, as the worker's requests share the cores with each other "
-        "and with the other workers; `openmp` (faiss's)",
+        "and with the other workers; `openmp` (faiss's: GNU OpenMP's limit is per "
+        "thread, so this is the one of the thread that answers)",
     )
     warmed: WarmState | None = Field(
         default=None,

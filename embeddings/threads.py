@@ -24,7 +24,8 @@ def single_threaded_blas() -> None:
 def thread_limits() -> dict[str, int]:
     """The most threads the BLAS libraries with threads of their own (numpy's) and the
     OpenMP runtimes (faiss's, and the BLAS it threads) loaded in this process may use; 0
-    for a kind none of which is loaded. A service process keeps ``blas`` at 1."""
+    for a kind none of which is loaded. A service process keeps ``blas`` at 1. (GNU
+    OpenMP's limit is the calling thread's: another thread may have another.)"""
     found = {"blas": 0, "openmp": 0}
     for library in ThreadpoolController().lib_controllers:
         if library.user_api == "openmp":

@@ -23,6 +23,15 @@ class SavedByOtherCode(GraphError, ValueError):
         self.what = what
         self.form = form
 
+    @classmethod
+    def check(cls, what: str, state: object, form: object) -> None:
+        """Raise unless ``state`` is a tuple whose first item is ``form``: checked before
+        anything else is read from it, since a state of another form may have another
+        shape."""
+        found = state[0] if isinstance(state, tuple) and state else state
+        if found != form:
+            raise cls(what, found)
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -117,9 +117,8 @@ class GraphView:
     @classmethod
     def from_state(cls, state: tuple[Any, ...], store: Store) -> GraphView:
         """The view :meth:`state` describes (at its ``seq``), over ``store``."""
-        form, seq, nodes, succ, pred = state
-        if form != (STATE_FORMAT, code_stamp()):
-            raise SavedByOtherCode("graph view", form)
+        SavedByOtherCode.check("graph view", state, (STATE_FORMAT, code_stamp()))
+        _, seq, nodes, succ, pred = state
         if not (isinstance(nodes, dict) and nodes.keys() == succ.keys() == pred.keys()):
             raise ValueError("a graph view state whose nodes and adjacency disagree")
         graph = nx.MultiDiGraph()

@@ -266,9 +266,8 @@ class ProfileIndex:
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> ProfileIndex:
         """The index :meth:`state` describes (at its ``seq``)."""
-        form, seq, rows = state
-        if form != (STATE_FORMAT, code_stamp()):
-            raise SavedByOtherCode("profile index", form)
+        SavedByOtherCode.check("profile index", state, (STATE_FORMAT, code_stamp()))
+        _, seq, rows = state
         index = cls()
         profiles = index._profiles
         nothing: frozenset[str] = frozenset()

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from graph.edges import Edge
+from graph.errors import SavedByOtherCode
 from graph.feed import ChangeFeed, catch_up_saved
 from graph.matching.context import Audience, MatchContext
 from graph.matching.explain import Described, explanation, ids_to_describe
@@ -458,8 +459,10 @@ def test_a_profile_index_made_again_from_its_saved_state_is_the_same(
     assert again.seq == read.seq == store_with_people.last_seq()
     ana = again.get("person:ana")
     assert ana is not None and again.offering(ana.need_keys.values()) == {"person:cai"}
-    with pytest.raises(ValueError, match="of form 0"):
+    with pytest.raises(SavedByOtherCode, match="of form 0"):
         ProfileIndex.from_state((0, *read.state()[1:]))
+    with pytest.raises(SavedByOtherCode):  # whatever its shape
+        ProfileIndex.from_state((0, read.seq, [], "a field of another form"))
 
 
 def test_a_saved_profile_index_catches_up_with_the_changes_since(
