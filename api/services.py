@@ -439,6 +439,7 @@ def open_saved(
     ``read`` and caught up with the store, if it is of this store (the change that made it
     is this store's) and neither more than :data:`SAVED_GAP` changes nor an erasure
     behind (:func:`graph.feed.catch_up_saved`); else None."""
+    started = time.time_ns()
     try:
         with collection_paused():
             found = figures.latest(key, until=store.last_seq())
@@ -452,7 +453,7 @@ def open_saved(
             except SavedByOtherCode:
                 # Never read by this code: removed, so that the next save of this version
                 # (the councils process's, at its start) is not refused as done already.
-                figures.discard(key, version)
+                figures.discard(key, version, written_before=started)
                 log.info("%s of change %d was saved by other code: read from the store",
                          key[0], version)  # fmt: skip
                 return None

@@ -151,10 +151,15 @@ class SharedFigures:
             log.warning("an erasure at change %d no process applied: figures cleared", erased)
             self.clear(erased)
 
-    def discard(self, key: tuple[Any, ...], seq: int) -> None:
-        """Remove the figure ``key`` of version ``seq``, if it is there."""
-        with contextlib.suppress(FileNotFoundError):
-            (self.folder / f"{seq}-{_name(key)}{SUFFIX}").unlink()
+    def discard(self, key: tuple[Any, ...], seq: int, *, written_before: int) -> None:
+        """Remove the figure ``key`` of version ``seq`` if it was written before the time
+        ``written_before`` (``time.time_ns()``): one written since (by another process,
+        after the caller read the one it found wanting) is kept."""
+        name = _name(key)
+        path = self.folder / f"{seq}-{name}{SUFFIX}"
+        with self._locked(name), contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime_ns < written_before:
+                path.unlink()
 
     def writable(self, key: tuple[Any, ...], seq: int) -> bool:
         """Whether :meth:`put` would write the figure ``key`` of version ``seq`` now (none

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -137,13 +138,16 @@ def test_states_saved_by_other_code_give_way_to_this_codes(
     seq = services.store.last_seq()
     maker = made_by(services.store, seq)
     figures = SharedFigures(settings.data_dir / "figures")
-    figures.discard(PROFILES, seq)
-    figures.discard(VIEW, seq)
+    now = time.time_ns()
+    figures.discard(PROFILES, seq, written_before=now)
+    figures.discard(VIEW, seq, written_before=now)
     before = "the code before"
     profiles, view = services.profiles.state(), services.view.state()
     assert figures.put(PROFILES, seq, maker, ((PROFILES_FORM, before), *profiles[1:]))
     assert figures.put(VIEW, seq, maker, ((VIEW_FORM, before), *view[1:]))
     assert not services.keep_for_next_start()  # (one of each is there)
+    figures.discard(VIEW, seq, written_before=0)  # written after that time: kept
+    assert not figures.writable(VIEW, seq)
     services.feed.stop()
     with caplog.at_level(logging.INFO, logger="api.services"):
         upgraded = Services.load(settings)
