@@ -18,14 +18,16 @@ Scored = list[tuple[str, float]]
 
 
 class IndexSimilarity:
-    """Cosine similarity of nodes' texts from a :class:`SemanticIndex`."""
+    """Cosine similarity of nodes' texts from a :class:`SemanticIndex`; nearest-neighbour
+    walks look as widely as ``ef_search`` says (None: the index's own setting)."""
 
-    def __init__(self, index: SemanticIndex) -> None:
+    def __init__(self, index: SemanticIndex, *, ef_search: int | None = None) -> None:
         self.index = index
+        self.ef_search = ef_search
 
     def vectors(self, ids: Iterable[str]) -> dict[str, npt.NDArray[np.float32]]:
-        vectors = self.index.vectors
-        return {i: vectors.vector(i) for i in ids if i in self.index}
+        known = [i for i in ids if i in self.index]
+        return dict(zip(known, self.index.vectors.take(known), strict=True))
 
     def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
         if node_id not in self.index:
@@ -44,7 +46,10 @@ class IndexSimilarity:
             return []
         query = self.index.vector(node_id)
         skip = {node_id, *exclude}
-        return _ordered(self.index.vectors.search(query, k, allowed=among, exclude=skip))
+        found = self.index.vectors.search(
+            query, k, allowed=among, exclude=skip, ef_search=self.ef_search
+        )
+        return _ordered(found)
 
     def nearest_text(
         self,
@@ -57,7 +62,10 @@ class IndexSimilarity:
         if k <= 0 or not any(ch.isalnum() for ch in text):
             return []
         query = self.encode([text])[0]
-        return _ordered(self.index.vectors.search(query, k, allowed=among, exclude=exclude))
+        found = self.index.vectors.search(
+            query, k, allowed=among, exclude=exclude, ef_search=self.ef_search
+        )
+        return _ordered(found)
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self.index.encoder.encode(list(texts))

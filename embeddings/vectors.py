@@ -151,6 +151,14 @@ class VectorIndex:
             raise UnknownItem(item_id)
         return self._data.row(row)
 
+    def take(self, ids: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Copies of the stored vectors of these ids, one row each, in their order."""
+        try:
+            rows = np.fromiter((self._rows[i] for i in ids), dtype=np.int64, count=len(ids))
+        except KeyError as unknown:
+            raise UnknownItem(unknown.args[0]) from None
+        return self._data.take(rows)
+
     def upsert(self, ids: Sequence[str], vectors: npt.ArrayLike) -> None:
         """Add or replace vectors; within one batch the last occurrence of an id wins."""
         matrix = np.asarray(vectors, dtype=np.float32)
@@ -228,8 +236,10 @@ class VectorIndex:
         *,
         allowed: Collection[str] | None = None,
         exclude: Collection[str] = (),
+        ef_search: int | None = None,
     ) -> Ranked:
-        """The best k (id, cosine) among ``allowed`` (all if None) minus ``exclude``."""
+        """The best k (id, cosine) among ``allowed`` (all if None) minus ``exclude``;
+        ``ef_search`` (None: the index's own) says how widely the graph walk looks."""
         q = self._query(query)
         if k <= 0 or not self._rows:
             return []
@@ -239,7 +249,7 @@ class VectorIndex:
                 return self._exact(q, k, rows)
             mask = np.zeros(self._size, dtype=bool)
             mask[rows] = True
-            return self._ann(q, k, mask)
+            return self._ann(q, k, mask, ef_search)
         excluded = self._selections.lookup(self._rows, exclude)
         if self._graph is None:
             scores = self._data.scores(q)
@@ -247,10 +257,10 @@ class VectorIndex:
             scores[excluded] = -np.inf
             return top_k(scores, self._ids, k)
         if excluded.size == 0 and len(self._rows) == self._size:
-            return self._ann(q, k, None)
+            return self._ann(q, k, None, ef_search)
         mask = self._alive[: self._size].copy()
         mask[excluded] = False
-        return self._ann(q, k, mask)
+        return self._ann(q, k, mask, ef_search)
 
     def scores(self, query: npt.ArrayLike, ids: Iterable[str]) -> dict[str, float]:
         """The exact cosine of the query with each of these ids (unknown ids are left out)."""
@@ -376,7 +386,9 @@ class VectorIndex:
             scores = self._data.take(rows) @ q
         return top_k(scores, self._ids, k, rows=rows)
 
-    def _ann(self, q: Vector, k: int, mask: npt.NDArray[np.bool_] | None) -> Ranked:
+    def _ann(
+        self, q: Vector, k: int, mask: npt.NDArray[np.bool_] | None, ef_search: int | None = None
+    ) -> Ranked:
         """Through the graph; ``mask`` (None: every row is live) says which rows may come.
 
         Rows past a mapped graph (added since the save) are searched exactly beside it.
@@ -389,7 +401,9 @@ class VectorIndex:
         candidates = covered if part is None else int(np.count_nonzero(part))
         wanted = min(k, candidates)
         found = (
-            search_graph(graph, q, wanted, ef_search=self.ef_search, allowed=part) if wanted else []
+            search_graph(graph, q, wanted, ef_search=ef_search or self.ef_search, allowed=part)
+            if wanted
+            else []
         )
         hits = [(self._ids[label], score) for label, score in found]
         if len(hits) < wanted:

@@ -55,7 +55,7 @@ class Limits:
     cowork_k: int = 150
     max_coworkers: int = 200
     near_work_k: int = 15
-    work_people_k: int = 300
+    work_people_k: int = 100
 
 
 @dataclass

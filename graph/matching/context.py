@@ -25,7 +25,8 @@ from graph.queries import EdgeFilter
 from graph.similarity import TextSimilarity
 
 if TYPE_CHECKING:
-    from graph.matching.cowork import Teams
+    from graph.matching.cowork import Members
+    from graph.matching.features import Summary
 
 Incident = tuple[str, str, bool]
 """(neighbour, edge kind, forward): forward when the stored edge points at the neighbour."""
@@ -80,6 +81,45 @@ class Audience:
     edge_kinds_checked: frozenset[str] | None = None  # None: ask allow_edge for every kind
 
 
+class Neighbourhoods:
+    """What the requests of one audience read of the nodes' neighbourhoods in one version
+    of the graph, read once and shared: the people linked to each hub
+    (:class:`graph.matching.cowork.Members`; a person's second circle reads the hubs of
+    up to ``max_coworkers`` co-workers) and each candidate's summary
+    (:class:`graph.matching.features.Summary`). At most ``MAX_SUMMARIES`` summaries are
+    kept; past that, new ones are read for each request.
+
+    Keep one per audience and ``view.seq``; :meth:`carry` keeps those of an earlier
+    version that no change since could have altered. What an audience may see is its
+    hidden nodes and its edge rule (community links finer than a person shares), the
+    same for every caller of the audience but a person themselves
+    (:attr:`MatchContext.personal`).
+    """
+
+    MAX_SUMMARIES = 200_000
+
+    def __init__(self) -> None:
+        self.members: dict[str, Members] = {}
+        self.summaries: dict[str, Summary] = {}
+
+    def carry(self, older: Neighbourhoods, changed: Iterable[str], graph: nx.MultiDiGraph) -> None:
+        """Keep what ``older`` read, but for the nodes ``changed`` (those whose links or
+        attributes the changes touched, :mod:`graph.touches`) and every node linked to
+        one: a link added or removed touches both its ends, a person whose visibility
+        changed is linked to every hub whose members that changes, and an initiative
+        whose sectors changed to every person whose sectors are those of their work."""
+        members, summaries = dict(older.members), dict(older.summaries)
+        succ, pred = graph._succ, graph._pred
+        for node in changed:
+            members.pop(node, None)
+            summaries.pop(node, None)
+            if node in succ:
+                for other in (*succ[node], *pred[node]):
+                    members.pop(other, None)
+                    summaries.pop(other, None)
+        self.members, self.summaries = members, summaries
+
+
 @dataclass
 class MatchContext:
     """Everything one recommendation reads."""
@@ -91,9 +131,12 @@ class MatchContext:
     degrees: Degrees | None = None
     people: Collection[str] | None = None
     initiatives: Collection[str] | None = None
-    teams: Teams | None = None
-    """The members of each hub as this audience sees them, shared between requests
-    (:class:`graph.matching.cowork.Teams`); None: read per request."""
+    shared: Neighbourhoods | None = None
+    """What this audience's requests share of the nodes' neighbourhoods (the members of
+    each hub, each candidate's summary); None: read per request."""
+    personal: frozenset[str] = frozenset()
+    """Nodes the caller sees otherwise than their audience does (their own person, whose
+    finer places they see): their summaries are read for the request alone."""
 
     def __post_init__(self) -> None:
         if self.degrees is None:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import networkx as nx
 
 from graph.matching.context import Incident, MatchContext
 
@@ -32,51 +30,35 @@ TEAM_KINDS = frozenset({"initiative", "council"})
 TEAM_EDGES = frozenset({"works_on", "member_of"})
 
 
-class Teams:
-    """The people linked to each hub, as one audience sees them in one version of the
-    graph: read once and shared by every request of that audience (a person's second
-    circle reads the members of the hubs of up to ``max_coworkers`` co-workers).
+@dataclass(frozen=True)
+class Members:
+    """The people linked to a hub: each with the first of their links to it (links in
+    sorted order), and how many links there are."""
 
-    Keep one per audience and ``view.seq``; :meth:`carry` keeps those of an earlier
-    version that no change since could have altered. What an audience may see is its
-    hidden nodes alone here: the only links an audience's edge rule refuses are those to
-    communities, whose members are never read as a team's.
-    """
-
-    def __init__(self) -> None:
-        self.members: dict[str, list[Incident]] = {}
-
-    def carry(self, older: Teams, changed: Iterable[str], graph: nx.MultiDiGraph) -> None:
-        """Keep what ``older`` read, but for the hubs ``changed`` nodes (those whose
-        links or attributes the changes touched, :mod:`graph.touches`) are or are
-        linked to: a link added or removed touches both its ends, and a person whose
-        visibility changed is linked to every hub whose members that changes."""
-        kept = dict(older.members)
-        succ, pred = graph._succ, graph._pred
-        for node in changed:
-            kept.pop(node, None)
-            if node in succ:
-                for hub in (*succ[node], *pred[node]):
-                    kept.pop(hub, None)
-        self.members = kept
+    first: dict[str, Incident]
+    links: int
 
 
 class CoWork:
     """Co-work neighbourhoods read through one context; each hub's members are read once
-    (once per version and audience when the context carries its :class:`Teams`)."""
+    (once per version and audience when the context carries its
+    :class:`~graph.matching.context.Neighbourhoods`)."""
 
     def __init__(self, ctx: MatchContext) -> None:
         self.ctx = ctx
-        self._members: dict[str, list[Incident]] = {} if ctx.teams is None else ctx.teams.members
+        self._members: dict[str, Members] = {} if ctx.shared is None else ctx.shared.members
         self._collaborators: dict[tuple[str, int | None], dict[str, Walk]] = {}
 
-    def members(self, hub: str) -> list[Incident]:
+    def members(self, hub: str) -> Members:
         """The people linked to a hub, through edges the audience may use."""
         found = self._members.get(hub)
         if found is None:
             kind = self.ctx.kind
-            found = sorted(step for step in self.ctx.incident(hub) if kind(step[0]) == "person")
-            self._members[hub] = found
+            steps = sorted(step for step in self.ctx.incident(hub) if kind(step[0]) == "person")
+            first: dict[str, Incident] = {}
+            for step in steps:
+                first.setdefault(step[0], step)
+            found = self._members[hub] = Members(first, len(steps))
         return found
 
     def is_team(self, hub: str) -> bool:
@@ -84,7 +66,26 @@ class CoWork:
         kind = self.ctx.kind(hub)
         if kind in TEAM_KINDS:
             return True
-        return kind == "organization" and len(self.members(hub)) <= TEAM_SIZE
+        return kind == "organization" and self.members(hub).links <= TEAM_SIZE
+
+    def _links(
+        self, person: str, hub_cap: int | None
+    ) -> Iterator[tuple[Incident, dict[str, Incident] | None]]:
+        """What makes the person's collaborators, in sorted order: each ``knows`` link
+        (with None: the step reaches the collaborator), and each team hub with its
+        members. With ``hub_cap``, hubs of more member links are skipped."""
+        ctx = self.ctx
+        for hub, kind, forward in sorted(ctx.incident(person)):
+            if ctx.kind(hub) == "person":
+                if kind == "knows":
+                    yield (hub, kind, forward), None
+                continue
+            if kind not in TEAM_EDGES or not self.is_team(hub):
+                continue
+            members = self.members(hub)
+            if hub_cap is not None and members.links > hub_cap:
+                continue
+            yield (hub, kind, forward), members.first
 
     def collaborators(self, person: str, *, hub_cap: int | None = None) -> dict[str, Walk]:
         """The person's existing collaborators, each with the walk that links them (a
@@ -95,24 +96,38 @@ class CoWork:
         if found is not None:
             return found
         found = {}
-        ctx = self.ctx
-        for hub, kind, forward in sorted(ctx.incident(person)):
-            hub_kind = ctx.kind(hub)
-            if hub_kind == "person":
-                if kind == "knows":
-                    found.setdefault(hub, ((hub, kind, forward),))
+        for step, members in self._links(person, hub_cap):
+            if members is None:
+                found.setdefault(step[0], (step,))
                 continue
-            if kind not in TEAM_EDGES or not self.is_team(hub):
-                continue
-            members = self.members(hub)
-            if hub_cap is not None and len(members) > hub_cap:
-                continue
-            step = (hub, kind, forward)
-            for member in members:
-                if member[0] != person and member[0] not in found:
-                    found[member[0]] = (step, member)
+            for other, member in members.items():
+                if other != person and other not in found:
+                    found[other] = (step, member)
         self._collaborators[key] = found
         return found
+
+    def collaborator_ids(self, person: str, *, hub_cap: int | None = None) -> set[str]:
+        """The keys of :meth:`collaborators`, without building a walk to each."""
+        found: set[str] = set()
+        knows = []
+        for step, members in self._links(person, hub_cap):
+            if members is None:
+                knows.append(step[0])
+            else:
+                found.update(members)
+        found.discard(person)
+        found.update(knows)
+        return found
+
+    def walk(self, person: str, other: str, *, hub_cap: int | None = None) -> Walk:
+        """``collaborators(person, hub_cap=hub_cap)[other]``, read alone."""
+        for step, members in self._links(person, hub_cap):
+            if members is None:
+                if step[0] == other:
+                    return (step,)
+            elif other != person and other in members:
+                return (step, members[other])
+        raise KeyError(other)
 
 
 @dataclass
@@ -139,31 +154,30 @@ def second_circle(
     co-worker's number of collaborators), ties by id. At most ``max_coworkers`` of the
     person's co-workers (the fewest-connected first, as they say the most) are walked,
     each through hubs of at most ``hub_cap`` members."""
-    # Sums in one fixed order (co-workers sorted, each one's collaborators in the order
-    # read): the same neighbourhood always gives the same figures and ties.
+    # Sums in one fixed order (co-workers sorted, then by their number of collaborators):
+    # the same neighbourhood always gives the same figures and ties.
     ra: dict[str, float] = {}
     aa: dict[str, float] = {}
     first: dict[str, str] = {}  # the co-worker each was reached through first
-    circles = [(w, cowork.collaborators(w, hub_cap=hub_cap)) for w in sorted(mine)]
+    circles = [(w, cowork.collaborator_ids(w, hub_cap=hub_cap)) for w in sorted(mine)]
     circles.sort(key=lambda wc: (len(wc[1]), wc[0]))
     circles = circles[:max_coworkers]
+    skip = {person, *mine}
     for w, theirs in circles:
         degree = len(theirs)
         if not degree:
             continue
         by_ra, by_aa = 1.0 / degree, 1.0 / math.log(max(degree, 2))
-        for other in theirs:
-            if other == person or other in mine:
-                continue
+        # each one's sums gain one term per co-worker, in the order of circles
+        for other in theirs - skip:
             if other in ra:
                 ra[other] += by_ra
                 aa[other] += by_aa
             else:
                 ra[other], aa[other], first[other] = by_ra, by_aa, w
     kept = heapq.nsmallest(keep, ((-value, other) for other, value in ra.items()))
-    theirs_of = dict(circles)
     walks = {}
     for _, other in kept:
         w = first[other]
-        walks[other] = mine[w] + theirs_of[w][other]
+        walks[other] = mine[w] + cowork.walk(w, other, hub_cap=hub_cap)
     return SecondCircle(walks, ra, aa)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,7 +55,7 @@ from graph.matching.candidates import (
     text_candidates,
     work_candidates,
 )
-from graph.matching.context import TOPIC_KINDS, MatchContext
+from graph.matching.context import TOPIC_KINDS, MatchContext, Neighbourhoods
 from graph.matching.cowork import CoWork, SecondCircle, second_circle
 from graph.matching.profiles import OfferNeed, offer_need_pairs
 
@@ -92,11 +92,26 @@ class Candidate:
     goals: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     distance_km: float | None = None
-    works: list[str] = field(default_factory=list)
-    memberships: list[str] = field(default_factory=list)
+    works: tuple[str, ...] = ()  # what it works on or wrote, in id order
+    memberships: tuple[str, ...] = ()  # what it belongs to, in id order
     sectors: frozenset[str] = frozenset()  # its own, else those of what it works on
     brings: tuple[str, ...] = ()  # sectors it has that the seed has not
     existing: bool = False  # an existing collaborator (listed with relation="existing")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a candidate's features read of its own neighbourhood, whoever the seed: the
+    same for every request of one audience in one version of the graph, so it is read
+    once and shared (:class:`graph.matching.context.Neighbourhoods`)."""
+
+    near: tuple[str, ...]  # its neighbours through an edge the audience may use
+    goals: frozenset[str]  # goals and sectors it is linked to (a target as its goal)
+    groups: frozenset[str]  # the groups it is in (GROUP_KINDS of its kind)
+    people: int  # people linked to it
+    works: tuple[str, ...]
+    memberships: tuple[str, ...]
+    sectors: frozenset[str]  # its own, else those of what it works on
 
 
 @dataclass
@@ -235,7 +250,7 @@ def _goals(ctx: MatchContext, node: str) -> set[str]:
     return found
 
 
-def _sectors_of_works(ctx: MatchContext, works: list[str]) -> set[str]:
+def _sectors_of_works(ctx: MatchContext, works: Sequence[str]) -> set[str]:
     return {g for x in works[:MAX_WORK_SEEDS] for g in _goals(ctx, x) if g.startswith("sector:")}
 
 
@@ -259,72 +274,33 @@ def _featurise(
     seed_sectors = {g for g in seed_goals if g.startswith("sector:")}
     goal_weight = {g: degree.weight(g) for g in seed_goals if g in ctx.graph}
     profile = ctx.profiles.get(seed.id)
-    group_kinds = GROUP_KINDS.get(target, frozenset())
     rows: list[tuple[float, ...]] = []
-    # The adjacency dicts are read directly and each neighbour is handled once (whatever
-    # the number of edges to it): this loop runs for every candidate of every request.
-    graph, audience = ctx.graph, ctx.audience
-    succ, pred = graph._succ, graph._pred
-    allow, allow_edge, checked = audience.allow, audience.allow_edge, audience.edge_kinds_checked
+    summary = _summaries(ctx)
     for cand in chosen:
         v = cand.id
+        found = summary(v)
+        near = found.near
+        # sums are exactly rounded (fsum): the order the neighbours come in changes nothing
+        aa_work = [through_work[z] for z in through_work.keys() & near]
         ra: list[float] = []
-        aa_work: list[float] = []
-        people = 0
         common: list[tuple[float, str]] = []
-        goals: set[str] = set()
-        groups: set[str] = set()
-        out = succ[v]
-        for adjacency, forward in ((out, True), (pred[v], False)):
-            for z, keys in adjacency.items():
-                if not allow(z) or (not forward and z in out):
-                    continue
-                edge = None
-                for key in keys:
-                    if (
-                        allow_edge is None
-                        or (checked is not None and key not in checked)
-                        or (allow_edge(v, key, z) if forward else allow_edge(z, key, v))
-                    ):
-                        edge = key
-                        break
-                if edge is None:
-                    continue
-                kind = kind_of(z)
-                if z in through_work:
-                    aa_work.append(through_work[z])
-                shared = mine.get(z)
-                if kind in TOPIC_KINDS:
-                    goals.add(_goal_of(z, kind))
-                    if shared is not None:
-                        common.append((shared - 1.0, z))  # listed after every concrete one
-                    continue
-                if shared is not None:
-                    ra.append(1.0 / max(degree(z), 1))
-                    common.append((shared, z))
-                    cand.back[z] = (edge, not forward)
-                if kind == "person":
-                    people += 1
-                elif kind in group_kinds:
-                    groups.add(z)
-                if kind in WORK_KINDS:
-                    cand.works.append(z)
-                elif kind in MEMBER_KINDS:
-                    cand.memberships.append(z)
+        for z in mine.keys() & near:
+            if kind_of(z) in TOPIC_KINDS:
+                common.append((mine[z] - 1.0, z))  # listed after every concrete one
+                continue
+            ra.append(1.0 / max(degree(z), 1))
+            common.append((mine[z], z))
+            edge, forward = _edge_to(ctx, v, z)
+            cand.back[z] = (edge, not forward)
         common.sort(key=lambda wz: (-wz[0], wz[1]))
         cand.common = [z for _, z in common]
-        cand.goals = frozenset(goals)
-        cand.groups = frozenset(groups)
-        cand.works.sort()
-        cand.memberships.sort()
+        cand.goals, cand.groups = found.goals, found.groups
+        cand.works, cand.memberships = found.works, found.memberships
         other = ctx.profiles.get(v)
         if profile is not None and other is not None:
             cand.offer_need = offer_need_pairs(profile, other)
         n = len(cand.offer_need)
-        sectors = {g for g in goals if g.startswith("sector:")}
-        if not sectors and cand.works:
-            sectors = _sectors_of_works(ctx, cand.works)
-        cand.sectors = frozenset(sectors)
+        sectors = cand.sectors = found.sectors
         cand.brings = tuple(sorted(sectors - seed_sectors))
         other_sector = 0.0
         if sectors and not sectors & seed_sectors:
@@ -336,8 +312,8 @@ def _featurise(
             math.fsum(ra), math.log1p(math.fsum(aa_work)),
             circle.resource_allocation.get(v, 0.0), circle.adamic_adar.get(v, 0.0),
             0.0, 0.0, n / (n + 1),
-            math.fsum(goal_weight[g] for g in goals if g in goal_weight),
-            proximity(cand.distance_km), math.log1p(people), math.log1p(len(cand.works)),
+            math.fsum(goal_weight[g] for g in found.goals if g in goal_weight),
+            proximity(cand.distance_km), math.log1p(found.people), math.log1p(len(found.works)),
             (other_sector + (0.0 if linked else 1.0)) / 2,
         ))  # fmt: skip
     raw = np.array(rows, dtype=np.float64).reshape(len(chosen), len(FEATURES))
@@ -348,6 +324,93 @@ def _featurise(
         if top > 0:
             raw[:, column] /= top
     return Pool(seed, target, chosen, raw, frozenset(seed_goals), frozenset(seed_sectors))
+
+
+def _summaries(ctx: MatchContext) -> Callable[[str], Summary]:
+    """A reader of candidates' summaries: those the audience's requests share, read once
+    (but for the caller's own, :attr:`MatchContext.personal`)."""
+    shared = {} if ctx.shared is None else ctx.shared.summaries
+    personal, most = ctx.personal, Neighbourhoods.MAX_SUMMARIES
+
+    def summary(node: str) -> Summary:
+        found = shared.get(node)
+        if found is None:
+            found = summarise(ctx, node)
+            if node not in personal and len(shared) < most:
+                shared[node] = found
+        return found
+
+    return summary
+
+
+def _first_edge(
+    ctx: MatchContext, node: str, other: str, keys: Iterable[str], forward: bool
+) -> str | None:
+    """The first of ``keys`` (edges between ``node`` and ``other``) the audience may use."""
+    allow_edge, checked = ctx.audience.allow_edge, ctx.audience.edge_kinds_checked
+    for key in keys:
+        if (
+            allow_edge is None
+            or (checked is not None and key not in checked)
+            or (allow_edge(node, key, other) if forward else allow_edge(other, key, node))
+        ):
+            return key
+    return None
+
+
+def _edge_to(ctx: MatchContext, node: str, other: str) -> tuple[str, bool]:
+    """The edge a summary found between ``node`` and ``other`` (one of its ``near``), and
+    whether it points at ``other``: one out of the node when there is any such edge."""
+    out = ctx.graph._succ[node]
+    forward = other in out
+    keys = out[other] if forward else ctx.graph._pred[node][other]
+    edge = _first_edge(ctx, node, other, keys, forward)
+    assert edge is not None, (node, other)
+    return edge, forward
+
+
+def summarise(ctx: MatchContext, node: str) -> Summary:
+    """The node's :class:`Summary`, read through edges and nodes the audience may use.
+
+    A neighbour is taken once whatever the number of edges to it, through an edge out of
+    the node when there is one (then only those count). The adjacency dicts are read
+    directly: this runs for every candidate no request has summarised yet.
+    """
+    graph, kind_of, allow = ctx.graph, ctx.kind, ctx.audience.allow
+    group_kinds = GROUP_KINDS.get(kind_of(node), frozenset())
+    near: list[str] = []
+    goals: set[str] = set()
+    groups: set[str] = set()
+    people = 0
+    works: list[str] = []
+    memberships: list[str] = []
+    out = graph._succ[node]
+    for adjacency, forward in ((out, True), (graph._pred[node], False)):
+        for z, keys in adjacency.items():
+            if not allow(z) or (not forward and z in out):
+                continue
+            if _first_edge(ctx, node, z, keys, forward) is None:
+                continue
+            near.append(z)
+            kind = kind_of(z)
+            if kind in TOPIC_KINDS:
+                goals.add(_goal_of(z, kind))
+                continue
+            if kind == "person":
+                people += 1
+            elif kind in group_kinds:
+                groups.add(z)
+            if kind in WORK_KINDS:
+                works.append(z)
+            elif kind in MEMBER_KINDS:
+                memberships.append(z)
+    works.sort()
+    memberships.sort()
+    sectors = {g for g in goals if g.startswith("sector:")}
+    if not sectors and works:
+        sectors = _sectors_of_works(ctx, works)
+    return Summary(tuple(near), frozenset(goals), frozenset(groups), people, tuple(works),
+                   tuple(memberships), frozenset(sectors))  # fmt: skip
 
 
 def _seed_memberships(ctx: MatchContext, seed: Seed) -> list[str]:
@@ -367,8 +430,8 @@ def _profile_vector(
     vectors: dict[str, npt.NDArray[np.float32]],
     node: str,
     thin_text: bool,
-    works: list[str],
-    memberships: list[str],
+    works: Sequence[str],
+    memberships: Sequence[str],
 ) -> npt.NDArray[np.float32] | None:
     """The node's own vector, or, when its text is thin, the mean of its works' vectors,
     else of its memberships' (normalised); None when there is nothing to go on."""

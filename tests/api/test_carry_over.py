@@ -30,6 +30,7 @@ from graph.demo import demo_records
 from graph.edges import Edge
 from graph.feed import ChangeBatch
 from graph.matching.cowork import CoWork
+from graph.matching.features import summarise
 from graph.model import Person
 from graph.store import Change
 from graph.touches import Touches, _sectors_of
@@ -120,7 +121,7 @@ def assert_as_if_from_nothing(services: Services, matching: MatchingService) -> 
 
 def recommend_some(services: Services, matching: MatchingService) -> None:
     """Collaborators for some people, as each audience: the hubs' members they read are
-    kept for the version (and carried over to the next)."""
+    kept for the version (and carried over to the next), with the candidates' summaries."""
     graph = services.view.graph
     people = sorted(n for n in graph if n.startswith("person:"))[:40:4]
     with services.feed.lock.read():
@@ -130,20 +131,24 @@ def recommend_some(services: Services, matching: MatchingService) -> None:
                     matching.recommend(caller, person, "person")
 
 
-def assert_teams_as_if_read_now(services: Services, matching: MatchingService) -> int:
-    """The hubs' members each audience's requests share equal those read now; how many
-    hubs were held."""
+def assert_shared_as_if_read_now(services: Services, matching: MatchingService) -> int:
+    """The hubs' members and candidates' summaries each audience's requests share equal
+    those read now; how many were held."""
     held = 0
     with services.feed.lock.read():
         kept = matching._current()
         seed = next(n for n in services.view.graph if n.startswith("person:"))
-        for key, teams in kept.teams.items():
+        for key, shared in kept.shared.items():
             ctx, _ = MatchingService(services).context(CALLERS[key], seed)
-            ctx.teams = None
+            ctx.shared = None
             fresh = CoWork(ctx)
-            for hub, members in teams.members.items():
+            for hub, members in shared.members.items():
                 assert hub in services.view.graph, (key, hub)
                 assert members == fresh.members(hub), (key, hub)
+                held += 1
+            for node, summary in shared.summaries.items():
+                assert node in services.view.graph, (key, node)
+                assert summary == summarise(ctx, node), (key, node)
                 held += 1
     return held
 
@@ -183,15 +188,15 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
         write(demo, *items)
         counts[name] = warm(demo)
         assert_as_if_from_nothing(demo, matching), name
-        held.append(assert_teams_as_if_read_now(demo, matching))
-    assert min(held) > 0, held  # the hubs' members were carried over each quiet write
+        held.append(assert_shared_as_if_read_now(demo, matching))
+    assert min(held) > 0, held  # what was read was carried over each quiet write
     # Leaving a sector, and a deletion.
     recommend_some(demo, matching)
     demo.store.delete_edge(outsider, "interested_in", first)
     demo.catch_up()
     counts["leaving a sector"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
-    assert assert_teams_as_if_read_now(demo, matching) > 0
+    assert assert_shared_as_if_read_now(demo, matching) > 0
     initiative = next(
         n for n in demo.view.graph.predecessors(second) if n.startswith("initiative:")
     )
@@ -200,13 +205,13 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
     demo.catch_up()
     counts["an initiative's deletion"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
-    assert assert_teams_as_if_read_now(demo, matching) > 0
+    assert assert_shared_as_if_read_now(demo, matching) > 0
     recommend_some(demo, matching)
     demo.store.delete_node(a)  # a person's deletion erases them: nothing is carried over
     demo.catch_up()
     counts["an erasure"] = warm(demo)
     assert_as_if_from_nothing(demo, matching)
-    assert assert_teams_as_if_read_now(demo, matching) == 0  # nothing carried over an erasure
+    assert assert_shared_as_if_read_now(demo, matching) == 0  # nothing carried over an erasure
     assert counts["an erasure"] == {"carried": 0, "computed": len(all_sectors)}
     # A new bio touches its person's sectors only: the other councils are carried over.
     bio = counts["a new bio"]

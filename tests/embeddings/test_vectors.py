@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+import embeddings.vectors
 from embeddings.errors import CountMismatch, DimensionMismatch, UnknownItem
 from embeddings.vectors import VectorIndex
 from tests.embeddings.conftest import unit_vectors
@@ -177,3 +179,33 @@ def test_a_remembered_exclusion_follows_the_index_as_it_changes(exact_below: int
     assert found == set(ids[990:1000]) - hidden
     found = {i for i, _ in index.search(vectors[995], 10, allowed=frozenset(ids), exclude=hidden)}
     assert found == set(ids[990:1000])
+
+
+def test_take_copies_the_vectors_of_ids_in_their_order() -> None:
+    index = filled(50)
+    taken = index.take(["v00007", "v00003"])
+    assert np.array_equal(taken, np.stack([index.vector("v00007"), index.vector("v00003")]))
+    taken[0] = 0.0  # a copy: the index keeps its own
+    assert np.linalg.norm(index.vector("v00007")) == pytest.approx(1.0)
+    assert index.take([]).shape == (0, 16)
+    with pytest.raises(UnknownItem, match="nope"):
+        index.take(["v00001", "nope"])
+
+
+def test_a_search_may_ask_for_a_narrower_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ef_search`` reaches the graph walk for this search only; None keeps the index's."""
+    index = filled(300, exact_below=100)
+    asked: list[int] = []
+    walk = embeddings.vectors.search_graph
+
+    def recorded(*args: Any, ef_search: int, **kwargs: Any) -> Any:
+        asked.append(ef_search)
+        return walk(*args, ef_search=ef_search, **kwargs)
+
+    monkeypatch.setattr(embeddings.vectors, "search_graph", recorded)
+    query = index.vector("v00042")
+    narrow = index.search(query, 5, ef_search=16)
+    assert index.search(query, 5, exclude={"v00001"}, ef_search=16)[0][0] == "v00042"
+    assert narrow[0][0] == "v00042" and len(narrow) == 5
+    index.search(query, 5)
+    assert asked == [16, 16, index.ef_search]

@@ -18,9 +18,9 @@ import pytest
 from graph.edges import Edge
 from graph.errors import SavedByOtherCode
 from graph.feed import ChangeFeed, catch_up_saved
-from graph.matching.context import Audience, MatchContext
+from graph.matching.context import Audience, MatchContext, Neighbourhoods
 from graph.matching.explain import Described, explanation, ids_to_describe
-from graph.matching.features import Near, gather
+from graph.matching.features import Near, gather, summarise
 from graph.matching.profiles import ProfileIndex
 from graph.matching.recommend import (
     Result,
@@ -204,6 +204,67 @@ def explain_all(store: Store, ctx: MatchContext, result: Result) -> Iterator[dic
     for item in result.items:
         sides = (ctx.profiles.get(result.pool.seed.id), ctx.profiles.get(item.id))
         yield explanation(result.pool, item, names, sides, mode=result.mode)
+
+
+def answers(ctx: MatchContext, store: Store, seeds: list[str]) -> list[Any]:
+    """Everything a page of collaborators says for each seed: who, the score's parts,
+    what each was computed from, and the explanation."""
+    found = []
+    for seed in seeds:
+        result = recommend_collaborators(ctx, seed, limit=50)
+        found.append((
+            [(c.id, c.common, c.back, c.goals, c.groups, c.works, c.memberships, c.sectors,
+              c.brings, c.offer_need) for c in result.pool.candidates],
+            result.pool.features.tolist(),
+            [(item.id, item.score, item.components) for item in result.items],
+            list(explain_all(store, ctx, result)),
+        ))  # fmt: skip
+    return found
+
+
+def test_shared_summaries_give_the_answers_read_alone(store_with_people: Store) -> None:
+    """Candidates' summaries read once and shared by an audience's requests
+    (``Neighbourhoods``) give every request the answer it gets reading them itself."""
+    seeds = sorted(n for n in context(store_with_people).graph if n.startswith("person:"))
+    alone = answers(context(store_with_people), store_with_people, seeds)
+    shared = context(store_with_people)
+    shared.shared = Neighbourhoods()
+    first = answers(shared, store_with_people, seeds)
+    held = dict(shared.shared.summaries)
+    assert held and "person:lee" in held
+    assert first == alone
+    assert answers(shared, store_with_people, seeds) == alone  # read from what is held
+    assert shared.shared.summaries == held
+    for node, summary in held.items():
+        assert summary == summarise(context(store_with_people), node), node
+
+
+def test_the_callers_own_summary_is_never_shared(store_with_people: Store) -> None:
+    """Lee's owner sees a link of Lee's that Lee's audience does not (as a person sees
+    their own finer places): what Lee's own request reads of Lee is never kept for the
+    audience, and the audience's requests never see the link."""
+
+    def hides_lees_team(source: str, kind: str, target: str) -> bool:
+        return not (source == "person:lee" and target == "initiative:night-school")
+
+    def lees_ctx(*, own: bool) -> MatchContext:
+        ctx = context(store_with_people)
+        edges = None if own else hides_lees_team
+        ctx.audience = Audience(ctx.audience.allow, edges, ctx.audience.recommendable)
+        ctx.shared = neighbourhoods
+        ctx.personal = frozenset({"person:lee"}) if own else frozenset()
+        return ctx
+
+    neighbourhoods = Neighbourhoods()
+    own = recommend_collaborators(lees_ctx(own=True), "person:ana", limit=50)
+    lee = next(c for c in own.pool.candidates if c.id == "person:lee")
+    assert "initiative:night-school" in lee.works
+    assert "person:lee" not in neighbourhoods.summaries
+    assert neighbourhoods.summaries  # the others' were kept
+    theirs = recommend_collaborators(lees_ctx(own=False), "person:ana", limit=50)
+    lee = next(c for c in theirs.pool.candidates if c.id == "person:lee")
+    assert "initiative:night-school" not in lee.works
+    assert "initiative:night-school" not in neighbourhoods.summaries["person:lee"].near
 
 
 def test_collaborators_respect_consent_and_leave_out_people_already_known(
