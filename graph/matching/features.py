@@ -69,6 +69,7 @@ GROUP_KINDS = {"person": frozenset({"organization", "initiative", "council"}),
                "initiative": frozenset({"organization"})}  # fmt: skip
 _BANDS = ((10.0, 1.0), (50.0, 0.8), (200.0, 0.5), (1000.0, 0.2))
 MAX_WORK_SEEDS = 50
+_STEPS: dict[tuple[str, bool], tuple[str, bool]] = {}  # one (edge kind, forward) pair of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class Summary:
     once and shared (:class:`graph.matching.context.Neighbourhoods`)."""
 
     near: tuple[str, ...]  # its neighbours through an edge the audience may use
+    edges: tuple[tuple[str, bool], ...]  # the edge to each (its kind, whether it points there)
     goals: frozenset[str]  # goals and sectors it is linked to (a target as its goal)
     groups: frozenset[str]  # the groups it is in (GROUP_KINDS of its kind)
     people: int  # people linked to it
@@ -290,7 +292,7 @@ def _featurise(
                 continue
             ra.append(1.0 / max(degree(z), 1))
             common.append((mine[z], z))
-            edge, forward = _edge_to(ctx, v, z)
+            edge, forward = found.edges[near.index(z)]
             cand.back[z] = (edge, not forward)
         common.sort(key=lambda wz: (-wz[0], wz[1]))
         cand.common = [z for _, z in common]
@@ -358,17 +360,6 @@ def _first_edge(
     return None
 
 
-def _edge_to(ctx: MatchContext, node: str, other: str) -> tuple[str, bool]:
-    """The edge a summary found between ``node`` and ``other`` (one of its ``near``), and
-    whether it points at ``other``: one out of the node when there is any such edge."""
-    out = ctx.graph._succ[node]
-    forward = other in out
-    keys = out[other] if forward else ctx.graph._pred[node][other]
-    edge = _first_edge(ctx, node, other, keys, forward)
-    assert edge is not None, (node, other)
-    return edge, forward
-
-
 def summarise(ctx: MatchContext, node: str) -> Summary:
     """The node's :class:`Summary`, read through edges and nodes the audience may use.
 
@@ -379,6 +370,7 @@ def summarise(ctx: MatchContext, node: str) -> Summary:
     graph, kind_of, allow = ctx.graph, ctx.kind, ctx.audience.allow
     group_kinds = GROUP_KINDS.get(kind_of(node), frozenset())
     near: list[str] = []
+    edges: list[tuple[str, bool]] = []
     goals: set[str] = set()
     groups: set[str] = set()
     people = 0
@@ -389,9 +381,11 @@ def summarise(ctx: MatchContext, node: str) -> Summary:
         for z, keys in adjacency.items():
             if not allow(z) or (not forward and z in out):
                 continue
-            if _first_edge(ctx, node, z, keys, forward) is None:
+            edge = _first_edge(ctx, node, z, keys, forward)
+            if edge is None:
                 continue
             near.append(z)
+            edges.append(_STEPS.setdefault((edge, forward), (edge, forward)))
             kind = kind_of(z)
             if kind in TOPIC_KINDS:
                 goals.add(_goal_of(z, kind))
@@ -409,8 +403,8 @@ def summarise(ctx: MatchContext, node: str) -> Summary:
     sectors = {g for g in goals if g.startswith("sector:")}
     if not sectors and works:
         sectors = _sectors_of_works(ctx, works)
-    return Summary(tuple(near), frozenset(goals), frozenset(groups), people, tuple(works),
-                   tuple(memberships), frozenset(sectors))  # fmt: skip
+    return Summary(tuple(near), tuple(edges), frozenset(goals), frozenset(groups), people,
+                   tuple(works), tuple(memberships), frozenset(sectors))  # fmt: skip
 
 
 def _seed_memberships(ctx: MatchContext, seed: Seed) -> list[str]:
