@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from graph.matching.context import Incident, MatchContext
@@ -28,6 +27,11 @@ TEAM_SIZE = 12
 collaborate already. A larger one (a university, a company) is not."""
 TEAM_KINDS = frozenset({"initiative", "council"})
 TEAM_EDGES = frozenset({"works_on", "member_of"})
+
+
+Link = tuple[Incident, dict[str, Incident] | None]
+"""A step out of a person that makes collaborators: a ``knows`` link (None: the step
+reaches the collaborator) or a link to a team hub, with the hub's members."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class CoWork:
         self.ctx = ctx
         self._members: dict[str, Members] = {} if ctx.shared is None else ctx.shared.members
         self._collaborators: dict[tuple[str, int | None], dict[str, Walk]] = {}
+        self._read: dict[tuple[str, int | None], list[Link]] = {}
 
     def members(self, hub: str) -> Members:
         """The people linked to a hub, through edges the audience may use."""
@@ -68,24 +73,29 @@ class CoWork:
             return True
         return kind == "organization" and self.members(hub).links <= TEAM_SIZE
 
-    def _links(
-        self, person: str, hub_cap: int | None
-    ) -> Iterator[tuple[Incident, dict[str, Incident] | None]]:
+    def _links(self, person: str, hub_cap: int | None) -> list[Link]:
         """What makes the person's collaborators, in sorted order: each ``knows`` link
         (with None: the step reaches the collaborator), and each team hub with its
-        members. With ``hub_cap``, hubs of more member links are skipped."""
+        members. With ``hub_cap``, hubs of more member links are skipped. Read once
+        per request."""
+        key = (person, hub_cap)
+        found = self._read.get(key)
+        if found is not None:
+            return found
         ctx = self.ctx
+        found = self._read[key] = []
         for hub, kind, forward in sorted(ctx.incident(person)):
             if ctx.kind(hub) == "person":
                 if kind == "knows":
-                    yield (hub, kind, forward), None
+                    found.append(((hub, kind, forward), None))
                 continue
             if kind not in TEAM_EDGES or not self.is_team(hub):
                 continue
             members = self.members(hub)
             if hub_cap is not None and members.links > hub_cap:
                 continue
-            yield (hub, kind, forward), members.first
+            found.append(((hub, kind, forward), members.first))
+        return found
 
     def collaborators(self, person: str, *, hub_cap: int | None = None) -> dict[str, Walk]:
         """The person's existing collaborators, each with the walk that links them (a
