@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -87,12 +87,47 @@ class RowCache:
 
     SMALLEST = 256  # smaller sets are cheaper to look up than to remember
     ENTRIES = 8
+    HELD_BYTES = 8 << 20
+    """The vectors of a remembered set are held too (:meth:`held`) up to this size."""
+    HELD = 2
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[frozenset[str], Rows]] = {}
+        self._held: dict[int, tuple[frozenset[str], Rows, Matrix]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
+        self._held.clear()
+
+    def held(
+        self,
+        rows: Mapping[str, int],
+        ids: Collection[str],
+        gather: Callable[[Rows], Matrix],
+        row_bytes: int,
+    ) -> tuple[Rows, Matrix] | None:
+        """The rows of a remembered set and their vectors in one array, or None for a set
+        that is not remembered or whose vectors would pass :attr:`HELD_BYTES`.
+
+        The service searches the initiatives (a frozenset of some thousands) exactly, five
+        times for one collaborators request; gathering their vectors from the index's rows
+        each time was most of such a search. ``gather`` is called once, until
+        :meth:`clear`, which the owner calls whenever a vector changes or moves.
+        """
+        if not isinstance(ids, frozenset) or len(ids) < self.SMALLEST:
+            return None
+        hit = self._held.get(id(ids))
+        if hit is not None and hit[0] is ids:
+            return hit[1], hit[2]
+        found = self._rows(rows, ids)
+        if found.size * row_bytes > self.HELD_BYTES:
+            return None
+        matrix = gather(found)
+        matrix.setflags(write=False)
+        if len(self._held) >= self.HELD:
+            del self._held[next(iter(self._held))]
+        self._held[id(ids)] = (ids, found, matrix)
+        return found, matrix
 
     def lookup(
         self, rows: Mapping[str, int], ids: Collection[str], exclude: Collection[str] = ()

@@ -54,6 +54,7 @@ from embeddings.hnsw import (
     zero_vectors,
 )
 from embeddings.ranking import (
+    Matrix,
     Ranked,
     RowCache,
     Rows,
@@ -244,6 +245,11 @@ class VectorIndex:
         if k <= 0 or not self._rows:
             return []
         if allowed is not None:
+            held = self._selections.held(self._rows, allowed, self._data.take, 4 * self.dimension)
+            if held is not None and (
+                self._graph is None or held[0].size <= self._exact_filter_limit()
+            ):
+                return self._exact_held(q, k, *held, exclude)
             rows = self._selections.lookup(self._rows, allowed, exclude)
             if self._graph is None or rows.size <= self._exact_filter_limit():
                 return self._exact(q, k, rows)
@@ -384,6 +390,18 @@ class VectorIndex:
             scores = self._data.scores(q)[rows]  # one pass beats a large gather
         else:
             scores = self._data.take(rows) @ q
+        return top_k(scores, self._ids, k, rows=rows)
+
+    def _exact_held(
+        self, q: Vector, k: int, rows: Rows, matrix: Matrix, exclude: Collection[str]
+    ) -> Ranked:
+        """Exact search over a set's vectors held in one array (``RowCache.held``)."""
+        scores = matrix @ q
+        if exclude:
+            out = self._selections.lookup(self._rows, exclude)
+            at = np.minimum(np.searchsorted(rows, out), max(rows.size - 1, 0))
+            if rows.size:
+                scores[at[rows[at] == out]] = -np.inf
         return top_k(scores, self._ids, k, rows=rows)
 
     def _ann(

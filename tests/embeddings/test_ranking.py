@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from embeddings.ranking import RowCache
 
 
@@ -16,3 +18,32 @@ def test_a_set_in_use_stays_remembered_while_one_off_sets_come_and_go() -> None:
         cache.lookup(rows, public - {f"person:{2 * other}"})
         assert cache.lookup(rows, public) is remembered
     assert remembered.tolist() == list(range(0, 2_000, 2))
+
+
+def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
+    """The vectors of a remembered set are held up to ``HELD_BYTES``, of ``HELD`` sets at
+    most, and gathered again after a clear; a larger set is looked up, not held."""
+    rows = {f"n{i}": i for i in range(4_000)}
+    cache = RowCache()
+    gathered: list[int] = []
+
+    def gather(found: np.ndarray) -> np.ndarray:
+        gathered.append(found.size)
+        return np.ones((found.size, 4), dtype=np.float32)
+
+    small = frozenset(f"n{i}" for i in range(300))
+    row_bytes = RowCache.HELD_BYTES // 1_000  # 1,000 rows fit, 300 do, 3,000 do not
+    held = cache.held(rows, small, gather, row_bytes)
+    assert held is not None and held[0].tolist() == list(range(300))
+    assert cache.held(rows, small, gather, row_bytes) is not None and gathered == [300]
+    large = frozenset(f"n{i}" for i in range(3_000))
+    assert cache.held(rows, large, gather, row_bytes) is None and gathered == [300]
+    assert cache.held(rows, set(small), gather, row_bytes) is None  # not frozen: not held
+    others = [frozenset(f"n{i}" for i in range(start, start + 300)) for start in (300, 600)]
+    for other in others:
+        cache.held(rows, other, gather, row_bytes)
+    assert len(gathered) == 3  # the first pushed out: HELD is 2
+    cache.held(rows, small, gather, row_bytes)
+    cache.clear()
+    cache.held(rows, small, gather, row_bytes)
+    assert gathered == [300] * 5

@@ -209,3 +209,33 @@ def test_a_search_may_ask_for_a_narrower_walk(monkeypatch: pytest.MonkeyPatch) -
     assert narrow[0][0] == "v00042" and len(narrow) == 5
     index.search(query, 5)
     assert asked == [16, 16, index.ef_search]
+
+
+@pytest.mark.parametrize("exact_below", [10**6, 1_000])
+def test_a_held_selection_answers_as_one_looked_up_anew(exact_below: int) -> None:
+    """A large frozen set searched exactly has its vectors gathered once and held; the
+    answers are those of the same ids given as a plain set (looked up each time), with
+    the exclusions, and a changed vector is searched as it is now."""
+    vectors = unit_vectors(2_000, 16, seed=5)
+    index = VectorIndex(16, exact_below=exact_below)
+    ids = [f"n{i:04d}" for i in range(2_000)]
+    index.upsert(ids, vectors)
+    chosen = frozenset(ids[::3])  # 667 ids: remembered, and searched exactly either way
+    gathered: list[int] = []
+    take = index._data.take
+
+    def counted(rows: Any, out: Any = None) -> Any:
+        gathered.append(rows.size)
+        return take(rows, out)
+
+    index._data.take = counted  # type: ignore[method-assign]
+    skip = {ids[0], ids[3], "not-there"}
+    for query in (vectors[0], vectors[7], vectors[1_500]):
+        held = index.search(query, 10, allowed=chosen, exclude=skip)
+        assert held == index.search(query, 10, allowed=set(chosen), exclude=skip)
+        assert [i for i, _ in held] == exact_top(index, sorted(chosen - skip), query, 10)
+    assert gathered.count(len(chosen)) == 1  # once for the three searches
+    index.upsert([ids[6]], vectors[1_999][None, :])  # n0006 moves to the query's place
+    assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] == "n0006"
+    index.remove([ids[6]])
+    assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] != "n0006"
