@@ -225,9 +225,8 @@ def complement_candidates(
     profile = ctx.profiles.get(seed.id)
     if profile is None:
         return []
-    found = ctx.profiles.offering(profile.need_keys.values())
-    found |= ctx.profiles.needing(profile.offer_keys.values())
-    if len(found) > limits.complement_set_cap:
+    found = ctx.profiles.complements(profile, cap=limits.complement_set_cap)
+    if found is None:
         return []
     prefix = f"{target}:"
     among = {i for i in found if i.startswith(prefix) and i != seed.id}

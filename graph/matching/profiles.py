@@ -182,15 +182,18 @@ class _Postings:
                     if not self.keys_by_word[word]:
                         del self.keys_by_word[word]
 
-    def meeting(self, key: Key) -> set[str]:
-        """Nodes holding a phrase that meets (holds or is held by) ``key``."""
-        found: set[str] = set()
+    def meeting(self, key: Key, found: set[str] | None = None, cap: int | None = None) -> set[str]:
+        """Nodes holding a phrase that meets (holds or is held by) ``key``, added to
+        ``found`` (a new set if None); with ``cap``, they stop once ``found`` passes it."""
+        found = set() if found is None else found
         candidates: set[Key] = set()
         for word in key:
             candidates |= self.keys_by_word.get(word, set())
         for other in candidates:
             if meets(other, key):
                 found |= self.nodes.get(other, set())  # a key removed by a concurrent write
+                if cap is not None and len(found) > cap:
+                    break
         return found
 
 
@@ -242,6 +245,22 @@ class ProfileIndex:
         found: set[str] = set()
         for offer in offers:
             found |= self._needs.meeting(offer)
+        return found
+
+    def complements(self, profile: Profile, *, cap: int) -> set[str] | None:
+        """Nodes offering what meets the profile's needs or needing what its offers meet
+        (:meth:`offering` and :meth:`needing` together), or None when they are more than
+        ``cap``: then the reading stops there (at 100,000 people a common skill is
+        offered by thousands)."""
+        found: set[str] = set()
+        for postings, keys in (
+            (self._offers, profile.need_keys),
+            (self._needs, profile.offer_keys),
+        ):
+            for key in keys.values():
+                postings.meeting(key, found, cap)
+                if len(found) > cap:
+                    return None
         return found
 
     # -- keeping in step with the store ---------------------------------------

@@ -462,6 +462,26 @@ def test_text_alone_still_finds_someone_for_a_newcomer(store_with_people: Store)
     assert all(not item.candidate.common for item in result.items)
 
 
+def test_complements_are_offers_and_needs_together_until_the_cap() -> None:
+    """``complements`` gives what ``offering`` and ``needing`` give together, or None once
+    that passes the cap (the reading stops there)."""
+    seed = person("seed", needs=["grant writing", "translation"], offers=["bookkeeping"])
+    others = [person(f"o{i}", offers=["grant writing"]) for i in range(4)]
+    others += [person(f"t{i}", offers=["translation help"]) for i in range(3)]
+    others += [person(f"n{i}", needs=["bookkeeping"]) for i in range(2)]
+    others.append(person("both", offers=["translation"], needs=["bookkeeping"]))
+    profiles = ProfileIndex.from_nodes([seed, *others])
+    mine = profiles.get("person:seed")
+    assert mine is not None
+    together = profiles.offering(mine.need_keys.values()) | profiles.needing(
+        mine.offer_keys.values()
+    )
+    assert together == {o.id for o in others}
+    assert profiles.complements(mine, cap=len(together)) == together
+    assert profiles.complements(mine, cap=len(together) - 1) is None
+    assert profiles.complements(mine, cap=0) is None
+
+
 def test_profile_index_follows_the_store(store_with_people: Store) -> None:
     profiles = ProfileIndex.from_store(store_with_people)
     feed = ChangeFeed(store_with_people, [profiles], seq=profiles.seq)
