@@ -347,8 +347,7 @@ class MatchingService:
                 self._people(version, audience)
             self._initiatives(version)
             degrees = version.degrees
-        for node in self.services.view.graph:
-            degrees(node)
+        degrees.fill()
         return version.seq
 
     # -- a request -------------------------------------------------------------------

@@ -108,7 +108,7 @@ class VectorIndex:
         self._rows: dict[str, int] = {}  # live id -> row
         self._graph: Graph | None = None
         self._graph_mapped = False  # a mapped graph is read-only: it never grows
-        self._selections = RowCache()  # cleared whenever ids move between rows
+        self._selections = RowCache()  # told whenever ids move between rows
         self.defer_rebuilds = False  # the owner runs them (see embeddings.rebuild)
         self._generation = 0  # rebuilds swapped in: a rebuild begun before another is stale
         self._scrubs = 0  # scrubs: a rebuild begun before one must scrub what it swaps in
@@ -170,8 +170,8 @@ class VectorIndex:
         last = {item_id: i for i, item_id in enumerate(ids)}
         order = sorted(last.values())
         batch, matrix = [ids[i] for i in order], normalise_rows(matrix[order])
-        for item_id in batch:
-            old = self._rows.get(item_id)
+        moved_from = [self._rows.get(item_id) for item_id in batch]
+        for old in moved_from:
             if old is not None:
                 self._alive[old] = False
         start = self._size
@@ -183,21 +183,21 @@ class VectorIndex:
         self._size += len(batch)
         if self._graph is not None and not self._graph_mapped:
             self._graph.add(matrix)
-        self._selections.clear()
+        self._selections.moved(batch, moved_from, range(start, start + len(batch)))
         self._maintain()
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove these ids (unknown ones are ignored); returns how many were removed."""
-        removed = 0
+        removed: dict[str, int] = {}
         for item_id in ids:
             row = self._rows.pop(item_id, None)
             if row is not None:
                 self._alive[row] = False
-                removed += 1
+                removed[item_id] = row
         if removed:
-            self._selections.clear()
+            self._selections.moved(list(removed), list(removed.values()), [None] * len(removed))
             self._maintain()
-        return removed
+        return len(removed)
 
     def scrub(self) -> None:
         """Keep no retired vector in memory, so that a save writes none (after an erasure).

@@ -44,6 +44,9 @@ class Degrees:
     def __init__(self, graph: nx.MultiDiGraph) -> None:
         self.graph = graph
         self._seen: dict[str, int] = {}
+        self._missing: list[str] | None = None
+        """The nodes whose degree may be missing, when every other one is known; None:
+        any node's may be."""
 
     def __call__(self, node: str) -> int:
         """The number of distinct neighbours (two links to one node count once)."""
@@ -58,9 +61,21 @@ class Degrees:
         """Keep the degrees ``older`` (of an earlier version) found, but for ``changed``:
         the nodes whose links the changes since touched (:mod:`graph.touches`)."""
         seen = dict(older._seen)
-        for node in changed:
+        missing = list(changed)
+        for node in missing:
             seen.pop(node, None)
         self._seen = seen
+        self._missing = missing if older._missing == [] else None
+
+    def fill(self) -> None:
+        """Compute the degree of every node of the graph: after a :meth:`carry` from a
+        filled version, of the changed nodes alone (at 100,000 people a pass over every
+        node took 35 ms of each worker's time after every write)."""
+        graph = self.graph
+        for node in graph if self._missing is None else self._missing:
+            if node in graph:
+                self(node)
+        self._missing = []
 
     def weight(self, node: str) -> float:
         """The Adamic-Adar weight of a common neighbour: 1 / log(degree)."""

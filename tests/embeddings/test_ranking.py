@@ -47,3 +47,41 @@ def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     cache.clear()
     cache.held(rows, small, gather, row_bytes)
     assert gathered == [300] * 5
+
+
+def test_rows_follow_their_ids_and_sets_not_moved_keep_theirs() -> None:
+    """After an update (ids to new rows at the end) or a removal, a remembered set's rows
+    are those a fresh look-up gives; a set none of the ids is in keeps its rows and its
+    held vectors, not gathered again."""
+    rows = {f"n{i}": i for i in range(1_000)}
+    cache = RowCache()
+    gathered: list[int] = []
+
+    def gather(found: np.ndarray) -> np.ndarray:
+        gathered.append(found.size)
+        return np.zeros((found.size, 2), dtype=np.float32)
+
+    evens = frozenset(f"n{i}" for i in range(0, 1_000, 2))
+    odds = frozenset(f"n{i}" for i in range(1, 1_000, 2))
+    odd_rows = cache.lookup(rows, odds)
+    cache.held(rows, odds, gather, 8)
+    cache.held(rows, evens, gather, 8)
+    # n4 and n10 updated (to rows 1000 and 1001), n7 removed, n2000 new (row 1002)
+    cache.moved(["n4", "n10", "n2000"], [4, 10, None], [1_000, 1_001, 1_002])
+    cache.moved(["n7"], [7], [None])
+    rows.update({"n4": 1_000, "n10": 1_001, "n2000": 1_002})
+    del rows["n7"]
+    fresh = RowCache()
+    assert cache.lookup(rows, evens).tolist() == fresh.lookup(rows, evens).tolist()
+    assert cache.lookup(rows, odds).tolist() == fresh.lookup(rows, odds).tolist()
+    assert 7 not in cache.lookup(rows, odds).tolist()
+    cache.moved(["n4"], [1_000], [1_003])
+    assert cache.lookup(rows, odds) is not odd_rows  # n7 was odd
+    untouched = frozenset(f"n{i}" for i in range(500, 800))
+    kept = cache.lookup(rows, untouched)
+    cache.moved(["n4"], [1_003], [1_004])
+    assert cache.lookup(rows, untouched) is kept
+    assert gathered == [500, 500]
+    cache.held(rows, odds, gather, 8)  # odds was touched by n7: gathered again
+    cache.held(rows, evens, gather, 8)  # evens by n4
+    assert gathered == [500, 500, 499, 500]
