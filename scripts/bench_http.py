@@ -856,21 +856,32 @@ def installed(name: str) -> str | None:
         return None
 
 
+def last_change(db: Path) -> int:
+    """The sequence number of the last change written to the store."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0])
+
+
 def wait_warmed(
-    url: str, admin: str, workers: int, timeout: float, *, councils: bool = True
+    url: str, admin: str, workers: int, timeout: float, *, councils: bool = True, seq: int = 0
 ) -> float:
     """Seconds until every worker's warmer has warmed its current version, councils
     included unless ``councils`` is false (while vectors are computed the councils'
-    figures are not published); ``/v1/admin/state`` answers for whichever worker takes
-    the request."""
+    figures are not published), that version holding change ``seq`` at least (a worker
+    that has not read the last writes yet is not settled); ``/v1/admin/state`` answers
+    for whichever worker takes the request."""
     started = time.perf_counter()
     probe = Writer(url, admin, [], 0.0, 0)
     warmed: set[int] = set()
     while time.perf_counter() - started < timeout:
         state = probe.worker_state()
         done = state.get("warmed") or {}
-        if done.get("once") and (
-            not councils or done.get("councils_seq", -1) >= state.get("seq", 0)
+        now = state.get("seq", -1)
+        if (
+            done.get("once")
+            and now >= seq
+            and done.get("seq", -1) >= now
+            and (not councils or done.get("councils_seq", -1) >= now)
         ):
             warmed.add(int(state.get("pid", 0)))
             if len(warmed) >= max(1, workers):
@@ -934,8 +945,9 @@ def main() -> None:
                 # Each scenario starts from a settled service: what an earlier one's writes
                 # left to warm is done first (how long that took is reported with it).
                 settled = wait_warmed(
-                    url, admin, options.workers, options.ready_timeout, councils=not indexing
-                )
+                    url, admin, options.workers, options.ready_timeout, councils=not indexing,
+                    seq=last_change(database),
+                )  # fmt: skip
                 script = work / f"{name}.lua"
                 write_lua(paths[name], script, headers if name == "proposal" else None)
                 rate = options.write_rate if name in options.writes_during else 0.0
