@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from embeddings.ranking import RowCache
+
+
+class Gathered(list[int]):
+    """The sizes of the row sets gathered, in order; :meth:`gather` is the gatherer."""
+
+    def gather(self, found: np.ndarray) -> np.ndarray:
+        self.append(found.size)
+        return np.ones((found.size, 4), dtype=np.float32)
 
 
 def test_a_set_in_use_stays_remembered_while_one_off_sets_come_and_go() -> None:
@@ -25,11 +35,8 @@ def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     most, and gathered again after a clear; a larger set is looked up, not held."""
     rows = {f"n{i}": i for i in range(4_000)}
     cache = RowCache()
-    gathered: list[int] = []
-
-    def gather(found: np.ndarray) -> np.ndarray:
-        gathered.append(found.size)
-        return np.ones((found.size, 4), dtype=np.float32)
+    gathered = Gathered()
+    gather: Callable[[np.ndarray], np.ndarray] = gathered.gather
 
     small = frozenset(f"n{i}" for i in range(300))
     row_bytes = RowCache.HELD_BYTES // 1_000  # 1,000 rows fit, 300 do, 3,000 do not
@@ -55,11 +62,8 @@ def test_rows_follow_their_ids_and_sets_not_moved_keep_theirs() -> None:
     held vectors, not gathered again."""
     rows = {f"n{i}": i for i in range(1_000)}
     cache = RowCache()
-    gathered: list[int] = []
-
-    def gather(found: np.ndarray) -> np.ndarray:
-        gathered.append(found.size)
-        return np.zeros((found.size, 2), dtype=np.float32)
+    gathered = Gathered()
+    gather: Callable[[np.ndarray], np.ndarray] = gathered.gather
 
     evens = frozenset(f"n{i}" for i in range(0, 1_000, 2))
     odds = frozenset(f"n{i}" for i in range(1, 1_000, 2))
