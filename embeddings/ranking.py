@@ -135,8 +135,8 @@ class RowCache:
 
         The service searches the initiatives (a frozenset of some thousands) exactly, five
         times for one collaborators request; gathering their vectors from the index's rows
-        each time was most of such a search. ``gather`` is called once, until
-        :meth:`clear`, which the owner calls whenever a vector changes or moves.
+        each time was most of such a search. ``gather`` is called once, until a vector of
+        the set moves (:meth:`moved`) or the owner calls :meth:`clear` (ids renumbered).
         """
         if not isinstance(ids, frozenset) or len(ids) < self.SMALLEST:
             return None
