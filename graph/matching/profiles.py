@@ -235,33 +235,21 @@ class ProfileIndex:
 
     def offering(self, needs: Iterable[Key]) -> set[str]:
         """Nodes offering something that meets one of these needs."""
-        found: set[str] = set()
-        for need in needs:
-            found |= self._offers.meeting(need)
-        return found
+        return _meeting(self._offers, needs, set(), None)
 
     def needing(self, offers: Iterable[Key]) -> set[str]:
         """Nodes needing something that one of these offers meets."""
-        found: set[str] = set()
-        for offer in offers:
-            found |= self._needs.meeting(offer)
-        return found
+        return _meeting(self._needs, offers, set(), None)
 
     def complements(self, profile: Profile, *, cap: int) -> set[str] | None:
         """Nodes offering what meets the profile's needs or needing what its offers meet
         (:meth:`offering` and :meth:`needing` together), or None when they are more than
         ``cap``: then the reading stops there (at 100,000 people a common skill is
         offered by thousands)."""
-        found: set[str] = set()
-        for postings, keys in (
-            (self._offers, profile.need_keys),
-            (self._needs, profile.offer_keys),
-        ):
-            for key in keys.values():
-                postings.meeting(key, found, cap)
-                if len(found) > cap:
-                    return None
-        return found
+        found = _meeting(self._offers, profile.need_keys.values(), set(), cap)
+        if len(found) <= cap:
+            found = _meeting(self._needs, profile.offer_keys.values(), found, cap)
+        return None if len(found) > cap else found
 
     # -- keeping in step with the store ---------------------------------------
 
@@ -336,3 +324,15 @@ class ProfileIndex:
 
 def _profile(node: Node | None) -> Profile | None:
     return None if node is None else Profile.of(node)
+
+
+def _meeting(
+    postings: _Postings, keys: Iterable[Key], found: set[str], cap: int | None
+) -> set[str]:
+    """``found`` with the nodes of ``postings`` holding a phrase that meets one of ``keys``;
+    with ``cap``, read no further once it holds more."""
+    for key in keys:
+        postings.meeting(key, found, cap)
+        if cap is not None and len(found) > cap:
+            break
+    return found
