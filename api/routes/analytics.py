@@ -73,8 +73,10 @@ class AsOf(BaseModel):
 
     seq: int = Field(description="The change-log sequence number of the figure's version")
     current: bool = Field(
-        description="Whether that is the version this worker reads now; false while the "
-        "figure of the current version is computed in the background"
+        description="Whether that is the version this worker reads now, complete; false "
+        "while the figure of the current version is computed in the background (also when "
+        "the figure is of the current version but was computed before the last text "
+        "vectors of a new index came in)"
     )
 
 

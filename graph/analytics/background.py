@@ -18,7 +18,7 @@ from typing import Any
 
 from graph.analytics.pinned import PinnedSimilarity, VersionMoved, freeze
 from graph.analytics.snapshot import build_places, build_snapshot
-from graph.analytics.versions import NO_PLACES, Entry, Job, VersionedFigures
+from graph.analytics.versions import NO_PLACES, Job, VersionedFigures
 from graph.similarity import TextSimilarity
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class BackgroundFigures(VersionedFigures):
     def _refresh(self, key: tuple[Any, ...], job: Job) -> None:
         """Compute ``key`` at the current version without holding the lock for long."""
         assert self.lock is not None
+        self._start_reading()
         found = self._extract(key, job, locked=False)
         if found is False:
             self.locked_reads += 1
@@ -116,7 +117,7 @@ class BackgroundFigures(VersionedFigures):
         seq, epoch, snap, places, frozen, similarity = found
         value, foreign = self._compute(key, job, frozen, snap, places, similarity, seq)
         self.background_runs += 1
-        self._keep(key, Entry(seq, epoch, value, similarity is not None, foreign))
+        self._keep(key, self._entry(seq, epoch, value, similarity is not None, foreign))
 
     def _extract(self, key: tuple[Any, ...], job: Job, *, locked: bool) -> Any:
         """(seq, epoch, snapshot, places, frozen graph, similarity) of the current version,
@@ -149,7 +150,7 @@ class BackgroundFigures(VersionedFigures):
                 entry = self._figures.get(key)
                 snap = self._blocks.get((seq, "snapshot", job.audience))
                 places = self._blocks.get((seq, "places", job.audience))
-            if entry is not None and entry.seq >= seq:
+            if entry is not None and entry.seq >= seq and not entry.partial:
                 return None
             epoch = self._epoch(job.audience)
             if snap is None:

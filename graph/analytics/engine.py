@@ -217,7 +217,7 @@ class SectorAnalytics(BackgroundFigures):
         seq = self.view.seq
         if entry is not None and entry.seq != seq and self._carry(key, entry, seq) is not None:
             return  # nothing it reads changed since
-        if entry is None or entry.seq != seq:
+        if entry is None or not entry.of(seq):
             self._schedule(key, job)
 
     def read_proposal(self, audience: Audience, similarity: TextSimilarity, sector: str) -> bool:

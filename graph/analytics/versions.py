@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import networkx as nx
@@ -64,6 +64,14 @@ class Entry:
     foreign: bool = False
     """Whether it was read from another process's computation (:mod:`graph.analytics.shared`):
     never carried over to a later version."""
+    partial: bool = False
+    """Whether it was computed while some text vectors were missing, all of which came in
+    since (see ``forget_text_figures``): answered only as a figure of an older version
+    would be, never carried over, shared or taken for the current one."""
+
+    def of(self, seq: int) -> bool:
+        """Whether it is the figure of version ``seq``, complete."""
+        return self.seq == seq and not self.partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +142,11 @@ class VersionedFigures:
         self._cache_lock = threading.Lock()
         self._compute_lock = threading.RLock()
         self._epoch_at: dict[tuple[int, Audience], int] = {}
+        self._texts_round = 0
+        """How many times every text vector came in (``forget_text_figures``)."""
+        self._partial_since = -float("inf")
+        """When (``time.monotonic()``) they last did."""
+        self._reading = threading.local()
 
     def _epoch(self, audience: Audience) -> int:
         return self.epochs.epoch(audience) if self.epochs is not None else 0
@@ -145,13 +158,13 @@ class VersionedFigures:
             entry = self._figures.get(key)
             if entry is not None:
                 self._figures.move_to_end(key)
-        if entry is not None and entry.seq == seq:
+        if entry is not None and entry.of(seq):
             return Versioned(entry.value, seq, True)
         if entry is not None and (carried := self._carry(key, entry, seq)) is not None:
             return Versioned(carried.value, seq, True)
         if self.follow and key[0] in CARRIED:
             entry = self._followed(key, job, entry, seq)
-            if entry is not None and entry.seq == seq:
+            if entry is not None and entry.of(seq):
                 return Versioned(entry.value, seq, True)
             if entry is not None and self._may_answer(entry, seq, job.audience):
                 assert self.shared is not None
@@ -164,19 +177,20 @@ class VersionedFigures:
         if self._wait_pending(key):  # being computed in the background: wait for it
             with self._cache_lock:
                 entry = self._figures.get(key)
-            if entry is not None and entry.seq == seq:
+            if entry is not None and entry.of(seq):
                 return Versioned(entry.value, seq, True)
         with self._compute_lock:
             with self._cache_lock:
                 entry = self._figures.get(key)
-            if entry is not None and entry.seq == seq:
+            if entry is not None and entry.of(seq):
                 return Versioned(entry.value, seq, True)
             epoch = self._read_epoch(job.audience, seq)
+            self._start_reading()
             snap, places = self._snapshot(job.audience, seq), self._places_for(job, seq)
             value, foreign = self._compute(
                 key, job, self.view.graph, snap, places, job.similarity, seq
             )
-            self._keep(key, Entry(seq, epoch, value, job.similarity is not None, foreign))
+            self._keep(key, self._entry(seq, epoch, value, job.similarity is not None, foreign))
         return Versioned(value, seq, True)
 
     LOOK_EVERY = 0.5
@@ -202,7 +216,9 @@ class VersionedFigures:
                 self._looked.clear()
             self._looked[key] = (seq, now)
         found = self.shared.latest(key, seq)
-        if found is None or (entry is not None and found[0] <= entry.seq):
+        if found is None or (entry is not None and found[0] < entry.seq):
+            return entry
+        if entry is not None and found[0] == entry.seq and not entry.partial:
             return entry
         version, made_by, value = found
         if made_by != self._made_by(version):
@@ -231,7 +247,7 @@ class VersionedFigures:
         with self._cache_lock:
             entry = self._figures.get(key)
         entry = self._followed(key, job, entry, seq)
-        return entry is not None and entry.seq == seq
+        return entry is not None and entry.of(seq)
 
     def publish(self) -> int | None:
         """Write every figure of :data:`CARRIED` kinds held at the current version to the
@@ -245,7 +261,7 @@ class VersionedFigures:
         made_by = self._made_by(seq)
         with self._cache_lock:
             held = [(k, e.value) for k, e in self._figures.items()
-                    if k[0] in CARRIED and e.seq == seq]  # fmt: skip
+                    if k[0] in CARRIED and e.of(seq)]  # fmt: skip
         return sum(self.shared.put(key, seq, made_by, value) for key, value in held)
 
     def _published(self, seq: int) -> bool:
@@ -285,6 +301,8 @@ class VersionedFigures:
         the sectors they are in and those of everyone linked to them.
         """
         if self.touches is None or key[0] not in CARRIED or entry.seq >= seq or entry.foreign:
+            return None
+        if entry.partial:
             return None
         if entry.texts and self._texts_partial():
             return None
@@ -343,6 +361,8 @@ class VersionedFigures:
         if self.epochs.epoch(audience) != entry.epoch:
             return False  # something was withdrawn from the audience since
         since = self.epochs.behind_since(entry.seq)
+        if entry.partial:  # behind since its missing vectors came in, if not before
+            since = self._partial_since if since is None else min(since, self._partial_since)
         if since is None:
             return False
         return time.monotonic() - since <= self.staleness.max_seconds
@@ -357,14 +377,19 @@ class VersionedFigures:
                 self._figures.popitem(last=False)
 
     def forget_text_figures(self) -> int:
-        """Drop the figures computed from text vectors; how many. The vectors of a store
-        being indexed come in after the version does: a figure computed meanwhile (council
-        groups, proposals, overlaps) misses some, and would be answered until the next
-        write. Its next request (or the warmer) computes it again."""
+        """Mark the figures computed from text vectors as partial; how many. The vectors of
+        a store being indexed come in after the version does: a figure computed meanwhile
+        (council groups, proposals, overlaps) misses some, and would be answered as current
+        until the next write. A partial figure is answered as an older version's would be
+        (within the staleness bounds, marked as not current) while its next request, or
+        the warmer, has the complete one computed in the background; beyond the bounds, or
+        without them, a request computes it."""
         with self._cache_lock:
+            self._texts_round += 1
+            self._partial_since = time.monotonic()
             stale = [key for key, entry in self._figures.items() if entry.texts]
             for key in stale:
-                del self._figures[key]
+                self._figures[key] = replace(self._figures[key], partial=True)
         if self.shared is not None and not self.follow:
             # (a follower leaves the folder to the process that writes it: what that one
             # writes once every vector is in must stay)
@@ -411,6 +436,22 @@ class VersionedFigures:
         there was one (then the caller looks for its result before computing it itself)."""
         return False
 
+    def _start_reading(self) -> None:
+        """Note, for this thread's computation about to read the vectors (and the figures
+        it is made of: :meth:`_part`), which round of ``forget_text_figures`` it reads."""
+        with self._cache_lock:
+            self._reading.round = self._texts_round
+
+    def _entry(self, seq: int, epoch: int, value: Any, texts: bool, foreign: bool) -> Entry:
+        """The entry of a figure this thread computed at version ``seq``: partial when it
+        read text vectors and the last of them came in after it began reading them (it
+        may lack some: the vectors come in under the feed's write lock, the figures are
+        marked after it)."""
+        with self._cache_lock:
+            began = getattr(self._reading, "round", self._texts_round)
+            partial = texts and began != self._texts_round
+        return Entry(seq, epoch, value, texts, foreign, partial)
+
     def _part(
         self,
         key: tuple[Any, ...],
@@ -424,7 +465,7 @@ class VersionedFigures:
         """A figure another one is made of, of the same version (kept for its own requests)."""
         with self._cache_lock:
             entry = self._figures.get(key)
-        if entry is not None and entry.seq == seq:
+        if entry is not None and entry.of(seq):
             return entry.value
         with self._cache_lock:
             epoch = self._epoch_at.get((seq, job.audience))
@@ -433,5 +474,5 @@ class VersionedFigures:
             return carried.value
         value, foreign = self._compute(key, job, graph, snap, places, similarity, seq)
         if epoch is not None:
-            self._keep(key, Entry(seq, epoch, value, similarity is not None, foreign))
+            self._keep(key, self._entry(seq, epoch, value, similarity is not None, foreign))
         return value

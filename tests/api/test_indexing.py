@@ -114,7 +114,11 @@ def test_served_at_once_searched_by_words_then_whole(
             while indexer._thread is not None and indexer._thread.is_alive():
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            # Computed again from every vector, though no write changed the version.
+            # Answered at once as behind, and computed again from every vector in the
+            # background, though no write changed the version.
+            behind = engine.overlap(MEMBER.audience, services.similarity)
+            assert not behind.current and behind.value is partial.value
+            assert engine.settle()
             whole = engine.overlap(MEMBER.audience, services.similarity)
             assert whole.seq == partial.seq and whole.current
             assert whole.value is not partial.value

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +29,7 @@ import httpx
 import psutil
 import pytest
 
+from api.analytics import analytics
 from api.figures import NICE, PID_FILE
 from api.services import Services
 from api.serving import ORPHAN_SECONDS
@@ -53,13 +54,16 @@ from tests.conftest import DATA
 __all__ = ["demo"]  # the module's store (tests/api/test_carry_over.py)
 
 
-def follower(services: Services) -> SectorAnalytics:
+def follower(
+    services: Services, partial_texts: Callable[[], bool] | None = None
+) -> SectorAnalytics:
     """An engine as a worker's, reading what the councils process writes to the folder."""
     assert services.figures is not None
     engine = SectorAnalytics(
         services.store, services.view, load_regions(DATA), lock=services.feed.lock,
         epochs=services.epochs, staleness=Staleness(1000, 600.0), touches=services.touches,
         shared=SharedFigures(services.figures.folder), follow=True,
+        partial_texts=partial_texts,
     )  # fmt: skip
     engine.LOOK_EVERY = 0.0  # (a test looks again at once)
     return engine
@@ -170,6 +174,49 @@ def test_a_follower_reads_every_published_proposal_before_it_is_asked(demo: Serv
     assert worker.followed == len(all_sectors)  # answered from the cache
     assert worker.shared is not None and worker.shared.computed == 0
     assert worker.background_runs == 0
+
+
+def test_once_every_vector_is_in_a_follower_takes_the_published_proposal_for_its_partial_one(
+    demo: Services,
+) -> None:
+    """A worker that computed a proposal while some text vectors were missing (it reads
+    none from the folder meanwhile) answers the councils process's of the same version
+    once they are all in, computing nothing; that process never publishes a figure it
+    computed without them, and publishes the complete ones once it has warmed again."""
+    assert demo.figures is not None
+    publisher = Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0,
+                       councils="publish")  # fmt: skip
+    publisher.warm()
+    seq = demo.view.seq
+    indexing = [True]
+    worker = follower(demo, partial_texts=lambda: indexing[0])
+    target = sectors(demo)[0]
+    with demo.feed.lock.read():
+        assert worker.propose(AUDIENCE, demo.similarity, target).current
+    assert worker.followed == 0  # computed here, from the vectors it had
+    indexing[0] = False
+    assert worker.forget_text_figures() > 0
+    with demo.feed.lock.read():
+        found = worker.propose(AUDIENCE, demo.similarity, target)
+    assert found.current and found.seq == seq and found.value == fresh(demo, target)
+    assert worker.followed == 1 and worker.background_runs == 0
+    assert worker.shared is not None and worker.shared.computed == 0
+
+    # The councils process: what it holds is marked partial, and none of it is published.
+    engine = analytics(demo)
+    assert engine.forget_text_figures() > 0
+    with demo.feed.lock.read():
+        assert engine.publish() == 0
+    publisher.again()
+    publisher.warm()
+    assert demo.figures.published() == seq
+    newcomer = follower(demo)
+    with demo.feed.lock.read():
+        for sector in sectors(demo):
+            found = newcomer.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.value == fresh(demo, sector), sector
+    assert newcomer.followed == len(sectors(demo)) and newcomer.shared is not None
+    assert newcomer.shared.computed == 0
 
 
 def test_what_a_process_cannot_tell_was_withdrawn_is_unknown(demo: Services) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
@@ -244,3 +244,105 @@ def test_a_background_read_that_meets_a_write_is_read_again_under_the_lock(
     assert read_at == [behind, view.seq] and view.seq > behind
     assert fresh.current and fresh.seq == view.seq and shared(fresh, BIZ, RJ) == 2
     assert engine.background_runs == 1
+
+
+class Arriving:
+    """Text vectors some of which come in later, as a store's being indexed do: before
+    :meth:`arrive`, ``missing`` have none (and ``partial`` says so)."""
+
+    def __init__(self, full: VectorSimilarity, missing: set[str]) -> None:
+        self.full = full
+        self.missing = missing
+        self.partial = True
+        self.on_read: Callable[[], None] | None = None
+
+    def arrive(self) -> None:
+        self.partial = False
+
+    def vectors(self, ids: Iterable[str]) -> dict[str, object]:
+        found = self.full.vectors(i for i in ids if not self.partial or i not in self.missing)
+        if self.on_read is not None:
+            self.on_read()
+        return found  # type: ignore[return-value]
+
+    def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
+        if self.partial and node_id in self.missing:
+            return {}
+        return self.full.scores(node_id, [o for o in others if not self.partial or o not in self.missing])
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.full, name)
+
+
+def indexing(store: Store, staleness: Staleness = LENIENT) -> tuple[SectorAnalytics, ChangeFeed, Arriving]:
+    """The engine of a store whose initiatives' vectors are still being computed."""
+    view, full = overlap_world(store)
+    texts = Arriving(full, {"initiative:restorative-conferences", "initiative:reading-club"})
+    epochs = PrivacyEpochs(view)
+    feed = ChangeFeed(store, [view, epochs], seq=view.seq)
+    engine = SectorAnalytics(store, view, REGIONS, lock=feed.lock, epochs=epochs,
+                             staleness=staleness, partial_texts=lambda: texts.partial)  # fmt: skip
+    return engine, feed, texts
+
+
+def complete(store: Store, texts: Arriving) -> np.ndarray:
+    """The overlap computed from every vector, by an engine of its own."""
+    found = SectorAnalytics(store, GraphView.from_store(store), REGIONS).overlap("public", texts)
+    return found.value.matrix  # type: ignore[no-any-return]
+
+
+def test_figures_read_while_vectors_were_missing_are_answered_as_older_once_they_are_in(
+    store: Store,
+) -> None:
+    engine, _, texts = indexing(store)
+    partial = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert partial.current
+    texts.arrive()
+    assert engine.forget_text_figures() == 1
+    assert not np.array_equal(partial.value.matrix, complete(store, texts))  # type: ignore[attr-defined]
+    # Answered at once, said to be behind, while the complete one is computed aside.
+    behind = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert not behind.current and behind.value is partial.value and behind.seq == partial.seq
+    assert engine.settle()
+    whole = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert whole.current and whole.seq == partial.seq and engine.background_runs == 1
+    assert np.array_equal(whole.value.matrix, complete(store, texts))  # type: ignore[attr-defined]
+
+
+def test_without_staleness_a_figure_read_while_vectors_were_missing_is_computed_again(
+    store: Store,
+) -> None:
+    engine, _, texts = indexing(store, Staleness())
+    engine.overlap("public", texts)  # type: ignore[arg-type]
+    texts.arrive()
+    engine.forget_text_figures()
+    found = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert found.current and engine.background_runs == 0
+    assert np.array_equal(found.value.matrix, complete(store, texts))  # type: ignore[attr-defined]
+
+
+def test_a_background_figure_whose_reading_the_last_vectors_overtook_is_not_taken_as_complete(
+    store: Store,
+) -> None:
+    """The last vectors come in (and the figures are marked) while a background
+    computation reads: what it computed lacks them, and must not be answered as current."""
+    engine, feed, texts = indexing(store)
+    engine.overlap("public", texts)  # type: ignore[arg-type]
+    store.write(person("fay", ["business", "restorative-justice"], [8]))
+    feed.catch_up()
+
+    def arrives_after_this_read() -> None:
+        texts.on_read = None
+        texts.arrive()
+        engine.forget_text_figures()
+
+    texts.on_read = arrives_after_this_read
+    assert not engine.overlap("public", texts).current  # type: ignore[arg-type]
+    assert engine.settle() and engine.background_runs == 1
+    read_early = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert not read_early.current and read_early.seq == feed.seq
+    assert engine.settle() and engine.background_runs == 2
+    whole = engine.overlap("public", texts)  # type: ignore[arg-type]
+    assert whole.current
+    assert np.array_equal(whole.value.matrix, complete(store, texts))  # type: ignore[attr-defined]
+    assert not np.array_equal(read_early.value.matrix, whole.value.matrix)  # type: ignore[attr-defined]
