@@ -22,7 +22,10 @@ figure computed by one process in a folder (``<cache>/figures``) for the others:
   figure that no process applied (the service stopped first), and a file left
   half-written by a writer killed meanwhile (named by its process id) is removed when
   the folder is next opened;
-- figures computed from text vectors are not shared while some vectors are missing;
+- a figure computed from text vectors while some are missing (a new store being
+  indexed) is kept apart (:meth:`SharedFigures.put` and :meth:`SharedFigures.latest`
+  with ``partial``), so that no process takes it for the complete one; the processes
+  answer it meanwhile, and once the vectors are in, until the complete one is written;
 - a worker's view of a version may hold attributes read a moment later than another's
   (:mod:`graph.feed`): a figure read from another process is never carried over to a
   later version (:mod:`graph.touches`), only one computed here.
@@ -58,6 +61,8 @@ WITHDRAWALS = "withdrawals.json"
 """The computing process's record of withdrawals, for the processes of the next start."""
 WRITING = ".writing-"
 """The name of a file being written starts so, then its writer's process id and ``-``."""
+PARTIAL = ".partial"
+"""Ends the name of a figure computed while some text vectors were missing."""
 GAP_READ = 4096
 """Most change-log entries read after that record (beyond them, it is not used)."""
 
@@ -102,14 +107,19 @@ class SharedFigures:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
                 self._prune(name, seq)
+                self._prune(_name(key, partial=True), seq + 1)
         return value, False
 
-    def put(self, key: tuple[Any, ...], seq: int, made_by: str, value: Any) -> bool:
+    def put(
+        self, key: tuple[Any, ...], seq: int, made_by: str, value: Any, *, partial: bool = False
+    ) -> bool:
         """Write the figure ``key`` of version ``seq`` unless it is there already (or the
         version is one before an erasure); whether it was written. For a process that
         computes figures for the others (a figure it carried over from an earlier version
-        is as good as one computed anew, and the others never carry one over)."""
-        name = _name(key)
+        is as good as one computed anew, and the others never carry one over).
+        ``partial``: computed while some text vectors were missing (kept apart; the
+        complete figure of its version or a later one removes it)."""
+        name = _name(key, partial=partial)
         path = self.folder / f"{seq}-{name}{SUFFIX}"
         if path.exists() or self._erased() >= seq:
             return False
@@ -122,6 +132,8 @@ class SharedFigures:
                     path.unlink()
                 return False
             self._prune(name, seq)
+            if not partial:
+                self._prune(_name(key, partial=True), seq + 1)
         return True
 
     def sweep(self) -> int:
@@ -167,10 +179,13 @@ class SharedFigures:
         path = self.folder / f"{seq}-{_name(key)}{SUFFIX}"
         return not path.exists() and self._erased() < seq
 
-    def latest(self, key: tuple[Any, ...], until: int) -> tuple[int, str, Any] | None:
+    def latest(
+        self, key: tuple[Any, ...], until: int, *, partial: bool = False
+    ) -> tuple[int, str, Any] | None:
         """The newest figure ``key`` of a version at most ``until`` in the folder, as
-        (version, the change-log entry that made it, value); None if there is none."""
-        name = _name(key)
+        (version, the change-log entry that made it, value); None if there is none.
+        ``partial``: of those computed while some text vectors were missing."""
+        name = _name(key, partial=partial)
         erased = self._erased()  # (no figure of a version before an erasure is read)
         versions = []
         for path in self.folder.glob(f"*-{name}{SUFFIX}"):
@@ -251,15 +266,18 @@ class SharedFigures:
             return None
         return record, after
 
-    def clear(self, erased: int | None = None) -> None:
+    def clear(self, erased: int | None = None, *, keep_partial: bool = False) -> None:
         """Remove every figure; ``erased``: the last erasure's sequence number, after which
-        no figure of an earlier version is written again (by any process)."""
+        no figure of an earlier version is written again (by any process).
+        ``keep_partial``: but those kept apart as computed while vectors were missing."""
         if erased is not None and erased > self._erased():
             handle, temporary = _temporary(self.folder)
             with os.fdopen(handle, "w") as out:
                 out.write(str(erased))
             os.replace(temporary, self.folder / "erased")
         for path in self.folder.glob(f"*{SUFFIX}"):
+            if keep_partial and PARTIAL in path.name:
+                continue
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
@@ -334,8 +352,9 @@ def made_by(store: Store, seq: int) -> str:
     return f"{made[0].op} {made[0].entity} {made[0].ref}" if made and made[0].seq == seq else ""
 
 
-def _name(key: tuple[Any, ...]) -> str:
-    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+def _name(key: tuple[Any, ...], *, partial: bool = False) -> str:
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    return f"{name}{PARTIAL}" if partial else name
 
 
 def _load(path: Path, made_by: str) -> tuple[Any] | None:

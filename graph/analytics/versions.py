@@ -215,21 +215,29 @@ class VersionedFigures:
             if len(self._looked) > 4 * self.max_entries:
                 self._looked.clear()
             self._looked[key] = (seq, now)
-        found = self.shared.latest(key, seq)
-        if found is None or (entry is not None and found[0] < entry.seq):
+        texts = job.similarity is not None
+        indexing = texts and self._texts_partial()
+        # While this process misses some vectors, only a figure computed while the
+        # computing process missed some is read (as current as one computed here); once
+        # they are all in, the complete one, and until it is written the partial one (a
+        # partial figure: answered as behind, see ``forget_text_figures``).
+        found = None if indexing else self.shared.latest(key, seq)
+        partial = False
+        if found is None and texts and (entry is None or entry.partial or indexing):
+            found = self.shared.latest(key, seq, partial=True)
+            partial = not indexing
+        if found is None:
             return entry
-        if entry is not None and found[0] == entry.seq and not entry.partial:
-            return entry
+        if entry is not None and (found[0], not partial) <= (entry.seq, not entry.partial):
+            return entry  # what is held is as new and as complete
         version, made_by, value = found
         if made_by != self._made_by(version):
             return entry  # of another store, or another import into the same folder
         audience: Audience = key[1]
         if self.epochs.withdrawn_between(audience, version, seq) is not False:
             return entry
-        if job.similarity is not None and self._texts_partial():
-            return entry
-        followed = Entry(version, self._read_epoch(audience, seq), value,
-                         job.similarity is not None, foreign=True)  # fmt: skip
+        followed = Entry(version, self._read_epoch(audience, seq), value, texts,
+                         foreign=True, partial=partial)  # fmt: skip
         self._keep(key, followed)
         with self._cache_lock:
             self.followed += 1
@@ -252,17 +260,21 @@ class VersionedFigures:
     def publish(self) -> int | None:
         """Write every figure of :data:`CARRIED` kinds held at the current version to the
         shared folder (those carried over too), for the processes that follow it; how
-        many were written; None when none may be (some text vectors are still being
-        computed: the figures read from them miss some). The caller holds the feed's read
-        lock."""
-        if self.shared is None or self._texts_partial():
+        many were written; None while some text vectors are still being computed: then
+        the figures read from them, which miss some, are written apart as partial (see
+        :meth:`_followed`), and the version's figures are not all there. The caller holds
+        the feed's read lock."""
+        if self.shared is None:
             return None
         seq = self.view.seq
         made_by = self._made_by(seq)
+        indexing = self._texts_partial()
         with self._cache_lock:
-            held = [(k, e.value) for k, e in self._figures.items()
+            held = [(k, e.value, indexing and e.texts) for k, e in self._figures.items()
                     if k[0] in CARRIED and e.of(seq)]  # fmt: skip
-        return sum(self.shared.put(key, seq, made_by, value) for key, value in held)
+        written = sum(self.shared.put(key, seq, made_by, value, partial=partial)
+                      for key, value, partial in held)  # fmt: skip
+        return None if indexing else written
 
     def _published(self, seq: int) -> bool:
         """Whether the computing process has written every figure it keeps of version
@@ -392,8 +404,9 @@ class VersionedFigures:
                 self._figures[key] = replace(self._figures[key], partial=True)
         if self.shared is not None and not self.follow:
             # (a follower leaves the folder to the process that writes it: what that one
-            # writes once every vector is in must stay)
-            self.shared.clear()
+            # writes once every vector is in must stay; the partial ones are answered
+            # until then)
+            self.shared.clear(keep_partial=True)
         return len(stale)
 
     def _block(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:

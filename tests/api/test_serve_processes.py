@@ -29,7 +29,6 @@ import httpx
 import psutil
 import pytest
 
-from api.analytics import analytics
 from api.figures import NICE, PID_FILE
 from api.services import Services
 from api.serving import ORPHAN_SECONDS
@@ -55,14 +54,17 @@ __all__ = ["demo"]  # the module's store (tests/api/test_carry_over.py)
 
 
 def follower(
-    services: Services, partial_texts: Callable[[], bool] | None = None
+    services: Services,
+    partial_texts: Callable[[], bool] | None = None,
+    folder: Path | None = None,
 ) -> SectorAnalytics:
-    """An engine as a worker's, reading what the councils process writes to the folder."""
+    """An engine as a worker's, reading what the councils process writes to the folder
+    (the service's, or ``folder``)."""
     assert services.figures is not None
     engine = SectorAnalytics(
         services.store, services.view, load_regions(DATA), lock=services.feed.lock,
         epochs=services.epochs, staleness=Staleness(1000, 600.0), touches=services.touches,
-        shared=SharedFigures(services.figures.folder), follow=True,
+        shared=SharedFigures(folder or services.figures.folder), follow=True,
         partial_texts=partial_texts,
     )  # fmt: skip
     engine.LOOK_EVERY = 0.0  # (a test looks again at once)
@@ -176,47 +178,58 @@ def test_a_follower_reads_every_published_proposal_before_it_is_asked(demo: Serv
     assert worker.background_runs == 0
 
 
-def test_once_every_vector_is_in_a_follower_takes_the_published_proposal_for_its_partial_one(
-    demo: Services,
+def test_figures_computed_while_indexing_are_shared_apart_and_answered_until_complete_ones(
+    demo: Services, tmp_path: Path
 ) -> None:
-    """A worker that computed a proposal while some text vectors were missing (it reads
-    none from the folder meanwhile) answers the councils process's of the same version
-    once they are all in, computing nothing; that process never publishes a figure it
-    computed without them, and publishes the complete ones once it has warmed again."""
-    assert demo.figures is not None
-    publisher = Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0,
-                       councils="publish")  # fmt: skip
-    publisher.warm()
+    """A store being indexed: the councils process shares the proposals it computed while
+    some text vectors were missing, apart; a worker reads them (as current while it
+    misses some too), and once every vector is in answers them as behind, computing
+    nothing, until the complete ones are published and read."""
+    folder = tmp_path / "figures"
     seq = demo.view.seq
-    indexing = [True]
-    worker = follower(demo, partial_texts=lambda: indexing[0])
+    indexing = {"councils": True, "worker": True}
+    councils = SectorAnalytics(
+        demo.store, demo.view, load_regions(DATA), lock=demo.feed.lock, epochs=demo.epochs,
+        staleness=Staleness(1000, 600.0), touches=demo.touches, shared=SharedFigures(folder),
+        partial_texts=lambda: indexing["councils"],
+    )  # fmt: skip
+    asked, unasked = (follower(demo, lambda: indexing["worker"], folder) for _ in range(2))
     target = sectors(demo)[0]
     with demo.feed.lock.read():
-        assert worker.propose(AUDIENCE, demo.similarity, target).current
-    assert worker.followed == 0  # computed here, from the vectors it had
-    indexing[0] = False
-    assert worker.forget_text_figures() > 0
-    with demo.feed.lock.read():
-        found = worker.propose(AUDIENCE, demo.similarity, target)
-    assert found.current and found.seq == seq and found.value == fresh(demo, target)
-    assert worker.followed == 1 and worker.background_runs == 0
-    assert worker.shared is not None and worker.shared.computed == 0
+        assert councils.propose(AUDIENCE, demo.similarity, target).current
+        assert councils.publish() is None  # not every figure of the version is complete
+        assert list(folder.glob("*.partial.figure"))
+        assert asked.propose(AUDIENCE, demo.similarity, target).current
+    assert asked.followed == 1 and asked.background_runs == 0
+    assert asked.shared is not None and asked.shared.computed == 0
 
-    # The councils process: what it holds is marked partial, and none of it is published.
-    engine = analytics(demo)
-    assert engine.forget_text_figures() > 0
+    # Every vector is in: the partial proposal is answered as behind, computing nothing.
+    indexing.update(councils=False, worker=False)
+    for engine in (councils, asked, unasked):
+        engine.forget_text_figures()
+    for worker in (asked, unasked):
+        with demo.feed.lock.read():
+            found = worker.propose(AUDIENCE, demo.similarity, target)
+        assert not found.current and found.seq == seq
+        assert worker.background_runs == 0 and worker.shared is not None
+        assert worker.shared.computed == 0
+    assert unasked.followed == 1
+
+    # The councils process computes the complete one and publishes it: read, current.
     with demo.feed.lock.read():
-        assert engine.publish() == 0
-    publisher.again()
-    publisher.warm()
-    assert demo.figures.published() == seq
-    newcomer = follower(demo)
+        councils.warm_proposal(AUDIENCE, demo.similarity, target)
+    assert councils.settle(120)
     with demo.feed.lock.read():
-        for sector in sectors(demo):
-            found = newcomer.propose(AUDIENCE, demo.similarity, sector)
-            assert found.current and found.value == fresh(demo, sector), sector
-    assert newcomer.followed == len(sectors(demo)) and newcomer.shared is not None
-    assert newcomer.shared.computed == 0
+        assert councils.publish() is not None  # (computed into the folder already)
+    assert councils.shared is not None and councils.shared.computed > 0
+    councils.shared.mark_published(seq)
+    assert not list(folder.glob("*.partial.figure"))  # each complete one removed its own
+    for worker in (asked, unasked):
+        with demo.feed.lock.read():
+            found = worker.propose(AUDIENCE, demo.similarity, target)
+        assert found.current and found.seq == seq and found.value == fresh(demo, target)
+        assert worker.background_runs == 0 and worker.shared is not None
+        assert worker.shared.computed == 0
 
 
 def test_what_a_process_cannot_tell_was_withdrawn_is_unknown(demo: Services) -> None:
