@@ -268,13 +268,17 @@ class Arriving:
     def scores(self, node_id: str, others: Iterable[str]) -> dict[str, float]:
         if self.partial and node_id in self.missing:
             return {}
-        return self.full.scores(node_id, [o for o in others if not self.partial or o not in self.missing])
+        return self.full.scores(
+            node_id, [o for o in others if not self.partial or o not in self.missing]
+        )
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.full, name)
 
 
-def indexing(store: Store, staleness: Staleness = LENIENT) -> tuple[SectorAnalytics, ChangeFeed, Arriving]:
+def indexing(
+    store: Store, staleness: Staleness = LENIENT
+) -> tuple[SectorAnalytics, ChangeFeed, Arriving]:
     """The engine of a store whose initiatives' vectors are still being computed."""
     view, full = overlap_world(store)
     texts = Arriving(full, {"initiative:restorative-conferences", "initiative:reading-club"})
