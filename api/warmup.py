@@ -117,6 +117,9 @@ class Warmer:
         self._profiles_at = -float("inf")
         self._stop = threading.Event()
         self._again = threading.Event()
+        self._read_again = False
+        """(Following the councils process) read its proposals again at the next warming,
+        though it has published no new version: the partial ones, once every vector is in."""
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -137,6 +140,7 @@ class Warmer:
         with self._done:  # the councils' figures too, though the version is the same
             self.warmed.councils_seq = -1
         self._councils_at = -float("inf")
+        self._read_again = True
         self._again.set()
 
     def wait(
@@ -222,8 +226,10 @@ class Warmer:
         if self.councils == "follow":
             figures = self.services.figures
             published = figures.published() if figures is not None else -1
-            if published > self.warmed.councils_seq:
-                # Each sector's proposal read from the folder now, not by its first request.
+            if published > self.warmed.councils_seq or self._read_again:
+                # Each sector's proposal read from the folder now, not by its first request
+                # (the partial ones too, answered until the complete ones are published).
+                self._read_again = False
                 self._part("councils", self._read_proposals)
                 with self._done:
                     self.warmed.councils_seq = published
@@ -264,8 +270,8 @@ class Warmer:
             for audience in AUDIENCES:
                 if audience != "public":  # proposing a council needs a member key
                     for sector in sectors:
-                        current = engine.read_proposal(audience, services.similarity, sector)
-                        if current and audience == MEMBER.audience:
+                        held = engine.read_proposal(audience, services.similarity, sector)
+                        if held and audience == MEMBER.audience:
                             # Then as a request presents it (the names of this version).
                             proposal_payload(services, MEMBER, sector, size=DEFAULT_SIZE,
                                              exclude=[])  # fmt: skip

@@ -247,15 +247,18 @@ class VersionedFigures:
         """Read the newest figure of ``key`` the computing process wrote into this
         process's cache now, as a request would (:meth:`_followed`), computing nothing:
         so that the first request for it does not wait for the file. Whether this
-        process now holds one of the current version. The caller holds the feed's read
-        lock."""
+        process now holds one a request may be answered with (of the current version,
+        or an older or partial one within the staleness bounds). The caller holds the
+        feed's read lock."""
         if not self.follow or key[0] not in CARRIED:
             return False
         seq = self.view.seq
         with self._cache_lock:
             entry = self._figures.get(key)
         entry = self._followed(key, job, entry, seq)
-        return entry is not None and entry.of(seq)
+        return entry is not None and (
+            entry.of(seq) or self._may_answer(entry, seq, job.audience)
+        )
 
     def publish(self) -> int | None:
         """Write every figure of :data:`CARRIED` kinds held at the current version to the

@@ -193,7 +193,7 @@ def test_figures_computed_while_indexing_are_shared_apart_and_answered_until_com
         staleness=Staleness(1000, 600.0), touches=demo.touches, shared=SharedFigures(folder),
         partial_texts=lambda: indexing["councils"],
     )  # fmt: skip
-    asked, unasked = (follower(demo, lambda: indexing["worker"], folder) for _ in range(2))
+    asked, unasked, warmed = (follower(demo, lambda: indexing["worker"], folder) for _ in range(3))
     target = sectors(demo)[0]
     with demo.feed.lock.read():
         assert councils.propose(AUDIENCE, demo.similarity, target).current
@@ -205,8 +205,12 @@ def test_figures_computed_while_indexing_are_shared_apart_and_answered_until_com
 
     # Every vector is in: the partial proposal is answered as behind, computing nothing.
     indexing.update(councils=False, worker=False)
-    for engine in (councils, asked, unasked):
+    for engine in (councils, asked, unasked, warmed):
         engine.forget_text_figures()
+    with demo.feed.lock.read():  # as a worker's warmer reads them (``read_proposal``)
+        assert warmed.read_proposal(AUDIENCE, demo.similarity, target)
+        assert not warmed.propose(AUDIENCE, demo.similarity, target).current
+    assert warmed.followed == 1 and warmed.shared is not None and warmed.shared.computed == 0
     for worker in (asked, unasked):
         with demo.feed.lock.read():
             found = worker.propose(AUDIENCE, demo.similarity, target)
