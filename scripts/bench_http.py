@@ -69,7 +69,8 @@ import psutil
 
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
 SCENARIOS = (
-    "reads", "lists", "neighbors", "search", "similar", "map", "collaborators", "proposal"
+    "reads", "lists", "neighbors", "search", "search-people", "similar", "map",
+    "collaborators", "proposal",
 )  # fmt: skip
 MARKER = "BENCH_JSON "
 PERCENTILES = (50, 90, 95, 99, 99.9)
@@ -539,6 +540,8 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     ]
     queries = rng.sample([i for i in interests if i], min(sample, sum(1 for i in interests if i)))
     search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
+    # The same queries among people only (the web app's search of people).
+    search_people = [f"{path}&kind=person" for path in search]
     similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id in found]
     mix = Counter(kind for _, kind, _ in chosen)
     described = {
@@ -554,7 +557,8 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     described["collaborator_seeds"] = len(collaborators)
     described["proposal_sectors"] = len(proposals)
     extra = {"collaborators": collaborators, "proposal": proposals}
-    return {**paths, "search": search, "similar": similar, **extra}, described
+    searches = {"search": search, "search-people": search_people}
+    return {**paths, **searches, "similar": similar, **extra}, described
 
 
 # -- the server ------------------------------------------------------------------

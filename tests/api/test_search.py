@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from api.auth import ANONYMOUS
 from api.services import Services
 from graph.edges import Edge
+from graph.filters import SearchFilter
 from graph.model import Initiative, Person, Place
 from tests.api.conftest import HIDDEN_FROM_ANONYMOUS
 
@@ -156,3 +158,37 @@ def test_a_real_query_is_a_good_match_with_words_as_typed(client: TestClient) ->
 def test_no_good_match_is_in_the_openapi_document(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()["components"]["schemas"]["TextSearchPage"]
     assert {"no_good_match", "message"} <= set(schema["properties"])
+
+
+def test_a_filters_ids_are_kept_for_their_version_and_callers_and_follow_every_write(
+    client: TestClient, services: Services, keys: Headers
+) -> None:
+    """The ids passing a filter are found once per version for the callers who may not
+    find the same people (the same object, whose rows each index remembers); another
+    caller, or a write, finds them anew."""
+    people = SearchFilter(kinds=frozenset({"person"}))
+    with services.feed.lock.read():
+        first, _ = services.search._candidates(ANONYMOUS, people)
+        again, _ = services.search._candidates(ANONYMOUS, people)
+        assert first is not None and again is first
+        assert not first & set(HIDDEN_FROM_ANONYMOUS) and "person:maria" in first
+
+    def found(q: str, headers: dict[str, str]) -> list[str]:
+        return ids(client.get("/v1/search", params={"q": q, "kind": "person", "limit": 100},
+                              headers=headers))  # fmt: skip
+
+    assert "person:mem" not in found("Mo Member", keys["anonymous"])
+    assert found("Mo Member", keys["member"])[0] == "person:mem"  # a person finds themselves
+    assert "person:mem" not in found("Mo Member", keys["anonymous"])
+    created = client.post("/v1/nodes", headers=keys["admin"], json={
+        "kind": "person", "id": "person:quill", "name": "Quill Quarrington",
+        "bio": "Binds books by hand with schoolchildren.", "visibility": "public"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert found("Quill Quarrington binds books", keys["anonymous"])[0] == "person:quill"
+    hidden = client.patch("/v1/nodes/person:quill", headers=keys["admin"],
+                          json={"visibility": "private"})  # fmt: skip
+    assert hidden.status_code == 200, hidden.text
+    assert "person:quill" not in found("Quill Quarrington binds books", keys["anonymous"])
+    with services.feed.lock.read():
+        after, _ = services.search._candidates(ANONYMOUS, people)
+    assert after is not first and "person:quill" not in after

@@ -89,6 +89,29 @@ def test_a_broad_filter_returns_only_allowed_items(exact_below: int) -> None:
     assert len({i for i, _ in hits} & set(truth)) >= 18
 
 
+@pytest.mark.parametrize("wrapper", [frozenset, set])
+def test_exclusions_from_a_filter_answer_as_the_filter_without_them(
+    wrapper: type[frozenset[str]] | type[set[str]],
+) -> None:
+    """A broad filter's exclusions are cleared from the walk's mask rather than taken from
+    its rows first; below the exact search's limit once they are out, it is exact."""
+    index = filled(5_000, exact_below=1_000)
+    limit = index._exact_filter_limit()
+    ids = [f"v{i:05d}" for i in range(5_000)]
+    query = unit_vectors(1, 16, seed=8)[0]
+    near = [i for i, _ in index.search(query, 40)]
+    for size in (4_000, limit + 10, limit + 1):  # a walk; and at the edge, both sides
+        allowed = wrapper(ids[:size])
+        exclude = {*near[:5], *ids[:10], "unknown"}  # near the query, and at the edge
+        without = wrapper(allowed - exclude)
+        for k in (10, 30):
+            assert index.search(query, k, allowed=allowed, exclude=exclude) == index.search(
+                query, k, allowed=without
+            ), (size, k)
+    exact = index.search(query, 10, allowed=wrapper(ids[: limit + 5]), exclude=set(ids[:10]))
+    assert [i for i, _ in exact] == exact_top(index, ids[10 : limit + 5], query, 10)
+
+
 @pytest.mark.parametrize("exact_below", [20_000, 100], ids=["exact", "hnsw"])
 def test_exclude_and_allowed_ids_outside_the_index(exact_below: int) -> None:
     index = filled(300, exact_below=exact_below)
