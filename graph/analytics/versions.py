@@ -256,9 +256,7 @@ class VersionedFigures:
         with self._cache_lock:
             entry = self._figures.get(key)
         entry = self._followed(key, job, entry, seq)
-        return entry is not None and (
-            entry.of(seq) or self._may_answer(entry, seq, job.audience)
-        )
+        return entry is not None and (entry.of(seq) or self._may_answer(entry, seq, job.audience))
 
     def publish(self) -> int | None:
         """Write every figure of :data:`CARRIED` kinds held at the current version to the
