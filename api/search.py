@@ -22,22 +22,26 @@ from embeddings.encoder import Encoder
 from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
 from graph.feed import ChangeBatch
-from graph.filters import Near, SearchFilter, matching_ids
+from graph.filters import Near, SearchFilter, by_attributes, matching_among, matching_ids
 from graph.geo import distance_band, haversine_km, public_place
 from graph.model import Node
 from graph.places import Found, distance_phrase
 from graph.store import Store
 from graph.texts import node_passages, node_text
+from graph.touches import MAX_CARRY_NODES, Touches
 from graph.view import GraphView
 from graph.visibility import AudienceIndex, edge_filter, present
 
 log = logging.getLogger(__name__)
 
 PASSAGE_CHARS = 240
-FILTERS_KEPT = 4
-"""Filters whose matching ids are kept, for the current version (a filter by kind
+FILTERS_KEPT = 6
+"""Filters whose matching ids are kept, per hidden set (a filter by kind
 matches most of the network: finding its ids anew, and each index's rows for them, took
 about 150 ms of a search at 100,000 people)."""
+
+
+Filtered = tuple[int, SearchFilter, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +66,12 @@ class SearchService:
         self.view = view
         self.index = index
         self.audiences = audiences
-        self._filtered: OrderedDict[tuple[int, SearchFilter], tuple[frozenset[str], frozenset[str]]]
-        self._filtered = OrderedDict()  # (version, filter) -> (hidden set, ids)
+        self._filtered: OrderedDict[Filtered, tuple[frozenset[str], frozenset[str]]]
+        self._filtered = OrderedDict()  # (version, filter, id of the hidden set) -> (it, ids)
         self._filtered_lock = threading.Lock()
+        self.touches: Touches | None = None
+        """What each batch of changes touched (set with the feed's other projections): a
+        filter by the nodes' attributes is carried to a later version through them."""
         self._uncounted()
 
     # -- a projection of the change feed -----------------------------------------
@@ -97,14 +104,16 @@ class SearchService:
         self, caller: Caller, flt: SearchFilter
     ) -> tuple[frozenset[str] | None, frozenset[str]]:
         """(the ids passing ``flt`` that the caller may find, or None when there is no
-        filter; the ids to leave out). The ids of a filter are kept for the version, the
-        same object for every caller who may not find the same people, so that the
-        indexes remember their rows (:class:`embeddings.ranking.RowCache`); not those of
-        a community, whose links depend on who asks (:func:`graph.visibility.edge_filter`).
-        The caller holds the feed's read lock."""
+        filter; the ids to leave out). The ids of a filter are kept, the same object for
+        every caller who may not find the same people, so that the indexes remember their
+        rows (:class:`embeddings.ranking.RowCache`), and carried to later versions
+        (:meth:`_carried`); not those of a community, whose links depend on who asks
+        (:func:`graph.visibility.edge_filter`). The caller holds the feed's read lock."""
         graph = self.view.graph
         hidden = self.hidden_from(caller)
-        key = (self.view.seq, flt)
+        if not flt.given():
+            return None, hidden
+        key = (self.view.seq, flt, id(hidden))  # (the value holds the set: its id is its own)
         shared = flt.community is None
         if shared:
             with self._filtered_lock:
@@ -112,19 +121,47 @@ class SearchService:
                 if kept is not None and kept[0] is hidden:
                     self._filtered.move_to_end(key)
                     return kept[1], frozenset()
-        allowed = matching_ids(graph, flt, allow_edge=edge_filter(caller, graph))
-        if allowed is None:
-            return None, hidden
-        found = frozenset(allowed - hidden)
+        carried = self._carried(flt, hidden, key[0]) if shared else None
+        if carried is not None:
+            found = carried
+        else:
+            allowed = matching_ids(graph, flt, allow_edge=edge_filter(caller, graph))
+            if allowed is None:
+                return None, hidden
+            found = frozenset(allowed - hidden)
         if shared:
             with self._filtered_lock:
-                for older in [k for k in self._filtered if k[0] != key[0]]:
+                for older in [k for k in self._filtered if k[1:] == key[1:] and k[0] < key[0]]:
                     del self._filtered[older]
                 self._filtered[key] = (hidden, found)
                 self._filtered.move_to_end(key)
                 while len(self._filtered) > FILTERS_KEPT:
                     self._filtered.popitem(last=False)
         return found, frozenset()
+
+    def _carried(
+        self, flt: SearchFilter, hidden: frozenset[str], seq: int
+    ) -> frozenset[str] | None:
+        """The ids a filter by attributes kept for an earlier version (with the same hidden
+        set), brought to version ``seq`` through the nodes the changes since touched: the
+        same object when none of them changed whether it passes (the indexes then
+        remember its rows still); None when nothing may be carried."""
+        if self.touches is None or not by_attributes(flt):
+            return None
+        with self._filtered_lock:
+            kept = [(k[0], ids) for k, (h, ids) in self._filtered.items()
+                    if k[1] == flt and h is hidden and k[0] < seq]  # fmt: skip
+        if not kept:
+            return None
+        since, before = max(kept, key=lambda entry: entry[0])
+        touched = self.touches.between(since, seq)
+        if touched is None or len(touched.nodes) > MAX_CARRY_NODES:
+            return None
+        now = matching_among(self.view.graph, flt, touched.nodes) - hidden
+        was = before & touched.nodes
+        if now == was:
+            return before
+        return frozenset((before - was) | now)
 
     # -- queries ---------------------------------------------------------------
 

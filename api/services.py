@@ -196,6 +196,7 @@ class Services:
             points = MapPoints.from_store(reader)
             epochs = PrivacyEpochs(view)
             touches = Touches(view)
+            search.touches = touches
             # What the councils process of an earlier start judged withdrawn, so that the
             # figures it wrote may be answered (for a while) before they are computed again.
             kept = figures.withdrawals(reader)

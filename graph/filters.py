@@ -8,7 +8,7 @@ when more exist. Coordinates are the public ones (see :mod:`graph.geo`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -89,6 +89,20 @@ def matching_ids(
     nodes = graph.nodes
     pool = set.intersection(*sets) if sets else set(graph.nodes)
     return {node for node in pool if all(check(nodes[node]) for check in checks)}
+
+
+def by_attributes(flt: SearchFilter) -> bool:
+    """Whether ``flt`` reads the nodes' own attributes alone (no links to a sector, goal
+    or community): then whether a node passes changes only when the node does."""
+    return flt.sector is None and flt.sdg is None and flt.community is None
+
+
+def matching_among(graph: nx.MultiDiGraph, flt: SearchFilter, nodes: Iterable[str]) -> set[str]:
+    """Those of ``nodes`` the graph holds that pass ``flt``'s attribute filters (for a
+    filter :func:`by_attributes`, as :func:`matching_ids` would find them)."""
+    checks = _attribute_checks(flt)
+    attributes = graph._node
+    return {n for n in nodes if n in attributes and all(c(attributes[n]) for c in checks)}
 
 
 def _attribute_checks(flt: SearchFilter) -> list[Callable[[dict[str, object]], bool]]:

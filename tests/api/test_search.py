@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from api.auth import ANONYMOUS
 from api.services import Services
 from graph.edges import Edge
-from graph.filters import SearchFilter
+from graph.filters import SearchFilter, matching_ids
 from graph.model import Initiative, Person, Place
 from tests.api.conftest import HIDDEN_FROM_ANONYMOUS
 
@@ -168,6 +168,7 @@ def test_a_filters_ids_are_kept_for_their_version_and_callers_and_follow_every_w
     caller, or a write, finds them anew."""
     people = SearchFilter(kinds=frozenset({"person"}))
     with services.feed.lock.read():
+        seq = services.view.seq
         first, _ = services.search._candidates(ANONYMOUS, people)
         again, _ = services.search._candidates(ANONYMOUS, people)
         assert first is not None and again is first
@@ -180,15 +181,31 @@ def test_a_filters_ids_are_kept_for_their_version_and_callers_and_follow_every_w
     assert "person:mem" not in found("Mo Member", keys["anonymous"])
     assert found("Mo Member", keys["member"])[0] == "person:mem"  # a person finds themselves
     assert "person:mem" not in found("Mo Member", keys["anonymous"])
+    # A write that changes nobody's passing: carried over, the same object.
+    edited = client.patch("/v1/nodes/person:maria", headers=keys["admin"],
+                          json={"bio": "Mentors teenagers after school."})  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    services.catch_up()
+    with services.feed.lock.read():
+        assert services.view.seq > seq  # a later version
+        carried, _ = services.search._candidates(ANONYMOUS, people)
+    assert carried is first
     created = client.post("/v1/nodes", headers=keys["admin"], json={
         "kind": "person", "id": "person:quill", "name": "Quill Quarrington",
         "bio": "Binds books by hand with schoolchildren.", "visibility": "public"})  # fmt: skip
     assert created.status_code == 201, created.text
     assert found("Quill Quarrington binds books", keys["anonymous"])[0] == "person:quill"
+    services.catch_up()
+    with services.feed.lock.read():
+        grown, _ = services.search._candidates(ANONYMOUS, people)
+        anew = matching_ids(services.view.graph, people)
+    assert grown is not first and anew is not None
+    assert grown == anew - services.search.hidden_from(ANONYMOUS)
     hidden = client.patch("/v1/nodes/person:quill", headers=keys["admin"],
                           json={"visibility": "private"})  # fmt: skip
     assert hidden.status_code == 200, hidden.text
     assert "person:quill" not in found("Quill Quarrington binds books", keys["anonymous"])
+    services.catch_up()
     with services.feed.lock.read():
         after, _ = services.search._candidates(ANONYMOUS, people)
     assert after is not first and "person:quill" not in after
