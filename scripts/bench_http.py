@@ -11,6 +11,9 @@ wrk once per scenario with a Lua script that cycles through real URLs:
 - ``lists``: ``GET /v1/nodes?kind=person&country=XX&limit=20``, ``?sector=...``,
   ``?q=<prefix>`` and ``kind=initiative&sdg=...`` mixed;
 - ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids;
+- ``search``: ``GET /v1/search?q=...&limit=10``, people's interests as queries (every
+  query encoded: the server's query cache is off); ``search-people``: the same with
+  ``kind=person``; ``similar``: ``GET /v1/nodes/{id}/similar?limit=10``;
 - ``map``: ``GET /v1/map?bbox=...&zoom=Z`` for the world at zoom 2 and views the size of
   a 1280x800 screen around placed nodes at zooms 4 to 11 (without ``If-None-Match``, so
   every request gets the whole answer);
