@@ -276,7 +276,7 @@ class SharedFigures:
                 out.write(str(erased))
             os.replace(temporary, self.folder / "erased")
         for path in self.folder.glob(f"*{SUFFIX}"):
-            if keep_partial and PARTIAL in path.name:
+            if keep_partial and path.name.endswith(PARTIAL + SUFFIX):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
