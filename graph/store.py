@@ -588,21 +588,24 @@ class Store:
         args: Any = params
         if statement.order is not None:
             args = tuple(params[name] for name in statement.order)
-        raw = self.engine.raw_connection()
+        # Raw DB-API, connecting included (a pooled connection found dead is replaced,
+        # and the server may refuse the new one): SQLAlchemy's handle_error never sees it.
         try:
-            cursor = raw.cursor()
+            raw = self.engine.raw_connection()
             try:
-                cursor.execute(statement.sql, args)
-                return list(cursor.fetchall())
-            except Exception as exc:  # raw DB-API: SQLAlchemy's handle_error never sees it
-                busy = _store_busy(exc, self.busy_timeout)
-                if busy is not None:
-                    raise busy from exc
-                raise
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(statement.sql, args)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
-        finally:
-            raw.close()  # back to the pool
+                raw.close()  # back to the pool
+        except Exception as exc:
+            busy = _store_busy(exc, self.busy_timeout)
+            if busy is not None:
+                raise busy from exc
+            raise
 
     def _node_rows(self, ids: Sequence[str]) -> list[Any]:
         """Rows (id, kind, name, data) of the nodes among ``ids`` (at most ``_CHUNK``)."""

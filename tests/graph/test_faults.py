@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
 import sqlite3
 import threading
 import time
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import OperationalError
 
 from graph import schema
@@ -24,6 +26,7 @@ from graph.model import Person
 from graph.store import Store, WriteResult, busy_reason, transaction
 from tests.conftest import DATA
 from tests.postgres import database_url_for
+from tests.postgres import enabled as postgres_pass
 
 
 @pytest.fixture
@@ -154,6 +157,91 @@ def test_busy_errors_of_sqlite_and_postgresql_are_recognised(orig: Exception, bu
     wrapped = OperationalError("SELECT 1", {}, orig)
     assert (busy_reason(wrapped) is not None) is busy
     assert (busy_reason(orig) is not None) is busy
+
+
+class Gateway:
+    """A TCP relay on loopback between a store and its PostgreSQL server, that can be shut:
+    the server as a store sees it while it restarts (every connection is cut, new ones are
+    refused), without stopping the server the other tests share."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self.listener: socket.socket | None = None
+        self.links: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port, self.listener = listener.getsockname()[1], listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def shut(self) -> None:
+        """Cut every connection and refuse new ones, until :meth:`open` again."""
+        assert self.listener is not None
+        with contextlib.suppress(OSError):  # wakes the accepting thread, stops listening
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        with self.lock:
+            links, self.links = self.links, []
+        for link in links:
+            with contextlib.suppress(OSError):
+                link.shutdown(socket.SHUT_RDWR)
+            link.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                near, _ = listener.accept()
+            except OSError:
+                return  # shut
+            far = socket.create_connection(self.target)
+            with self.lock:
+                self.links += [near, far]
+            for a, b in ((near, far), (far, near)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.mark.skipif(not postgres_pass(), reason="about a database server (the PostgreSQL pass)")
+def test_every_path_of_a_store_whose_server_is_down_raises_store_busy(path: Path) -> None:
+    """While the server cannot be reached (a restart), reads and writes raise
+    :class:`StoreBusy` whichever way they reach it: the hot paths' pooled DB-API
+    connections (a node read) as well as SQLAlchemy's (a write, a listing); once it is back,
+    they succeed."""
+    url = make_url(database_url_for(path))
+    gateway = Gateway((url.host or "127.0.0.1", url.port or 5432))
+    gateway.open()
+    store = Store.open(url.set(port=gateway.port).render_as_string(hide_password=False))
+    try:
+        assert store.find_node("sdg:4") is not None  # a pooled connection, through the gateway
+        gateway.shut()
+        with pytest.raises(StoreBusy):
+            store.find_node("sdg:4")  # the pooled connection is dead, a new one refused
+        with pytest.raises(StoreBusy):
+            store.get_nodes(["sdg:4", "sdg:5"])
+        with pytest.raises(StoreBusy):
+            store.upsert(Person(id="person:while-down", name="While down"))
+        with pytest.raises(StoreBusy):
+            store.last_seq()
+        gateway.open()
+        assert store.find_node("sdg:4") is not None
+        store.upsert(Person(id="person:when-back", name="When back"))
+        assert store.find_node("person:when-back") is not None
+        assert store.find_node("person:while-down") is None
+    finally:
+        store.close()
+        gateway.shut()
 
 
 # -- imports in short transactions ------------------------------------------------
