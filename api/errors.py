@@ -2,13 +2,15 @@
 
 Core packages raise their own errors and know nothing of HTTP; this module is
 where they become responses. Every 4xx names the field (when there is one) and
-the reason. A busy store is 503 with ``Retry-After``; any other exception is a
-problem-JSON 500 whose cause goes to the log, never to the caller.
+the reason. A busy store is 503 with ``Retry-After`` (a database's own "busy" error
+too, should a path let one through untranslated: it is logged as well); any other
+exception is a problem-JSON 500 whose cause goes to the log, never to the caller.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +28,7 @@ from graph.errors import (
     NoPath,
     StoreBusy,
 )
+from graph.store import busy_reason
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +211,16 @@ def install_error_handlers(app: FastAPI) -> None:
         # took, then re-raises it for the server to log: the caller gets problem JSON
         # (so the traceback is logged once, by the server).
         log.error("unexpected %s: %s %s", type(exc).__name__, request.method, request.url.path)
+        # A database error that means "busy, try again" and reached here by a path that
+        # does not translate it (logged all the same, to be found): the caller is told
+        # to come back, as on every other path, rather than that the service is broken.
+        reason = busy_reason(exc)
+        if reason is not None:
+            services = getattr(request.app.state, "services", None)
+            timeout = services.settings.busy_timeout if services is not None else 1
+            busy = StoreBusy(reason, retry_after=max(1, math.ceil(timeout)))
+            return problem(503, "Service unavailable", str(busy),
+                           headers={"Retry-After": str(busy.retry_after)})  # fmt: skip
         return problem(500, "Internal server error", "an unexpected error occurred; it is logged")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,39 @@ def test_an_unexpected_error_in_a_route_is_problem_json_500(
     body = assert_problem(response, 500)
     assert "secret" not in response.text  # the cause goes to the log, not to the caller
     assert body["title"] == "Internal server error"
+
+
+class RefusedConnection(Exception):
+    """What psycopg raises when the server refuses a connection (it restarts)."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database is locked"),
+        RefusedConnection(
+            'connection failed: connection to server at "127.0.0.1", port 5432 '
+            "failed: Connection refused"
+        ),
+    ],
+)
+def test_a_busy_database_error_no_path_translated_is_503_not_500(
+    quick: tuple[Services, TestClient, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+) -> None:
+    """A database's "busy" error that reached the service by a path that does not make it
+    :class:`StoreBusy` (a raw DB-API call) still tells the caller to come back later."""
+    services, client, _ = quick
+
+    def busy(_node_id: str) -> None:
+        raise error
+
+    monkeypatch.setattr(services.store, "find_node", busy)
+    response = client.get("/v1/nodes/person:maria")
+    body = assert_problem(response, 503)
+    assert int(response.headers["retry-after"]) >= 1
+    assert "busy" in str(body["detail"])
 
 
 def test_the_busy_timeout_is_a_documented_setting() -> None:
