@@ -201,6 +201,10 @@ _TRANSIENT_TEXT = {
         "the database cannot accept connections yet"
     ),
     "server closed the connection unexpectedly": "the database closed the connection",
+    "connection reset by peer": "the database closed the connection",
+    "broken pipe": "the database closed the connection",
+    "no connection to the server": "the database closed the connection",
+    "connection timeout expired": "cannot connect to the database",
     "terminating connection due to administrator command": "the database is restarting",
 }
 
@@ -239,7 +243,11 @@ def _translate_errors(engine: Engine, busy_timeout: float) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> BaseException | None:
-        return _store_busy(context.original_exception, busy_timeout)
+        busy = _store_busy(context.original_exception, busy_timeout)
+        if busy is None and context.is_disconnect:  # the driver found the connection dead
+            busy = StoreBusy("the database closed the connection",
+                             retry_after=max(1, math.ceil(busy_timeout)))  # fmt: skip
+        return busy
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,9 @@ class FakePgError(Exception):
                      "failed: FATAL:  the database system is starting up"), True),
         (FakePgError('connection failed: connection to server at "127.0.0.1", port 5432 '
                      "failed: server closed the connection unexpectedly"), True),
+        (FakePgError("consuming input failed: could not receive data from server: "
+                     "Connection reset by peer"), True),
+        (FakePgError("connection failed: connection timeout expired"), True),
         (FakePgError('connection failed: connection to server at "db", port 5432 failed: '
                      'FATAL:  password authentication failed for user "cocreate"'), False),
         (FakePgError('relation "nodes" does not exist', "42P01"), False),
@@ -225,9 +228,12 @@ def test_every_path_of_a_store_whose_server_is_down_raises_store_busy(path: Path
     store = Store.open(url.set(port=gateway.port).render_as_string(hide_password=False))
     try:
         assert store.find_node("sdg:4") is not None  # a pooled connection, through the gateway
-        gateway.shut()
+        with pytest.raises(StoreBusy), store.engine.connect() as conn:
+            conn.execute(select(func.count()).select_from(schema.nodes))
+            gateway.shut()  # cut within a transaction
+            conn.execute(select(func.count()).select_from(schema.edges))
         with pytest.raises(StoreBusy):
-            store.find_node("sdg:4")  # the pooled connection is dead, a new one refused
+            store.find_node("sdg:4")  # the pooled connections are dead, a new one refused
         with pytest.raises(StoreBusy):
             store.get_nodes(["sdg:4", "sdg:5"])
         with pytest.raises(StoreBusy):
