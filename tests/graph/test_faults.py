@@ -228,10 +228,11 @@ def test_every_path_of_a_store_whose_server_is_down_raises_store_busy(path: Path
     store = Store.open(url.set(port=gateway.port).render_as_string(hide_password=False))
     try:
         assert store.find_node("sdg:4") is not None  # a pooled connection, through the gateway
-        with pytest.raises(StoreBusy), store.engine.connect() as conn:
+        with store.engine.connect() as conn:
             conn.execute(select(func.count()).select_from(schema.nodes))
             gateway.shut()  # cut within a transaction
-            conn.execute(select(func.count()).select_from(schema.edges))
+            with pytest.raises(StoreBusy):
+                conn.execute(select(func.count()).select_from(schema.edges))
         with pytest.raises(StoreBusy):
             store.find_node("sdg:4")  # the pooled connections are dead, a new one refused
         with pytest.raises(StoreBusy):
