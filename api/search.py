@@ -22,10 +22,11 @@ from embeddings.encoder import Encoder
 from embeddings.search import Encoded, Hit, Mode, SemanticIndex
 from embeddings.tokenize import terms
 from graph.feed import ChangeBatch
-from graph.filters import Near, SearchFilter, by_attributes, matching_among, matching_ids
+from graph.filters import Near, SearchFilter, link_targets, matching_among, matching_ids
 from graph.geo import distance_band, haversine_km, public_place
 from graph.model import Node
 from graph.places import Found, distance_phrase
+from graph.queries import EdgeFilter
 from graph.store import Store
 from graph.texts import node_passages, node_text
 from graph.touches import MAX_CARRY_NODES, Touches
@@ -35,13 +36,27 @@ from graph.visibility import AudienceIndex, edge_filter, present
 log = logging.getLogger(__name__)
 
 PASSAGE_CHARS = 240
-FILTERS_KEPT = 6
+FILTERS_KEPT = 32
 """Filters whose matching ids are kept, per hidden set (a filter by kind
 matches most of the network: finding its ids anew, and each index's rows for them, took
-about 150 ms of a search at 100,000 people)."""
+about 150 ms of a search at 100,000 people; a sector's, some 35 ms). Room for a filter by
+each sector and each goal, beside the web app's kinds."""
+FILTER_IDS_KEPT = 1_000_000
+"""And at most this many ids in all (a frozenset holds an id in 20 to 40 bytes)."""
 
 
 Filtered = tuple[int, SearchFilter, int]
+Targets = tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The ids passing a filter, for one hidden set and version."""
+
+    hidden: frozenset[str]
+    ids: frozenset[str]
+    targets: Targets | None
+    """What its links were to (:func:`graph.filters.link_targets`), None: not carried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +81,8 @@ class SearchService:
         self.view = view
         self.index = index
         self.audiences = audiences
-        self._filtered: OrderedDict[Filtered, tuple[frozenset[str], frozenset[str]]]
-        self._filtered = OrderedDict()  # (version, filter, id of the hidden set) -> (it, ids)
+        self._filtered: OrderedDict[Filtered, _Kept]
+        self._filtered = OrderedDict()  # (version, filter, id of the hidden set) -> kept
         self._filtered_lock = threading.Lock()
         self.touches: Touches | None = None
         """What each batch of changes touched (set with the feed's other projections): a
@@ -118,50 +133,68 @@ class SearchService:
         if shared:
             with self._filtered_lock:
                 kept = self._filtered.get(key)
-                if kept is not None and kept[0] is hidden:
+                if kept is not None and kept.hidden is hidden:
                     self._filtered.move_to_end(key)
-                    return kept[1], frozenset()
-        carried = self._carried(flt, hidden, key[0]) if shared else None
+                    return kept.ids, frozenset()
+        allow_edge = edge_filter(caller, graph)
+        targets = link_targets(graph, flt) if shared else None
+        carried = self._carried(flt, hidden, key[0], targets, allow_edge)
         if carried is not None:
             found = carried
         else:
-            allowed = matching_ids(graph, flt, allow_edge=edge_filter(caller, graph))
+            allowed = matching_ids(graph, flt, allow_edge=allow_edge)
             if allowed is None:
                 return None, hidden
             found = frozenset(allowed - hidden)
         if shared:
-            with self._filtered_lock:
-                for older in [k for k in self._filtered if k[1:] == key[1:] and k[0] < key[0]]:
-                    del self._filtered[older]
-                self._filtered[key] = (hidden, found)
-                self._filtered.move_to_end(key)
-                while len(self._filtered) > FILTERS_KEPT:
-                    self._filtered.popitem(last=False)
+            self._keep(key, _Kept(hidden, found, targets))
         return found, frozenset()
 
+    def _keep(self, key: Filtered, kept: _Kept) -> None:
+        with self._filtered_lock:
+            for older in [k for k in self._filtered if k[1:] == key[1:] and k[0] < key[0]]:
+                del self._filtered[older]
+            self._filtered[key] = kept
+            self._filtered.move_to_end(key)
+            held = sum(len(entry.ids) for entry in self._filtered.values())
+            while len(self._filtered) > 1 and (
+                len(self._filtered) > FILTERS_KEPT or held > FILTER_IDS_KEPT
+            ):
+                _, dropped = self._filtered.popitem(last=False)
+                held -= len(dropped.ids)
+
     def _carried(
-        self, flt: SearchFilter, hidden: frozenset[str], seq: int
+        self,
+        flt: SearchFilter,
+        hidden: frozenset[str],
+        seq: int,
+        targets: Targets | None,
+        allow_edge: EdgeFilter,
     ) -> frozenset[str] | None:
-        """The ids a filter by attributes kept for an earlier version (with the same hidden
-        set), brought to version ``seq`` through the nodes the changes since touched: the
-        same object when none of them changed whether it passes (the indexes then
-        remember its rows still); None when nothing may be carried."""
-        if self.touches is None or not by_attributes(flt):
+        """The ids a filter kept for an earlier version (with the same hidden set and the
+        same link targets), brought to version ``seq`` through the nodes the changes since
+        touched: the same object when none of them changed whether it passes (the indexes
+        then remember its rows still); None when nothing may be carried."""
+        if self.touches is None or targets is None:
             return None
         with self._filtered_lock:
-            kept = [(k[0], ids) for k, (h, ids) in self._filtered.items()
-                    if k[1] == flt and h is hidden and k[0] < seq]  # fmt: skip
+            kept = [(k[0], entry) for k, entry in self._filtered.items()
+                    if k[1] == flt and entry.hidden is hidden and k[0] < seq]  # fmt: skip
         if not kept:
             return None
-        since, before = max(kept, key=lambda entry: entry[0])
+        since, before = max(kept, key=lambda found: found[0])
+        if before.targets != targets:  # a goal's targets changed: every link may count
+            return None
         touched = self.touches.between(since, seq)
         if touched is None or len(touched.nodes) > MAX_CARRY_NODES:
             return None
-        now = matching_among(self.view.graph, flt, touched.nodes) - hidden
-        was = before & touched.nodes
+        graph = self.view.graph
+        now = matching_among(graph, flt, touched.nodes, targets=targets, allow_edge=allow_edge)
+        now -= hidden
+        was = before.ids & touched.nodes
         if now == was:
-            return before
-        return frozenset((before - was) | now)
+            return before.ids
+        return frozenset((before.ids - was) | now)
 
     # -- queries ---------------------------------------------------------------
 

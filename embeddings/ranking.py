@@ -86,7 +86,10 @@ class RowCache:
     """
 
     SMALLEST = 256  # smaller sets are cheaper to look up than to remember
-    ENTRIES = 8
+    ENTRIES = 32
+    ROWS = 2_000_000
+    """And at most this many rows in all (8 bytes each), the last set always kept: room
+    for the hidden sets, a filter by kind and one by each sector and goal."""
     HELD_BYTES = 8 << 20
     """The vectors of a remembered set are held too (:meth:`held`) up to this size."""
     HELD = 2
@@ -171,7 +174,10 @@ class RowCache:
             return hit[1]
         found = lookup_rows(rows, ids)
         found.setflags(write=False)
-        if len(self._entries) >= self.ENTRIES:
-            del self._entries[next(iter(self._entries))]
+        self._entries.pop(id(ids), None)  # a set gone whose id this one was given
         self._entries[id(ids)] = (ids, found)
+        held = sum(entry[1].size for entry in self._entries.values())
+        while len(self._entries) > 1 and (len(self._entries) > self.ENTRIES or held > self.ROWS):
+            oldest = next(iter(self._entries))
+            held -= self._entries.pop(oldest)[1].size
         return found

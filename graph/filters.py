@@ -52,13 +52,63 @@ class SearchFilter:
         return found
 
 
-def _linked(graph: nx.MultiDiGraph, targets: list[str], allow_edge: EdgeFilter | None) -> set[str]:
+def _linked(
+    graph: nx.MultiDiGraph, targets: Iterable[str], allow_edge: EdgeFilter | None
+) -> set[str]:
+    """The nodes linked to any of ``targets`` by an edge either way (one ``allow_edge``
+    lets), in no order: a sector's members are tens of thousands."""
     found: set[str] = set()
     for target in targets:
         if target not in graph:
             raise NodeNotFound(target)
-        found.update(neighbors(graph, target, allow_edge=allow_edge))
+        if allow_edge is None:
+            found.update(graph._succ[target])
+            found.update(graph._pred[target])
+            continue
+        for other, keys in graph._succ[target].items():
+            if any(allow_edge(target, kind, other) for kind in keys):
+                found.add(other)
+        for other, keys in graph._pred[target].items():
+            if any(allow_edge(other, kind, target) for kind in keys):
+                found.add(other)
     return found
+
+
+def _links_to(
+    graph: nx.MultiDiGraph, node: str, targets: frozenset[str], allow_edge: EdgeFilter | None
+) -> bool:
+    """Whether ``node`` is linked to one of ``targets`` (as :func:`_linked` finds it)."""
+    for other, keys in graph._succ[node].items():
+        if other in targets and (
+            allow_edge is None or any(allow_edge(node, kind, other) for kind in keys)
+        ):
+            return True
+    for other, keys in graph._pred[node].items():
+        if other in targets and (
+            allow_edge is None or any(allow_edge(other, kind, node) for kind in keys)
+        ):
+            return True
+    return False
+
+
+def link_targets(graph: nx.MultiDiGraph, flt: SearchFilter) -> tuple[frozenset[str], ...] | None:
+    """For each filter of ``flt`` by links (a sector; a goal), the nodes of which a node
+    must be linked to one (the sector; the goal and its targets), as the graph holds them
+    now; None for a filter by a community (whose links depend on who asks) or by a node
+    the graph does not hold."""
+    if flt.community is not None:
+        return None
+    found: list[frozenset[str]] = []
+    if flt.sector is not None:
+        if flt.sector not in graph:
+            return None
+        found.append(frozenset([flt.sector]))
+    if flt.sdg is not None:
+        if flt.sdg not in graph:
+            return None
+        parts = neighbors(graph, flt.sdg, edge_kinds={"part_of"}, direction="in")
+        found.append(frozenset([flt.sdg, *parts]))
+    return tuple(found)
 
 
 def matching_ids(
@@ -91,18 +141,30 @@ def matching_ids(
     return {node for node in pool if all(check(nodes[node]) for check in checks)}
 
 
-def by_attributes(flt: SearchFilter) -> bool:
-    """Whether ``flt`` reads the nodes' own attributes alone (no links to a sector, goal
-    or community): then whether a node passes changes only when the node does."""
-    return flt.sector is None and flt.sdg is None and flt.community is None
+def matching_among(
+    graph: nx.MultiDiGraph,
+    flt: SearchFilter,
+    nodes: Iterable[str],
+    *,
+    targets: tuple[frozenset[str], ...] = (),
+    allow_edge: EdgeFilter | None = None,
+) -> set[str]:
+    """Those of ``nodes`` the graph holds that pass ``flt``'s attribute filters and are
+    linked to one node of each of ``targets`` (:func:`link_targets`): as
+    :func:`matching_ids` would find them, for a filter by no community.
 
-
-def matching_among(graph: nx.MultiDiGraph, flt: SearchFilter, nodes: Iterable[str]) -> set[str]:
-    """Those of ``nodes`` the graph holds that pass ``flt``'s attribute filters (for a
-    filter :func:`by_attributes`, as :func:`matching_ids` would find them)."""
+    Whether a node passes such a filter changes only when the node does, or an edge at
+    it: with ``targets`` unchanged, a set found for one version is brought to the next
+    through the nodes the changes touched (both ends of every edge)."""
     checks = _attribute_checks(flt)
     attributes = graph._node
-    return {n for n in nodes if n in attributes and all(c(attributes[n]) for c in checks)}
+    return {
+        n
+        for n in nodes
+        if n in attributes
+        and all(c(attributes[n]) for c in checks)
+        and all(_links_to(graph, n, linked, allow_edge) for linked in targets)
+    }
 
 
 def _attribute_checks(flt: SearchFilter) -> list[Callable[[dict[str, object]], bool]]:

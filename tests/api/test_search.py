@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import ANONYMOUS
 from api.services import Services
 from graph.edges import Edge
 from graph.filters import SearchFilter, matching_ids
-from graph.model import Initiative, Person, Place
+from graph.model import Initiative, Person, Place, SdgTarget
+from graph.visibility import edge_filter
 from tests.api.conftest import HIDDEN_FROM_ANONYMOUS
 
 Headers = dict[str, dict[str, str]]
@@ -209,3 +213,70 @@ def test_a_filters_ids_are_kept_for_their_version_and_callers_and_follow_every_w
     with services.feed.lock.read():
         after, _ = services.search._candidates(ANONYMOUS, people)
     assert after is not first and "person:quill" not in after
+
+
+def test_a_filter_by_sector_or_goal_follows_every_write_through_what_it_touched(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filters by a sector or a goal are carried to later versions through the nodes the
+    writes touched: the same object when none changed whether it passes, and after every
+    write what :func:`matching_ids` finds anew. A goal given a new target is found anew."""
+    filters = [
+        SearchFilter(sector="sector:peace"),
+        SearchFilter(kinds=frozenset({"initiative"}), sdg="sdg:16"),
+        SearchFilter(sdg="sdg:15"),
+    ]
+    found_anew: list[SearchFilter] = []
+
+    def counted(graph: Any, flt: SearchFilter, **options: Any) -> set[str] | None:
+        found_anew.append(flt)
+        return matching_ids(graph, flt, **options)
+
+    monkeypatch.setattr("api.search.matching_ids", counted)
+
+    def held() -> list[frozenset[str]]:
+        services.catch_up()
+        with services.feed.lock.read():
+            kept = [services.search._candidates(ANONYMOUS, flt)[0] for flt in filters]
+            graph, hidden = services.view.graph, services.search.hidden_from(ANONYMOUS)
+            allow = edge_filter(ANONYMOUS, graph)
+            anew = [matching_ids(graph, flt, allow_edge=allow) for flt in filters]
+        assert [set(k) for k in kept] == [a - hidden for a in anew]  # type: ignore[operator]
+        return kept  # type: ignore[return-value]
+
+    first = held()
+    assert "initiative:safe-streets" in first[0] and "initiative:safe-streets" in first[1]
+    assert "person:lena" in first[2]
+    assert found_anew == filters
+    found_anew.clear()
+    # A new text for a member: nobody's passing changes, the same objects.
+    retold = Initiative(id="initiative:safe-streets", name="Safe Streets",
+                        description="Mentoring, and late-night football.")  # fmt: skip
+    services.store.write([retold])
+    assert all(now is before for now, before in zip(held(), first, strict=True))
+    # A new initiative in the sector, on the goal: carried, with it.
+    services.store.write([
+        Initiative(id="initiative:night-court", name="Night court", description="Football."),
+        Edge(kind="in_sector", source="initiative:night-court", target="sector:peace"),
+        Edge(kind="addresses", source="initiative:night-court", target="sdg:16"),
+    ])  # fmt: skip
+    grown = held()
+    assert "initiative:night-court" in grown[0] and "initiative:night-court" in grown[1]
+    assert grown[2] is first[2]
+    # Its link to the sector removed: out of that filter only.
+    services.store.delete_edge("initiative:night-court", "in_sector", "sector:peace")
+    shrunk = held()
+    assert "initiative:night-court" not in shrunk[0] and shrunk[1] is grown[1]
+    assert found_anew == []  # every one carried
+    # A goal given a new target: what already addressed the target passes now, though
+    # no write touched it; found anew.
+    services.store.write([
+        SdgTarget(id="sdg_target:15.99", name="Target 15.99", code="15.99", goal=15,
+                  title="A target of the test."),
+        Edge(kind="addresses", source="initiative:safe-streets", target="sdg_target:15.99"),
+    ])  # fmt: skip
+    assert "initiative:safe-streets" not in held()[2] and found_anew == []
+    services.store.write([Edge(kind="part_of", source="sdg_target:15.99", target="sdg:15")])
+    targeted = held()
+    assert "initiative:safe-streets" in targeted[2] and "sdg_target:15.99" in targeted[2]
+    assert found_anew == [filters[2]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from embeddings.ranking import RowCache
 
@@ -28,6 +29,25 @@ def test_a_set_in_use_stays_remembered_while_one_off_sets_come_and_go() -> None:
         cache.lookup(rows, public - {f"person:{2 * other}"})
         assert cache.lookup(rows, public) is remembered
     assert remembered.tolist() == list(range(0, 2_000, 2))
+
+
+def test_remembered_rows_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sets are remembered up to ``ROWS`` rows in all, the least recently used going first;
+    the set just looked up is kept whatever its size."""
+    monkeypatch.setattr(RowCache, "ROWS", 1_000)
+    rows = {f"n{i}": i for i in range(5_000)}
+    cache = RowCache()
+    sets = [frozenset(f"n{i}" for i in range(start, start + 400)) for start in (0, 400, 800)]
+    first, second = cache.lookup(rows, sets[0]), cache.lookup(rows, sets[1])
+    assert cache.lookup(rows, sets[0]) is first  # 800 rows: both kept, the first used last
+    cache.lookup(rows, sets[2])  # 1,200 rows: the least recently used goes
+    assert cache.lookup(rows, sets[0]) is first
+    assert cache.lookup(rows, sets[1]) is not second
+    everything = frozenset(rows)
+    kept = cache.lookup(rows, everything)
+    assert cache.lookup(rows, everything) is kept
+    assert cache.lookup(rows, sets[0]) is not first
+    assert kept.tolist() == list(range(5_000))
 
 
 def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
