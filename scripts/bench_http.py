@@ -13,7 +13,8 @@ wrk once per scenario with a Lua script that cycles through real URLs:
 - ``neighbors``: ``GET /v1/nodes/{id}/neighbors?depth=1&limit=20`` over the same ids;
 - ``search``: ``GET /v1/search?q=...&limit=10``, people's interests as queries (every
   query encoded: the server's query cache is off); ``search-people``: the same with
-  ``kind=person``; ``similar``: ``GET /v1/nodes/{id}/similar?limit=10``;
+  ``kind=person``; ``search-sector``: with ``sector=``, each of the twelve in turn;
+  ``similar``: ``GET /v1/nodes/{id}/similar?limit=10``;
 - ``map``: ``GET /v1/map?bbox=...&zoom=Z`` for the world at zoom 2 and views the size of
   a 1280x800 screen around placed nodes at zooms 4 to 11 (without ``If-None-Match``, so
   every request gets the whole answer);
@@ -72,7 +73,7 @@ import psutil
 
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
 SCENARIOS = (
-    "reads", "lists", "neighbors", "search", "search-people", "similar", "map",
+    "reads", "lists", "neighbors", "search", "search-people", "search-sector", "similar", "map",
     "collaborators", "proposal",
 )  # fmt: skip
 MARKER = "BENCH_JSON "
@@ -545,6 +546,10 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     search = [f"/v1/search?q={quote(text)}&limit=10" for text in queries]
     # The same queries among people only (the web app's search of people).
     search_people = [f"{path}&kind=person" for path in search]
+    # And within one sector, the sectors in turn (a council's or a sector page's search).
+    ordered = sorted(sectors)
+    search_sector = [f"{path}&sector={_q(ordered[i % len(ordered)])}"
+                     for i, path in enumerate(search)] if ordered else []  # fmt: skip
     similar = [f"/v1/nodes/{_q(node_id)}/similar?limit=10" for node_id in found]
     mix = Counter(kind for _, kind, _ in chosen)
     described = {
@@ -560,7 +565,7 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
     described["collaborator_seeds"] = len(collaborators)
     described["proposal_sectors"] = len(proposals)
     extra = {"collaborators": collaborators, "proposal": proposals}
-    searches = {"search": search, "search-people": search_people}
+    searches = {"search": search, "search-people": search_people, "search-sector": search_sector}
     return {**paths, **searches, "similar": similar, **extra}, described
 
 
