@@ -101,9 +101,12 @@ class Ready(BaseModel):
 class GraphState(BaseModel):
     nodes: int
     edges: int
-    node_digest: str = Field(description="sha256 of the sorted node ids, one per line")
-    edge_digest: str = Field(
-        description="sha256 of the sorted edge keys `source|kind|target`, one per line"
+    node_digest: str | None = Field(
+        description="sha256 of the sorted node ids, one per line (null with `digests=false`)"
+    )
+    edge_digest: str | None = Field(
+        description="sha256 of the sorted edge keys `source|kind|target`, one per line "
+        "(null with `digests=false`)"
     )
 
 
@@ -112,7 +115,10 @@ class IndexState(BaseModel):
     vectors: int
     lexical: int = Field(description="Documents in the keyword (BM25) index")
     watermark: int = Field(description="The last change-log entry the index reflects")
-    digest: str = Field(description="sha256 of the sorted ids holding a vector, one per line")
+    digest: str | None = Field(
+        description="sha256 of the sorted ids holding a vector, one per line (null with "
+        "`digests=false`)"
+    )
 
 
 class WarmState(BaseModel):

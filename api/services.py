@@ -58,7 +58,10 @@ milliseconds; only a bulk write made in-process takes long) before going on rega
 KEEP_SECONDS = 60.0
 """How long the child process that saves the profile index and the graph view may take
 (3 s at 100,000 people on a quiet machine, more beside two workers warming) before it is
-killed."""
+killed, at least; and :data:`KEEP_SECONDS_PER_NODE` for each node of the view."""
+KEEP_SECONDS_PER_NODE = 0.0003
+"""At 1,000,000 people the profiles alone took more than 60 s beside a worker encoding
+and two warming, and were never saved: 5 minutes there."""
 PROFILES = ("profiles",)
 """The profile index's key in the shared folder (:func:`open_profiles`)."""
 VIEW = ("graph-view",)
@@ -294,6 +297,7 @@ class Services:
                     saving.append((key, seq, maker, state))
             if not saving:
                 return False
+            nodes = len(self.view.graph)
             if not hasattr(os, "fork"):
                 return sum(figures.put(k, q, m, state()) for k, q, m, state in saving) > 0
             child = os.fork()
@@ -305,7 +309,7 @@ class Services:
                     code = 0 if written else 1
                 finally:
                     os._exit(code)
-        ended = _exit_code(child, KEEP_SECONDS)
+        ended = _exit_code(child, max(KEEP_SECONDS, KEEP_SECONDS_PER_NODE * nodes))
         if ended not in (0, 1):
             log.warning("saving the profile index and graph view failed (exit code %s)", ended)
             figures.sweep()  # what the child left half-written

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -92,7 +92,16 @@ def stats(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     "/v1/admin/state", response_model=WorkerState, tags=["admin"], responses=PROBLEMS,
     summary="This worker's derived state", dependencies=[ReadVersion],
 )  # fmt: skip
-def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> JSONResponse:
+def worker_state(
+    services: ServicesDep,
+    caller: CallerDep,
+    request: Request,
+    digests: Annotated[
+        bool,
+        Query(description="Digest every id (seconds at a million nodes, during which the "
+              "worker applies no write); false: the sizes, positions and warm-up alone"),
+    ] = True,
+) -> JSONResponse:  # fmt: skip
     """What the worker that answers holds: the change-log position of its graph view, the
     view's and the search index's sizes and digests of their ids, to compare with the
     store (each worker process has its own; repeat the call to reach the others), as one
@@ -103,6 +112,10 @@ def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> 
     graph = services.view.graph
     index = services.search.index
     vector_ids = index.vectors.ids()
+
+    def digested(ids: Callable[[], Iterable[str]]) -> str | None:
+        return digest(ids()) if digests else None
+
     return JSONResponse(
         {
             "pid": os.getpid(),
@@ -111,15 +124,17 @@ def worker_state(services: ServicesDep, caller: CallerDep, request: Request) -> 
             "graph": {
                 "nodes": graph.number_of_nodes(),
                 "edges": graph.number_of_edges(),
-                "node_digest": digest(graph.nodes),
-                "edge_digest": digest(edge_ref(s, k, t) for s, t, k in graph.edges(keys=True)),
+                "node_digest": digested(lambda: graph.nodes),
+                "edge_digest": digested(
+                    lambda: (edge_ref(s, k, t) for s, t, k in graph.edges(keys=True))
+                ),
             },
             "index": {
                 "items": len(index),
                 "vectors": len(vector_ids),
                 "lexical": len(index.lexical),
                 "watermark": index.watermark,
-                "digest": digest(vector_ids),
+                "digest": digested(lambda: vector_ids),
             },
             "frozen_objects": gc.get_freeze_count(),
             "threads": thread_limits(),
