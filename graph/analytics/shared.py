@@ -121,7 +121,7 @@ class SharedFigures:
         complete figure of its version or a later one removes it)."""
         name = _name(key, partial=partial)
         path = self.folder / f"{seq}-{name}{SUFFIX}"
-        if path.exists() or self._erased() >= seq:
+        if path.exists() or self._erased() >= seq or (partial and self._complete(key, seq)):
             return False
         with self._locked(name):
             if path.exists():
@@ -319,6 +319,15 @@ class SharedFigures:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
+
+    def _complete(self, key: tuple[Any, ...], seq: int) -> bool:
+        """Whether a complete figure ``key`` of version ``seq`` or a later one is there
+        (a partial one of ``seq`` would only be removed again)."""
+        for path in self.folder.glob(f"*-{_name(key)}{SUFFIX}"):
+            version = path.name.partition("-")[0]
+            if version.isdigit() and int(version) >= seq:
+                return True
+        return False
 
     def _prune(self, name: str, seq: int) -> None:
         """Remove this figure's files of versions before ``seq``."""

@@ -352,3 +352,24 @@ def test_a_figure_is_computed_once_for_the_processes_of_a_data_folder(
     assert second.get(("council", "members", sector), seq, "", lambda: mine) == (mine, False)
     assert second.computed == 1
     assert list((tmp_path / "figures").glob("*.figure")) == []
+
+
+def test_a_partial_figure_is_not_written_beside_a_complete_one_of_its_version(
+    tmp_path: Path,
+) -> None:
+    """A figure computed while vectors were missing is kept apart until the complete one
+    of its version (or a later one) is written, which removes it; once that is there, a
+    partial one of that version or an earlier one is not written again beside it."""
+    figures = SharedFigures(tmp_path / "figures")
+    key = ("council", "members", "sector:peace")
+    assert figures.put(key, 7, "made", "partial", partial=True)
+    assert figures.latest(key, 7, partial=True) is not None
+    assert figures.put(key, 7, "made", "complete")
+    assert figures.latest(key, 7, partial=True) is None  # removed by the complete one
+    assert not figures.put(key, 7, "made", "partial again", partial=True)
+    assert not figures.put(key, 6, "made", "an older one", partial=True)
+    assert figures.latest(key, 7, partial=True) is None
+    assert figures.put(key, 8, "made", "of a later version", partial=True)
+    assert [path.name.partition("-")[0] for path in sorted(figures.folder.glob("*.figure"))] == [
+        "7", "8"
+    ]  # fmt: skip
