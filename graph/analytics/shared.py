@@ -187,14 +187,11 @@ class SharedFigures:
         ``partial``: of those computed while some text vectors were missing."""
         name = _name(key, partial=partial)
         erased = self._erased()  # (no figure of a version before an erasure is read)
-        versions = []
-        for path in self.folder.glob(f"*-{name}{SUFFIX}"):
-            number = path.name.partition("-")[0]
-            if number.isdigit() and erased < int(number) <= until:
-                versions.append(int(number))
-        for version in sorted(versions, reverse=True):
+        versions = [(version, path) for version, path in self._versions(name)
+                    if erased < version <= until]  # fmt: skip
+        for version, path in sorted(versions, reverse=True):
             try:
-                with open(self.folder / f"{version}-{name}{SUFFIX}", "rb") as file:
+                with open(path, "rb") as file:
                     found = pickle.load(file)
             except FileNotFoundError:
                 continue  # pruned meanwhile: a newer one was written
@@ -323,19 +320,21 @@ class SharedFigures:
     def _complete(self, key: tuple[Any, ...], seq: int) -> bool:
         """Whether a complete figure ``key`` of version ``seq`` or a later one is there
         (a partial one of ``seq`` would only be removed again)."""
-        for path in self.folder.glob(f"*-{_name(key)}{SUFFIX}"):
-            version = path.name.partition("-")[0]
-            if version.isdigit() and int(version) >= seq:
-                return True
-        return False
+        return any(version >= seq for version, _path in self._versions(_name(key)))
 
     def _prune(self, name: str, seq: int) -> None:
         """Remove this figure's files of versions before ``seq``."""
-        for path in self.folder.glob(f"*-{name}{SUFFIX}"):
-            version = path.name.partition("-")[0]
-            if version.isdigit() and int(version) < seq:
+        for version, path in self._versions(name):
+            if version < seq:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+    def _versions(self, name: str) -> Iterator[tuple[int, Path]]:
+        """The files of the figure named ``name`` in the folder, with their versions."""
+        for path in self.folder.glob(f"*-{name}{SUFFIX}"):
+            version = path.name.partition("-")[0]
+            if version.isdigit():
+                yield int(version), path
 
 
 def _temporary(folder: Path) -> tuple[int, str]:
