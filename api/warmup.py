@@ -175,10 +175,12 @@ class Warmer:
                 if tagger:
                     self._part("tagger", lambda: self.services.tagger)
                 self.warmed.once = True
-            # Wait for the next write, then for the feed to be quiet a moment; meanwhile
-            # the councils' figures a write touched are brought up to date when due.
+            # Wait for the next write (or go on at once if writes came during the
+            # warming: the last of a burst would otherwise wait, unwarmed, for one
+            # more), then for the feed to be quiet a moment; meanwhile the councils'
+            # figures a write touched are brought up to date when due.
             while not self._stop.is_set() and not self._again.is_set():
-                if feed.wait_for(feed.seq + 1, 0.5):
+                if feed.seq != self.warmed.seq or feed.wait_for(feed.seq + 1, 0.5):
                     break
                 self._adopt()
                 self._councils_when_due()
