@@ -370,13 +370,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     host = host or settings.host
     port = port or settings.port
     workers = workers or settings.workers
-    from api.serving import check_free
+    from api.serving import check_free, limit_malloc_arenas
 
     try:  # before any work: an address already taken is said at once
         check_free(host, port)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
     os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
+    limit_malloc_arenas()  # before anything is loaded: every process of serve inherits it
     # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
     threads = max(1, (os.cpu_count() or 1) // workers)
     os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))

@@ -153,6 +153,12 @@ class WorkerState(BaseModel):
         "and with the other workers; `openmp` (faiss's: GNU OpenMP's limit is per "
         "thread, so this is the one of the thread that answers)",
     )
+    malloc_arenas: int | None = Field(
+        default=None,
+        description="The C library's malloc arenas the worker has (at most "
+        "`MALLOC_ARENA_MAX`, 2 unless set, in a worker of `cocreate serve`); null where the "
+        "C library cannot say",
+    )
     warmed: WarmState | None = Field(
         default=None,
         description="What the background warm-up built (null when it does not run)",

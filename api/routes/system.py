@@ -16,6 +16,7 @@ from api.auth import Role, read_audit
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.permissions import require
 from api.schemas import PROBLEMS, AuditPage, Health, Ready, WorkerState
+from api.serving import malloc_arenas
 from embeddings.threads import thread_limits
 from graph.counts import CountAudience
 from graph.store import edge_ref
@@ -138,6 +139,7 @@ def worker_state(
             },
             "frozen_objects": gc.get_freeze_count(),
             "threads": thread_limits(),
+            "malloc_arenas": malloc_arenas(),
             "warmed": warmer.warmed.as_json() if warmer is not None else None,
         }
     )

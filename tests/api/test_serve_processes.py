@@ -478,6 +478,14 @@ def test_workers_run_their_products_on_one_thread(served: tuple[Server, Path, st
         assert state["threads"]["blas"] == 1, state
 
 
+def test_workers_keep_to_two_malloc_arenas(served: tuple[Server, Path, str]) -> None:
+    """``serve`` bounds glibc's malloc arenas before it loads anything (api/serving.py): a
+    worker's request threads, warmer and encoder share two heaps instead of each growing
+    one of its own (up to eight per core)."""
+    for state in _workers_states(served):
+        assert state["malloc_arenas"] is not None and 1 <= state["malloc_arenas"] <= 2, state
+
+
 def _workers_states(served: tuple[Server, Path, str]) -> list[dict[str, Any]]:
     """``/v1/admin/state`` from each of the two workers."""
     server, _, keys = served
