@@ -29,8 +29,9 @@ from api.auth import ANONYMOUS, Caller, Role
 from api.matching import AUDIENCES, matching_of
 from api.services import Services
 from graph.analytics.councils import DEFAULT_SIZE
+from graph.analytics.shared import made_by
 from graph.filters import SearchFilter
-from graph.listing import NodeFilter, warm_totals
+from graph.listing import NodeFilter, adopt_totals, warm_totals
 from graph.places import gazetteer
 from graph.visibility import listing_audience
 
@@ -45,6 +46,14 @@ listing recounts its own filter (a small count with a scan that stops past
 again every 30 s under a write a second took 21.6 s of each worker's 30 (100,000
 people), and the requests beside it waited: collaborators 13 req/s, p50 563 ms, against
 19 req/s, p50 385 ms without (docs/benchmarks.md)."""
+FOLLOWED_LISTINGS_EVERY = 2 * LISTINGS_EVERY
+"""The same for a worker whose councils process counts them (at its lower priority) and
+publishes the counts, which the worker takes (:meth:`Warmer._take_listings`): the worker
+counts them itself only if none came for this long (and at its start)."""
+LISTING_TOTALS = ("listing totals",)
+"""The key of the counts the councils process publishes in the shared folder."""
+LOOK_EVERY = 1.0
+"""Seconds between a worker's looks for counts the councils process published."""
 PROFILES_EVERY = 600.0
 """Seconds between two saves of the profile index and the graph view by the process that
 publishes the councils' figures (:meth:`api.services.Services.keep_for_next_start`): at
@@ -115,6 +124,9 @@ class Warmer:
         self._councils_at = -float("inf")
         self._listed_at = -float("inf")
         self._profiles_at = -float("inf")
+        self._looked_at = -float("inf")
+        self._listings_taken = -1
+        """(Following) the version of the last listings' counts taken from the folder."""
         self._stop = threading.Event()
         self._again = threading.Event()
         self._read_again = False
@@ -184,6 +196,7 @@ class Warmer:
                     break
                 self._adopt()
                 self._councils_when_due()
+                self._take_listings()
             while not self._stop.is_set():
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
@@ -200,7 +213,8 @@ class Warmer:
                     self._part("counts", lambda: counts.counts("all"))
                 self._part("matching", lambda: matching_of(services, self.holder).warm())
                 self._part("search", self._search)
-        if self.councils != "publish" and time.monotonic() - self._listed_at >= LISTINGS_EVERY:
+        every = FOLLOWED_LISTINGS_EVERY if self.councils == "follow" else LISTINGS_EVERY
+        if time.monotonic() - self._listed_at >= every:
             self._listed_at = time.monotonic()
             self._part("listings", self._listings)
         if self.councils == "publish" and time.monotonic() - self._profiles_at >= PROFILES_EVERY:
@@ -314,7 +328,8 @@ class Warmer:
         """The totals of each sector's and goal's listing of each kind its page counts,
         for the public and for members (whose own profile is added to the members' count
         by lookup, :func:`graph.listing._shared_total`); off the feed's lock: a count
-        reads the store."""
+        reads the store. The councils process publishes them for the workers (at 100,000
+        people 348 counts, 3.4 s of a core, which each worker spent beside its requests)."""
         services = self.services
         with services.feed.lock.read():
             topics = [(n, a["kind"]) for n, a in services.view.graph.nodes(data=True)
@@ -325,7 +340,34 @@ class Warmer:
             for kinds in (frozenset({k}) for k in LISTED_KINDS)
         ]
         audiences = [listing_audience(ANONYMOUS), listing_audience(MEMBER)]
-        warm_totals(services.store, filters, audiences)
+        store, figures = services.store, services.figures
+        seq = store.last_seq()  # (each count holds the version it was made at)
+        counted = warm_totals(store, filters, audiences)
+        if self.councils == "publish" and figures is not None:
+            figures.put(LISTING_TOTALS, seq, made_by(store, seq), counted)
+
+    def _take_listings(self) -> None:
+        """(Following the councils process) the listings' counts it published last, held
+        as if counted here, once per publication."""
+        figures = self.services.figures
+        if self.councils != "follow" or figures is None:
+            return
+        if time.monotonic() - self._looked_at < LOOK_EVERY:
+            return
+        self._looked_at = time.monotonic()
+        newest = figures.newest(LISTING_TOTALS)
+        if newest <= self._listings_taken:
+            return
+        found = figures.latest(LISTING_TOTALS, newest)
+        if found is None:
+            return
+        version, maker, counted = found
+        self._listings_taken = version
+        store = self.services.store
+        if maker != made_by(store, version) or not isinstance(counted, dict):
+            return  # (another store's: a folder that outlived it)
+        adopt_totals(store, counted)
+        self._listed_at = time.monotonic()
 
     def _first_runs(self) -> None:
         """Each encoder's first run: the items' and, when another, the searches' own

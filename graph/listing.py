@@ -80,11 +80,22 @@ class _Totals:
             return self.counts.get(key)
 
     def put(self, key: tuple[NodeFilter, ListingAudience], count: _Count) -> None:
+        self.put_unless_later(key, count, always=True)
+
+    def put_unless_later(
+        self, key: tuple[NodeFilter, ListingAudience], count: _Count, *, always: bool = False
+    ) -> bool:
+        """Hold ``count`` unless a later one (by version, then time) is held; whether it
+        was put (``always``: whatever is held)."""
         with self.lock:
-            self.counts.pop(key, None)
+            known = self.counts.pop(key, None)
+            if not always and known is not None and (known.seq, known.at) >= (count.seq, count.at):
+                self.counts[key] = known
+                return False
             self.counts[key] = count
             while len(self.counts) > _REMEMBERED:
                 self.counts.pop(next(iter(self.counts)))
+            return True
 
 
 _TOTALS: weakref.WeakKeyDictionary[Store, _Totals] = weakref.WeakKeyDictionary()
@@ -389,19 +400,39 @@ def _total(
     return total, False
 
 
+Counted = dict[tuple[NodeFilter, ListingAudience], _Count]
+"""Counts of listings by filter and audience, as one process hands them to another."""
+
+
 def warm_totals(
     store: Store, filters: Iterable[NodeFilter], audiences: Iterable[ListingAudience]
-) -> None:
+) -> Counted:
     """Count each filter for each audience now, as a listing does, so that no request pays
-    for a first count (a sector's people at 100,000 people: 20 to 50 ms).
+    for a first count (a sector's people at 100,000 people: 20 to 50 ms); the counts held
+    after it, for other processes (:func:`adopt_totals`).
 
     A count made at the store's current version, or a large one still fresh enough to
     answer as an estimate, costs no query (:func:`_total`).
     """
+    totals = _totals(store)
+    held: Counted = {}
     for flt in filters:
         for audience in audiences:
             with store.engine.connect() as conn:
                 _shared_total(conn, store, flt, audience)
+            found = totals.get((flt, audience))
+            if found is not None:
+                held[(flt, audience)] = found
+    return held
+
+
+def adopt_totals(store: Store, counted: Counted) -> int:
+    """Hold counts another process of this machine made of this store (:func:`warm_totals`)
+    as if counted here, each unless a later one is held; how many were taken. A count
+    keeps the version and the time it was made (the machine's monotonic clock, which
+    every process reads alike), so it is reused exactly as one made here would be."""
+    totals = _totals(store)
+    return sum(totals.put_unless_later(key, count) for key, count in counted.items())
 
 
 def count_nodes(store: Store, audience: ListingAudience) -> dict[str, int]:

@@ -203,6 +203,10 @@ class SharedFigures:
                 return version, found[0], found[1]
         return None
 
+    def newest(self, key: tuple[Any, ...]) -> int:
+        """The version of the newest figure ``key`` in the folder (read or not); -1 if none."""
+        return max((version for version, _path in self._versions(_name(key))), default=-1)
+
     def mark_published(self, seq: int) -> None:
         """Record that every figure of version ``seq`` the computing process keeps is in
         the folder (:meth:`published` tells the processes that read them)."""

@@ -32,10 +32,11 @@ import pytest
 from api.figures import NICE, PID_FILE
 from api.services import Services
 from api.serving import ORPHAN_SECONDS
-from api.warmup import Warmer
+from api.warmup import LISTING_TOTALS, Warmer
+from graph import listing
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.freshness import PrivacyEpochs, Staleness
-from graph.analytics.shared import WITHDRAWALS, SharedFigures, made_by
+from graph.analytics.shared import SUFFIX, WITHDRAWALS, SharedFigures, _name, made_by
 from graph.feed import ChangeBatch
 from graph.store import Change
 from tests.api.server import (
@@ -176,6 +177,50 @@ def test_a_follower_reads_every_published_proposal_before_it_is_asked(demo: Serv
     assert worker.followed == len(all_sectors)  # answered from the cache
     assert worker.shared is not None and worker.shared.computed == 0
     assert worker.background_runs == 0
+
+
+def test_workers_take_the_listing_counts_the_councils_process_published(demo: Services) -> None:
+    """The councils process counts the sectors' and goals' listings (at its lower
+    priority) and publishes the counts; a worker takes them, once per publication, as if
+    it had counted them: a listing then answers its exact total without a count. Counts
+    published for another store (a folder that outlived it) are not taken."""
+    assert demo.figures is not None
+    listing._TOTALS.pop(demo.store, None)
+    publisher = Warmer(demo, SimpleNamespace(), tagger=False, councils="publish")
+    publisher._listings()
+    published = dict(listing._totals(demo.store).counts)
+    assert len(published) > 100  # (every sector and goal, six kinds, two audiences)
+    seq = demo.store.last_seq()
+    assert demo.figures.newest(LISTING_TOTALS) == seq
+
+    listing._TOTALS.pop(demo.store, None)  # a worker: a process of its own
+    worker = Warmer(demo, SimpleNamespace(), tagger=False, councils="follow")
+    worker._take_listings()
+    taken = listing._totals(demo.store).counts
+
+    def figures(counts: dict[Any, listing._Count]) -> dict[Any, tuple[int, int]]:
+        return {key: (count.total, count.seq) for key, count in counts.items()}
+
+    # (an earlier publication of this version may be the one in the folder: the same counts)
+    assert figures(taken) == figures(published)
+    flt, audience = key = next(k for k, c in published.items() if c.total > 0)
+    page = listing.list_nodes(demo.store, flt, audience, limit=1)
+    assert (page.total, page.total_is_estimate) == (published[key].total, False)
+    assert listing._totals(demo.store).get(key) is taken[key]  # (nothing counted)
+
+    listing._TOTALS.pop(demo.store, None)
+    worker._looked_at = -float("inf")
+    worker._take_listings()  # the same publication: not taken again
+    assert listing._totals(demo.store).counts == {}
+
+    bogus = seq + 1000  # a later version, made by a change this store never had
+    demo.figures.put(LISTING_TOTALS, bogus, "put node person:elsewhere", published)
+    try:
+        worker._looked_at = -float("inf")
+        worker._take_listings()
+        assert listing._totals(demo.store).counts == {}
+    finally:
+        (demo.figures.folder / f"{bogus}-{_name(LISTING_TOTALS)}{SUFFIX}").unlink()
 
 
 def test_figures_computed_while_indexing_are_shared_apart_and_answered_until_complete_ones(
