@@ -13,7 +13,7 @@ started again (its socket goes with it, and the others take its share meanwhile)
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import gc
 import logging
 import multiprocessing
@@ -239,9 +239,12 @@ def malloc_arenas() -> int | None:
     return None if failed else report.count(b"<heap nr=")
 
 
+@functools.cache
 def _libc() -> Any:
+    """The C library's functions as this process resolves them (an allocator preloaded in
+    its place, ``LD_PRELOAD``, answers for ``malloc`` and ``free``)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return ctypes.CDLL(None)
     except OSError:
         return None
 

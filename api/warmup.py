@@ -21,17 +21,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from api.analytics import analytics, proposal_payload
 from api.auth import ANONYMOUS, Caller, Role
 from api.matching import AUDIENCES, matching_of
 from api.services import Services
+from graph import code_stamp
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.analytics.shared import made_by
 from graph.filters import SearchFilter
-from graph.listing import NodeFilter, adopt_totals, warm_totals
+from graph.listing import Counted, NodeFilter, adopt_totals, warm_totals
 from graph.places import gazetteer
 from graph.visibility import listing_audience
 
@@ -50,8 +51,9 @@ FOLLOWED_LISTINGS_EVERY = 2 * LISTINGS_EVERY
 """The same for a worker whose councils process counts them (at its lower priority) and
 publishes the counts, which the worker takes (:meth:`Warmer._take_listings`): the worker
 counts them itself only if none came for this long (and at its start)."""
-LISTING_TOTALS = ("listing totals",)
-"""The key of the counts the councils process publishes in the shared folder."""
+LISTING_TOTALS = ("listing totals", code_stamp())
+"""The key of the counts the councils process publishes in the shared folder (counts
+made by another version of the code, which may count otherwise, are not taken)."""
 LOOK_EVERY = 1.0
 """Seconds between a worker's looks for counts the councils process published."""
 PROFILES_EVERY = 600.0
@@ -69,6 +71,24 @@ Councils = Literal["here", "publish", "follow"]
 """Where the councils' figures are computed: ``here`` (this process, in the background),
 ``publish`` (this process computes them for the others, :mod:`api.figures`), ``follow``
 (another process does: this one reads them from the shared folder)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """Listings' counts as the councils process publishes them: with the time of their
+    publication on the wall clock and on its monotonic clock, which a count's time is
+    read on, so that a worker can place each count on its own monotonic clock (the same
+    clock unless the machine started again since: the folder outlives a reboot)."""
+
+    counted: Counted
+    wall: float
+    monotonic: float
+
+    def here(self) -> Counted:
+        """The counts with their times on this process's monotonic clock now."""
+        elapsed = max(0.0, time.time() - self.wall)  # (a clock set back: none)
+        shift = time.monotonic() - elapsed - self.monotonic
+        return {key: replace(count, at=count.at + shift) for key, count in self.counted.items()}
 
 
 @dataclass
@@ -213,6 +233,7 @@ class Warmer:
                     self._part("counts", lambda: counts.counts("all"))
                 self._part("matching", lambda: matching_of(services, self.holder).warm())
                 self._part("search", self._search)
+        self._take_listings()  # (a worker busy with writes may never be idle)
         every = FOLLOWED_LISTINGS_EVERY if self.councils == "follow" else LISTINGS_EVERY
         if time.monotonic() - self._listed_at >= every:
             self._listed_at = time.monotonic()
@@ -344,7 +365,8 @@ class Warmer:
         seq = store.last_seq()  # (each count holds the version it was made at)
         counted = warm_totals(store, filters, audiences)
         if self.councils == "publish" and figures is not None:
-            figures.put(LISTING_TOTALS, seq, made_by(store, seq), counted)
+            published = Published(counted, time.time(), time.monotonic())
+            figures.put(LISTING_TOTALS, seq, made_by(store, seq), published)
 
     def _take_listings(self) -> None:
         """(Following the councils process) the listings' counts it published last, held
@@ -355,19 +377,25 @@ class Warmer:
         if time.monotonic() - self._looked_at < LOOK_EVERY:
             return
         self._looked_at = time.monotonic()
-        newest = figures.newest(LISTING_TOTALS)
-        if newest <= self._listings_taken:
-            return
-        found = figures.latest(LISTING_TOTALS, newest)
-        if found is None:
-            return
-        version, maker, counted = found
-        self._listings_taken = version
-        store = self.services.store
-        if maker != made_by(store, version) or not isinstance(counted, dict):
-            return  # (another store's: a folder that outlived it)
-        adopt_totals(store, counted)
-        self._listed_at = time.monotonic()
+        try:
+            newest = figures.newest(LISTING_TOTALS)
+            if newest <= self._listings_taken:
+                return
+            found = figures.latest(LISTING_TOTALS, newest)
+            if found is None:
+                return
+            version, maker, published = found
+            self._listings_taken = version
+            store = self.services.store
+            if not maker or maker != made_by(store, version):
+                return  # (another store's: a folder that outlived it)
+            if not isinstance(published, Published):
+                return
+            adopt_totals(store, published.here())
+            self._listed_at = time.monotonic()
+        except Exception:  # (the store busy a moment: the next look tries again)
+            self.warmed.failures += 1
+            log.exception("taking the listings' counts the councils process published failed")
 
     def _first_runs(self) -> None:
         """Each encoder's first run: the items' and, when another, the searches' own

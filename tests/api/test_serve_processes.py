@@ -29,16 +29,18 @@ import httpx
 import psutil
 import pytest
 
+from api.auth import ANONYMOUS
 from api.figures import NICE, PID_FILE
 from api.services import Services
 from api.serving import ORPHAN_SECONDS
-from api.warmup import LISTING_TOTALS, Warmer
+from api.warmup import LISTING_TOTALS, Published, Warmer
 from graph import listing
 from graph.analytics import SectorAnalytics, load_regions
 from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.shared import SUFFIX, WITHDRAWALS, SharedFigures, _name, made_by
 from graph.feed import ChangeBatch
 from graph.store import Change
+from graph.visibility import listing_audience
 from tests.api.server import (
     COCREATE,
     Server,
@@ -196,7 +198,7 @@ def test_workers_take_the_listing_counts_the_councils_process_published(demo: Se
     listing._TOTALS.pop(demo.store, None)  # a worker: a process of its own
     worker = Warmer(demo, SimpleNamespace(), tagger=False, councils="follow")
     worker._take_listings()
-    taken = listing._totals(demo.store).counts
+    taken = dict(listing._totals(demo.store).counts)
 
     def figures(counts: dict[Any, listing._Count]) -> dict[Any, tuple[int, int]]:
         return {key: (count.total, count.seq) for key, count in counts.items()}
@@ -214,13 +216,29 @@ def test_workers_take_the_listing_counts_the_councils_process_published(demo: Se
     assert listing._totals(demo.store).counts == {}
 
     bogus = seq + 1000  # a later version, made by a change this store never had
-    demo.figures.put(LISTING_TOTALS, bogus, "put node person:elsewhere", published)
+    elsewhere = Published(published, time.time(), time.monotonic())
+    demo.figures.put(LISTING_TOTALS, bogus, "put node person:elsewhere", elsewhere)
     try:
         worker._looked_at = -float("inf")
         worker._take_listings()
         assert listing._totals(demo.store).counts == {}
     finally:
         (demo.figures.folder / f"{bogus}-{_name(LISTING_TOTALS)}{SUFFIX}").unlink()
+        publisher._listings()  # (the publication the bogus one pruned, again)
+
+
+def test_published_counts_keep_their_age_across_clocks() -> None:
+    """A count's time is on the monotonic clock of the process that made it; a worker
+    places it on its own by the publication's wall-clock time, so that a folder that
+    outlived a reboot (a monotonic clock started again) gives no count a time to come."""
+    key = (listing.NodeFilter(frozenset({"person"}), sector="sector:health"),
+           listing_audience(ANONYMOUS))  # fmt: skip
+    count = listing._Count(total=12, seq=7, at=5_000.0)
+    # Made 10 s before its publication, published 5 s ago, on another boot's clock.
+    published = Published({key: count}, time.time() - 5.0, 5_010.0)
+    here = published.here()[key]
+    assert (here.total, here.seq) == (12, 7)
+    assert 14.0 <= time.monotonic() - here.at <= 16.0
 
 
 def test_figures_computed_while_indexing_are_shared_apart_and_answered_until_complete_ones(
