@@ -67,7 +67,7 @@ def create_app(
 
     ``warm``: build the per-version structures in the background (:mod:`api.warmup`); by
     default when the lifespan opens the services (a served process), not for given ones.
-    ``forked``: services ``serve`` loaded before it forked this worker
+    ``forked``: services the loader (api/preload.py) loaded before it forked this worker
     (:meth:`Services.part`): the lifespan resumes them with ``settings`` and owns them
     as if it had opened them."""
     settings = settings or (services.settings if services else Settings())

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -383,37 +384,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))
     from api import preload
 
-    forked = None
-    if preload.forkable(settings):
-        # Loaded once here; the workers and the councils process are forked from it.
-        forked, nodes, edges = preload.load(settings)
-    else:
-        # In a child process, so that the memory it takes goes back to the system before
-        # the workers start (at 100,000 people, a third of a gigabyte kept for good).
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            nodes, edges = pool.apply(_prepare_to_serve, (settings,))
-    click.echo(f"Cocreate: {nodes:,} nodes, {edges:,} edges in {settings.shown_store_url}")
-    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
-    click.echo(mail_notice(settings))
-    councils = None
-    if settings.councils_process:
-        # The councils' figures in a process of their own (api/figures.py); the workers
-        # read them.
-        from api.figures import CouncilsProcess
-
-        address = f"[{host}]" if ":" in host else host
-        reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
-        councils = CouncilsProcess(settings, f"http://{reachable}:{port}/ready", forked=forked)
-        councils.start()
-        os.environ["COCREATE_COUNCILS_FOLLOWED"] = "1"
-    try:
-        _run_workers(uvicorn, host, port, workers, forked)
-    finally:
-        if councils is not None:
-            councils.stop()
-
-
-def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Services | None) -> None:
     options: dict[str, Any] = {
         "log_level": "warning",
         "access_log": False,
@@ -423,19 +393,84 @@ def _run_workers(uvicorn: Any, host: str, port: int, workers: int, forked: Servi
         "proxy_headers": False,
         "forwarded_allow_ips": "",
     }
-    from api.serving import APP, run_workers
+    address = f"[{host}]" if ":" in host else host
+    reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
+    ready_url = f"http://{reachable}:{port}/ready"
+    if preload.forkable(settings):
+        _serve_forked(settings, host, port, workers, options, ready_url)
+        return
+    # In a child process, so that the memory it takes goes back to the system before the
+    # workers start (at 100,000 people, a third of a gigabyte kept for good).
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        nodes, edges = pool.apply(_prepare_to_serve, (settings,))
+    _say_serving(settings, host, port, nodes, edges)
+    councils = None
+    if settings.councils_process:
+        # The councils' figures in a process of their own (api/figures.py); the workers
+        # read them.
+        from api.figures import CouncilsProcess
 
-    if workers == 1:
-        if forked is None:
+        councils = CouncilsProcess(settings, ready_url)
+        councils.start()
+        os.environ["COCREATE_COUNCILS_FOLLOWED"] = "1"
+    try:
+        if workers == 1:
+            from api.serving import APP
+
             uvicorn.run(APP, factory=True, host=host, port=port, **options)
         else:
-            from api.app import create_app
+            # Each worker on a socket of its own, so that connections opened at once are
+            # spread between them (api/serving.py).
+            from api.serving import run_workers
 
-            uvicorn.run(create_app(forked=forked), host=host, port=port, **options)
-        return
-    # Each worker on a socket of its own, so that connections opened at once are spread
-    # between them (api/serving.py).
-    run_workers(host, port, workers, options, forked)
+            run_workers(host, port, workers, options)
+    finally:
+        if councils is not None:
+            councils.stop()
+
+
+def _serve_forked(
+    settings: Settings, host: str, port: int, workers: int, options: dict[str, Any], ready_url: str
+) -> None:
+    """``serve`` with ``COCREATE_PRELOAD``: the councils process and the workers forked
+    from one load made in a process of its own (api/preload.py), each worker on a socket
+    of its own (api/serving.py)."""
+    from api import figures, preload
+    from api.serving import hold, run_workers, worker
+
+    roles = []
+    if settings.councils_process:
+        # The councils' figures in a process of their own (api/figures.py); the workers
+        # read them.
+        roles.append(
+            preload.Child("cocreate-councils", partial(figures.run, settings, ready_url=ready_url))
+        )
+    followed = {"COCREATE_COUNCILS_FOLLOWED": "1"} if settings.councils_process else {}
+    roles += [preload.Child("cocreate-worker", partial(worker, host, port, options), followed)
+              for _ in range(workers)]  # fmt: skip
+    holder = hold(host, port)
+    try:
+        processes, nodes, edges = preload.fork_from_load(settings, roles)
+    except RuntimeError as error:
+        holder.close()
+        raise click.ClickException(str(error)) from None
+    _say_serving(settings, host, port, nodes, edges)
+    councils = None
+    if settings.councils_process:
+        councils = figures.CouncilsProcess(settings, ready_url, started=processes.pop(0))
+        councils.start()
+        os.environ.update(followed)  # (for the workers started again)
+    try:
+        run_workers(host, port, workers, options, started=processes, holder=holder)
+    finally:
+        if councils is not None:
+            councils.stop()
+
+
+def _say_serving(settings: Settings, host: str, port: int, nodes: int, edges: int) -> None:
+    click.echo(f"Cocreate: {nodes:,} nodes, {edges:,} edges in {settings.shown_store_url}")
+    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
+    click.echo(mail_notice(settings))
 
 
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:
@@ -528,7 +563,6 @@ def digest(ctx: click.Context, week: str | None, dry_run: bool) -> None:
     from api.digest import last_week, parse_week
     from api.digest_job import run
     from api.matching import MatchingService
-    from api.services import Services
 
     try:
         chosen = parse_week(week) if week is not None else last_week()

@@ -28,12 +28,19 @@ import signal
 import threading
 import time
 import urllib.request
-from multiprocessing.process import BaseProcess
 from types import SimpleNamespace
 
 from api.indexing import BackgroundIndexer
 from api.services import Services
-from api.serving import FORKING, end_with, exempt_from_collection, wait_orphaned
+from api.serving import (
+    FORKING,
+    Parent,
+    Process,
+    end_with,
+    exempt_from_collection,
+    orphaned,
+    wait_orphaned,
+)
 from api.settings import Settings
 from api.warmup import Warmer
 from graph.analytics.shared import made_by
@@ -50,13 +57,13 @@ RESTART_SECONDS = 5.0
 
 def run(
     settings: Settings,
-    parent: int,
+    parent: Parent,
     ready_url: str | None = None,
     forked: Services | None = None,
 ) -> None:
     """The process's body: until the process ``parent`` (``serve``) is gone. With
     ``ready_url`` (the workers' ``/ready``), it loads the network only once they answer
-    it: the workers' start comes first. ``forked``: what ``serve`` loaded before it
+    it: the workers' start comes first. ``forked``: what the loader loaded before it
     forked this process (:mod:`api.preload`), resumed instead of loaded."""
     logging.basicConfig(level=logging.WARNING, format="councils: %(message)s")
     # Ctrl-C in a terminal reaches every process of ``serve``: this one is stopped by
@@ -66,7 +73,7 @@ def run(
     end_with(parent)  # the cleaning up below, once serve is gone, is given a limit
     if ready_url is not None:
         _wait_ready(ready_url, parent)
-    if os.getppid() != parent:
+    if orphaned(parent):
         return
     if forked is None:
         services = Services.start(settings, defer_indexing=True)
@@ -97,10 +104,10 @@ def run(
         services.close()
 
 
-def _wait_ready(url: str, parent: int, timeout: float = 3600.0) -> None:
+def _wait_ready(url: str, parent: Parent, timeout: float = 3600.0) -> None:
     """Until ``url`` answers 200 (or ``timeout`` seconds, or ``serve`` is gone)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and os.getppid() == parent:
+    while time.monotonic() < deadline and not orphaned(parent):
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 if answer.status == 200:
@@ -114,18 +121,20 @@ class CouncilsProcess:
     """The councils process of one ``serve``, kept running while ``serve`` runs."""
 
     def __init__(
-        self, settings: Settings, ready_url: str | None = None, forked: Services | None = None
+        self, settings: Settings, ready_url: str | None = None, started: Process | None = None
     ) -> None:
+        """``started``: the process already running (forked by the loader, adopted); a
+        process started here loads its own, in a new interpreter."""
         self.settings = settings
         self.ready_url = ready_url
-        self.forked = forked
-        self.process: BaseProcess | None = None
-        self.starts = 0
+        self.process: Process | None = started
+        self.starts = 0 if started is None else 1
         self._stopping = threading.Event()
         self._keeper: threading.Thread | None = None
 
     def start(self) -> None:
-        self._spawn()
+        if self.process is None:
+            self._spawn()
         self._keeper = threading.Thread(target=self._keep, name="cocreate-councils", daemon=True)
         self._keeper.start()
 
@@ -140,14 +149,9 @@ class CouncilsProcess:
                 process.join(timeout)
 
     def _spawn(self) -> None:
-        context = (
-            multiprocessing.get_context("spawn")
-            if self.forked is None
-            else multiprocessing.get_context("fork")
-        )
-        process = context.Process(
+        process = multiprocessing.get_context("spawn").Process(
             target=run,
-            args=(self.settings, os.getpid(), self.ready_url, self.forked),
+            args=(self.settings, os.getpid(), self.ready_url),
             name="cocreate-councils",
             daemon=True,
         )

@@ -1,14 +1,22 @@
-"""``serve`` loads the network once and forks its processes from what it loaded.
+"""``serve``'s processes forked from one load of the network.
 
 Each worker used to start as a new interpreter and build its own graph view, profiles and
 search index: at 100,000 people about 8 s of work per process, done again by every worker
 and by the councils process, and 1.3 GiB each, three times over. With ``COCREATE_PRELOAD``
-(the default on Linux) ``serve`` does that work once (:meth:`Services.load`, which starts
-no thread and loads no model), closes its connections to the store
-(:meth:`Services.part`) and forks: a child shares every page of what was loaded with the
+(the default on Linux) that work is done once (:meth:`Services.load`, which starts no
+thread and loads no model), the connections to the store closed (:meth:`Services.part`),
+and the processes forked: a child shares every page of what was loaded with the
 others until it changes one, applies the changes made since the load
-(:meth:`Services.resume`), and starts its own threads (:meth:`Services.begin`). A worker
-started again after a crash is forked from the same load and catches up the same way.
+(:meth:`Services.resume`), and starts its own threads (:meth:`Services.begin`).
+
+The load is made in a process of its own, the loader, forked from ``serve``: it forks
+the councils process and the workers, then ends (:func:`fork_from_load`), and ``serve``,
+their subreaper, adopts them. ``serve`` used to load and keep the load, to fork a worker
+again after a crash: every page that its children wrote (a Python object's reference
+count changes when it is read) was copied into the child and the original stayed in
+``serve`` alone, 250 to 280 MiB after a full HTTP benchmark at 100,000 people, and more
+with every hour served. A process started again after one ended now loads its own (3 to
+5 s at 100,000 people with the saved graph view and profiles), in a new interpreter.
 
 What must not cross a fork is kept out of the load: threads (the feed's follower, the
 vector index's rebuilds, the warmer: all started after it), connections (closed before
@@ -22,10 +30,22 @@ setting.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from api.services import Services, open_encoder
-from api.serving import exempt_from_collection
+from api.serving import (
+    FORKING,
+    Adopted,
+    Parent,
+    become_subreaper,
+    die_with_parent,
+    exempt_from_collection,
+)
 from api.settings import Settings
 from embeddings.encoder import SentenceTransformerEncoder
 from embeddings.threads import openmp_threads
@@ -37,14 +57,84 @@ log = logging.getLogger(__name__)
 def forkable(settings: Settings) -> bool:
     """Whether ``serve`` may load once and fork (the setting, and an encoder that is safe
     to load before a fork)."""
-    if not settings.preload or not hasattr(os, "fork"):
-        return False
+    if not settings.preload or not sys.platform.startswith("linux"):
+        return False  # (the loader's children are adopted by serve: Linux's subreaper)
     if os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() == "torch":
         return False  # (said before loading it: this process would keep it for nothing)
     if isinstance(open_encoder(settings), SentenceTransformerEncoder):
         log.info("the encoder runs on torch: each process of serve loads its own")
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Child:
+    """A process the loader forks: ``target(parent=..., forked=services)`` is its body."""
+
+    name: str
+    target: Callable[..., None]
+    environ: dict[str, str] = field(default_factory=dict)
+    """Set in the loader before this process is forked (and those after it)."""
+
+
+def fork_from_load(settings: Settings, roles: Sequence[Child]) -> tuple[list[Adopted], int, int]:
+    """The processes ``roles``, forked from one load (:func:`load`) made in a process of
+    its own that then ends: this process (``serve``) adopts them and loads nothing. With
+    the store's nodes and edges. Raises RuntimeError if the load failed (the loader wrote
+    why to stderr)."""
+    if not become_subreaper():
+        raise RuntimeError("this system cannot adopt the loader's processes (prctl)")
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    loader = multiprocessing.get_context("fork").Process(
+        target=_loader, args=(settings, roles, os.getpid(), sending), name="cocreate-loader"
+    )
+    with FORKING:
+        loader.start()
+    sending.close()
+    try:
+        pids, nodes, edges = receiving.recv()
+    except EOFError:
+        loader.join()
+        raise RuntimeError(f"loading the network failed (exit code {loader.exitcode})") from None
+    finally:
+        receiving.close()
+    loader.join()  # then its children are this process's (become_subreaper)
+    return [Adopted(pid, role.name) for pid, role in zip(pids, roles, strict=True)], nodes, edges
+
+
+def _loader(settings: Settings, roles: Sequence[Child], serve: int, sending: Any) -> None:
+    """The loader's body: load, fork each of ``roles``, tell ``serve`` their ids, end."""
+    die_with_parent()
+    if os.getppid() != serve:  # (gone before the line above)
+        os._exit(1)
+    forked: list[multiprocessing.process.BaseProcess] = []
+    code = 1
+    try:
+        services, nodes, edges = load(settings)
+        parent: Parent = (serve, os.getpid())
+        context = multiprocessing.get_context("fork")
+        for role in roles:
+            os.environ.update(role.environ)
+            process = context.Process(
+                target=role.target,
+                kwargs={"parent": parent, "forked": services},
+                name=role.name,
+            )
+            process.start()
+            forked.append(process)
+        sending.send(([child.pid for child in forked], nodes, edges))
+        code = 0
+    except BaseException:
+        log.exception("loading the network to serve it failed")
+        for child in forked:  # none is left behind, to be adopted by nobody
+            child.kill()
+    finally:
+        sending.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # At once, without multiprocessing's exit handlers: they would stop or wait for
+        # the processes just forked, which ``serve`` adopts now.
+        os._exit(code)
 
 
 def load(settings: Settings) -> tuple[Services, int, int]:

@@ -153,9 +153,6 @@ class Services:
     """Every node's public position and what the map filters on (views of the map)."""
     reader: Store | None = field(default=None, repr=False)
     """The standby the projections load from and follow (None: ``store`` itself)."""
-    index_released: bool = field(default=False, repr=False)
-    """Whether this is ``serve``'s load after it let go of its search index
-    (:meth:`release_index`): a process forked from it opens the saved one."""
     _tagger: Tagger | None = field(default=None, repr=False)
     _tagger_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -241,21 +238,10 @@ class Services:
         if self.reader is not None:
             self.reader.engine.dispose()
 
-    def release_index(self) -> None:
-        """Let go of the search index loaded here, once the processes ``serve`` starts are
-        forked (they keep their own mappings of its files): ``serve`` then keeps no
-        snapshot's files mapped, which would keep them on disk after a save removed them
-        (the save after an erasure removes every older snapshot). A process forked later
-        (started again after a crash) opens the saved index in :meth:`resume`."""
-        with self.feed.lock.write():
-            self.search.index = None  # type: ignore[assignment]
-            self.index_released = True
-
     def resume(self, settings: Settings | None = None) -> None:
         """In a process forked after :meth:`part` (a worker of ``serve``): what belongs to
-        one process made again, and every change since the load applied (the parent's
-        copy is as old as the start, or as old as ``serve`` when a worker is started
-        again), before :meth:`begin`. ``settings``: this process's, if not those it was
+        one process made again, and every change since the load applied (the loader's
+        copy is as old as the start), before :meth:`begin`. ``settings``: this process's, if not those it was
         loaded with (a worker's are read from the environment ``serve`` made for it)."""
         if settings is not None:
             self.settings = settings
@@ -263,11 +249,6 @@ class Services:
         if self.reader is not None:
             self.reader.engine.dispose(close=False)
         self.jobs = ThreadPoolExecutor(1, thread_name_prefix="jobs")
-        if self.index_released:
-            index = open_index(self.settings, self.store, defer=True)
-            add_missing(self.store, index, list(self.view.graph.nodes))
-            self.search.use(index)
-            self.index_released = False
         self.feed.catch_up()
 
     def keep_for_next_start(self) -> bool:

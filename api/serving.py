@@ -8,6 +8,11 @@ the other's 1 s). ``serve`` runs its workers here instead: each binds a socket o
 own to the same address with ``SO_REUSEPORT``, and the kernel spreads new connections
 between the sockets by a hash of the client's address and port. A worker that ends is
 started again (its socket goes with it, and the others take its share meanwhile).
+
+With ``COCREATE_PRELOAD`` the first workers and the councils process are forked from one
+load made in a process of its own, the loader (:func:`api.preload.fork_from_load`), which
+then ends: ``serve`` adopts them (it is their subreaper) and holds nothing it loaded. A
+process started again after one ended loads its own.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
@@ -37,14 +42,16 @@ RESTART_SECONDS = 1.0
 STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
 FORKING = threading.Lock()
-"""Held while ``serve`` forks a process from what it loaded and while it changes that
-load (:meth:`api.services.Services.release_index`): the councils process is started again
-from another thread than the workers, and a child must not inherit a lock held by a
-thread it does not have."""
+"""Held while ``serve`` forks a process (the loader, or a process started again): the
+councils process is started again from another thread than the workers, and a child must
+not inherit a lock held by a thread it does not have."""
 MALLOC_ARENAS = 2
 """glibc's malloc arenas in each process of ``serve`` (:func:`limit_malloc_arenas`)."""
 M_ARENA_MAX = -8
 """``mallopt``'s parameter for the most arenas (glibc's ``malloc.h``)."""
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+"""``prctl``'s options (Linux's ``prctl.h``)."""
 ORPHAN_SECONDS = 10.0
 """How long a process of ``serve`` may take to end once ``serve`` is gone (killed
 outright, so that nobody is left to stop it) before it ends at once: its requests under
@@ -78,11 +85,20 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+Parent = int | tuple[int, ...]
+"""``serve``'s process id; with the loader's after it, for a process the loader forked
+(its parent until it ends and ``serve`` adopts it)."""
+
+
 def worker(
-    host: str, port: int, options: dict[str, Any], parent: int, forked: Services | None = None
+    host: str,
+    port: int,
+    options: dict[str, Any],
+    parent: Parent,
+    forked: Services | None = None,
 ) -> None:
     """One worker process of ``serve`` (process ``parent``): uvicorn serving the app on a
-    socket of its own; ``forked``: the services ``serve`` loaded before it forked this
+    socket of its own; ``forked``: the services the loader loaded before it forked this
     process (else it opens its own)."""
     if forked is not None:
         for signum in (signal.SIGTERM, signal.SIGINT):  # serve's own, until uvicorn's
@@ -102,7 +118,7 @@ def worker(
     uvicorn.Server(config).run(sockets=[bind(host, port, listen=True)])
 
 
-def end_with(parent: int, then: Callable[[], None] | None = None) -> None:
+def end_with(parent: Parent, then: Callable[[], None] | None = None) -> None:
     """End this process once ``parent`` (``serve``) is gone however it ended, rather than
     serve on alone: ``then`` is called first (a worker stops as SIGTERM stops it, its
     requests under way finished), and whatever is still running ``ORPHAN_SECONDS`` later
@@ -119,51 +135,120 @@ def end_with(parent: int, then: Callable[[], None] | None = None) -> None:
     threading.Thread(target=watch, name="cocreate-end-with", daemon=True).start()
 
 
-def wait_orphaned(parent: int, every: float = 1.0) -> None:
-    """Return once this process's parent is no longer ``parent`` (it ended, however)."""
-    while os.getppid() == parent:
+def wait_orphaned(parent: Parent, every: float = 1.0) -> None:
+    """Return once this process's parent is none of ``parent`` (it ended, however)."""
+    while not orphaned(parent):
         time.sleep(every)
 
 
+def orphaned(parent: Parent) -> bool:
+    """Whether this process's parent is none of ``parent``: ``serve`` is gone (a process
+    the loader forked is adopted by ``serve`` when the loader ends, by another process
+    once ``serve`` is gone)."""
+    return os.getppid() not in ((parent,) if isinstance(parent, int) else parent)
+
+
+def become_subreaper() -> bool:
+    """Make this process (``serve``) the parent of its descendants whose parent ends (the
+    processes the loader forks), so that it can wait for them and start them again;
+    whether it could (Linux only)."""
+    libc = _libc()
+    return (
+        libc is not None
+        and hasattr(libc, "prctl")
+        and (libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    )
+
+
+def die_with_parent() -> None:
+    """End this process (the loader) with a SIGKILL if its parent ends first."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "prctl"):
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class Adopted:
+    """A process of ``serve`` that the loader forked, and ``serve`` adopted when the loader
+    ended: what ``serve`` asks of a :class:`multiprocessing.Process` it started itself."""
+
+    def __init__(self, pid: int, name: str) -> None:
+        self.pid = pid
+        self.name = name
+        self.exitcode: int | None = None
+        self._ended = False
+        self._reaping = threading.Lock()
+
+    def is_alive(self) -> bool:
+        with self._reaping:  # (two threads may ask: one reaps it, the other is told)
+            if not self._ended:
+                try:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:  # not serve's child (any more): its code unknown
+                    self._ended = True
+                else:
+                    if pid == self.pid:
+                        self._ended = True
+                        self.exitcode = os.waitstatus_to_exitcode(status)
+            return not self._ended
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.is_alive() and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.05)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self.is_alive():  # (never a process id reaped, perhaps taken by another since)
+            os.kill(self.pid, signum)
+
+
+Process = BaseProcess | Adopted
+
+
+def hold(host: str, port: int) -> socket.socket:
+    """The address held for as long as ``serve``'s workers run: bound, not listening (the
+    kernel hands connections to listening sockets only), and without SO_REUSEADDR, so
+    that a later ``serve``'s :func:`check_free` is refused even before the workers
+    listen. Fails at once if another program has the address."""
+    check_free(host, port)
+    return bind(host, port, listen=False, reuse_address=False)
+
+
 def run_workers(
-    host: str, port: int, workers: int, options: dict[str, Any], forked: Services | None = None
+    host: str,
+    port: int,
+    workers: int,
+    options: dict[str, Any],
+    started: Sequence[Process] = (),
+    holder: socket.socket | None = None,
 ) -> None:
     """Run ``workers`` worker processes until SIGTERM or SIGINT, starting again any that
-    ends; ``options``: uvicorn's (``uvicorn.Config``). Fails at once if the address is
-    taken by another program. With ``forked`` (services loaded here and parted,
-    :meth:`Services.part`) each worker is forked from this process and resumes them:
-    what was loaded is shared by every worker's memory until a worker changes it."""
-    check_free(host, port)
-    # Held for as long as the workers run (bound, not listening: the kernel hands
-    # connections to listening sockets only), and without SO_REUSEADDR, so that a later
-    # ``serve``'s check_free is refused even before the workers listen.
-    holder = bind(host, port, listen=False, reuse_address=False)
+    ends; ``options``: uvicorn's (``uvicorn.Config``). ``started``: the workers already
+    running (forked from the loader's load, adopted), with the address ``holder`` (from
+    :func:`hold`) they listen on; else they are started here. A worker started here loads
+    its own services, in a new interpreter."""
+    holder = holder if holder is not None else hold(host, port)
     stopping = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set())
         for signum in (signal.SIGTERM, signal.SIGINT)
     }
-    context = (
-        multiprocessing.get_context("spawn")
-        if forked is None
-        else multiprocessing.get_context("fork")
-    )
+    context = multiprocessing.get_context("spawn")
 
-    def start() -> BaseProcess:
+    def start() -> Process:
         process = context.Process(
-            target=worker,
-            args=(host, port, options, os.getpid(), forked),
-            name="cocreate-worker",
+            target=worker, args=(host, port, options, os.getpid()), name="cocreate-worker"
         )
         with FORKING:
             process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
-    if forked is not None:
-        # (after the councils process too: serve forks it before the workers)
-        with FORKING:
-            forked.release_index()
+    processes = list(started) if started else [start() for _ in range(workers)]
     try:
         while not stopping.wait(0.5):
             for slot, process in enumerate(processes):

@@ -175,11 +175,10 @@ class Settings(BaseSettings):
     )
     preload: bool = Field(
         default=sys.platform == "linux",
-        description="`cocreate serve` loads the network once and forks its workers (and "
-        "its councils process) from what it loaded, whose pages they share until one "
-        "changes them: a start in the time of one load, and memory not held once per "
-        "process; off (the default where fork is not the system's way): each process "
-        "loads its own",
+        description="`cocreate serve` loads the network once, in a process that forks its "
+        "workers (and its councils process) from what it loaded and ends: they share its "
+        "pages until one changes them, a start in the time of one load, and memory not "
+        "held once per process; off (the default off Linux): each process loads its own",
     )
     councils_followed: bool = Field(
         default=False,

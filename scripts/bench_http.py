@@ -976,7 +976,7 @@ def main() -> None:
                     raise
             processes = [server, *server.children(recursive=True)]
             server_rss = sum(p.memory_info().rss for p in processes)
-            # Pages shared between the workers (mapped files, what serve loaded before it
+            # Pages shared between the workers (mapped files, what the loader loaded before it
             # forked them) count once in the PSS total; USS is what a process alone holds.
             memory = [(p, p.memory_full_info()) for p in processes]
             server_pss = sum(getattr(m, "pss", 0) for _, m in memory)
