@@ -241,8 +241,9 @@ class Services:
     def resume(self, settings: Settings | None = None) -> None:
         """In a process forked after :meth:`part` (a worker of ``serve``): what belongs to
         one process made again, and every change since the load applied (the loader's
-        copy is as old as the start), before :meth:`begin`. ``settings``: this process's, if not those it was
-        loaded with (a worker's are read from the environment ``serve`` made for it)."""
+        copy is as old as the start), before :meth:`begin`. ``settings``: this
+        process's, if not those it was loaded with (a worker's are read from the
+        environment ``serve`` made for it)."""
         if settings is not None:
             self.settings = settings
         self.store.engine.dispose(close=False)
