@@ -449,20 +449,20 @@ def _serve_forked(
     roles += [preload.Child("cocreate-worker", partial(worker, host, port, options), followed)
               for _ in range(workers)]  # fmt: skip
     holder = hold(host, port)
-    try:
-        processes, nodes, edges = preload.fork_from_load(settings, roles)
-    except RuntimeError as error:
-        holder.close()
-        raise click.ClickException(str(error)) from None
-    _say_serving(settings, host, port, nodes, edges)
     councils = None
-    if settings.councils_process:
-        councils = figures.CouncilsProcess(settings, ready_url, started=processes.pop(0))
-        councils.start()
-        os.environ.update(followed)  # (for the workers started again)
     try:
+        try:
+            processes, nodes, edges = preload.fork_from_load(settings, roles, close=[holder])
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
+        _say_serving(settings, host, port, nodes, edges)
+        if settings.councils_process:
+            councils = figures.CouncilsProcess(settings, ready_url, started=processes.pop(0))
+            councils.start()
+            os.environ.update(followed)  # (for the workers started again)
         run_workers(host, port, workers, options, started=processes, holder=holder)
     finally:
+        holder.close()
         if councils is not None:
             councils.stop()
 

@@ -29,20 +29,23 @@ setting.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
 
 from api.services import Services, open_encoder
 from api.serving import (
-    FORKING,
     Adopted,
     Parent,
     become_subreaper,
+    children,
     die_with_parent,
     exempt_from_collection,
 )
@@ -55,10 +58,15 @@ log = logging.getLogger(__name__)
 
 
 def forkable(settings: Settings) -> bool:
-    """Whether ``serve`` may load once and fork (the setting, and an encoder that is safe
-    to load before a fork)."""
+    """Whether ``serve`` may load once and fork: the setting, a system where ``serve`` can
+    adopt the loader's processes (it then does), and an encoder safe to load before a
+    fork."""
     if not settings.preload or not sys.platform.startswith("linux"):
         return False  # (the loader's children are adopted by serve: Linux's subreaper)
+    if not become_subreaper():
+        log.warning("this system refuses a subreaper (prctl): each process of serve loads "
+                    "its own")  # fmt: skip
+        return False
     if os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() == "torch":
         return False  # (said before loading it: this process would keep it for nothing)
     if isinstance(open_encoder(settings), SentenceTransformerEncoder):
@@ -77,36 +85,69 @@ class Child:
     """Set in the loader before this process is forked (and those after it)."""
 
 
-def fork_from_load(settings: Settings, roles: Sequence[Child]) -> tuple[list[Adopted], int, int]:
+def fork_from_load(
+    settings: Settings, roles: Sequence[Child], close: Sequence[Closable] = ()
+) -> tuple[list[Adopted], int, int]:
     """The processes ``roles``, forked from one load (:func:`load`) made in a process of
     its own that then ends: this process (``serve``) adopts them and loads nothing. With
-    the store's nodes and edges. Raises RuntimeError if the load failed (the loader wrote
-    why to stderr)."""
+    the store's nodes and edges. ``close``: what this process holds that the loader and
+    the processes it forks must not (the address ``serve`` holds). Raises RuntimeError if
+    the load failed (the loader wrote why to stderr); then, or if this process is
+    interrupted meanwhile, no process the loader forked is left."""
     if not become_subreaper():
         raise RuntimeError("this system cannot adopt the loader's processes (prctl)")
+    before = set(children(os.getpid()))
     receiving, sending = multiprocessing.Pipe(duplex=False)
     loader = multiprocessing.get_context("fork").Process(
-        target=_loader, args=(settings, roles, os.getpid(), sending), name="cocreate-loader"
+        target=_loader,
+        args=(settings, roles, os.getpid(), sending, [receiving, *close]),
+        name="cocreate-loader",
     )
-    with FORKING:
-        loader.start()
+    loader.start()
     sending.close()
     try:
-        pids, nodes, edges = receiving.recv()
-    except EOFError:
+        try:
+            pids, nodes, edges = receiving.recv()
+        except EOFError:  # it ended, or was ended, before it said
+            loader.join()
+            raise RuntimeError(
+                f"loading the network failed (exit code {loader.exitcode})"
+            ) from None
+    except BaseException:
+        loader.kill()
         loader.join()
-        raise RuntimeError(f"loading the network failed (exit code {loader.exitcode})") from None
+        for pid in set(children(os.getpid())) - before:  # adopted: none is left alone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        raise
     finally:
         receiving.close()
     loader.join()  # then its children are this process's (become_subreaper)
     return [Adopted(pid, role.name) for pid, role in zip(pids, roles, strict=True)], nodes, edges
 
 
-def _loader(settings: Settings, roles: Sequence[Child], serve: int, sending: Any) -> None:
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def _loader(
+    settings: Settings,
+    roles: Sequence[Child],
+    serve: int,
+    sending: Connection,
+    close: Sequence[Closable],
+) -> None:
     """The loader's body: load, fork each of ``roles``, tell ``serve`` their ids, end."""
     die_with_parent()
     if os.getppid() != serve:  # (gone before the line above)
         os._exit(1)
+    # ``serve`` decides when to stop (a Ctrl-C reaches every process of the terminal's
+    # group), and this process ends with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for held in close:
+        held.close()
     forked: list[multiprocessing.process.BaseProcess] = []
     code = 1
     try:
@@ -116,7 +157,8 @@ def _loader(settings: Settings, roles: Sequence[Child], serve: int, sending: Any
         for role in roles:
             os.environ.update(role.environ)
             process = context.Process(
-                target=role.target,
+                target=_child,
+                args=(role, sending),
                 kwargs={"parent": parent, "forked": services},
                 name=role.name,
             )
@@ -128,6 +170,7 @@ def _loader(settings: Settings, roles: Sequence[Child], serve: int, sending: Any
         log.exception("loading the network to serve it failed")
         for child in forked:  # none is left behind, to be adopted by nobody
             child.kill()
+            child.join()
     finally:
         sending.close()
         sys.stdout.flush()
@@ -135,6 +178,14 @@ def _loader(settings: Settings, roles: Sequence[Child], serve: int, sending: Any
         # At once, without multiprocessing's exit handlers: they would stop or wait for
         # the processes just forked, which ``serve`` adopts now.
         os._exit(code)
+
+
+def _child(role: Child, sending: Connection, **kwargs: Any) -> None:
+    """A process the loader forked: the loader's end of its pipe to ``serve`` closed (a
+    loader that ends before it says anything is then seen to end), then its body."""
+    sending.close()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    role.target(**kwargs)
 
 
 def load(settings: Settings) -> tuple[Services, int, int]:

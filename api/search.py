@@ -98,12 +98,6 @@ class SearchService:
         apply_batch(self.index, batch, prepared)
         self._uncounted()
 
-    def use(self, index: SemanticIndex) -> None:
-        """Search ``index`` from now on (a process of ``serve`` forked after ``serve`` let
-        go of the one it loaded: :meth:`api.services.Services.resume`)."""
-        self.index = index
-        self._uncounted()
-
     def _uncounted(self) -> None:
         """Word statistics count no profile hidden from anyone: a score must not tell how
         many hidden profiles hold a word."""

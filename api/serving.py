@@ -17,6 +17,7 @@ process started again after one ended loads its own.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import gc
@@ -27,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,8 @@ RESTART_SECONDS = 1.0
 STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
 FORKING = threading.Lock()
-"""Held while ``serve`` forks a process (the loader, or a process started again): the
-councils process is started again from another thread than the workers, and a child must
-not inherit a lock held by a thread it does not have."""
+"""Held while ``serve`` starts a process again: the councils process is started again from
+another thread than the workers."""
 MALLOC_ARENAS = 2
 """glibc's malloc arenas in each process of ``serve`` (:func:`limit_malloc_arenas`)."""
 M_ARENA_MAX = -8
@@ -101,7 +101,7 @@ def worker(
     socket of its own; ``forked``: the services the loader loaded before it forked this
     process (else it opens its own)."""
     if forked is not None:
-        for signum in (signal.SIGTERM, signal.SIGINT):  # serve's own, until uvicorn's
+        for signum in (signal.SIGTERM, signal.SIGINT):  # the loader's, until uvicorn's
             signal.signal(signum, signal.SIG_DFL)
     # First, and with serve's id as serve knew it: serve may be gone before this process
     # gets here (killed while this worker still loads), and the parent it has by then is
@@ -160,6 +160,39 @@ def become_subreaper() -> bool:
     )
 
 
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their state (``Z``: ended, not waited
+    for), from ``/proc``."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as file:
+                fields = file.read().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found[int(entry.name)] = fields[0]
+    return found
+
+
+def reap_strays(known: Iterable[int]) -> list[int]:
+    """Wait for the ended children of this process (``serve``) that nobody waits for:
+    descendants orphaned by a process of ``serve`` that ended (the councils process's
+    child saving the profiles, say), which come to ``serve`` as their subreaper. Never
+    those in ``known``, nor multiprocessing's own (it waits for them itself, and would
+    take one waited for here as still running). The ids waited for."""
+    known = {*known, *(p.pid for p in multiprocessing.active_children() if p.pid)}
+    reaped = []
+    for pid, state in children(os.getpid()).items():
+        if state == "Z" and pid not in known:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+                reaped.append(pid)
+    return reaped
+
+
 def die_with_parent() -> None:
     """End this process (the loader) with a SIGKILL if its parent ends first."""
     libc = _libc()
@@ -180,16 +213,19 @@ class Adopted:
 
     def is_alive(self) -> bool:
         with self._reaping:  # (two threads may ask: one reaps it, the other is told)
-            if not self._ended:
-                try:
-                    pid, status = os.waitpid(self.pid, os.WNOHANG)
-                except ChildProcessError:  # not serve's child (any more): its code unknown
+            return self._poll()
+
+    def _poll(self) -> bool:
+        if not self._ended:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not serve's child (any more): its code unknown
+                self._ended = True
+            else:
+                if pid == self.pid:
                     self._ended = True
-                else:
-                    if pid == self.pid:
-                        self._ended = True
-                        self.exitcode = os.waitstatus_to_exitcode(status)
-            return not self._ended
+                    self.exitcode = os.waitstatus_to_exitcode(status)
+        return not self._ended
 
     def join(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -203,8 +239,10 @@ class Adopted:
         self._signal(signal.SIGKILL)
 
     def _signal(self, signum: int) -> None:
-        if self.is_alive():  # (never a process id reaped, perhaps taken by another since)
-            os.kill(self.pid, signum)
+        # Not reaped meanwhile (the lock held): its id is not another process's yet.
+        with self._reaping, contextlib.suppress(ProcessLookupError):
+            if self._poll():
+                os.kill(self.pid, signum)
 
 
 Process = BaseProcess | Adopted
@@ -251,6 +289,7 @@ def run_workers(
     processes = list(started) if started else [start() for _ in range(workers)]
     try:
         while not stopping.wait(0.5):
+            reap_strays(p.pid for p in processes if p.pid is not None)
             for slot, process in enumerate(processes):
                 if process.is_alive():
                     continue

@@ -130,10 +130,16 @@ def memory(serve: psutil.Process, data_dir: Path) -> list[dict[str, Any]]:
     councils = int(councils_file.read_text()) if councils_file.exists() else None
     found = []
     for process in [serve, *serve.children(recursive=True)]:
-        rollup = smaps_rollup(process.pid)
-        role = ("serve" if process.pid == serve.pid else "councils" if process.pid == councils
-                else "tracker" if "resource_tracker" in " ".join(process.cmdline())
-                else "worker")  # fmt: skip
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            rollup = smaps_rollup(process.pid)
+            role = ("serve" if process.pid == serve.pid else "councils" if process.pid == councils
+                    else "tracker" if "resource_tracker" in " ".join(process.cmdline())
+                    else "councils' child" if process.ppid() == councils  # (saving profiles)
+                    else "worker")  # fmt: skip
+        except (OSError, KeyError, psutil.Error):  # ended meanwhile
+            continue
         found.append({"pid": process.pid, "role": role, **rollup})
     return found
 

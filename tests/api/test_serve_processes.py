@@ -12,6 +12,7 @@ again when it dies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -574,7 +575,7 @@ def test_a_worker_started_again_loads_its_own_and_catches_up(
     server, data_dir, keys = served
     admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
     serve = psutil.Process(server.process.pid)
-    forked = {p.pid for p in serve.children() if p.cmdline() == serve.cmdline()}
+    forked = {p.pid for p in forked_from(serve)}
     councils = councils_pid(data_dir)  # (started again by an earlier test: spawned)
     workers = forked - {councils}
     assert len(workers) == 2, (forked, councils)
@@ -629,6 +630,17 @@ def test_a_worker_started_again_loads_its_own_and_catches_up(
         time.sleep(0.5)
 
 
+def forked_from(serve: psutil.Process) -> list[psutil.Process]:
+    """The running processes of ``serve`` forked from the loader's load (they keep
+    ``serve``'s command line; a spawned process has its own)."""
+    found = []
+    for process in serve.children():
+        with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # (ended)
+            if process.cmdline() == serve.cmdline():
+                found.append(process)
+    return found
+
+
 def index_files_mapped(pid: int, data_dir: Path, *, deleted: bool = False) -> set[str]:
     """The files of the search index folder the process maps (only those removed since,
     with ``deleted``)."""
@@ -666,7 +678,7 @@ def test_the_processes_of_serve_end_with_it(tmp_path: Path, preload: str) -> Non
     with serving(env, tmp_path / "logs", workers=2) as server:
         serve = psutil.Process(server.process.pid)
         children = serve.children()
-        forked = [p for p in children if p.cmdline() == serve.cmdline()]
+        forked = forked_from(serve)
         assert len(forked) == (3 if preload == "1" else 0)
         assert len(children) >= 3  # two workers and the councils process
         server.process.kill()
@@ -733,3 +745,22 @@ def test_a_process_of_serve_stuck_in_its_shutdown_still_ends_without_serve() -> 
         middle.stdout.close()
         for process in psutil.Process().children(recursive=True):
             process.kill()
+
+
+def test_serve_without_a_councils_process_forks_its_workers_alone(tmp_path: Path) -> None:
+    """``COCREATE_COUNCILS_PROCESS=false``: the loader forks the workers only, and both
+    answer."""
+    env = cocreate_env(tmp_path / "var", councils_process="false")
+    cocreate(env, "demo", "--people", "40")
+    admin = {"Authorization": f"Bearer {create_key(env, 'admin')}"}
+    with serving(env, tmp_path / "logs", workers=2) as server:
+        serve = psutil.Process(server.process.pid)
+        forked = {p.pid for p in forked_from(serve)}
+        answered = set()
+        for _ in range(60):  # a connection of its own each time: either worker may answer
+            state = httpx.get(f"{server.url}/v1/admin/state", headers=admin, timeout=60)
+            answered.add(state.json()["pid"])
+            if len(answered) == 2:
+                break
+        assert answered == forked
+        assert not (tmp_path / "var" / "figures" / PID_FILE).exists()
