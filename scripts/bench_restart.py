@@ -4,7 +4,8 @@
 Serves ``--data-dir`` in place (a store with its search index, as ``bench_http.py``
 leaves it) with ``--workers`` workers and the code of ``--repo``, and measures:
 
-- once every worker has warmed the store's version: each process's resident memory
+- once every worker has warmed the store's version and the councils process has no child
+  (saving the profiles for the next start): each process's resident memory
   (RSS), its proportional share (PSS: a page shared by n processes counts 1/n in each)
   and what it alone holds (USS), from ``/proc/PID/smaps_rollup``;
 - then one worker killed (SIGKILL): the seconds until a new worker answers
@@ -13,6 +14,7 @@ leaves it) with ``--workers`` workers and the code of ``--repo``, and measures:
 
     .venv/bin/python scripts/bench_restart.py --data-dir IDX100K --workers 2 --json F
     .venv/bin/python scripts/bench_restart.py --data-dir IDX100K --repo OLD_CHECKOUT
+    .venv/bin/python scripts/bench_restart.py --data-dir IDX1M --partial-index --no-kill
 
 Prints a Markdown table and the figures as JSON. Run on a quiet machine.
 """
@@ -45,6 +47,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--repo", type=Path, default=REPO, help="the code to serve")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--no-kill", action="store_true", help="only the memory once the workers warmed"
+    )
+    parser.add_argument(
+        "--partial-index", action="store_true",
+        help="measure while vectors are still being computed (else wait for every one)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.workers < 1:
@@ -54,13 +63,20 @@ def main() -> None:
     env["PYTHONPATH"] = str(args.repo.resolve())
     admin = create_key(env, "admin")
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-restart-{os.getpid()}"
-    with serving(env, logs, workers=args.workers, timeout=TIMEOUT) as server:
+    with serving(
+        env, logs, workers=args.workers, timeout=TIMEOUT, indexed=not args.partial_index
+    ) as server:
         started = time.monotonic()
         states = warmed(server.url, admin, args.workers)
         figures: dict[str, Any] = {"workers": args.workers, "repo": str(args.repo.resolve())}
         figures["warmed_seconds"] = round(time.monotonic() - started, 1)
         serve = psutil.Process(server.process.pid)
+        figures["councils_child_seconds"] = councils_child_ended(args.data_dir)
         figures["before"] = memory(serve, args.data_dir)
+        if args.no_kill:
+            print(table(figures))
+            dump(figures, args.json)
+            return
         killed = min(states)
         os.kill(killed, signal.SIGKILL)
         killed_at = time.monotonic()
@@ -71,11 +87,16 @@ def main() -> None:
         figures["after"] = memory(serve, args.data_dir)
         figures["killed"], figures["new"] = killed, new
     print(table(figures))
+    dump(figures, args.json)
+
+
+def dump(figures: dict[str, Any], path: Path | None) -> None:
+    """The figures as JSON, to ``path`` or else to the output."""
     text = json.dumps(figures, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n")
-    else:
+    if path is None:
         print(text)
+    else:
+        path.write_text(text + "\n")
 
 
 def state(url: str, admin: str) -> dict[str, Any] | None:
@@ -124,6 +145,23 @@ def answered_by_another(url: str, admin: str, before: set[int]) -> int:
     raise SystemExit(f"no new worker answered within {TIMEOUT:.0f} s")
 
 
+def councils_child_ended(data_dir: Path) -> float:
+    """Wait until the councils process has no child (the one saving the profiles and the
+    graph view for the next start, for a minute or two at a million people, holds a
+    large share of the memory meanwhile); the seconds waited."""
+    started = time.monotonic()
+    councils_file = data_dir / "figures" / "councils.pid"
+    deadline = started + TIMEOUT
+    while councils_file.exists() and time.monotonic() < deadline:
+        try:
+            if not psutil.Process(int(councils_file.read_text())).children():
+                break
+        except (ValueError, psutil.Error):
+            break
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
 def memory(serve: psutil.Process, data_dir: Path) -> list[dict[str, Any]]:
     """RSS, PSS and USS (MiB) of ``serve`` and each process under it, with its role."""
     councils_file = data_dir / "figures" / "councils.pid"
@@ -159,16 +197,21 @@ def smaps_rollup(pid: int) -> dict[str, float]:
 
 def table(figures: dict[str, Any]) -> str:
     lines = [
-        f"warmed {figures['warmed_seconds']} s after ready; a worker killed: another "
-        f"answered after {figures['answering_seconds']} s, warmed after "
-        f"{figures['warmed_again_seconds']} s",
+        f"warmed {figures['warmed_seconds']} s after ready (then "
+        f"{figures['councils_child_seconds']} s until the councils process had no child)"
+    ]
+    if "after" in figures:
+        lines[0] += (f"; a worker killed: another answered after "
+                     f"{figures['answering_seconds']} s, warmed after "
+                     f"{figures['warmed_again_seconds']} s")  # fmt: skip
+    lines += [
         "",
         "| when | process | RSS MiB | PSS MiB | USS MiB |",
         "|---|---|---:|---:|---:|",
     ]
-    for when in ("before", "after"):
+    for when in ("before", "after") if "after" in figures else ("before",):
         for p in figures[when]:
-            role = p["role"] + (" (new)" if p["pid"] == figures["new"] else "")
+            role = p["role"] + (" (new)" if p["pid"] == figures.get("new") else "")
             lines.append(f"| {when} | {role} | {p['rss_mib']:,.0f} | {p['pss_mib']:,.0f} | "
                          f"{p['uss_mib']:,.0f} |")  # fmt: skip
         total = sum(p["pss_mib"] for p in figures[when])
