@@ -15,8 +15,8 @@ their subreaper, adopts them. ``serve`` used to load and keep the load, to fork 
 again after a crash: every page that its children wrote (a Python object's reference
 count changes when it is read) was copied into the child and the original stayed in
 ``serve`` alone, 250 to 280 MiB after a full HTTP benchmark at 100,000 people, and more
-with every hour served. A process started again after one ended now loads its own (3 to
-5 s at 100,000 people with the saved graph view and profiles), in a new interpreter.
+with every hour served. A process started again after one ended now loads its own, in a
+new interpreter (a worker killed at 100,000 people: another answered 8 to 9 s later).
 
 What must not cross a fork is kept out of the load: threads (the feed's follower, the
 vector index's rebuilds, the warmer: all started after it), connections (closed before
