@@ -33,7 +33,6 @@ from types import SimpleNamespace
 from api.indexing import BackgroundIndexer
 from api.services import Services
 from api.serving import (
-    FORKING,
     Parent,
     Process,
     end_with,
@@ -155,8 +154,7 @@ class CouncilsProcess:
             name="cocreate-councils",
             daemon=True,
         )
-        with FORKING:
-            process.start()
+        process.start()
         self.process = process
         self.starts += 1
 

@@ -42,9 +42,6 @@ RESTART_SECONDS = 1.0
 """How long to wait before starting a worker again in place of one that ended."""
 STOP_SECONDS = 30.0
 """How long a worker may take to finish its requests after SIGTERM before it is killed."""
-FORKING = threading.Lock()
-"""Held while ``serve`` starts a process again: the councils process is started again from
-another thread than the workers."""
 MALLOC_ARENAS = 2
 """glibc's malloc arenas in each process of ``serve`` (:func:`limit_malloc_arenas`)."""
 M_ARENA_MAX = -8
@@ -183,6 +180,12 @@ def reap_strays(known: Iterable[int]) -> list[int]:
     child saving the profiles, say), which come to ``serve`` as their subreaper. Never
     those in ``known``, nor multiprocessing's own (it waits for them itself, and would
     take one waited for here as still running). The ids waited for."""
+    try:  # one call, most of the time: is any child ended? (not waited for here)
+        ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # no child at all
+        return []
+    if ended is None:
+        return []
     known = {*known, *(p.pid for p in multiprocessing.active_children() if p.pid)}
     reaped = []
     for pid, state in children(os.getpid()).items():
@@ -282,8 +285,7 @@ def run_workers(
         process = context.Process(
             target=worker, args=(host, port, options, os.getpid()), name="cocreate-worker"
         )
-        with FORKING:
-            process.start()
+        process.start()  # (spawned: a new interpreter, nothing of this one's state)
         return process
 
     processes = list(started) if started else [start() for _ in range(workers)]
