@@ -97,21 +97,9 @@ class Arrays:
         names = self._names
         return [names[at] for at in numbers.tolist()]
 
-    def kind(self, number: int) -> str:
-        return self._kinds[number]
-
     def attrs(self, number: int) -> dict[str, Any]:
         """A node's attributes as the networkx view holds them (same keys and types)."""
-        found: dict[str, Any] = {}
-        for name, column, words in self._readers:
-            value = column.item(number)
-            if words is not None:
-                found[name] = words[value]
-            elif isinstance(value, float):
-                found[name] = None if math.isnan(value) else value
-            else:
-                found[name] = None if value < 0 else bool(value)
-        return found
+        return {name: _value(column, words, number) for name, column, words in self._readers}
 
     def row(self, number: int, *, out: bool) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
         offsets = self.out_offsets if out else self.in_offsets
@@ -119,6 +107,16 @@ class Arrays:
         kinds = self.out_kinds if out else self.in_kinds
         lo, hi = offsets.item(number), offsets.item(number + 1)
         return ends[lo:hi], kinds[lo:hi]
+
+
+def _value(column: npt.NDArray[Any], words: list[str | None] | None, number: int) -> Any:
+    """One node's value in an attribute's column, as the networkx view holds it."""
+    value = column.item(number)
+    if words is not None:
+        return words[value]
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return None if value < 0 else bool(value)
 
 
 class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
@@ -160,16 +158,28 @@ class _ArrayRow(Mapping[str, dict[str, dict[str, Any]]]):
         at = bisect_left(ends, number)
         return at < len(ends) and ends[at] == number
 
-    def __getitem__(self, other: str) -> dict[str, dict[str, Any]]:
+    def _keys(self, other: object) -> dict[str, dict[str, Any]] | None:
+        """The edges to ``other`` by kind, or None."""
         number = self._arrays.number(other)
         if number >= 0:
             ends = self._numbers()
             lo = bisect_left(ends, number)
-            hi = bisect_right(ends, number, lo)
-            if hi > lo:
+            if lo < len(ends) and ends[lo] == number:
+                hi = bisect_right(ends, number, lo)
                 edge = self._arrays.vocab["edge"]
                 return {str(edge[k]): {} for k in self._kinds[lo:hi].tolist()}
-        raise KeyError(other)
+        return None
+
+    def __getitem__(self, other: str) -> dict[str, dict[str, Any]]:
+        found = self._keys(other)
+        if found is None:
+            raise KeyError(other)
+        return found
+
+    def get(self, other: str, default: Any = None) -> Any:
+        # (Mapping's own get goes through a KeyError for every node not in the row.)
+        found = self._keys(other)
+        return default if found is None else found
 
     def items(self) -> list[tuple[str, dict[str, dict[str, Any]]]]:  # type: ignore[override]
         edge = self._arrays.vocab["edge"]
@@ -211,11 +221,6 @@ class _Nodes(Mapping[str, dict[str, Any]]):
     def __getitem__(self, node: str) -> dict[str, Any]:
         found = self._find(node)
         return self._graph._arrays.attrs(found) if isinstance(found, int) else found
-
-    def kind(self, node: str) -> str:
-        """``self[node]["kind"]`` without reading the node's other attributes."""
-        found = self._find(node)
-        return self._graph._arrays.kind(found) if isinstance(found, int) else str(found["kind"])
 
     def __contains__(self, node: object) -> bool:
         changed = self._graph._changed
@@ -412,9 +417,50 @@ def kind_reader(graph: nx.MultiDiGraph) -> Callable[[str], str]:
     compact view reads it alone rather than every attribute of the node."""
     nodes = graph._node
     if isinstance(nodes, _Nodes):
-        return nodes.kind
+        # The delta, then the arrays' list of kinds, looked up inline: this runs for every
+        # neighbour of every candidate of a recommendation. A graph keeps its arrays and
+        # its delta's dict for its life.
+        changed, numbers = nodes._graph._changed, nodes._graph._arrays._numbers
+        kinds = nodes._graph._arrays._kinds
+
+        def compact_kind(node: str) -> str:
+            if node in changed:
+                found = changed[node]
+                if found is None:
+                    raise KeyError(node)
+                return str(found["kind"])
+            return kinds[numbers[node]]
+
+        return compact_kind
 
     def kind(node: str) -> str:
         return str(nodes[node]["kind"])
 
     return kind
+
+
+def attribute_reader(graph: nx.MultiDiGraph, name: str) -> Callable[[str], Any]:
+    """One attribute of a node (None where it has none) in either graph view, KeyError
+    for a node it does not hold: the compact view reads that attribute's column alone
+    rather than every attribute of the node."""
+    nodes = graph._node
+    if isinstance(nodes, _Nodes):
+        if name not in ATTRIBUTES:
+            raise ValueError(f"the compact view holds no attribute {name!r}")
+        changed, arrays = nodes._graph._changed, nodes._graph._arrays
+        numbers, column, words = arrays._numbers, arrays.columns[name], arrays.vocab.get(name)
+
+        def compact_attribute(node: str) -> Any:
+            if node in changed:
+                found = changed[node]
+                if found is None:
+                    raise KeyError(node)
+                return found.get(name)
+            return _value(column, words, numbers[node])
+
+        return compact_attribute
+
+    def attribute(node: str) -> Any:
+        return nodes[node].get(name)
+
+    return attribute

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from graph.codec import node_record
-from graph.compact import kind_reader
+from graph.compact import attribute_reader, kind_reader
 from graph.feed import ChangeBatch
 from graph.geo import public_place
 from graph.model import Node, Person
@@ -162,14 +162,14 @@ def places_no_finer(person_precision: str | None, community_level: str | None) -
 
 def edge_filter(viewer: Viewer, graph: nx.MultiDiGraph) -> EdgeFilter:
     """An edge predicate for walks: hides community links finer than a person shares."""
-    nodes, kind_of = graph._node, kind_reader(graph)
+    kind_of, locality_of = kind_reader(graph), attribute_reader(graph, "locality")
 
     def allowed(source: str, kind: str, target: str) -> bool:
         if kind not in PLACING_EDGES or privileged(viewer, source):
             return True
         if kind_of(source) != "person" or kind_of(target) != "community":
             return True
-        return places_no_finer(nodes[source]["locality"], nodes[target]["locality"])
+        return places_no_finer(locality_of(source), locality_of(target))
 
     return allowed
 

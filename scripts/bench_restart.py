@@ -14,7 +14,11 @@ leaves it) with ``--workers`` workers and the code of ``--repo``, and measures:
 
     .venv/bin/python scripts/bench_restart.py --data-dir IDX100K --workers 2 --json F
     .venv/bin/python scripts/bench_restart.py --data-dir IDX100K --repo OLD_CHECKOUT
-    .venv/bin/python scripts/bench_restart.py --data-dir IDX1M --partial-index --no-kill
+    .venv/bin/python scripts/bench_restart.py --data-dir IDX1M --graph compact \
+        --partial-index --no-kill
+
+``cocreate serve`` gets none of the caller's ``COCREATE_*`` settings: the graph view is
+``--graph`` (``COCREATE_GRAPH``), recorded in the figures.
 
 Prints a Markdown table and the figures as JSON. Run on a quiet machine.
 """
@@ -54,12 +58,16 @@ def main() -> None:
         "--partial-index", action="store_true",
         help="measure while vectors are still being computed (else wait for every one)",
     )  # fmt: skip
+    parser.add_argument(
+        "--graph", choices=("networkx", "compact"), default="networkx",
+        help="the graph view each process holds (COCREATE_GRAPH)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.workers < 1:
         parser.error("--workers: at least 1")
     env = cocreate_env(args.data_dir.resolve(), rate_limit_per_minute="100000",
-                       rate_limit_burst="100000")  # fmt: skip
+                       rate_limit_burst="100000", graph=args.graph)  # fmt: skip
     env["PYTHONPATH"] = str(args.repo.resolve())
     admin = create_key(env, "admin")
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-restart-{os.getpid()}"
@@ -68,7 +76,9 @@ def main() -> None:
     ) as server:
         started = time.monotonic()
         states = warmed(server.url, admin, args.workers)
-        figures: dict[str, Any] = {"workers": args.workers, "repo": str(args.repo.resolve())}
+        figures: dict[str, Any] = {
+            "workers": args.workers, "graph": args.graph, "repo": str(args.repo.resolve())
+        }  # fmt: skip
         figures["warmed_seconds"] = round(time.monotonic() - started, 1)
         serve = psutil.Process(server.process.pid)
         figures["councils_child_seconds"] = councils_child_ended(args.data_dir)
@@ -100,11 +110,15 @@ def dump(figures: dict[str, Any], path: Path | None) -> None:
 
 
 def state(url: str, admin: str) -> dict[str, Any] | None:
-    """``/v1/admin/state`` on a connection of its own (either worker may take it)."""
+    """``/v1/admin/state`` on a connection of its own (either worker may take it), without
+    the digests of every id (at a million people they hold the worker's lock for
+    seconds)."""
     address = urlsplit(url)
     connection = HTTPConnection(address.hostname or "", address.port, timeout=60)
     try:
-        connection.request("GET", "/v1/admin/state", headers={"Authorization": f"Bearer {admin}"})
+        connection.request(
+            "GET", "/v1/admin/state?digests=false", headers={"Authorization": f"Bearer {admin}"}
+        )
         answer = connection.getresponse()
         body = answer.read()
         return json.loads(body) if answer.status == 200 else None

@@ -30,8 +30,9 @@ the explanation).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from graph.matching.context import TOPIC_KINDS, WORK_EDGES, Incident, MatchContext
 
@@ -77,18 +78,25 @@ class Seed:
         return seed
 
 
+Adjacency = Mapping[str, Mapping[str, Any]]
+"""A node's adjacency row in one direction: neighbour -> edge kind -> edge data."""
+
+
 def _members(ctx: MatchContext, hub: str, target: str) -> list[Incident]:
     kind = ctx.kind
     return [(o, k, f) for o, k, f in ctx.incident(hub) if kind(o) == target]
 
 
-def _link(ctx: MatchContext, hub: str, node: str) -> tuple[str, bool] | None:
-    """An allowed edge between ``hub`` and ``node``: (kind, forward from the hub), if any."""
-    graph, allow_edge = ctx.graph, ctx.audience.allow_edge
-    for kind in graph._succ[hub].get(node, ()):
+def _link(
+    ctx: MatchContext, hub: str, rows: tuple[Adjacency, Adjacency], node: str
+) -> tuple[str, bool] | None:
+    """An allowed edge between ``hub`` and ``node``: (kind, forward from the hub), if any.
+    ``rows``: the hub's adjacency out and in, read once for all the nodes asked about."""
+    allow_edge = ctx.audience.allow_edge
+    for kind in rows[0].get(node, ()):
         if allow_edge is None or allow_edge(hub, kind, node):
             return kind, True
-    for kind in graph._pred[hub].get(node, ()):
+    for kind in rows[1].get(node, ()):
         if allow_edge is None or allow_edge(node, kind, hub):
             return kind, False
     return None
@@ -121,9 +129,10 @@ def graph_candidates(
                     found[other] = (step, (other, kind2, forward2))
     for _, step in sorted(big):
         weight = ctx.degree.weight(step[0])
+        rows = (ctx.graph._succ[step[0]], ctx.graph._pred[step[0]])
         for other in reservoir:
             if other != seed.id and other in ctx.graph and ctx.kind(other) == target:
-                link = _link(ctx, step[0], other)
+                link = _link(ctx, step[0], rows, other)
                 if link is not None:
                     strength[other] += weight
                     if other not in found:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from graph.compact import kind_reader
+from graph.compact import attribute_reader, kind_reader
 from graph.matching.profiles import ProfileIndex
 from graph.queries import EdgeFilter
 from graph.similarity import TextSimilarity
@@ -157,6 +157,8 @@ class MatchContext:
         if self.degrees is None:
             self.degrees = Degrees(self.graph)
         self.kind: Callable[[str], str] = kind_reader(self.graph)
+        self.lat: Callable[[str], float | None] = attribute_reader(self.graph, "lat")
+        self.lon: Callable[[str], float | None] = attribute_reader(self.graph, "lon")
 
     @property
     def degree(self) -> Degrees:

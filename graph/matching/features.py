@@ -148,8 +148,7 @@ def _goal_of(node: str, kind: str) -> str:
 
 
 def _place(ctx: MatchContext, node: str) -> tuple[float, float] | None:
-    attrs = ctx.graph._node[node]
-    lat, lon = attrs.get("lat"), attrs.get("lon")
+    lat, lon = ctx.lat(node), ctx.lon(node)
     if lat is None or lon is None:
         return None
     return float(lat), float(lon)

@@ -9,7 +9,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from graph.compact import CompactGraph
+from graph.compact import ATTRIBUTES, CompactGraph, attribute_reader, kind_reader
 from graph.compact_files import GraphFiles, build_arrays
 
 KINDS = ["person", "initiative", "community", "sector"]
@@ -54,6 +54,16 @@ def _same(compact: nx.MultiDiGraph, graph: nx.MultiDiGraph, rng: random.Random) 
     assert dict(compact.nodes(data=True)) == dict(graph.nodes(data=True))
     assert dict(compact.nodes(data="kind")) == dict(graph.nodes(data="kind"))
     assert set(compact.edges(keys=True)) == set(graph.edges(keys=True))
+    # What the recommender reads alone of a node, read from the delta or the arrays.
+    readers = [(kind_reader(compact), kind_reader(graph), lambda node: graph.nodes[node]["kind"])]
+    readers += [
+        (attribute_reader(compact, name), attribute_reader(graph, name),
+         lambda node, name=name: graph.nodes[node][name])
+        for name in ATTRIBUTES
+    ]  # fmt: skip
+    for node in graph:
+        for compact_reads, graph_reads, expected in readers:
+            assert compact_reads(node) == graph_reads(node) == expected(node)
     for node in graph:
         assert node in compact and compact.has_node(node)
         assert compact.nodes[node] == graph.nodes[node]
@@ -75,6 +85,7 @@ def _same(compact: nx.MultiDiGraph, graph: nx.MultiDiGraph, rng: random.Random) 
         if u in graph:
             assert (v in compact._succ[u]) == (v in graph._succ[u])
             assert compact._succ[u].get(v) == graph._succ[u].get(v)
+            assert compact._pred[u].get(v, "none") == graph._pred[u].get(v, "none")
     for name in ("person:gone", "nobody"):
         if name not in graph:
             assert name not in compact
@@ -82,6 +93,11 @@ def _same(compact: nx.MultiDiGraph, graph: nx.MultiDiGraph, rng: random.Random) 
                 compact.nodes[name]
             with pytest.raises(KeyError):
                 compact._succ[name]
+            for compact_reads, graph_reads, _ in readers:
+                with pytest.raises(KeyError):
+                    compact_reads(name)
+                with pytest.raises(KeyError):
+                    graph_reads(name)
     some = rng.sample(list(graph), min(len(graph), 10))
     sub, expected = compact.subgraph_nx(some), graph.subgraph(some)
     assert dict(sub.nodes(data=True)) == dict(expected.nodes(data=True))
@@ -123,6 +139,12 @@ def _edit(compact: nx.MultiDiGraph, graph: nx.MultiDiGraph, rng: random.Random, 
         stale.append(("nobody", "person:gone", "knows"))
         compact.remove_edges_from(stale)
         graph.remove_edges_from(stale)
+
+
+def test_the_compact_view_reads_no_attribute_it_does_not_hold() -> None:
+    compact = _compact(_random_graph(random.Random(1), nodes=5, edges=5))
+    with pytest.raises(ValueError, match="name"):
+        attribute_reader(compact, "name")
 
 
 @pytest.mark.parametrize("seed", range(6))
