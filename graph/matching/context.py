@@ -59,13 +59,16 @@ class Degrees:
 
     def carry(self, older: Degrees, changed: Iterable[str]) -> None:
         """Keep the degrees ``older`` (of an earlier version) found, but for ``changed``:
-        the nodes whose links the changes since touched (:mod:`graph.touches`)."""
+        the nodes whose links the changes since touched (:mod:`graph.touches`). What
+        ``older`` still missed stays missing with them: a version carried from one that
+        was never filled (writes coming faster than the warmer) fills those alone, not
+        every node."""
         seen = dict(older._seen)
         missing = list(changed)
         for node in missing:
             seen.pop(node, None)
         self._seen = seen
-        self._missing = missing if older._missing == [] else None
+        self._missing = None if older._missing is None else [*older._missing, *missing]
 
     def fill(self) -> None:
         """Compute the degree of every node of the graph: after a :meth:`carry` from a
