@@ -217,9 +217,13 @@ class MatchingService:
             version.shared[audience] = Neighbourhoods()
             version.shared[audience].carry(shared, nodes, graph)
         if old.initiatives is not None:
-            kept = set(old.initiatives) - nodes
-            kept.update(n for n in nodes if self._active_initiative(n))
-            version.initiatives = frozenset(kept)
+            # The same object when no write changed it: the vector index holds the
+            # vectors of a set by identity (RowCache.held), gathered once
+            active = {n for n in nodes if self._active_initiative(n)}
+            if all((n in old.initiatives) == (n in active) for n in nodes):
+                version.initiatives = old.initiatives
+            else:
+                version.initiatives = (old.initiatives - nodes) | active
         self.carried += 1
         return version
 

@@ -245,7 +245,12 @@ class VectorIndex:
         if k <= 0 or not self._rows:
             return []
         if allowed is not None:
-            held = self._selections.held(self._rows, allowed, self._data.take, 4 * self.dimension)
+            exact = self._graph is None or len(allowed) <= self._exact_filter_limit()
+            held = (  # (a set too large to be searched exactly is not gathered)
+                self._selections.held(self._rows, allowed, self._data.take, 4 * self.dimension)
+                if exact
+                else None
+            )
             if held is not None and (
                 self._graph is None or held[0].size <= self._exact_filter_limit()
             ):

@@ -186,8 +186,13 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
     held = []
     for name, items in writes:
         recommend_some(demo, matching)
+        initiatives = matching._current().initiatives
+        assert initiatives is not None
         write(demo, *items)
         counts[name] = warm(demo)
+        # None of these writes changes which initiatives are active: the same set object,
+        # whose vectors the index holds by identity (embeddings.ranking.RowCache.held)
+        assert matching._current().initiatives is initiatives, name
         assert_as_if_from_nothing(demo, matching), name
         held.append(assert_shared_as_if_read_now(demo, matching))
     assert min(held) > 0, held  # what was read was carried over each quiet write
@@ -202,9 +207,12 @@ def test_every_kind_of_write_leaves_what_a_fresh_start_would_compute(demo: Servi
         n for n in demo.view.graph.predecessors(second) if n.startswith("initiative:")
     )
     recommend_some(demo, matching)
+    initiatives = matching._current().initiatives
+    assert initiatives is not None and initiative in initiatives
     demo.store.delete_node(initiative)  # its links are deleted first, each in the log
     demo.catch_up()
     counts["an initiative's deletion"] = warm(demo)
+    assert initiative not in (matching._current().initiatives or ())
     assert_as_if_from_nothing(demo, matching)
     assert assert_shared_as_if_read_now(demo, matching) > 0
     recommend_some(demo, matching)

@@ -262,3 +262,18 @@ def test_a_held_selection_answers_as_one_looked_up_anew(exact_below: int) -> Non
     assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] == "n0006"
     index.remove([ids[6]])
     assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] != "n0006"
+
+
+def test_a_set_searched_through_the_graph_is_not_gathered() -> None:
+    """A frozen set too large to be searched exactly (over the exact filter limit) goes
+    through the HNSW graph: its vectors are neither gathered nor held."""
+    vectors = unit_vectors(2_000, 16, seed=6)
+    index = VectorIndex(16, exact_below=200)
+    ids = [f"n{i:04d}" for i in range(2_000)]
+    index.upsert(ids, vectors)
+    limit = index._exact_filter_limit()
+    small, large = frozenset(ids[:limit]), frozenset(ids[: limit + 1])
+    index.search(vectors[0], 5, allowed=large)
+    assert not index._selections._held
+    index.search(vectors[0], 5, allowed=small)
+    assert [rows.size for _, rows, _ in index._selections._held.values()] == [limit]
