@@ -68,6 +68,7 @@ class LexicalIndex:
     def upsert(self, items: Iterable[tuple[str, str]]) -> None:
         """Add or replace documents; within one batch the last text of an id wins."""
         batch = dict(items)
+        old = [self._rows.get(item_id) for item_id in batch]
         for item_id in batch:
             self._retire(item_id)
         start = self._size
@@ -86,13 +87,15 @@ class LexicalIndex:
                 tfs.append(tf)
         self._size += len(batch)
         self._postings.extend(batch_postings)
-        self._changed()
+        self._changed(list(batch), old, list(range(start, self._size)))
 
     def remove(self, ids: Iterable[str]) -> int:
         """Remove these ids (unknown ones are ignored); returns how many were removed."""
+        ids = list(dict.fromkeys(ids))
+        old = [self._rows.get(item_id) for item_id in ids]
         removed = sum(self._retire(item_id) for item_id in ids)
         if removed:
-            self._changed()
+            self._changed(ids, old, [None] * len(ids))
         return removed
 
     def exclude_from_statistics(self, ids: frozenset[str]) -> None:
@@ -312,12 +315,28 @@ class LexicalIndex:
         self._alive[row] = False
         return True
 
-    def _changed(self) -> None:
+    def _changed(self, ids: list[str], old: list[int | None], new: list[int | None]) -> None:
+        """``ids`` moved from their ``old`` rows to their ``new`` ones (None: none).
+
+        The remembered sets' rows and the rows the statistics count follow them rather
+        than being read again: at a million people, reading the rows of the profiles
+        hidden from anyone after every new bio took most of a search's time.
+        """
         self._norm = None
-        self._counted = None
-        self._selections.clear()
         if self._size - len(self._rows) > _COMPACT_AT * self._size:
             self._compact()
+            return
+        self._selections.moved(ids, old, new)
+        counted = self._counted
+        if counted is not None:
+            grown = np.zeros(self._size, dtype=bool)
+            grown[: counted.size] = counted
+            grown[[row for row in old if row is not None]] = False
+            uncounted = self._uncounted
+            grown[
+                [r for i, r in zip(ids, new, strict=True) if r is not None and i not in uncounted]
+            ] = True
+            self._counted = grown
 
     def _compact(self) -> None:
         """Drop retired rows and the terms left without postings, renumbering rows in order."""
@@ -330,3 +349,4 @@ class LexicalIndex:
         self._size = keep.size
         self._norm = None
         self._counted = None
+        self._selections.clear()  # every row renumbered

@@ -219,3 +219,46 @@ def test_a_compacted_index_answers_as_one_built_from_the_live_documents() -> Non
         assert index.matched_terms("word1 word7", item_id) == scratch.matched_terms(
             "word1 word7", item_id
         )
+
+
+def test_remembered_sets_and_statistics_follow_every_change() -> None:
+    """Sets whose rows are remembered (large frozensets, to find among or to leave out)
+    and the documents left out of the statistics follow each update and removal, without
+    being read again: every search answers as an index built from the live documents
+    would, also after a scrub renumbers the rows."""
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(60)]
+
+    def text() -> str:
+        return " ".join(rng.choices(words, k=5))
+
+    docs = {f"d{i:04d}": text() for i in range(1_500)}
+    index = LexicalIndex()
+    index.upsert(docs.items())
+    among = frozenset(rng.sample(sorted(docs), 700))
+    hidden = frozenset(rng.sample(sorted(docs), 400))
+    index.exclude_from_statistics(hidden)
+    queries = ["w1 w2", "w30", "w59 w7 w8"]
+    for step in range(40):
+        if step % 3 == 2:
+            gone = rng.sample(sorted(docs), 3)
+            index.remove([*gone, gone[0], "never-there"])
+            for item_id in gone:
+                del docs[item_id]
+        else:
+            changed = {item_id: text() for item_id in rng.sample(sorted(docs), 4)}
+            changed[f"n{step}"] = text()  # a new one, counted
+            index.upsert(changed.items())
+            docs.update(changed)
+        if step == 30:
+            index.scrub()  # rows renumbered
+        scratch = LexicalIndex()
+        scratch.upsert(docs.items())
+        scratch.exclude_from_statistics(hidden)
+        for query in queries:
+            for allowed, exclude in ((among, frozenset()), (None, hidden), (among, hidden)):
+                ours = index.search(query, 2_000, allowed=allowed, exclude=exclude)
+                theirs = scratch.search(query, 2_000, allowed=allowed, exclude=exclude)
+                assert [i for i, _ in ours] == [i for i, _ in theirs], (step, query)
+                assert [s for _, s in ours] == pytest.approx([s for _, s in theirs])
+    assert index._selections._entries  # the sets were remembered, not read each time
