@@ -52,3 +52,20 @@ def test_a_version_carried_from_one_never_filled_fills_every_node() -> None:
     assert version._missing is None
     version.fill()
     assert _every(version, graph) == _every(Degrees(graph), graph)
+
+
+def test_a_version_carried_from_gives_up_what_it_held_and_still_answers() -> None:
+    """Carrying takes the older version's degrees rather than copying them: the older
+    one holds none after, and computes any it is asked for from its graph."""
+    rng = random.Random(5)
+    graph = _graph(rng)
+    older = Degrees(graph)
+    older.fill()
+    graph.add_edge("n1", "n2", key="knows")
+    version = Degrees(graph)
+    version.carry(older, ["n1", "n2"])
+    assert older._seen == {} and older._missing is None
+    assert older._seen is not version._seen
+    assert _every(older, graph) == _every(Degrees(graph), graph)
+    version.fill()
+    assert _every(version, graph) == _every(Degrees(graph), graph)
