@@ -110,7 +110,8 @@ class Neighbourhoods:
     """What the requests of one audience read of the nodes' neighbourhoods in one version
     of the graph, read once and shared: the people linked to each hub
     (:class:`graph.matching.cowork.Members`; a person's second circle reads the hubs of
-    up to ``max_coworkers`` co-workers) and each candidate's summary
+    up to ``max_coworkers`` co-workers), each person's number of co-workers (by which
+    a second circle chooses them) and each candidate's summary
     (:class:`graph.matching.features.Summary`). At most ``MAX_SUMMARIES`` summaries are
     kept; past that, new ones are read for each request.
 
@@ -122,10 +123,16 @@ class Neighbourhoods:
     """
 
     MAX_SUMMARIES = 200_000
+    MAX_COWORK_DEGREES = 300_000
+    TEAM_HUBS = frozenset({"initiative", "council", "organization"})
+    """The kinds of hub whose members collaborate (:mod:`graph.matching.cowork`)."""
 
     def __init__(self) -> None:
         self.members: dict[str, Members] = {}
         self.summaries: dict[str, Summary] = {}
+        self.cowork_degrees: dict[str, tuple[int | None, int]] = {}
+        """Each person's number of co-workers (:meth:`CoWork.degree`), with the hub cap
+        it was counted under. At most ``MAX_COWORK_DEGREES`` are kept."""
 
     def carry(self, older: Neighbourhoods, changed: Iterable[str], graph: nx.MultiDiGraph) -> None:
         """Keep what ``older`` read, but for the nodes ``changed`` (those whose links or
@@ -136,16 +143,26 @@ class Neighbourhoods:
         ``older`` is left empty: what it read is taken, not copied (see
         :meth:`Degrees.carry`)."""
         members, summaries = older.members, older.summaries
-        older.members, older.summaries = {}, {}
+        degrees = older.cowork_degrees
+        older.members, older.summaries, older.cowork_degrees = {}, {}, {}
         succ, pred = graph._succ, graph._pred
+        kind = kind_reader(graph)
         for node in changed:
             members.pop(node, None)
             summaries.pop(node, None)
+            degrees.pop(node, None)
             if node in succ:
                 for other in (*succ[node], *pred[node]):
                     members.pop(other, None)
                     summaries.pop(other, None)
-        self.members, self.summaries = members, summaries
+                    degrees.pop(other, None)
+                    if kind(other) in self.TEAM_HUBS:
+                        # A person's number of co-workers counts the members of their
+                        # teams: a change to one member (their visibility, a link) is
+                        # two links away from the others
+                        for member in (*succ[other], *pred[other]):
+                            degrees.pop(member, None)
+        self.members, self.summaries, self.cowork_degrees = members, summaries, degrees
 
 
 @dataclass

@@ -50,7 +50,12 @@ class CoWork:
 
     def __init__(self, ctx: MatchContext) -> None:
         self.ctx = ctx
-        self._members: dict[str, Members] = {} if ctx.shared is None else ctx.shared.members
+        shared = ctx.shared
+        self._members: dict[str, Members] = {} if shared is None else shared.members
+        self._degrees: dict[str, tuple[int | None, int]] = (
+            {} if shared is None else shared.cowork_degrees
+        )
+        self._degrees_cap = 10**9 if shared is None else shared.MAX_COWORK_DEGREES
         self._collaborators: dict[tuple[str, int | None], dict[str, Walk]] = {}
         self._read: dict[tuple[str, int | None], list[Link]] = {}
 
@@ -129,6 +134,19 @@ class CoWork:
         found.update(knows)
         return found
 
+    def degree(self, person: str, *, hub_cap: int | None = None) -> int:
+        """``len(collaborator_ids(person, hub_cap=hub_cap))``, kept for the version and
+        audience with the neighbourhoods they share: a second circle orders every
+        co-worker of the person by it (at a million people, thousands of them for a
+        member of a large initiative, most read again by the next request)."""
+        found = self._degrees.get(person)
+        if found is not None and found[0] == hub_cap:
+            return found[1]
+        degree = len(self.collaborator_ids(person, hub_cap=hub_cap))
+        if found is not None or len(self._degrees) < self._degrees_cap:
+            self._degrees[person] = (hub_cap, degree)
+        return degree
+
     def walk(self, person: str, other: str, *, hub_cap: int | None = None) -> Walk:
         """``collaborators(person, hub_cap=hub_cap)[other]``, read alone."""
         for step, members in self._links(person, hub_cap):
@@ -169,9 +187,8 @@ def second_circle(
     ra: dict[str, float] = {}
     aa: dict[str, float] = {}
     first: dict[str, str] = {}  # the co-worker each was reached through first
-    circles = [(w, cowork.collaborator_ids(w, hub_cap=hub_cap)) for w in sorted(mine)]
-    circles.sort(key=lambda wc: (len(wc[1]), wc[0]))
-    circles = circles[:max_coworkers]
+    walked = sorted(mine, key=lambda w: (cowork.degree(w, hub_cap=hub_cap), w))
+    circles = [(w, cowork.collaborator_ids(w, hub_cap=hub_cap)) for w in walked[:max_coworkers]]
     skip = {person, *mine}
     for w, theirs in circles:
         degree = len(theirs)

@@ -133,8 +133,8 @@ def recommend_some(services: Services, matching: MatchingService) -> None:
 
 
 def assert_shared_as_if_read_now(services: Services, matching: MatchingService) -> int:
-    """The hubs' members and candidates' summaries each audience's requests share equal
-    those read now; how many were held."""
+    """The hubs' members, people's numbers of co-workers and candidates' summaries each
+    audience's requests share equal those read now; how many were held."""
     held = 0
     with services.feed.lock.read():
         kept = matching._current()
@@ -150,6 +150,10 @@ def assert_shared_as_if_read_now(services: Services, matching: MatchingService) 
             for node, summary in shared.summaries.items():
                 assert node in services.view.graph, (key, node)
                 assert summary == summarise(ctx, node), (key, node)
+                held += 1
+            for person, (cap, degree) in shared.cowork_degrees.items():
+                assert person in services.view.graph, (key, person)
+                assert degree == len(fresh.collaborator_ids(person, hub_cap=cap)), (key, person)
                 held += 1
     return held
 
