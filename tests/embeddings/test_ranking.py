@@ -52,7 +52,8 @@ def test_remembered_rows_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch
 
 def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     """The vectors of a remembered set are held up to ``HELD_BYTES``, of ``HELD`` sets at
-    most, and gathered again after a clear; a larger set is looked up, not held."""
+    most (the least recently used dropped first), and gathered again after a clear; a
+    larger set is looked up, not held."""
     rows = {f"n{i}": i for i in range(4_000)}
     cache = RowCache()
     gathered = Gathered()
@@ -67,10 +68,14 @@ def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     assert cache.held(rows, large, gather, row_bytes) is None and gathered == [300]
     assert cache.held(rows, set(small), gather, row_bytes) is None  # not frozen: not held
     others = [frozenset(f"n{i}" for i in range(start, start + 300)) for start in (300, 600)]
-    for other in others:
-        cache.held(rows, other, gather, row_bytes)
-    assert len(gathered) == 3  # the first pushed out: HELD is 2
+    cache.held(rows, others[0], gather, row_bytes)
+    cache.held(rows, small, gather, row_bytes)  # used again: the last to be dropped
+    cache.held(rows, others[1], gather, row_bytes)  # pushes out others[0]: HELD is 2
+    assert len(gathered) == 3
     cache.held(rows, small, gather, row_bytes)
+    assert len(gathered) == 3
+    cache.held(rows, others[0], gather, row_bytes)
+    assert len(gathered) == 4
     cache.clear()
     cache.held(rows, small, gather, row_bytes)
     assert gathered == [300] * 5
