@@ -184,9 +184,10 @@ _ORIGINAL_OPEN: Any = None
 
 
 def database_name(path: Path) -> str:
-    name = "t_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
+    resolved = path.resolve()
+    name = "t_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:20]
     if _CLUSTER is not None:
-        _CLUSTER.paths[name] = path.resolve()
+        _CLUSTER.paths[name] = resolved
     return name
 
 

@@ -33,6 +33,10 @@ Incident = tuple[str, str, bool]
 
 TOPIC_KINDS = frozenset({"sdg", "sector", "sdg_target"})
 WORK_EDGES = frozenset({"works_on", "partners_with"})
+TEAM_KINDS = frozenset({"initiative", "council"})
+"""Hubs whose members always collaborate (:mod:`graph.matching.cowork`); an
+organisation does when it is small enough."""
+TEAM_HUBS = TEAM_KINDS | {"organization"}
 
 
 class Degrees:
@@ -124,8 +128,6 @@ class Neighbourhoods:
 
     MAX_SUMMARIES = 200_000
     MAX_COWORK_DEGREES = 300_000
-    TEAM_HUBS = frozenset({"initiative", "council", "organization"})
-    """The kinds of hub whose members collaborate (:mod:`graph.matching.cowork`)."""
 
     def __init__(self) -> None:
         self.members: dict[str, Members] = {}
@@ -156,7 +158,7 @@ class Neighbourhoods:
                     members.pop(other, None)
                     summaries.pop(other, None)
                     degrees.pop(other, None)
-                    if kind(other) in self.TEAM_HUBS:
+                    if kind(other) in TEAM_HUBS:
                         # A person's number of co-workers counts the members of their
                         # teams: a change to one member (their visibility, a link) is
                         # two links away from the others

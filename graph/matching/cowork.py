@@ -18,14 +18,13 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from graph.matching.context import Incident, MatchContext
+from graph.matching.context import TEAM_KINDS, Incident, MatchContext
 
 Walk = tuple[Incident, ...]
 
 TEAM_SIZE = 12
 """An organisation with at most this many visible members is one team: its members
 collaborate already. A larger one (a university, a company) is not."""
-TEAM_KINDS = frozenset({"initiative", "council"})
 TEAM_EDGES = frozenset({"works_on", "member_of"})
 
 
