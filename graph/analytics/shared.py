@@ -238,11 +238,16 @@ class SharedFigures:
         record = self._epochs.record(seq)
         if record is None:
             return
+        if self._erased() > seq:
+            return  # (made by a change that may name the person erased since)
         record["made_by"] = made_by
         handle, temporary = _temporary(self.folder)
         with os.fdopen(handle, "w") as out:
             json.dump(record, out)
         os.replace(temporary, self.folder / WITHDRAWALS)
+        if self._erased() > seq:  # an erasure came while it was being written
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / WITHDRAWALS).unlink()
 
     def withdrawals(self, store: Store) -> tuple[dict[str, Any], list[Change]] | None:
         """The record kept (:meth:`keep_withdrawals`) if it is of this store (its last
@@ -276,6 +281,11 @@ class SharedFigures:
             with os.fdopen(handle, "w") as out:
                 out.write(str(erased))
             os.replace(temporary, self.folder / "erased")
+            # The record of withdrawals names the change that made its version, which
+            # may name the person: the first process to apply the erasure removes it
+            # (the computing process writes it again once it has applied the erasure)
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / WITHDRAWALS).unlink()
         for path in self.folder.glob(f"*{SUFFIX}"):
             if keep_partial and path.name.endswith(PARTIAL + SUFFIX):
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from graph.analytics import SectorAnalytics
 from graph.analytics import background as background_module
 from graph.analytics.freshness import PrivacyEpochs, Staleness
 from graph.analytics.pinned import freeze
+from graph.analytics.shared import WITHDRAWALS, SharedFigures
 from graph.analytics.versions import Versioned
 from graph.demo import demo_records
 from graph.edges import Edge
@@ -350,3 +352,22 @@ def test_a_background_figure_whose_reading_the_last_vectors_overtook_is_not_take
     assert whole.current
     assert np.array_equal(whole.value.matrix, complete(store, texts))  # type: ignore[attr-defined]
     assert not np.array_equal(read_early.value.matrix, whole.value.matrix)  # type: ignore[attr-defined]
+
+
+def test_no_record_of_withdrawals_names_a_change_from_before_an_erasure(
+    store: Store, tmp_path: Path
+) -> None:
+    """The record of withdrawals names the change that made its version (which may name
+    a person): the first process to apply an erasure removes it, and none of a version
+    before the erasure is written again; one of the erasure's version is."""
+    view = GraphView.from_store(store)
+    figures = SharedFigures(tmp_path / "figures")
+    figures.keep_withdrawals(PrivacyEpochs(view), view.seq, "upsert node person:someone")
+    record = figures.folder / WITHDRAWALS
+    assert "person:someone" in record.read_text()
+    figures.clear(view.seq + 1)  # an erasure applied by another process
+    assert not record.exists()
+    figures._keep(view.seq, "upsert edge person:someone|knows|person:other")
+    assert not record.exists()  # of a version before the erasure: not written again
+    figures._keep(view.seq + 1, "erase node -")
+    assert record.exists()
