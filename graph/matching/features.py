@@ -70,6 +70,11 @@ GROUP_KINDS = {"person": frozenset({"organization", "initiative", "council"}),
 _BANDS = ((10.0, 1.0), (50.0, 0.8), (200.0, 0.5), (1000.0, 0.2))
 MAX_WORK_SEEDS = 50
 _STEPS: dict[tuple[str, bool], tuple[str, bool]] = {}  # one (edge kind, forward) pair of each
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+"""One copy of each set of goals, groups or sectors a summary holds (no person's id is
+ever in one): people share a few combinations of goals and sectors, and most are in no
+group, so the summaries held share them (:func:`_shared`)."""
+SETS_KEPT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,8 +407,21 @@ def summarise(ctx: MatchContext, node: str) -> Summary:
     sectors = {g for g in goals if g.startswith("sector:")}
     if not sectors and works:
         sectors = _sectors_of_works(ctx, works)
-    return Summary(tuple(near), tuple(edges), frozenset(goals), frozenset(groups), people,
-                   tuple(works), tuple(memberships), frozenset(sectors))  # fmt: skip
+    return Summary(tuple(near), tuple(edges), _shared(goals), _shared(groups), people,
+                   tuple(works), tuple(memberships), _shared(sectors))  # fmt: skip
+
+
+def _shared(found: set[str]) -> frozenset[str]:
+    """``found`` as the one frozenset of its members :data:`_SETS` holds (a frozenset takes
+    216 bytes empty; the three of a summary were half its size). The table starts again
+    once it holds :data:`SETS_KEPT`."""
+    frozen = frozenset(found)
+    shared = _SETS.get(frozen)
+    if shared is None:
+        if len(_SETS) >= SETS_KEPT:
+            _SETS.clear()
+        shared = _SETS.setdefault(frozen, frozen)
+    return shared
 
 
 def _seed_memberships(ctx: MatchContext, seed: Seed) -> list[str]:

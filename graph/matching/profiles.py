@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,15 +97,31 @@ class Profile:
         open_to_collaborate: bool = True,
         words: int = 0,
     ) -> Profile:
-        interests, skills = tuple(interests), tuple(skills)
-        offers, needs = tuple(offers), tuple(needs)
+        interests, skills = _shared(interests), _shared(skills)
+        offers, needs = _shared(offers), _shared(needs)
         return cls(
             node_id, kind, interests, skills, offers, needs, open_to_collaborate, words,
             offer_keys=(offer_keys := keys_of(offers)), need_keys=(need_keys := keys_of(needs)),
             topic_keys=keys_of((*interests, *skills)),
-            offer_words=frozenset().union(*offer_keys.values()),
-            need_words=frozenset().union(*need_keys.values()),
+            offer_words=_union(offer_keys.values()), need_words=_union(need_keys.values()),
         )  # fmt: skip
+
+
+def _shared(phrases: Iterable[str]) -> tuple[str, ...]:
+    """The phrases, each the one copy of its text the interpreter keeps (``sys.intern``).
+    People reuse phrases ("community gardening", "mentoring"): 100,000 people's profiles
+    held 69 MiB of copies of the same few thousand, a quarter of the index, and twice the
+    bytes in the state saved for the next start (docs/benchmarks.md, session 30)."""
+    return tuple(map(sys.intern, phrases))
+
+
+def _union(keys: Iterable[Key]) -> frozenset[str]:
+    """Every word of these keys; the key itself when there is one (keys are shared
+    between profiles, :func:`graph.matching.phrases.phrase_key`), not a copy of it."""
+    keys = list(keys)
+    if len(keys) == 1:
+        return keys[0]
+    return frozenset().union(*keys)
 
 
 def _words(*phrase_lists: Iterable[str]) -> int:
@@ -277,14 +294,13 @@ class ProfileIndex:
         _, seq, rows = state
         index = cls()
         profiles = index._profiles
-        nothing: frozenset[str] = frozenset()
         with collection_paused():
             for node_id, kind, interests, skills, offers, needs, open_, words, *keys in rows:
                 offer_keys, need_keys, topic_keys = keys
                 profiles[node_id] = Profile(
                     node_id, kind, interests, skills, offers, needs, open_, words,
                     offer_keys, need_keys, topic_keys,
-                    nothing.union(*offer_keys.values()), nothing.union(*need_keys.values()),
+                    _union(offer_keys.values()), _union(need_keys.values()),
                 )  # fmt: skip
             for profile in profiles.values():
                 index._offers.add(profile.id, profile.offer_keys.values())

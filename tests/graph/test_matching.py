@@ -239,6 +239,17 @@ def test_shared_summaries_give_the_answers_read_alone(store_with_people: Store) 
         assert summary == summarise(context(store_with_people), node), node
 
 
+def test_summaries_share_their_sets(store_with_people: Store) -> None:
+    """Equal sets of goals, groups or sectors are one object among the summaries."""
+    ctx = context(store_with_people)
+    people = sorted(n for n in ctx.graph if n.startswith("person:"))
+    summaries = [summarise(ctx, node) for node in people]
+    for name in ("goals", "groups", "sectors"):
+        sets = [getattr(summary, name) for summary in summaries]
+        assert len({id(found) for found in sets}) == len(set(sets)) < len(sets), name
+    assert frozenset() in {s.groups for s in summaries}
+
+
 def test_the_callers_own_summary_is_never_shared(store_with_people: Store) -> None:
     """Lee's owner sees a link of Lee's that Lee's audience does not (as a person sees
     their own finer places): what Lee's own request reads of Lee is never kept for the
@@ -518,6 +529,26 @@ def test_profiles_read_from_records_equal_those_of_validated_nodes(
     assert read.get("person:hal") is not None
     assert not read.get("person:hal").open_to_collaborate  # type: ignore[union-attr]
     assert read.get("person:full").words == 4  # type: ignore[union-attr]
+
+
+def test_profiles_share_their_phrases_and_keys_and_still_meet(store_with_people: Store) -> None:
+    store_with_people.write([
+        person("ola", interests=["Youth mentoring"], offers=["grant writing"]),
+        person("ivy", interests=["Youth mentoring"], offers=["grant writing", "Bookkeeping"]),
+        person("kit", needs=["help with grant writing"]),
+    ])  # fmt: skip
+    for profiles in (ProfileIndex.from_store(store_with_people),
+                     ProfileIndex.from_nodes(store_with_people.iter_nodes())):  # fmt: skip
+        ola, ivy = profiles.get("person:ola"), profiles.get("person:ivy")
+        assert ola is not None and ivy is not None
+        # One copy of each phrase, one of its key; one offer's words are its key itself.
+        assert ola.interests[0] is ivy.interests[0] and ola.offers[0] is ivy.offers[0]
+        assert ola.offer_keys["grant writing"] is ivy.offer_keys["grant writing"]
+        assert ola.offer_words is ola.offer_keys["grant writing"] == {"grant", "writ"}
+        assert ivy.offer_words == {"grant", "writ", "bookkeep"}
+        assert ivy.need_words == frozenset() == ivy.need_keys.keys()
+        assert profiles.offering(profiles.get("person:kit").need_keys.values()) == {  # type: ignore[union-attr]
+            "person:ola", "person:ivy", "person:cai"}  # fmt: skip
 
 
 def same_profiles(index: ProfileIndex, expected: ProfileIndex) -> None:
