@@ -36,6 +36,13 @@ from tests.graph.test_view import same_view
 NEEDLE = "person:saved-profile-needle"
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The networkx view, the one saved for the next start (the compact view, the
+    default, is its own files: ``tests/graph/test_compact_view.py``)."""
+    return settings.model_copy(update={"graph": "networkx"})
+
+
 def holding(folder: Path, text: str) -> list[str]:
     """The files under ``folder`` holding ``text``."""
     return [
