@@ -38,8 +38,8 @@ NEEDLE = "person:saved-profile-needle"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The networkx view, the one saved for the next start (the compact view, the
-    default, is its own files: ``tests/graph/test_compact_view.py``)."""
+    """The networkx view, the one saved for the next start, whatever the default (the
+    compact view is its own files: ``tests/graph/test_compact_view.py``)."""
     return settings.model_copy(update={"graph": "networkx"})
 
 
