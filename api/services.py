@@ -62,6 +62,9 @@ killed, at least; and :data:`KEEP_SECONDS_PER_NODE` for each node of the view.""
 KEEP_SECONDS_PER_NODE = 0.0003
 """At 1,000,000 people the profiles alone took more than 60 s beside a worker encoding
 and two warming, and were never saved: 5 minutes there."""
+FILES_WAIT = 300.0
+"""How long closing waits for the compact view's files being written from the store (20 to
+30 s at 100,000 people; minutes at a million) before it closes the store regardless."""
 PROFILES = ("profiles",)
 """The profile index's key in the shared folder (:func:`open_profiles`)."""
 VIEW = ("graph-view",)
@@ -360,6 +363,11 @@ class Services:
         self.ready = False
         self.feed.stop()
         self.search.index.close()  # after the feed: no write starts another rebuild
+        # The compact view may be writing its files from the store in the background (after
+        # an erasure, or once its delta grew): that read ends before the store closes, or
+        # its connection would be left to the collector, unclosed.
+        if not self.view.wait_for_files(FILES_WAIT):
+            log.warning("closing the store while the graph's files are still written")
         self.store.unsubscribe(self._written)
         self.jobs.shutdown(wait=True, cancel_futures=False)
         self.mailer.close()

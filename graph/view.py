@@ -196,10 +196,13 @@ class GraphView:
         self._rewriting = threading.Thread(target=run, name="cocreate-graph-files", daemon=True)
         self._rewriting.start()
 
-    def wait_for_files(self, timeout: float | None = None) -> None:
-        """Wait for a background write of new files to end (tests, shutdown)."""
+    def wait_for_files(self, timeout: float | None = None) -> bool:
+        """Wait for a background write of new files to end (tests, shutdown); whether none
+        is running now."""
         if self._rewriting is not None:
             self._rewriting.join(timeout)
+            return not self._rewriting.is_alive()
+        return True
 
     def _erase(
         self, seq: int, people: Mapping[str, int], renewed: Mapping[str, list[EdgeKey]]

@@ -8,11 +8,13 @@ import gc
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -32,6 +34,7 @@ from graph.view import STATE_FORMAT as VIEW_FORM
 from graph.view import GraphView
 from tests.graph.test_matching import same_profiles
 from tests.graph.test_view import same_view
+from tests.postgres import copy_data_dir
 
 NEEDLE = "person:saved-profile-needle"
 
@@ -333,3 +336,29 @@ def test_a_start_saves_the_search_index_again_only_once_enough_changed(
     meta = json.loads((settings.data_dir / "index" / saved / "semantic.json").read_text())
     assert meta["watermark"] == changed
     assert started(0) == saved  # in step: nothing to save, however low the bound
+
+
+def test_closing_waits_for_the_graph_files_being_written(
+    settings: Settings, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compact view writes its files from the store in the background; closing the
+    service waits for that read to end before it closes the store (on PostgreSQL a
+    connection left to the collector was a failure of the suite)."""
+    shutil.rmtree(settings.data_dir)
+    copy_data_dir(seeded, settings.data_dir)
+    compact = Services.start(settings.model_copy(update={"graph": "compact"}))
+    files = compact.view.files
+    assert files is not None
+    ended: list[bool] = []
+    refresh = type(files).refresh
+
+    def slow(self: Any, store: Store, **kwargs: Any) -> bool:
+        time.sleep(1.0)
+        written = refresh(self, store, **kwargs)
+        ended.append(store.engine.pool.checkedout() == 0)
+        return written
+
+    monkeypatch.setattr(type(files), "refresh", slow)
+    compact.view._rewrite(compact.store.last_seq() + 1)
+    compact.close()
+    assert ended == [True]  # the write had ended, its connection back, when close returned
