@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from array import array
@@ -40,6 +41,8 @@ FORMAT = 2
 REPLAY_LIMIT = 50_000
 """Change-log entries past a version beyond which a start writes a new version instead."""
 
+_VERSION = re.compile(r"v\d{12}-[0-9a-f]{8}")
+"""The name of a version's folder (:meth:`GraphFiles.write`)."""
 _ARRAYS = ("ids", "out_offsets", "out_targets", "out_kinds", "in_offsets", "in_sources",
            "in_kinds", "out_distinct", "in_distinct")  # fmt: skip
 
@@ -197,8 +200,8 @@ class GraphFiles:
         pointer = self.folder / f"CURRENT.{uuid.uuid4().hex[:8]}"
         pointer.write_text(name)
         os.replace(pointer, self.folder / "CURRENT")
-        for old in self.folder.iterdir():
-            if old.is_dir() and old.name != name:
+        for old in self.folder.iterdir():  # older versions: nothing else in the folder
+            if old.is_dir() and old.name != name and _VERSION.fullmatch(old.name):
                 shutil.rmtree(old, ignore_errors=True)
         log.info("graph files: version %s, %d nodes, %d edges", name, arrays.nodes, arrays.edges)
         return name

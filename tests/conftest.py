@@ -64,15 +64,22 @@ def store_free_opens_none(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
 
 
 @pytest.fixture(autouse=True)
-def graph_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+def graph_backend(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """With ``COCREATE_GRAPH=compact`` (as the service reads it), every view a test builds
-    with :meth:`GraphView.from_store` is the compact one, its files beside the store."""
+    with :meth:`GraphView.from_store` is the compact one, its files beside a SQLite file,
+    or for a store without a file (PostgreSQL) in a folder of the session's named after
+    its database (never the working directory: it holds the ``graph`` package)."""
     if os.environ.get("COCREATE_GRAPH") != "compact":
         return
 
     def compact(cls: type[GraphView], store: Store) -> GraphView:
         database = store.engine.url.database
-        folder = Path(database).parent / "graph" if database else Path("var/graph")
+        if store.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            folder = Path(database).parent / "graph"
+        else:
+            folder = tmp_path_factory.getbasetemp() / "graph-files" / str(database)
         return cls.open_compact(store, folder)
 
     monkeypatch.setattr(GraphView, "from_store", classmethod(compact))

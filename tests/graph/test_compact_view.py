@@ -126,3 +126,19 @@ def test_a_grown_delta_is_written_out_by_one_worker(
         assert view.version == GraphFiles(folder).current()
         assert view.graph.delta_size < grown
         _same_as_store(view, network)
+
+
+def test_a_new_version_removes_older_versions_and_nothing_else(
+    network: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "graph"
+    other = folder / "notes"
+    other.mkdir(parents=True)
+    (other / "kept.txt").write_text("not the view's")
+    GraphView.open_compact(network, folder)
+    first = {p.name for p in folder.iterdir() if p.is_dir()} - {"notes"}
+    network.delete_node("person:ahmed")  # an erasure: the next start writes a new version
+    GraphView.open_compact(network, folder)
+    now = {p.name for p in folder.iterdir() if p.is_dir()}
+    assert len(first) == 1 and not first & now and len(now) == 2  # the new version, notes
+    assert (other / "kept.txt").read_text() == "not the view's"
