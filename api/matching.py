@@ -235,8 +235,7 @@ class MatchingService:
             return False
         if not listable(audience, attrs["visibility"], attrs["discoverable"]):
             return False
-        profile = self.profiles.get(node)
-        if profile is None or not profile.open_to_collaborate:
+        if not self.profiles.open_to_collaborate(node):
             return False
         if attrs.get("lat") is not None and attrs.get("lon") is not None:
             return float(attrs["lat"]), float(attrs["lon"])

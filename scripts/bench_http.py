@@ -1021,7 +1021,7 @@ def main() -> None:
             "rss_mib": round(server_rss / 2**20, 1),
             "pss_mib": round(server_pss / 2**20, 1),
             "processes": per_process,
-            "graph": env.get("COCREATE_GRAPH", "networkx"),
+            "graph": env.get("COCREATE_GRAPH", "compact"),
             "uvicorn": installed("uvicorn"),
             "uvloop": installed("uvloop"),
             "httptools": installed("httptools"),

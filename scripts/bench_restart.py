@@ -59,7 +59,7 @@ def main() -> None:
         help="measure while vectors are still being computed (else wait for every one)",
     )  # fmt: skip
     parser.add_argument(
-        "--graph", choices=("networkx", "compact"), default="networkx",
+        "--graph", choices=("networkx", "compact"), default="compact",
         help="the graph view each process holds (COCREATE_GRAPH)",
     )  # fmt: skip
     parser.add_argument("--json", type=Path, default=None)

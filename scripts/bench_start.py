@@ -157,7 +157,7 @@ def run(
 ) -> dict[str, Any]:
     started = time.monotonic()
     figures: dict[str, Any] = {"repo": str(args.repo), "no_index": args.no_index,
-                               "graph": env.get("COCREATE_GRAPH", "networkx"),
+                               "graph": env.get("COCREATE_GRAPH", "compact"),
                                "writes_before": args.writes_before}  # fmt: skip
     with serving(
         env, scratch / "logs", workers=args.workers, timeout=7200, indexed=False

@@ -163,8 +163,8 @@ def thin(ctx: MatchContext, node: str) -> bool:
     """A person whose own text says little (a name and fewer than ``THIN_WORDS`` words)."""
     if ctx.kind(node) != "person":
         return False
-    profile = ctx.profiles.get(node)
-    return profile is None or profile.words < THIN_WORDS
+    words = ctx.profiles.words(node)
+    return words is None or words < THIN_WORDS
 
 
 def gather(

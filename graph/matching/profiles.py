@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph import code_stamp
 from graph.errors import SavedByOtherCode
 from graph.feed import ChangeBatch
-from graph.matching.phrases import Key, keys_of, meets
+from graph.matching.phrases import Key, keys_of, meets, phrase_key
 from graph.model import Initiative, Node, Person
 from graph.store import Store
 from graph.view import collection_paused
@@ -29,7 +30,7 @@ from graph.view import collection_paused
 log = logging.getLogger(__name__)
 
 PROFILE_KINDS = ("person", "initiative")
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 """The form of :meth:`ProfileIndex.state` (a saved state of another form, or saved by
 another version of the code, :func:`graph.code_stamp`, is not read)."""
 
@@ -62,26 +63,11 @@ class Profile:
         return cls._of_fields(node.id, node.kind, vars(node))
 
     @classmethod
-    def of_record(cls, node_id: str, kind: str, data: str) -> Profile | None:
-        """The same as :meth:`of`, from a stored record: the node's fields as canonical JSON,
-        defaults left out (:mod:`graph.codec`), read without validating the node again (it
-        was when written). Start-up reads every person's profile this way: validating
-        100,000 nodes took three of the four seconds."""
-        if kind not in _DEFAULTS:
-            return None
-        return cls._of_fields(node_id, kind, {**_DEFAULTS[kind], **json.loads(data)})
-
-    @classmethod
     def _of_fields(cls, node_id: str, kind: str, fields: Mapping[str, Any]) -> Profile:
-        needs = fields["needs"]
-        if kind == "initiative":
-            words = len(fields["description"].split()) + _words(needs)
-            return cls.build(node_id, kind, needs=needs, words=words)
-        interests, skills, offers = fields["interests"], fields["skills"], fields["offers"]
+        interests, skills, offers, needs, open_to_collaborate, words = _parts(kind, fields)
         return cls.build(
             node_id, kind, interests=interests, skills=skills, offers=offers, needs=needs,
-            open_to_collaborate=fields["open_to_collaborate"],
-            words=len(fields["bio"].split()) + _words(interests, skills, offers, needs),
+            open_to_collaborate=open_to_collaborate, words=words,
         )  # fmt: skip
 
     @classmethod
@@ -122,6 +108,17 @@ def _union(keys: Iterable[Key]) -> frozenset[str]:
     if len(keys) == 1:
         return keys[0]
     return frozenset().union(*keys)
+
+
+def _parts(kind: str, fields: Mapping[str, Any]) -> tuple[Any, ...]:
+    """(interests, skills, offers, needs, open to collaborate, words) of a node's fields;
+    an initiative has needs only."""
+    needs = fields["needs"]
+    if kind == "initiative":
+        return (), (), (), needs, True, len(fields["description"].split()) + _words(needs)
+    interests, skills, offers = fields["interests"], fields["skills"], fields["offers"]
+    words = len(fields["bio"].split()) + _words(interests, skills, offers, needs)
+    return interests, skills, offers, needs, fields["open_to_collaborate"], words
 
 
 def _words(*phrase_lists: Iterable[str]) -> int:
@@ -214,41 +211,152 @@ class _Postings:
         return found
 
 
+class _Phrases:
+    """Every distinct phrase the index has met, numbered in the order met, with its key.
+
+    People reuse phrases: 100,000 generated people wrote 176 distinct ones, 1.1 million
+    times. A profile is held as the numbers of its phrases (:class:`ProfileIndex`)."""
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self.texts: list[str] = []
+        self.keys: list[Key] = []
+        self.numbers: dict[str, int] = {}
+        for text in texts:
+            self.number(text)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def number(self, phrase: str) -> int:
+        found = self.numbers.get(phrase)
+        if found is None:
+            phrase = sys.intern(phrase)
+            found = self.numbers[phrase] = len(self.texts)
+            self.texts.append(phrase)
+            self.keys.append(phrase_key(phrase))
+        return found
+
+
+_OPEN, _INITIATIVE = 1, 2  # a row's flags
+_HEAD = 6  # a row: words, flags, then how many interests, skills, offers and needs
+
+
 class ProfileIndex:
     """Profiles of every person and initiative, with offer and need postings; ``seq`` is the
-    last change-log entry applied."""
+    last change-log entry applied.
+
+    Each profile is held as one row of 32-bit numbers in a ``bytes``: its word count, its
+    flags, how many phrases of each field it has, and the numbers of its phrases
+    (:class:`_Phrases`). A :class:`Profile` is made from its row when asked for, and the
+    last ``BUILT_KEPT`` made are kept. 100,000 people's profiles held as objects took
+    168 MiB in each process of ``serve``, their rows take a sixth of it
+    (docs/benchmarks.md, session 31).
+    """
+
+    BUILT_KEPT = 8_192
 
     def __init__(self) -> None:
         self.seq = 0
-        self._profiles: dict[str, Profile] = {}
+        self._rows: dict[str, bytes] = {}
+        self._phrases = _Phrases()
+        self._built: dict[str, tuple[bytes, Profile]] = {}
         self._offers = _Postings()
         self._needs = _Postings()
 
     def __len__(self) -> int:
-        return len(self._profiles)
+        return len(self._rows)
 
     def __contains__(self, node_id: object) -> bool:
-        return node_id in self._profiles
+        return node_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        """The ids of every profile held."""
+        return iter(self._rows)
 
     def get(self, node_id: str) -> Profile | None:
-        return self._profiles.get(node_id)
+        row = self._rows.get(node_id)
+        if row is None:
+            return None
+        built = self._built.get(node_id)
+        if built is not None and built[0] is row:  # (made from the row held now)
+            return built[1]
+        found = self._profile_of(node_id, row)
+        if len(self._built) >= self.BUILT_KEPT:
+            self._built.clear()  # (requests of other people than the last few come next)
+        self._built[node_id] = (row, found)
+        return found
+
+    def open_to_collaborate(self, node_id: str) -> bool:
+        """Whether the node has a profile and is open to collaborate (without making it)."""
+        row = self._rows.get(node_id)
+        return row is not None and bool(_numbers(row)[1] & _OPEN)
+
+    def words(self, node_id: str) -> int | None:
+        """The words of the node's own text beyond its name (None: no profile)."""
+        row = self._rows.get(node_id)
+        return None if row is None else _numbers(row)[0]
 
     def upsert(self, profiles: Iterable[Profile]) -> None:
         for profile in profiles:
-            self._drop(profile.id)
-            self._profiles[profile.id] = profile
-            self._offers.add(profile.id, profile.offer_keys.values())
-            self._needs.add(profile.id, profile.need_keys.values())
+            self._set(profile.id, profile.kind, profile.interests, profile.skills,
+                      profile.offers, profile.needs, profile.open_to_collaborate,
+                      profile.words)  # fmt: skip
 
     def remove(self, ids: Iterable[str]) -> None:
         for node_id in ids:
             self._drop(node_id)
 
+    def _set(
+        self,
+        node_id: str,
+        kind: str,
+        interests: Iterable[str],
+        skills: Iterable[str],
+        offers: Iterable[str],
+        needs: Iterable[str],
+        open_to_collaborate: bool,
+        words: int,
+    ) -> None:
+        self._drop(node_id)
+        number = self._phrases.number
+        fields = [[number(p) for p in phrases] for phrases in (interests, skills, offers, needs)]
+        flags = (_OPEN if open_to_collaborate else 0) | (_INITIATIVE if kind == "initiative" else 0)
+        head = [words, flags, *map(len, fields)]
+        self._rows[node_id] = array("I", head + [n for f in fields for n in f]).tobytes()
+        keys = self._phrases.keys
+        self._offers.add(node_id, {keys[n] for n in fields[2]} - {EMPTY})
+        self._needs.add(node_id, {keys[n] for n in fields[3]} - {EMPTY})
+
     def _drop(self, node_id: str) -> None:
-        old = self._profiles.pop(node_id, None)
-        if old is not None:
-            self._offers.discard(node_id, old.offer_keys.values())
-            self._needs.discard(node_id, old.need_keys.values())
+        row = self._rows.pop(node_id, None)
+        self._built.pop(node_id, None)
+        if row is not None:
+            numbers, keys = _numbers(row), self._phrases.keys
+            offers, needs = _fields(numbers)[2:]
+            self._offers.discard(node_id, {keys[n] for n in offers})
+            self._needs.discard(node_id, {keys[n] for n in needs})
+
+    def _profile_of(self, node_id: str, row: bytes) -> Profile:
+        """The :class:`Profile` a row describes (as :meth:`Profile.build` makes it)."""
+        numbers = _numbers(row).tolist()
+        words, flags, *counts = numbers[:_HEAD]
+        texts, keys = self._phrases.texts, self._phrases.keys
+        spans: list[list[int]] = []
+        at = _HEAD
+        for count in counts:
+            spans.append(numbers[at : at + count])
+            at += count
+        interests, skills, offers, needs = spans
+        offer_keys = {texts[n]: keys[n] for n in offers if keys[n]}
+        need_keys = {texts[n]: keys[n] for n in needs if keys[n]}
+        return Profile(
+            node_id, "initiative" if flags & _INITIATIVE else "person",
+            tuple(texts[n] for n in interests), tuple(texts[n] for n in skills),
+            tuple(texts[n] for n in offers), tuple(texts[n] for n in needs),
+            bool(flags & _OPEN), words, offer_keys, need_keys,
+            {texts[n]: keys[n] for n in (*interests, *skills) if keys[n]},
+            _union(offer_keys.values()), _union(need_keys.values()),
+        )  # fmt: skip
 
     def offering(self, needs: Iterable[Key]) -> set[str]:
         """Nodes offering something that meets one of these needs."""
@@ -278,33 +386,31 @@ class ProfileIndex:
         return index
 
     def state(self) -> tuple[Any, ...]:
-        """What :meth:`from_state` makes this index again from: a tuple per profile of
-        its strings, numbers and phrase keys (dicts of frozensets); a pickle of them loads
-        in a third of the time of reading every profile from the store (1.2 s against
-        3.8 s at 100,000 people)."""
-        rows = [(p.id, p.kind, p.interests, p.skills, p.offers, p.needs, p.open_to_collaborate,
-                 p.words, p.offer_keys, p.need_keys, p.topic_keys)
-                for p in self._profiles.values()]  # fmt: skip
-        return ((STATE_FORMAT, code_stamp()), self.seq, rows)
+        """What :meth:`from_state` makes this index again from: the phrases, and each
+        profile's row (the phrases no profile holds any more left out)."""
+        rows, texts = self._rows, self._phrases.texts
+        used = {n for row in rows.values() for n in _numbers(row)[_HEAD:]}
+        if len(used) < len(texts):
+            again = _Phrases(texts[n] for n in sorted(used))
+            renumber = [again.numbers.get(text, 0) for text in texts]
+            rows = {node_id: _renumbered(row, renumber) for node_id, row in rows.items()}
+            texts = again.texts
+        return ((STATE_FORMAT, code_stamp()), self.seq, list(texts), rows)
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> ProfileIndex:
         """The index :meth:`state` describes (at its ``seq``)."""
         SavedByOtherCode.check("profile index", state, (STATE_FORMAT, code_stamp()))
-        _, seq, rows = state
+        _, seq, texts, rows = state
         index = cls()
-        profiles = index._profiles
+        index._phrases = phrases = _Phrases(texts)
+        keys = phrases.keys
         with collection_paused():
-            for node_id, kind, interests, skills, offers, needs, open_, words, *keys in rows:
-                offer_keys, need_keys, topic_keys = keys
-                profiles[node_id] = Profile(
-                    node_id, kind, interests, skills, offers, needs, open_, words,
-                    offer_keys, need_keys, topic_keys,
-                    _union(offer_keys.values()), _union(need_keys.values()),
-                )  # fmt: skip
-            for profile in profiles.values():
-                index._offers.add(profile.id, profile.offer_keys.values())
-                index._needs.add(profile.id, profile.need_keys.values())
+            index._rows = rows
+            for node_id, row in rows.items():
+                offers, needs = _fields(_numbers(row))[2:]
+                index._offers.add(node_id, {keys[n] for n in offers} - {EMPTY})
+                index._needs.add(node_id, {keys[n] for n in needs} - {EMPTY})
         index.seq = seq
         return index
 
@@ -315,19 +421,25 @@ class ProfileIndex:
         index = cls()
         with collection_paused():
             for kind in PROFILE_KINDS:
-                records = store.iter_records(kind=kind)
-                index.upsert(p for row in records if (p := Profile.of_record(*row[:2], row[3])))
+                for row in store.iter_records(kind=kind):
+                    index._set_record(row[0], kind, row[3])
         index.seq = seq
         log.info("profile index: %d profiles at change %d", len(index), seq)
         # Writes committed while reading are set again (idempotently) by the change feed.
         return index
+
+    def _set_record(self, node_id: str, kind: str, data: str) -> None:
+        """A profile from a stored record: the node's fields as canonical JSON, defaults
+        left out (:mod:`graph.codec`), read without validating the node again (it was when
+        written; validating 100,000 nodes took three of the four seconds of a start)."""
+        self._set(node_id, kind, *_parts(kind, {**_DEFAULTS[kind], **json.loads(data)}))
 
     # -- a projection of the change feed (graph.feed) ---------------------------
 
     def prepare(self, batch: ChangeBatch) -> tuple[set[str], list[Profile]]:
         """(ids to drop, profiles to set) for the people and initiatives the batch touched."""
         touched = {i for i in batch.touched_nodes if i.partition(":")[0] in PROFILE_KINDS}
-        touched |= batch.erased(self._profiles)
+        touched |= batch.erased(self._rows)
         current = [p for i in sorted(touched) if (p := _profile(batch.nodes.get(i)))]
         return touched - {p.id for p in current}, current
 
@@ -336,6 +448,29 @@ class ProfileIndex:
         self.remove(gone)
         self.upsert(current)
         self.seq = batch.last_seq
+
+
+EMPTY: Key = frozenset()
+
+
+def _numbers(row: bytes) -> array[int]:
+    numbers = array("I")
+    numbers.frombytes(row)
+    return numbers
+
+
+def _fields(numbers: array[int]) -> list[array[int]]:
+    """The phrase numbers of a row's interests, skills, offers and needs."""
+    found, at = [], _HEAD
+    for count in numbers[2:_HEAD]:
+        found.append(numbers[at : at + count])
+        at += count
+    return found
+
+
+def _renumbered(row: bytes, renumber: list[int]) -> bytes:
+    numbers = _numbers(row)
+    return array("I", [*numbers[:_HEAD], *(renumber[n] for n in numbers[_HEAD:])]).tobytes()
 
 
 def _profile(node: Node | None) -> Profile | None:

@@ -27,7 +27,7 @@ from api.warmup import Warmer
 from graph.analytics.shared import SharedFigures, _temporary, made_by
 from graph.feed import Saved, catch_up_saved
 from graph.matching.profiles import STATE_FORMAT as PROFILES_FORM
-from graph.matching.profiles import ProfileIndex
+from graph.matching.profiles import Profile, ProfileIndex
 from graph.model import Person
 from graph.store import Store
 from graph.view import STATE_FORMAT as VIEW_FORM
@@ -113,7 +113,7 @@ def test_saved_profiles_of_another_store_or_another_form_are_not_read(
     seq = store.last_seq()
     figures = SharedFigures(settings.data_dir / "figures")
     planted = ProfileIndex.from_store(store)
-    planted.upsert(ProfileIndex.from_nodes([Person(id=NEEDLE, name="Nee")])._profiles.values())
+    planted.upsert([Profile.build(NEEDLE, "person")])
     # A folder that outlived its store: the version's number names another change.
     assert figures.put(PROFILES, seq, "upsert node person:someone-else", planted.state())
     read = open_profiles(store, figures)
