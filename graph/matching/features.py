@@ -57,7 +57,7 @@ from graph.matching.candidates import (
 )
 from graph.matching.context import TOPIC_KINDS, MatchContext, Neighbourhoods
 from graph.matching.cowork import CoWork, SecondCircle, second_circle
-from graph.matching.profiles import OfferNeed, offer_need_pairs
+from graph.matching.profiles import OfferNeed
 
 FEATURES = ("graph", "graph_work", "cowork", "cowork_aa", "text", "text_work", "complement",
             "goals", "proximity", "activity", "works", "bridging")  # fmt: skip
@@ -280,6 +280,7 @@ def _featurise(
     seed_sectors = {g for g in seed_goals if g.startswith("sector:")}
     goal_weight = {g: degree.weight(g) for g in seed_goals if g in ctx.graph}
     profile = ctx.profiles.get(seed.id)
+    pairs = ctx.profiles.pairs_with(profile) if profile is not None else None
     rows: list[tuple[float, ...]] = []
     summary = _summaries(ctx)
     for cand in chosen:
@@ -302,9 +303,8 @@ def _featurise(
         cand.common = [z for _, z in common]
         cand.goals, cand.groups = found.goals, found.groups
         cand.works, cand.memberships = found.works, found.memberships
-        other = ctx.profiles.get(v)
-        if profile is not None and other is not None:
-            cand.offer_need = offer_need_pairs(profile, other)
+        if pairs is not None:
+            cand.offer_need = pairs(v)
         n = len(cand.offer_need)
         sectors = cand.sectors = found.sectors
         cand.brings = tuple(sorted(sectors - seed_sectors))

@@ -15,7 +15,7 @@ import logging
 import sys
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,6 +238,7 @@ class _Phrases:
 
 
 _OPEN, _INITIATIVE = 1, 2  # a row's flags
+_FLAGS_BYTE = 4 if sys.byteorder == "little" else 7  # the flags' low byte in a row
 _HEAD = 6  # a row: words, flags, then how many interests, skills, offers and needs
 
 
@@ -287,9 +288,10 @@ class ProfileIndex:
         return found
 
     def open_to_collaborate(self, node_id: str) -> bool:
-        """Whether the node has a profile and is open to collaborate (without making it)."""
+        """Whether the node has a profile and is open to collaborate (without making it:
+        the warmer asks it of every person at each version)."""
         row = self._rows.get(node_id)
-        return row is not None and bool(_numbers(row)[1] & _OPEN)
+        return row is not None and bool(row[_FLAGS_BYTE] & _OPEN)
 
     def words(self, node_id: str) -> int | None:
         """The words of the node's own text beyond its name (None: no profile)."""
@@ -357,6 +359,21 @@ class ProfileIndex:
             {texts[n]: keys[n] for n in (*interests, *skills) if keys[n]},
             _union(offer_keys.values()), _union(need_keys.values()),
         )  # fmt: skip
+
+    def pairs_with(self, mine: Profile) -> Callable[[str], list[OfferNeed]]:
+        """``offer_need_pairs(mine, theirs)`` for the profile of any node id (no pair for a
+        node without one), read from its row: a collaborators request asks it of every
+        candidate, hundreds, and making each :class:`Profile` cost more than the rest of
+        the request's reading. What each of the phrases met means for ``mine`` is worked
+        out once (:class:`_Meeting`); phrases are few and shared."""
+        meeting = _Meeting(mine, self._phrases)
+        rows = self._rows
+
+        def pairs(node_id: str) -> list[OfferNeed]:
+            row = rows.get(node_id)
+            return [] if row is None else meeting.pairs(_numbers(row))
+
+        return pairs
 
     def offering(self, needs: Iterable[Key]) -> set[str]:
         """Nodes offering something that meets one of these needs."""
@@ -448,6 +465,56 @@ class ProfileIndex:
         self.remove(gone)
         self.upsert(current)
         self.seq = batch.last_seq
+
+
+class _Meeting:
+    """How the phrases of other profiles meet one profile's needs and offers (for
+    :meth:`ProfileIndex.pairs_with`), each phrase number worked out once."""
+
+    def __init__(self, mine: Profile, phrases: _Phrases) -> None:
+        self.needs = list(mine.need_keys.items())
+        self.offers = list(mine.offer_keys.items())
+        self.phrases = phrases
+        self.needs_met: dict[int, tuple[bool, ...]] = {}
+        self.offer_meeting: dict[int, str | None] = {}
+
+    def _needs_met(self, number: int) -> tuple[bool, ...]:
+        """Which of my needs their offer with this phrase number meets."""
+        found = self.needs_met.get(number)
+        if found is None:
+            key = self.phrases.keys[number]
+            found = self.needs_met[number] = tuple(meets(key, need) for _, need in self.needs)
+        return found
+
+    def _offer_meeting(self, number: int) -> str | None:
+        """My first offer that meets their need with this phrase number."""
+        if number not in self.offer_meeting:
+            key = self.phrases.keys[number]
+            self.offer_meeting[number] = next(
+                (offer for offer, mine in self.offers if meets(mine, key)), None
+            )
+        return self.offer_meeting[number]
+
+    def pairs(self, numbers: array[int]) -> list[OfferNeed]:
+        """As :func:`offer_need_pairs`: each of my needs with their first offer meeting it,
+        then each of their needs with my first offer meeting it, each phrase once."""
+        found: list[OfferNeed] = []
+        offers, needs = _fields(numbers)[2:]
+        texts = self.phrases.texts
+        if self.needs and offers:
+            distinct = list(dict.fromkeys(offers))
+            met = [self._needs_met(n) for n in distinct]
+            for i, (need, _) in enumerate(self.needs):
+                for n, by in zip(distinct, met, strict=True):
+                    if by[i]:
+                        found.append(OfferNeed(texts[n], need, "theirs_meets_yours"))
+                        break
+        if self.offers and needs:
+            for n in dict.fromkeys(needs):
+                offer = self._offer_meeting(n)
+                if offer is not None:
+                    found.append(OfferNeed(offer, texts[n], "yours_meets_theirs"))
+        return found
 
 
 EMPTY: Key = frozenset()

@@ -23,7 +23,7 @@ from graph.feed import ChangeFeed, catch_up_saved
 from graph.matching.context import Audience, MatchContext, Neighbourhoods
 from graph.matching.explain import Described, explanation, ids_to_describe
 from graph.matching.features import Near, gather, summarise
-from graph.matching.profiles import Profile, ProfileIndex
+from graph.matching.profiles import Profile, ProfileIndex, offer_need_pairs
 from graph.matching.recommend import (
     Result,
     recommend_collaborators,
@@ -639,6 +639,31 @@ def test_profiles_are_held_as_rows_and_made_again_from_the_row_held_now(
     }
     profiles.remove(["person:ana"])
     assert profiles.get("person:ana") is None and "person:ana" not in profiles
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pairs_read_from_rows_are_those_of_the_profiles(seed: int) -> None:
+    """``pairs_with(mine)(id)`` gives ``offer_need_pairs(mine, theirs)`` for every pair of
+    random profiles: repeated, nested, filler-only and unrelated phrases, in any order."""
+    rng = random.Random(seed)
+    words = ["grant", "writing", "youth", "mentoring", "mentors", "web", "design", "the", "help"]
+    phrases = [" ".join(rng.sample(words, rng.randint(1, 3))) for _ in range(40)]
+    people = [person(f"p{i}", offers=rng.choices(phrases, k=rng.randint(0, 4)),
+                     needs=rng.choices(phrases, k=rng.randint(0, 4)))
+              for i in range(60)]  # fmt: skip
+    people.append(Initiative(id="initiative:i", name="I", needs=rng.choices(phrases, k=3)))
+    index = ProfileIndex.from_nodes(people)
+    met = 0
+    for mine in (index.get(p.id) for p in people):
+        assert mine is not None
+        pairs = index.pairs_with(mine)
+        for other in people:
+            theirs = index.get(other.id)
+            assert theirs is not None
+            assert pairs(other.id) == offer_need_pairs(mine, theirs)
+            met += bool(pairs(other.id))
+        assert pairs("person:nobody") == []
+    assert met > 100  # (the phrases do meet)
 
 
 def test_a_saved_profile_index_leaves_out_the_phrases_no_one_holds(
