@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import sys
 from array import array
 from collections import defaultdict
@@ -239,6 +240,7 @@ class _Phrases:
 
 _OPEN, _INITIATIVE = 1, 2  # a row's flags
 _FLAGS_BYTE = 4 if sys.byteorder == "little" else 7  # the flags' low byte in a row
+_FIRST = struct.Struct("=I")  # a row's first number (its words), as array("I") wrote it
 _HEAD = 6  # a row: words, flags, then how many interests, skills, offers and needs
 
 
@@ -296,7 +298,7 @@ class ProfileIndex:
     def words(self, node_id: str) -> int | None:
         """The words of the node's own text beyond its name (None: no profile)."""
         row = self._rows.get(node_id)
-        return None if row is None else _numbers(row)[0]
+        return None if row is None else int(_FIRST.unpack_from(row)[0])
 
     def upsert(self, profiles: Iterable[Profile]) -> None:
         for profile in profiles:
@@ -476,6 +478,7 @@ class _Meeting:
         self.offers = list(mine.offer_keys.items())
         self.phrases = phrases
         self.needs_met: dict[int, tuple[bool, ...]] = {}
+        self.useful: dict[int, bool] = {}
         self.offer_meeting: dict[int, str | None] = {}
 
     def _needs_met(self, number: int) -> tuple[bool, ...]:
@@ -498,8 +501,15 @@ class _Meeting:
     def pairs(self, numbers: array[int]) -> list[OfferNeed]:
         """As :func:`offer_need_pairs`: each of my needs with their first offer meeting it,
         then each of their needs with my first offer meeting it, each phrase once."""
+        at = _HEAD + numbers[2] + numbers[3]
+        offers = numbers[at : at + numbers[4]]
+        needs = numbers[at + numbers[4] : at + numbers[4] + numbers[5]]
+        useful = self.useful
+        if not any(useful[n] if n in useful else self._useful(n) for n in offers) and all(
+            self._offer_meeting(n) is None for n in needs
+        ):
+            return []  # nothing meets (the usual case: read no further)
         found: list[OfferNeed] = []
-        offers, needs = _fields(numbers)[2:]
         texts = self.phrases.texts
         if self.needs and offers:
             distinct = list(dict.fromkeys(offers))
@@ -514,6 +524,11 @@ class _Meeting:
                 offer = self._offer_meeting(n)
                 if offer is not None:
                     found.append(OfferNeed(offer, texts[n], "yours_meets_theirs"))
+        return found
+
+    def _useful(self, number: int) -> bool:
+        """Whether their offer with this phrase number meets any of my needs."""
+        found = self.useful[number] = any(self._needs_met(number))
         return found
 
 
