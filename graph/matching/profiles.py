@@ -147,7 +147,10 @@ class OfferNeed:
 
 
 def offer_need_pairs(mine: Profile, theirs: Profile) -> list[OfferNeed]:
-    """Every need of one side that an offer of the other meets, each need once, stable."""
+    """Every need of one side that an offer of the other meets, each need once, stable.
+
+    The definition, on two profiles; requests read the same from the index's rows
+    (:meth:`ProfileIndex.pairs_with`), and the tests hold one to the other."""
     found: list[OfferNeed] = []
     if mine.need_words.isdisjoint(theirs.offer_words) and theirs.need_words.isdisjoint(
         mine.offer_words
