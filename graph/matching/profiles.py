@@ -228,9 +228,6 @@ class _Phrases:
         for text in texts:
             self.number(text)
 
-    def __len__(self) -> int:
-        return len(self.texts)
-
     def number(self, phrase: str) -> int:
         found = self.numbers.get(phrase)
         if found is None:
@@ -344,25 +341,13 @@ class ProfileIndex:
             self._needs.discard(node_id, {keys[n] for n in needs})
 
     def _profile_of(self, node_id: str, row: bytes) -> Profile:
-        """The :class:`Profile` a row describes (as :meth:`Profile.build` makes it)."""
-        numbers = _numbers(row).tolist()
-        words, flags, *counts = numbers[:_HEAD]
-        texts, keys = self._phrases.texts, self._phrases.keys
-        spans: list[list[int]] = []
-        at = _HEAD
-        for count in counts:
-            spans.append(numbers[at : at + count])
-            at += count
-        interests, skills, offers, needs = spans
-        offer_keys = {texts[n]: keys[n] for n in offers if keys[n]}
-        need_keys = {texts[n]: keys[n] for n in needs if keys[n]}
-        return Profile(
-            node_id, "initiative" if flags & _INITIATIVE else "person",
-            tuple(texts[n] for n in interests), tuple(texts[n] for n in skills),
-            tuple(texts[n] for n in offers), tuple(texts[n] for n in needs),
-            bool(flags & _OPEN), words, offer_keys, need_keys,
-            {texts[n]: keys[n] for n in (*interests, *skills) if keys[n]},
-            _union(offer_keys.values()), _union(need_keys.values()),
+        """The :class:`Profile` a row describes."""
+        numbers, texts = _numbers(row), self._phrases.texts
+        interests, skills, offers, needs = ([texts[n] for n in f] for f in _fields(numbers))
+        return Profile.build(
+            node_id, "initiative" if numbers[1] & _INITIATIVE else "person",
+            interests=interests, skills=skills, offers=offers, needs=needs,
+            open_to_collaborate=bool(numbers[1] & _OPEN), words=numbers[0],
         )  # fmt: skip
 
     def pairs_with(self, mine: Profile) -> Callable[[str], list[OfferNeed]]:
