@@ -365,6 +365,26 @@ def malloc_arenas() -> int | None:
     return None if failed else report.count(b"<heap nr=")
 
 
+def give_back_memory() -> bool:
+    """Return the C library's free memory to the system (glibc's ``malloc_trim``); whether
+    this C library can (False elsewhere, where this is left to it).
+
+    Building a version's structures (a sector's groups and bridges, the recommender's
+    caches) makes hundreds of megabytes of short-lived objects at 100,000 people; once
+    they are freed glibc keeps the pages in its heaps for later allocations, so a process
+    stayed as large as its busiest moment. The councils process grew by 518 MiB in one
+    computation of every council while its live objects grew by 44 MiB; trimming gave
+    most of it back (docs/benchmarks.md, "Freed memory given back"). A trim takes the
+    allocator's locks for a few milliseconds: it is made after such work, in the
+    background thread that did it, never by a request."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None:
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
+    return True
+
+
 @functools.cache
 def _libc() -> Any:
     """The C library's functions as this process resolves them (an allocator preloaded in

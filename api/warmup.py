@@ -28,6 +28,7 @@ from api.analytics import analytics, proposal_payload
 from api.auth import ANONYMOUS, Caller, Role
 from api.matching import AUDIENCES, matching_of
 from api.services import Services
+from api.serving import give_back_memory
 from graph import code_stamp
 from graph.analytics.councils import DEFAULT_SIZE
 from graph.analytics.shared import made_by
@@ -246,6 +247,7 @@ class Warmer:
             self.warmed.seq = seq
             self._done.notify_all()
         self._councils_when_due()
+        give_back_memory()  # what the warming built and dropped (see the function)
         log.info("warmed version %d in %.2f s (%s)", seq, time.monotonic() - started,
                  ", ".join(f"{k} {v:.2f} s" for k, v in self.warmed.seconds.items()))  # fmt: skip
 
@@ -278,6 +280,7 @@ class Warmer:
             return
         self._councils_at = time.monotonic()
         self._part("councils", self._councils)
+        give_back_memory()  # a sector's groups and bridges: hundreds of MiB, all dropped
         with self._done:
             self.warmed.councils_seq = seq
             self._done.notify_all()

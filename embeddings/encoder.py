@@ -151,7 +151,7 @@ def _load(path: Path, backend: str, precision: Precision, cache_dir: Path) -> En
         log.info("encoding with torch: %s", exc)
         return SentenceTransformerEncoder(path)
     target = onnx.export_path(path, cache_dir)
-    if not target.with_suffix(".json").is_file() or not target.is_file():
+    if not onnx.exported(target):
         torch_encoder = SentenceTransformerEncoder(path)
         try:
             onnx.export(path, target, torch_encoder.model)

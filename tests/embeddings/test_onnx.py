@@ -67,9 +67,29 @@ def test_a_fresh_export_is_checked_and_kept(tmp_path: Path) -> None:
     shutil.copytree(default_model_path(), model)  # a path no earlier test has loaded
     encoder = load_encoder(model, cache_dir=tmp_path / "cache")
     assert isinstance(encoder, OnnxEncoder) and encoder.onnx_path.parent == tmp_path / "cache"
-    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".json", ".onnx"]
+    files = sorted((tmp_path / "cache").iterdir(), key=lambda p: p.suffix)
+    assert [p.suffix for p in files] == [".json", ".onnx", ".weights"]
+    # The weights are apart: the model file is its graph alone.
+    assert files[1].stat().st_size < files[2].stat().st_size / 100
     reference = load_encoder(backend="torch").encode(TEXTS)
     assert np.abs(encoder.encode(TEXTS) - reference).max() < 1e-4
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_the_weights_are_mapped_from_their_file_not_copied() -> None:
+    """A process that encodes maps the export's weights file (pages every worker shares)
+    and its session holds far less than the weights themselves."""
+    probe = (
+        "import sys; from embeddings.encoder import load_encoder; "
+        "e = load_encoder(); e.encode(['clean water']); "
+        "print(e.onnx_path); sys.stdout.write(open('/proc/self/maps').read())"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    onnx_path, maps = done.stdout.split("\n", 1)
+    weights = Path(onnx_path).with_suffix(".weights")
+    assert weights.stat().st_size > 80 * 2**20  # all-MiniLM-L6-v2's 22.7 million floats
+    assert str(weights) in maps
 
 
 def test_the_export_is_named_by_the_model_configuration(model_copy: Path, tmp_path: Path) -> None:

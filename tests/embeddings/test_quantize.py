@@ -29,7 +29,7 @@ def fp32_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     made = load_encoder(precision="fp32")
     assert isinstance(made, OnnxEncoder)
     folder = tmp_path_factory.mktemp("onnx")
-    for suffix in (".onnx", ".json"):
+    for suffix in (".onnx", ".json", ".weights"):
         shutil.copy(made.onnx_path.with_suffix(suffix), folder)
     return folder
 
@@ -41,7 +41,7 @@ def test_int8_is_quantized_here_named_apart_and_close_to_fp32(fp32_cache: Path) 
     assert (fp32.name, int8.name) == ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8")
     assert int8.onnx_path == quantized_path(fp32.onnx_path)
     assert int8.onnx_path.parent == fp32_cache  # made from the local file, beside it
-    assert int8.onnx_path.stat().st_size < fp32.onnx_path.stat().st_size / 3
+    assert int8.onnx_path.stat().st_size < fp32.onnx_path.with_suffix(".weights").stat().st_size / 3
     sidecar = json.loads(int8.onnx_path.with_suffix(".json").read_text(encoding="utf-8"))
     assert sidecar["precision"] == "int8" and int8.precision == "int8"
     a, b = fp32.encode(TEXTS), int8.encode(TEXTS)
@@ -58,7 +58,7 @@ def test_a_quantization_that_drifts_is_not_kept(
 ) -> None:
     """A failed check leaves no file; ``auto`` encodes in fp32, ``onnx`` says why."""
     fp32 = export_path(default_model_path().resolve(), fp32_cache)
-    for suffix in (".onnx", ".json"):
+    for suffix in (".onnx", ".json", ".weights"):
         shutil.copy(fp32.with_suffix(suffix), tmp_path)
     monkeypatch.setattr(quantize, "MIN_COSINE", 1.01)  # no int8 vector is that close
     with pytest.raises(ModelNotAvailable, match="int8 quantization failed"):
@@ -66,7 +66,7 @@ def test_a_quantization_that_drifts_is_not_kept(
     fallback = load_encoder(backend="auto", precision="int8", cache_dir=tmp_path)
     assert fallback.name == "all-MiniLM-L6-v2"  # its vectors are fp32's: named so
     assert not quantized_path(tmp_path / fp32.name).exists()
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".onnx"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".onnx", ".weights"]
 
 
 @pytest.mark.parametrize(("given", "expected"), [("fp32", "fp32"), (" INT8 ", "int8")])
