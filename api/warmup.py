@@ -66,6 +66,12 @@ LISTED_KINDS = ("person", "initiative", "organization", "community", "wisdom_ent
 """The kinds a sector's or goal's page in the web app counts (web/src/pages/node.ts)."""
 MEMBER = Caller(role=Role.member)
 """A member with no profile: the audience of members, as council proposals are asked in."""
+TRIM_EVERY = 10.0
+"""Seconds between two givings back of the memory requests freed (:func:`give_back_memory`),
+by the warmer's thread while the feed is quiet: a search or a recommendation makes
+megabytes of short-lived objects, and a worker grew by some 200 MiB over the benchmark's
+scenarios with a tenth of that still in use. A trim with little to give back takes about
+a millisecond."""
 QUIET_SECONDS = 0.3
 """How long the feed must stay at one version before it is warmed (writes come in bursts)."""
 Councils = Literal["here", "publish", "follow"]
@@ -146,6 +152,7 @@ class Warmer:
         self._listed_at = -float("inf")
         self._profiles_at = -float("inf")
         self._looked_at = -float("inf")
+        self._trimmed_at = time.monotonic()
         self._listings_taken = -1
         """(Following) the version of the last listings' counts taken from the folder."""
         self._stop = threading.Event()
@@ -218,6 +225,7 @@ class Warmer:
                 self._adopt()
                 self._councils_when_due()
                 self._take_listings()
+                self._trim_when_due()
             while not self._stop.is_set():
                 seen = feed.seq
                 if self._stop.wait(QUIET_SECONDS) or feed.seq == seen:
@@ -284,6 +292,11 @@ class Warmer:
         with self._done:
             self.warmed.councils_seq = seq
             self._done.notify_all()
+
+    def _trim_when_due(self) -> None:
+        if time.monotonic() - self._trimmed_at >= TRIM_EVERY:
+            give_back_memory()
+            self._trimmed_at = time.monotonic()
 
     def _adopt(self) -> None:
         """Map the index another worker saved (after an erasure, or once it encoded every

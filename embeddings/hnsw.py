@@ -71,6 +71,12 @@ def zero_vectors(graph: Graph, labels: npt.NDArray[np.int64]) -> None:
     flat.reshape(storage.ntotal, storage.d)[labels] = 0.0
 
 
+def graph_vector(graph: Graph, label: int) -> Vector:
+    """The graph's own copy of one vector."""
+    out: Vector = graph.reconstruct(int(label))
+    return out
+
+
 def write_graph(graph: Graph, path: Path) -> None:
     """Write the graph (with its own copy of the vectors) to one file."""
     faiss_module().write_index(graph, str(path))

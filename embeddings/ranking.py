@@ -93,6 +93,12 @@ class RowCache:
     HELD_BYTES = 40 << 20
     """The vectors of a remembered set are held too (:meth:`held`) up to this size: the
     active initiatives of a million people's network (25,705 of them, 38 MiB)."""
+    HELD_SHARE = 0.05
+    """And only a set of at most this share of the index's items: the sets asked for
+    again and again are small (the initiatives are 3% of the items at 100,000 people),
+    while a sector's members (a fifth) held twice over took 60 MiB of each worker at
+    100,000 people, to be replaced by the next sector's as searches went from one sector
+    to another (docs/benchmarks.md, "Held vectors")."""
     HELD = 2
 
     def __init__(self) -> None:
@@ -135,7 +141,8 @@ class RowCache:
         row_bytes: int,
     ) -> tuple[Rows, Matrix] | None:
         """The rows of a remembered set and their vectors in one array, or None for a set
-        that is not remembered or whose vectors would pass :attr:`HELD_BYTES`.
+        that is not remembered, whose vectors would pass :attr:`HELD_BYTES` or which holds
+        more than :attr:`HELD_SHARE` of the items.
 
         The service searches the initiatives (a frozenset of some thousands) exactly, five
         times for one collaborators request; gathering their vectors from the index's rows
@@ -151,7 +158,7 @@ class RowCache:
             self._held[id(ids)] = self._held.pop(id(ids))  # the last to be dropped
             return hit[1], hit[2]
         found = self._rows(rows, ids)
-        if found.size * row_bytes > self.HELD_BYTES:
+        if found.size * row_bytes > self.HELD_BYTES or found.size > self.HELD_SHARE * len(rows):
             return None
         matrix = gather(found)
         matrix.setflags(write=False)

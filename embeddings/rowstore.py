@@ -6,6 +6,12 @@ holding its own copy. Rows written since the save go to a small growable array i
 (the tail), which the next save merges into a new file (see :mod:`embeddings.vectors`).
 Rows are numbered across both: the base holds rows ``0 .. len(base)``, the tail the rest.
 
+The base may also be the vectors a FAISS HNSW file holds for its graph
+(:meth:`RowStore.mapped_end`): the index then maps one copy of its vectors, not two. Those
+lie two bytes off a float's alignment in the file, and numpy's float routines take a
+slow path on such an array (a gather five times slower), so the rows are gathered as
+bytes and scored in aligned chunks.
+
 A base row cannot be changed in place (the map is read-only); an index that must change
 one (an erasure zeroing a retired vector) copies its base into memory first
 (:meth:`RowStore.unmapped`).
@@ -16,9 +22,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from embeddings.errors import IndexFormatError
 from embeddings.ranking import Matrix, Rows, Vector
+
+SCAN_ROWS = 8192
+"""Rows scored at a time from a base read as bytes (:meth:`RowStore.scores`)."""
 
 
 class RowStore:
@@ -35,6 +45,10 @@ class RowStore:
         # ``np.memmap`` makes a memmap of each result, whose setup runs in Python (a
         # tenth of a collaborators request's time went there).
         self._rows: Matrix = np.asarray(base)
+        self._bytes: npt.NDArray[np.uint8] | None = (
+            None if self._rows.flags.aligned else self._rows.view(np.uint8)
+        )
+        """The base's rows as bytes, where they are not aligned for floats."""
         self.tail = tail
         self.size = size
 
@@ -58,6 +72,20 @@ class RowStore:
         if base.dtype != np.float32 or base.ndim != 2 or base.shape[1] != dimension:
             raise IndexFormatError(path, f"expected (n, {dimension}) float32, got {base.shape}")
         return cls(base, np.zeros((0, dimension), dtype=np.float32), base.shape[0])
+
+    @classmethod
+    def mapped_end(cls, path: Path, rows: int, dimension: int) -> RowStore:
+        """``rows`` float32 rows of ``dimension`` that end the file ``path``, mapped
+        read-only (where a FAISS flat index writes its vectors, last in its file)."""
+        width = 4 * dimension
+        try:
+            offset = path.stat().st_size - rows * width
+            if offset < 0:
+                raise ValueError(f"shorter than {rows} rows of {dimension} floats")
+            raw = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(rows, width))
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(path, str(exc)) from exc
+        return cls(raw.view(np.float32), np.zeros((0, dimension), dtype=np.float32), rows)
 
     @property
     def dimension(self) -> int:
@@ -91,13 +119,23 @@ class RowStore:
             return result
         in_base = rows < b
         if in_base.all():
-            np.take(self._rows, rows, axis=0, out=result)
+            self._gather(rows, result)
         elif not in_base.any():
             np.take(self.tail, rows - b, axis=0, out=result)
         else:
-            result[in_base] = self._rows[rows[in_base]]
+            result[in_base] = self._gather(rows[in_base])
             result[~in_base] = self.tail[rows[~in_base] - b]
         return result
+
+    def _gather(self, rows: Rows, out: Matrix | None = None) -> Matrix:
+        """Base rows, copied (into ``out``, C-contiguous, if given)."""
+        if out is None:
+            out = np.empty((rows.size, self.dimension), dtype=np.float32)
+        if self._bytes is None:
+            np.take(self._rows, rows, axis=0, out=out)
+        else:
+            np.take(self._bytes, rows, axis=0, out=out.view(np.uint8))
+        return out
 
     def rows(self, start: int, stop: int) -> Matrix:
         """The vectors of rows ``start .. stop`` (a view of the tail, or a copy)."""
@@ -113,7 +151,14 @@ class RowStore:
         rest: Vector = self.tail[: self.size - b] @ query
         if not b:
             return rest
-        out: Vector = np.concatenate([self._rows @ query, rest])
+        if self._bytes is None:
+            base: Vector = self._rows @ query
+        else:
+            base = np.empty(b, dtype=np.float32)
+            for start in range(0, b, SCAN_ROWS):
+                stop = min(b, start + SCAN_ROWS)
+                base[start:stop] = self._gather(np.arange(start, stop)) @ query
+        out: Vector = np.concatenate([base, rest])
         return out
 
     def append(self, matrix: Matrix) -> int:
@@ -146,7 +191,10 @@ class RowStore:
         """The same rows, all in memory (the base copied), with room for one more."""
         data = np.zeros((max(self.size + 1, 1024), self.dimension), dtype=np.float32)
         b = self.mapped_rows
-        data[:b] = self.base
+        if self._bytes is None:
+            data[:b] = self.base
+        else:
+            data[:b].view(np.uint8)[...] = self._bytes
         data[b : self.size] = self.tail[: self.size - b]
         return RowStore.in_memory(data, self.size)
 

@@ -142,3 +142,40 @@ def test_an_erasure_leaves_the_person_in_no_mapped_file_and_no_delta(
         assert [h.id for h in index.search("community gardens", 1)] == ["b"]
         assert not {"person:zq", "person:zz"} & {h.id for h in index.search("kintsugi", 10)}
     assert np.isfinite(writer.vector("b")).all()
+
+
+def test_with_a_graph_the_vectors_are_mapped_once_from_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows are read from the HNSW file's own copy of the vectors (two bytes off a
+    float's alignment there), not from vectors.npy as well: gathers, full scores and a
+    copy into memory give exactly the rows vectors.npy holds."""
+    folder = saved(tmp_path, 500)
+    index = VectorIndex.read_files(folder)
+    rows = index._data
+    assert Path(rows.base.filename) == folder / "hnsw.faiss"
+    assert rows.is_mapped and not np.asarray(rows.base).flags.aligned
+    expected = np.load(folder / "vectors.npy")
+    live = index._alive[: index._size]
+    picked = np.array([3, 0, 1_199, 640, 5, 640], dtype=np.int64)  # any order, repeats
+    assert np.array_equal(rows.take(picked)[live[picked]], expected[picked][live[picked]])
+    query = unit_vectors(1, 16, seed=8)[0]
+    assert np.allclose(rows.scores(query)[live], (expected @ query)[live], atol=1e-6)
+    copy = rows.unmapped()
+    assert not copy.is_mapped and np.array_equal(copy.take(picked), rows.take(picked))
+    copied = VectorIndex.read_files(folder, mapped=False)
+    for q in unit_vectors(5, 16, seed=6):
+        same(index.search(q, 10), copied.search(q, 10))
+        same(
+            index.search(q, 5, allowed=set(IDS[200:260])),
+            copied.search(q, 5, allowed=set(IDS[200:260])),
+        )
+
+    # A file whose end does not hold the vectors as probed: vectors.npy is read instead.
+    import embeddings.vectors as vectors_module
+
+    monkeypatch.setattr(vectors_module, "graph_vector", lambda graph, row: np.ones(16))
+    with caplog.at_level("WARNING", logger="embeddings.vectors"):
+        fallback = VectorIndex.read_files(folder)
+    assert Path(fallback._data.base.filename) == folder / "vectors.npy"
+    assert "does not end with its vectors" in caplog.text

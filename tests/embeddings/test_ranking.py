@@ -56,6 +56,7 @@ def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     larger set is looked up, not held."""
     rows = {f"n{i}": i for i in range(4_000)}
     cache = RowCache()
+    cache.HELD_SHARE = 1.0  # (the bound by share: the test below)
     gathered = Gathered()
     gather: Callable[[np.ndarray], np.ndarray] = gathered.gather
 
@@ -81,12 +82,27 @@ def test_only_sets_within_the_bound_have_their_vectors_held() -> None:
     assert gathered == [300] * 5
 
 
+def test_a_set_of_more_than_a_share_of_the_items_is_not_held() -> None:
+    """A sector's members (a fifth of the network) are looked up, not held: holding them
+    cost tens of MiB a worker, replaced at the next sector's search."""
+    rows = {f"n{i}": i for i in range(10_000)}
+    cache = RowCache()
+    gathered = Gathered()
+    share = int(RowCache.HELD_SHARE * len(rows))
+    within = frozenset(f"n{i}" for i in range(share))
+    beyond = frozenset(f"n{i}" for i in range(share + 1))
+    assert cache.held(rows, within, gathered.gather, 8) is not None
+    assert cache.held(rows, beyond, gathered.gather, 8) is None and gathered == [share]
+    assert cache.lookup(rows, beyond).size == share + 1  # its rows are still remembered
+
+
 def test_rows_follow_their_ids_and_sets_not_moved_keep_theirs() -> None:
     """After an update (ids to new rows at the end) or a removal, a remembered set's rows
     are those a fresh look-up gives; a set none of the ids is in keeps its rows and its
     held vectors, not gathered again."""
     rows = {f"n{i}": i for i in range(1_000)}
     cache = RowCache()
+    cache.HELD_SHARE = 1.0
     gathered = Gathered()
     gather: Callable[[np.ndarray], np.ndarray] = gathered.gather
 
