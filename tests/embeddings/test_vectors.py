@@ -239,11 +239,12 @@ def test_a_held_selection_answers_as_one_looked_up_anew(exact_below: int) -> Non
     """A large frozen set searched exactly has its vectors gathered once and held; the
     answers are those of the same ids given as a plain set (looked up each time), with
     the exclusions, and a changed vector is searched as it is now."""
-    vectors = unit_vectors(2_000, 16, seed=5)
+    vectors = unit_vectors(6_000, 16, seed=5)
     index = VectorIndex(16, exact_below=exact_below)
-    ids = [f"n{i:04d}" for i in range(2_000)]
+    ids = [f"n{i:04d}" for i in range(6_000)]
     index.upsert(ids, vectors)
-    chosen = frozenset(ids[::3])  # 667 ids: remembered, and searched exactly either way
+    # 286 ids (under 5% of the items, so held): searched exactly either way
+    chosen = frozenset(ids[::21])
     gathered: list[int] = []
     take = index._data.take
 
@@ -252,16 +253,16 @@ def test_a_held_selection_answers_as_one_looked_up_anew(exact_below: int) -> Non
         return take(rows, out)
 
     index._data.take = counted  # type: ignore[method-assign]
-    skip = {ids[0], ids[3], "not-there"}
+    skip = {ids[0], ids[21], "not-there"}
     for query in (vectors[0], vectors[7], vectors[1_500]):
         held = index.search(query, 10, allowed=chosen, exclude=skip)
         assert held == index.search(query, 10, allowed=set(chosen), exclude=skip)
         assert [i for i, _ in held] == exact_top(index, sorted(chosen - skip), query, 10)
     assert gathered.count(len(chosen)) == 1  # once for the three searches
-    index.upsert([ids[6]], vectors[1_999][None, :])  # n0006 moves to the query's place
-    assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] == "n0006"
-    index.remove([ids[6]])
-    assert index.search(vectors[1_999], 1, allowed=chosen)[0][0] != "n0006"
+    index.upsert([ids[42]], vectors[5_999][None, :])  # n0042 moves to the query's place
+    assert index.search(vectors[5_999], 1, allowed=chosen)[0][0] == "n0042"
+    index.remove([ids[42]])
+    assert index.search(vectors[5_999], 1, allowed=chosen)[0][0] != "n0042"
 
 
 def test_a_set_searched_through_the_graph_is_not_gathered() -> None:
@@ -269,6 +270,7 @@ def test_a_set_searched_through_the_graph_is_not_gathered() -> None:
     through the HNSW graph: its vectors are neither gathered nor held."""
     vectors = unit_vectors(2_000, 16, seed=6)
     index = VectorIndex(16, exact_below=200)
+    index._selections.HELD_SHARE = 1.0  # (held by share or not: tests/embeddings/test_ranking.py)
     ids = [f"n{i:04d}" for i in range(2_000)]
     index.upsert(ids, vectors)
     limit = index._exact_filter_limit()
