@@ -844,18 +844,28 @@ def summarise(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pss_mib(server: psutil.Process) -> float:
+    """The PSS of ``serve`` and every process under it, MiB (0 where the system has no PSS)."""
+    total = 0
+    for process in [server, *server.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += getattr(process.memory_full_info(), "pss", 0)
+    return round(total / 2**20, 1)
+
+
 def markdown(results: dict[str, dict[str, Any]], people: int) -> str:
     lines = [
         "| people | scenario | requests | req/s | p50 ms | p95 ms | p99 ms | max ms "
-        "| non-2xx | server CPU | wrk CPU | other CPU |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| non-2xx | server CPU | wrk CPU | other CPU | PSS after, MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
         lines.append(
             f"| {people:,} | {name} | {r['requests']:,} | {r['requests_per_second']:,.0f} "
             f"| {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} "
             f"| {r['non_2xx'] + r['socket_errors']} | {r['server_cpu_percent']:.0f}% "
-            f"| {r['wrk_cpu_percent']:.0f}% | {r['other_cpu_percent']:.0f}% |"
+            f"| {r['wrk_cpu_percent']:.0f}% | {r['other_cpu_percent']:.0f}% "
+            f"| {r.get('pss_after_mib', 0):,.0f} |"
         )
     return "\n".join(lines)
 
@@ -970,6 +980,9 @@ def main() -> None:
                         results[name] = run_scenario(name, wrk, url, script, options, server)
                     results[name]["writes"] = writer.summary()
                     results[name]["settled_before_seconds"] = round(settled, 1)
+                    # What the service holds once this scenario is over: how each kind of
+                    # request grows it (each process's PSS, every process of serve).
+                    results[name]["pss_after_mib"] = pss_mib(server)
                 except RuntimeError:
                     tail = log.read_text(errors="replace").replace("\r", "\n")[-3000:]
                     print(f"the server's output ended with:\n{tail}", file=sys.stderr)
