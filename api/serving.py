@@ -372,11 +372,11 @@ def give_back_memory() -> bool:
     Building a version's structures (a sector's groups and bridges, the recommender's
     caches) makes hundreds of megabytes of short-lived objects at 100,000 people; once
     they are freed glibc keeps the pages in its heaps for later allocations, so a process
-    stayed as large as its busiest moment. The councils process grew by 518 MiB in one
-    computation of every council while its live objects grew by 44 MiB; trimming gave
-    most of it back (docs/benchmarks.md, "Freed memory given back"). A trim takes the
-    allocator's locks for a few milliseconds: it is made after such work, in the
-    background thread that did it, never by a request."""
+    stayed as large as its busiest moment. One computation of every council grew a
+    process by 518 MiB while its live objects grew by 44 MiB; a trim gave 267 MiB back
+    (docs/benchmarks.md, "The encoder's weights shared"). A trim takes the allocator's
+    locks for a few milliseconds: it is made by the warmer's thread, after such work and
+    now and then while the feed is quiet, never by a request."""
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is None:
         return False

@@ -98,7 +98,7 @@ class RowCache:
     again and again are small (the initiatives are 3% of the items at 100,000 people),
     while a sector's members (a fifth) held twice over took 60 MiB of each worker at
     100,000 people, to be replaced by the next sector's as searches went from one sector
-    to another (docs/benchmarks.md, "Held vectors")."""
+    to another (docs/benchmarks.md, "The encoder's weights shared")."""
     HELD = 2
 
     def __init__(self) -> None:
