@@ -133,7 +133,7 @@ class GraphView:
         attrs = {node_id: node_attributes(node) for node_id, node in batch.nodes.items()}
         swap = self._newer_files()
         renewed: dict[str, list[EdgeKey]] = {}
-        if batch.people is not None and self.store is not None:
+        if batch.people is not None and batch.erasures and self.store is not None:
             first = min(batch.erasures)
             people = batch.people
             for node, kind in self.graph.nodes(data="kind"):
@@ -263,7 +263,10 @@ def replay(graph: nx.MultiDiGraph, store: Store, since: int, until: int) -> None
         changes = tuple(c for c in batch.changes if c.seq <= until)
         if not changes:
             break
-        part = ChangeBatch(changes, batch.nodes, batch.people)
+        # The people the store has are only needed by (and only read with) an erasure:
+        # one past ``until`` is left to the next batch with them.
+        erasing = any(c.op == "erase" for c in changes)
+        part = ChangeBatch(changes, batch.nodes, batch.people if erasing else None)
         view.apply(part, view.prepare(part))
         view.seq = max(view.seq, changes[-1].seq)
 
