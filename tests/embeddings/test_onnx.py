@@ -77,8 +77,8 @@ def test_a_fresh_export_is_checked_and_kept(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
 def test_the_weights_are_mapped_from_their_file_not_copied() -> None:
-    """A process that encodes maps the export's weights file (pages every worker shares)
-    and its session holds far less than the weights themselves."""
+    """A process that encodes maps the export's weights file: pages every worker shares
+    (what a session then holds of its own is measured in docs/benchmarks.md)."""
     probe = (
         "import sys; from embeddings.encoder import load_encoder; "
         "e = load_encoder(); e.encode(['clean water']); "
