@@ -48,6 +48,13 @@ def test_the_default_backend_is_onnx_with_the_torch_vectors() -> None:
     assert np.abs(single - fast_vectors).max() < 1e-5
 
 
+def _probe(code: str) -> str:
+    """What ``code`` prints, run by a fresh interpreter (which must end well)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_a_later_process_encodes_without_importing_torch() -> None:
     load_encoder()  # makes sure the export exists
     probe = (
@@ -55,9 +62,7 @@ def test_a_later_process_encodes_without_importing_torch() -> None:
         "v = load_encoder().encode(['clean water']); "
         "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["(1,", "384)", "False", "False"]
+    assert _probe(probe).split() == ["(1,", "384)", "False", "False"]
 
 
 def test_a_fresh_export_is_checked_and_kept(tmp_path: Path) -> None:
@@ -84,9 +89,7 @@ def test_the_weights_are_mapped_from_their_file_not_copied() -> None:
         "e = load_encoder(); e.encode(['clean water']); "
         "print(e.onnx_path); sys.stdout.write(open('/proc/self/maps').read())"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    onnx_path, maps = done.stdout.split("\n", 1)
+    onnx_path, maps = _probe(probe).split("\n", 1)
     weights = Path(onnx_path).with_suffix(".weights")
     assert weights.stat().st_size > 80 * 2**20  # all-MiniLM-L6-v2's 22.7 million floats
     assert str(weights) in maps
