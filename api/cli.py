@@ -10,7 +10,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -397,8 +396,23 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
     ready_url = f"http://{reachable}:{port}/ready"
     if preload.forkable(settings):
-        _serve_forked(settings, host, port, workers, options, ready_url)
-        return
+        # The rest in a new interpreter that imports only what supervising needs
+        # (api/supervise.py): this process lasts as long as the service.
+        from api import supervise
+
+        supervise.become(
+            supervise.Plan(
+                host=host,
+                port=port,
+                workers=workers,
+                ready_url=ready_url,
+                councils=settings.councils_process,
+                options=options,
+                said=_serving_lines(settings, host, port),
+                store=settings.shown_store_url,
+                verbose=bool(ctx.find_root().params.get("verbose")),
+            )
+        )
     # In a child process, so that the memory it takes goes back to the system before the
     # workers start (at 100,000 people, a third of a gigabyte kept for good).
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -429,48 +443,18 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
             councils.stop()
 
 
-def _serve_forked(
-    settings: Settings, host: str, port: int, workers: int, options: dict[str, Any], ready_url: str
-) -> None:
-    """``serve`` with ``COCREATE_PRELOAD``: the councils process and the workers forked
-    from one load made in a process of its own (api/preload.py), each worker on a socket
-    of its own (api/serving.py)."""
-    from api import figures, preload
-    from api.serving import hold, run_workers, worker
-
-    roles = []
-    if settings.councils_process:
-        # The councils' figures in a process of their own (api/figures.py); the workers
-        # read them.
-        roles.append(
-            preload.Child("cocreate-councils", partial(figures.run, settings, ready_url=ready_url))
-        )
-    followed = {"COCREATE_COUNCILS_FOLLOWED": "1"} if settings.councils_process else {}
-    roles += [preload.Child("cocreate-worker", partial(worker, host, port, options), followed)
-              for _ in range(workers)]  # fmt: skip
-    holder = hold(host, port)
-    councils = None
-    try:
-        try:
-            processes, nodes, edges = preload.fork_from_load(settings, roles, close=[holder])
-        except RuntimeError as error:
-            raise click.ClickException(str(error)) from None
-        _say_serving(settings, host, port, nodes, edges)
-        if settings.councils_process:
-            councils = figures.CouncilsProcess(settings, ready_url, started=processes.pop(0))
-            councils.start()
-            os.environ.update(followed)  # (for the workers started again)
-        run_workers(host, port, workers, options, started=processes, holder=holder)
-    finally:
-        holder.close()
-        if councils is not None:
-            councils.stop()
-
-
 def _say_serving(settings: Settings, host: str, port: int, nodes: int, edges: int) -> None:
     click.echo(f"Cocreate: {nodes:,} nodes, {edges:,} edges in {settings.shown_store_url}")
-    click.echo(f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)")
-    click.echo(mail_notice(settings))
+    for line in _serving_lines(settings, host, port):
+        click.echo(line)
+
+
+def _serving_lines(settings: Settings, host: str, port: int) -> tuple[str, ...]:
+    """What ``serve`` says once it serves, after the network's size."""
+    return (
+        f"serving at http://{host}:{port}/ (API docs at http://{host}:{port}/docs)",
+        mail_notice(settings),
+    )
 
 
 def _prepare_to_serve(settings: Settings) -> tuple[int, int]:

@@ -29,9 +29,8 @@ import threading
 import time
 import urllib.request
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-from api.indexing import BackgroundIndexer
-from api.services import Services
 from api.serving import (
     Parent,
     Process,
@@ -40,9 +39,10 @@ from api.serving import (
     orphaned,
     wait_orphaned,
 )
-from api.settings import Settings
-from api.warmup import Warmer
-from graph.analytics.shared import made_by
+
+if TYPE_CHECKING:  # (imported where the process runs: ``serve`` itself imports none of them)
+    from api.services import Services
+    from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ RESTART_SECONDS = 5.0
 
 
 def run(
-    settings: Settings,
+    settings: Settings | None,
     parent: Parent,
     ready_url: str | None = None,
     forked: Services | None = None,
@@ -63,7 +63,15 @@ def run(
     """The process's body: until the process ``parent`` (``serve``) is gone. With
     ``ready_url`` (the workers' ``/ready``), it loads the network only once they answer
     it: the workers' start comes first. ``forked``: what the loader loaded before it
-    forked this process (:mod:`api.preload`), resumed instead of loaded."""
+    forked this process (:mod:`api.preload`), resumed instead of loaded. ``settings``
+    None: read from the environment here."""
+    from api.indexing import BackgroundIndexer
+    from api.services import Services
+    from api.settings import Settings
+    from api.warmup import Warmer
+    from graph.analytics.shared import made_by
+
+    settings = Settings() if settings is None else settings
     logging.basicConfig(level=logging.WARNING, format="councils: %(message)s")
     # Ctrl-C in a terminal reaches every process of ``serve``: this one is stopped by
     # ``serve`` itself (SIGTERM), after the workers.
@@ -120,10 +128,14 @@ class CouncilsProcess:
     """The councils process of one ``serve``, kept running while ``serve`` runs."""
 
     def __init__(
-        self, settings: Settings, ready_url: str | None = None, started: Process | None = None
+        self,
+        settings: Settings | None,
+        ready_url: str | None = None,
+        started: Process | None = None,
     ) -> None:
         """``started``: the process already running (forked by the loader, adopted); a
-        process started here loads its own, in a new interpreter."""
+        process started here loads its own, in a new interpreter. ``settings`` None: that
+        process reads them from the environment."""
         self.settings = settings
         self.ready_url = ready_url
         self.process: Process | None = started

@@ -11,7 +11,9 @@ others until it changes one, applies the changes made since the load
 
 The load is made in a process of its own, the loader, forked from ``serve``: it forks
 the councils process and the workers, then ends (:func:`fork_from_load`), and ``serve``,
-their subreaper, adopts them. ``serve`` used to load and keep the load, to fork a worker
+their subreaper, adopts them. ``serve`` itself runs in an interpreter that has imported
+only what supervising needs (:mod:`api.supervise`): this module imports the rest in the
+loader, after the fork. ``serve`` used to load and keep the load, to fork a worker
 again after a crash: every page that its children wrote (a Python object's reference
 count changes when it is read) was copied into the child and the original stayed in
 ``serve`` alone, 250 to 280 MiB after a full HTTP benchmark at 100,000 people, and more
@@ -38,9 +40,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from api.services import Services, open_encoder
 from api.serving import (
     Adopted,
     Parent,
@@ -49,10 +50,10 @@ from api.serving import (
     die_with_parent,
     exempt_from_collection,
 )
-from api.settings import Settings
-from embeddings.encoder import SentenceTransformerEncoder
-from embeddings.threads import openmp_threads
-from graph.view import collection_paused
+
+if TYPE_CHECKING:  # (imported by the loader, after the fork: ``serve`` imports none of them)
+    from api.services import Services
+    from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ def forkable(settings: Settings) -> bool:
         return False
     if os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() == "torch":
         return False  # (said before loading it: this process would keep it for nothing)
+    from api.services import open_encoder
+    from embeddings.encoder import SentenceTransformerEncoder
+
     if isinstance(open_encoder(settings), SentenceTransformerEncoder):
         log.info("the encoder runs on torch: each process of serve loads its own")
         return False
@@ -86,12 +90,13 @@ class Child:
 
 
 def fork_from_load(
-    settings: Settings, roles: Sequence[Child], close: Sequence[Closable] = ()
+    settings: Settings | None, roles: Sequence[Child], close: Sequence[Closable] = ()
 ) -> tuple[list[Adopted], int, int]:
     """The processes ``roles``, forked from one load (:func:`load`) made in a process of
     its own that then ends: this process (``serve``) adopts them and loads nothing. With
     the store's nodes and edges. ``close``: what this process holds that the loader and
-    the processes it forks must not (the address ``serve`` holds). Raises RuntimeError if
+    the processes it forks must not (the address ``serve`` holds). ``settings`` None: the
+    loader reads them from the environment. Raises RuntimeError if
     the load failed (the loader wrote why to stderr); then, or if this process is
     interrupted meanwhile, no process the loader forked is left."""
     if not become_subreaper():
@@ -133,7 +138,7 @@ class Closable(Protocol):
 
 
 def _loader(
-    settings: Settings,
+    settings: Settings | None,
     roles: Sequence[Child],
     serve: int,
     sending: Connection,
@@ -151,6 +156,10 @@ def _loader(
     forked: list[multiprocessing.process.BaseProcess] = []
     code = 1
     try:
+        if settings is None:
+            from api.settings import Settings
+
+            settings = Settings()
         services, nodes, edges = load(settings)
         parent: Parent = (serve, os.getpid())
         context = multiprocessing.get_context("fork")
@@ -192,6 +201,10 @@ def load(settings: Settings) -> tuple[Services, int, int]:
     """The services every process of ``serve`` is forked from: loaded here, the search
     index saved if it was not in step, and parted (no connection left open); with the
     store's nodes and edges (what ``serve`` says at start)."""
+    from api.services import Services
+    from embeddings.threads import openmp_threads
+    from graph.view import collection_paused
+
     # No OpenMP thread in this process: its children lack them. What is loaded is left
     # out of the collector's work before it runs again: its first collection after the
     # load would walk every object the load made (0.8 s at 100,000 people).

@@ -550,6 +550,31 @@ def test_workers_keep_to_two_malloc_arenas(served: tuple[Server, Path, str]) -> 
         assert state["malloc_arenas"] is not None and 1 <= state["malloc_arenas"] <= 2, state
 
 
+HEAVY = ("numpy", "faiss", "onnxruntime", "torch", "sqlalchemy", "pydantic_core", "tokenizers")
+"""Libraries a worker maps and ``serve`` itself need not (a part of each one's path)."""
+
+
+def test_serve_itself_imports_only_what_supervising_needs(
+    served: tuple[Server, Path, str],
+) -> None:
+    """``serve`` lasts as long as the service: once it has checked its address it becomes
+    a new interpreter (api/supervise.py, the same process id) that maps none of the
+    libraries the workers load, which the loader imports after it is forked. Its command
+    line still names it (``scripts/cluster`` looks for "cocreate" there)."""
+    server, _, _ = served
+    serve = psutil.Process(server.process.pid)
+
+    def heavy(process: psutil.Process) -> set[str]:
+        paths = {m.path for m in process.memory_maps()}
+        return {name for name in HEAVY if any(f"/{name}" in path for path in paths)}
+
+    assert heavy(serve) == set()
+    for state in _workers_states(served):
+        assert heavy(psutil.Process(state["pid"])) >= {"numpy", "faiss", "sqlalchemy"}
+    shown = " ".join(serve.cmdline())
+    assert "cocreate serve --host" in shown and "--workers 2" in shown, shown
+
+
 def _workers_states(served: tuple[Server, Path, str]) -> list[dict[str, Any]]:
     """``/v1/admin/state`` from each of the two workers."""
     server, _, keys = served
