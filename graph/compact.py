@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -437,6 +437,34 @@ def kind_reader(graph: nx.MultiDiGraph) -> Callable[[str], str]:
         return str(nodes[node]["kind"])
 
     return kind
+
+
+def nodes_where(
+    graph: nx.MultiDiGraph, *, kinds: Collection[str], country: str | None = None
+) -> set[str]:
+    """The nodes whose kind is one of ``kinds`` (and whose country is ``country``, if
+    given), in either graph view. The compact view reads its columns at once, then the
+    delta: reading each node's attributes, a filter by kind at 100,000 people took about
+    0.5 s of the interpreter lock."""
+    nodes = graph._node
+
+    def passes(attrs: dict[str, Any]) -> bool:
+        return attrs["kind"] in kinds and (country is None or attrs.get("country") == country)
+
+    if not isinstance(nodes, _Nodes):
+        return {node for node, attrs in nodes.items() if passes(attrs)}
+    changed, arrays = nodes._graph._changed, nodes._graph._arrays
+    mask = np.isin(arrays.columns["kind"], _codes(arrays, "kind", kinds))
+    if country is not None:
+        mask &= np.isin(arrays.columns["country"], _codes(arrays, "country", {country}))
+    found = set(arrays.names(np.flatnonzero(mask)))
+    found.difference_update(changed)
+    found.update(node for node, attrs in changed.items() if attrs is not None and passes(attrs))
+    return found
+
+
+def _codes(arrays: Arrays, name: str, words: Collection[str]) -> list[int]:
+    return [code for code, word in enumerate(arrays.vocab[name]) if word in words]
 
 
 def attribute_reader(graph: nx.MultiDiGraph, name: str) -> Callable[[str], Any]:

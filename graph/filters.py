@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from graph.compact import nodes_where
 from graph.errors import NodeNotFound
 from graph.geo import EARTH_RADIUS_KM, haversine_km
 from graph.queries import EdgeFilter, neighbors
@@ -137,7 +138,15 @@ def matching_ids(
     if not sets and not checks:
         return None
     nodes = graph.nodes
-    pool = set.intersection(*sets) if sets else set(graph.nodes)
+    if sets:
+        pool = set.intersection(*sets)
+    elif flt.kinds is not None:  # (the columns of kinds and countries, in the compact view)
+        pool = nodes_where(graph, kinds=flt.kinds, country=_country(flt))
+        checks = _attribute_checks(flt, columns=False)
+    else:
+        pool = set(graph.nodes)
+    if not checks:
+        return pool
     return {node for node in pool if all(check(nodes[node]) for check in checks)}
 
 
@@ -167,13 +176,16 @@ def matching_among(
     }
 
 
-def _attribute_checks(flt: SearchFilter) -> list[Callable[[dict[str, object]], bool]]:
+def _attribute_checks(
+    flt: SearchFilter, *, columns: bool = True
+) -> list[Callable[[dict[str, object]], bool]]:
+    """The checks of ``flt``'s attributes on a node's; ``columns`` False: but those of its
+    kinds and country (:func:`graph.compact.nodes_where`)."""
     checks: list[Callable[[dict[str, object]], bool]] = []
-    if flt.kinds is not None:
+    if columns and flt.kinds is not None:
         kinds = flt.kinds
         checks.append(lambda a: a["kind"] in kinds)
-    if flt.country is not None:
-        country = flt.country.upper()
+    if columns and (country := _country(flt)) is not None:
         checks.append(lambda a: a.get("country") == country)
     if flt.active is not None:
         active = flt.active
@@ -181,6 +193,10 @@ def _attribute_checks(flt: SearchFilter) -> list[Callable[[dict[str, object]], b
     if flt.near is not None:
         checks.append(_within(flt.near))
     return checks
+
+
+def _country(flt: SearchFilter) -> str | None:
+    return None if flt.country is None else flt.country.upper()
 
 
 def _within(near: Near) -> Callable[[dict[str, object]], bool]:

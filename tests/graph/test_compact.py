@@ -9,7 +9,13 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from graph.compact import ATTRIBUTES, CompactGraph, attribute_reader, kind_reader
+from graph.compact import (
+    ATTRIBUTES,
+    CompactGraph,
+    attribute_reader,
+    kind_reader,
+    nodes_where,
+)
 from graph.compact_files import GraphFiles, build_arrays
 
 KINDS = ["person", "initiative", "community", "sector"]
@@ -53,6 +59,12 @@ def _same(compact: nx.MultiDiGraph, graph: nx.MultiDiGraph, rng: random.Random) 
     assert compact.number_of_edges() == graph.number_of_edges()
     assert dict(compact.nodes(data=True)) == dict(graph.nodes(data=True))
     assert dict(compact.nodes(data="kind")) == dict(graph.nodes(data="kind"))
+    for kinds in (set(), {"person"}, {"person", "initiative"}, {"sector", "nothing"}):
+        for country in (None, "US", "FR"):
+            expected = {node for node, attrs in graph.nodes(data=True) if attrs["kind"] in kinds
+                        and (country is None or attrs["country"] == country)}  # fmt: skip
+            found = nodes_where(compact, kinds=kinds, country=country)
+            assert found == nodes_where(graph, kinds=kinds, country=country) == expected
     assert set(compact.edges(keys=True)) == set(graph.edges(keys=True))
     # What the recommender reads alone of a node, read from the delta or the arrays.
     readers = [(kind_reader(compact), kind_reader(graph), lambda node: graph.nodes[node]["kind"])]
