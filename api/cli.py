@@ -396,23 +396,26 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     reachable = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(address, address)
     ready_url = f"http://{reachable}:{port}/ready"
     if preload.forkable(settings):
-        # The rest in a new interpreter that imports only what supervising needs
-        # (api/supervise.py): this process lasts as long as the service.
+        # The loader forked from what this process imported, then the rest in a new
+        # interpreter that imports only what supervising needs (api/supervise.py): this
+        # process lasts as long as the service.
         from api import supervise
 
-        supervise.become(
-            supervise.Plan(
-                host=host,
-                port=port,
-                workers=workers,
-                ready_url=ready_url,
-                councils=settings.councils_process,
-                options=options,
-                said=_serving_lines(settings, host, port),
-                store=settings.shown_store_url,
-                verbose=bool(ctx.find_root().params.get("verbose")),
-            )
+        plan = supervise.Plan(
+            host=host,
+            port=port,
+            workers=workers,
+            ready_url=ready_url,
+            councils=settings.councils_process,
+            options=options,
+            said=_serving_lines(settings, host, port),
+            store=settings.shown_store_url,
+            verbose=bool(ctx.find_root().params.get("verbose")),
         )
+        try:
+            supervise.serve(plan, settings)
+        except RuntimeError as error:
+            raise click.ClickException(str(error)) from None
     # In a child process, so that the memory it takes goes back to the system before the
     # workers start (at 100,000 people, a third of a gigabyte kept for good).
     with multiprocessing.get_context("spawn").Pool(1) as pool:

@@ -40,6 +40,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any, Protocol
 
 from api.serving import (
@@ -96,12 +97,30 @@ def fork_from_load(
     its own that then ends: this process (``serve``) adopts them and loads nothing. With
     the store's nodes and edges. ``close``: what this process holds that the loader and
     the processes it forks must not (the address ``serve`` holds). ``settings`` None: the
-    loader reads them from the environment. Raises RuntimeError if
-    the load failed (the loader wrote why to stderr); then, or if this process is
-    interrupted meanwhile, no process the loader forked is left."""
+    loader reads them from the environment. Raises RuntimeError if the load failed (the
+    loader wrote why to stderr); then, or if this process is interrupted meanwhile, no
+    process the loader forked is left."""
+    return adopt(start_loading(settings, roles, close), [role.name for role in roles])
+
+
+@dataclass
+class Loading:
+    """A loader at work: its process, this end of the pipe it answers on, and the
+    children this process had before it (none of them is the loader's)."""
+
+    loader: BaseProcess | Adopted
+    receiving: Connection
+    before: frozenset[int] = frozenset()
+
+
+def start_loading(
+    settings: Settings | None, roles: Sequence[Child], close: Sequence[Closable] = ()
+) -> Loading:
+    """The first half of :func:`fork_from_load`: the loader forked (RuntimeError if this
+    system cannot adopt its processes)."""
     if not become_subreaper():
         raise RuntimeError("this system cannot adopt the loader's processes (prctl)")
-    before = set(children(os.getpid()))
+    before = frozenset(children(os.getpid()))
     receiving, sending = multiprocessing.Pipe(duplex=False)
     loader = multiprocessing.get_context("fork").Process(
         target=_loader,
@@ -110,6 +129,14 @@ def fork_from_load(
     )
     loader.start()
     sending.close()
+    return Loading(loader, receiving, before)
+
+
+def adopt(loading: Loading, names: Sequence[str]) -> tuple[list[Adopted], int, int]:
+    """The second half of :func:`fork_from_load`, in the process that started the loader
+    (or became another program since, :mod:`api.supervise`): the processes it forked,
+    named ``names``, once it has ended; with the store's nodes and edges."""
+    loader, receiving = loading.loader, loading.receiving
     try:
         try:
             pids, nodes, edges = receiving.recv()
@@ -121,7 +148,7 @@ def fork_from_load(
     except BaseException:
         loader.kill()
         loader.join()
-        for pid in set(children(os.getpid())) - before:  # adopted: none is left alone
+        for pid in set(children(os.getpid())) - loading.before:  # adopted: none is left
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
@@ -130,7 +157,7 @@ def fork_from_load(
     finally:
         receiving.close()
     loader.join()  # then its children are this process's (become_subreaper)
-    return [Adopted(pid, role.name) for pid, role in zip(pids, roles, strict=True)], nodes, edges
+    return [Adopted(pid, name) for pid, name in zip(pids, names, strict=True)], nodes, edges
 
 
 class Closable(Protocol):

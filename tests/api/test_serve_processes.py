@@ -628,7 +628,7 @@ def test_a_worker_started_again_loads_its_own_and_catches_up(
             if state["pid"] in (crashed, *workers):
                 time.sleep(0.2)
                 continue
-            assert psutil.Process(state["pid"]).cmdline() != serve.cmdline()  # spawned
+            assert spawned(psutil.Process(state["pid"]))
             # the same connection: the same, new, worker
             connection.request("GET", f"/v1/nodes/{kept}")
             assert json.loads(connection.getresponse().read())["bio"] == bio
@@ -656,14 +656,21 @@ def test_a_worker_started_again_loads_its_own_and_catches_up(
 
 
 def forked_from(serve: psutil.Process) -> list[psutil.Process]:
-    """The running processes of ``serve`` forked from the loader's load (they keep
-    ``serve``'s command line; a spawned process has its own)."""
+    """The running processes of ``serve`` forked from the loader's load (they keep the
+    command line ``serve`` had before it became api/supervise.py; a process spawned has
+    multiprocessing's)."""
     found = []
     for process in serve.children():
         with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # (ended)
-            if process.cmdline() == serve.cmdline():
+            if not spawned(process) and process.cmdline() != serve.cmdline():
                 found.append(process)
     return found
+
+
+def spawned(process: psutil.Process) -> bool:
+    """Whether ``process`` was started as a new interpreter by multiprocessing (a
+    process started again, or its resource tracker)."""
+    return "multiprocessing" in " ".join(process.cmdline())
 
 
 def index_files_mapped(pid: int, data_dir: Path, *, deleted: bool = False) -> set[str]:
