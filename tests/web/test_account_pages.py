@@ -7,12 +7,13 @@ published entry through a draft of it."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.web.conftest import Site, Watched, open_page, screenshot, unexpected_errors
 
@@ -100,6 +101,40 @@ def test_a_signed_in_member_proposes_a_council_but_saves_no_entry(
     )
     expect(page.get_by_role("heading", name="Your drafts")).to_be_hidden()
     assert _ours(watched.errors) == []
+
+
+def test_a_list_of_drafts_answered_late_does_not_hide_a_newer_one(
+    site: Site, watched: Watched
+) -> None:
+    """The desk asks for the list of drafts as the key is set, and again after a save. The
+    first answer held back until the second has shown the new draft (as a busy server
+    may answer) does not replace it: only the latest list is shown."""
+    page = watched.page
+    title = f"Evening repair cafes {secrets.token_hex(3)}"
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first_list(route: Route) -> None:
+        if route.request.method == "GET" and not held:
+            held.append((route, route.fetch()))  # answered now, given to the page later
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/v1/drafts$"), hold_first_list)
+    open_page(page, "/editor")
+    page.get_by_label("API key").fill(site.editor_key)
+    page.get_by_role("button", name="Use this key").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Draft", exact=True).fill("Neighbours mend lamps and bicycles together.")
+    page.get_by_role("button", name="Save draft").click()
+    drafts = page.locator("section", has=page.locator("h2", has_text="Your drafts"))
+    expect(drafts.locator("li", has_text=title)).to_contain_text("last saved")
+    assert held, "the first list was asked for"
+    route, answer = held[0]
+    with page.expect_response(lambda response: response.request is route.request):
+        route.fulfill(response=answer)
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+    expect(drafts.locator("li", has_text=title)).to_contain_text("last saved")
+    expect(drafts).not_to_contain_text("No drafts yet")
 
 
 def test_an_editor_saves_a_draft_and_publishes_it(site: Site, watched: Watched) -> None:

@@ -188,10 +188,15 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
     if (draft) saveState.textContent = `Draft last saved at ${clock(draft.updated_at)}, only editors can see it.`;
   };
 
+  // Only the latest refresh shows its answer: an earlier one answered later (the list
+  // asked for as the key was set, then again after a save) would show an older list.
+  let listing = 0;
   const refreshList = async (): Promise<void> => {
+    const asked = ++listing;
     if (writeBlocker()) return replace(listBox);
     try {
       const page = await get<{ items: Draft[] }>("/v1/drafts");
+      if (asked !== listing) return;
       if (!page.items.length) return replace(listBox, h("p", { class: "muted" }, "No drafts yet."));
       replace(listBox, h("ul", { class: "plain-list drafts-list" }, page.items.map((d) => {
         const opener = h("button", { type: "button", class: "secondary" }, "Open");
@@ -225,7 +230,7 @@ export async function render(main: HTMLElement, _params: Params, url: URL): Prom
         return item;
       })));
     } catch (error) {
-      replace(listBox, failure(error, "Your drafts"));
+      if (asked === listing) replace(listBox, failure(error, "Your drafts"));
     }
   };
 
