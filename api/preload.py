@@ -91,15 +91,14 @@ class Child:
 
 
 def fork_from_load(
-    settings: Settings | None, roles: Sequence[Child], close: Sequence[Closable] = ()
+    settings: Settings, roles: Sequence[Child], close: Sequence[Closable] = ()
 ) -> tuple[list[Adopted], int, int]:
     """The processes ``roles``, forked from one load (:func:`load`) made in a process of
     its own that then ends: this process (``serve``) adopts them and loads nothing. With
     the store's nodes and edges. ``close``: what this process holds that the loader and
-    the processes it forks must not (the address ``serve`` holds). ``settings`` None: the
-    loader reads them from the environment. Raises RuntimeError if the load failed (the
-    loader wrote why to stderr); then, or if this process is interrupted meanwhile, no
-    process the loader forked is left."""
+    the processes it forks must not (the address ``serve`` holds). Raises RuntimeError
+    if the load failed (the loader wrote why to stderr); then, or if this process is
+    interrupted meanwhile, no process the loader forked is left."""
     return adopt(start_loading(settings, roles, close), [role.name for role in roles])
 
 
@@ -114,7 +113,7 @@ class Loading:
 
 
 def start_loading(
-    settings: Settings | None, roles: Sequence[Child], close: Sequence[Closable] = ()
+    settings: Settings, roles: Sequence[Child], close: Sequence[Closable] = ()
 ) -> Loading:
     """The first half of :func:`fork_from_load`: the loader forked (RuntimeError if this
     system cannot adopt its processes)."""
@@ -165,7 +164,7 @@ class Closable(Protocol):
 
 
 def _loader(
-    settings: Settings | None,
+    settings: Settings,
     roles: Sequence[Child],
     serve: int,
     sending: Connection,
@@ -183,10 +182,6 @@ def _loader(
     forked: list[multiprocessing.process.BaseProcess] = []
     code = 1
     try:
-        if settings is None:
-            from api.settings import Settings
-
-            settings = Settings()
         services, nodes, edges = load(settings)
         parent: Parent = (serve, os.getpid())
         context = multiprocessing.get_context("fork")

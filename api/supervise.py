@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from dataclasses import asdict, dataclass, field
@@ -106,6 +107,9 @@ def serve(plan: Plan, settings: Settings) -> NoReturn:
     arguments, environ = command(plan, handed)
     sys.stdout.flush()
     sys.stderr.flush()
+    # Ctrl-C is ignored while the new interpreter starts (a Ctrl-C then would stop it
+    # half-made, with a fatal error); :func:`main` takes it again first thing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.execve(arguments[0], arguments, environ)
 
 
@@ -124,6 +128,7 @@ def command(plan: Plan, handed: Handed) -> tuple[list[str], dict[str, str]]:
 def main() -> int:
     """Serve the plan :func:`serve` left in the environment until SIGTERM or SIGINT; the
     exit code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # (ignored across the execve)
     given = json.loads(os.environ.pop(PLAN))  # (not passed on to the processes it starts)
     plan = Plan(**{**given["plan"], "said": tuple(given["plan"]["said"])})
     passed = given["handed"]
@@ -160,4 +165,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while the network loads (the loader is stopped)
+        print("Aborted.", file=sys.stderr)
+        sys.exit(130)

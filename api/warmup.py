@@ -331,22 +331,38 @@ class Warmer:
 
     def _councils(self) -> None:
         """Every sector's council proposal for the audiences that may ask for one (members,
-        and above); computed by the analytics' own background thread, off the feed's lock."""
+        and above); computed off the feed's lock by the analytics' own background thread,
+        or, in the process that publishes them, by a child process."""
         services = self.services
         engine = analytics(services)
+        publish = self.councils == "publish"
         with services.feed.lock.read():
             sectors = [n for n, a in services.view.graph.nodes(data=True) if a["kind"] == "sector"]
-            for audience in AUDIENCES:
-                if audience == "public":
-                    continue  # proposing a council needs a member key
-                for sector in sectors:
+            # (proposing a council needs a member key)
+            wanted = [(a, s) for a in AUDIENCES if a != "public" for s in sectors]
+            if publish:
+                found = (engine.due_proposal(a, services.similarity, s) for a, s in wanted)
+                due = [job for job in found if job is not None]
+            else:
+                for audience, sector in wanted:
                     engine.warm_proposal(audience, services.similarity, sector)
-        engine.settle(timeout=600.0)
-        if self.councils == "publish":
+        if not publish:
+            engine.settle(timeout=600.0)
+        else:
+            # In a child process: this one runs as long as the service, and would keep
+            # most of the memory the computation allocates (graph.analytics.apart).
+            engine.compute_apart(due)
             with services.feed.lock.read():
+                # They are of the version the round began with: each figure the writes
+                # since touched nothing of is this version's too. The version is marked
+                # as published only if they all are: a worker that finds a version
+                # published without a figure computes that figure itself.
                 seq = services.feed.seq
+                engine.carry_all()
+                complete = not any(engine.due_proposal(a, services.similarity, s)
+                                   for a, s in wanted)  # fmt: skip
                 written = engine.publish()
-            if written is not None and services.figures is not None:
+            if complete and written is not None and services.figures is not None:
                 services.figures.mark_published(seq)
             return
         # Then as a request presents them (names and the board of this version).

@@ -14,11 +14,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from graph.analytics.apart import ChildFailed, possible, run_apart
 from graph.analytics.pinned import PinnedSimilarity, VersionMoved, freeze
 from graph.analytics.snapshot import build_places, build_snapshot
-from graph.analytics.versions import NO_PLACES, Job, VersionedFigures
+from graph.analytics.versions import NO_PLACES, Entry, Job, VersionedFigures
+from graph.rwlock import ReadWriteLock
 from graph.similarity import TextSimilarity
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,22 @@ PENDING_WAIT = 60.0
 """How long a request waits for its figure from the background before computing it itself."""
 IDLE_SECONDS = 30.0
 """How long the worker thread waits for more work before it ends."""
+SETTLE_SECONDS = 600.0
+"""How long :meth:`BackgroundFigures.compute_apart` waits for the background thread."""
+APART_SECONDS = 900.0
+"""How long a child process computing figures (:meth:`BackgroundFigures.compute_apart`)
+may take before it is stopped and the figures are computed in the process itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """What a child process computed: the entries it kept, in order, and its counts."""
+
+    kept: list[tuple[tuple[Any, ...], Entry]]
+    runs: int
+    carried: int
+    failed: list[str]
+    state: dict[str, Any]
 
 
 class BackgroundFigures(VersionedFigures):
@@ -44,6 +64,8 @@ class BackgroundFigures(VersionedFigures):
         self.background_runs = 0
         self.locked_reads = 0
         """Background reads that met a write and were read again under the lock."""
+        self.apart_runs = 0
+        """Rounds of figures computed by a child process (:meth:`compute_apart`)."""
 
     def _schedule(self, key: tuple[Any, ...], job: Job) -> None:
         with self._work:
@@ -78,6 +100,77 @@ class BackgroundFigures(VersionedFigures):
         with self._work:
             return self._work.wait_for(lambda: not self._pending and not self._busy, timeout)
 
+    def compute_apart(
+        self, jobs: Sequence[tuple[tuple[Any, ...], Job]], *, timeout: float = APART_SECONDS
+    ) -> bool:
+        """Compute these figures at the current version in a child process and keep what
+        it computed, as the background thread would have (see :mod:`graph.analytics.apart`:
+        what the computation allocates goes with the child). Where no child can be made,
+        or it fails or takes more than ``timeout`` seconds, they are computed by the
+        background thread instead, waited for. Whether a child computed them.
+
+        The child is forked under the feed's read lock (no write is half-applied in its
+        copy), after the background thread has finished what it was doing.
+        """
+        if not jobs:
+            return True
+        self.settle(SETTLE_SECONDS)
+        if possible() and self.lock is not None:
+            with self._cache_lock:
+                texts_round = self._texts_round
+            try:
+                computed = run_apart(lambda: self._compute_in_child(jobs), timeout=timeout,
+                                     holding=self.lock.read)  # fmt: skip
+            except ChildFailed as exc:
+                log.warning("analytics: a child process computing %d figures failed (%s); "
+                            "computing them here", len(jobs), exc)  # fmt: skip
+                if self.shared is not None:
+                    self.shared.sweep()  # a figure it was writing when it was stopped
+            else:
+                self._take_computed(computed, texts_round)
+                return True
+        for key, job in jobs:
+            self._schedule(key, job)
+        self.settle(SETTLE_SECONDS)
+        return False
+
+    def _compute_in_child(self, jobs: Sequence[tuple[tuple[Any, ...], Job]]) -> Computed:
+        """(In the child) every job computed in turn, each entry kept noted."""
+        # The locks this object takes, new: another thread may have held one at the fork
+        # (the feed's lock too: the fork held it as a reader, a writer may have waited).
+        self.lock = ReadWriteLock()
+        self._cache_lock = threading.Lock()
+        self._compute_lock = threading.RLock()
+        self._work = threading.Condition()
+        self._pending.clear()
+        self._worker = None
+        self.store.engine.dispose(close=False)  # (the parent's connections stay the parent's)
+        kept: list[tuple[tuple[Any, ...], Entry]] = []
+        self._kept_log = kept
+        runs, carried = self.background_runs, self.carried
+        failed = []
+        for key, job in jobs:
+            try:
+                self._refresh_moving(key, job)
+            except Exception as exc:
+                failed.append(f"{key}: {type(exc).__name__}: {exc}")
+        return Computed(kept, self.background_runs - runs, self.carried - carried, failed,
+                        self._child_state())  # fmt: skip
+
+    def _take_computed(self, computed: Computed, texts_round: int) -> None:
+        """(In the parent) what a child computed, kept here. A figure read from text
+        vectors is partial if the last of them came in while the child computed."""
+        with self._cache_lock:
+            later = self._texts_round != texts_round
+            self.background_runs += computed.runs
+            self.carried += computed.carried
+            self.apart_runs += 1
+        for key, entry in computed.kept:
+            self._keep(key, replace(entry, partial=True) if later and entry.texts else entry)
+        for failure in computed.failed:
+            log.error("analytics: computing %s in a child process failed", failure)
+        self._take_child_state(computed.state)
+
     def _run(self) -> None:
         """Compute what is asked for, one figure at a time; ends when idle for a while
         (the next request that needs it starts another), so that an engine no longer
@@ -90,12 +183,7 @@ class BackgroundFigures(VersionedFigures):
                 key, job = next(iter(self._pending.items()))
                 self._busy = True
             try:
-                for _ in range(RETRIES):
-                    try:
-                        self._refresh(key, job)
-                        break
-                    except VersionMoved:
-                        continue
+                self._refresh_moving(key, job)
             except Exception:
                 log.exception("analytics: computing %s in the background failed", key)
             finally:
@@ -103,6 +191,16 @@ class BackgroundFigures(VersionedFigures):
                     self._pending.pop(key, None)
                     self._busy = False
                     self._work.notify_all()
+
+    def _refresh_moving(self, key: tuple[Any, ...], job: Job) -> None:
+        """:meth:`_refresh`, tried again at the new version when the view moved meanwhile
+        (:data:`RETRIES` times in all)."""
+        for _ in range(RETRIES):
+            try:
+                self._refresh(key, job)
+                return
+            except VersionMoved:
+                continue
 
     def _refresh(self, key: tuple[Any, ...], job: Job) -> None:
         """Compute ``key`` at the current version without holding the lock for long."""

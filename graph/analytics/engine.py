@@ -90,6 +90,15 @@ class SectorAnalytics(BackgroundFigures):
                 self._last_board = (seq, board)
         return board
 
+    def _child_state(self) -> dict[str, Any]:
+        return {"last_board": self._last_board}
+
+    def _take_child_state(self, state: dict[str, Any]) -> None:
+        board = state.get("last_board")
+        with self._cache_lock:
+            if board is not None and (self._last_board is None or board[0] > self._last_board[0]):
+                self._last_board = board
+
     def _reads_beyond_sector(self, key: tuple[Any, ...], value: Any, nodes: frozenset[str]) -> bool:
         """A council proposal also reads the board, wherever its members are. A touched
         person on the board now (their record says so) may take a seat; one who left it
@@ -208,17 +217,28 @@ class SectorAnalytics(BackgroundFigures):
         current already: so that no request pays for the first one after a start or a
         write (the requests meanwhile answer the older one where they may, see
         :meth:`_answer`). Nothing happens for a node that is not a sector."""
+        due = self.due_proposal(audience, similarity, sector)
+        if due is not None:
+            self._schedule(*due)
+
+    def due_proposal(
+        self, audience: Audience, similarity: TextSimilarity, sector: str
+    ) -> tuple[tuple[Any, ...], Job] | None:
+        """The cache key and job of the default proposal for ``sector`` when it is not
+        current (and cannot be carried over: then it is, here); None when it is, or when
+        ``sector`` is not a sector. The caller holds the feed's read lock."""
         attrs = self.view.graph.nodes.get(sector)
         if attrs is None or attrs.get("kind") != "sector":
-            return
+            return None
         key, job = self._proposal(audience, similarity, sector, DEFAULT_SIZE, ())
         with self._cache_lock:
             entry = self._figures.get(key)
         seq = self.view.seq
         if entry is not None and entry.seq != seq and self._carry(key, entry, seq) is not None:
-            return  # nothing it reads changed since
+            return None  # nothing it reads changed since
         if entry is None or not entry.of(seq):
-            self._schedule(key, job)
+            return key, job
+        return None
 
     def read_proposal(self, audience: Audience, similarity: TextSimilarity, sector: str) -> bool:
         """The default proposal for ``sector`` as the computing process wrote it, read into

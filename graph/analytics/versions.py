@@ -147,6 +147,16 @@ class VersionedFigures:
         self._partial_since = -float("inf")
         """When (``time.monotonic()``) they last did."""
         self._reading = threading.local()
+        self._kept_log: list[tuple[tuple[Any, ...], Entry]] | None = None
+        """In a child process computing figures for this one: every entry kept, in order."""
+
+    def _child_state(self) -> dict[str, Any]:
+        """What a child process that computed figures hands back besides them (a subclass's
+        state carried from one version to the next)."""
+        return {}
+
+    def _take_child_state(self, state: dict[str, Any]) -> None:
+        """Take what :meth:`_child_state` gave in the child."""
 
     def _epoch(self, audience: Audience) -> int:
         return self.epochs.epoch(audience) if self.epochs is not None else 0
@@ -277,6 +287,17 @@ class VersionedFigures:
                       for key, value, partial in held)  # fmt: skip
         return None if indexing else written
 
+    def carry_all(self) -> int:
+        """Every figure of :data:`CARRIED` kinds held from an older version made the
+        current version's where the changes since touched nothing it reads (see
+        :meth:`_carry`); how many. For the process that publishes them, whose figures
+        were computed at the version a round began with. The caller holds the feed's
+        read lock."""
+        seq = self.view.seq
+        with self._cache_lock:
+            older = [(k, e) for k, e in self._figures.items() if k[0] in CARRIED and e.seq < seq]
+        return sum(self._carry(key, entry, seq) is not None for key, entry in older)
+
     def _published(self, seq: int) -> bool:
         """Whether the computing process has written every figure it keeps of version
         ``seq`` (its marker read at most every :data:`LOOK_EVERY` seconds: it only grows)."""
@@ -381,6 +402,8 @@ class VersionedFigures:
         return time.monotonic() - since <= self.staleness.max_seconds
 
     def _keep(self, key: tuple[Any, ...], entry: Entry) -> None:
+        if self._kept_log is not None:
+            self._kept_log.append((key, entry))
         with self._cache_lock:
             found = self._figures.get(key)
             if found is None or found.seq <= entry.seq:

@@ -30,6 +30,7 @@ import httpx
 import psutil
 import pytest
 
+from api.analytics import analytics
 from api.auth import ANONYMOUS
 from api.figures import NICE, PID_FILE
 from api.services import Services
@@ -96,6 +97,17 @@ def test_workers_answer_what_the_councils_process_wrote_and_nothing_withdrawn_si
     assert demo.figures.published() == seq
     worker = follower(demo)
     all_sectors = sectors(demo)
+    # Computed by a child process (graph.analytics.apart), which wrote them to the folder,
+    # and held by the publisher as if computed there: asked again, it computes nothing.
+    engine = analytics(demo)
+    assert engine.apart_runs == 1
+    assert demo.figures.computed == 0
+    runs = engine.background_runs
+    assert runs >= len(all_sectors)
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            assert engine.propose(AUDIENCE, demo.similarity, sector).current
+    assert engine.background_runs == runs and demo.figures.computed == 0
     with demo.feed.lock.read():
         for sector in all_sectors:
             found = worker.propose(AUDIENCE, demo.similarity, sector)
@@ -119,6 +131,7 @@ def test_workers_answer_what_the_councils_process_wrote_and_nothing_withdrawn_si
     publisher.warm()
     after = demo.view.seq
     assert demo.figures.published() == after
+    assert engine.apart_runs == 2
     with demo.feed.lock.read():
         for sector in all_sectors:
             found = worker.propose(AUDIENCE, demo.similarity, sector)
@@ -159,6 +172,66 @@ def test_workers_answer_what_the_councils_process_wrote_and_nothing_withdrawn_si
     with demo.feed.lock.read():
         found = worker.propose(AUDIENCE, demo.similarity, target, size=6)
     assert found.current and found.seq == demo.view.seq
+
+
+def test_a_version_is_marked_published_only_once_each_of_its_proposals_is_there(
+    demo: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round computes the proposals of the version it began with. A write that comes
+    meanwhile makes a later version: each proposal it touched nothing of is carried
+    over to it, and the version is marked as published only if none is left to compute
+    (a worker that finds a version published without a figure computes it itself)."""
+    assert demo.figures is not None
+    publisher = Warmer(demo, SimpleNamespace(), tagger=False, councils_every=0,
+                       councils="publish")  # fmt: skip
+    publisher.warm()
+    before = demo.view.seq
+    assert demo.figures.published() == before
+    all_sectors = sectors(demo)
+    engine = analytics(demo)
+    computing = engine.compute_apart
+    first, second = people_in(demo, all_sectors[0])[0], people_in(demo, all_sectors[2])[0]
+
+    def while_computing(due: Any, **options: Any) -> bool:
+        done = computing(due, **options)
+        write(demo, changed(demo, second, bio="Runs a seed library from her porch."))
+        return done
+
+    monkeypatch.setattr(engine, "compute_apart", while_computing)
+    write(demo, changed(demo, first, bio="Mends nets with the harbour's old hands."))
+    publisher.warm()
+    assert demo.view.seq > before + 1
+    assert demo.figures.published() == before  # (the latest version misses some)
+    monkeypatch.undo()
+    publisher.warm()
+    after = demo.view.seq
+    assert demo.figures.published() == after
+    worker = follower(demo)
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = worker.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.seq == after, sector
+    assert worker.background_runs == 0 and worker.shared is not None
+    assert worker.shared.computed == 0
+
+
+def test_figures_a_child_process_did_not_compute_are_computed_here(demo: Services) -> None:
+    """A child process that gives no result in time is stopped, and the figures are
+    computed by the engine's own background thread, as before there was a child."""
+    engine = SectorAnalytics(demo.store, demo.view, load_regions(DATA), lock=demo.feed.lock,
+                             epochs=demo.epochs, touches=demo.touches)  # fmt: skip
+    all_sectors = sectors(demo)
+    with demo.feed.lock.read():
+        due = [engine.due_proposal(AUDIENCE, demo.similarity, s) for s in all_sectors]
+    assert all(found is not None for found in due)
+    assert not engine.compute_apart([found for found in due if found], timeout=0.0)
+    assert engine.apart_runs == 0 and engine.background_runs == len(all_sectors)
+    with demo.feed.lock.read():
+        for sector in all_sectors:
+            found = engine.propose(AUDIENCE, demo.similarity, sector)
+            assert found.current and found.value == fresh(demo, sector), sector
+            assert engine.due_proposal(AUDIENCE, demo.similarity, sector) is None
+    assert engine.background_runs == len(all_sectors)  # (nothing computed again)
 
 
 def test_a_follower_reads_every_published_proposal_before_it_is_asked(demo: Services) -> None:
@@ -796,3 +869,48 @@ def test_serve_without_a_councils_process_forks_its_workers_alone(tmp_path: Path
                 break
         assert answered == forked
         assert not (tmp_path / "var" / "figures" / PID_FILE).exists()
+
+
+def test_ctrl_c_while_the_network_loads_stops_everything_quietly(tmp_path: Path) -> None:
+    """Ctrl-C reaches every process of the terminal's group. While the loader loads,
+    ``serve`` (already the supervisor) stops it and every process it forked, says so in
+    one line and ends with 130, the code of an interrupted program: no traceback."""
+    env = cocreate_env(tmp_path / "var")
+    cocreate(env, "demo", "--people", "30")
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("wb") as output, err.open("wb") as errors:
+        process = subprocess.Popen(
+            [str(COCREATE), "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+            env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        serve = psutil.Process(process.pid)
+        deadline = time.monotonic() + 60
+        # (Ctrl-C is ignored while the supervisor's interpreter starts)
+        while "api.supervise" not in " ".join(serve.cmdline()) or not _catches_sigint(serve):
+            assert time.monotonic() < deadline, "serve never became the supervisor"
+            time.sleep(0.01)
+        inside = {p.pid for p in serve.children(recursive=True)}
+        assert inside, "the loader is running"
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+    if "Cocreate:" in out.read_text():
+        pytest.skip("the network was loaded before Ctrl-C came (a machine faster than this)")
+    written = err.read_text()
+    assert code == 130, written
+    assert "Traceback" not in written and written.strip().endswith("Aborted."), written
+    for pid in inside:  # the loader and what it forked: gone
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", pid
+
+
+def _catches_sigint(process: psutil.Process) -> bool:
+    """Whether the process has a handler for SIGINT (Linux: /proc/PID/status)."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
