@@ -12,8 +12,8 @@ starts this process beside its workers instead:
   shared folder (:mod:`graph.analytics.shared`);
 - it computes each round of figures in a short-lived child process
   (:mod:`graph.analytics.apart`), which takes with it the memory the computation used:
-  kept here, most of it stayed with the process for good (310 to 360 MiB of its own at
-  100,000 people under writes, against about 100 without);
+  computed here, most of it stayed with the process for good (at 100,000 people, 310 to
+  360 MiB of its own after writes; 60 to 90 MiB with the child);
 - it runs at a lower priority (``nice``): the workers' requests come first, and the
   figures catch up when the machine has a moment;
 - the workers read the newest figures there (:mod:`graph.analytics.versions`, ``follow``)

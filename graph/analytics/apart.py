@@ -10,16 +10,15 @@ allocated goes with the child; the parent keeps only the result it unpickles.
 The child is a copy of the parent at the moment of the fork, with one thread: a lock
 another thread held then stays held in the child. The caller forks while holding what
 keeps its data consistent (``holding``) and gives the child fresh copies of the locks
-it will take (``work`` does that first); anything else it waits for ends with the time
-limit, after which the child is killed and :class:`ChildFailed` raised, for the caller to
-do the work itself.
+it will take (``work`` does that first). A child that waits for any other such lock uses
+no processor time from then on: after ``idle`` seconds of that (or at the time limit)
+it is killed and :class:`ChildFailed` raised, for the caller to do the work itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 import pickle
 import select
@@ -27,10 +26,15 @@ import signal
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+IDLE_SECONDS = 120.0
+"""How long a child may use no processor time at all before it is taken for stuck (a
+child computing at a low priority on a busy machine still gets some)."""
+LOOK_SECONDS = 5.0
+"""How often the parent looks at the child's processor time while it waits."""
 
 
 class ChildFailed(Exception):
@@ -47,14 +51,16 @@ def run_apart(
     work: Callable[[], T],
     *,
     timeout: float,
+    idle: float = IDLE_SECONDS,
     holding: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
 ) -> T:
     """``work()`` run in a child process forked inside ``holding()``; its result, or the
     exception it raised, raised again here.
 
     Raises:
-        ChildFailed: no result within ``timeout`` seconds (the child is killed), or the
-            child ended without one.
+        ChildFailed: no result within ``timeout`` seconds, or none while the child used
+            no processor time for ``idle`` seconds (waiting for a lock no thread of it
+            will release: it is killed then), or the child ended without one.
     """
     read_end, write_end = os.pipe()
     try:
@@ -65,13 +71,13 @@ def run_apart(
                 _child(work, write_end)
         os.close(write_end)
         write_end = -1
-        data = _read_all(read_end, pid, time.monotonic() + timeout)
+        data = _read_all(read_end, pid, timeout, idle)
     finally:
         os.close(read_end)
         if write_end >= 0:
             os.close(write_end)
-    if data is None:
-        raise ChildFailed(f"no result within {timeout:.0f} s")
+    if isinstance(data, str):
+        raise ChildFailed(data)
     try:
         outcome, value = pickle.loads(data)
     except Exception as exc:
@@ -113,22 +119,44 @@ def _pickled_error(exc: BaseException) -> bytes:
         return pickle.dumps(("error", failed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _read_all(fd: int, pid: int, deadline: float) -> bytes | None:
-    """Everything the child writes until it ends; None if it ended without writing or
-    is still running at ``deadline`` (then it is killed)."""
+def _read_all(fd: int, pid: int, timeout: float, idle: float) -> bytes | str:
+    """Everything the child writes until it ends; or why there is nothing: it ended
+    without writing, or it still runs after ``timeout`` seconds or has used no processor
+    time for ``idle`` seconds (then it is killed)."""
     chunks: list[bytes] = []
+    used, since = _cpu_ticks(pid), time.monotonic()
+    deadline, look = since + timeout, min(LOOK_SECONDS, idle / 2)
     while True:
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(left, 0.0))
+        now = time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(min(deadline - now, look), 0.0))
         if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return None
+            now = time.monotonic()
+            ticks = _cpu_ticks(pid)
+            if ticks != used:
+                used, since = ticks, now
+            if now >= deadline or now - since >= idle:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                if now >= deadline:
+                    return f"no result within {timeout:.0f} s"
+                return f"no processor time used for {idle:.0f} s"
+            continue
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             break
         chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return None
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        return f"it ended with {code} and no result"
     return b"".join(chunks)
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The processor time the process has used, in clock ticks (Linux's /proc; None
+    where it cannot be read: then only the time limit applies)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)

@@ -34,9 +34,11 @@ IDLE_SECONDS = 30.0
 """How long the worker thread waits for more work before it ends."""
 SETTLE_SECONDS = 600.0
 """How long :meth:`BackgroundFigures.compute_apart` waits for the background thread."""
-APART_SECONDS = 900.0
+APART_SECONDS = 3 * 3600.0
 """How long a child process computing figures (:meth:`BackgroundFigures.compute_apart`)
-may take before it is stopped and the figures are computed in the process itself."""
+may take before it is stopped and the figures are computed in the process itself (one
+that uses no processor time for two minutes is stopped at once: stuck on a lock, see
+:func:`graph.analytics.apart.run_apart`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,8 @@ class BackgroundFigures(VersionedFigures):
         """Compute these figures at the current version in a child process and keep what
         it computed, as the background thread would have (see :mod:`graph.analytics.apart`:
         what the computation allocates goes with the child). Where no child can be made,
-        or it fails or takes more than ``timeout`` seconds, they are computed by the
-        background thread instead, waited for. Whether a child computed them.
+        or it fails, is stuck or takes more than ``timeout`` seconds, they are computed by
+        the background thread instead, waited for. Whether a child computed them.
 
         The child is forked under the feed's read lock (no write is half-applied in its
         copy), after the background thread has finished what it was doing.

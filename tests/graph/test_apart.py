@@ -77,6 +77,35 @@ def test_a_child_that_runs_out_of_time_is_killed_and_reported() -> None:
     assert not psutil.Process().children()
 
 
+def test_a_child_waiting_for_a_lock_nobody_will_release_is_killed_and_reported() -> None:
+    """A lock another thread held at the fork stays held in the child: the child uses no
+    processor time from then on, and is taken for stuck long before the time limit."""
+    lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def holding() -> Iterator[None]:
+        with lock:
+            yield
+
+    started = time.monotonic()
+    with pytest.raises(ChildFailed, match="no processor time used for 1 s"):
+        run_apart(lambda: lock.acquire(), timeout=600, idle=1.0, holding=holding)
+    assert time.monotonic() - started < 60
+    assert not psutil.Process().children()
+
+
+def test_a_child_at_work_is_not_taken_for_stuck() -> None:
+    """One that uses the processor for longer than ``idle`` seconds gives its result."""
+
+    def busy() -> int:
+        until, turns = time.monotonic() + 1.5, 0
+        while time.monotonic() < until:
+            turns += 1
+        return turns
+
+    assert run_apart(busy, timeout=600, idle=0.5) > 0
+
+
 def test_the_fork_happens_inside_what_the_caller_holds() -> None:
     """The child is made while ``holding`` is entered (a consistent copy), the parent
     leaves it at once, and the child never leaves it: it would release, in its copy,
