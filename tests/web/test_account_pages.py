@@ -138,8 +138,12 @@ def test_a_list_of_drafts_answered_late_does_not_hide_a_newer_one(
     with page.expect_response(lambda response: response.request is route.request):
         route.fulfill(response=answer)
     page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
-    expect(drafts.locator("li", has_text=title)).to_contain_text("last saved")
+    mine = drafts.locator("li", has_text=title)
+    expect(mine).to_contain_text("last saved")
     expect(drafts).not_to_contain_text("No drafts yet")
+    # The draft goes, so that no other page of the session (or its screenshot) shows it.
+    mine.get_by_role("button", name="Delete").click()
+    expect(mine).to_have_count(0)
 
 
 def test_an_editor_saves_a_draft_and_publishes_it(site: Site, watched: Watched) -> None:
