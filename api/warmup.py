@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 LISTINGS_EVERY = 300.0
 """Seconds between two countings of the sectors' and goals' listings: at start, then after
 writes at most this often. A count stays good while nothing is written; after a write a
-listing recounts its own filter (a small count with a scan that stops past
-:data:`graph.listing.EXACT_UP_TO`, a large one answered as an estimate for
+listing recounts its own filter (a small count at once, one above
+:data:`graph.listing.ESTIMATE_ABOVE` answered as an estimate for
 :data:`graph.listing.ESTIMATE_FOR` seconds). Counting every sector's and goal's listings
 again every 30 s under a write a second took 21.6 s of each worker's 30 (100,000
 people), and the requests beside it waited: collaborators 13 req/s, p50 563 ms, against

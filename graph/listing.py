@@ -11,6 +11,7 @@ import functools
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,8 +20,9 @@ from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, se
 
 from graph import schema
 from graph.codec import node_from_row
+from graph.ids import kind_of
 from graph.model import Node
-from graph.store import LOCALITY_RANK, Store, prefix_range
+from graph.store import LOCALITY_RANK, Store, prefix_range, split_edge_ref
 from graph.visibility import PLACING_EDGES, ListingAudience
 
 
@@ -46,15 +48,26 @@ class Page:
 
 
 EXACT_UP_TO = 10_000
-"""Totals up to this are counted exactly on every request (a scan bounded by it)."""
+"""A total is counted with a scan that stops past this; a larger one, in full."""
+ESTIMATE_ABOVE = 1_000
+"""A total above this, counted less than :data:`ESTIMATE_FOR` seconds ago, is reused
+while the store changes, said to be an estimate. Recounting a hundred thousand rows on
+every request is what made large listings slow; under a write a second, recounting each
+sector's people (7,000 of them at 100,000 people, 20 to 35 ms a count) after every write
+took most of both workers' time; and "about 7,000" is as useful as the exact figure."""
 ESTIMATE_FOR = 60.0
-"""Seconds a count above :data:`EXACT_UP_TO` is reused, said to be an estimate, while
-the store changes: recounting a hundred thousand rows on every request is what made
-large listings slow, and "about 98,000" is as useful as the exact figure."""
+"""Seconds a count above :data:`ESTIMATE_ABOVE` may be reused as an estimate."""
 _REMEMBERED = 2_048
 ROW_COST = 8
 """A row checked for its links costs about this many entries of a set of links (both
 measured at 100,000 people: 7 us a row passed over, 0.9 us an edge collected)."""
+PAGES_HOLD = 4_096
+"""Nodes held in the pages remembered per store, the least recently asked for going
+first (a node of a page took 3.3 KiB at 100,000 people: 13 MiB in all). A page is
+remembered with the version of the store it was read at and given again while no change
+since can alter it. The first pages of the filters people browse (a country's people, a
+sector's, a goal's initiatives) are asked for again and again; reading one again cost 2
+to 4 ms of SQL and decoding at 100,000 people."""
 SIZES_FOR = 60.0
 """Seconds the sizes that choose how links are read (:func:`_row_by_row`) are reused:
 they only weigh two ways of reading the same rows, so a minute-old figure is as good."""
@@ -98,16 +111,59 @@ class _Totals:
             return True
 
 
+PageKey = tuple[NodeFilter, ListingAudience, int, int, str | None]
+"""A page asked for: filter, audience, limit, offset, after."""
+
+
+class _Pages:
+    """Recent pages of one store, per filter, audience and position, each with the
+    version it was read at (never shared between audiences, as :class:`_Totals`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pages: OrderedDict[PageKey, tuple[int, Page]] = OrderedDict()
+        self.held = 0  # nodes in the pages held
+
+    def get(self, key: PageKey) -> tuple[int, Page] | None:
+        """The page held for ``key`` with the version it was read at, if one is held."""
+        with self.lock:
+            found = self.pages.get(key)
+            if found is not None:
+                self.pages.move_to_end(key)
+            return found
+
+    def put(self, key: PageKey, seq: int, page: Page) -> None:
+        """Hold ``page``, read at ``seq``, unless one read at a later version is held."""
+        with self.lock:
+            known = self.pages.get(key)
+            if (known is not None and known[0] > seq) or len(page.items) > PAGES_HOLD:
+                return
+            if known is not None:
+                self.held -= len(known[1].items)
+            self.pages[key] = (seq, page)
+            self.pages.move_to_end(key)
+            self.held += len(page.items)
+            while self.held > PAGES_HOLD:
+                self.held -= len(self.pages.popitem(last=False)[1][1].items)
+
+
 _TOTALS: weakref.WeakKeyDictionary[Store, _Totals] = weakref.WeakKeyDictionary()
+_PAGES: weakref.WeakKeyDictionary[Store, _Pages] = weakref.WeakKeyDictionary()
 _TOTALS_LOCK = threading.Lock()
 
 
-def _totals(store: Store) -> _Totals:
+def _of_store(registry: weakref.WeakKeyDictionary[Store, Any], store: Store, make: Any) -> Any:
+    """What ``registry`` holds for ``store``, made by ``make()`` the first time."""
     with _TOTALS_LOCK:
-        found = _TOTALS.get(store)
+        found = registry.get(store)
         if found is None:
-            found = _TOTALS[store] = _Totals()
+            found = registry[store] = make()
         return found
+
+
+def _totals(store: Store) -> _Totals:
+    found: _Totals = _of_store(_TOTALS, store, _Totals)
+    return found
 
 
 class _Sizes:
@@ -136,11 +192,55 @@ _SIZES: weakref.WeakKeyDictionary[Store, _Sizes] = weakref.WeakKeyDictionary()
 
 
 def _sizes(store: Store) -> _Sizes:
-    with _TOTALS_LOCK:
-        found = _SIZES.get(store)
-        if found is None:
-            found = _SIZES[store] = _Sizes()
-        return found
+    found: _Sizes = _of_store(_SIZES, store, _Sizes)
+    return found
+
+
+def _version(conn: Any) -> int:
+    """The store's version as this connection reads it: the newest change's number."""
+    return int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
+
+
+CHANGES_READ = 64
+"""Changes read at most to tell whether a page or a count is still what it was; past
+this many since it was read, it is read again."""
+
+
+def unchanged_since(conn: Any, flt: NodeFilter, since: int, seq: int) -> bool:
+    """Whether no change after version ``since`` up to ``seq`` can alter what ``flt``
+    lists, counts or shows, for any audience (:func:`_touches`)."""
+    if since >= seq or seq - since > CHANGES_READ:
+        return since == seq
+    c = schema.changes
+    query = select(c.c.op, c.c.entity, c.c.ref).where(c.c.seq > since, c.c.seq <= seq)
+    changes = conn.execute(query).all()
+    if len(changes) != seq - since:  # some gone from the log
+        return False
+    return not any(_touches(flt, *change) for change in changes)
+
+
+def _touches(flt: NodeFilter, op: str, entity: str, ref: str) -> bool:
+    """Whether one change can alter what ``flt`` lists, counts or shows.
+
+    Which rows a filter lists, and what it shows of them, are read from the rows of the
+    nodes of its kinds (their visibility, country, name and fields) and, for a sector or
+    a goal, from the edges at it or at a goal's target. So a node written of another
+    kind, or an edge elsewhere, changes nothing of it. Everything else is taken to
+    change it: a node deleted (its edges go with it), an erasure (it names no one), and
+    any change for a filter on a community (whose people are placed by the localities of
+    both ends of their links).
+    """
+    if flt.community is not None or op not in ("upsert", "delete"):
+        return True
+    if entity == "node":
+        return op == "delete" or flt.kinds is None or kind_of(ref) in flt.kinds
+    source, _, target = split_edge_ref(ref)
+    ends = (source, target)
+    if flt.sector is not None and flt.sector in ends:
+        return True
+    if flt.sdg is not None:
+        return flt.sdg in ends or any(kind_of(end) == "sdg_target" for end in ends)
+    return False
 
 
 def _topics(flt: NodeFilter) -> list[tuple[str, str]]:
@@ -313,18 +413,31 @@ def list_nodes(
     Page with ``offset`` or with ``after`` (the last id of the previous page). The total
     is exact up to :data:`EXACT_UP_TO`; beyond it, while the store changes, it may be a
     count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
+
+    A page read with an exact total is remembered with the store's version (the last
+    asked for, up to :data:`PAGES_HOLD` nodes) and given again, the same object, while no
+    change since can alter it (:func:`unchanged_since`; every write adds a change to the
+    log, so a page is never answered after one that could). Callers must not change it.
     """
     n = schema.nodes
+    key: PageKey = (flt, audience, limit, offset, after)
+    pages: _Pages = _of_store(_PAGES, store, _Pages)
     with store.engine.connect() as conn:
-        total, estimate = _shared_total(conn, store, flt, audience)
+        seq = _version(conn)
+        held = pages.get(key)
+        if held is not None and unchanged_since(conn, flt, held[0], seq):
+            if held[0] != seq:
+                pages.put(key, seq, held[1])
+            return held[1]
+        total, estimate = _shared_total(conn, store, flt, audience, seq)
         # Few matches: a page read row by row in id order would pass over most nodes of
         # the kind to find them; many: row by row stops at the page's last row.
         share = min(1.0, (offset + limit + 1) / total) if total else 1.0
         per_row = _row_by_row(conn, store, flt, share)
-        page = filter_conditions(flt, audience, per_row=per_row)
+        conditions = filter_conditions(flt, audience, per_row=per_row)
         # The page's ids first, from the indexes alone (they hold what the filters
         # test), then only their rows: not the row of every match before the sort.
-        ids = select(n.c.id).where(*page)
+        ids = select(n.c.id).where(*conditions)
         if after is not None:
             ids = ids.where(n.c.id > after)
         chosen = ids.order_by(n.c.id).offset(offset).limit(limit + 1).subquery()
@@ -336,11 +449,14 @@ def list_nodes(
         rows = conn.execute(query).all()
     items = [node_from_row(r.id, r.kind, r.name, r.data) for r in rows[:limit]]
     next_after = items[-1].id if len(rows) > limit and items else None
-    return Page(items, total, next_after, estimate)
+    page = Page(items, total, next_after, estimate)
+    if not estimate:  # (an estimate is counted again once it is too old)
+        pages.put(key, seq, page)
+    return page
 
 
 def _shared_total(
-    conn: Any, store: Store, flt: NodeFilter, audience: ListingAudience
+    conn: Any, store: Store, flt: NodeFilter, audience: ListingAudience, seq: int
 ) -> tuple[int, bool]:
     """The total of a listing, and whether it is an estimate.
 
@@ -353,7 +469,7 @@ def _shared_total(
     """
     if audience.own and flt.community is None:
         base = replace(audience, own=frozenset())
-        total, estimate = _shared_total(conn, store, flt, base)
+        total, estimate = _shared_total(conn, store, flt, base, seq)
         # The two audiences list the same rows but for the viewer's own.
         for sign, which in ((1, audience), (-1, base)):
             own = (
@@ -365,25 +481,31 @@ def _shared_total(
             total += sign * int(conn.execute(own).scalar_one())
         return total, estimate
     counting = filter_conditions(flt, audience, per_row=_row_by_row(conn, store, flt, 1.0))
-    return _total(conn, store, (flt, audience), counting)
+    return _total(conn, store, (flt, audience), counting, seq)
 
 
 def _total(
-    conn: Any, store: Store, key: tuple[NodeFilter, ListingAudience], conditions: list[Any]
+    conn: Any,
+    store: Store,
+    key: tuple[NodeFilter, ListingAudience],
+    conditions: list[Any],
+    seq: int,
 ) -> tuple[int, bool]:
-    """The number of rows passing ``conditions``, and whether it is an estimate.
+    """The number of rows passing ``conditions`` at version ``seq``, and whether it is an
+    estimate.
 
-    A count made at this version is reused as it is; a small one is recounted with a
-    scan that stops past :data:`EXACT_UP_TO`; a large recent one is reused as an
-    estimate; otherwise everything is counted once and remembered.
+    A count no change since can alter is reused as it is; a recent one above
+    :data:`ESTIMATE_ABOVE` is reused as an estimate; otherwise the rows are counted with a
+    scan that stops past :data:`EXACT_UP_TO`, and in full beyond, and the count is
+    remembered.
     """
     n, totals = schema.nodes, _totals(store)
-    seq = int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
     known, now = totals.get(key), time.monotonic()
-    if known is not None and known.seq == seq:
+    if known is not None and unchanged_since(conn, key[0], known.seq, seq):
+        if known.seq != seq:
+            totals.put_unless_later(key, replace(known, seq=seq))
         return known.total, False
-    fresh = known is not None and now - known.at < ESTIMATE_FOR
-    if known is not None and fresh and known.total > 2 * EXACT_UP_TO:
+    if known is not None and now - known.at < ESTIMATE_FOR and known.total > ESTIMATE_ABOVE:
         return known.total, True
     if known is None or known.total <= 2 * EXACT_UP_TO:  # else surely large: count it all
         bounded = select(literal(1)).select_from(n).where(*conditions).limit(EXACT_UP_TO + 1)
@@ -392,8 +514,6 @@ def _total(
         if counted <= EXACT_UP_TO:
             totals.put(key, _Count(counted, seq, now))
             return counted, False
-        if known is not None and fresh:
-            return known.total, True
     everything: Select[Any] = select(func.count()).select_from(n).where(*conditions)
     total = int(conn.execute(everything).scalar_one())
     totals.put(key, _Count(total, seq, now))
@@ -419,7 +539,7 @@ def warm_totals(
     for flt in filters:
         for audience in audiences:
             with store.engine.connect() as conn:
-                _shared_total(conn, store, flt, audience)
+                _shared_total(conn, store, flt, audience, _version(conn))
             found = totals.get((flt, audience))
             if found is not None:
                 held[(flt, audience)] = found

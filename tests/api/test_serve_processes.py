@@ -597,6 +597,60 @@ def test_connections_opened_at_once_are_spread_between_the_workers(
     assert len(answered_by) == 2
 
 
+def test_a_listing_page_every_worker_holds_follows_a_write_at_once(
+    served: tuple[Server, Path, str],
+) -> None:
+    """Both workers hold the first page of a sector's people (graph/listing.py keeps a page
+    while no change can alter it). A person on it made private through one worker is gone
+    from it in every answer after the write, whichever worker answers."""
+    server, _, keys = served
+    admin = {"Authorization": f"Bearer {json.loads(keys)['admin']}"}
+    address = urlsplit(server.url)
+
+    def pages(path: str) -> list[dict[str, Any]]:
+        """The page asked for on sixteen connections opened at once, after asking on each
+        which worker answers it: both answer."""
+        connections = [HTTPConnection(address.hostname or "", address.port, timeout=60)
+                       for _ in range(16)]  # fmt: skip
+        for connection in connections:
+            connection.connect()
+        answered_by, answers = set(), []
+        for connection in connections:
+            connection.request("GET", "/v1/admin/state", headers=admin)
+            state = connection.getresponse()
+            assert state.status == 200
+            answered_by.add(json.loads(state.read())["pid"])
+            connection.request("GET", path)  # the same connection: the same worker
+            answer = connection.getresponse()
+            assert answer.status == 200
+            answers.append(json.loads(answer.read()))
+            connection.close()
+        assert len(answered_by) == 2
+        return answers
+
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        sectors = client.get("/v1/nodes", params={"kind": "sector", "limit": 12}).json()
+        for sector in (item["id"] for item in sectors["items"]):
+            path = f"/v1/nodes?kind=person&sector={sector}&limit=5"
+            if client.get(path).json()["total"] >= 2:
+                break
+        before = pages(path)
+        assert all(answer == before[0] for answer in before)
+        person = before[0]["items"][0]["id"]
+        private = client.patch(f"/v1/nodes/{person}", json={"visibility": "private"},
+                               headers=admin)  # fmt: skip
+        assert private.status_code == 200, private.text
+        try:
+            after = pages(path)
+            for answer in after:
+                assert person not in [item["id"] for item in answer["items"]]
+                assert answer["total"] == before[0]["total"] - 1
+        finally:
+            public = client.patch(f"/v1/nodes/{person}", json={"visibility": "public"},
+                                  headers=admin)  # fmt: skip
+            assert public.status_code == 200, public.text
+
+
 def test_workers_keep_what_they_loaded_out_of_full_collections(
     served: tuple[Server, Path, str],
 ) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 
 from graph import listing, schema
 from graph.edges import Edge
 from graph.listing import NodeFilter, list_nodes
-from graph.model import Initiative, Person
+from graph.model import Initiative, Person, Place
 from graph.store import Store, name_key, prefix_range
 from graph.visibility import ListingAudience
 from tests.postgres import sqlite_only
@@ -119,6 +119,7 @@ def test_large_totals_are_reused_as_estimates_while_the_store_changes(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(listing, "EXACT_UP_TO", 3)
+    monkeypatch.setattr(listing, "ESTIMATE_ABOVE", 3)
     store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(10)))
     people, few = NodeFilter(kinds=PEOPLE), NodeFilter(kinds=PEOPLE, name_prefix="p 1")
 
@@ -128,6 +129,7 @@ def test_large_totals_are_reused_as_estimates_while_the_store_changes(
 
     assert total(people) == (10, False)  # counted once
     assert total(people) == (10, False)  # nothing changed since: still exact
+    assert total(few) == (1, False)
     store.upsert(Person(id="person:p10", name="P 10"))
     assert total(people) == (10, True)  # a recent count, said to be one
     assert total(few) == (2, False)  # small totals are always exact
@@ -135,8 +137,134 @@ def test_large_totals_are_reused_as_estimates_while_the_store_changes(
     assert total(people) == (11, False)
 
 
+def test_a_page_is_given_again_only_at_the_version_it_was_read_at(store: Store) -> None:
+    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(5)))
+    people = NodeFilter(kinds=PEOPLE)
+    read: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: read.append(args[2]))
+
+    def page_ids(audience: ListingAudience = PUBLIC, **position: int) -> list[str]:
+        return [node.id for node in list_nodes(store, people, audience, **position).items]
+
+    first = list_nodes(store, people, PUBLIC, limit=3)
+    read.clear()
+    assert list_nodes(store, people, PUBLIC, limit=3) is first
+    assert not [sql for sql in read if "FROM nodes" in sql], read  # only the version is read
+    # Any write is a new version: the page is read again and shows it.
+    store.upsert(Person(id="person:p1", name="P 1", visibility="private"))
+    again = list_nodes(store, people, PUBLIC, limit=3)
+    assert [n.id for n in again.items] == ["person:p0", "person:p2", "person:p3"]
+    assert again.total == 4
+    store.delete_node("person:p0")
+    assert page_ids(limit=3) == ["person:p2", "person:p3", "person:p4"]
+    store.upsert(Edge(kind="knows", source="person:p2", target="person:p3"))
+    store.upsert(Person(id="person:p2", name="P 2", discoverable=False))
+    assert page_ids(limit=3) == ["person:p3", "person:p4"]
+    # Another audience, or another place in the listing, is a page of its own.
+    assert page_ids(EVERYONE, limit=3) == ["person:p1", "person:p2", "person:p3"]
+    assert page_ids(limit=1, offset=1) == ["person:p4"]
+    assert page_ids(ListingAudience(own=frozenset({"person:p1"})), limit=3) == [
+        "person:p1",
+        "person:p3",
+        "person:p4",
+    ]
+
+
+BERLIN = Place(name="Berlin", country="DE")
+SECTOR, GOAL = NodeFilter(kinds=PEOPLE, sector="sector:arts"), NodeFilter(sdg="sdg:4")
+COUNTRY, PLACED = NodeFilter(kinds=PEOPLE, country="DE"), NodeFilter(community="community:x")
+
+
+@pytest.mark.parametrize(
+    ("flt", "change", "touches"),
+    [
+        (COUNTRY, ("upsert", "node", "person:ana"), True),
+        (COUNTRY, ("upsert", "node", "initiative:a"), False),
+        (COUNTRY, ("upsert", "edge", "person:ana|knows|person:bo"), False),
+        (COUNTRY, ("delete", "edge", "person:ana|interested_in|sector:arts"), False),
+        (COUNTRY, ("delete", "node", "initiative:a"), True),  # its edges go with it
+        (COUNTRY, ("erase", "node", "(erased)"), True),
+        (SECTOR, ("upsert", "edge", "person:ana|knows|person:bo"), False),
+        (SECTOR, ("upsert", "edge", "person:ana|interested_in|sector:arts"), True),
+        (SECTOR, ("delete", "edge", "person:ana|interested_in|sector:arts"), True),
+        (SECTOR, ("upsert", "edge", "person:ana|interested_in|sector:health"), False),
+        (SECTOR, ("upsert", "node", "sector:arts"), False),
+        (GOAL, ("upsert", "node", "sector:arts"), True),  # every kind is listed
+        (GOAL, ("upsert", "edge", "initiative:a|addresses|sdg:4"), True),
+        (GOAL, ("upsert", "edge", "person:ana|interested_in|sdg_target:9.1"), True),
+        (GOAL, ("upsert", "edge", "sdg_target:4.7|part_of|sdg:4"), True),
+        (GOAL, ("upsert", "edge", "initiative:a|addresses|sdg:5"), False),
+        (PLACED, ("upsert", "edge", "person:ana|knows|person:bo"), True),
+        (PLACED, ("upsert", "node", "initiative:a"), True),
+    ],
+)
+def test_what_a_change_can_alter(
+    flt: NodeFilter, change: tuple[str, str, str], touches: bool
+) -> None:
+    assert listing._touches(flt, *change) is touches
+
+
+def test_a_page_outlives_the_writes_that_cannot_change_it(store: Store) -> None:
+    store.upsert(Person(id="person:ana", name="Ana", place=BERLIN))
+    store.upsert(Person(id="person:bo", name="Bo", place=BERLIN))
+    store.upsert(Initiative(id="initiative:a", name="A"))
+    in_sector = NodeFilter(kinds=PEOPLE, sector="sector:arts")
+    store.upsert(Edge(kind="interested_in", source="person:ana", target="sector:arts"))
+    country = list_nodes(store, COUNTRY, PUBLIC)
+    sector = list_nodes(store, in_sector, PUBLIC)
+    assert [n.id for n in sector.items] == ["person:ana"]
+    store.upsert(Edge(kind="knows", source="person:ana", target="person:bo"))
+    store.upsert(Initiative(id="initiative:a", name="A, renamed"))
+    assert list_nodes(store, COUNTRY, PUBLIC) is country
+    assert list_nodes(store, in_sector, PUBLIC) is sector
+    # An edge at the sector changes its page, not the country's.
+    store.upsert(Edge(kind="interested_in", source="person:bo", target="sector:arts"))
+    assert list_nodes(store, COUNTRY, PUBLIC) is country
+    sector = list_nodes(store, in_sector, PUBLIC)
+    assert [n.id for n in sector.items] == ["person:ana", "person:bo"]
+    # A person written changes both: here she leaves the listings.
+    store.upsert(Person(id="person:ana", name="Ana", place=BERLIN, visibility="private"))
+    assert [n.id for n in list_nodes(store, COUNTRY, PUBLIC).items] == ["person:bo"]
+    assert [n.id for n in list_nodes(store, in_sector, PUBLIC).items] == ["person:bo"]
+    assert list_nodes(store, in_sector, PUBLIC).total == 1
+
+
+def test_a_page_is_read_again_past_the_changes_it_would_have_to_look_at(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "CHANGES_READ", 2)
+    store.upsert(Person(id="person:ana", name="Ana", place=BERLIN))
+    store.upsert(Initiative(id="initiative:a", name="A"))
+    page = list_nodes(store, COUNTRY, PUBLIC)
+    store.upsert(Initiative(id="initiative:b", name="B"), Initiative(id="initiative:c", name="C"))
+    assert list_nodes(store, COUNTRY, PUBLIC) is page  # two changes, neither of people
+    store.upsert(*(Initiative(id=f"initiative:d{i}", name="D") for i in range(3)))
+    again = list_nodes(store, COUNTRY, PUBLIC)
+    assert again is not page
+    assert [n.id for n in again.items] == ["person:ana"]
+
+
+def test_pages_kept_are_the_last_asked_for(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "PAGES_HOLD", 4)
+    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(6)))
+    people = NodeFilter(kinds=PEOPLE)
+    first = list_nodes(store, people, PUBLIC, limit=1)
+    second = list_nodes(store, people, PUBLIC, limit=2)
+    assert list_nodes(store, people, PUBLIC, limit=1) is first  # now the last asked for
+    list_nodes(store, people, PUBLIC, limit=3)  # 6 nodes: the least recent page goes
+    held = listing._PAGES[store]
+    assert [len(page.items) for _, page in held.pages.values()] == [1, 3]
+    assert held.held == 4
+    assert list_nodes(store, people, PUBLIC, limit=1) is first
+    assert list_nodes(store, people, PUBLIC, limit=2) is not second
+    list_nodes(store, people, PUBLIC, limit=5)  # more than may be held: not kept
+    assert [len(page.items) for _, page in held.pages.values()] == [1, 2]
+    assert held.held == 3
+
+
 def test_an_estimate_never_mixes_audiences(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(listing, "EXACT_UP_TO", 1)
+    monkeypatch.setattr(listing, "ESTIMATE_ABOVE", 1)
     store.upsert(*(Person(id=f"person:p{i}", name="P") for i in range(4)))
     store.upsert(*(Person(id=f"person:h{i}", name="H", discoverable=False) for i in range(3)))
     people = NodeFilter(kinds=PEOPLE)

@@ -122,7 +122,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** A count as people read it: exact, or "about 98,000" when the service says it is an
- * estimate (listings of more than 10,000 reuse a count made up to a minute ago). */
+ * estimate (while the network changes, listings of more than 1,000 reuse a count made up
+ * to a minute ago). */
 export function countText(n: number, estimate?: boolean): string {
   if (!estimate) return n.toLocaleString("en");
   const step = 10 ** Math.max(0, Math.floor(Math.log10(Math.max(n, 1))) - 1);
