@@ -232,15 +232,18 @@ def _touches(flt: NodeFilter, op: str, entity: str, ref: str) -> bool:
     """
     if flt.community is not None or op not in ("upsert", "delete"):
         return True
-    if entity == "node":
-        return op == "delete" or flt.kinds is None or kind_of(ref) in flt.kinds
-    source, _, target = split_edge_ref(ref)
-    ends = (source, target)
-    if flt.sector is not None and flt.sector in ends:
+    try:
+        if entity == "node":
+            return op == "delete" or flt.kinds is None or kind_of(ref) in flt.kinds
+        source, _, target = split_edge_ref(ref)
+        ends = (source, target)
+        if flt.sector is not None and flt.sector in ends:
+            return True
+        if flt.sdg is not None:
+            return flt.sdg in ends or any(kind_of(end) == "sdg_target" for end in ends)
+        return False
+    except ValueError:  # a reference this code cannot read: taken to change everything
         return True
-    if flt.sdg is not None:
-        return flt.sdg in ends or any(kind_of(end) == "sdg_target" for end in ends)
-    return False
 
 
 def _topics(flt: NodeFilter) -> list[tuple[str, str]]:

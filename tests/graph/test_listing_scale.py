@@ -196,6 +196,8 @@ COUNTRY, PLACED = NodeFilter(kinds=PEOPLE, country="DE"), NodeFilter(community="
         (GOAL, ("upsert", "edge", "initiative:a|addresses|sdg:5"), False),
         (PLACED, ("upsert", "edge", "person:ana|knows|person:bo"), True),
         (PLACED, ("upsert", "node", "initiative:a"), True),
+        (COUNTRY, ("upsert", "node", "no-kind"), True),  # a reference not understood
+        (COUNTRY, ("upsert", "edge", "a|b"), True),
     ],
 )
 def test_what_a_change_can_alter(
