@@ -17,8 +17,8 @@ class NodePage(BaseModel):
     total: int = Field(description="Nodes passing the filters, over all pages")
     total_is_estimate: bool = Field(
         default=False,
-        description="True when `total` is above 10,000 and may be a count made up to a "
-        "minute ago: say 'about' it",
+        description="True when `total` is above 1,000 and may be a count made up to a "
+        "minute ago, while the network changes: say 'about' it",
     )
     limit: int
     offset: int

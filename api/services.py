@@ -40,6 +40,7 @@ from graph.analytics.shared import SharedFigures, made_by
 from graph.counts import VisibleCounts
 from graph.errors import SavedByOtherCode
 from graph.feed import ChangeFeed, Saved, catch_up_saved
+from graph.listing import HeldPages
 from graph.matching.profiles import ProfileIndex
 from graph.model import NodeBase
 from graph.reference import ensure_reference
@@ -208,7 +209,8 @@ class Services:
                 epochs.seed(record, view.seq, [c for c in after if c.seq <= view.seq])
             feed = ChangeFeed(
                 reader,
-                [view, touches, counts, epochs, audiences, profiles, search, figures, points],
+                [view, touches, counts, epochs, audiences, profiles, search, figures, points,
+                 HeldPages(store)],
                 seq=view.seq,
                 poll_seconds=settings.follow_interval,
             )  # fmt: skip

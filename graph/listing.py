@@ -14,7 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select, union
 
@@ -24,6 +24,9 @@ from graph.ids import kind_of
 from graph.model import Node
 from graph.store import LOCALITY_RANK, Store, prefix_range, split_edge_ref
 from graph.visibility import PLACING_EDGES, ListingAudience
+
+if TYPE_CHECKING:
+    from graph.feed import ChangeBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,9 @@ ROW_COST = 8
 """A row checked for its links costs about this many entries of a set of links (both
 measured at 100,000 people: 7 us a row passed over, 0.9 us an edge collected)."""
 PAGES_HOLD = 4_096
-"""Nodes held in the pages remembered per store, the least recently asked for going
-first (a node of a page took 3.3 KiB at 100,000 people: 13 MiB in all). A page is
+"""Nodes held in the pages remembered per store, each page counting one more (an empty
+page is held too), the least recently asked for going first (a node of a page took 3.3
+KiB at 100,000 people: 13 MiB in all). A page is
 remembered with the version of the store it was read at and given again while no change
 since can alter it. The first pages of the filters people browse (a country's people, a
 sector's, a goal's initiatives) are asked for again and again; reading one again cost 2
@@ -122,7 +126,7 @@ class _Pages:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pages: OrderedDict[PageKey, tuple[int, Page]] = OrderedDict()
-        self.held = 0  # nodes in the pages held
+        self.held = 0  # nodes in the pages held, and one for each page
 
     def get(self, key: PageKey) -> tuple[int, Page] | None:
         """The page held for ``key`` with the version it was read at, if one is held."""
@@ -136,15 +140,25 @@ class _Pages:
         """Hold ``page``, read at ``seq``, unless one read at a later version is held."""
         with self.lock:
             known = self.pages.get(key)
-            if (known is not None and known[0] > seq) or len(page.items) > PAGES_HOLD:
+            if (known is not None and known[0] > seq) or _cost(page) > PAGES_HOLD:
                 return
             if known is not None:
-                self.held -= len(known[1].items)
+                self.held -= _cost(known[1])
             self.pages[key] = (seq, page)
             self.pages.move_to_end(key)
-            self.held += len(page.items)
+            self.held += _cost(page)
             while self.held > PAGES_HOLD:
-                self.held -= len(self.pages.popitem(last=False)[1][1].items)
+                self.held -= _cost(self.pages.popitem(last=False)[1][1])
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+            self.held = 0
+
+
+def _cost(page: Page) -> int:
+    """What a page held counts towards :data:`PAGES_HOLD`."""
+    return len(page.items) + 1
 
 
 _TOTALS: weakref.WeakKeyDictionary[Store, _Totals] = weakref.WeakKeyDictionary()
@@ -194,6 +208,31 @@ _SIZES: weakref.WeakKeyDictionary[Store, _Sizes] = weakref.WeakKeyDictionary()
 def _sizes(store: Store) -> _Sizes:
     found: _Sizes = _of_store(_SIZES, store, _Sizes)
     return found
+
+
+class HeldPages:
+    """A projection of the change feed (:mod:`graph.feed`) that drops every page held of
+    a store when an erasure comes: no page is given after it anyway (it is a change to
+    every listing), but the erased person's record is not to stay in memory until their
+    page is asked for again."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def prepare(self, batch: ChangeBatch) -> None:
+        return None
+
+    def apply(self, batch: ChangeBatch, prepared: None) -> None:
+        if batch.erasures:
+            forget_pages(self.store)
+
+
+def forget_pages(store: Store) -> None:
+    """Drop every page held of ``store``."""
+    with _TOTALS_LOCK:
+        pages = _PAGES.get(store)
+    if pages is not None:
+        pages.clear()
 
 
 def _version(conn: Any) -> int:
@@ -414,8 +453,8 @@ def list_nodes(
     """The nodes passing ``flt`` that ``audience`` may see, by id, with the total count.
 
     Page with ``offset`` or with ``after`` (the last id of the previous page). The total
-    is exact up to :data:`EXACT_UP_TO`; beyond it, while the store changes, it may be a
-    count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
+    is exact up to :data:`ESTIMATE_ABOVE`; beyond it, while the store changes, it may be
+    a count made up to :data:`ESTIMATE_FOR` seconds ago, and the page says so.
 
     A page read with an exact total is remembered with the store's version (the last
     asked for, up to :data:`PAGES_HOLD` nodes) and given again, the same object, while no
@@ -515,11 +554,11 @@ def _total(
         query = select(func.count()).select_from(bounded.subquery())
         counted = int(conn.execute(query).scalar_one())
         if counted <= EXACT_UP_TO:
-            totals.put(key, _Count(counted, seq, now))
+            totals.put_unless_later(key, _Count(counted, seq, now))
             return counted, False
     everything: Select[Any] = select(func.count()).select_from(n).where(*conditions)
     total = int(conn.execute(everything).scalar_one())
-    totals.put(key, _Count(total, seq, now))
+    totals.put_unless_later(key, _Count(total, seq, now))
     return total, False
 
 

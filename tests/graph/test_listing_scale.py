@@ -11,7 +11,8 @@ from sqlalchemy import event, inspect, select
 
 from graph import listing, schema
 from graph.edges import Edge
-from graph.listing import NodeFilter, list_nodes
+from graph.feed import ChangeBatch
+from graph.listing import HeldPages, NodeFilter, list_nodes
 from graph.model import Initiative, Person, Place
 from graph.store import Store, name_key, prefix_range
 from graph.visibility import ListingAudience
@@ -247,21 +248,55 @@ def test_a_page_is_read_again_past_the_changes_it_would_have_to_look_at(
 
 
 def test_pages_kept_are_the_last_asked_for(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(listing, "PAGES_HOLD", 4)
-    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(6)))
+    """A page counts its nodes and one more towards what may be held."""
+    monkeypatch.setattr(listing, "PAGES_HOLD", 7)
+    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}") for i in range(8)))
     people = NodeFilter(kinds=PEOPLE)
     first = list_nodes(store, people, PUBLIC, limit=1)
     second = list_nodes(store, people, PUBLIC, limit=2)
     assert list_nodes(store, people, PUBLIC, limit=1) is first  # now the last asked for
-    list_nodes(store, people, PUBLIC, limit=3)  # 6 nodes: the least recent page goes
+    list_nodes(store, people, PUBLIC, limit=3)  # 2 + 3 + 4 > 7: the least recent page goes
     held = listing._PAGES[store]
     assert [len(page.items) for _, page in held.pages.values()] == [1, 3]
-    assert held.held == 4
+    assert held.held == 6
     assert list_nodes(store, people, PUBLIC, limit=1) is first
     assert list_nodes(store, people, PUBLIC, limit=2) is not second
-    list_nodes(store, people, PUBLIC, limit=5)  # more than may be held: not kept
+    list_nodes(store, people, PUBLIC, limit=7)  # more than may be held: not kept
     assert [len(page.items) for _, page in held.pages.values()] == [1, 2]
-    assert held.held == 3
+    assert held.held == 5
+    # Empty pages count too: asking for many names no one has does not grow what is held.
+    for prefix in ("qa", "qb", "qc", "qd", "qe", "qf", "qg", "qh"):
+        assert list_nodes(store, NodeFilter(kinds=PEOPLE, name_prefix=prefix), PUBLIC).total == 0
+    assert len(held.pages) == 7
+    assert held.held == 7
+
+
+def test_an_erasure_drops_every_page_held(store: Store) -> None:
+    """No page is given after an erasure (it changes every listing); the feed's projection
+    also drops them all, so that the erased person's record is not kept in memory."""
+    store.upsert(Person(id="person:ana", name="Ana"), Person(id="person:bo", name="Bo"))
+    pages = HeldPages(store)
+    seq = store.last_seq()
+    assert [n.id for n in list_nodes(store, NodeFilter(kinds=PEOPLE), EVERYONE).items] == [
+        "person:ana",
+        "person:bo",
+    ]
+    list_nodes(store, NodeFilter(kinds=frozenset({"initiative"})), PUBLIC)
+    store.upsert(Initiative(id="initiative:a", name="A"))
+    batch = ChangeBatch.read(store, seq, limit=100)
+    assert batch is not None
+    pages.apply(batch, pages.prepare(batch))  # no erasure: nothing dropped
+    assert len(listing._PAGES[store].pages) == 2
+    seq = store.last_seq()
+    store.delete_node("person:ana")
+    batch = ChangeBatch.read(store, seq, limit=100)
+    assert batch is not None and batch.erasures
+    pages.apply(batch, pages.prepare(batch))
+    assert not listing._PAGES[store].pages
+    assert listing._PAGES[store].held == 0
+    assert [n.id for n in list_nodes(store, NodeFilter(kinds=PEOPLE), EVERYONE).items] == [
+        "person:bo"
+    ]
 
 
 def test_an_estimate_never_mixes_audiences(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
