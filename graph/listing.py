@@ -67,11 +67,11 @@ measured at 100,000 people: 7 us a row passed over, 0.9 us an edge collected).""
 PAGES_HOLD = 4_096
 """Nodes held in the pages remembered per store, each page counting one more (an empty
 page is held too), the least recently asked for going first (a node of a page took 3.3
-KiB at 100,000 people: 13 MiB in all). A page is
-remembered with the version of the store it was read at and given again while no change
-since can alter it. The first pages of the filters people browse (a country's people, a
-sector's, a goal's initiatives) are asked for again and again; reading one again cost 2
-to 4 ms of SQL and decoding at 100,000 people."""
+KiB at 100,000 people: 13 MiB in all). A page is remembered with the version of the
+store it was read at and given again while no change since can alter it. The first pages
+of the filters people browse (a country's people, a sector's, a goal's initiatives) are
+asked for again and again; reading one again cost 2 to 4 ms of SQL and decoding at
+100,000 people."""
 SIZES_FOR = 60.0
 """Seconds the sizes that choose how links are read (:func:`_row_by_row`) are reused:
 they only weigh two ways of reading the same rows, so a minute-old figure is as good."""
