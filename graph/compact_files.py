@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from graph import schema
 from graph.compact import ATTRIBUTES, CODED, FLAGS, Arrays
-from graph.store import Store
+from graph.store import Store, last_seq_read
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ _ARRAYS = ("ids", "out_offsets", "out_targets", "out_kinds", "in_offsets", "in_s
 def read_arrays(store: Store) -> Arrays:
     """The whole graph as it is in the store now, in compact form (one read transaction)."""
     with store.engine.connect() as conn, conn.begin():
-        seq = int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
+        seq = last_seq_read(conn)
         t = schema.nodes
         rows = conn.execute(select(t.c.id, *(t.c[name] for name in ATTRIBUTES))).all()
         e = schema.edges
@@ -234,7 +234,7 @@ class GraphFiles:
 def _stale(store: Store, seq: int) -> bool:
     t = schema.changes
     with store.engine.connect() as conn:
-        last = int(conn.execute(select(func.max(t.c.seq))).scalar() or 0)
+        last = last_seq_read(conn)
         erased = conn.execute(select(func.max(t.c.seq)).where(t.c.op == "erase")).scalar()
     return last - seq > REPLAY_LIMIT or (erased is not None and int(erased) > seq)
 

@@ -22,7 +22,7 @@ from graph import schema
 from graph.codec import node_from_row
 from graph.ids import kind_of
 from graph.model import Node
-from graph.store import LOCALITY_RANK, Store, prefix_range, split_edge_ref
+from graph.store import LOCALITY_RANK, Store, last_seq_read, prefix_range, split_edge_ref
 from graph.visibility import PLACING_EDGES, ListingAudience
 
 if TYPE_CHECKING:
@@ -233,11 +233,6 @@ def forget_pages(store: Store) -> None:
         pages = _PAGES.get(store)
     if pages is not None:
         pages.clear()
-
-
-def _version(conn: Any) -> int:
-    """The store's version as this connection reads it: the newest change's number."""
-    return int(conn.execute(select(func.max(schema.changes.c.seq))).scalar() or 0)
 
 
 CHANGES_READ = 64
@@ -465,7 +460,7 @@ def list_nodes(
     key: PageKey = (flt, audience, limit, offset, after)
     pages: _Pages = _of_store(_PAGES, store, _Pages)
     with store.engine.connect() as conn:
-        seq = _version(conn)
+        seq = last_seq_read(conn)
         held = pages.get(key)
         if held is not None and unchanged_since(conn, flt, held[0], seq):
             if held[0] != seq:
@@ -581,7 +576,7 @@ def warm_totals(
     for flt in filters:
         for audience in audiences:
             with store.engine.connect() as conn:
-                _shared_total(conn, store, flt, audience, _version(conn))
+                _shared_total(conn, store, flt, audience, last_seq_read(conn))
             found = totals.get((flt, audience))
             if found is not None:
                 held[(flt, audience)] = found

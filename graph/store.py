@@ -842,7 +842,7 @@ class Store:
         exist at the end of the write, in the same transaction.
         """
         with self._begin_write() as conn:
-            writer = _Writer(conn, _last_seq(conn))
+            writer = _Writer(conn, last_seq_read(conn))
             nodes: list[Node] = []
             edges: list[Edge] = []
             for item in items:
@@ -1172,6 +1172,8 @@ def _existing(conn: Connection, ids: list[str]) -> set[str]:
     return found
 
 
-def _last_seq(conn: Connection) -> int:
+def last_seq_read(conn: Connection) -> int:
+    """The newest change's number as ``conn`` reads it (0 for a new store): the store's
+    version within that connection's transaction."""
     value = conn.execute(select(func.max(schema.changes.c.seq))).scalar()
     return int(value or 0)
