@@ -27,7 +27,7 @@ from api.services import Services
 from graph import schema
 from graph.geo import haversine_km, public_place
 from graph.model import Initiative, Node, Person
-from graph.store import transaction
+from graph.store import WRITES, transaction
 from graph.visibility import Role, Viewer, may_see_node, present_recommended
 
 NEAR_KM = 100.0
@@ -61,7 +61,7 @@ def iter_added(services: Services, week: str, *, batch: int = 500) -> Iterator[N
     first = func.min(t.c.at)
     query = (
         select(t.c.ref, first.label("first"))
-        .where(t.c.entity == "node", t.c.op == "upsert")
+        .where(t.c.entity == "node", t.c.op.in_(sorted(WRITES)))
         .where(t.c.ref.like("person:%") | t.c.ref.like("initiative:%"))
         .group_by(t.c.ref)
         .having(first >= start, first < end)

@@ -240,9 +240,12 @@ CHANGES_READ = 64
 this many since it was read, it is read again."""
 
 
-def unchanged_since(conn: Any, flt: NodeFilter, since: int, seq: int) -> bool:
-    """Whether no change after version ``since`` up to ``seq`` can alter what ``flt``
-    lists, counts or shows, for any audience (:func:`_touches`)."""
+def unchanged_since(
+    conn: Any, flt: NodeFilter, since: int, seq: int, shown: frozenset[str] = frozenset()
+) -> bool:
+    """Whether no change after version ``since`` up to ``seq`` can alter which rows
+    ``flt`` lists and counts, for any audience, nor what it shows of the rows in
+    ``shown`` (a page's; none for a total): :func:`_touches`."""
     if since >= seq or seq - since > CHANGES_READ:
         return since == seq
     c = schema.changes
@@ -250,24 +253,31 @@ def unchanged_since(conn: Any, flt: NodeFilter, since: int, seq: int) -> bool:
     changes = conn.execute(query).all()
     if len(changes) != seq - since:  # some gone from the log
         return False
-    return not any(_touches(flt, *change) for change in changes)
+    return not any(_touches(flt, *change, shown=shown) for change in changes)
 
 
-def _touches(flt: NodeFilter, op: str, entity: str, ref: str) -> bool:
-    """Whether one change can alter what ``flt`` lists, counts or shows.
+def _touches(
+    flt: NodeFilter, op: str, entity: str, ref: str, *, shown: frozenset[str] = frozenset()
+) -> bool:
+    """Whether one change can alter which rows ``flt`` lists or counts, or what it shows
+    of those in ``shown``.
 
-    Which rows a filter lists, and what it shows of them, are read from the rows of the
-    nodes of its kinds (their visibility, country, name and fields) and, for a sector or
-    a goal, from the edges at it or at a goal's target. So a node written of another
-    kind, or an edge elsewhere, changes nothing of it. Everything else is taken to
-    change it: a node deleted (its edges go with it), an erasure (it names no one), and
-    any change for a filter on a community (whose people are placed by the localities of
-    both ends of their links).
+    Which rows a filter lists are read from the columns of the nodes of its kinds (their
+    visibility, country, name, place) and, for a sector or a goal, from the edges at it
+    or at a goal's target; what it shows of a row, from the row's fields too. So a node
+    written of another kind, or an edge elsewhere, changes nothing of it, and a node
+    whose fields alone changed (``edit``: the columns as they were,
+    :data:`graph.store.FILTER_COLUMNS`) changes only what is shown of it. Everything
+    else is taken to change it: a node deleted (its edges go with it), an erasure (it
+    names no one), and any change for a filter on a community (whose people are placed
+    by the localities of both ends of their links).
     """
-    if flt.community is not None or op not in ("upsert", "delete"):
+    if flt.community is not None or op not in ("upsert", "edit", "delete"):
         return True
     try:
         if entity == "node":
+            if op == "edit":
+                return ref in shown
             return op == "delete" or flt.kinds is None or kind_of(ref) in flt.kinds
         source, _, target = split_edge_ref(ref)
         ends = (source, target)
@@ -462,7 +472,9 @@ def list_nodes(
     with store.engine.connect() as conn:
         seq = last_seq_read(conn)
         held = pages.get(key)
-        if held is not None and unchanged_since(conn, flt, held[0], seq):
+        if held is not None and unchanged_since(
+            conn, flt, held[0], seq, frozenset(node.id for node in held[1].items)
+        ):
             if held[0] != seq:
                 pages.put(key, seq, held[1])
             return held[1]

@@ -6,7 +6,11 @@ or PostgreSQL gives up on a lock or a serializable transaction) the store raises
 :class:`StoreBusy`, whichever path, SQLAlchemy or raw DB-API, ran the statement.
 A write that upserts a node identical to the
 stored one changes nothing (no row, no change-log entry), so importing the same
-data twice is a no-op. Deleting a node deletes its edges. Derived indexes (the
+data twice is a no-op. A node written with only fields no filter column is derived
+from changed (a bio, interests, contact details: its kind, name, country, visibility,
+discoverability, place and activity as they were) is logged as ``edit`` rather than
+``upsert``, so that a listing can tell it moved no one in or out of its filters
+(:data:`WRITES`). Deleting a node deletes its edges. Derived indexes (the
 networkx view, vector and lexical indexes) follow the change log by sequence
 number, so they can catch up after a restart instead of rebuilding.
 
@@ -72,7 +76,14 @@ from graph.model import Node
 
 log = logging.getLogger(__name__)
 
-Op = Literal["upsert", "delete", "erase"]
+Op = Literal["upsert", "edit", "delete", "erase"]
+WRITES: frozenset[str] = frozenset({"upsert", "edit"})
+"""The ops of an entry after which its node or edge exists: ``edit`` is a node upsert
+that changed none of the columns filters read (:data:`FILTER_COLUMNS`)."""
+FILTER_COLUMNS = ("kind", "name", "country", "visibility", "discoverable", "locality",
+                  "lat", "lon", "active")  # fmt: skip
+"""What a node's row holds besides its fields, for filters, listings and the map: an
+upsert that leaves every one as it was is logged as ``edit``."""
 Entity = Literal["node", "edge"]
 Listener = Callable[[int], None]
 """Called after each committed write with the store's new last sequence number."""
@@ -942,14 +953,22 @@ class Store:
         latest = {node.id: node for node in nodes}
         rows = {nid: (n.kind, n.name, node_data(n)) for nid, n in latest.items()}
         derived = {nid: node_columns(n) for nid, n in latest.items()}
-        query = select(t.c.id, t.c.kind, t.c.name, t.c.data).where(t.c.id.in_(list(rows)))
-        stored = {r.id: (r.kind, r.name, r.data) for r in writer.conn.execute(query)}
+        query = select(t.c.id, t.c.data, *(t.c[c] for c in FILTER_COLUMNS)).where(
+            t.c.id.in_(list(rows))
+        )
+        stored = {
+            r.id: (r.kind, r.name, r.data, tuple(getattr(r, c) for c in FILTER_COLUMNS))
+            for r in writer.conn.execute(query)
+        }
         params = []
         for node_id, row in rows.items():
-            if stored.get(node_id) == row:
+            known = stored.get(node_id)
+            if known is not None and known[:3] == row:
                 writer.result.unchanged += 1
                 continue
-            seq = writer.log("upsert", "node", node_id)
+            filtered = (row[0], row[1], *(derived[node_id][c] for c in FILTER_COLUMNS[2:]))
+            op: Op = "edit" if known is not None and known[3] == filtered else "upsert"
+            seq = writer.log(op, "node", node_id)
             params.append(
                 {"id": node_id, "kind": row[0], "name": row[1], "data": row[2], "seq": seq}
                 | derived[node_id]

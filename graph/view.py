@@ -29,7 +29,7 @@ from graph.compact_files import GraphFiles
 from graph.errors import SavedByOtherCode
 from graph.feed import ChangeBatch
 from graph.model import Node
-from graph.store import Change, Store, node_columns, split_edge_ref
+from graph.store import WRITES, Change, Store, node_columns, split_edge_ref
 
 log = logging.getLogger(__name__)
 
@@ -238,14 +238,14 @@ class GraphView:
             if change.seq <= self.seq:
                 continue
             if change.entity == "node":
-                if change.op == "upsert":
+                if change.op in WRITES:
                     if change.ref in attrs:
                         graph.add_node(change.ref, **attrs[change.ref])
                 elif graph.has_node(change.ref):
                     graph.remove_node(change.ref)
             else:
                 source, kind, target = split_edge_ref(change.ref)
-                if change.op == "upsert":
+                if change.op in WRITES:
                     if graph.has_node(source) and graph.has_node(target):
                         graph.add_edge(source, target, key=kind)
                 elif graph.has_edge(source, target, key=kind):

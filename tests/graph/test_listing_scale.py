@@ -199,12 +199,41 @@ COUNTRY, PLACED = NodeFilter(kinds=PEOPLE, country="DE"), NodeFilter(community="
         (PLACED, ("upsert", "node", "initiative:a"), True),
         (COUNTRY, ("upsert", "node", "no-kind"), True),  # a reference not understood
         (COUNTRY, ("upsert", "edge", "a|b"), True),
+        (COUNTRY, ("edit", "node", "person:ana"), False),  # her fields only, not on the page
+        (SECTOR, ("edit", "node", "person:ana"), False),
+        (PLACED, ("edit", "node", "person:ana"), True),
+        (COUNTRY, ("edit", "node", "person:bo"), True),  # on the page (below)
+        (COUNTRY, ("rename", "node", "person:ana"), True),  # an op not understood
     ],
 )
 def test_what_a_change_can_alter(
     flt: NodeFilter, change: tuple[str, str, str], touches: bool
 ) -> None:
-    assert listing._touches(flt, *change) is touches
+    assert listing._touches(flt, *change, shown=frozenset({"person:bo"})) is touches
+    if change[0] == "edit" and flt is not PLACED:  # a total shows no one's fields
+        assert listing._touches(flt, *change) is False
+
+
+def test_a_page_follows_the_fields_of_the_people_on_it_only(store: Store) -> None:
+    store.upsert(*(Person(id=f"person:p{i}", name=f"P {i}", place=BERLIN) for i in range(6)))
+    read: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: read.append(args[2]))
+    first, second = (list_nodes(store, COUNTRY, PUBLIC, limit=3, offset=o) for o in (0, 3))
+    # p4's bio is on the second page only: the first is given again, counted as it was.
+    store.upsert(Person(id="person:p4", name="P 4", place=BERLIN, bio="Bakes bread."))
+    read.clear()
+    assert list_nodes(store, COUNTRY, PUBLIC, limit=3) is first
+    assert not [sql for sql in read if "FROM nodes" in sql], read
+    again = list_nodes(store, COUNTRY, PUBLIC, limit=3, offset=3)
+    assert again is not second and again.total == 6 and not again.total_is_estimate
+    assert [getattr(n, "bio", None) for n in again.items] == ["", "Bakes bread.", ""]
+    # A field a filter reads moves her: both pages and the total follow at once.
+    store.upsert(Person(id="person:p1", name="P 1", place=BERLIN, visibility="private"))
+    assert [n.id for n in list_nodes(store, COUNTRY, PUBLIC, limit=3).items] == [
+        "person:p0", "person:p2", "person:p3",
+    ]  # fmt: skip
+    moved = list_nodes(store, COUNTRY, PUBLIC, limit=3, offset=3)
+    assert [n.id for n in moved.items] == ["person:p4", "person:p5"] and moved.total == 5
 
 
 def test_a_page_outlives_the_writes_that_cannot_change_it(store: Store) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from graph import schema
 from graph.edges import Edge
 from graph.errors import EdgeNotFound, MissingEndpoint, NodeNotFound, SchemaVersionError
-from graph.model import Initiative, Person
+from graph.model import Contact, Initiative, Person, Place
 from graph.store import Deletion, Store
 
 
@@ -64,6 +64,35 @@ def test_an_update_is_logged_once(network: Store) -> None:
     assert result.nodes_written == 1
     assert [c.ref for c in network.changes_since(before)] == ["person:lena"]
     assert network.get_node("person:lena").bio == "Gardener."  # type: ignore[union-attr]
+
+
+def test_a_write_that_changes_no_filter_column_is_logged_as_an_edit(network: Store) -> None:
+    lena = network.get_node("person:lena")
+    assert isinstance(lena, Person)
+    writes = {
+        "bio": {"bio": "Gardener and teacher."},
+        "interests": {"interests": ["composting"]},
+        "contact": {"contact": Contact(email="lena@example.org")},
+        "name": {"name": "Lena B."},
+        "visibility": {"visibility": "members"},
+        "discoverable": {"discoverable": False},
+        "precision": {"location_precision": "country"},
+        "place": {"place": Place(name="Lyon", country="FR", lat=45.76, lon=4.84)},
+    }
+    logged = {}
+    for what, fields in writes.items():
+        before = network.last_seq()
+        network.upsert(Person.model_validate({**lena.model_dump(), **fields}))
+        logged[what] = [c.op for c in network.changes_since(before)]
+        network.upsert(lena)  # as it was, for the next
+    assert logged == {
+        "bio": ["edit"], "interests": ["edit"], "contact": ["edit"],
+        "name": ["upsert"], "visibility": ["upsert"], "discoverable": ["upsert"],
+        "precision": ["upsert"], "place": ["upsert"],
+    }  # fmt: skip
+    before = network.last_seq()
+    network.upsert(Person(id="person:new", name="New"))
+    assert [c.op for c in network.changes_since(before)] == ["upsert"]  # a new node
 
 
 def test_deleting_a_node_deletes_its_edges_and_leaves_tombstones(network: Store) -> None:
