@@ -245,18 +245,24 @@ def unchanged_since(
 ) -> bool:
     """Whether no change after version ``since`` up to ``seq`` can alter which rows
     ``flt`` lists and counts, for any audience, nor what it shows of the rows in
-    ``shown`` (a page's; none for a total): :func:`_touches`."""
+    ``shown`` (a page's; none for a total): :func:`alters`."""
+    changes = changes_between(conn, since, seq)
+    return changes is not None and not any(alters(flt, *c, shown=shown) for c in changes)
+
+
+def changes_between(conn: Any, since: int, seq: int) -> list[tuple[str, str, str]] | None:
+    """The (op, entity, ref) of each change after version ``since`` up to ``seq``; None
+    when there are more than :data:`CHANGES_READ` or some are gone from the log (an
+    erasure removes those naming the person): then anything may have changed."""
     if since >= seq or seq - since > CHANGES_READ:
-        return since == seq
+        return [] if since == seq else None
     c = schema.changes
     query = select(c.c.op, c.c.entity, c.c.ref).where(c.c.seq > since, c.c.seq <= seq)
-    changes = conn.execute(query).all()
-    if len(changes) != seq - since:  # some gone from the log
-        return False
-    return not any(_touches(flt, *change, shown=shown) for change in changes)
+    changes = [(r.op, r.entity, r.ref) for r in conn.execute(query)]
+    return changes if len(changes) == seq - since else None
 
 
-def _touches(
+def alters(
     flt: NodeFilter, op: str, entity: str, ref: str, *, shown: frozenset[str] = frozenset()
 ) -> bool:
     """Whether one change can alter which rows ``flt`` lists or counts, or what it shows

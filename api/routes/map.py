@@ -16,6 +16,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -29,7 +30,7 @@ from api.map_clusters import clusters, view_of
 from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS
 from graph.ids import id_pattern
-from graph.listing import NodeFilter
+from graph.listing import NodeFilter, alters, changes_between
 from graph.store import Store
 from graph.visibility import listing_audience, node_filter
 
@@ -87,12 +88,50 @@ MAX_AGE = 30
 """Seconds a browser may reuse a view without asking; after that it asks with the
 ETag and a 304 answers when nothing changed."""
 _REMEMBERED = 512
-_answers: weakref.WeakKeyDictionary[Store, tuple[str, OrderedDict[str, bytes]]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Recent answers per store, all of its current version only (a tag names a version of
-one store): once the store changes they are dropped, so that nobody made private or
-erased stays in memory here either."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    tag: str
+    body: bytes
+    flt: NodeFilter
+    shown: frozenset[str]  # the ids it names (with their names and first sentences)
+
+
+class _Answers:
+    """Recent answers of one store, each kept while no change since it was made can
+    alter it (:func:`graph.listing.alters`: the map reads what a listing reads).
+
+    They are checked together, once per version, by the first request after the store
+    or the view moved: an answer a change could alter is dropped then, so that nobody
+    made private or erased stays in memory here either, and the others keep their tag
+    (a browser's copy stays good across writes elsewhere: a 304)."""
+
+    def __init__(self, version: tuple[int, int]) -> None:
+        self.version = version  # (the store's last change, the view's) they are good at
+        self.held: OrderedDict[str, _Answer] = OrderedDict()
+
+    def follow(self, store: Store, version: tuple[int, int]) -> None:
+        """Keep the answers no change up to ``version`` alters; drop the others."""
+        if version == self.version:
+            return
+        with store.engine.connect() as conn:
+            changes = changes_between(conn, min(self.version), max(version))
+        if changes is None:
+            self.held.clear()
+        else:
+            for query, answer in list(self.held.items()):
+                if any(alters(answer.flt, *change, shown=answer.shown) for change in changes):
+                    del self.held[query]
+        self.version = version
+
+    def put(self, query: str, answer: _Answer) -> None:
+        self.held[query] = answer
+        while len(self.held) > _REMEMBERED:
+            self.held.popitem(last=False)
+
+
+_answers: weakref.WeakKeyDictionary[Store, _Answers] = weakref.WeakKeyDictionary()
 _answers_lock = threading.Lock()
 
 
@@ -133,8 +172,10 @@ def map_points(
     """Every node the caller may see in listings, with its public position, filtered;
     with ``bbox``, the clusters of that view at ``zoom`` instead (at most about 100 kB).
 
-    Answers carry an ETag (the store's version, the caller's audience and the query), and
-    ``If-None-Match`` with it answers 304 while nothing changed.
+    Answers carry an ETag (of the answer, the caller's audience and the query), and
+    ``If-None-Match`` with it answers 304 while the answer is the same. An answer is
+    held while no change since can alter it (a node of a kind shown, an edge at the
+    sector or goal filtered on, the fields of a node it names, any deletion).
     """
     upper = country_code(country) if country is not None else None
     view = view_of(*_bbox(bbox), zoom) if bbox is not None else None
@@ -146,35 +187,47 @@ def map_points(
          sorted(audience.own)]
     )  # fmt: skip
     # The store's version (clusters read it) and the view's (the whole map reads that).
-    version = f"{services.store.last_seq()}|{services.view.seq}"
-    tag = '"' + hashlib.sha256(f"{version}|{query}".encode()).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": tag,
-        "Cache-Control": f"private, max-age={MAX_AGE}",
-        "Vary": "Authorization, Cookie",
-    }
-    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
+    version = (services.store.last_seq(), services.view.seq)
     with _answers_lock:
         held = _answers.get(services.store)
-        if held is None or held[0] != version:
-            held = _answers[services.store] = (version, OrderedDict())
-        answers = held[1]
-        known = answers.get(tag)
+        if held is None:
+            held = _answers[services.store] = _Answers(version)
+        held.follow(services.store, version)
+        known = held.held.get(query)
+        if known is not None:
+            held.held.move_to_end(query)
+    flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
     if known is None:
         if view is not None:
-            flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
             answer: dict[str, Any] = clusters(
                 services.store, flt, audience, view, services.map_points
             )
         else:
             answer = _everything(services, caller, kind, sector, sdg, upper)
-        known = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        # The tag is of what the answer says, to whom: it changes only when that does,
+        # so it tells a viewer nothing of writes they cannot see.
+        stamp = hashlib.sha256(query.encode() + b"\n" + body).hexdigest()[:32]
+        known = _Answer(f'"{stamp}"', body, flt, _named(answer))
         with _answers_lock:
-            answers[tag] = known
-            while len(answers) > _REMEMBERED:
-                answers.popitem(last=False)
-    return Response(known, media_type="application/json", headers=headers)
+            if _answers.get(services.store) is held and held.version == version:
+                held.put(query, known)
+    headers = {
+        "ETag": known.tag,
+        "Cache-Control": f"private, max-age={MAX_AGE}",
+        "Vary": "Authorization, Cookie",
+    }
+    if known.tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(known.body, media_type="application/json", headers=headers)
+
+
+def _named(answer: dict[str, Any]) -> frozenset[str]:
+    """The ids of the nodes an answer names: its items, or those of its clusters."""
+    items = answer.get("items", [])
+    for cluster in answer.get("clusters", ()):
+        items = [*items, *cluster.get("items", ())]
+    return frozenset(item["id"] for item in items)
 
 
 def _everything(

@@ -209,9 +209,9 @@ COUNTRY, PLACED = NodeFilter(kinds=PEOPLE, country="DE"), NodeFilter(community="
 def test_what_a_change_can_alter(
     flt: NodeFilter, change: tuple[str, str, str], touches: bool
 ) -> None:
-    assert listing._touches(flt, *change, shown=frozenset({"person:bo"})) is touches
+    assert listing.alters(flt, *change, shown=frozenset({"person:bo"})) is touches
     if change[0] == "edit" and flt is not PLACED:  # a total shows no one's fields
-        assert listing._touches(flt, *change) is False
+        assert listing.alters(flt, *change) is False
 
 
 def test_a_page_follows_the_fields_of_the_people_on_it_only(store: Store) -> None:
