@@ -120,8 +120,15 @@ class _Answers:
         if changes is None:
             self.held.clear()
         else:
+            # What alters a filter's rows is the same for all its answers (few filters,
+            # up to 512 answers); what alters an answer's items, the edits naming them.
+            edited = {ref for op, entity, ref in changes if op == "edit" and entity == "node"}
+            altered: dict[NodeFilter, bool] = {}
             for query, answer in list(self.held.items()):
-                if any(alters(answer.flt, *change, shown=answer.shown) for change in changes):
+                flt = answer.flt
+                if flt not in altered:
+                    altered[flt] = any(alters(flt, *change) for change in changes)
+                if altered[flt] or not edited.isdisjoint(answer.shown):
                     del self.held[query]
         self.version = version
 
