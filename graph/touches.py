@@ -65,6 +65,11 @@ class Touched:
     nodes: frozenset[str]
     sectors: frozenset[str] | None
     """None: every sector."""
+    moved: frozenset[str] = frozenset()
+    """Those of ``nodes`` whose place in the graph may differ: an edge to or from them,
+    their attributes in the view, their creation or deletion. The others only had their
+    fields written (an ``edit``, :data:`graph.store.WRITES`: a bio, interests), which
+    nothing read of a neighbourhood (links, degrees, who is visible) depends on."""
 
     def sector(self, sector: str) -> bool:
         """Whether ``sector``'s figures may differ between the two versions."""
@@ -80,6 +85,7 @@ class _Record:
     nodes: frozenset[str] | None
     """None: not known (an erasure)."""
     sectors: frozenset[str] | None
+    moved: frozenset[str]
 
 
 class Touches:
@@ -112,7 +118,7 @@ class Touches:
         sectors = None if before is None or after is None else before | after
         # An erasure names nobody: who it removed is not known here.
         nodes = None if batch.erasures else _nodes(batch)
-        record = _Record(since, self.view.seq, nodes, sectors)
+        record = _Record(since, self.view.seq, nodes, sectors, _moved(batch, changed))
         with self._lock:
             if self._records and self._records[-1].seq != since:
                 self._records.clear()  # a gap (should not happen): start again from here
@@ -127,13 +133,14 @@ class Touches:
         that is not known (older than what is kept, ``until`` not applied yet, or an erasure
         in between: it names nobody)."""
         if since == until:
-            return Touched(frozenset(), frozenset())
+            return Touched(frozenset(), frozenset(), frozenset())
         with self._lock:
             if since < self._start or since > until or not self._records:
                 return None
             if self._records[-1].seq < until:
                 return None
             nodes: set[str] = set()
+            moved: set[str] = set()
             sectors: set[str] | None = set()
             for record in reversed(self._records):
                 if record.seq <= since:
@@ -143,11 +150,13 @@ class Touches:
                 if record.nodes is None:
                     return None
                 nodes |= record.nodes
+                moved |= record.moved
                 if record.sectors is None or sectors is None:
                     sectors = None
                 else:
                     sectors |= record.sectors
-        return Touched(frozenset(nodes), None if sectors is None else frozenset(sectors))
+        found = None if sectors is None else frozenset(sectors)
+        return Touched(frozenset(nodes), found, frozenset(moved))
 
 
 def _nodes(batch: ChangeBatch) -> frozenset[str]:
@@ -159,6 +168,19 @@ def _nodes(batch: ChangeBatch) -> frozenset[str]:
         else:
             source, _kind, target = split_edge_ref(change.ref)
             found.update((source, target))
+    return frozenset(found)
+
+
+def _moved(batch: ChangeBatch, changed: frozenset[str]) -> frozenset[str]:
+    """The nodes of :attr:`Touched.moved` among those the batch names: all but those it
+    only edited (``changed``: whose attributes in the view it changes)."""
+    found: set[str] = set(changed)
+    for change in batch.changes:
+        if change.entity == "edge":
+            source, _kind, target = split_edge_ref(change.ref)
+            found.update((source, target))
+        elif change.op not in ("edit", "erase"):
+            found.add(change.ref)
     return frozenset(found)
 
 
