@@ -209,15 +209,13 @@ class MatchingService:
         touched = touches.between(old.seq, seq)
         if touched is None or len(touched.nodes) > MAX_CARRY_NODES:
             return version
-        # Degrees and neighbourhoods read links and who is visible, not fields: a node
-        # only edited (a new bio, the usual write) changes neither.
-        nodes, moved = touched.nodes, touched.moved
-        version.degrees.carry(old.degrees, moved)
+        nodes = touched.nodes
+        version.degrees.carry(old.degrees, nodes)
         for audience, people in old.people.items():
             version.people[audience] = self._people_after(people, audience, nodes)
         for audience, shared in old.shared.items():
             version.shared[audience] = Neighbourhoods()
-            version.shared[audience].carry(shared, moved, graph)
+            version.shared[audience].carry(shared, nodes, graph)
         if old.initiatives is not None:
             # The same object when no write changed it: the vector index holds the
             # vectors of a set by identity (RowCache.held), gathered once

@@ -65,11 +65,6 @@ class Touched:
     nodes: frozenset[str]
     sectors: frozenset[str] | None
     """None: every sector."""
-    moved: frozenset[str] = frozenset()
-    """Those of ``nodes`` whose place in the graph may differ: an edge to or from them,
-    their attributes in the view, their creation or deletion. The others only had their
-    fields written (an ``edit``, :data:`graph.store.WRITES`: a bio, interests), which
-    nothing read of a neighbourhood (links, degrees, who is visible) depends on."""
 
     def sector(self, sector: str) -> bool:
         """Whether ``sector``'s figures may differ between the two versions."""
@@ -85,7 +80,6 @@ class _Record:
     nodes: frozenset[str] | None
     """None: not known (an erasure)."""
     sectors: frozenset[str] | None
-    moved: frozenset[str]
 
 
 class Touches:
@@ -118,7 +112,7 @@ class Touches:
         sectors = None if before is None or after is None else before | after
         # An erasure names nobody: who it removed is not known here.
         nodes = None if batch.erasures else _nodes(batch)
-        record = _Record(since, self.view.seq, nodes, sectors, _moved(batch, changed))
+        record = _Record(since, self.view.seq, nodes, sectors)
         with self._lock:
             if self._records and self._records[-1].seq != since:
                 self._records.clear()  # a gap (should not happen): start again from here
@@ -133,14 +127,13 @@ class Touches:
         that is not known (older than what is kept, ``until`` not applied yet, or an erasure
         in between: it names nobody)."""
         if since == until:
-            return Touched(frozenset(), frozenset(), frozenset())
+            return Touched(frozenset(), frozenset())
         with self._lock:
             if since < self._start or since > until or not self._records:
                 return None
             if self._records[-1].seq < until:
                 return None
             nodes: set[str] = set()
-            moved: set[str] = set()
             sectors: set[str] | None = set()
             for record in reversed(self._records):
                 if record.seq <= since:
@@ -150,13 +143,11 @@ class Touches:
                 if record.nodes is None:
                     return None
                 nodes |= record.nodes
-                moved |= record.moved
                 if record.sectors is None or sectors is None:
                     sectors = None
                 else:
                     sectors |= record.sectors
-        found = None if sectors is None else frozenset(sectors)
-        return Touched(frozenset(nodes), found, frozenset(moved))
+        return Touched(frozenset(nodes), None if sectors is None else frozenset(sectors))
 
 
 def _nodes(batch: ChangeBatch) -> frozenset[str]:
@@ -168,19 +159,6 @@ def _nodes(batch: ChangeBatch) -> frozenset[str]:
         else:
             source, _kind, target = split_edge_ref(change.ref)
             found.update((source, target))
-    return frozenset(found)
-
-
-def _moved(batch: ChangeBatch, changed: frozenset[str]) -> frozenset[str]:
-    """The nodes of :attr:`Touched.moved` among those the batch names: all but those it
-    only edited (``changed``: whose attributes in the view it changes)."""
-    found: set[str] = set(changed)
-    for change in batch.changes:
-        if change.entity == "edge":
-            source, _kind, target = split_edge_ref(change.ref)
-            found.update((source, target))
-        elif change.op not in ("edit", "erase"):
-            found.add(change.ref)
     return frozenset(found)
 
 
