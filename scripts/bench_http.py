@@ -987,22 +987,26 @@ def main() -> None:
                     tail = log.read_text(errors="replace").replace("\r", "\n")[-3000:]
                     print(f"the server's output ended with:\n{tail}", file=sys.stderr)
                     raise
-            processes = [server, *server.children(recursive=True)]
-            server_rss = sum(p.memory_info().rss for p in processes)
             # Pages shared between the workers (mapped files, what the loader loaded before it
             # forked them) count once in the PSS total; USS is what a process alone holds.
-            memory = [(p, p.memory_full_info()) for p in processes]
-            server_pss = sum(getattr(m, "pss", 0) for _, m in memory)
+            # (A short-lived child, such as the one that saves files for the next start,
+            # may end while it is read: it is left out.)
+            memory = []
+            for process in [server, *server.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    memory.append((process, process.memory_full_info(), process.cmdline()))
+            server_rss = sum(m.rss for _, m, _ in memory)
+            server_pss = sum(getattr(m, "pss", 0) for _, m, _ in memory)
             councils_file = data / "figures" / "councils.pid"
             councils = int(councils_file.read_text()) if councils_file.exists() else None
             roles = {server.pid: "serve", councils: "councils"}
             per_process = [
                 {"pid": p.pid, "role": roles.get(p.pid, "tracker" if "resource_tracker"
-                                                  in " ".join(p.cmdline()) else "worker"),
+                                                  in " ".join(command) else "worker"),
                  "rss_mib": round(m.rss / 2**20, 1),
                  "pss_mib": round(getattr(m, "pss", 0) / 2**20, 1),
                  "uss_mib": round(getattr(m, "uss", 0) / 2**20, 1)}
-                for p, m in memory
+                for p, m, command in memory
             ]  # fmt: skip
             # What the server said of failed requests (a non-2xx answer is explained here).
             server_said = [
