@@ -22,7 +22,14 @@ from graph import schema
 from graph.codec import node_from_row
 from graph.ids import kind_of
 from graph.model import Node
-from graph.store import LOCALITY_RANK, Store, last_seq_read, prefix_range, split_edge_ref
+from graph.store import (
+    LOCALITY_RANK,
+    WRITES,
+    Store,
+    last_seq_read,
+    prefix_range,
+    split_edge_ref,
+)
 from graph.visibility import PLACING_EDGES, ListingAudience
 
 if TYPE_CHECKING:
@@ -278,7 +285,7 @@ def alters(
     names no one), and any change for a filter on a community (whose people are placed
     by the localities of both ends of their links).
     """
-    if flt.community is not None or op not in ("upsert", "edit", "delete"):
+    if flt.community is not None or (op not in WRITES and op != "delete"):
         return True
     try:
         if entity == "node":

@@ -120,15 +120,17 @@ class _Answers:
         if changes is None:
             self.held.clear()
         else:
-            # What alters a filter's rows is the same for all its answers (few filters,
-            # up to 512 answers); what alters an answer's items, the edits naming them.
-            edited = {ref for op, entity, ref in changes if op == "edit" and entity == "node"}
+            # Whether a change alters a filter's rows is the same for all its answers
+            # (few filters, up to 512 answers): asked once per filter. Only an edit
+            # depends on the answer's items, so edits are asked per answer.
+            edits = [change for change in changes if change[0] == "edit"]
+            others = [change for change in changes if change[0] != "edit"]
             altered: dict[NodeFilter, bool] = {}
             for query, answer in list(self.held.items()):
                 flt = answer.flt
                 if flt not in altered:
-                    altered[flt] = any(alters(flt, *change) for change in changes)
-                if altered[flt] or not edited.isdisjoint(answer.shown):
+                    altered[flt] = any(alters(flt, *change) for change in others)
+                if altered[flt] or any(alters(flt, *c, shown=answer.shown) for c in edits):
                     del self.held[query]
         self.version = version
 
@@ -231,10 +233,10 @@ def map_points(
 
 def _named(answer: dict[str, Any]) -> frozenset[str]:
     """The ids of the nodes an answer names: its items, or those of its clusters."""
-    items = answer.get("items", [])
-    for cluster in answer.get("clusters", ()):
-        items = [*items, *cluster.get("items", ())]
-    return frozenset(item["id"] for item in items)
+    clustered = (
+        item for cluster in answer.get("clusters", ()) for item in cluster.get("items", ())
+    )
+    return frozenset(item["id"] for item in (*answer.get("items", ()), *clustered))
 
 
 def _everything(
