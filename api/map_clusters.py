@@ -14,14 +14,14 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from graph import schema
-from graph.listing import NodeFilter, filter_conditions
-from graph.store import Store
+from graph.listing import NodeFilter, changes_between, filter_conditions
+from graph.store import WRITES, Store
 from graph.visibility import ListingAudience
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ def clusters(
     audience: ListingAudience,
     view: View,
     points: MapPoints | None = None,
+    changed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The clusters of the view, with how many nodes it shows and how many have no place.
 
@@ -97,15 +98,17 @@ def clusters(
 
     With ``points`` (the rows held in memory, :mod:`api.map_points`) the cells are counted
     there, unless the filter needs links the points do not hold; the same answer either way.
+    ``changed``: the nodes the store changed since the points' version, when known
+    (:func:`changed_since`); the items of the others may come from the points.
     """
     mask = points.listed(flt, audience) if points is not None else None
     if points is not None and mask is not None:
         cells, unplaced, members = _cells_in_memory(points, mask, view)
-        fetch = _fetcher(store, flt, audience, points, members)
+        fetch = _fetcher(store, flt, audience, points, members, changed)
     else:
         cells, unplaced, eager = _cells_by_sql(store, flt, audience, view)
 
-        def fetch(wanted: list[Key]) -> dict[Key, list[dict[str, Any]]]:
+        def fetch(wanted: list[Key]) -> dict[Key, list[MapItem]]:
             return {key: eager[key] for key in wanted if key in eager}
 
     keys = sorted(cells)
@@ -118,7 +121,14 @@ def clusters(
              "lon": round(mean_lon - 360 if mean_lon > 180 else mean_lon, DIGITS),
              "count": cell["count"], "kinds": dict(sorted(cell["kinds"].items()))}
         )  # fmt: skip
-    size = len(json.dumps(found)) + 200
+    answer = {
+        "clusters": found,
+        "total": sum(cell["count"] for cell in found),
+        "unplaced": unplaced,
+        "bbox": [view.west, view.south, view.east, view.north],
+        "cell": view.cell,
+    }
+    size = len(encode(answer))  # in bytes, as sent; each cluster's items add theirs
     # Items of the smallest clusters first: those are the ones zooming cannot split.
     small = [
         index for index in sorted(range(len(found)), key=lambda i: (found[i]["count"], i))
@@ -137,19 +147,41 @@ def clusters(
             shown = read.get(keys[index])
             if not shown:
                 continue
-            more = len(json.dumps(shown)) + 10
+            more = len(_ITEMS_KEY) + sum(len(item.json) + 1 for item in shown)  # "]" last
             if size + more > BUDGET:
                 full = True
                 break
             found[index]["items"] = shown
             size += more
-    return {
-        "clusters": found,
-        "total": sum(cell["count"] for cell in found),
-        "unplaced": unplaced,
-        "bbox": [view.west, view.south, view.east, view.north],
-        "cell": view.cell,
-    }
+    return answer
+
+
+class MapItem(NamedTuple):
+    """One item of a cluster (:class:`api.routes.map.MapPoint`), encoded once as it is
+    sent: an answer's size is known as it is made, and held items are not encoded again."""
+
+    id: str
+    json: bytes
+
+
+_ITEMS_KEY = b',"items":['
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode(answer: dict[str, Any]) -> bytes:
+    """The JSON of an answer of :func:`clusters`, as sent (compact, UTF-8)."""
+    parts = []
+    for cluster in answer["clusters"]:
+        items: list[MapItem] | None = cluster.get("items")
+        head = _dumps({key: value for key, value in cluster.items() if key != "items"})
+        if items is not None:
+            head = head[:-1] + _ITEMS_KEY + b",".join(item.json for item in items) + b"]}"
+        parts.append(head)
+    rest = _dumps({key: value for key, value in answer.items() if key != "clusters"})
+    return b'{"clusters":[' + b",".join(parts) + b"]," + rest[1:]
 
 
 Key = tuple[int, int, int]
@@ -158,7 +190,7 @@ Key = tuple[int, int, int]
 
 def _cells_by_sql(
     store: Store, flt: NodeFilter, audience: ListingAudience, view: View
-) -> tuple[dict[Key, dict[str, Any]], int, dict[Key, list[dict[str, Any]]]]:
+) -> tuple[dict[Key, dict[str, Any]], int, dict[Key, list[MapItem]]]:
     """The view's cells counted by the store, the unplaced, and the small cells' items."""
     n = schema.nodes
     # The kinds as a plain test of each row (``kind || ''``), not through the index on
@@ -209,7 +241,7 @@ def _cells_by_sql(
         small = sorted(
             key for key, cell in cells.items() if _carries_items(key, cell["count"], view)
         )
-        items: dict[Key, list[dict[str, Any]]] = {}
+        items: dict[Key, list[MapItem]] = {}
         if small:
             code = (column * 100_000 + row) * 10 + band
             wanted = [(x * 100_000 + y) * 10 + b for x, y, b in small]
@@ -265,12 +297,14 @@ def _cells_in_memory(
     return cells, found.unplaced, members
 
 
-def _item(row: Any) -> dict[str, Any]:
+def _item(row: Any) -> MapItem:
     """A map item (:class:`api.routes.map.MapPoint`) from a row of ``nodes``."""
     from api.routes.map import about  # the one-line description the whole map uses
 
-    return {"id": row.id, "kind": row.kind, "name": row.name, "lat": row.lat, "lon": row.lon,
-            "precision": row.locality or "exact", "about": about(json.loads(row.data))}  # fmt: skip
+    shown = {"id": row.id, "kind": row.kind, "name": row.name, "lat": row.lat,
+             "lon": row.lon, "precision": row.locality or "exact",
+             "about": about(json.loads(row.data))}  # fmt: skip
+    return MapItem(row.id, _dumps(shown))
 
 
 def _carries_items(key: Key, count: int, view: View) -> bool:
@@ -285,27 +319,60 @@ def _fetcher(
     audience: ListingAudience,
     points: MapPoints,
     members: dict[Key, list[int]],
-) -> Callable[[list[Key]], dict[Key, list[dict[str, Any]]]]:
-    """The items of a cell, read from the store when asked (their rights checked again
-    there: a node made private since the points' version is left out)."""
+    changed: frozenset[str] | None,
+) -> Callable[[list[Key]], dict[Key, list[MapItem]]]:
+    """The items of a cell when asked: from the names and descriptions the points hold,
+    and for the others from the store, where their rights are checked again.
+
+    ``changed`` names the nodes the store changed since the points' version (None: not
+    known, then every item is read from the store). A node not among them is listed as
+    the points say, and what the store has of it is what the points may hold; a node
+    among them is read again (one made private since is left out) and not held.
+    """
     n = schema.nodes
     conditions = filter_conditions(replace(flt, kinds=None), audience)
 
-    def items(keys: list[Key]) -> dict[Key, list[dict[str, Any]]]:
-        wanted = {key: sorted(points.id_of(row) for row in members.get(key, [])) for key in keys}
-        ids = [i for found_ids in wanted.values() for i in found_ids]
-        if not ids:
-            return {}
-        query = select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality)
-        with store.engine.connect() as conn:
-            found = {r.id: r for r in conn.execute(query.where(n.c.id.in_(ids), *conditions))}
-        shown: dict[Key, list[dict[str, Any]]] = {}
-        for key, key_ids in wanted.items():
-            for i in key_ids:
-                r = found.get(i)
-                if r is None or r.lat is None:
-                    continue
-                shown.setdefault(key, []).append(_item(r))
+    def items(keys: list[Key]) -> dict[Key, list[MapItem]]:
+        wanted = {
+            key: sorted((points.id_of(row), row) for row in members.get(key, ())) for key in keys
+        }
+        held: dict[str, MapItem] = {}
+        unknown: dict[str, int] = {}
+        for pairs in wanted.values():
+            for node_id, row in pairs:
+                text = None if changed is None or node_id in changed else points.held_item(row)
+                if text is None:
+                    unknown[node_id] = row
+                else:
+                    held[node_id] = MapItem(node_id, text)
+        if unknown:
+            query = select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality)
+            with store.engine.connect() as conn:
+                rows = conn.execute(query.where(n.c.id.in_(list(unknown)), *conditions))
+                for r in rows:
+                    if r.lat is None:
+                        continue
+                    item = held[r.id] = _item(r)
+                    if changed is not None and r.id not in changed:
+                        points.hold_item(unknown[r.id], item.json)
+        shown: dict[Key, list[MapItem]] = {}
+        for key, pairs in wanted.items():
+            for node_id, _ in pairs:
+                item = held.get(node_id)
+                if item is not None:
+                    shown.setdefault(key, []).append(item)
         return shown
 
     return items
+
+
+def changed_since(store: Store, since: int, seq: int) -> frozenset[str] | None:
+    """The nodes the store changed after version ``since`` up to ``seq``; None when that
+    is not known (too many changes, a gap in the log, an erasure)."""
+    if seq <= since:
+        return frozenset()
+    with store.engine.connect() as conn:
+        changes = changes_between(conn, since, seq)
+    if changes is None or any(op not in (*WRITES, "delete") for op, _, _ in changes):
+        return None
+    return frozenset(ref for _, entity, ref in changes if entity == "node")

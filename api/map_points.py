@@ -6,10 +6,11 @@ screen and hundreds for the world (and seconds at a million). Here the same colu
 the store's (:func:`graph.store.node_columns`: the public position, a person's precision,
 visibility, discoverability, country) are held per row in numpy arrays, built from the
 ``nodes`` table at start and kept by the change feed (a projection, :mod:`graph.feed`);
-a view is then a few masks and one :func:`numpy.bincount` over its cells, and only the
-items of the small clusters are read from the store (with their rights checked again
-there). Links to a sector, goal or community are not held: a view filtered by one is
-still read by SQL.
+a view is then a few masks and one :func:`numpy.bincount` over its cells. The items of
+the small clusters need each node's name and the first sentence of its text: an item is
+read from the store the first time a view shows the node, and then held with its row, as
+sent, until a change to the node comes (panning shows the same nodes again and again). Links to
+a sector, goal or community are not held: a view filtered by one is still read by SQL.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 Floats = npt.NDArray[np.float64]
 Codes = npt.NDArray[np.int16]
 Mask = npt.NDArray[np.bool_]
+_MASKS_HELD = 16
+"""Masks of listed rows held (one per filter and audience, a byte a row each)."""
 _READ_AT_ONCE = 20_000
 """Rows read from the store at a time while the points are built (not a million at once)."""
 Row = tuple[str, str, float | None, float | None, str | None, str, bool, str | None]
@@ -99,6 +102,9 @@ class MapPoints:
         self._country: Codes = np.zeros(0, np.int16)
         self._discoverable: Mask = np.zeros(0, bool)
         self._live: Mask = np.zeros(0, bool)
+        self._items: list[bytes | None] = []  # each row's map item, once read
+        self._changes = 0  # batches applied: a mask of listed rows holds until the next
+        self._masks: dict[tuple[NodeFilter, ListingAudience], tuple[int, Mask]] = {}
 
     @classmethod
     def from_store(cls, store: Store) -> MapPoints:
@@ -132,14 +138,17 @@ class MapPoints:
             row = self._rows.pop(node_id, None)
             if row is not None:
                 self._live[row] = False
+                self._items[row] = None  # an erased person's name is not kept
         self._set(current)
 
     def _set(self, rows: list[Row]) -> None:
+        self._changes += 1
         new = [row for row in rows if row[0] not in self._rows]
         self._grow(self._size + len(new))
         for node_id, *_ in new:
             self._rows[node_id] = self._size
             self._ids.append(node_id)
+            self._items.append(None)
             self._size += 1
         for node_id, kind, lat, lon, locality, visibility, discoverable, country in rows:
             at = self._rows[node_id]
@@ -151,6 +160,7 @@ class MapPoints:
             self._country[at] = self.countries.code(country)
             self._discoverable[at] = bool(discoverable)
             self._live[at] = True
+            self._items[at] = None  # its name or text may have changed
 
     def _grow(self, size: int) -> None:
         if size <= self._live.size:
@@ -171,21 +181,40 @@ class MapPoints:
     def kind_of(self, code: int) -> str:
         return str(self.kinds.values[code])
 
+    def held_item(self, row: int) -> bytes | None:
+        """The map item of ``row`` as sent (:class:`api.map_clusters.MapItem`), if held."""
+        return self._items[row]
+
+    def hold_item(self, row: int, text: bytes) -> None:
+        """Hold the item of ``row`` as the store has it at the points' version (the
+        caller's to know: the item of a node changed since must not be held here)."""
+        self._items[row] = text
+
     def listed(self, flt: NodeFilter, audience: ListingAudience) -> Mask | None:
         """The rows passing ``flt`` that ``audience`` may list; None if the filter needs
         links (sector, goal, community) or names, which are not held here."""
         if flt.sector or flt.sdg or flt.community or flt.name_prefix:
             return None
+        key = (flt, audience)
+        found = self._masks.get(key)
+        if found is None or found[0] != self._changes:
+            mask = self._listed(flt, audience)
+            mask.flags.writeable = False  # shared by the requests until the next change
+            found = self._masks[key] = (self._changes, mask)
+            while len(self._masks) > _MASKS_HELD:
+                self._masks.pop(next(iter(self._masks)))
+        return found[1]
+
+    def _listed(self, flt: NodeFilter, audience: ListingAudience) -> Mask:
         size = self._size
         mask = self._live[:size].copy()
         if flt.kinds is not None:
-            mask &= np.isin(self._kind[:size], self.kinds.among(flt.kinds))
+            mask &= _among(self._kind[:size], self.kinds, flt.kinds)
         if flt.country is not None:
             mask &= self._country[:size] == self.countries.codes.get(flt.country.upper(), -1)
         visible: Mask | None = None
         if audience.visibilities is not None:
-            wanted = self.visibilities.among(audience.visibilities)
-            visible = np.isin(self._visibility[:size], wanted)
+            visible = _among(self._visibility[:size], self.visibilities, audience.visibilities)
         if not audience.include_undiscoverable:
             shown = self._discoverable[:size]
             visible = shown.copy() if visible is None else visible & shown
@@ -231,6 +260,14 @@ class MapPoints:
             lon=shown_lon,
             unplaced=unplaced,
         )
+
+
+def _among(column: Codes, codes: _Codes, values: Iterable[str]) -> Mask:
+    """The rows of ``column`` holding one of ``values``: a look-up of each row's code in
+    a table of the few codes there are (a tenth of the time of :func:`numpy.isin`)."""
+    table = np.zeros(len(codes.values), bool)
+    table[codes.among(values)] = True
+    return table[column]
 
 
 def _row(node: Node) -> Row:

@@ -17,7 +17,8 @@ wrk once per scenario with a Lua script that cycles through real URLs:
   ``similar``: ``GET /v1/nodes/{id}/similar?limit=10``;
 - ``map``: ``GET /v1/map?bbox=...&zoom=Z`` for the world at zoom 2 and views the size of
   a 1280x800 screen around placed nodes at zooms 4 to 11 (without ``If-None-Match``, so
-  every request gets the whole answer);
+  every request gets the whole answer); ``map-pan``: 30,000 such screens, each moved by
+  up to half a screen, none asked for twice (a person panning: no answer is held yet);
 - ``collaborators``: ``GET /v1/people/{id}/collaborators?limit=10`` over listed people,
   while a writer changes a bio or adds a ``knows`` edge through the API once a second
   (``--write-rate``, ``--writes-during``);
@@ -74,8 +75,10 @@ import psutil
 COCREATE = str(Path(sys.executable).with_name("cocreate"))
 SCENARIOS = (
     "reads", "lists", "neighbors", "search", "search-people", "search-sector", "similar", "map",
-    "collaborators", "proposal",
+    "map-pan", "collaborators", "proposal",
 )  # fmt: skip
+PAN_VIEWS = 30_000
+"""Views of the ``map-pan`` scenario: more than a run of 20 s asks for."""
 MARKER = "BENCH_JSON "
 PERCENTILES = (50, 90, 95, 99, 99.9)
 
@@ -534,6 +537,19 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
                min(85, lat + half_h))  # fmt: skip
         bbox = ",".join(f"{v:.3f}" for v in box)
         views.append("/v1/map?" + urlencode({"bbox": bbox, "zoom": str(zoom)}, safe=","))
+    # Panning: screens at zooms 4 to 11 that no request asks for twice (each around a
+    # placed node, moved by up to half a screen), so that every answer is made anew.
+    pan: list[str] = []
+    for lat, lon in rng.choices(placed, k=PAN_VIEWS) if placed else []:
+        zoom = rng.randint(4, 11)
+        half_w, half_h = 640 * 360 / (256 * 2**zoom), 400 * 360 / (256 * 2**zoom)
+        lon += rng.uniform(-half_w, half_w)
+        lat += rng.uniform(-half_h, half_h)
+        box = (max(-180, lon - half_w), max(-85, lat - half_h), min(180, lon + half_w),
+               min(85, lat + half_h))  # fmt: skip
+        if box[0] < box[2] and box[1] < box[3]:
+            bbox = ",".join(f"{v:.4f}" for v in box)
+            pan.append("/v1/map?" + urlencode({"bbox": bbox, "zoom": str(zoom)}, safe=","))
     people = [row[0] for row in listed_people]
     collaborators = [
         f"/v1/people/{_q(person)}/collaborators?limit=10"
@@ -560,8 +576,9 @@ def scenario_paths(db: Path, seed: int, sample: int) -> tuple[dict[str, list[str
         "list_shapes": dict(Counter(p.split("?")[1].split("&")[1].split("=")[0] for p in lists)),
         "search_queries": len(search),
         "map_views": len(views),
+        "map_pan_views": len(set(pan)),
     }
-    paths = {"reads": reads, "lists": lists, "neighbors": neighbors, "map": views}
+    paths = {"reads": reads, "lists": lists, "neighbors": neighbors, "map": views, "map-pan": pan}
     described["collaborator_seeds"] = len(collaborators)
     described["proposal_sectors"] = len(proposals)
     extra = {"collaborators": collaborators, "proposal": proposals}

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CallerDep, ReadVersion, ServicesDep
 from api.errors import Unprocessable
-from api.map_clusters import clusters, view_of
+from api.map_clusters import changed_since, clusters, encode, view_of
 from api.routes.placenames import CountryQuery, country_code
 from api.schemas import PROBLEMS
 from graph.ids import id_pattern
@@ -208,12 +208,15 @@ def map_points(
     flt = NodeFilter(frozenset(kind) if kind else MAP_KINDS, sector, sdg, None, upper)
     if known is None:
         if view is not None:
+            # The points are at the feed's version; the store may be ahead of it.
+            changed = changed_since(services.store, services.feed.seq, version[0])
             answer: dict[str, Any] = clusters(
-                services.store, flt, audience, view, services.map_points
+                services.store, flt, audience, view, services.map_points, changed
             )
+            body = encode(answer)
         else:
             answer = _everything(services, caller, kind, sector, sdg, upper)
-        body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+            body = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
         # The tag is of what the answer says, to whom: it changes only when that does,
         # so it tells a viewer nothing of writes they cannot see.
         stamp = hashlib.sha256(query.encode() + b"\n" + body).hexdigest()[:32]
@@ -234,9 +237,9 @@ def map_points(
 def _named(answer: dict[str, Any]) -> frozenset[str]:
     """The ids of the nodes an answer names: its items, or those of its clusters."""
     clustered = (
-        item for cluster in answer.get("clusters", ()) for item in cluster.get("items", ())
+        item.id for cluster in answer.get("clusters", ()) for item in cluster.get("items", ())
     )
-    return frozenset(item["id"] for item in (*answer.get("items", ()), *clustered))
+    return frozenset((*(item["id"] for item in answer.get("items", ())), *clustered))
 
 
 def _everything(

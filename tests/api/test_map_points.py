@@ -3,13 +3,14 @@ SQL, for every audience and filter they serve, and stay so as the feed applies w
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from api.map_clusters import clusters, view_of
+from api.map_clusters import changed_since, clusters, view_of
 from api.map_points import MapPoints
 from api.routes.map import MAP_KINDS
 from graph.demo import demo_records
@@ -121,6 +122,8 @@ def test_a_filter_on_links_is_left_to_the_store(demo_store: Store) -> None:
 
 def test_the_points_follow_the_feed(demo_store: Store) -> None:
     points = MapPoints.from_store(demo_store)
+    before = points.listed(NodeFilter(MAP_KINDS), ListingAudience())  # held until a change
+    assert before is points.listed(NodeFilter(MAP_KINDS), ListingAudience())
     seq = demo_store.last_seq()
     people = list(demo_store.iter_nodes(kind="person"))[:40]
     demo_store.write(
@@ -148,3 +151,96 @@ def test_the_points_follow_the_feed(demo_store: Store) -> None:
     listed = {points.id_of(row) for row in anonymous.nonzero()[0].tolist()}
     assert "person:pts-new" in listed and people[0].id in listed
     assert not {people[1].id, people[2].id, people[5].id, people[6].id} & listed
+
+
+HOBART = Place(name="Hobart", country="AU", region="Oceania", lat=-42.8821, lon=147.3272)
+
+
+def items_of(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The items of an answer's clusters, by id, as the page reads them."""
+    return {
+        item.id: json.loads(item.json)
+        for cluster in answer["clusters"]
+        for item in cluster.get("items", ())
+    }
+
+
+def follow(store: Store, points: MapPoints, seq: int) -> int:
+    """Apply the store's changes after ``seq`` to the points, as the feed does."""
+    while (batch := ChangeBatch.read(store, seq, limit=50)) is not None:
+        points.apply(batch, points.prepare(batch))
+        seq = batch.last_seq
+    return seq
+
+
+def test_items_held_by_the_points_are_what_the_store_gives(demo_store: Store) -> None:
+    """Items read once are held by the points and given again, equal to the store's."""
+    points = MapPoints.from_store(demo_store)
+    held = 0
+    for box, zoom in views(demo_store, seed=9, count=25):
+        view = view_of(*box, zoom)
+        for audience in audiences(demo_store):
+            for flt in FILTERS:
+                by_sql = clusters(demo_store, flt, audience, view)
+                first = clusters(demo_store, flt, audience, view, points, frozenset())
+                again = clusters(demo_store, flt, audience, view, points, frozenset())
+                same(first, by_sql)
+                same(again, by_sql)
+                held += len(items_of(again))
+    assert held > 200
+    assert sum(text is not None for text in points._items) > 100
+
+
+def test_a_node_changed_after_the_points_is_read_again_and_not_held(demo_store: Store) -> None:
+    """The store may be ahead of the points (the feed applies a change a moment after
+    it is written): the nodes changed since are read again, rights included, and a held
+    item is dropped when the feed brings its node's change."""
+    people = [
+        Person(id=f"person:hobart-{i}", name=f"Hobart {i}", place=HOBART, bio=f"Grows food {i}.")
+        for i in range(4)
+    ]
+    demo_store.write(people)
+    seq = demo_store.last_seq()
+    points = MapPoints.from_store(demo_store)
+    view = view_of(147.2, -43.0, 147.5, -42.8, 12)
+    flt, anyone = NodeFilter(MAP_KINDS), ListingAudience()
+    first = items_of(clusters(demo_store, flt, anyone, view, points, frozenset()))
+    assert {p.id for p in people} <= set(first)
+    assert first["person:hobart-1"]["name"] == "Hobart 1"
+
+    demo_store.write(
+        [
+            people[0].model_copy(update={"visibility": Visibility.private}),
+            people[1].model_copy(update={"name": "Hobart Renamed"}),
+            people[2].model_copy(update={"bio": "Mends bicycles. Then more."}),
+        ]
+    )
+    changed = changed_since(demo_store, seq, demo_store.last_seq())
+    assert changed == {"person:hobart-0", "person:hobart-1", "person:hobart-2"}
+    ahead = items_of(clusters(demo_store, flt, anyone, view, points, changed))
+    assert "person:hobart-0" not in ahead  # private now: its rights read again
+    assert ahead["person:hobart-1"]["name"] == "Hobart Renamed"
+    assert ahead["person:hobart-2"]["about"] == "Mends bicycles."
+    assert ahead["person:hobart-3"] == first["person:hobart-3"]  # unchanged, from the points
+    # Without knowing what changed, every item is read from the store.
+    assert items_of(clusters(demo_store, flt, anyone, view, points, None)) == ahead
+
+    # Once the feed brings the changes, the points' own items are the new ones.
+    follow(demo_store, points, seq)
+    after = items_of(clusters(demo_store, flt, anyone, view, points, frozenset()))
+    assert after == ahead
+    assert after == items_of(clusters(demo_store, flt, anyone, view))
+
+
+def test_what_changed_is_not_known_past_an_erasure_or_many_changes(demo_store: Store) -> None:
+    seq = demo_store.last_seq()
+    assert changed_since(demo_store, seq, seq) == frozenset()
+    demo_store.write([Person(id="person:hobart-gone", name="Gone", place=HOBART)])
+    assert changed_since(demo_store, seq, demo_store.last_seq()) == {"person:hobart-gone"}
+    demo_store.delete_node("person:hobart-gone")  # a person's deletion is an erasure
+    assert changed_since(demo_store, seq, demo_store.last_seq()) is None
+    seq = demo_store.last_seq()
+    demo_store.write(
+        [Person(id=f"person:hobart-many-{i}", name=f"Many {i}", place=HOBART) for i in range(70)]
+    )
+    assert changed_since(demo_store, seq, demo_store.last_seq()) is None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.map_clusters import BUDGET, MAX_CELLS_ACROSS, clusters, view_of
+from api.map_clusters import BUDGET, MAX_CELLS_ACROSS, clusters, encode, view_of
 from api.routes import map as map_route
 from api.routes.map import MAP_KINDS
 from api.services import Services
@@ -207,7 +207,7 @@ def test_every_view_of_the_demo_network_is_under_100_kb(
     for zoom in range(0, 19, 2):
         for box in boxes:
             answer = clusters(demo_store, flt, audience, view_of(*box, zoom))
-            size = len(json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode())
+            size = len(encode(answer))
             worst = max(worst, size)
             assert size < BUDGET
             assert len(answer["clusters"]) <= (MAX_CELLS_ACROSS + 1) ** 2
