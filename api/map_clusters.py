@@ -358,9 +358,8 @@ def _fetcher(
         shown: dict[Key, list[MapItem]] = {}
         for key, pairs in wanted.items():
             for node_id, _ in pairs:
-                item = held.get(node_id)
-                if item is not None:
-                    shown.setdefault(key, []).append(item)
+                if (found := held.get(node_id)) is not None:
+                    shown.setdefault(key, []).append(found)
         return shown
 
     return items
