@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -329,7 +330,6 @@ def _fetcher(
     the points say, and what the store has of it is what the points may hold; a node
     among them is read again (one made private since is left out) and not held.
     """
-    n = schema.nodes
     conditions = filter_conditions(replace(flt, kinds=None), audience)
 
     def items(keys: list[Key]) -> dict[Key, list[MapItem]]:
@@ -346,15 +346,7 @@ def _fetcher(
                 else:
                     held[node_id] = MapItem(node_id, text)
         if unknown:
-            query = select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality)
-            with store.engine.connect() as conn:
-                rows = conn.execute(query.where(n.c.id.in_(list(unknown)), *conditions))
-                for r in rows:
-                    if r.lat is None:
-                        continue
-                    item = held[r.id] = _item(r)
-                    if changed is not None and r.id not in changed:
-                        points.hold_item(unknown[r.id], item.json)
+            held.update(read_items(store, points, unknown, changed, conditions))
         shown: dict[Key, list[MapItem]] = {}
         for key, pairs in wanted.items():
             for node_id, _ in pairs:
@@ -363,6 +355,52 @@ def _fetcher(
         return shown
 
     return items
+
+
+def read_items(
+    store: Store,
+    points: MapPoints,
+    rows: dict[str, int],
+    changed: frozenset[str] | None,
+    conditions: list[Any] | tuple[Any, ...] = (),
+) -> dict[str, MapItem]:
+    """The items of these nodes (id: the points' row) read from the store, those placed
+    and passing ``conditions``; each is held by the points unless its node is among
+    ``changed`` (or that is not known): see :func:`_fetcher`."""
+    n = schema.nodes
+    query = select(n.c.id, n.c.kind, n.c.name, n.c.data, n.c.lat, n.c.lon, n.c.locality)
+    found: dict[str, MapItem] = {}
+    with store.engine.connect() as conn:
+        for r in conn.execute(query.where(n.c.id.in_(list(rows)), *conditions)):
+            if r.lat is None:
+                continue
+            item = found[r.id] = _item(r)
+            if changed is not None and r.id not in changed:
+                points.hold_item(rows[r.id], item.json)
+    return found
+
+
+ITEMS_READ_AT_ONCE = 2_000
+"""Items read ahead in one statement, under one hold of the feed's shared lock."""
+
+
+def read_items_ahead(
+    store: Store,
+    points: MapPoints,
+    reading: Callable[[], AbstractContextManager[int]],
+    kinds: Iterable[str],
+) -> int:
+    """Read and hold the item of every placed node of ``kinds`` the points hold none
+    for, a part at a time, each within ``reading()`` (the feed's shared lock: the points
+    stay at one version, whose number it gives), so that the first views after a start
+    need not read them; how many items are held then."""
+    for part in points.rows_without_items(kinds, ITEMS_READ_AT_ONCE):
+        with reading() as seq:
+            changed = changed_since(store, seq, store.last_seq())
+            if changed is None:  # many writes going on: the views read what they show
+                break
+            read_items(store, points, {points.id_of(row): row for row in part}, changed)
+    return points.items_held()
 
 
 def changed_since(store: Store, since: int, seq: int) -> frozenset[str] | None:

@@ -7,9 +7,10 @@ the store's (:func:`graph.store.node_columns`: the public position, a person's p
 visibility, discoverability, country) are held per row in numpy arrays, built from the
 ``nodes`` table at start and kept by the change feed (a projection, :mod:`graph.feed`);
 a view is then a few masks and one :func:`numpy.bincount` over its cells. The items of
-the small clusters need each node's name and the first sentence of its text: an item is
-read from the store the first time a view shows the node, and then held with its row, as
-sent, until a change to the node comes (panning shows the same nodes again and again). Links to
+the small clusters need each node's name and the first sentence of its text: each
+placed node's item is read from the store once (ahead, by the warmer after a start, or
+by the first view showing it) and held with its row, as sent, until a change to the
+node comes (panning shows the same nodes again and again). Links to
 a sector, goal or community are not held: a view filtered by one is still read by SQL.
 """
 
@@ -189,6 +190,18 @@ class MapPoints:
         """Hold the item of ``row`` as the store has it at the points' version (the
         caller's to know: the item of a node changed since must not be held here)."""
         self._items[row] = text
+
+    def items_held(self) -> int:
+        return sum(text is not None for text in self._items)
+
+    def rows_without_items(self, kinds: Iterable[str], size: int) -> list[list[int]]:
+        """The live, placed rows of these kinds holding no item yet, in parts of at most
+        ``size``."""
+        end = self._size
+        live = self._live[:end] & ~np.isnan(self._lat[:end])
+        live &= _among(self._kind[:end], self.kinds, kinds)
+        rows = [row for row in np.flatnonzero(live).tolist() if self._items[row] is None]
+        return [rows[start : start + size] for start in range(0, len(rows), size)]
 
     def listed(self, flt: NodeFilter, audience: ListingAudience) -> Mask | None:
         """The rows passing ``flt`` that ``audience`` may list; None if the filter needs

@@ -26,7 +26,9 @@ from typing import Any, Literal
 
 from api.analytics import analytics, proposal_payload
 from api.auth import ANONYMOUS, Caller, Role
+from api.map_clusters import read_items_ahead
 from api.matching import AUDIENCES, matching_of
+from api.routes.map import MAP_KINDS
 from api.services import Services
 from api.serving import give_back_memory
 from graph import code_stamp
@@ -212,6 +214,7 @@ class Warmer:
                 self._first_runs()
                 # The place names a search's words may end with (read on first use).
                 self._part("gazetteer", lambda: gazetteer().split_query("in Paris"))
+                self._part("map", self._map_items)
                 if tagger:
                     self._part("tagger", lambda: self.services.tagger)
                 self.warmed.once = True
@@ -428,6 +431,13 @@ class Warmer:
         except Exception:  # (the store busy a moment: the next look tries again)
             self.warmed.failures += 1
             log.exception("taking the listings' counts the councils process published failed")
+
+    def _map_items(self) -> None:
+        """Every placed node's map item, read ahead (:func:`read_items_ahead`)."""
+        services = self.services
+        if services.map_points is not None:
+            read_items_ahead(services.store, services.map_points, services.feed.reading,
+                             MAP_KINDS)  # fmt: skip
 
     def _first_runs(self) -> None:
         """Each encoder's first run: the items' and, when another, the searches' own

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from api.map_clusters import changed_since, clusters, view_of
+from api.map_clusters import changed_since, clusters, read_items_ahead, view_of
 from api.map_points import MapPoints
 from api.routes.map import MAP_KINDS
 from graph.demo import demo_records
@@ -244,3 +245,28 @@ def test_what_changed_is_not_known_past_an_erasure_or_many_changes(demo_store: S
         [Person(id=f"person:hobart-many-{i}", name=f"Many {i}", place=HOBART) for i in range(70)]
     )
     assert changed_since(demo_store, seq, demo_store.last_seq()) is None
+
+
+def test_items_are_read_ahead_but_those_changed_since(demo_store: Store) -> None:
+    """At start every placed node's item is read ahead, a part at a time, except those
+    the store changed after the points' version; views then give the store's items."""
+    points = MapPoints.from_store(demo_store)
+    seq = demo_store.last_seq()
+    person = next(node for node in demo_store.iter_nodes(kind="person") if node.place)
+    demo_store.write([person.model_copy(update={"name": "Renamed Ahead"})])
+
+    @contextmanager
+    def reading() -> Iterator[int]:
+        yield seq  # the points' version: the rename is after it
+
+    held = read_items_ahead(demo_store, points, reading, MAP_KINDS)
+    left = [row for part in points.rows_without_items(MAP_KINDS, 10**9) for row in part]
+    assert held > 500
+    assert [points.id_of(row) for row in left] == [person.id]  # the one changed since
+    follow(demo_store, points, seq)
+    for box, zoom in views(demo_store, seed=13, count=10):
+        view = view_of(*box, zoom)
+        for audience in audiences(demo_store):
+            flt = NodeFilter(MAP_KINDS)
+            ours = clusters(demo_store, flt, audience, view, points, frozenset())
+            same(ours, clusters(demo_store, flt, audience, view))
