@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +18,9 @@ from api.proxies import TrustedProxies
 from api.ratelimit import RateLimiter, retry_after
 from api.services import Services
 from api.versions import MIN_SEQ_HEADER, note_seq, parse_min_seq, wait_until
+
+if TYPE_CHECKING:
+    from graph.feed import ChangeFeed as Feed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -175,14 +178,23 @@ the read goes on with the version before rather than wait longer."""
 
 
 async def read_version(request: Request) -> AsyncIterator[int]:
-    """Hold one version of the graph view and the indexes for the whole request.
+    """Hold one version of the graph view and the indexes for the whole request (see
+    :func:`hold_version`)."""
+    feed = await hold_version(request, await get_services(request))
+    try:
+        yield feed.seq
+    finally:
+        feed.lock.release_read()
+
+
+async def hold_version(request: Request, services: Services) -> Feed:
+    """Take the shared side of the feed's lock for a request; the caller releases it.
 
     First waits for the changes the request must see: those named by
     ``X-Cocreate-Min-Seq`` (503 if they do not arrive in time) and, for at most a second,
-    those written through this process. The shared side of the feed's lock is taken by
-    polling on the event loop, so a cancelled request can never leave it taken.
+    those written through this process. The lock is taken by polling on the event loop,
+    so a cancelled request can never leave it taken.
     """
-    services = await get_services(request)
     feed = services.feed
     try:
         wanted = parse_min_seq(request.headers.get(MIN_SEQ_HEADER))
@@ -206,11 +218,8 @@ async def read_version(request: Request) -> AsyncIterator[int]:
     while not feed.lock.try_acquire_read():
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.01)
-    try:
-        note_seq(feed.seq)
-        yield feed.seq
-    finally:
-        feed.lock.release_read()
+    note_seq(feed.seq)
+    return feed
 
 
 ReadVersion = Depends(read_version)

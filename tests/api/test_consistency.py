@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import api.routes.nodes as nodes
 from api.app import create_app
 from api.auth import KeyRing, Role
 from api.services import Services
@@ -104,3 +105,44 @@ def test_a_text_is_encoded_once_for_every_worker(
     assert services.store.stored_vectors(model_key(encoder), ["person:di"])
     services.store.delete_node("person:di")
     assert services.store.stored_vectors(model_key(encoder), ["person:di"]) == {}
+
+
+def test_a_node_read_waits_for_its_sequence_and_holds_the_version_while_it_reads(
+    settings: Settings, services: Services, second: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node's read takes its version without FastAPI's dependencies (the most frequent
+    request): it waits for what ``X-Cocreate-Min-Seq`` names, holds the shared side of
+    the feed's lock while the node is read, and leaves it however the read ends."""
+    second.feed.stop()
+    written = services.store.write([Person(id="person:em", name="Em", bio="Seed library.")])
+    assert written.last_seq is not None
+    wanted = {"X-Cocreate-Min-Seq": str(written.last_seq)}
+    lock = second.feed.lock
+    held: list[int] = []
+
+    real = nodes.visible_node
+
+    def watched(*args: Any) -> Any:
+        held.append(lock._readers)
+        return real(*args)
+
+    monkeypatch.setattr(nodes, "visible_node", watched)
+    with TestClient(create_app(services=second)) as other:
+        second.settings = settings.model_copy(update={"read_wait": 0.2})
+        late = other.get("/v1/nodes/person:em", headers=wanted)
+        assert late.status_code == 503 and late.headers["Retry-After"] == "1"
+        assert held == [] and lock._readers == 0  # refused before the store was read
+        second.feed.start()
+        second.settings = settings
+        seen = other.get("/v1/nodes/person:em", headers=wanted)
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["name"] == "Em"
+        assert int(seen.headers["X-Cocreate-Seq"]) >= written.last_seq
+        missing = other.get("/v1/nodes/person:nobody")
+        assert missing.status_code == 404
+        assert held == [1, 1] and lock._readers == 0  # held while read, left after a 404
+        bad = other.get("/v1/nodes/person:em", headers={"X-Cocreate-Min-Seq": "x"})
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["field"] == "header.x-cocreate-min-seq"
+        wrong_key = other.get("/v1/nodes/person:em", headers={"Authorization": "Bearer nope"})
+        assert wrong_key.status_code == 401 and lock._readers == 0
