@@ -149,7 +149,7 @@ def list_(
 
 # The most frequent request does without FastAPI's dependencies: it takes what
 # `ReadVersion`, `ServicesDep` and `CallerDep` give, in their order, from the same
-# functions. Solving them took a quarter of a node read's time (three of them, one a
+# functions. Solving them took a third of a node read's time (three of them, one a
 # generator run in an exit stack), more than reading the node from the store.
 @router.get("/{node_id}", response_model=Node, summary="Read a node")
 async def read(node_id: NodeIdPath, request: Request) -> JSONResponse:
