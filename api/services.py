@@ -31,7 +31,9 @@ from api.social import Social, forget_social
 from api.vectors import attach_vector_cache, vectors_for_write
 from api.versions import note_seq
 from embeddings.encoder import Encoder, load_encoder
-from embeddings.errors import EncoderMismatch
+from embeddings.errors import EncoderMismatch, ModelNotAvailable
+from embeddings.onnx import OnnxEncoder
+from embeddings.quantize import query_precision_here
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
@@ -389,6 +391,28 @@ def open_encoder(settings: Settings) -> Encoder:
     return load_encoder(settings.model, precision=settings.encoder_precision)
 
 
+def ask_with_own_encoder(index: SemanticIndex, settings: Settings) -> None:
+    """Give the index the encoder of its queries when their precision is not the items'
+    (``COCREATE_QUERY_PRECISION``; :func:`embeddings.quantize.query_precision_here`). When
+    ``auto`` chose int8 and its copy cannot be made here, the items' encoder stays."""
+    items = settings.encoder_precision
+    asked = settings.query_precision
+    chosen = query_precision_here(asked, items, onnx=isinstance(index.encoder, OnnxEncoder))
+    if chosen == items:
+        return
+    try:
+        encoder = load_encoder(settings.model, precision=chosen)
+    except ModelNotAvailable as error:
+        if asked != "auto":
+            raise
+        log.warning("searches keep the items' encoder: no %s copy here (%s)", chosen, error)
+        return
+    if encoder.name == index.encoder.name:  # the copy could not be made: the same model
+        return
+    index.ask_with(encoder)
+    log.info("searches encode their text in %s, the items keep %s", chosen, items)
+
+
 def open_index(
     settings: Settings, store: Store, *, progress: bool = False, defer: bool = False
 ) -> SemanticIndex:
@@ -403,8 +427,7 @@ def open_index(
         log.warning("the saved search index was built with %s, not %s: indexing again",
                     mismatch.expected, mismatch.got)  # fmt: skip
         index = SemanticIndex(encoder, folder=settings.index_dir)
-    if settings.query_precision not in (None, settings.encoder_precision):
-        index.ask_with(load_encoder(settings.model, precision=settings.query_precision))
+    ask_with_own_encoder(index, settings)
     if len(index) == 0 and index.watermark == 0:
         # reading the nodes beats replaying the log
         rebuild(store, index, progress=progress, defer=defer)

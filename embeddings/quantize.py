@@ -50,6 +50,54 @@ def parse_precision(value: str, *, name: str = "COCREATE_ENCODER_PRECISION") -> 
     raise InvalidOption(name, value, "fp32 or int8")
 
 
+QueryPrecision = Literal["fp32", "int8", "auto"]
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
+"""The processor flags of the 8-bit dot products (VNNI) ONNX Runtime's int8 kernels use."""
+
+
+def parse_query_precision(value: str, *, name: str = "COCREATE_QUERY_PRECISION") -> QueryPrecision:
+    """``fp32``, ``int8`` or ``auto`` (any case, blanks ignored; blank is ``auto``).
+
+    Raises:
+        InvalidOption: anything else, naming ``name`` and the allowed values.
+    """
+    given = value.strip().lower()
+    if given in ("", "auto"):
+        return "auto"
+    if given in PRECISIONS:
+        return parse_precision(given, name=name)
+    raise InvalidOption(name, value, "auto, fp32 or int8")
+
+
+def has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this processor has the 8-bit dot products (AVX-512 VNNI or AVX-VNNI); False
+    where its flags cannot be read (not Linux)."""
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("flags"):
+                    return not VNNI_FLAGS.isdisjoint(line.partition(":")[2].split())
+    except OSError:
+        return False
+    return False
+
+
+def query_precision_here(asked: QueryPrecision, items: Precision, *, onnx: bool) -> Precision:
+    """The precision a search's query is encoded in, for the items' ``items`` precision.
+
+    ``auto`` is int8 over fp32 items on a processor with VNNI when the items are encoded
+    by ONNX Runtime, else the items' own. The retrieval evaluation measured int8 queries
+    over fp32 items within its confidence interval on every set on the processors with
+    VNNI it ran on, and beyond it on two sets on one without (docs/evaluation.md,
+    "Encoder precision"): their int8 kernels differ.
+    """
+    if asked != "auto":
+        return asked
+    if items == "fp32" and onnx and has_vnni():
+        return "int8"
+    return items
+
+
 def quantized_path(fp32_path: Path) -> Path:
     """Where the int8 copy of this fp32 export lives: beside it, named after it."""
     return fp32_path.with_name(f"{fp32_path.stem}-int8.onnx")

@@ -105,6 +105,23 @@ def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | No
         os.environ.pop("COCREATE_VECTOR_CACHE", None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fp32_queries() -> Iterator[None]:
+    """Searches' queries in fp32 on every machine (``COCREATE_QUERY_PRECISION``, whose
+    ``auto`` is int8 on a processor with VNNI), in this process and in the ``cocreate``
+    processes the tests start: a ranking a test expects is then the same on whatever
+    machine CI runs. The tests of ``auto`` and of int8 queries choose theirs. A value set
+    by the caller is kept."""
+    if "COCREATE_QUERY_PRECISION" in os.environ:
+        yield
+        return
+    os.environ["COCREATE_QUERY_PRECISION"] = "fp32"
+    try:
+        yield
+    finally:
+        os.environ.pop("COCREATE_QUERY_PRECISION", None)
+
+
 @pytest.fixture
 def no_vector_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every text is encoded by the model, as without the session's vector cache (for

@@ -22,6 +22,7 @@ from api.services import Services
 from api.settings import Settings
 from api.vectors import model_key
 from api.warmup import MEMBER, Warmer
+from embeddings import quantize
 from embeddings.search import SemanticIndex
 from graph.demo import demo_records
 from graph.model import Person
@@ -293,3 +294,21 @@ def test_the_warmer_runs_the_searches_encoder_once_too(settings: Settings) -> No
         assert warmer.warmed.failures == 0
     finally:
         services.close()
+
+
+def test_auto_queries_are_int8_on_a_processor_with_vnni_only(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COCREATE_QUERY_PRECISION=auto (the default): a search's text is encoded by the int8
+    copy where the processor has VNNI, by the items' fp32 encoder elsewhere."""
+    chosen = settings.model_copy(update={"encoder_precision": "fp32", "query_precision": "auto"})
+    for vnni, name in ((True, "all-MiniLM-L6-v2+int8"), (False, "all-MiniLM-L6-v2")):
+        monkeypatch.setattr(quantize, "has_vnni", lambda vnni=vnni: vnni)
+        services = Services.start(chosen, follow=False)
+        try:
+            index = services.search.index
+            assert index.encoder.name == "all-MiniLM-L6-v2"
+            assert index.query_encoder.name == name
+            assert (index.query_encoder is index.encoder) is not vnni
+        finally:
+            services.close()

@@ -40,18 +40,22 @@ def test_the_encoder_precision_is_fp32_or_int8(monkeypatch: pytest.MonkeyPatch) 
     assert "COCREATE_ENCODER_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
 
 
-def test_the_query_precision_is_the_encoders_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().query_precision is None
+def test_the_query_precision_is_auto_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COCREATE_QUERY_PRECISION", raising=False)  # (the tests' fp32)
+    assert Settings().query_precision == "auto"
     monkeypatch.setenv("COCREATE_QUERY_PRECISION", " ")
-    assert Settings().query_precision is None
+    assert Settings().query_precision == "auto"
     monkeypatch.setenv("COCREATE_QUERY_PRECISION", "Int8")
     assert Settings().query_precision == "int8"
+    monkeypatch.setenv("COCREATE_QUERY_PRECISION", "FP32 ")
+    assert Settings().query_precision == "fp32"
     monkeypatch.setenv("COCREATE_QUERY_PRECISION", "int4")
     with pytest.raises(ValidationError) as caught:
         Settings()
     (error,) = caught.value.errors()
     assert error["loc"] == ("query_precision",)
-    assert "COCREATE_QUERY_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
+    message = error["msg"]
+    assert "COCREATE_QUERY_PRECISION='int4'" in message and "auto, fp32 or int8" in message
 
 
 def test_the_store_url_is_shown_without_its_password(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from embeddings import quantize
 from embeddings.encoder import default_model_path, load_encoder
 from embeddings.errors import InvalidOption, ModelNotAvailable
 from embeddings.onnx import OnnxEncoder, export_path
-from embeddings.quantize import parse_precision, quantized_path
+from embeddings.quantize import has_vnni, parse_precision, quantized_path, query_precision_here
 
 TEXTS = [
     "youth mentoring against gang violence",
@@ -90,3 +90,36 @@ def test_the_environment_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> 
     assert load_encoder().name == "all-MiniLM-L6-v2+int8"
     with pytest.raises(InvalidOption, match="torch"):
         load_encoder(backend="torch")  # int8 asked of a backend without it
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC
+flags\t\t: fpu vme sse2 avx2 {extra} fma
+bugs\t\t: sysret_ss_attrs
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [("avx512f avx512_vnni avx512bw", True), ("avx_vnni", True), ("avx512f avx512bw", False),
+     ("avx512_vnni_x", False)],
+)  # fmt: skip
+def test_vnni_is_read_from_the_processors_flags(tmp_path: Path, extra: str, expected: bool) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(extra=extra), encoding="utf-8")
+    assert has_vnni(cpuinfo) is expected
+    assert has_vnni(tmp_path / "absent") is False  # not Linux: never int8 by itself
+
+
+def test_auto_queries_are_int8_over_fp32_items_on_onnx_with_vnni(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for vnni in (True, False):
+        monkeypatch.setattr(quantize, "has_vnni", lambda vnni=vnni: vnni)
+        expected = "int8" if vnni else "fp32"
+        assert query_precision_here("auto", "fp32", onnx=True) == expected
+        assert query_precision_here("auto", "fp32", onnx=False) == "fp32"  # torch: fp32 only
+        assert query_precision_here("auto", "int8", onnx=True) == "int8"  # the items'
+        assert query_precision_here("fp32", "int8", onnx=True) == "fp32"  # as asked
+        assert query_precision_here("int8", "fp32", onnx=True) == "int8"
