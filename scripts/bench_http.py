@@ -930,6 +930,13 @@ def wait_warmed(
     raise RuntimeError(f"the workers were not warmed within {timeout:.0f} s")
 
 
+def processor_has_vnni() -> bool:
+    """Whether this processor has VNNI, where ``auto`` encodes a search's text in int8."""
+    from embeddings.quantize import has_vnni
+
+    return has_vnni()
+
+
 def main() -> None:
     options = parse_options()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
@@ -1056,6 +1063,9 @@ def main() -> None:
             "pss_mib": round(server_pss / 2**20, 1),
             "processes": per_process,
             "graph": env.get("COCREATE_GRAPH", "compact"),
+            # what a search's text is encoded in: auto is int8 on a processor with VNNI
+            "query_precision": env.get("COCREATE_QUERY_PRECISION", "").strip() or "auto",
+            "processor_has_vnni": processor_has_vnni(),
             "uvicorn": installed("uvicorn"),
             "uvloop": installed("uvloop"),
             "httptools": installed("httptools"),
