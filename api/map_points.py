@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,7 @@ class MapPoints:
         self._items: list[bytes | None] = []  # each row's map item, once read
         self._changes = 0  # batches applied: a mask of listed rows holds until the next
         self._masks: dict[tuple[NodeFilter, ListingAudience], tuple[int, Mask]] = {}
+        self._masks_lock = threading.Lock()  # requests of one version share the masks
 
     @classmethod
     def from_store(cls, store: Store) -> MapPoints:
@@ -213,9 +215,11 @@ class MapPoints:
         if found is None or found[0] != self._changes:
             mask = self._listed(flt, audience)
             mask.flags.writeable = False  # shared by the requests until the next change
-            found = self._masks[key] = (self._changes, mask)
-            while len(self._masks) > _MASKS_HELD:
-                self._masks.pop(next(iter(self._masks)))
+            found = (self._changes, mask)
+            with self._masks_lock:  # two requests may hold and drop masks at once
+                self._masks[key] = found
+                while len(self._masks) > _MASKS_HELD:
+                    self._masks.pop(next(iter(self._masks)))
         return found[1]
 
     def _listed(self, flt: NodeFilter, audience: ListingAudience) -> Mask:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -270,3 +272,41 @@ def test_items_are_read_ahead_but_those_changed_since(demo_store: Store) -> None
             flt = NodeFilter(MAP_KINDS)
             ours = clusters(demo_store, flt, audience, view, points, frozenset())
             same(ours, clusters(demo_store, flt, audience, view))
+
+
+def test_masks_asked_for_by_many_requests_at_once_are_each_their_own(demo_store: Store) -> None:
+    """Requests of one version share the masks held (at most 16): eight threads asking for
+    24 filters and audiences at once, so that masks are held and dropped meanwhile, each
+    get the mask of their own filter, and none fails."""
+    points = MapPoints.from_store(demo_store)
+    kinds = [frozenset({"person"}), frozenset({"initiative"}), MAP_KINDS]
+    countries = [None, "US", "KE", "IN"]
+    audiences = [ListingAudience(), ListingAudience(VISIBLE_TO["members"])]
+    asks = [(NodeFilter(k, None, None, None, c), a) for k in kinds for c in countries
+            for a in audiences]  # fmt: skip
+    expected = {ask: points._listed(*ask) for ask in asks}
+    wrong: list[str] = []
+
+    def ask_all(offset: int) -> None:
+        for turn in range(300):
+            flt, audience = asks[(offset + turn * 7) % len(asks)]
+            try:
+                mask = points.listed(flt, audience)
+            except Exception as error:  # a thread's failure is the finding
+                wrong.append(repr(error))
+                continue
+            if mask is None or not (mask == expected[flt, audience]).all():
+                wrong.append(f"{flt} {audience}")
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads taking turns as often as they can
+    try:
+        threads = [threading.Thread(target=ask_all, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert wrong == []
+    assert len(points._masks) <= 16
