@@ -197,7 +197,7 @@ def _vectors_for(settings: Settings, store: Store) -> VectorsFor:
 
     def vectors(nodes: list[Node]) -> StoredVectors:
         if not encoders:
-            encoders.append(open_encoder(settings))
+            encoders.append(open_encoder(settings, store))
         return vectors_for_write(store, encoders[0], nodes)
 
     return vectors

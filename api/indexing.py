@@ -68,6 +68,8 @@ class BackgroundIndexer:
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
         self._told = 0
+        self._encoded = 0
+        """Texts this process encoded (not read from the store)."""
 
     @property
     def progress(self) -> dict[str, int] | None:
@@ -96,16 +98,32 @@ class BackgroundIndexer:
 
     def _run(self) -> None:
         started = time.monotonic()
+        index = self.services.search.index
+        # One graph, built by the encoding process once every vector is in and mapped by
+        # the others from its save, rather than one per process grown row by row.
+        index.wait_for_graph(True)
         try:
-            while not self._stop.is_set() and self.services.search.index.pending:
-                if not self.encoder and self.may_encode:
+            found = False  # whether the last step added vectors (none before the first)
+            while not self._stop.is_set() and index.pending:
+                # Nothing (yet) stored to read: encode, unless another process does. (A
+                # process reading stored vectors a batch behind the encoding one so never
+                # takes its place once it is done, to build and save the same index again.)
+                if not found and not self.encoder and self.may_encode:
                     self.encoder = self._try_lock()
-                if not self._step():
+                found = self._step()
+                if not found:
                     self._stop.wait(IDLE_SECONDS)
             if not self._stop.is_set():
                 log.info("indexing: every vector is in, %.1f s after start",
                          time.monotonic() - started)  # fmt: skip
-                if self.encoder:
+                # A process that took the lock only once another had encoded every text
+                # (it read them all from the store) maps what that one saved.
+                builds = self.encoder and (self._encoded or not self._adopted())
+                if builds:
+                    self._bulk = None  # its session's memory goes with it
+                    index.build_graph(threads=max(1, min(os.cpu_count() or 1, 8)))
+                    log.info("indexing: the graph is built, %.1f s after start",
+                             time.monotonic() - started)  # fmt: skip
                     self._save()
                 self._complete()
                 if not self.encoder:
@@ -114,6 +132,7 @@ class BackgroundIndexer:
             log.exception("indexing in the background failed; searches stay partial")
         finally:
             self._bulk = None  # its session's memory goes with it
+            index.wait_for_graph(False)  # (a follower whose adoption failed builds its own)
             self._unlock()
 
     def _step(self) -> bool:
@@ -129,6 +148,7 @@ class BackgroundIndexer:
                 self._bulk = with_every_core(index.encoder)
             # encodes, stores, shares
             encoded = index_texts(services.store, index, items, encoder=self._bulk)
+            self._encoded += len(encoded.fresh)
         else:
             known = known_vectors(services.store, index.encoder, items)
             if not known:
@@ -153,17 +173,40 @@ class BackgroundIndexer:
         if self.on_complete is not None:
             self.on_complete()
 
-    def _adopt(self) -> None:
-        """Map the vectors the encoding process saves, in place of this one's copies."""
-        deadline = time.monotonic() + ADOPT_SECONDS
+    def _adopted(self) -> bool:
+        """Whether the index another process saved since this one loaded is now mapped."""
         index = self.services.search.index
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            with self.services.feed.lock.write():  # requests read the vectors
-                if index.adopt_saved():
-                    log.info("indexing: the saved vectors are mapped (%d held in memory)",
-                             index.vectors.tail_rows)  # fmt: skip
-                    return
+        with self.services.feed.lock.write():  # requests read the vectors
+            if not index.adopt_saved():
+                return False
+        log.info("indexing: the saved vectors are mapped (%d held in memory)",
+                 index.vectors.tail_rows)  # fmt: skip
+        return True
+
+    def _adopt(self) -> None:
+        """Map the vectors (and the graph) the encoding process saves, in place of this
+        one's copies: while it still builds the graph and saves (it holds the lock), or
+        for :data:`ADOPT_SECONDS` after."""
+        deadline = time.monotonic() + ADOPT_SECONDS
+        while not self._stop.is_set() and (
+            time.monotonic() < deadline or self._encoding_elsewhere()
+        ):
+            if self._adopted():
+                return
             self._stop.wait(IDLE_SECONDS)
+
+    def _encoding_elsewhere(self) -> bool:
+        """Whether another process holds the lock of the one that encodes."""
+        try:
+            with open(Path(self.services.settings.index_dir) / LOCK_FILE, "ab") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    return True
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                return False
+        except OSError:
+            return False
 
     def _save(self) -> None:
         index = self.services.search.index

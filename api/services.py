@@ -28,12 +28,18 @@ from api.search import SearchService, add_missing, catch_up, rebuild
 from api.settings import Settings
 from api.similarity import IndexSimilarity
 from api.social import Social, forget_social
-from api.vectors import attach_vector_cache, vectors_for_write
+from api.vectors import attach_vector_cache, key_of, vectors_for_write
 from api.versions import note_seq
+from embeddings import quantize
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EncoderMismatch, ModelNotAvailable
 from embeddings.onnx import OnnxEncoder
-from embeddings.quantize import query_precision_here
+from embeddings.quantize import (
+    Precision,
+    int8_name,
+    items_precision_here,
+    query_precision_here,
+)
 from embeddings.search import SemanticIndex
 from embeddings.tagging import Tagger, fit_on_shipped_data
 from embeddings.threads import single_threaded_blas
@@ -386,16 +392,43 @@ def open_mailer(settings: Settings) -> Mailer:
     return Mailer(settings.smtp_url, settings.mail_from or default_sender(settings.base_url))
 
 
-def open_encoder(settings: Settings) -> Encoder:
-    """The search encoder of the settings (model and precision), loaded once per process."""
-    return load_encoder(settings.model, precision=settings.encoder_precision)
+def open_encoder(settings: Settings, store: Store | None = None) -> Encoder:
+    """The items' encoder of the settings (model and precision), loaded once per process.
+
+    ``auto`` precision (:func:`embeddings.quantize.items_precision_here`) keeps the
+    precision of the vectors already held, those of the saved index, else the store's
+    (``store``, when given), so that a start never encodes every text again for it.
+    """
+    asked = settings.encoder_precision
+    if asked != "auto":
+        return load_encoder(settings.model, precision=asked)
+    fp32 = load_encoder(settings.model, precision="fp32")
+    onnx = isinstance(fp32, OnnxEncoder)
+    vnni = onnx and quantize.has_vnni()
+    held = _held_precision(settings, store, fp32) if vnni else None
+    chosen = items_precision_here(asked, held=held, onnx=onnx)
+    return fp32 if chosen == "fp32" else load_encoder(settings.model, precision=chosen)
+
+
+def _held_precision(settings: Settings, store: Store | None, fp32: Encoder) -> Precision | None:
+    """The precision of this model's vectors in the saved index, else in the store (fp32
+    where it holds both)."""
+    names: dict[str, Precision] = {fp32.name: "fp32", int8_name(fp32.name): "int8"}
+    saved = SemanticIndex.saved_encoder(settings.index_dir)
+    if saved in names:
+        return names[saved]
+    if store is not None:
+        for name, precision in names.items():
+            if store.holds_vectors_of(key_of(name, fp32.dimension)):
+                return precision
+    return None
 
 
 def ask_with_own_encoder(index: SemanticIndex, settings: Settings) -> None:
     """Give the index the encoder of its queries when their precision is not the items'
     (``COCREATE_QUERY_PRECISION``; :func:`embeddings.quantize.query_precision_here`). When
     ``auto`` chose int8 and its copy cannot be made here, the items' encoder stays."""
-    items = settings.encoder_precision
+    items: Precision = "int8" if getattr(index.encoder, "precision", "") == "int8" else "fp32"
     asked = settings.query_precision
     chosen = query_precision_here(asked, items, onnx=isinstance(index.encoder, OnnxEncoder))
     if chosen == items:
@@ -418,7 +451,7 @@ def open_index(
 ) -> SemanticIndex:
     """The saved search index (built if there is none), caught up with the store; with
     ``defer`` the texts without a stored vector wait for theirs (searched by words)."""
-    encoder = open_encoder(settings)
+    encoder = open_encoder(settings, store)
     try:
         index = SemanticIndex.open(encoder, settings.index_dir)
     except EncoderMismatch as mismatch:

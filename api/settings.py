@@ -11,8 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 from api.proxies import parse_networks
-from embeddings.encoder import DEFAULT_PRECISION
-from embeddings.quantize import Precision, QueryPrecision, parse_precision, parse_query_precision
+from embeddings.quantize import (
+    EncoderPrecision,
+    QueryPrecision,
+    parse_encoder_precision,
+    parse_query_precision,
+)
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -59,10 +63,13 @@ class Settings(BaseSettings):
         default=None,
         description="A sentence-transformers model folder; default: the packaged all-MiniLM-L6-v2",
     )
-    encoder_precision: Precision = Field(
-        default=DEFAULT_PRECISION,
-        description="fp32, or int8: an int8 copy of the ONNX export, quantized on this machine "
-        "(faster to encode; the search index is built again when this changes)",
+    encoder_precision: EncoderPrecision = Field(
+        default="auto",
+        description="The precision of the items' vectors: auto (the default) is int8 for a new "
+        "index on a processor with VNNI, where the retrieval evaluation found it within its "
+        "interval on every set, keeping an index already in fp32 there, and fp32 elsewhere; "
+        "fp32 or int8 (an int8 copy of the ONNX export, quantized on this machine) choose. "
+        "The search index is built again when the precision changes",
     )
 
     query_precision: QueryPrecision = Field(
@@ -77,7 +84,7 @@ class Settings(BaseSettings):
     @field_validator("encoder_precision", mode="before")
     @classmethod
     def _precision(cls, value: object) -> object:
-        return parse_precision(value) if isinstance(value, str) else value
+        return parse_encoder_precision(value) if isinstance(value, str) else value
 
     @field_validator("query_precision", mode="before")
     @classmethod

@@ -38,7 +38,12 @@ _DTYPE = np.dtype("<f4")
 
 def model_key(encoder: Encoder) -> str:
     """The name vectors are stored under: the model and its dimension."""
-    return f"{encoder.name}/{encoder.dimension}"
+    return key_of(encoder.name, encoder.dimension)
+
+
+def key_of(name: str, dimension: int) -> str:
+    """The name the vectors of the encoder named ``name`` are stored under."""
+    return f"{name}/{dimension}"
 
 
 _caches: weakref.WeakKeyDictionary[Store, VectorCache] = weakref.WeakKeyDictionary()

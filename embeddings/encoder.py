@@ -16,15 +16,24 @@ import numpy as np
 
 from embeddings import onnx
 from embeddings.errors import InvalidOption, MissingDependency, ModelNotAvailable
-from embeddings.quantize import Precision, parse_precision, quantize, quantized_path
+from embeddings.quantize import (
+    Precision,
+    int8_name,
+    items_precision_here,
+    parse_encoder_precision,
+    quantize,
+    quantized_path,
+)
 from embeddings.ranking import Matrix, normalise_rows
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_PRECISION: Precision = "fp32"
-"""The encoder's precision unless ``COCREATE_ENCODER_PRECISION`` says otherwise (int8 is
-measured against it in docs/evaluation.md, "Encoder precision")."""
+"""The precision of an encoder loaded alone (scripts, evaluations) unless asked or
+``COCREATE_ENCODER_PRECISION`` says otherwise; the service's is ``auto``
+(:func:`embeddings.quantize.items_precision_here`; int8 is measured against fp32 in
+docs/evaluation.md, "Encoder precision")."""
 
 BATCH_SIZE = onnx.BATCH_SIZE
 
@@ -108,11 +117,12 @@ def load_encoder(
     allows it and the export checks out, else ``torch``. Both give the same vectors (see
     :mod:`embeddings.onnx`).
 
-    ``precision`` (default: ``COCREATE_ENCODER_PRECISION``, else :data:`DEFAULT_PRECISION`):
-    ``int8`` runs an int8 copy of the ONNX export, quantized here on first use and kept
-    beside it (:mod:`embeddings.quantize`); its encoder is named ``<model>+int8``, so an
-    index built with the other precision is rebuilt rather than mixed. It needs the ONNX
-    backend: with ``auto`` a model that cannot run there is encoded by torch in fp32.
+    ``precision`` (default: ``COCREATE_ENCODER_PRECISION``, whose ``auto`` is int8 on a
+    processor with VNNI; else :data:`DEFAULT_PRECISION`): ``int8`` runs an int8 copy of the
+    ONNX export, quantized here on first use and kept beside it (:mod:`embeddings.quantize`);
+    its encoder is named ``<model>+int8``, so an index built with the other precision is
+    rebuilt rather than mixed. It needs the ONNX backend: with ``auto`` a model that cannot
+    run there is encoded by torch in fp32.
 
     Raises:
         InvalidOption: an unknown precision, or int8 asked of the torch backend.
@@ -124,7 +134,7 @@ def load_encoder(
     if chosen not in ("auto", "onnx", "torch"):
         raise ModelNotAvailable(path, f"unknown encoder backend {chosen!r}: auto, onnx or torch")
     given = os.environ.get("COCREATE_ENCODER_PRECISION", "")
-    asked = precision or (parse_precision(given) if given.strip() else None)
+    asked = precision or _precision_of_environment(given, chosen)
     if asked == "int8" and chosen == "torch":
         raise InvalidOption("COCREATE_ENCODER_PRECISION", asked, "fp32 with the torch backend")
     bits = "fp32" if chosen == "torch" else asked or DEFAULT_PRECISION
@@ -136,6 +146,16 @@ def load_encoder(
             encoder = _load(path, chosen, bits, folder)
             _cache[key] = encoder
         return encoder
+
+
+def _precision_of_environment(given: str, backend: str) -> Precision | None:
+    """``COCREATE_ENCODER_PRECISION`` for an encoder loaded on its own (a script): blank is
+    :data:`DEFAULT_PRECISION`; ``auto`` as for a new index (the service weighs the vectors
+    it already holds: ``api.services.open_encoder``)."""
+    if not given.strip():
+        return None
+    asked = parse_encoder_precision(given)
+    return items_precision_here(asked, held=None, onnx=backend != "torch")
 
 
 def _load(path: Path, backend: str, precision: Precision, cache_dir: Path) -> Encoder:
@@ -176,7 +196,7 @@ def _int8(path: Path, fp32_target: Path, backend: str) -> Encoder:
                 raise ModelNotAvailable(path, f"int8 quantization failed: {exc}") from exc
             log.warning("int8 quantization failed, encoding in fp32: %s", exc)
             return onnx.OnnxEncoder(path, fp32_target, name=_model_name(path))
-    return onnx.OnnxEncoder(path, target, name=f"{_model_name(path)}+int8")
+    return onnx.OnnxEncoder(path, target, name=int8_name(_model_name(path)))
 
 
 def _default_cache() -> Path:

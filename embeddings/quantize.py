@@ -50,12 +50,14 @@ def parse_precision(value: str, *, name: str = "COCREATE_ENCODER_PRECISION") -> 
     raise InvalidOption(name, value, "fp32 or int8")
 
 
-QueryPrecision = Literal["fp32", "int8", "auto"]
+AutoPrecision = Literal["fp32", "int8", "auto"]
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 """The processor flags of the 8-bit dot products (VNNI) ONNX Runtime's int8 kernels use."""
+EncoderPrecision = AutoPrecision
+QueryPrecision = AutoPrecision
 
 
-def parse_query_precision(value: str, *, name: str = "COCREATE_QUERY_PRECISION") -> QueryPrecision:
+def parse_auto_precision(value: str, *, name: str) -> AutoPrecision:
     """``fp32``, ``int8`` or ``auto`` (any case, blanks ignored; blank is ``auto``).
 
     Raises:
@@ -67,6 +69,36 @@ def parse_query_precision(value: str, *, name: str = "COCREATE_QUERY_PRECISION")
     if given in PRECISIONS:
         return parse_precision(given, name=name)
     raise InvalidOption(name, value, "auto, fp32 or int8")
+
+
+def parse_encoder_precision(value: str) -> EncoderPrecision:
+    """``COCREATE_ENCODER_PRECISION``: see :func:`parse_auto_precision`."""
+    return parse_auto_precision(value, name="COCREATE_ENCODER_PRECISION")
+
+
+def parse_query_precision(value: str) -> QueryPrecision:
+    """``COCREATE_QUERY_PRECISION``: see :func:`parse_auto_precision`."""
+    return parse_auto_precision(value, name="COCREATE_QUERY_PRECISION")
+
+
+def items_precision_here(
+    asked: EncoderPrecision, *, held: Precision | None, onnx: bool
+) -> Precision:
+    """The precision the items of an index are encoded in.
+
+    ``held`` is the precision of the vectors this index already has (its saved snapshot,
+    or the store's), None where it has none. ``auto`` is int8 on a processor with VNNI
+    when the model runs on ONNX Runtime, unless the vectors held are fp32 (they are kept:
+    changing the precision encodes every text again); fp32 elsewhere, whatever is held,
+    because on processors without VNNI the int8 encoder lost beyond the retrieval
+    evaluation's interval (docs/evaluation.md, "Encoder precision"), and on both with
+    VNNI it did not.
+    """
+    if asked != "auto":
+        return asked
+    if not onnx or not has_vnni():
+        return "fp32"
+    return "fp32" if held == "fp32" else "int8"
 
 
 def has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -96,6 +128,11 @@ def query_precision_here(asked: QueryPrecision, items: Precision, *, onnx: bool)
     if items == "fp32" and onnx and has_vnni():
         return "int8"
     return items
+
+
+def int8_name(name: str) -> str:
+    """The name of the int8 encoder of the model whose fp32 encoder is named ``name``."""
+    return f"{name}+int8"
 
 
 def quantized_path(fp32_path: Path) -> Path:

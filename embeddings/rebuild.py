@@ -34,6 +34,7 @@ import numpy as np
 
 from embeddings.hnsw import Graph, new_graph
 from embeddings.ranking import Matrix, Rows
+from embeddings.threads import openmp_threads
 
 if TYPE_CHECKING:
     from embeddings.rowstore import RowStore
@@ -157,6 +158,8 @@ class BackgroundRebuilds:
         self.swap_under: Callable[[], AbstractContextManager[Any]] = nullcontext
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        self.threads: int | None = None
+        """OpenMP threads a graph is built with (None: the thread's default, one in a service)."""
 
     @property
     def busy(self) -> bool:
@@ -198,8 +201,9 @@ class BackgroundRebuilds:
         me = threading.current_thread()
         again = False  # whether to look for the next rebuild once this one is over
         try:
-            if not plan.build(cancelled=self._closed.is_set):
-                return
+            with openmp_threads(self.threads) if self.threads else nullcontext():
+                if not plan.build(cancelled=self._closed.is_set):
+                    return
             for _ in range(CATCH_UP_ROUNDS):
                 with self._lock:
                     source = index.row_source(plan)

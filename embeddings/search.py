@@ -27,6 +27,7 @@ import numpy as np
 from embeddings.encoder import BATCH_SIZE, Encoder
 from embeddings.errors import (
     DimensionMismatch,
+    EmbeddingsError,
     EncoderMismatch,
     IndexFormatError,
     InvalidOption,
@@ -145,6 +146,25 @@ class SemanticIndex:
             self._vectors.defer_rebuilds = True
             self._rebuilds.start_if_due(self._vectors)
 
+    def wait_for_graph(self, waits: bool) -> None:
+        """Hold off building the vectors' HNSW graph (``waits``) while a backlog of vectors
+        comes in, or let it be built now, in the background when rebuilds are
+        (:meth:`embeddings.vectors.VectorIndex.wait_for_graph`)."""
+        with self._lock:
+            self._vectors.wait_for_graph(waits)
+            if not waits:
+                self._rebuilds.start_if_due(self._vectors)
+
+    def build_graph(self, threads: int) -> None:
+        """Let the graph that waited be built now on ``threads`` threads, and wait for it
+        (the backlog's encoder is done with the cores)."""
+        self._rebuilds.threads = threads
+        try:
+            self.wait_for_graph(False)
+            self._rebuilds.wait()
+        finally:
+            self._rebuilds.threads = None
+
     @property
     def rebuilding(self) -> bool:
         """Whether a background rebuild is in flight."""
@@ -216,13 +236,15 @@ class SemanticIndex:
         hashes = tuple(latest[i][1] for i in ids)
         return Encoded(tuple(ids), tuple(changed.values()), hashes, vectors, tuple(missing))
 
-    def apply(self, encoded: Encoded) -> int:
-        """Index what :meth:`prepare` encoded; returns how many items it held."""
+    def apply(self, encoded: Encoded, *, words: bool = True) -> int:
+        """Index what :meth:`prepare` encoded; returns how many items it held. ``words``:
+        index their words too (False: the lexical index holds these very texts)."""
         if not encoded.ids:
             return 0
         with self._lock:
             self._vectors.upsert(list(encoded.ids), encoded.vectors)
-            self._lexical.upsert(zip(encoded.ids, encoded.texts, strict=True))
+            if words:
+                self._lexical.upsert(zip(encoded.ids, encoded.texts, strict=True))
             self._hashes.update(zip(encoded.ids, encoded.hashes, strict=True))
             for item_id in encoded.ids:
                 self._pending.pop(item_id, None)
@@ -289,7 +311,8 @@ class SemanticIndex:
                     tuple(encoded.hashes[n] for n in keep),
                     encoded.vectors[keep],
                     tuple(i for i in encoded.fresh if i in self._pending),
-                )
+                ),
+                words=False,  # their words went in with add_words_only: the same texts
             )
 
     def remove(self, ids: Iterable[str]) -> int:
@@ -561,6 +584,20 @@ class SemanticIndex:
         if not len(index._vectors) == len(index._lexical) == len(index._hashes):
             raise IndexFormatError(path, "the vector and lexical indexes hold different items")
         return index
+
+    @staticmethod
+    def saved_encoder(folder: str | Path) -> str | None:
+        """The name of the encoder the index saved in ``folder`` was built with; None when
+        nothing readable is saved there."""
+        if not has_snapshot(Path(folder)):
+            return None
+        try:
+            path = current_snapshot(Path(folder))
+            meta = check_format(path, read_json(path / "semantic.json"), _KIND, _FORMAT)
+        except (OSError, ValueError, EmbeddingsError):
+            return None
+        name = meta.get("encoder")
+        return name if isinstance(name, str) else None
 
     @classmethod
     def open(

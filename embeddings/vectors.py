@@ -111,6 +111,7 @@ class VectorIndex:
         self._graph_mapped = False  # a mapped graph is read-only: it never grows
         self._selections = RowCache()  # told whenever ids move between rows
         self.defer_rebuilds = False  # the owner runs them (see embeddings.rebuild)
+        self.graph_waits = False  # no new graph is built meanwhile (see wait_for_graph)
         self._generation = 0  # rebuilds swapped in: a rebuild begun before another is stale
         self._scrubs = 0  # scrubs: a rebuild begun before one must scrub what it swaps in
 
@@ -483,11 +484,21 @@ class VectorIndex:
         if graph is not None:
             self._rebuild(graph=graph)
 
+    def wait_for_graph(self, waits: bool) -> None:
+        """Whether a new HNSW graph waits (searches stay exact): while a backlog of vectors
+        comes in, one graph built once they are all in costs less than one built at the
+        threshold and grown row by row, and the workers that read the vectors another
+        one encodes map the graph it saves instead of each building their own. Once
+        released, the graph is built now (or by the owner's background rebuild)."""
+        self.graph_waits = waits
+        if not waits and not self.defer_rebuilds:
+            self._maintain()
+
     def rebuild_due(self) -> bool | None:
         """Whether a rebuild is due and, if so, whether the result has a graph (else None)."""
         live = len(self._rows)
         if self._graph is None and live >= self.exact_below:
-            return True
+            return None if self.graph_waits else True
         if self._graph is not None and live < _DROP_GRAPH_BELOW * self.exact_below:
             return False
         if self._size - live > _COMPACT_AT * self._size:

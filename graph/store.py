@@ -1073,6 +1073,13 @@ class Store:
                 found.update((r.node_id, (r.digest, bytes(r.vector))) for r in conn.execute(query))
         return found
 
+    def holds_vectors_of(self, model: str) -> bool:
+        """Whether any text vector is kept under ``model``."""
+        t = schema.vectors
+        with self._read() as conn:
+            found = conn.execute(select(t.c.node_id).where(t.c.model == model).limit(1))
+            return found.first() is not None
+
     def put_vectors(self, vectors: StoredVectors) -> None:
         """Keep text vectors computed outside a write (for nodes that still exist)."""
         if vectors.rows:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Benchmark: texts per second of the ONNX encoder by precision, threads, batch size and
-length bucketing, on a sample of the demo network's texts.
+"""Benchmark: texts per second of the ONNX encoder by precision, threads (of one session, or
+sessions side by side), batch size and length bucketing, on a sample of the demo
+network's texts.
 
 The sample: ``--texts`` node texts (as ``graph.texts.node_text`` gives them, so mostly
 people, as in a real network) drawn with ``--seed`` from ``demo_records(people=3000)``.
@@ -62,11 +63,16 @@ def sample_texts(data_dir: Path, *, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(texts, min(count, len(texts)))
 
 
-def session(precision: Precision, threads: int) -> OnnxEncoder:
-    """An ONNX Runtime session of this precision with this many intra-op threads."""
+def session(precision: Precision, threads: str) -> OnnxEncoder:
+    """An encoder of this precision: ``threads`` is ONNX Runtime's intra-op threads of one
+    session (``2``), or sessions side by side and the threads of each (``2x1``)."""
     loaded = load_encoder(backend="onnx", precision=precision)
     assert isinstance(loaded, OnnxEncoder)
-    return OnnxEncoder(loaded.path, loaded.onnx_path, name=loaded.name, threads=threads)
+    sessions, _, each = threads.rpartition("x")
+    return OnnxEncoder(
+        loaded.path, loaded.onnx_path, name=loaded.name, threads=int(each),
+        sessions=int(sessions or 1),
+    )  # fmt: skip
 
 
 def throughput(
@@ -166,6 +172,15 @@ def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",")]
 
 
+def _layouts(text: str) -> list[str]:
+    """``2,2x1``: one session of 2 threads; 2 sessions of 1 thread side by side."""
+    layouts = [v.strip() for v in text.split(",")]
+    for layout in layouts:
+        if not all(part.isdigit() and int(part) > 0 for part in layout.split("x", 1)):
+            raise argparse.ArgumentTypeError(f"{layout!r} is not THREADS or SESSIONSxTHREADS")
+    return layouts
+
+
 def _precisions(text: str) -> list[Precision]:
     return [parse_precision(v, name="--precisions") for v in text.split(",")]
 
@@ -176,7 +191,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--texts", type=int, default=1024, help="sampled node texts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precisions", type=_precisions, default=list(PRECISIONS))
-    parser.add_argument("--threads", type=_ints, default=[1, 2])
+    parser.add_argument(
+        "--threads", type=_layouts, default=["1", "2", "2x1"],
+        help="THREADS of one session, or SESSIONSxTHREADS side by side",
+    )  # fmt: skip
     parser.add_argument("--batches", type=_ints, default=[32, 64, 128, 256, 512])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--queries", type=int, default=50, help="single queries timed")

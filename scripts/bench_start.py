@@ -7,7 +7,8 @@ the code of ``--repo`` (this checkout by default; another checkout gives the "be
 figures), and measures:
 
 - seconds until ``/ready`` answers 200 (and, if it says ``indexing``, until it no longer
-  does: every vector in);
+  does: every vector in; the progress every 10 s; and until the encoding process has
+  saved the whole index, its HNSW graph built, which the other processes then map);
 - with ``--writes-before N``, the copied folder is served first and N people's bios are
   edited through the API, then it is stopped once the councils process has recorded
   them: the councils' figures saved in the folder are older than the store (a restart
@@ -152,6 +153,37 @@ def write_before(
     }
 
 
+def current_snapshot(folder: Path) -> str | None:
+    """The name of the index folder's current snapshot (None: none yet)."""
+    try:
+        return (folder / "CURRENT").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def saved_since(
+    folder: Path, before: str | None, started: float, timeout: float = 3600
+) -> dict[str, Any]:
+    """The seconds until the index folder holds a snapshot other than ``before`` (the
+    encoding process saves the whole index, its HNSW graph built, once every vector is
+    in), with how many items it holds and whether it has a graph."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        name = current_snapshot(folder)
+        if name is not None and name != before:
+            try:
+                meta = json.loads((folder / name / "semantic.json").read_text())
+            except (OSError, ValueError):
+                meta = None  # (being published: read again)
+            if meta is not None:
+                graph = folder / name / "vectors" / "hnsw.faiss"
+                return {"index_saved_s": round(time.monotonic() - started, 2),
+                        "index_saved_items": int(meta.get("items", 0)),
+                        "index_saved_graph": graph.is_file()}  # fmt: skip
+        time.sleep(0.5)
+    return {"index_saved_s": None}
+
+
 def run(
     env: dict[str, str], scratch: Path, member: str, admin: str, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -163,10 +195,19 @@ def run(
         env, scratch / "logs", workers=args.workers, timeout=7200, indexed=False
     ) as server:
         figures["ready_s"] = round(time.monotonic() - started, 2)
+        index_folder = Path(env["COCREATE_DATA_DIR"]) / "index"
+        at_ready = current_snapshot(index_folder)
         with httpx.Client(base_url=server.url, timeout=600) as client:
+            progress: list[tuple[float, int]] = []  # (seconds, vectors in), every 10 s
             while "indexing" in (ready := client.get("/ready").json()):
+                seconds = round(time.monotonic() - started, 1)
+                if not progress or seconds - progress[-1][0] >= 10:
+                    progress.append((seconds, int((ready["indexing"] or {}).get("done", 0))))
                 time.sleep(0.5)
             figures["all_vectors_s"] = round(time.monotonic() - started, 2)
+            figures["indexing_progress"] = progress
+            if progress:  # the index saved whole (its graph built) by the encoding process
+                figures.update(saved_since(index_folder, at_ready, started))
             figures["ready"] = ready
             figures["warmed_s"] = warmed(client, admin, started, args.settle)
             auth = {"Authorization": f"Bearer {member}"}
@@ -229,6 +270,8 @@ def warmed(client: httpx.Client, admin: str, started: float, settle: float) -> f
 def table(figures: dict[str, Any]) -> str:
     lines = [
         f"ready in {figures['ready_s']} s; every vector in at {figures['all_vectors_s']} s; "
+        f"the index saved whole at {figures.get('index_saved_s')} s "
+        f"(graph: {figures.get('index_saved_graph')}); "
         f"warmed at {figures['warmed_s']} s; first answers of an older version: "
         f"{figures.get('first_answers_of_an_older_version', 0)}",
         "",

@@ -106,20 +106,20 @@ def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | No
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fp32_queries() -> Iterator[None]:
-    """Searches' queries in fp32 on every machine (``COCREATE_QUERY_PRECISION``, whose
-    ``auto`` is int8 on a processor with VNNI), in this process and in the ``cocreate``
-    processes the tests start: a ranking a test expects is then the same on whatever
-    machine CI runs. The tests of ``auto`` and of int8 queries choose theirs. A value set
-    by the caller is kept."""
-    if "COCREATE_QUERY_PRECISION" in os.environ:
-        yield
-        return
-    os.environ["COCREATE_QUERY_PRECISION"] = "fp32"
+def fp32_encoding() -> Iterator[None]:
+    """Items and searches' queries encoded in fp32 on every machine
+    (``COCREATE_ENCODER_PRECISION`` and ``COCREATE_QUERY_PRECISION``, whose ``auto`` is
+    int8 on a processor with VNNI), in this process and in the ``cocreate`` processes the
+    tests start: a ranking a test expects is then the same on whatever machine CI runs.
+    The tests of ``auto`` and of int8 choose theirs. A value set by the caller is kept."""
+    names = [name for name in ("COCREATE_ENCODER_PRECISION", "COCREATE_QUERY_PRECISION")
+             if name not in os.environ]  # fmt: skip
+    os.environ.update(dict.fromkeys(names, "fp32"))
     try:
         yield
     finally:
-        os.environ.pop("COCREATE_QUERY_PRECISION", None)
+        for name in names:
+            os.environ.pop(name, None)
 
 
 @pytest.fixture

@@ -24,14 +24,15 @@ READY_TIMEOUT = 240.0  # the first start builds the search index (encodes every 
 
 def cocreate_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """The environment for a ``cocreate`` process: no inherited ``COCREATE_*`` settings
-    but the session's vector cache (``vector_cache=""`` turns it off) and query precision."""
+    but the session's vector cache (``vector_cache=""`` turns it off) and precisions."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCREATE_")}
     # but the session's vector cache (tests/conftest.py): each text is encoded once
     if os.environ.get("COCREATE_VECTOR_CACHE"):
         env["COCREATE_VECTOR_CACHE"] = os.environ["COCREATE_VECTOR_CACHE"]
-    # and the session's query precision (tests/conftest.py): the same rankings everywhere
-    if os.environ.get("COCREATE_QUERY_PRECISION"):
-        env["COCREATE_QUERY_PRECISION"] = os.environ["COCREATE_QUERY_PRECISION"]
+    # and the session's precisions (tests/conftest.py): the same rankings everywhere
+    for name in ("COCREATE_ENCODER_PRECISION", "COCREATE_QUERY_PRECISION"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     # The code of this checkout, even when the installed package points at another one
     # (a git worktree sharing the virtual environment).
     env.update(COCREATE_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))

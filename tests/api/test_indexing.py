@@ -78,6 +78,16 @@ def ids(page: dict[str, Any]) -> list[str]:
     return [item["node"]["id"] for item in page["items"]]
 
 
+def start_encoding_then_reading(encoding: BackgroundIndexer, reading: BackgroundIndexer) -> None:
+    """Start ``encoding``, let it take the encoder's lock, then start ``reading``."""
+    encoding.start()
+    deadline = time.monotonic() + 30
+    while not encoding.encoder and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert encoding.encoder
+    reading.start()
+
+
 def test_served_at_once_searched_by_words_then_whole(
     unindexed: Settings, gate: threading.Event
 ) -> None:
@@ -152,12 +162,7 @@ def test_one_process_encodes_the_others_read_its_vectors(
     monkeypatch.setattr(index, "prepare", counted)
     encoding, reading = BackgroundIndexer(first), BackgroundIndexer(second)
     try:
-        encoding.start()
-        deadline = time.monotonic() + 30
-        while not encoding.encoder and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert encoding.encoder
-        reading.start()
+        start_encoding_then_reading(encoding, reading)
         gate.set()
         assert encoding.wait(300) and reading.wait(60)
         assert encoded and not any(encoded)  # the second read every vector from the store
@@ -174,6 +179,48 @@ def test_one_process_encodes_the_others_read_its_vectors(
         assert [h.id for h in index.search("a garden for bees", 3, mode="dense")] == [
             h.id for h in first.search.index.search("a garden for bees", 3, mode="dense")
         ]
+    finally:
+        encoding.stop()
+        reading.stop()
+        first.close()
+        second.close()
+
+
+def test_one_graph_is_built_once_every_vector_is_in_and_the_others_map_it(
+    unindexed: Settings, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the backlog comes in no process builds the HNSW graph (searches are exact);
+    then the encoding one builds it once, saves it, and the other maps it from the save."""
+    from embeddings import rebuild as rebuilds
+
+    built: list[int] = []
+    new_graph = rebuilds.new_graph
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(len(built))
+        return new_graph(*args, **kwargs)
+
+    monkeypatch.setattr(rebuilds, "new_graph", counted)
+    first = Services.start(unindexed, defer_indexing=True)
+    second = Services.start(unindexed, defer_indexing=True)
+    indexes = [first.search.index, second.search.index]
+    for index in indexes:
+        index.vectors.exact_below = 50  # fewer than the items: a graph is due
+        assert index.pending > 40 and not index.vectors.uses_hnsw
+    encoding, reading = BackgroundIndexer(first), BackgroundIndexer(second)
+    try:
+        start_encoding_then_reading(encoding, reading)
+        gate.set()
+        assert encoding.wait(300) and reading.wait(60)
+        deadline = time.monotonic() + 60
+        while not (indexes[1].vectors.mapped and indexes[1].vectors.uses_hnsw):
+            assert time.monotonic() < deadline, "the other process did not map the graph"
+            time.sleep(0.05)
+        assert built == [0]  # one graph: the encoding process's
+        assert all(index.vectors.uses_hnsw for index in indexes)
+        assert indexes[1].vectors.tail_rows == 0  # the saved rows, graph and all
+        hits = [[h.id for h in i.search("a garden for bees", 3, mode="dense")] for i in indexes]
+        assert hits[0] == hits[1] and "person:rare" in hits[0]
     finally:
         encoding.stop()
         reading.stop()
@@ -216,6 +263,14 @@ def test_an_erased_person_waiting_for_a_vector_is_gone_from_the_index(
         services.close()
 
 
+def holding(services: Services, person: Person) -> SemanticIndex:
+    """The services' search index, once ``person`` is written (if not yet) and applied."""
+    if not services.store.get_nodes([person.id]):
+        services.store.write([person])
+        services.catch_up()
+    return services.search.index
+
+
 def test_a_change_of_precision_indexes_again_never_mixing_vectors(settings: Settings) -> None:
     """The precision is part of the encoder's name: an index saved in fp32 is built again in
     int8 (and back), each from the vectors stored for its own precision."""
@@ -226,10 +281,7 @@ def test_a_change_of_precision_indexes_again_never_mixing_vectors(settings: Sett
         chosen = settings.model_copy(update={"encoder_precision": precision})
         services = Services.start(chosen, follow=False)
         try:
-            if not services.store.get_nodes([rare.id]):
-                services.store.write([rare])
-                services.catch_up()
-            index = services.search.index
+            index = holding(services, rare)
             encoder = index.encoder
             assert (
                 encoder.name
@@ -312,3 +364,44 @@ def test_auto_queries_are_int8_on_a_processor_with_vnni_only(
             assert (index.query_encoder is index.encoder) is not vnni
         finally:
             services.close()
+
+
+def test_auto_items_are_int8_for_a_new_index_with_vnni_and_keep_the_vectors_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COCREATE_ENCODER_PRECISION=auto (the default): a new index on a processor with VNNI
+    encodes its items in int8 (its queries too); an index whose vectors are fp32 keeps
+    them there, as does a new index on a store holding fp32 vectors; without VNNI the
+    items are fp32, an int8 index indexed again."""
+    rare = Person(id="person:rare", name="Rhea Rare", bio=f"Keeps a {RARE} garden for bees.")
+    chosen = _settings(tmp_path / "var").model_copy(
+        update={"encoder_precision": "auto", "query_precision": "auto"}
+    )
+    fp32, int8 = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2+int8"
+
+    def served(vnni: bool, expected: str, query: str) -> None:
+        monkeypatch.setattr(quantize, "has_vnni", lambda: vnni)
+        services = Services.start(chosen, follow=False)
+        try:
+            index = holding(services, rare)
+            assert (index.encoder.name, index.query_encoder.name) == (expected, query)
+            assert rare.id in index and index.pending == 0
+            stored = services.store.stored_vectors(model_key(index.encoder), [rare.id])
+            assert np.allclose(index.vector(rare.id), np.frombuffer(stored[rare.id][1], "<f4"))
+            assert services.store.holds_vectors_of(model_key(index.encoder))
+            hits = index.search(f"{RARE} garden", 3, mode="dense")
+            assert hits and hits[0].id == rare.id
+            index.save(watermark=index.watermark)
+        finally:
+            services.close()
+
+    served(True, int8, int8)  # a new store
+    served(True, int8, int8)  # its index saved in int8
+    shutil.rmtree(chosen.index_dir)
+    served(True, int8, int8)  # no saved index, int8 vectors in the store
+    served(False, fp32, fp32)  # without VNNI: fp32, indexed again
+    served(True, fp32, int8)  # fp32 held: kept, the queries in int8
+    shutil.rmtree(chosen.index_dir)
+    served(True, fp32, int8)  # no saved index, fp32 vectors in the store (int8 too): kept
+    assert SemanticIndex.saved_encoder(chosen.index_dir) == fp32
+    assert SemanticIndex.saved_encoder(tmp_path / "nothing") is None

@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings
-from embeddings.encoder import DEFAULT_PRECISION
 from tests.conftest import REPO
 
 
@@ -28,16 +27,19 @@ def test_every_setting_is_in_the_readme_table() -> None:
     assert settings - documented == set(), "settings missing from the README table"
 
 
-def test_the_encoder_precision_is_fp32_or_int8(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().encoder_precision == DEFAULT_PRECISION
-    monkeypatch.setenv("COCREATE_ENCODER_PRECISION", " INT8")
-    assert Settings().encoder_precision == "int8"
+def test_the_encoder_precision_is_auto_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COCREATE_ENCODER_PRECISION", raising=False)  # (the tests' fp32)
+    assert Settings().encoder_precision == "auto"
+    for given, expected in ((" INT8", "int8"), ("fp32", "fp32"), ("Auto ", "auto"), ("", "auto")):
+        monkeypatch.setenv("COCREATE_ENCODER_PRECISION", given)
+        assert Settings().encoder_precision == expected
     monkeypatch.setenv("COCREATE_ENCODER_PRECISION", "int4")
     with pytest.raises(ValidationError) as caught:
         Settings()
     (error,) = caught.value.errors()
     assert error["loc"] == ("encoder_precision",)
-    assert "COCREATE_ENCODER_PRECISION='int4'" in error["msg"] and "fp32 or int8" in error["msg"]
+    message = error["msg"]
+    assert "COCREATE_ENCODER_PRECISION='int4'" in message and "auto, fp32 or int8" in message
 
 
 def test_the_query_precision_is_auto_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:

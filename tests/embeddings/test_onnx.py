@@ -167,8 +167,12 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     one = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1)
     every = with_every_core(one)
-    assert isinstance(every, OnnxEncoder) and every is not one and every.threads == 4
-    assert np.abs(every.encode(TEXTS) - one.encode(TEXTS)).max() < 1e-6
+    assert isinstance(every, OnnxEncoder) and every is not one
+    assert (every.sessions, every.threads) == (4, 1)  # a session of one thread per core
+    texts = [*TEXTS, *(f"{text} in town {n}" * (n % 7 + 1) for n, text in enumerate(TEXTS * 9))]
+    encoded = every.encode(texts, batch_size=2)  # many calls: each session takes some
+    assert 1 + len(every._others) == 4  # every session ran
+    assert np.abs(encoded - one.encode(texts, batch_size=2)).max() < 1e-6
     assert with_every_core(every) is every  # already on every core
     hashing = HashingEncoder()  # not ONNX: returned as it is
     assert with_every_core(hashing) is hashing

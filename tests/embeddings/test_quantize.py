@@ -13,7 +13,13 @@ from embeddings import quantize
 from embeddings.encoder import default_model_path, load_encoder
 from embeddings.errors import InvalidOption, ModelNotAvailable
 from embeddings.onnx import OnnxEncoder, export_path
-from embeddings.quantize import has_vnni, parse_precision, quantized_path, query_precision_here
+from embeddings.quantize import (
+    has_vnni,
+    items_precision_here,
+    parse_precision,
+    quantized_path,
+    query_precision_here,
+)
 
 TEXTS = [
     "youth mentoring against gang violence",
@@ -123,3 +129,30 @@ def test_auto_queries_are_int8_over_fp32_items_on_onnx_with_vnni(
         assert query_precision_here("auto", "int8", onnx=True) == "int8"  # the items'
         assert query_precision_here("fp32", "int8", onnx=True) == "fp32"  # as asked
         assert query_precision_here("int8", "fp32", onnx=True) == "int8"
+
+
+def test_auto_items_are_int8_on_onnx_with_vnni_unless_fp32_vectors_are_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for vnni in (True, False):
+        monkeypatch.setattr(quantize, "has_vnni", lambda vnni=vnni: vnni)
+        new = "int8" if vnni else "fp32"
+        assert items_precision_here("auto", held=None, onnx=True) == new
+        assert items_precision_here("auto", held="int8", onnx=True) == new  # no VNNI: again
+        assert items_precision_here("auto", held="fp32", onnx=True) == "fp32"  # kept
+        assert items_precision_here("auto", held=None, onnx=False) == "fp32"  # torch
+        assert items_precision_here("int8", held="fp32", onnx=True) == "int8"  # as asked
+        assert items_precision_here("fp32", held="int8", onnx=True) == "fp32"
+
+
+def test_auto_in_the_environment_is_int8_where_the_processor_has_vnni(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An encoder loaded alone (a script) with COCREATE_ENCODER_PRECISION=auto: int8 with
+    VNNI, fp32 without; never the torch backend's int8."""
+    monkeypatch.setenv("COCREATE_ENCODER_PRECISION", " auto")
+    for vnni, name in ((True, "all-MiniLM-L6-v2+int8"), (False, "all-MiniLM-L6-v2")):
+        monkeypatch.setattr(quantize, "has_vnni", lambda vnni=vnni: vnni)
+        assert load_encoder().name == name
+    monkeypatch.setattr(quantize, "has_vnni", lambda: True)
+    assert load_encoder(backend="onnx").name == "all-MiniLM-L6-v2+int8"

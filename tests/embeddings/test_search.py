@@ -251,3 +251,24 @@ def test_queries_are_asked_of_an_encoder_of_the_items_dimension() -> None:
     with pytest.raises(DimensionMismatch):
         index.ask_with(HashingEncoder(32))
     assert index.query_encoder is other
+
+
+def test_vectors_for_items_searched_by_their_words_leave_the_words_as_they_are(
+    counting: CountingEncoder,
+) -> None:
+    """A waiting item's vector comes in without its words indexed again: the lexical index
+    holds that very text since add_words_only (no row retired and appended per item)."""
+    index = SemanticIndex(counting)
+    items = list(CORPUS.items())
+    assert index.add_words_only(items) == len(items)
+    rows = index.lexical._size
+    query = CORPUS["gardens"]
+    by_words = [h.id for h in index.search(query, 3, mode="lexical")]
+    assert by_words[0] == "gardens"
+    assert index.apply_pending(index.prepare(items)) == len(items)
+    assert index.pending == 0 and index.lexical._size == rows  # nothing appended
+    assert [h.id for h in index.search(query, 3, mode="lexical")] == by_words
+    assert index.search(query, 1, mode="dense")[0].id == "gardens"
+    # A text changed later is a write: its words are indexed again.
+    index.upsert([("gardens", "an entirely new text about bees")])
+    assert index.lexical._size == rows + 1
