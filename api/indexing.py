@@ -30,6 +30,7 @@ from api.services import Services
 from api.vectors import known_vectors
 from embeddings.encoder import Encoder
 from embeddings.onnx import with_every_core
+from embeddings.search import SemanticIndex
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class BackgroundIndexer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
+        self._unlocking = threading.Lock()
         self._told = 0
         self._encoded = 0
         """Texts this process encoded (not read from the store)."""
@@ -117,13 +119,17 @@ class BackgroundIndexer:
                 log.info("indexing: every vector is in, %.1f s after start",
                          time.monotonic() - started)  # fmt: skip
                 # A process that took the lock only once another had encoded every text
-                # (it read them all from the store) maps what that one saved.
-                builds = self.encoder and (self._encoded or not self._adopted())
-                if builds:
+                # (it read them all from the store) maps what that one saved, unless it
+                # maps it already (the warmer adopts a newer snapshot too).
+                builds = self.encoder and not _whole(index)
+                if builds and (self._encoded or not self._adopted()):
                     self._bulk = None  # its session's memory goes with it
-                    index.build_graph(threads=max(1, min(os.cpu_count() or 1, 8)))
+                    if not index.build_graph(_cores(), cancelled=self._stop.is_set):
+                        return  # stopped meanwhile: nothing saved
                     log.info("indexing: the graph is built, %.1f s after start",
                              time.monotonic() - started)  # fmt: skip
+                    if self._stop.is_set():
+                        return
                     self._save()
                 self._complete()
                 if not self.encoder:
@@ -132,7 +138,8 @@ class BackgroundIndexer:
             log.exception("indexing in the background failed; searches stay partial")
         finally:
             self._bulk = None  # its session's memory goes with it
-            index.wait_for_graph(False)  # (a follower whose adoption failed builds its own)
+            # A follower whose adoption failed builds its own; a process stopping does not.
+            index.wait_for_graph(False, build=not self._stop.is_set())
             self._unlock()
 
     def _step(self) -> bool:
@@ -188,10 +195,9 @@ class BackgroundIndexer:
         one's copies: while it still builds the graph and saves (it holds the lock), or
         for :data:`ADOPT_SECONDS` after."""
         deadline = time.monotonic() + ADOPT_SECONDS
-        while not self._stop.is_set() and (
-            time.monotonic() < deadline or self._encoding_elsewhere()
-        ):
-            if self._adopted():
+        while not self._stop.is_set():
+            busy = self._encoding_elsewhere()  # (before: a save just made is still seen)
+            if self._adopted() or (not busy and time.monotonic() >= deadline):
                 return
             self._stop.wait(IDLE_SECONDS)
 
@@ -231,10 +237,22 @@ class BackgroundIndexer:
         return True
 
     def _unlock(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        with self._unlocking:  # (stop() and the thread's end may both come here)
+            handle, self._lock_file = self._lock_file, None
+        if handle is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
+def _whole(index: SemanticIndex) -> bool:
+    """Whether the index maps a saved snapshot holding every vector and its graph."""
+    vectors = index.vectors
+    return vectors.uses_hnsw and vectors.mapped and vectors.tail_rows == 0 and not index.pending
+
+
+def _cores() -> int:
+    """The cores this process may run on (at most 8)."""
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
 def _tell_progress() -> None:

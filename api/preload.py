@@ -71,10 +71,10 @@ def forkable(settings: Settings) -> bool:
         return False
     if os.environ.get("COCREATE_ENCODER_BACKEND", "").strip() == "torch":
         return False  # (said before loading it: this process would keep it for nothing)
-    from api.services import open_encoder
-    from embeddings.encoder import SentenceTransformerEncoder
+    from embeddings.encoder import SentenceTransformerEncoder, load_encoder
 
-    if isinstance(open_encoder(settings), SentenceTransformerEncoder):
+    # (in fp32: whether the model runs on torch does not depend on the precision)
+    if isinstance(load_encoder(settings.model, precision="fp32"), SentenceTransformerEncoder):
         log.info("the encoder runs on torch: each process of serve loads its own")
         return False
     return True

@@ -146,22 +146,25 @@ class SemanticIndex:
             self._vectors.defer_rebuilds = True
             self._rebuilds.start_if_due(self._vectors)
 
-    def wait_for_graph(self, waits: bool) -> None:
+    def wait_for_graph(self, waits: bool, *, build: bool = True) -> None:
         """Hold off building the vectors' HNSW graph (``waits``) while a backlog of vectors
-        comes in, or let it be built now, in the background when rebuilds are
-        (:meth:`embeddings.vectors.VectorIndex.wait_for_graph`)."""
+        comes in, or let it be built (``build``: now, in the background when rebuilds are;
+        else at the next change) (:meth:`embeddings.vectors.VectorIndex.wait_for_graph`)."""
         with self._lock:
-            self._vectors.wait_for_graph(waits)
-            if not waits:
+            self._vectors.wait_for_graph(waits, build=build)
+            if not waits and build:
                 self._rebuilds.start_if_due(self._vectors)
 
-    def build_graph(self, threads: int) -> None:
+    def build_graph(self, threads: int, *, cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Let the graph that waited be built now on ``threads`` threads, and wait for it
-        (the backlog's encoder is done with the cores)."""
+        (the backlog's encoder is done with the cores); False if ``cancelled`` first."""
         self._rebuilds.threads = threads
         try:
             self.wait_for_graph(False)
-            self._rebuilds.wait()
+            while not self._rebuilds.wait(1.0):
+                if cancelled():
+                    return False
+            return True
         finally:
             self._rebuilds.threads = None
 

@@ -484,14 +484,15 @@ class VectorIndex:
         if graph is not None:
             self._rebuild(graph=graph)
 
-    def wait_for_graph(self, waits: bool) -> None:
+    def wait_for_graph(self, waits: bool, *, build: bool = True) -> None:
         """Whether a new HNSW graph waits (searches stay exact): while a backlog of vectors
         comes in, one graph built once they are all in costs less than one built at the
         threshold and grown row by row, and the workers that read the vectors another
         one encodes map the graph it saves instead of each building their own. Once
-        released, the graph is built now (or by the owner's background rebuild)."""
+        released, the graph is built now (or by the owner's background rebuild), unless
+        ``build`` is False (a process closing: at the next change)."""
         self.graph_waits = waits
-        if not waits and not self.defer_rebuilds:
+        if not waits and build and not self.defer_rebuilds:
             self._maintain()
 
     def rebuild_due(self) -> bool | None:

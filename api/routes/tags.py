@@ -116,6 +116,10 @@ def suggest(request: SuggestRequest, services: ServicesDep, caller: CallerDep) -
     tags = NO_TAGS
     if may_see_node(caller, node, listing=True):
         tags = existing_tags(topics_of(services.view.graph, node.id))
-    vector = index.vector(request.id)
-    found = tagger.suggest_vector(vector, node_text(node), top=request.top, existing=tags)
+    text = node_text(node)
+    if tagger.encoder.name == index.encoder.name:  # the node's vector is the tagger's own
+        found = tagger.suggest_vector(index.vector(request.id), text, top=request.top,
+                                      existing=tags)  # fmt: skip
+    else:  # (int8 items: the tagger's parameters were learnt on fp32 vectors)
+        found = tagger.suggest(text, top=request.top, existing=tags)
     return JSONResponse(suggestions_json(found))

@@ -99,9 +99,13 @@ class Cluster:
 def run_cluster(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     # The replicas inherit these: no rate limit in the way of the load, and the tagger's
     # encoded reference texts from the tests' shared cache rather than encoded by each.
+    # And the session's precisions (tests/conftest.py): the same rankings on every machine.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCREATE_")}
     env.update(COCREATE_RATE_LIMIT_PER_MINUTE="10000000", COCREATE_RATE_LIMIT_BURST="1000000",
                COCREATE_CACHE=str(SHARED_CACHE))  # fmt: skip
+    for name in ("COCREATE_ENCODER_PRECISION", "COCREATE_QUERY_PRECISION"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     done = subprocess.run([sys.executable, str(CLUSTER), *args], env=env, capture_output=True,
                           text=True, timeout=timeout)  # fmt: skip
     assert done.returncode == 0, f"scripts/cluster {' '.join(args)} failed:\n{done.stderr}"

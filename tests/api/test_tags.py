@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
+
+from api.services import Services
+from embeddings.encoder import load_encoder
+from embeddings.tagging import Tagger
 
 Headers = dict[str, dict[str, str]]
 
@@ -58,3 +65,25 @@ def test_a_node_s_own_tags_are_marked_existing_and_never_suggested(client: TestC
         assert not goal["targets"] or goal["suggested"] or goal["existing"]
     draft = client.post("/v1/tags/suggest", json={"text": "Mentoring.", "top": 17}).json()
     assert not any(s["existing"] for s in draft["sdgs"] + draft["sectors"])
+
+
+def test_a_node_of_an_int8_index_is_tagged_from_its_text_in_fp32(
+    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items in int8 (COCREATE_ENCODER_PRECISION): the node's vector is not one the tagger
+    learnt on (fp32), so its text is encoded by the tagger's own encoder instead."""
+    body = {"id": "initiative:green-lots", "top": 5}
+    fp32 = client.post("/v1/tags/suggest", json=body).json()
+    monkeypatch.setattr(services.search.index, "encoder", load_encoder(precision="int8"))
+    given: list[object] = []
+    suggest_vector = Tagger.suggest_vector
+
+    def watched(self: Tagger, vector: object, *args: Any, **kwargs: Any) -> Any:
+        given.append(vector)
+        return suggest_vector(self, vector, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Tagger, "suggest_vector", watched)
+    again = client.post("/v1/tags/suggest", json=body)
+    assert again.status_code == 200, again.text
+    assert [s["id"] for s in again.json()["sdgs"]] == [s["id"] for s in fp32["sdgs"]]
+    assert given == []  # the stored int8 vector was never handed to the tagger

@@ -171,7 +171,7 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     assert (every.sessions, every.threads) == (4, 1)  # a session of one thread per core
     texts = [*TEXTS, *(f"{text} in town {n}" * (n % 7 + 1) for n, text in enumerate(TEXTS * 9))]
     encoded = every.encode(texts, batch_size=2)  # many calls: each session takes some
-    assert 1 + len(every._others) == 4  # every session ran
+    assert 1 + len(every._others) == 4  # every session was opened (each lane opens its own)
     assert np.abs(encoded - one.encode(texts, batch_size=2)).max() < 1e-6
     assert with_every_core(every) is every  # already on every core
     hashing = HashingEncoder()  # not ONNX: returned as it is
