@@ -413,16 +413,15 @@ def prebuild_index(data: Path, options: Options) -> float | None:
     import numpy as np
     from bench_search import cached_vectors, corpus
 
-    from api.services import open_store
+    from api.services import open_encoder, open_store
     from api.settings import Settings
-    from embeddings.encoder import load_encoder
     from embeddings.search import SemanticIndex
     from graph.texts import node_text
 
     assert options.vector_cache is not None
     settings = Settings(data_dir=data)
     store = open_store(settings)
-    encoder = load_encoder()
+    encoder = open_encoder(settings, store)  # the precision the service would choose
     started = time.perf_counter()
     saved = SemanticIndex.open(encoder, settings.index_dir)
     if len(saved) and saved.watermark == store.last_seq():
