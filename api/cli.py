@@ -31,6 +31,7 @@ from api.services import (
 from api.settings import Settings
 from api.vectors import vectors_for_write
 from embeddings.encoder import Encoder
+from embeddings.threads import usable_cores
 from graph import migrations
 from graph.demo import demo_records
 from graph.errors import GraphError, ImportIncomplete, ImportRejected, Problem
@@ -379,7 +380,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     os.environ.update(COCREATE_HOST=host, COCREATE_PORT=str(port))
     limit_malloc_arenas()  # before anything is loaded: every process of serve inherits it
     # Each worker encodes queries with its own ONNX Runtime threads: share the cores out.
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, usable_cores() // workers)
     os.environ.setdefault("COCREATE_ENCODER_THREADS", str(threads))
     from api import preload
 

@@ -170,9 +170,7 @@ class Editorial:
         """Suggested SDGs and sectors, reusing the text's vector when the models agree;
         ``existing`` (a node's own tags) are never suggested as new."""
         tagger = self.services.tagger
-        if vector is not None and tagger.encoder.name == self.search.index.encoder.name:
-            return tagger.suggest_vector(vector, text, existing=existing)
-        return tagger.suggest(text, existing=existing)
+        return tagger.suggest_reusing(text, vector, self.search.index.encoder, existing=existing)
 
     def related(self, draft: Draft, node: Node | None, *, limit: int) -> dict[str, Any]:
         """Related entries, near-duplicates, tags and practitioners for a draft or an entry."""

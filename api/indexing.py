@@ -31,6 +31,7 @@ from api.vectors import known_vectors
 from embeddings.encoder import Encoder
 from embeddings.onnx import with_every_core
 from embeddings.search import SemanticIndex
+from embeddings.threads import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class BackgroundIndexer:
                 builds = self.encoder and not _whole(index)
                 if builds and (self._encoded or not self._adopted()):
                     self._bulk = None  # its session's memory goes with it
-                    if not index.build_graph(_cores(), cancelled=self._stop.is_set):
+                    if not index.build_graph(usable_cores(8), cancelled=self._stop.is_set):
                         return  # stopped meanwhile: nothing saved
                     log.info("indexing: the graph is built, %.1f s after start",
                              time.monotonic() - started)  # fmt: skip
@@ -248,11 +249,6 @@ def _whole(index: SemanticIndex) -> bool:
     """Whether the index maps a saved snapshot holding every vector and its graph."""
     vectors = index.vectors
     return vectors.uses_hnsw and vectors.mapped and vectors.tail_rows == 0 and not index.pending
-
-
-def _cores() -> int:
-    """The cores this process may run on (at most 8)."""
-    return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
 def _tell_progress() -> None:

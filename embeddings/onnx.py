@@ -33,6 +33,7 @@ import numpy as np
 
 from embeddings.errors import MissingDependency
 from embeddings.ranking import Matrix, normalise_rows
+from embeddings.threads import usable_cores
 
 BATCH_SIZE = 16
 """Texts per call of the model, for texts of :data:`ROW_TOKENS` tokens: a call holds at
@@ -198,11 +199,18 @@ class OnnxEncoder:
         lengths = [len(encoding.ids) for encoding in encodings]
         calls = list(_calls(order, lengths, batch_size * ROW_TOKENS))
         lanes = min(self.sessions, len(calls))
+        waiting = iter(calls)
+        taking = threading.Lock()
 
         def run(lane: int) -> None:
-            # Every lane-th call: the calls go by length, so the lanes get alike shares.
+            # Each lane takes the next call once done with its own, so a lane slowed by
+            # other work on its core leaves the rest to the others instead of to the end.
             session = self._opened(lane)
-            for rows in calls[lane::lanes]:
+            while True:
+                with taking:
+                    rows = next(waiting, None)
+                if rows is None:
+                    return
                 out[rows] = self._run([encodings[row] for row in rows], session)
                 if bar is not None:
                     bar.update(len(rows))
@@ -369,7 +377,7 @@ def with_every_core(encoder: Any) -> Any:
     one thread per core side by side, each on its own batches, which encoded more texts a
     second than one session of every core's threads (docs/benchmarks.md, "Encoding").
     Another encoder is returned as it is."""
-    cores = max(1, min(os.cpu_count() or 1, 8))
+    cores = usable_cores(8)
     if not isinstance(encoder, OnnxEncoder) or encoder.threads * encoder.sessions >= cores:
         return encoder
     return OnnxEncoder(
@@ -383,7 +391,7 @@ def _threads() -> int:
     given = os.environ.get("COCREATE_ENCODER_THREADS", "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
-    return max(1, min(os.cpu_count() or 1, 8))
+    return usable_cores(8)
 
 
 def _bar(total: int) -> Any:

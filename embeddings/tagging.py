@@ -215,6 +215,22 @@ class Tagger:
         matrix = np.reshape(vector, (1, -1))
         return self.suggest_many([text], top=top, vectors=matrix, existing=[existing])[0]
 
+    def suggest_reusing(
+        self,
+        text: str,
+        vector: npt.ArrayLike | None,
+        encoder: Encoder,
+        *,
+        top: int = 5,
+        existing: Tags = NO_TAGS,
+    ) -> Suggestions:
+        """As :meth:`suggest`, reusing ``vector`` (the text's, computed by ``encoder``) when
+        ``encoder`` is this tagger's own model and precision; otherwise the text is encoded
+        again (int8 item vectors: the tagger's parameters were learnt on fp32 vectors)."""
+        if vector is not None and encoder.name == self.encoder.name:
+            return self.suggest_vector(vector, text, top=top, existing=existing)
+        return self.suggest(text, top=top, existing=existing)
+
     def suggest_many(
         self,
         texts: Sequence[str],

@@ -10,10 +10,21 @@ BLAS to one thread; the parallelism that pays is the encoder's.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from threadpoolctl import ThreadpoolController, threadpool_limits
+
+
+def usable_cores(most: int | None = None) -> int:
+    """The cores this process may run on (its CPU affinity: a container or ``taskset``
+    may allow fewer than the machine has), at least one and at most ``most``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # (no affinity where the platform has none)
+        cores = os.cpu_count() or 1
+    return max(1, cores if most is None else min(cores, most))
 
 
 def single_threaded_blas() -> None:

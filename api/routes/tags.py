@@ -117,9 +117,6 @@ def suggest(request: SuggestRequest, services: ServicesDep, caller: CallerDep) -
     if may_see_node(caller, node, listing=True):
         tags = existing_tags(topics_of(services.view.graph, node.id))
     text = node_text(node)
-    if tagger.encoder.name == index.encoder.name:  # the node's vector is the tagger's own
-        found = tagger.suggest_vector(index.vector(request.id), text, top=request.top,
-                                      existing=tags)  # fmt: skip
-    else:  # (int8 items: the tagger's parameters were learnt on fp32 vectors)
-        found = tagger.suggest(text, top=request.top, existing=tags)
+    found = tagger.suggest_reusing(text, index.vector(request.id), index.encoder,
+                                   top=request.top, existing=tags)  # fmt: skip
     return JSONResponse(suggestions_json(found))

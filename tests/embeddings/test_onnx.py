@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,7 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
 
     encoder = load_encoder()
     assert isinstance(encoder, OnnxEncoder)
-    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
     one = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1)
     every = with_every_core(one)
     assert isinstance(every, OnnxEncoder) and every is not one
@@ -176,6 +177,32 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     assert with_every_core(every) is every  # already on every core
     hashing = HashingEncoder()  # not ONNX: returned as it is
     assert with_every_core(hashing) is hashing
+
+
+def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder = load_encoder()
+    assert isinstance(encoder, OnnxEncoder)
+    two = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1, sessions=2)
+    first = two._opened(0)
+    calls: list[bool] = []  # whether each call ran on the first session
+    run = OnnxEncoder._run
+
+    def slowed(self: OnnxEncoder, encodings: list[object], session: object = None) -> object:
+        calls.append(session is first)
+        if session is first:  # as if another process took its core
+            time.sleep(0.2)
+        return run(self, encodings, session)
+
+    monkeypatch.setattr(OnnxEncoder, "_run", slowed)
+    texts = [f"{TEXTS[0]} in town {n}. " * 8 for n in range(40)]
+    vectors = two.encode(texts, batch_size=1)  # a call a text (each over half the budget)
+    assert len(calls) == len(texts)
+    # Dealt out in turn, the first session would have had half of them.
+    assert 0 < calls.count(True) < len(texts) // 4
+    monkeypatch.setattr(OnnxEncoder, "_run", run)
+    assert np.abs(vectors - encoder.encode(texts)).max() < 1e-5
 
 
 FORKED = """

@@ -106,6 +106,18 @@ def test_suggestions_are_deterministic_and_a_stored_vector_gives_the_same(tagger
     assert np.allclose([s.confidence for s in again.sdgs], [s.confidence for s in first.sdgs])
 
 
+def test_a_vector_is_reused_only_when_the_taggers_own_encoder_made_it(tagger: Tagger) -> None:
+    # A vector of another text shows which was used: the vector's or the text's.
+    other = tagger.encoder.encode([EDUCATION])[0]
+    own = tagger.suggest_reusing(COOKSTOVES, other, tagger.encoder)
+    assert own == tagger.suggest_vector(other, COOKSTOVES)
+    assert goals(own) != goals(tagger.suggest(COOKSTOVES))
+    # Another model (or the same model in int8): the text is encoded by the tagger's own.
+    elsewhere = HashingEncoder(tagger.encoder.dimension)
+    assert tagger.suggest_reusing(COOKSTOVES, other, elsewhere) == tagger.suggest(COOKSTOVES)
+    assert tagger.suggest_reusing(COOKSTOVES, None, tagger.encoder) == tagger.suggest(COOKSTOVES)
+
+
 def test_bad_arguments_are_refused(tagger: Tagger) -> None:
     with pytest.raises(InvalidOption):
         tagger.suggest(EDUCATION, top=0)

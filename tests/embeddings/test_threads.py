@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from embeddings.threads import openmp_threads, single_threaded_blas, thread_limits
+from embeddings.threads import openmp_threads, single_threaded_blas, thread_limits, usable_cores
 
 
 def _pthreads_blas() -> list[int]:
@@ -30,3 +30,14 @@ def test_leaving_an_openmp_limit_keeps_blas_to_one_thread() -> None:
         assert _pthreads_blas() == [1] * len(_pthreads_blas())
         assert [lib.num_threads for lib in openmp] == before  # OpenMP's own limit put back
         assert thread_limits()["blas"] == 1
+
+
+def test_the_cores_counted_are_those_the_process_may_run_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 16)  # the machine's
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {2, 3})  # this process's
+    assert usable_cores() == 2
+    assert usable_cores(1) == 1
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(12)))
+    assert (usable_cores(), usable_cores(8)) == (12, 8)
