@@ -83,6 +83,10 @@ _DROP_GRAPH_BELOW = 0.8  # of exact_below
 _EXACT_FILTER_SHARE, _EXACT_FILTER_CAP = 0.2, 50_000
 _GATHER_SHARE = 0.15  # above this share of the rows, scoring all rows is faster than gathering
 _TAIL_SHARE = 0.1  # rows past a mapped graph, searched exactly, before the graph is rebuilt
+_WAIT_ROWS = 200_000
+"""The most rows searched exactly while a graph waits for a backlog (wait_for_graph): a
+query then reads every one of them (300 MB of fp32 vectors at 200,000), so past it the
+graph is built (and grown) during the backlog after all, as at a million people."""
 
 
 class VectorIndex:
@@ -499,7 +503,7 @@ class VectorIndex:
         """Whether a rebuild is due and, if so, whether the result has a graph (else None)."""
         live = len(self._rows)
         if self._graph is None and live >= self.exact_below:
-            return None if self.graph_waits else True
+            return None if self._graph_waits(live) else True
         if self._graph is not None and live < _DROP_GRAPH_BELOW * self.exact_below:
             return False
         if self._size - live > _COMPACT_AT * self._size:
@@ -507,8 +511,15 @@ class VectorIndex:
         if self._graph is not None and self._graph_mapped:
             past = self._size - int(self._graph.ntotal)
             if past > max(self.exact_below, _TAIL_SHARE * self._size):
-                return True  # too many rows searched exactly beside the mapped graph
+                # Too many rows searched exactly beside the mapped graph; while a backlog
+                # comes in (a restart in its middle, a large import), the one graph is
+                # built once it is all in, as when none exists.
+                return None if self._graph_waits(past) else True
         return None
+
+    def _graph_waits(self, exact_rows: int) -> bool:
+        """Whether a due graph waits, ``exact_rows`` being searched exactly meanwhile."""
+        return self.graph_waits and exact_rows <= _WAIT_ROWS
 
     def begin_rebuild(self, *, graph: bool) -> Rebuild:
         """A rebuild of the rows live now, with or without a graph, to build off the lock."""

@@ -10,7 +10,8 @@ encoded (by :func:`embeddings.onnx.with_every_core`, as :mod:`api.indexing` does
 for the other workers, applied to the index under the feed's write lock.
 
 It is the ceiling of ``scripts/bench_start.py``'s indexing rate: one process, nothing
-else on the cores, no request served.
+else on the cores, no request served, every text encoded (a vector cache named by
+``COCREATE_VECTOR_CACHE`` is left out).
 
     .venv/bin/python scripts/bench_indexer.py --data-dir DEMO100K --calls 60
 
@@ -49,6 +50,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # From scratch: no text's vector taken from a vector cache (COCREATE_VECTOR_CACHE).
+    os.environ.pop("COCREATE_VECTOR_CACHE", None)
     from api.indexing import BATCH
     from api.services import Services
     from api.settings import Settings

@@ -86,6 +86,26 @@ def test_rows_piling_up_past_a_mapped_graph_make_a_rebuild_due(tmp_path: Path) -
     assert index.rebuild_due() is True
 
 
+def test_a_mapped_graph_is_not_rebuilt_while_a_backlog_comes_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = VectorIndex.read_files(saved(tmp_path, 500))
+    index.wait_for_graph(True)  # the backlog of a restart in its middle, or of an import
+    extra = [f"n{i}" for i in range(900)]
+    vectors = unit_vectors(900, 16, seed=6)
+    index.upsert(extra, vectors)  # 900 rows past the mapped graph of 1,195: 43%
+    assert index.rebuild_due() is None
+    assert index.mapped and index.tail_rows == 900  # the saved graph still in use
+    assert [i for i, _ in index.search(vectors[3], 1)] == ["n3"]  # the rows past it too
+    monkeypatch.setattr("embeddings.vectors._WAIT_ROWS", 899)  # too many rows searched exactly
+    assert index.rebuild_due() is True
+    monkeypatch.undo()
+    index.wait_for_graph(False)  # every vector in: the one graph over every row
+    assert index.uses_hnsw and not index.mapped and index.rebuild_due() is None
+    assert [i for i, _ in index.search(vectors[3], 1)] == ["n3"]
+    assert len(index) == len(IDS) - 5 + 900
+
+
 def test_lexical_postings_are_mapped_and_grow_in_memory(tmp_path: Path) -> None:
     index = LexicalIndex()
     index.upsert([("a", "community gardens in cities"), ("b", "clean water wells"),

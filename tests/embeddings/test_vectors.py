@@ -50,6 +50,20 @@ def test_the_index_switches_to_hnsw_at_the_threshold_and_back() -> None:
     assert index.search(index.vector("v00050"), 1)[0][0] == "v00050"
 
 
+def test_a_waiting_graph_is_built_once_released_or_when_too_many_rows_are_searched_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = filled(0, exact_below=100)
+    index.wait_for_graph(True)  # a backlog comes in
+    index.upsert([f"w{i}" for i in range(300)], unit_vectors(300, 16, seed=4))
+    assert not index.uses_hnsw and index.rebuild_due() is None  # searched exactly meanwhile
+    monkeypatch.setattr(embeddings.vectors, "_WAIT_ROWS", 299)  # at a million: too many rows
+    assert index.rebuild_due() is True
+    monkeypatch.undo()
+    index.wait_for_graph(False)  # every vector in
+    assert index.uses_hnsw and index.search(index.vector("w7"), 1)[0][0] == "w7"
+
+
 def test_hnsw_recall_at_10_is_close_to_exact() -> None:
     vectors = unit_vectors(3_000, 384, seed=1)
     ids = [f"v{i:05d}" for i in range(3_000)]
