@@ -201,19 +201,24 @@ class OnnxEncoder:
         lanes = min(self.sessions, len(calls))
         waiting = iter(calls)
         taking = threading.Lock()
+        failed = threading.Event()  # a lane failed: the others stop at their next call
 
         def run(lane: int) -> None:
             # Each lane takes the next call once done with its own, so a lane slowed by
             # other work on its core leaves the rest to the others instead of to the end.
-            session = self._opened(lane)
-            while True:
-                with taking:
-                    rows = next(waiting, None)
-                if rows is None:
-                    return
-                out[rows] = self._run([encodings[row] for row in rows], session)
-                if bar is not None:
-                    bar.update(len(rows))
+            try:
+                session = self._opened(lane)
+                while not failed.is_set():
+                    with taking:
+                        rows = next(waiting, None)
+                    if rows is None:
+                        return
+                    out[rows] = self._run([encodings[row] for row in rows], session)
+                    if bar is not None:
+                        bar.update(len(rows))
+            except BaseException:
+                failed.set()
+                raise
 
         if lanes <= 1:
             run(0)

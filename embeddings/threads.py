@@ -18,11 +18,12 @@ from threadpoolctl import ThreadpoolController, threadpool_limits
 
 
 def usable_cores(most: int | None = None) -> int:
-    """The cores this process may run on (its CPU affinity: a container or ``taskset``
-    may allow fewer than the machine has), at least one and at most ``most``."""
+    """The cores this process may run on (its CPU affinity: ``taskset`` or a container's
+    cpuset may allow fewer than the machine has; a CPU quota is not seen), at least one
+    and at most ``most``; the machine's count where there is no affinity."""
     try:
         cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # (no affinity where the platform has none)
+    except (AttributeError, OSError):  # (no affinity where the platform has none)
         cores = os.cpu_count() or 1
     return max(1, cores if most is None else min(cores, most))
 

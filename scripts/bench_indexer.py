@@ -57,6 +57,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
     from api.settings import Settings
     from api.vectors import known_vectors, share
     from embeddings.onnx import with_every_core
+    from embeddings.threads import usable_cores
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-indexer-"))
     try:
@@ -66,6 +67,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         services = Services.load(Settings(data_dir=folder), defer_indexing=True)
         loaded = time.monotonic() - started
         index = services.search.index
+        index.wait_for_graph(True)  # as the service does while the backlog comes in
         waiting = index.pending
         bulk = with_every_core(index.encoder)
         spent = dict.fromkeys(PARTS, 0.0)
@@ -95,6 +97,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             lap("apply")
             texts += len(items)
         elapsed = time.monotonic() - began
+        searched_exactly = not index.vectors.uses_hnsw
         services.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -107,7 +110,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "texts_per_s": round(texts / elapsed, 1) if elapsed else None,
         "parts_s": {part: round(value, 2) for part, value in spent.items()},
-        "machine": {"nproc": os.cpu_count(), "python": platform.python_version()},
+        "graph_waited": searched_exactly,
+        "machine": {"cores": usable_cores(), "python": platform.python_version()},
     }
 
 

@@ -228,6 +228,59 @@ def test_one_graph_is_built_once_every_vector_is_in_and_the_others_map_it(
         second.close()
 
 
+def test_a_restart_in_the_middle_of_a_backlog_builds_one_graph_once_it_is_in(
+    unindexed: Settings, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved graph and many texts past it (a restart in the middle of a backlog, an
+    import): no process rebuilds the graph while they come in; the encoding one builds it
+    once they are all in, and the other maps it."""
+    from embeddings import rebuild as rebuilds
+
+    gate.set()
+    first = Services.start(unindexed, defer_indexing=True)
+    first.search.index.vectors.exact_below = 50  # saved with the index: a graph is due
+    indexer = BackgroundIndexer(first)
+    indexer.start()
+    assert indexer.wait(300)
+    assert indexer._thread is not None
+    indexer._thread.join(120)  # the graph built and saved
+    late = [Person(id=f"person:late-{n}", name=f"Late Comer {n}", bio=f"Plants hedges, year {n}.")
+            for n in range(200)]  # fmt: skip
+    first.store.write(late)
+    first.close()
+
+    built: list[int] = []
+    new_graph = rebuilds.new_graph
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(indexes[0].pending)  # texts the encoding process still waits for
+        return new_graph(*args, **kwargs)
+
+    monkeypatch.setattr(rebuilds, "new_graph", counted)
+    monkeypatch.setattr("api.indexing.BATCH", 32)  # the backlog in several steps
+    again = [Services.start(unindexed, defer_indexing=True) for _ in range(2)]
+    indexes = [services.search.index for services in again]
+    for index in indexes:
+        assert index.vectors.mapped and index.vectors.uses_hnsw  # the saved graph
+        assert index.pending >= 200 > 0.1 * len(index.vectors)  # past the 10% it rebuilt at
+    encoding, reading = BackgroundIndexer(again[0]), BackgroundIndexer(again[1])
+    try:
+        start_encoding_then_reading(encoding, reading)
+        assert encoding.wait(300) and reading.wait(60)
+        deadline = time.monotonic() + 60
+        while not (indexes[1].vectors.mapped and indexes[1].vectors.tail_rows == 0):
+            assert time.monotonic() < deadline, "the other process did not map the graph"
+            time.sleep(0.05)
+        assert built == [0]  # one graph: the encoding process's, once every vector was in
+        hits = [[h.id for h in i.search("hedges", 3, mode="dense")] for i in indexes]
+        assert hits[0] == hits[1] and hits[0][0].startswith("person:late-")
+    finally:
+        encoding.stop()
+        reading.stop()
+        for services in again:
+            services.close()
+
+
 def test_a_snapshot_saved_while_indexing_leaves_nothing_out(
     unindexed: Settings, gate: threading.Event
 ) -> None:

@@ -186,6 +186,7 @@ def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
     assert isinstance(encoder, OnnxEncoder)
     two = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1, sessions=2)
     first = two._opened(0)
+    two._opened(1)  # both sessions ready before the calls are timed
     calls: list[bool] = []  # whether each call ran on the first session
     run = OnnxEncoder._run
 
@@ -199,10 +200,36 @@ def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
     texts = [f"{TEXTS[0]} in town {n}. " * 8 for n in range(40)]
     vectors = two.encode(texts, batch_size=1)  # a call a text (each over half the budget)
     assert len(calls) == len(texts)
-    # Dealt out in turn, the first session would have had half of them.
-    assert 0 < calls.count(True) < len(texts) // 4
+    # Dealt out in turn, the first session would have had half of them (20).
+    assert 0 < calls.count(True) < 15
     monkeypatch.setattr(OnnxEncoder, "_run", run)
     assert np.abs(vectors - encoder.encode(texts)).max() < 1e-5
+
+
+def test_a_lane_that_fails_stops_the_others_and_the_error_is_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder = load_encoder()
+    assert isinstance(encoder, OnnxEncoder)
+    two = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1, sessions=2)
+    first = two._opened(0)
+    two._opened(1)
+    calls: list[bool] = []
+    run = OnnxEncoder._run
+
+    def failing(self: OnnxEncoder, encodings: list[object], session: object = None) -> object:
+        calls.append(session is first)
+        if session is first:  # while the other lane runs
+            time.sleep(0.05)
+            raise RuntimeError("the first session broke")
+        time.sleep(0.01)
+        return run(self, encodings, session)
+
+    monkeypatch.setattr(OnnxEncoder, "_run", failing)
+    texts = [f"{TEXTS[0]} in town {n}. " * 8 for n in range(40)]
+    with pytest.raises(RuntimeError, match="the first session broke"):
+        two.encode(texts, batch_size=1)
+    assert calls.count(True) == 1 and len(calls) < len(texts)  # the rest were not encoded
 
 
 FORKED = """

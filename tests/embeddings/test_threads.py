@@ -41,3 +41,5 @@ def test_the_cores_counted_are_those_the_process_may_run_on(
     assert usable_cores(1) == 1
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(12)))
     assert (usable_cores(), usable_cores(8)) == (12, 8)
+    monkeypatch.delattr("os.sched_getaffinity", raising=False)  # a platform without one
+    assert usable_cores() == 16
