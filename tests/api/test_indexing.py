@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -186,24 +186,32 @@ def test_one_process_encodes_the_others_read_its_vectors(
         second.close()
 
 
-def test_one_graph_is_built_once_every_vector_is_in_and_the_others_map_it(
-    unindexed: Settings, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While the backlog comes in no process builds the HNSW graph (searches are exact);
-    then the encoding one builds it once, saves it, and the other maps it from the save."""
+def graphs_built(monkeypatch: pytest.MonkeyPatch, waiting: Callable[[], int]) -> list[int]:
+    """The HNSW graphs built from now on, each as ``waiting()`` when it was built (the
+    texts the encoding process still waited for)."""
     from embeddings import rebuild as rebuilds
 
     built: list[int] = []
     new_graph = rebuilds.new_graph
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        built.append(indexes[0].pending)  # texts the encoding process still waits for
+        built.append(waiting())
         return new_graph(*args, **kwargs)
 
     monkeypatch.setattr(rebuilds, "new_graph", counted)
+    return built
+
+
+def test_one_graph_is_built_once_every_vector_is_in_and_the_others_map_it(
+    unindexed: Settings, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the backlog comes in no process builds the HNSW graph (searches are exact);
+    then the encoding one builds it once, saves it, and the other maps it from the save."""
+    indexes: list[SemanticIndex] = []  # the encoding process's first
+    built = graphs_built(monkeypatch, lambda: indexes[0].pending)
     first = Services.start(unindexed, defer_indexing=True)
     second = Services.start(unindexed, defer_indexing=True)
-    indexes = [first.search.index, second.search.index]
+    indexes.extend([first.search.index, second.search.index])
     for index in indexes:
         index.vectors.exact_below = 50  # fewer than the items: a graph is due
         assert index.pending > 40 and not index.vectors.uses_hnsw
@@ -234,8 +242,6 @@ def test_a_restart_in_the_middle_of_a_backlog_builds_one_graph_once_it_is_in(
     """A saved graph and many texts past it (a restart in the middle of a backlog, an
     import): no process rebuilds the graph while they come in; the encoding one builds it
     once they are all in, and the other maps it."""
-    from embeddings import rebuild as rebuilds
-
     gate.set()
     first = Services.start(unindexed, defer_indexing=True)
     first.search.index.vectors.exact_below = 50  # saved with the index: a graph is due
@@ -249,17 +255,11 @@ def test_a_restart_in_the_middle_of_a_backlog_builds_one_graph_once_it_is_in(
     first.store.write(late)
     first.close()
 
-    built: list[int] = []
-    new_graph = rebuilds.new_graph
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        built.append(indexes[0].pending)  # texts the encoding process still waits for
-        return new_graph(*args, **kwargs)
-
-    monkeypatch.setattr(rebuilds, "new_graph", counted)
+    indexes: list[SemanticIndex] = []  # the encoding process's first
+    built = graphs_built(monkeypatch, lambda: indexes[0].pending)
     monkeypatch.setattr("api.indexing.BATCH", 32)  # the backlog in several steps
     again = [Services.start(unindexed, defer_indexing=True) for _ in range(2)]
-    indexes = [services.search.index for services in again]
+    indexes.extend(services.search.index for services in again)
     for index in indexes:
         assert index.vectors.mapped and index.vectors.uses_hnsw  # the saved graph
         assert index.pending >= 200 > 0.1 * len(index.vectors)  # past the 10% it rebuilt at

@@ -179,14 +179,20 @@ def test_the_backlog_encoder_has_every_core_and_the_same_vectors(
     assert with_every_core(hashing) is hashing
 
 
-def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def two_lanes() -> tuple[OnnxEncoder, OnnxEncoder, object]:
+    """The shipped model, and it in two sessions side by side, both opened (before any
+    call is timed), with the first session: the one a test slows or breaks."""
     encoder = load_encoder()
     assert isinstance(encoder, OnnxEncoder)
     two = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1, sessions=2)
-    first = two._opened(0)
-    two._opened(1)  # both sessions ready before the calls are timed
+    two._opened(1)
+    return encoder, two, two._opened(0)
+
+
+def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder, two, first = two_lanes()
     calls: list[bool] = []  # whether each call ran on the first session
     run = OnnxEncoder._run
 
@@ -209,11 +215,7 @@ def test_a_slowed_session_leaves_its_share_of_the_calls_to_the_others(
 def test_a_lane_that_fails_stops_the_others_and_the_error_is_raised(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    encoder = load_encoder()
-    assert isinstance(encoder, OnnxEncoder)
-    two = OnnxEncoder(encoder.path, encoder.onnx_path, name=encoder.name, threads=1, sessions=2)
-    first = two._opened(0)
-    two._opened(1)
+    _, two, first = two_lanes()
     calls: list[bool] = []
     run = OnnxEncoder._run
 
