@@ -35,11 +35,13 @@ from embeddings.errors import MissingDependency
 from embeddings.ranking import Matrix, normalise_rows
 from embeddings.threads import usable_cores
 
-BATCH_SIZE = 16
+BATCH_SIZE = 4
 """Texts per call of the model, for texts of :data:`ROW_TOKENS` tokens: a call holds at
 most ``batch_size * ROW_TOKENS`` tokens, padding included, so shorter texts go more to a
 call and longer ones fewer. Small calls of texts sorted by length were the fastest on 2
-cores (docs/benchmarks.md, "Encoding"); bigger ones spill out of the CPU's caches."""
+cores: calls of 4 encoded 1.2 to 1.3 times the texts a second of calls of 16, in int8 and
+fp32 (docs/benchmarks.md, "Smaller calls of the encoder"); bigger ones spill out of the
+CPU's caches."""
 ROW_TOKENS = 128
 
 log = logging.getLogger(__name__)

@@ -195,7 +195,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         "--threads", type=_layouts, default=["1", "2", "2x1"],
         help="THREADS of one session, or SESSIONSxTHREADS side by side",
     )  # fmt: skip
-    parser.add_argument("--batches", type=_ints, default=[32, 64, 128, 256, 512])
+    parser.add_argument("--batches", type=_ints, default=[2, 4, 8, 16])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--queries", type=int, default=50, help="single queries timed")
     parser.add_argument("--json", type=Path, default=Path("var/bench/encode.json"))

@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import BATCH_SIZE, Encoder, load_encoder
 from embeddings.hybrid import Method
 from embeddings.options import RankingOptions
 from embeddings.ranking import Matrix
@@ -263,9 +263,10 @@ class MemoEncoder:
         self._memo: dict[str, np.ndarray] = {}
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False
     ) -> Matrix:
-        """Vectors of these texts, from the memo or the wrapped encoder."""
+        """Vectors of these texts, from the memo or the wrapped encoder (in the calls the
+        indexer makes, by default)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if missing:
             vectors = self._encoder.encode(missing, batch_size=batch_size, progress=progress)

@@ -160,7 +160,7 @@ def node_vectors(network: Network, ids: Iterable[str], cache: Path) -> Vectors:
 
     items = [(i, node_text(network.nodes[i])) for i in sorted(ids)]
     cached_vectors = _sibling("evaluate_recommend").cached_vectors
-    return cached_vectors(items, cache, prefix="coauthor", batch_size=128)
+    return cached_vectors(items, cache, prefix="coauthor")
 
 
 # --- running the systems -----------------------------------------------------------------

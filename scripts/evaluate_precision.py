@@ -42,7 +42,7 @@ import numpy as np
 from collections_sets import load_sets
 from evaluate_collections import dense_only, lexical_only, searched, sides_of
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import BATCH_SIZE, Encoder, load_encoder
 from embeddings.options import RankingOptions
 from embeddings.quantize import PRECISIONS, Precision
 from embeddings.search import SemanticIndex
@@ -75,20 +75,23 @@ def build_index(
     warm: Sequence[list[str]] = (),
     query_encoder: Encoder | None = None,
 ) -> SemanticIndex:
-    """The index of the items, encoded in length-sorted batches of 64 as the indexer does,
-    with each query's vector encoded alone, as the service encodes a search.
+    """The index of the items, encoded in the length-sorted calls the indexer makes
+    (``embeddings.encoder.BATCH_SIZE``), with each query's vector encoded alone, as the
+    service encodes a search.
 
-    In int8 a text's vector depends a little on the other texts of its batch (ONNX
-    Runtime quantizes a batch's activations with one scale), so a query encoded among
-    others would not be the query a user sends. Vectors are cached under ``cache``.
+    In int8 a text's vector depends a little on the other texts of its call (ONNX
+    Runtime quantizes a call's activations with one scale), so a query encoded among
+    others would not be the query a user sends, and the items' cached vectors are kept
+    per size of call. Vectors are cached under ``cache``.
     ``query_encoder``: the queries encoded by this one instead (int8 queries over fp32
     items).
     """
     memo = evaluate.MemoEncoder(encoder)
+    calls = f"{encoder.name}-calls{BATCH_SIZE}"
     for texts in warm:
-        memo.load(evaluate.cache_path(cache, encoder.name, texts), texts)
+        memo.load(evaluate.cache_path(cache, calls, texts), texts)
     texts = [t for _, t in items]
-    evaluate.encode_cached(memo, evaluate.cache_path(cache, encoder.name, texts), texts)
+    evaluate.encode_cached(memo, evaluate.cache_path(cache, calls, texts), texts)
     index = SemanticIndex(memo)
     index.upsert(items)  # before the queries' vectors join the memo: a query may be an item
     alone = list(dict.fromkeys(queries))

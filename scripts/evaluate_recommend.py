@@ -178,13 +178,11 @@ def node_vectors(network: Network, cache: Path) -> Vectors:
     person's text depends on the seed and their index only, so smaller runs reuse larger
     ones)."""
     items = [(i, node_text(n)) for i, n in network.nodes.items()]
-    return cached_vectors(items, cache, prefix="recommend", batch_size=64)
+    return cached_vectors(items, cache, prefix="recommend")
 
 
-def cached_vectors(
-    items: Sequence[tuple[str, str]], cache: Path, *, prefix: str, batch_size: int
-) -> Vectors:
-    """The real model's vector of each ``(id, text)``.
+def cached_vectors(items: Sequence[tuple[str, str]], cache: Path, *, prefix: str) -> Vectors:
+    """The real model's vector of each ``(id, text)``, encoded in the calls the indexer makes.
 
     Vectors are cached in one file per ``prefix`` and model under ``cache``, keyed by the
     sha1 of each text, so a run encodes only texts no earlier run encoded (the cache stays
@@ -199,7 +197,7 @@ def cached_vectors(
     missing = list(dict.fromkeys(t for _, t in items if text_key(t) not in stored))
     if missing:
         started = time.perf_counter()
-        matrix = encoder.encode(missing, batch_size=batch_size, progress=False)
+        matrix = encoder.encode(missing, progress=False)
         log.info("encoded %d texts in %.0f s", len(missing), time.perf_counter() - started)
         stored.update(zip(map(text_key, missing), matrix, strict=True))
         path.parent.mkdir(parents=True, exist_ok=True)
