@@ -17,7 +17,7 @@ Not thread-safe on its own: :class:`embeddings.search.SemanticIndex` serialises 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -39,7 +39,11 @@ from embeddings.tokenize import terms, tokens
 
 _KIND, _FORMAT = "lexical-index", 1
 _COMPACT_AT = 0.2
+_WEIGHTS_HELD = 4_000_000
+"""Postings whose weights are held at most (16 MB of float32; the rows are views)."""
 Scores = npt.NDArray[np.float32]
+Weighted = tuple[npt.NDArray[np.int32], Scores, int]
+"""A term's rows, the BM25 weight of the term in each (its idf included) and its df."""
 
 
 class LexicalIndex:
@@ -58,6 +62,12 @@ class LexicalIndex:
         self._norm: Scores | None = None  # per row k1 * (1 - b + b * len / avg); inf if retired
         self._uncounted: frozenset[str] = frozenset()
         self._counted: npt.NDArray[np.bool_] | None = None  # live rows the statistics count
+        # Each term's weights, as they are for the statistics of ``_weighted_by`` (the
+        # length norm, replaced at every change): a query's terms are mostly others' too.
+        self._weighted: OrderedDict[str, Weighted] = OrderedDict()
+        self._weighted_by: Scores | None = None
+        self._weighted_size = 0
+        self._weighted_live = 0  # documents the statistics count
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -159,11 +169,9 @@ class LexicalIndex:
         words = {term: surface.casefold() for surface, term in tokens(query)}
         if not words:
             return 0.0
-        counted = self._counted_rows()
         known = 0
         for term, word in words.items():
-            found = self._postings.get(term)
-            if word in lexicon or (found is not None and bool(counted[found[0]].any())):
+            if word in lexicon or ((found := self._weights(term)) is not None and found[2] > 0):
                 known += 1
         return known / len(words)
 
@@ -262,19 +270,39 @@ class LexicalIndex:
         """The BM25 score of every row for this query (retired rows score zero); a caller
         that runs :meth:`search` and :meth:`scores` for one query passes it to both."""
         scores = np.zeros(self._size, dtype=np.float32)
-        norm = self._length_norm()
-        counted = self._counted_rows()
-        live = int(np.count_nonzero(counted))
-        every_row = live == self._size
         for term in dict.fromkeys(terms(query)):
-            found = self._postings.get(term)
-            if found is None:
-                continue
-            rows, tf = found
-            df = rows.size if every_row else int(np.count_nonzero(counted[rows]))
-            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
-            scores[rows] += (idf * (self.k1 + 1.0)) * tf / (tf + norm[rows])
+            found = self._weights(term)
+            if found is not None:
+                scores[found[0]] += found[1]
         return scores
+
+    def _weights(self, term: str) -> Weighted | None:
+        """The term's rows, its BM25 weight in each (idf included) and its df; None for a
+        term never seen. Held, most recently used first, until the statistics change (a
+        write, an exclusion, a compaction), for at most ``_WEIGHTS_HELD`` postings."""
+        norm = self._length_norm()
+        if self._weighted_by is not norm:
+            self._weighted.clear()
+            self._weighted_by, self._weighted_size = norm, 0
+            self._weighted_live = int(np.count_nonzero(self._counted_rows()))
+        held = self._weighted.get(term)
+        if held is not None:
+            self._weighted.move_to_end(term)
+            return held
+        found = self._postings.get(term)
+        if found is None:
+            return None
+        rows, tf = found
+        live = self._weighted_live
+        df = rows.size if live == self._size else int(np.count_nonzero(self._counted_rows()[rows]))
+        idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+        weights: Scores = (idf * (self.k1 + 1.0)) * tf / (tf + norm[rows])
+        held = self._weighted[term] = (rows, weights, df)
+        self._weighted_size += rows.size
+        while self._weighted_size > _WEIGHTS_HELD and len(self._weighted) > 1:
+            _, (dropped, _, _) = self._weighted.popitem(last=False)
+            self._weighted_size -= dropped.size
+        return held
 
     def _counted_rows(self) -> npt.NDArray[np.bool_]:
         """The rows the statistics count: live, and not excluded from them."""

@@ -394,7 +394,9 @@ class SemanticIndex:
                 ranked = self._lexical.search(text, k, allowed=allowed, exclude=exclude)
                 fused = [Fused(i, s, None, s, None, r) for r, (i, s) in enumerate(ranked, 1)]
             elif mode == "dense":
-                ranked = self._vectors.search(query, k, allowed=allowed, exclude=exclude)
+                ranked = self._vectors.search(
+                    query, k, allowed=allowed, exclude=exclude, ef_search=self._walk(allowed)
+                )
                 fused = [Fused(i, s, s, None, r, None) for r, (i, s) in enumerate(ranked, 1)]
             else:
                 fused = self._hybrid(text, query, k, allowed, exclude, alpha, method)
@@ -631,7 +633,9 @@ class SemanticIndex:
         method: Method | None,
     ) -> list[Fused]:
         depth = max(k, self.ranking.depth)
-        dense = self._vectors.search(query, depth, allowed=allowed, exclude=exclude)
+        dense = self._vectors.search(
+            query, depth, allowed=allowed, exclude=exclude, ef_search=self._walk(allowed)
+        )
         waiting = self._pending
         neutral = float(np.mean([score for _, score in dense])) if dense else 0.0
 
@@ -656,6 +660,11 @@ class SemanticIndex:
         if not waiting:
             return fused
         return [replace(f, dense=None) if f.id in waiting else f for f in fused]
+
+    def _walk(self, allowed: Collection[str] | None) -> int | None:
+        """efSearch of a search's graph walk: the ranking's without a filter, else the
+        index's own (a walk among a share of the rows needs a wider look)."""
+        return self.ranking.walk if allowed is None else None
 
     def _meta(self) -> dict[str, object]:
         return {

@@ -262,3 +262,42 @@ def test_remembered_sets_and_statistics_follow_every_change() -> None:
                 assert [i for i, _ in ours] == [i for i, _ in theirs], (step, query)
                 assert [s for _, s in ours] == pytest.approx([s for _, s in theirs])
     assert index._selections._entries  # the sets were remembered, not read each time
+
+
+def test_held_term_weights_are_bounded_and_follow_the_statistics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A term's weights are held between queries, within a bound of postings; a write or
+    an exclusion from the statistics replaces them, so every score stays the formula's."""
+    import embeddings.lexical as lexical
+
+    monkeypatch.setattr(lexical, "_WEIGHTS_HELD", 50)
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(40)]
+    docs = {f"d{i:03d}": " ".join(rng.choices(words, k=6)) for i in range(300)}
+    index = LexicalIndex()
+    index.upsert(docs.items())
+    queries = ["w1 w2", "w3", "w1 w39 w20", "w7 w8 w9 w10"]
+
+    def fresh(hidden: frozenset[str] = frozenset()) -> LexicalIndex:
+        scratch = LexicalIndex()
+        scratch.upsert(docs.items())
+        scratch.exclude_from_statistics(hidden)
+        return scratch
+
+    def same(scratch: LexicalIndex) -> None:
+        for query in queries * 2:  # the second time from the held weights
+            ours, theirs = index.search(query, 300), scratch.search(query, 300)
+            assert ours == theirs
+            assert index.known_share(query) == scratch.known_share(query)
+        assert index._weighted_size <= 50 or len(index._weighted) == 1
+
+    same(fresh())
+    assert index._weighted  # held
+    docs["d000"] = "w1 w1 w1 w2"
+    index.upsert([("d000", docs["d000"])])
+    same(fresh())
+    hidden = frozenset(i for i in docs if "w3" in docs[i].split())
+    index.exclude_from_statistics(hidden)
+    same(fresh(hidden))
+    assert index.known_share("w3") == 0.0  # held only by documents left out of the statistics

@@ -272,3 +272,27 @@ def test_vectors_for_items_searched_by_their_words_leave_the_words_as_they_are(
     # A text changed later is a write: its words are indexed again.
     index.upsert([("gardens", "an entirely new text about bees")])
     assert index.lexical._size == rows + 1
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_a_search_without_a_filter_walks_as_the_ranking_says_a_filtered_one_wider(
+    tmp_path: Path, mode: Mode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """efSearch: the ranking's ``walk`` without a filter; the index's own with one (a walk
+    among a share of the rows needs to look wider to find as many of its nearest)."""
+    index = SemanticIndex(HashingEncoder(64), folder=tmp_path, vectors=VectorOptions(3),
+                          ranking=RankingOptions(walk=40))  # fmt: skip
+    index.upsert(CORPUS.items())
+    assert index.vectors.uses_hnsw
+    walks: list[int | None] = []
+    searched = type(index.vectors).search
+
+    def recording(self, query, k, **kwargs):  # type: ignore[no-untyped-def]
+        walks.append(kwargs.get("ef_search"))
+        return searched(self, query, k, **kwargs)
+
+    monkeypatch.setattr(type(index.vectors), "search", recording)
+    unfiltered = index.search("community gardens", 3, mode=mode)
+    index.search("community gardens", 3, mode=mode, allowed=set(CORPUS))
+    assert walks == [40, None]
+    assert unfiltered  # and it found something
