@@ -323,10 +323,16 @@ def _jsonable(given: dict[str, object]) -> dict[str, object]:
 def _passage(node: Node, query_terms: set[str]) -> dict[str, Any]:
     """The fields whose words matched, and the best-matching passage (shortened)."""
     passages = node_passages(node)
-    scored = [
-        (len(query_terms & set(terms(text))) if query_terms else 0, -index, field, text)
-        for index, (field, text) in enumerate(passages)
-    ]
+    # A term is written in a text only where its stem, less a final "y" (communities:
+    # "community"), is: a passage without any of them is not tokenised.
+    stems = [term[:-1] if term.endswith("y") else term for term in query_terms]
+
+    def matches(text: str) -> int:
+        if not query_terms or (text.isascii() and not any(s in text.lower() for s in stems)):
+            return 0
+        return len(query_terms & set(terms(text)))
+
+    scored = [(matches(text), -index, field, text) for index, (field, text) in enumerate(passages)]
     fields = [field for count, _, field, _ in scored if count]
     best = max(scored, default=None)
     if best is None:

@@ -280,3 +280,30 @@ def test_a_filter_by_sector_or_goal_follows_every_write_through_what_it_touched(
     targeted = held()
     assert "initiative:safe-streets" in targeted[2] and "sdg_target:15.99" in targeted[2]
     assert found_anew == [filters[2]]
+
+
+def test_an_explanations_passage_is_the_same_with_the_passages_skipped() -> None:
+    """The passages without any query stem are not tokenised: the fields and passage found
+    are those of tokenising every passage."""
+    from api.search import _passage, _shorten
+    from embeddings.tokenize import terms
+    from graph.model import Person
+    from graph.texts import node_passages
+
+    person = Person(
+        id="person:p", name="Ana Communities", bio="Runs community gardens and mentoring.",
+        interests=["Community gardening", "Youth mentors", "Play"], skills=["Plays piano"],
+        offers=["Garden tools"], needs=["Volunteers for the café"],
+    )  # fmt: skip
+    for query in ["communities", "gardens mentor", "playing", "café volunteers", "piano",
+                  "nothing here", "mentoring communities garden"]:  # fmt: skip
+        wanted = set(terms(query))
+        passages = node_passages(person)
+        scored = [(len(wanted & set(terms(text))), -i, field, text)
+                  for i, (field, text) in enumerate(passages)]  # fmt: skip
+        best = max(scored)
+        if not best[0]:
+            best = scored[1]
+        expected = {"fields": [field for count, _, field, _ in scored if count],
+                    "passage": {"field": best[2], "text": _shorten(best[3], wanted)}}  # fmt: skip
+        assert _passage(person, wanted) == expected, query

@@ -301,3 +301,19 @@ def test_held_term_weights_are_bounded_and_follow_the_statistics(
     index.exclude_from_statistics(hidden)
     same(fresh(hidden))
     assert index.known_share("w3") == 0.0  # held only by documents left out of the statistics
+
+
+def test_a_stem_less_a_final_y_is_written_in_its_word() -> None:
+    """What lets an explanation skip the passages that cannot hold a query's term: every
+    folded word, less a final "y", is a substring of the word as written (lower case)."""
+    rng = random.Random(7)
+    endings = ["", "s", "es", "ies", "ing", "ed", "e", "ly", "sses", "nning", "tted", "y"]
+    stems = ["communit", "mentor", "garden", "plan", "creat", "class", "bus", "speed",
+             "analys", "bring", "run", "fund", "water", "heal", "bla", "yy", "covid19"]  # fmt: skip
+    words = [stem + end for stem in stems for end in endings]
+    words += ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 12)))
+              for _ in range(20_000)]  # fmt: skip
+    for word in words:
+        for term in terms(word):
+            key = term[:-1] if term.endswith("y") else term
+            assert key in word, (word, term)
