@@ -60,7 +60,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-from embeddings.encoder import load_encoder
+from embeddings.encoder import BATCH_SIZE, load_encoder
 from graph.demo import demo_records
 from graph.edges import Edge
 from graph.interchange import parse_record, read_jsonl
@@ -184,12 +184,14 @@ def node_vectors(network: Network, cache: Path) -> Vectors:
 def cached_vectors(items: Sequence[tuple[str, str]], cache: Path, *, prefix: str) -> Vectors:
     """The real model's vector of each ``(id, text)``, encoded in the calls the indexer makes.
 
-    Vectors are cached in one file per ``prefix`` and model under ``cache``, keyed by the
+    Vectors are cached in one file per ``prefix``, model and (in int8, where a text's
+    vector depends on the texts of its call) size of call under ``cache``, keyed by the
     sha1 of each text, so a run encodes only texts no earlier run encoded (the cache stays
     in ``var/``: it is derived from the evaluation data).
     """
     encoder = load_encoder()
-    path = cache / f"{prefix}-vectors-{encoder.name.replace('/', '_')}.npz"
+    calls = f"-calls{BATCH_SIZE}" if getattr(encoder, "precision", "fp32") == "int8" else ""
+    path = cache / f"{prefix}-vectors-{encoder.name.replace('/', '_')}{calls}.npz"
     stored: dict[str, npt.NDArray[np.float32]] = {}
     if path.is_file():
         with np.load(path) as saved:
